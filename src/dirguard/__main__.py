@@ -1,0 +1,3 @@
+from dirguard.cli.app import main
+
+main()
