@@ -86,7 +86,8 @@ class SeedRef:
 class Permission:
     """One grant some dirguard identity needs.
 
-    ``key`` is unique across the manifest, e.g. ``guardian-app:graph-application:Group.ReadWrite.All``.
+    ``key`` is unique across the manifest, e.g.
+    ``guardian-app:graph-application:Group.ReadWrite.All``.
     ``usage`` is the seed's own usage text (product names rewritten from the seed's vendor
     names to dirguard's, nothing else). ``description`` is the seed's description column, or the
     permission's Microsoft description where the seed has a single text column.

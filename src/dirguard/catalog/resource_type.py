@@ -44,7 +44,7 @@ class GraphSource:
     """Where a Microsoft Graph type lives."""
 
     collection: str
-    """Path relative to the API version root, e.g. ``users`` or ``identity/conditionalAccess/policies``."""
+    """Path under the API version root, e.g. ``identity/conditionalAccess/policies``."""
     select: tuple[str, ...] = ()
     api_version: str = "v1.0"
 
@@ -54,7 +54,7 @@ class ResourceType:
     """Everything dirguard needs to know about one kind of object."""
 
     key: str
-    """Stable key, ``<source>.<name>``, e.g. ``ad.user``. Stored with every object; never renamed."""
+    """Stable key ``<source>.<name>`` (``ad.user``); stored with every object, never renamed."""
     title: str
     source: LdapSource | GraphSource
     identity: str
@@ -73,7 +73,9 @@ class ResourceType:
     unordered_fields: frozenset[str] = frozenset()
     """Multi-valued fields compared as sets."""
     linked_fields: frozenset[str] = frozenset()
-    """Links to other objects (AD forward links, Graph navigation properties) restored after objects."""
+    """Links to other objects (AD forward links, Graph navigation properties).
+
+    Restored after the objects themselves."""
     restore_hooks: tuple[str, ...] = field(default=())
     """Names of restore steps beyond attribute writes, e.g. ``reanimate-tombstone``."""
 
