@@ -11,6 +11,9 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from dirguard.cli.exit_codes import ExitCode
+from dirguard.config.loader import ConfigError, LoadedConfig, load_config
+
 
 @dataclass
 class CliState:
@@ -33,3 +36,31 @@ err_console = Console(stderr=True)
 def print_json(data: Any) -> None:
     """Machine-readable output: one JSON document on standard output."""
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def load_cli_config(
+    ctx: typer.Context, *, require_file: bool = False, as_json: bool = False
+) -> LoadedConfig:
+    """Load the configuration for a command; on problems print each one and exit with 3."""
+    try:
+        return load_config(state(ctx).config_path, require_file=require_file)
+    except ConfigError as exc:
+        if as_json:
+            print_json(
+                {
+                    "valid": False,
+                    "source": exc.source,
+                    "problems": [
+                        {"key": p.key, "problem": p.problem, "fix": p.fix} for p in exc.problems
+                    ],
+                }
+            )
+            raise typer.Exit(ExitCode.CONFIG_INVALID) from None
+        err_console.print(f"[bold red]Invalid configuration[/] ({exc.source}):", highlight=False)
+        for problem in exc.problems:
+            err_console.print(
+                f"  [bold]{problem.key}[/]: {problem.problem}\n    fix: {problem.fix}",
+                highlight=False,
+                markup=True,
+            )
+        raise typer.Exit(ExitCode.CONFIG_INVALID) from None

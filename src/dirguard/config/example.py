@@ -1,0 +1,50 @@
+"""The commented example configuration that ``dirguard init`` writes."""
+
+EXAMPLE_CONFIG = """\
+# dirguard configuration. Every setting can be overridden by an environment variable:
+# DIRGUARD_<SECTION>__<KEY>, e.g. DIRGUARD_STORE__URL or DIRGUARD_AD__DOMAINS__0__MODE.
+# Check this file with: dirguard config check
+
+[store]
+# Embedded default: SQLite in ~/.local/share/dirguard/dirguard.db.
+# PostgreSQL: url = "postgresql://dirguard@db.example.com/dirguard"
+# (no password in the URL: use PGPASSWORD or ~/.pgpass).
+# url = "sqlite:////var/lib/dirguard/dirguard.db"
+
+[log]
+level = "info"          # debug | info | warning | error
+format = "text"         # text | json
+
+[secrets]
+# Encrypted secret store used by credential references of the form secret:NAME.
+# key_file = "/etc/dirguard/secret.key"      # created with mode 0600
+# store_file = "/var/lib/dirguard/secrets.json"
+
+# Credentials are never written here. Each password / client_secret / certificate is a
+# reference: env:VARIABLE, file:/absolute/path (mode 0600) or secret:NAME
+# (stored with `dirguard secret set NAME`).
+
+# One table per Active Directory domain.
+# [[ad.domains]]
+# name = "corp.example.com"
+# servers = ["dc1.corp.example.com", "dc2.corp.example.com"]
+# transport = "ldaps"         # ldaps (636) | starttls (389)
+# verify_tls = true           # turning this off is logged at every connection
+# ca_file = "/etc/dirguard/corp-ca.pem"
+# auth = "simple"             # simple (bind_upn + password) | gssapi (Kerberos ticket)
+# bind_upn = "svc-dirguard@corp.example.com"
+# password = "env:DIRGUARD_AD_PASSWORD"
+# mode = "read-only"          # read-only (monitoring) | full (monitoring and rollback)
+# partitions = ["domain"]     # domain is always on; add "configuration", "schema"
+
+# One table per Microsoft Entra tenant.
+# [[entra.tenants]]
+# name = "contoso"
+# tenant_id = "00000000-0000-0000-0000-000000000000"
+# client_id = "00000000-0000-0000-0000-000000000000"
+# certificate = "secret:contoso-app-cert"     # or client_secret = "env:DIRGUARD_ENTRA_SECRET"
+# mode = "read-only"
+# services = ["guardian"]     # guardian | administrator
+# authority = "https://login.microsoftonline.com"
+# graph_url = "https://graph.microsoft.com"
+"""

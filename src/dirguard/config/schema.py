@@ -1,0 +1,180 @@
+"""The configuration file's schema: one TOML file, validated strictly (unknown keys are errors).
+
+Credentials appear only as references (``env:``, ``file:``, ``secret:``), never inline.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from dirguard.catalog.permission_model import Mode, Service
+from dirguard.catalog.resource_type import Partition
+from dirguard.config.credential_ref import CredentialRef
+from dirguard.config.paths import config_dir, data_dir, default_store_url
+
+SECRET_FIELDS = frozenset({"password", "client_secret", "certificate"})
+"""Keys holding credential references: their values are never echoed in error messages."""
+
+
+def _check_ref(value: str) -> str:
+    CredentialRef.parse(value)
+    return value
+
+
+CredentialRefText = Annotated[str, AfterValidator(_check_ref)]
+
+_DNS_NAME = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$|^\[[0-9A-Fa-f:]+\]$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConfig(_Strict):
+    url: str = Field(default_factory=default_store_url)
+    """SQLAlchemy URL: sqlite:///path (embedded default) or postgresql://user@host/db."""
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, value: str) -> str:
+        scheme = value.partition(":")[0]
+        if not scheme.startswith(("sqlite", "postgresql")):
+            raise ValueError(
+                f"unsupported database {scheme!r}; use sqlite:///path or postgresql://host/db"
+            )
+        if "@" in value and re.search(r"//[^/@]*:[^/@]*@", value):
+            raise ValueError(
+                "the URL carries a password; leave it out and set PGPASSWORD or ~/.pgpass"
+            )
+        return value
+
+
+class LogConfig(_Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+
+
+class SecretsConfig(_Strict):
+    key_file: Path = Field(default_factory=lambda: config_dir() / "secret.key")
+    """Key of the encrypted secret store; created with mode 0600 on first use."""
+    store_file: Path = Field(default_factory=lambda: data_dir() / "secrets.json")
+
+
+class AdDomainConfig(_Strict):
+    name: str
+    """DNS name of the domain, e.g. corp.example.com."""
+    servers: list[str] = Field(min_length=1)
+    """Domain controllers to talk to, in order of preference."""
+    transport: Literal["ldaps", "starttls"] = "ldaps"
+    port: int | None = Field(default=None, ge=1, le=65535)
+    verify_tls: bool = True
+    """Certificate validation; turning it off is logged at every connection."""
+    ca_file: Path | None = None
+    auth: Literal["simple", "gssapi"] = "simple"
+    bind_upn: str | None = None
+    password: CredentialRefText | None = None
+    mode: Mode = Mode.READ_ONLY
+    partitions: list[Partition] = Field(default_factory=lambda: [Partition.DOMAIN])
+
+    @field_validator("name")
+    @classmethod
+    def _dns_name(cls, value: str) -> str:
+        if not _DNS_NAME.match(value):
+            raise ValueError("not a DNS domain name (e.g. corp.example.com)")
+        return value.lower()
+
+    @field_validator("servers")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not _HOST.match(host):
+                raise ValueError(f"{host!r} is not a host name or address")
+        return value
+
+    @field_validator("partitions")
+    @classmethod
+    def _domain_partition(cls, value: list[Partition]) -> list[Partition]:
+        if Partition.DOMAIN not in value:
+            raise ValueError("the domain partition is always monitored; add 'domain'")
+        if len(set(value)) != len(value):
+            raise ValueError("a partition is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _simple_bind_needs_credentials(self) -> AdDomainConfig:
+        if self.auth == "simple" and (self.bind_upn is None or self.password is None):
+            raise ValueError(
+                "auth = 'simple' needs bind_upn (user@domain) and password (a credential "
+                "reference); or use auth = 'gssapi' with a Kerberos ticket"
+            )
+        if self.bind_upn is not None and "@" not in self.bind_upn:
+            raise ValueError("bind_upn must be a user principal name such as svc@corp.example.com")
+        return self
+
+
+class EntraTenantConfig(_Strict):
+    name: str
+    tenant_id: UUID
+    client_id: UUID
+    client_secret: CredentialRefText | None = None
+    certificate: CredentialRefText | None = None
+    """Reference to a PEM file/secret holding the certificate and its private key."""
+    authority: str = "https://login.microsoftonline.com"
+    graph_url: str = "https://graph.microsoft.com"
+    ca_file: Path | None = None
+    """Extra CA bundle (TLS inspection proxies, the sandbox tenant)."""
+    mode: Mode = Mode.READ_ONLY
+    services: list[Service] = Field(default_factory=lambda: [Service.GUARDIAN])
+
+    @field_validator("authority", "graph_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("must be an https:// URL (Entra ID refuses plain HTTP)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> EntraTenantConfig:
+        if (self.client_secret is None) == (self.certificate is None):
+            raise ValueError("set exactly one of client_secret or certificate")
+        return self
+
+
+class AdSection(_Strict):
+    domains: list[AdDomainConfig] = Field(default_factory=list)
+
+
+class EntraSection(_Strict):
+    tenants: list[EntraTenantConfig] = Field(default_factory=list)
+
+
+class Config(_Strict):
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    log: LogConfig = Field(default_factory=LogConfig)
+    secrets: SecretsConfig = Field(default_factory=SecretsConfig)
+    ad: AdSection = Field(default_factory=AdSection)
+    entra: EntraSection = Field(default_factory=EntraSection)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        for kind, names in (
+            ("ad.domains", [d.name for d in self.ad.domains]),
+            ("entra.tenants", [t.name for t in self.entra.tenants]),
+        ):
+            seen: set[str] = set()
+            for name in names:
+                if not _NAME.match(name) and kind == "entra.tenants":
+                    raise ValueError(f"{kind}: name {name!r} must be letters, digits, . _ -")
+                if name in seen:
+                    raise ValueError(f"{kind}: {name!r} is configured twice")
+                seen.add(name)
+        return self
