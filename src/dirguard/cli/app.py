@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,7 @@ import typer
 from dirguard import __version__
 from dirguard.cli import config_cmd, db_cmd, demo_cmd, docs_cmd, permissions_cmd
 from dirguard.cli.context import state
+from dirguard.log_setup import configure_logging
 
 HELP = """dirguard: guardian and administration console for hybrid identity.
 
@@ -54,10 +54,8 @@ def root(
     ] = False,
 ) -> None:
     state(ctx).config_path = config
-    logging.basicConfig(
-        level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    state(ctx).verbose = verbose
+    configure_logging("debug" if verbose > 1 else "info" if verbose else "warning")
 
 
 config_cmd.register(app)

@@ -13,12 +13,15 @@ from rich.console import Console
 
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.loader import ConfigError, LoadedConfig, load_config
+from dirguard.log_setup import configure_logging
 
 
 @dataclass
 class CliState:
     config_path: Path | None = None
     """Explicit ``--config``; ``None`` means DIRGUARD_CONFIG or the default path."""
+    verbose: int = 0
+    """``-v`` count; when given it wins over the configuration's log level."""
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -43,7 +46,7 @@ def load_cli_config(
 ) -> LoadedConfig:
     """Load the configuration for a command; on problems print each one and exit with 3."""
     try:
-        return load_config(state(ctx).config_path, require_file=require_file)
+        loaded = load_config(state(ctx).config_path, require_file=require_file)
     except ConfigError as exc:
         if as_json:
             print_json(
@@ -64,3 +67,6 @@ def load_cli_config(
                 markup=True,
             )
         raise typer.Exit(ExitCode.CONFIG_INVALID) from None
+    if not state(ctx).verbose:
+        configure_logging(loaded.config.log.level, loaded.config.log.format)
+    return loaded

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dirguard.config.credential_ref import CredentialRef, RefScheme
 from dirguard.config.secret_store import SecretStore, SecretStoreError, check_private_file
+from dirguard.log_setup import register_secret
 
 
 class CredentialError(Exception):
@@ -19,7 +20,14 @@ def resolve_credential(
     store: SecretStore,
     environ: Mapping[str, str] | None = None,
 ) -> str:
-    parsed = ref if isinstance(ref, CredentialRef) else CredentialRef.parse(ref)
+    value = _resolve(
+        ref if isinstance(ref, CredentialRef) else CredentialRef.parse(ref), store, environ
+    )
+    register_secret(value)
+    return value
+
+
+def _resolve(parsed: CredentialRef, store: SecretStore, environ: Mapping[str, str] | None) -> str:
     env = os.environ if environ is None else environ
     if parsed.scheme is RefScheme.ENV:
         value = env.get(parsed.target)
