@@ -122,3 +122,23 @@ class Feature:
     """Keys of the permissions this feature needs (all of them)."""
     modes: frozenset[Mode]
     """Modes in which the feature is offered."""
+
+
+PRODUCT_NAME_REWRITES: tuple[tuple[str, str], ...] = (
+    ("Cayosoft Administrator API Access", "dirguard Administrator API Access"),
+    ("Cayosoft Administrator", "dirguard Administrator"),
+    ("Cayosoft Guardian", "dirguard Guardian"),
+    ("Cayosoft", "dirguard"),
+)
+"""The seeds' vendor product names and dirguard's names for them, longest first."""
+
+
+def rewrite_product_names(text: str) -> str:
+    """The seed text with the vendor's product names replaced by dirguard's (nothing else).
+
+    The only transformation between a seed's usage/description text and a manifest row; the
+    seed-conformance test applies the same function to the seed before comparing.
+    """
+    for vendor, ours in PRODUCT_NAME_REWRITES:
+        text = text.replace(vendor, ours)
+    return text
