@@ -1,0 +1,216 @@
+"""Opening the store and migrating its schema.
+
+SQLite is the embedded default (one file, WAL journal, foreign keys on); PostgreSQL is used when
+the URL says so (``postgresql://`` or ``postgresql+psycopg://``, driven by psycopg 3). Alembic
+owns the schema: :func:`upgrade` runs the migrations that ship inside this package, so no
+``alembic.ini`` is needed at run time. Nothing here calls ``metadata.create_all``.
+
+Every error raised here is a :class:`StoreError` whose message never contains a password.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, table
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite writer waits for another writer's lock before failing."""
+
+SUPPORTED_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+_DRIVERS = {
+    "sqlite": "sqlite+pysqlite",
+    "sqlite+pysqlite": "sqlite+pysqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+}
+
+
+class StoreError(Exception):
+    """The store cannot be used; the message says why (and never shows a password)."""
+
+
+class StoreUrlError(StoreError):
+    """The store URL is malformed or names an unsupported database."""
+
+
+class StoreUnavailable(StoreError):
+    """The database could not be reached or opened."""
+
+
+def default_sqlite_url() -> str:
+    """``sqlite:///$XDG_DATA_HOME/dirguard/dirguard.db`` (``~/.local/share`` when unset)."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return f"sqlite:///{Path(data_home) / 'dirguard' / 'dirguard.db'}"
+
+
+def parse_store_url(url: str) -> URL:
+    """Parse and normalize a store URL (driver chosen, ``~`` expanded); reject the unsupported."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # The URL itself is not repeated: it may hold a password.
+        raise StoreUrlError(
+            "the store URL is not a database URL; expected e.g. sqlite:////var/lib/dirguard/db "
+            "or postgresql://user@host/dirguard"
+        ) from None
+    scheme = parsed.drivername
+    if scheme not in _DRIVERS:
+        raise StoreUrlError(
+            f"unsupported store URL scheme {scheme!r}; supported: {', '.join(SUPPORTED_SCHEMES)}"
+        )
+    parsed = parsed.set(drivername=_DRIVERS[scheme])
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        parsed = parsed.set(database=str(Path(parsed.database or "").expanduser()))
+    return parsed
+
+
+def masked(url: str | URL) -> str:
+    """The URL as it may be shown to people and logs: password replaced by ``***``."""
+    parsed = url if isinstance(url, URL) else parse_store_url(url)
+    return parsed.render_as_string(hide_password=True)
+
+
+def sqlite_path(url: str | URL) -> Path | None:
+    """The database file of a SQLite URL; ``None`` for in-memory or non-SQLite URLs."""
+    parsed = url if isinstance(url, URL) else parse_store_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database or "")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (below), so
+        # DDL in migrations is transactional too and SAVEPOINTs work.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def create_engine_for(url: str) -> Engine:
+    """An engine for ``url``: SQLite file (parent directory created) or PostgreSQL via psycopg."""
+    parsed = parse_store_url(url)
+    path = sqlite_path(parsed)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreUnavailable(
+                f"cannot create the directory {path.parent} for the SQLite store: {error.strerror}"
+            ) from None
+    try:
+        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+    except NoSuchModuleError:
+        raise StoreUrlError(
+            f"no driver for {parsed.drivername}; install dirguard[postgres] for PostgreSQL"
+        ) from None
+    except ModuleNotFoundError as error:
+        raise StoreUrlError(
+            f"the database driver {error.name!r} is not installed; "
+            "install dirguard[postgres] for PostgreSQL"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _unavailable(engine: Engine, error: DBAPIError) -> StoreUnavailable:
+    reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+    password = engine.url.password
+    if password:
+        reason = reason.replace(str(password), "***")
+    where = engine.url.render_as_string(hide_password=True)
+    return StoreUnavailable(f"cannot use the store at {where}: {reason}")
+
+
+def migrations_config() -> Config:
+    """Alembic configuration pointing at the migrations shipped in this package."""
+    config = Config()
+    location = resources.files("dirguard.store") / "migrations"
+    config.set_main_option("script_location", str(location))
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration this version of dirguard knows."""
+    head = ScriptDirectory.from_config(migrations_config()).get_current_head()
+    if head is None:
+        raise StoreError("no migrations found in the dirguard package (broken installation)")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at; ``None`` for an empty (never upgraded) database."""
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except DBAPIError as error:
+        raise _unavailable(engine, error) from None
+
+
+def _run(engine: Engine, action: str, revision: str) -> None:
+    config = migrations_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            if action == "upgrade":
+                command.upgrade(config, revision)
+            else:
+                command.downgrade(config, revision)
+    except DBAPIError as error:
+        raise _unavailable(engine, error) from None
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database up to ``revision`` (the newest by default), in one transaction."""
+    _run(engine, "upgrade", revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate the database down to ``revision`` (``base`` removes every table)."""
+    _run(engine, "downgrade", revision)
+
+
+def table_row_counts(engine: Engine, tables: tuple[str, ...]) -> dict[str, int | None]:
+    """Rows per table; ``None`` for a table that does not exist (yet)."""
+    try:
+        with engine.connect() as connection:
+            existing = set(inspect(connection).get_table_names())
+            return {
+                name: (
+                    connection.execute(select(func.count()).select_from(table(name))).scalar_one()
+                    if name in existing
+                    else None
+                )
+                for name in tables
+            }
+    except DBAPIError as error:
+        raise _unavailable(engine, error) from None
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``; objects stay readable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)

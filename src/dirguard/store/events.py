@@ -1,0 +1,166 @@
+"""Appending change events to a tamper-evident chain, and checking the chain.
+
+Events of one source are numbered 1, 2, 3… (``sequence``) and each carries
+``digest = sha256(canonical JSON of {"prev": <previous digest>, "event": <content>})``, so
+changing, removing or reordering a stored event breaks the chain from that point on.
+:func:`verify_chain` lists the sequence numbers where it breaks.
+
+What the digest covers: what the source reported — source, sequence, object, op, attribute, old
+and new value, when it occurred, when it was observed, correlation id. It does not cover the
+attribution (actor, actor source, actor address), which correlation fills in after the event is
+stored (Entra's directoryAudits arrive minutes later), nor the run id (bookkeeping that is set to
+NULL when an old run is purged). Truncating the tail of the chain is not detectable from the
+chain alone; the run counters record how many events each run appended.
+
+Concurrent writers to one source: the second to commit fails on the unique ``(source,
+sequence)`` constraint and must retry its transaction; nothing is silently interleaved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dirguard.store import json_codec
+from dirguard.store.column_types import utcnow
+from dirguard.store.models import ChangeEvent, ChangeOp, DirectoryObject, Run
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewChangeEvent:
+    """One change to append; the source is the object's, sequence and digest are computed."""
+
+    object_id: int
+    op: ChangeOp
+    attribute: str | None = None
+    old_value: Any = None
+    new_value: Any = None
+    actor: str | None = None
+    actor_source: str | None = None
+    actor_address: str | None = None
+    occurred_at: datetime | None = None
+    observed_at: datetime = field(default_factory=utcnow)
+    correlation_id: str | None = None
+
+
+def _timestamp(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} in a change event; use UTC")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def event_digest(event: ChangeEvent, prev_digest: str | None) -> str:
+    """The digest ``event`` must carry when it follows ``prev_digest`` in its chain."""
+    content = {
+        "source": event.source,
+        "sequence": event.sequence,
+        "object_id": event.object_id,
+        "op": event.op,
+        "attribute": event.attribute,
+        "old_value": json_codec.encode(event.old_value),
+        "new_value": json_codec.encode(event.new_value),
+        "occurred_at": _timestamp(event.occurred_at),
+        "observed_at": _timestamp(event.observed_at),
+        "correlation_id": event.correlation_id,
+    }
+    payload = json_codec.canonical_json({"prev": prev_digest, "event": content})
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _chain_head(session: Session, source: str) -> tuple[int, str | None]:
+    last = session.execute(
+        select(ChangeEvent.sequence, ChangeEvent.digest)
+        .where(ChangeEvent.source == source)
+        .order_by(ChangeEvent.sequence.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+    return (0, None) if last is None else (last.sequence, last.digest)
+
+
+def append_events(
+    session: Session, events: Iterable[NewChangeEvent], run: Run | None = None
+) -> list[ChangeEvent]:
+    """Append ``events`` in order, chaining each per source; flushes, does not commit.
+
+    Commit in the same transaction as the cursor that covers these events
+    (:func:`dirguard.store.cursors.save_cursor`).
+    """
+    drafts = list(events)
+    if not drafts:
+        return []
+    object_ids = {draft.object_id for draft in drafts}
+    sources = dict(
+        session.execute(
+            select(DirectoryObject.id, DirectoryObject.source).where(
+                DirectoryObject.id.in_(object_ids)
+            )
+        ).tuples()
+    )
+    if missing := sorted(object_ids - sources.keys()):
+        raise ValueError(f"change events refer to unknown object ids {missing}")
+    heads: dict[str, tuple[int, str | None]] = {}
+    stored: list[ChangeEvent] = []
+    for draft in drafts:
+        source = sources[draft.object_id]
+        if source not in heads:
+            heads[source] = _chain_head(session, source)
+        sequence, prev_digest = heads[source]
+        event = ChangeEvent(
+            source=source,
+            sequence=sequence + 1,
+            object_id=draft.object_id,
+            op=ChangeOp(draft.op).value,
+            attribute=draft.attribute,
+            old_value=draft.old_value,
+            new_value=draft.new_value,
+            actor=draft.actor,
+            actor_source=draft.actor_source,
+            actor_address=draft.actor_address,
+            occurred_at=draft.occurred_at,
+            observed_at=draft.observed_at,
+            run_id=run.id if run is not None else None,
+            correlation_id=draft.correlation_id,
+            prev_digest=prev_digest,
+        )
+        event.digest = event_digest(event, prev_digest)
+        heads[source] = (event.sequence, event.digest)
+        session.add(event)
+        stored.append(event)
+    session.flush()
+    return stored
+
+
+def verify_chain(session: Session, source: str) -> list[int]:
+    """Sequence numbers of ``source``'s events that do not fit the chain; empty when intact.
+
+    An event is reported when its digest does not match its content (changed), when its
+    ``prev_digest`` is not the digest of the event before it, or when sequence numbers are
+    missing before it (removed).
+    """
+    broken: list[int] = []
+    expected_sequence, prev_digest = 1, None
+    rows = session.scalars(
+        select(ChangeEvent)
+        .where(ChangeEvent.source == source)
+        .order_by(ChangeEvent.sequence)
+        # What is stored counts, not what this session may still hold in memory.
+        .execution_options(yield_per=1000, populate_existing=True)
+    )
+    for event in rows:
+        if (
+            event.sequence != expected_sequence
+            or event.prev_digest != prev_digest
+            or event.digest != event_digest(event, prev_digest)
+        ):
+            broken.append(event.sequence)
+        expected_sequence, prev_digest = event.sequence + 1, event.digest
+    return broken

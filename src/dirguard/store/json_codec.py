@@ -1,0 +1,96 @@
+"""How stored JSON holds what JSON cannot: byte strings, byte for byte.
+
+Directory attributes carry binary values (``objectGUID``, ``objectSid``, ``nTSecurityDescriptor``,
+``thumbnailPhoto``). Versions, change-event values and audit details are stored as JSON so that
+they stay readable and queryable on both SQLite and PostgreSQL; a byte string is stored as the
+one-key object ``{"$bytes": "<base64>"}``. A dictionary that already has exactly the shape of a
+marker (a single key ``$bytes`` or ``$dict``) is wrapped as ``{"$dict": {...}}``, so every value
+decodes to exactly what was encoded, whatever its keys.
+
+``content_hash`` is the SHA-256 of the canonical encoding (sorted keys, no whitespace, UTF-8), so
+it does not depend on the database: JSONB reorders keys, SQLite keeps them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+BYTES_MARKER = "$bytes"
+DICT_MARKER = "$dict"
+_MARKERS = frozenset({BYTES_MARKER, DICT_MARKER})
+
+
+class ContentEncodingError(ValueError):
+    """A value that cannot be stored as JSON (names its path and type)."""
+
+
+def encode(value: Any, *, path: str = "$") -> Any:
+    """Turn ``value`` into plain JSON data; byte strings become base64 markers."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ContentEncodingError(f"{path}: {value!r} is not a finite number; JSON has no NaN")
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {BYTES_MARKER: base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, Mapping):
+        encoded: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ContentEncodingError(
+                    f"{path}: key {key!r} is a {type(key).__name__}; JSON keys must be strings"
+                )
+            encoded[key] = encode(item, path=f"{path}.{key}")
+        if len(encoded) == 1 and next(iter(encoded)) in _MARKERS:
+            return {DICT_MARKER: encoded}
+        return encoded
+    if isinstance(value, Sequence | set | frozenset):
+        items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
+        return [encode(item, path=f"{path}[{index}]") for index, item in enumerate(items)]
+    raise ContentEncodingError(
+        f"{path}: a {type(value).__name__} cannot be stored; "
+        "use str, int, float, bool, None, bytes, lists or string-keyed dicts"
+    )
+
+
+def decode(value: Any, *, path: str = "$") -> Any:
+    """Inverse of :func:`encode`: markers become ``bytes`` and wrapped dictionaries again."""
+    if isinstance(value, list):
+        return [decode(item, path=f"{path}[{index}]") for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        if len(value) == 1:
+            ((key, inner),) = value.items()
+            if key == BYTES_MARKER:
+                if not isinstance(inner, str):
+                    raise ContentEncodingError(f"{path}: {BYTES_MARKER} must hold base64 text")
+                try:
+                    return base64.b64decode(inner.encode("ascii"), validate=True)
+                except (binascii.Error, UnicodeEncodeError) as error:
+                    raise ContentEncodingError(
+                        f"{path}: {BYTES_MARKER} is not valid base64"
+                    ) from error
+            if key == DICT_MARKER:
+                if not isinstance(inner, dict):
+                    raise ContentEncodingError(f"{path}: {DICT_MARKER} must hold an object")
+                return {k: decode(v, path=f"{path}.{k}") for k, v in inner.items()}
+        return {k: decode(v, path=f"{path}.{k}") for k, v in value.items()}
+    return value
+
+
+def canonical_json(encoded: Any) -> bytes:
+    """The one byte form of already encoded JSON data that hashes are computed over."""
+    return json.dumps(
+        encoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def content_hash(value: Any) -> str:
+    """SHA-256 (hex) of the canonical encoding of ``value``."""
+    return hashlib.sha256(canonical_json(encode(value))).hexdigest()

@@ -1,0 +1,220 @@
+"""The store's tables as SQLAlchemy 2 typed models.
+
+Alembic owns the schema (``store/migrations``); these models describe it for the ORM, and a test
+proves the two agree on SQLite and PostgreSQL. Every timestamp is an aware UTC datetime
+(:class:`~dirguard.store.column_types.UtcDateTime`).
+
+Binary attribute values (``objectGUID``, ``nTSecurityDescriptor``…) live inside the JSON columns
+as ``{"$bytes": "<base64>"}`` markers (see :mod:`dirguard.store.json_codec`) rather than in a
+separate blob: a version stays one readable, queryable document, and the codec guarantees the
+bytes come back identical. Only the opaque cursor value is a real binary column.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from dirguard.store.column_types import BigIntegerId, StoredJson, UtcDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime()}
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+class ChangeOp(StrEnum):
+    """What one change event did."""
+
+    CREATE = "create"
+    MODIFY = "modify"
+    ADD_VALUE = "add-value"
+    REMOVE_VALUE = "remove-value"
+    MOVE = "move"
+    RENAME = "rename"
+    DELETE = "delete"
+    UNDELETE = "undelete"
+
+
+def _in(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(member.value) for member in values)})"
+
+
+class Run(Base):
+    """One execution of a job (snapshot, monitor, rollback, demo…) and how it ended."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        CheckConstraint(_in("status", RunStatus), name="status"),
+        Index(None, "source", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str | None] = mapped_column(String(255))
+    """Connection key the run worked on (domain or tenant name); ``None`` when not tied to one."""
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.RUNNING.value)
+    counters: Mapped[dict[str, Any]] = mapped_column(StoredJson(), default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class DirectoryObject(Base):
+    """One directory or cloud object, identified by its source and immutable external id."""
+
+    __tablename__ = "objects"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index(None, "source", "natural_key"),
+        Index(None, "resource_type"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    """Connection key: the AD domain or Entra tenant name from the configuration."""
+    resource_type: Mapped[str] = mapped_column(String(128))
+    """Catalog key, e.g. ``ad.user``."""
+    external_id: Mapped[str] = mapped_column(String(255))
+    """objectGUID as canonical string, or the Graph ``id``: never changes for the object's life."""
+    natural_key: Mapped[str | None] = mapped_column(String(1024))
+    """Current human key (sAMAccountName, userPrincipalName…)."""
+    path: Mapped[str | None] = mapped_column(Text)
+    """Current distinguished name or cloud path."""
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+    versions: Mapped[list[ObjectVersion]] = relationship(
+        back_populates="object", order_by="ObjectVersion.version", passive_deletes=True
+    )
+
+
+class ObjectVersion(Base):
+    """The normalized content of an object as captured at one moment."""
+
+    __tablename__ = "object_versions"
+    __table_args__ = (
+        UniqueConstraint("object_id", "version"),
+        Index(None, "object_id", "captured_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    object_id: Mapped[int] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    """1 for the first capture, then +1 for every capture whose content hash differs."""
+    captured_at: Mapped[datetime] = mapped_column(default=utcnow)
+    content: Mapped[dict[str, Any]] = mapped_column(StoredJson())
+    """Normalized attributes; bytes are stored as ``$bytes`` markers and come back as bytes."""
+    content_hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 hex of :func:`dirguard.store.json_codec.content_hash` of ``content``."""
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+
+    object: Mapped[DirectoryObject] = relationship(back_populates="versions")
+
+
+class ChangeEvent(Base):
+    """One attribute or linked-value change, chained per source by a SHA-256 digest."""
+
+    __tablename__ = "change_events"
+    __table_args__ = (
+        UniqueConstraint("source", "sequence"),
+        CheckConstraint(_in("op", ChangeOp), name="op"),
+        Index(None, "object_id", "sequence"),
+        Index(None, "actor", "occurred_at"),
+        Index(None, "occurred_at"),
+        Index(None, "observed_at"),
+        Index(None, "run_id"),
+        Index(None, "correlation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    """The object's source, repeated here because the hash chain runs per source."""
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    """1, 2, 3… within the source, without gaps."""
+    object_id: Mapped[int] = mapped_column(ForeignKey("objects.id", ondelete="RESTRICT"))
+    op: Mapped[str] = mapped_column(String(16))
+    attribute: Mapped[str | None] = mapped_column(String(512))
+    """Attribute path (``member``, ``passwordPolicies``, ``conditions.users.includeUsers``)."""
+    old_value: Mapped[Any] = mapped_column(StoredJson(), nullable=True)
+    new_value: Mapped[Any] = mapped_column(StoredJson(), nullable=True)
+    actor: Mapped[str | None] = mapped_column(String(512))
+    """Who made the change; ``None`` means not (yet) known."""
+    actor_source: Mapped[str | None] = mapped_column(String(64))
+    """Where the actor came from (``samba-audit``, ``event-5136``, ``directoryAudits``…)."""
+    actor_address: Mapped[str | None] = mapped_column(String(255))
+    occurred_at: Mapped[datetime | None]
+    """When the change happened according to the source; ``None`` when it does not say."""
+    observed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    correlation_id: Mapped[str | None] = mapped_column(String(255))
+    """Groups events of one operation (Entra ``correlationId``/transaction id)."""
+    prev_digest: Mapped[str | None] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+
+
+class Cursor(Base):
+    """Where incremental collection of one stream stands (DirSync cookie, Graph deltaLink)."""
+
+    __tablename__ = "cursors"
+    __table_args__ = (UniqueConstraint("source", "stream"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    stream: Mapped[str] = mapped_column(String(128))
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    """Opaque: cookie bytes as received; a deltaLink as its UTF-8 bytes."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+
+
+class AuditRecord(Base):
+    """What dirguard itself did, for whom, and how it ended."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "at"), Index(None, "actor", "at"))
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(255))
+    """The person on whose behalf dirguard acted, or ``dirguard`` for its own jobs."""
+    action: Mapped[str] = mapped_column(String(128))
+    target: Mapped[str | None] = mapped_column(String(1024))
+    details: Mapped[dict[str, Any]] = mapped_column(StoredJson(), default=dict)
+    outcome: Mapped[str] = mapped_column(String(32))
+
+
+TABLES = ("runs", "objects", "object_versions", "change_events", "cursors", "audit_log")
+"""The store's tables, in the order ``dirguard db status`` lists them."""
