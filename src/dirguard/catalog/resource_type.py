@@ -50,13 +50,38 @@ class GraphSource:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExchangeSource:
+    """An Exchange Online type, read through the admin REST API (``InvokeCommand``)."""
+
+    cmdlet: str
+    """The reading cmdlet, e.g. ``Get-Mailbox``."""
+    parameters: tuple[tuple[str, str], ...] = ()
+    """Fixed cmdlet parameters as (name, value) pairs, e.g. ``(("ResultSize", "Unlimited"),)``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArmSource:
+    """An Azure Resource Manager type, read per subscription."""
+
+    provider_path: str
+    """Path under ``/subscriptions/{id}/``.
+
+    E.g. ``providers/Microsoft.Authorization/roleAssignments``."""
+    api_version: str
+
+
+Source = LdapSource | GraphSource | ExchangeSource | ArmSource
+"""Every kind of place a resource type is read from."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ResourceType:
     """Everything dirguard needs to know about one kind of object."""
 
     key: str
     """Stable key ``<source>.<name>`` (``ad.user``); stored with every object, never renamed."""
     title: str
-    source: LdapSource | GraphSource
+    source: Source
     identity: str
     """Attribute holding the immutable identity (``objectGUID``, Graph ``id``)."""
     natural_key: str
@@ -104,6 +129,9 @@ class ResourceTypeRegistry(Mapping[str, ResourceType]):
     def __len__(self) -> int:
         return len(self._table)
 
-    def by_source(self, source: type[LdapSource] | type[GraphSource]) -> list[ResourceType]:
+    def by_source(
+        self,
+        source: type[LdapSource] | type[GraphSource] | type[ExchangeSource] | type[ArmSource],
+    ) -> list[ResourceType]:
         """Types read from one kind of source, in declaration order."""
         return [t for t in self._table.values() if isinstance(t.source, source)]
