@@ -1,7 +1,135 @@
-"""Placeholder until this command module lands."""
+"""``dirguard db``: migrate the store's schema and show where it stands.
+
+The store URL comes from ``--url``, else ``DIRGUARD_STORE_URL``, else the embedded SQLite default
+(:func:`dirguard.store.database.default_sqlite_url`). The work is done by :func:`upgrade_store`
+and :func:`store_status`, which take the URL as a plain string: the seam where the URL from the
+configuration file will be passed in.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
+
+from dirguard.cli.context import console, err_console, print_json
+from dirguard.cli.exit_codes import ExitCode
+from dirguard.store import database
+from dirguard.store.models import TABLES
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        envvar="DIRGUARD_STORE_URL",
+        help="Store URL: sqlite:///PATH or postgresql://USER@HOST/DB. "
+        "Default: sqlite:///$XDG_DATA_HOME/dirguard/dirguard.db.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def upgrade_store(url: str) -> dict[str, Any]:
+    """Migrate the store at ``url`` to the newest schema; what was done."""
+    engine = database.create_engine_for(url)
+    try:
+        before = database.current_revision(engine)
+        database.upgrade(engine)
+        return {
+            "url": database.masked(url),
+            "from_revision": before,
+            "to_revision": database.current_revision(engine),
+        }
+    finally:
+        engine.dispose()
+
+
+def store_status(url: str) -> dict[str, Any]:
+    """Schema revision (current and newest known) and rows per table of the store at ``url``."""
+    head = database.head_revision()
+    path = database.sqlite_path(url)
+    if path is not None and not path.exists():
+        # Looking must not create an empty database file.
+        return {
+            "url": database.masked(url),
+            "exists": False,
+            "current_revision": None,
+            "head_revision": head,
+            "up_to_date": False,
+            "tables": dict.fromkeys(TABLES),
+        }
+    engine = database.create_engine_for(url)
+    try:
+        current = database.current_revision(engine)
+        return {
+            "url": database.masked(url),
+            "exists": True,
+            "current_revision": current,
+            "head_revision": head,
+            "up_to_date": current == head,
+            "tables": database.table_row_counts(engine, TABLES),
+        }
+    finally:
+        engine.dispose()
+
+
+def _fail(error: database.StoreError) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+    if isinstance(error, database.StoreUrlError):
+        return typer.Exit(ExitCode.CONFIG_INVALID)
+    if isinstance(error, database.StoreUnavailable):
+        return typer.Exit(ExitCode.UNAVAILABLE)
+    return typer.Exit(ExitCode.FAILURE)
+
+
+def upgrade_command(url: UrlOption = None, json_output: JsonOption = False) -> None:
+    """Create or migrate the store's tables to the newest schema (safe to repeat)."""
+    try:
+        result = upgrade_store(url or database.default_sqlite_url())
+    except database.StoreError as error:
+        raise _fail(error) from None
+    if json_output:
+        print_json(result)
+        return
+    if result["from_revision"] == result["to_revision"]:
+        console.print(f"Store {result['url']} is already at revision {result['to_revision']}.")
+    else:
+        console.print(
+            f"Store {result['url']} upgraded from revision "
+            f"{result['from_revision'] or '(empty)'} to {result['to_revision']}."
+        )
+
+
+def status_command(url: UrlOption = None, json_output: JsonOption = False) -> None:
+    """Show the store's schema revision against the newest one, and rows per table."""
+    try:
+        result = store_status(url or database.default_sqlite_url())
+    except database.StoreError as error:
+        raise _fail(error) from None
+    if json_output:
+        print_json(result)
+        return
+    console.print(f"Store: {result['url']}", highlight=False)
+    if not result["exists"]:
+        console.print("No database yet: run `dirguard db upgrade` to create it.")
+        return
+    current = result["current_revision"] or "(empty: no tables)"
+    state = "up to date" if result["up_to_date"] else "run `dirguard db upgrade`"
+    console.print(f"Schema revision: {current} (newest: {result['head_revision']}; {state})")
+    table = Table("Table", "Rows")
+    for name, rows in result["tables"].items():
+        table.add_row(name, "-" if rows is None else str(rows))
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
-    del app
+    db = typer.Typer(
+        name="db",
+        help="The store (SQLite or PostgreSQL): schema migrations and status.",
+        no_args_is_help=True,
+    )
+    db.command("upgrade")(upgrade_command)
+    db.command("status")(status_command)
+    app.add_typer(db, name="db")

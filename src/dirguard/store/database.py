@@ -78,8 +78,10 @@ def parse_store_url(url: str) -> URL:
 
 def masked(url: str | URL) -> str:
     """The URL as it may be shown to people and logs: password replaced by ``***``."""
-    parsed = url if isinstance(url, URL) else parse_store_url(url)
-    return parsed.render_as_string(hide_password=True)
+    if isinstance(url, str):
+        parse_store_url(url)  # the checks and their errors
+        url = make_url(url)  # shown as given, without the chosen driver
+    return url.render_as_string(hide_password=True)
 
 
 def sqlite_path(url: str | URL) -> Path | None:
