@@ -169,3 +169,28 @@ MANIFEST = PermissionManifest(
     permissions=ADMINISTRATOR_PERMISSIONS + GUARDIAN_PERMISSIONS,
     features=FEATURES,
 )
+
+
+PRINCIPAL_TITLES: Mapping[Principal, str] = MappingProxyType(
+    {
+        Principal.ADMINISTRATOR_SETUP_APP: "dirguard Administrator app (setup application)",
+        Principal.ADMINISTRATOR_API_APP: "dirguard Administrator API Access app",
+        Principal.GUARDIAN_APP: "dirguard Guardian app (service principal)",
+        Principal.GUARDIAN_AD_ACCOUNT: "dirguard Guardian AD account (gMSA)",
+        Principal.AD_OPERATOR: "AD operator (the person running the AD connection setup)",
+    }
+)
+"""How people see each principal (CLI tables, generated docs)."""
+
+
+def display_section(permission: Permission, mode: Mode | None = None) -> str:
+    """The seed section to show a row under: in read-only mode the read-only section where the
+    seed lists the row under several (the gMSA groups), else the first."""
+    sections = [s.section for s in permission.seeds]
+    if not sections:
+        return "Added by the project"
+    if mode is Mode.READ_ONLY:
+        for section in sections:
+            if "read-only" in section:
+                return section
+    return sections[0]

@@ -8,6 +8,8 @@ names are v1.0 property names (checked against Microsoft's CSDL); Exchange field
 
 from __future__ import annotations
 
+from dirguard.catalog.manifest import MANIFEST
+from dirguard.catalog.permission_model import Mode, Permission
 from dirguard.catalog.resource_type import (
     ArmSource,
     Collection,
@@ -330,3 +332,21 @@ CLOUD_TYPES: tuple[ResourceType, ...] = (
 
 RESOURCE_TYPES = ResourceTypeRegistry(AD_TYPES + CLOUD_TYPES)
 """Every resource type dirguard knows, keyed by ``ResourceType.key``."""
+
+
+def modes_offered(resource_type: ResourceType, *, write: bool) -> frozenset[Mode]:
+    """Modes in which some read (or write) feature of the type is offered."""
+    keys = resource_type.write_features if write else resource_type.read_features
+    modes: set[Mode] = set()
+    for key in keys:
+        modes |= MANIFEST.feature(key).modes
+    return frozenset(modes)
+
+
+def permissions_for_type(
+    resource_type: ResourceType, mode: Mode, *, write: bool
+) -> tuple[Permission, ...]:
+    """What reading (or writing) the type needs in ``mode``, via its features, in manifest order."""
+    keys = resource_type.write_features if write else resource_type.read_features
+    wanted = {p.key for key in keys for p in MANIFEST.by_feature(key, mode)}
+    return tuple(p for p in MANIFEST.permissions if p.key in wanted)
