@@ -98,13 +98,10 @@ def append_events(
     if not drafts:
         return []
     object_ids = {draft.object_id for draft in drafts}
-    sources = dict(
-        session.execute(
-            select(DirectoryObject.id, DirectoryObject.source).where(
-                DirectoryObject.id.in_(object_ids)
-            )
-        ).tuples()
+    rows = session.execute(
+        select(DirectoryObject.id, DirectoryObject.source).where(DirectoryObject.id.in_(object_ids))
     )
+    sources = {object_id: source for object_id, source in rows}
     if missing := sorted(object_ids - sources.keys()):
         raise ValueError(f"change events refer to unknown object ids {missing}")
     heads: dict[str, tuple[int, str | None]] = {}
