@@ -37,8 +37,10 @@ from dirguard.throwaway.samba_dc_ports import (
 from dirguard.throwaway.samba_dc_process import (
     SambaDCError,
     SambaNotInstalledError,
+    remove_stale_workdirs,
     running_samba,
     tail,
+    write_pid_file,
 )
 from dirguard.throwaway.samba_dc_tls import write_dc_certificates
 
@@ -59,6 +61,7 @@ HOST = "127.0.0.1"
 HOST_NAME = "dc1"
 ADMIN_USER = "Administrator"
 _REALM = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,14}(\.[A-Za-z0-9-]+)+$")
+_WORKDIR_PREFIX = "dirguard-samba-"
 _SYMBOLS = "!#%+-.:=?@^_~"
 # samba-tool is a Python script; run it so the password arrives on stdin, not in argv (ps).
 _PROVISION_LAUNCHER = (
@@ -182,12 +185,15 @@ def throwaway_samba_dc(
     _check_realm(realm)
     free_ports_of_orphaned_dcs(ports, host=HOST, grace=stop_grace)
     own_dir = workdir is None
-    root = Path(tempfile.mkdtemp(prefix="dirguard-samba-")) if workdir is None else workdir
+    if own_dir:
+        remove_stale_workdirs(Path(tempfile.gettempdir()), _WORKDIR_PREFIX)
+    root = Path(tempfile.mkdtemp(prefix=_WORKDIR_PREFIX)) if workdir is None else workdir
     try:
         if not own_dir:
             root.mkdir(parents=True, exist_ok=True)
             if any(root.iterdir()):
                 raise SambaDCError(f"work directory {root} is not empty; give an empty one")
+        write_pid_file(root, 0)
         password = generate_admin_password()
         dc_base = _layout(root, realm, password)
         _provision(samba_tool, dc_base, password)
@@ -326,6 +332,7 @@ def _provision(samba_tool: str, dc: SambaDC, password: str) -> None:
         )
     write_dc_certificates(tls, host_names=(f"{HOST_NAME}.{dc.realm.lower()}", "localhost"), ip=HOST)
     _add_audit_logging(dc)
+    _write_krb5_conf(dc)
 
 
 def _interpreter_of(script: str) -> str:
@@ -336,6 +343,18 @@ def _interpreter_of(script: str) -> str:
     if python is None:
         raise SambaDCError(f"{script} does not start with a Python #! line; cannot run it")
     return python
+
+
+def _write_krb5_conf(dc: SambaDC) -> None:
+    """Replace samba-tool's krb5.conf (which finds the KDC by DNS) with one naming 127.0.0.1."""
+    domain = dc.realm.lower()
+    dc.krb5_conf.write_text(
+        "[libdefaults]\n"
+        f"\tdefault_realm = {dc.realm}\n\tdns_lookup_realm = false\n\tdns_lookup_kdc = false\n"
+        f"[realms]\n{dc.realm} = {{\n\tkdc = {HOST}\n\tadmin_server = {HOST}\n}}\n"
+        f"[domain_realm]\n\t.{domain} = {dc.realm}\n\t{domain} = {dc.realm}\n",
+        encoding="utf-8",
+    )
 
 
 def _add_audit_logging(dc: SambaDC) -> None:

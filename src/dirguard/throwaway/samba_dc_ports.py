@@ -54,17 +54,26 @@ class PortInUseError(RuntimeError):
     def __init__(self, host: str, holders: dict[Port, PortHolder | None]) -> None:
         self.host = host
         self.holders = holders
-        parts = []
+        by_holder: dict[PortHolder | None, list[str]] = {}
         for port, holder in holders.items():
+            by_holder.setdefault(holder, []).append(str(port))
+        parts = []
+        for holder, taken in by_holder.items():
+            what = f"port {taken[0]} is" if len(taken) == 1 else f"ports {', '.join(taken)} are"
             who = (
-                f"held by pid {holder.pid} ({holder.name}, {holder.executable})"
+                f"by pid {holder.pid} ({holder.name}, {holder.executable})"
                 if holder
-                else "held by a process this user cannot see (try: ss -ltnup as root)"
+                else "by a process this user cannot see (try `ss -ltnup` as root)"
             )
-            parts.append(f"port {port} on {host} is already in use, {who}")
+            hint = (
+                " — a Samba server; if it is Debian's service: systemctl stop samba-ad-dc"
+                if holder and holder.name.startswith("samba")
+                else ""
+            )
+            parts.append(f"{what} already in use on {host} {who}{hint}")
         super().__init__(
-            "; ".join(parts) + ". Stop that process (or its service) and try again; "
-            "the throwaway Samba DC needs these ports on loopback."
+            "; ".join(parts) + ". Stop that process (or its service) and try again: the "
+            "throwaway Samba DC needs these ports on loopback."
         )
 
 
@@ -102,11 +111,12 @@ def _is_orphaned_dc(pid: int) -> bool:
             with contextlib.suppress(OSError, ValueError):
                 text = target.parent.parent.joinpath(DC_PID_FILE).read_text(encoding="utf-8")
                 samba_pid, owner_pid = (int(part) for part in text.split())
-                return samba_pid == pid and not _alive(owner_pid)
+                return samba_pid == pid and not pid_alive(owner_pid)
     return False
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (possibly another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -119,9 +129,9 @@ def _alive(pid: int) -> bool:
 def _stop_orphan(pid: int, grace: float) -> None:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while _alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if _alive(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
         time.sleep(0.5)
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from dirguard.throwaway.samba_dc_ports import DC_PID_FILE
+from dirguard.throwaway.samba_dc_ports import DC_PID_FILE, pid_alive
 
 _LOG_TAIL_LINES = 30
 
@@ -54,13 +54,32 @@ def running_samba(
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=dict(env)
         )
-    # "<samba pid> <owner pid>": lets a later run recognise this DC if its owner dies.
-    workdir.joinpath(DC_PID_FILE).write_text(f"{process.pid} {os.getpid()}\n", encoding="utf-8")
+    write_pid_file(workdir, process.pid)
     try:
         _wait_until_ready(process, probe, probe_name, timeout, [*logs, stdout_log], redact)
         yield process.pid
     finally:
         _stop(process, grace)
+
+
+def write_pid_file(workdir: Path, samba_pid: int) -> None:
+    """Record "<samba pid> <owner pid>" (samba pid 0 before it starts), so that a later run can
+    recognise this DC and its directory if the owning process dies without cleaning up."""
+    path = workdir / DC_PID_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{samba_pid} {os.getpid()}\n", encoding="utf-8")
+
+
+def remove_stale_workdirs(parent: Path, prefix: str) -> None:
+    """Delete ``parent/prefix*`` work directories whose owner and samba have both exited
+    (left by a run that was killed); a directory without a readable pid file is left alone."""
+    for candidate in parent.glob(prefix + "*"):
+        try:
+            pids = [int(part) for part in (candidate / DC_PID_FILE).read_text().split()]
+        except (OSError, ValueError):
+            continue
+        if len(pids) == 2 and not any(pid > 0 and pid_alive(pid) for pid in pids):
+            shutil.rmtree(candidate, ignore_errors=True)
 
 
 def _wait_until_ready(
