@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from dirguard.catalog.manifest import MANIFEST
 from dirguard.catalog.permission_model import (
     Kind,
@@ -22,6 +20,7 @@ from dirguard.catalog.permission_model import (
     Service,
     rewrite_product_names,
 )
+from tests.fixtures.requirements import unavailable
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 BOTH = frozenset(Mode)
@@ -37,7 +36,7 @@ class SeedRow:
 def _seed_file(prefix: str) -> Path:
     found = sorted(SEEDS.glob(f"{prefix}_*.txt")) if SEEDS.is_dir() else []
     if not found:
-        pytest.skip(f"seed document {prefix}_*.txt not found under {SEEDS} (../shared/seeds)")
+        unavailable("seeds", f"seed document {prefix}_*.txt not found under {SEEDS} (../shared)")
     return found[0]
 
 

@@ -29,7 +29,9 @@ def docs(
         try:
             current = output.read_text(encoding="utf-8")
         except OSError as exc:
-            err_console.print(f"{output}: cannot read ({exc.strerror}); run `dirguard docs`")
+            err_console.print(
+                f"{output}: cannot read ({exc.strerror}); run `dirguard docs`", soft_wrap=True
+            )
             raise typer.Exit(ExitCode.FAILURE) from None
         if current != text:
             err_console.print(
@@ -42,7 +44,7 @@ def docs(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        err_console.print(f"{output}: cannot write ({exc.strerror})")
+        err_console.print(f"{output}: cannot write ({exc.strerror})", soft_wrap=True)
         raise typer.Exit(ExitCode.FAILURE) from None
     console.print(f"Wrote {output} ({len(text.splitlines())} lines).")
 

@@ -169,19 +169,14 @@ def _render_report(report: ConsentReport, service: Service | None, mode: Mode) -
     if report.complete:
         console.print(f"All {len(report.satisfied)} required permissions are granted ({scope}).")
     else:
-        table = Table(title=f"Missing permissions ({scope})", title_justify="left")
-        table.add_column("Permission", no_wrap=True, style="bold red")
-        table.add_column("Held by")
-        table.add_column("Kind")
-        table.add_column("Breaks features")
+        console.print(f"[bold]Missing permissions ({scope}):[/bold]")
         for missing in report.missing:
-            table.add_row(
-                missing.name,
-                PRINCIPAL_TITLES[Principal(missing.principal)],
-                missing.kind,
-                "\n".join(missing.features),
+            console.print(
+                f"  [bold red]✗ {missing.name}[/bold red] ({missing.kind},"
+                f" {PRINCIPAL_TITLES[Principal(missing.principal)]})",
+                soft_wrap=True,
             )
-        console.print(table)
+            console.print(f"      breaks: {', '.join(missing.features)}", soft_wrap=True)
         err_console.print(
             f"[bold red]Partial consent: {len(report.missing)} required permission(s) missing."
             " This is a critical error; the features listed will not work.[/bold red]"
@@ -227,7 +222,9 @@ def check(
             principals={p.value for p in Principal},
         )
     except GrantedFileError as exc:
-        err_console.print(f"error: cannot use granted set {granted}: {exc}", markup=False)
+        err_console.print(
+            f"error: cannot use granted set {granted}: {exc}", markup=False, soft_wrap=True
+        )
         raise typer.Exit(ExitCode.FAILURE) from None
     required = tuple(
         p
