@@ -35,7 +35,8 @@ def docs(
             raise typer.Exit(ExitCode.FAILURE) from None
         if current != text:
             err_console.print(
-                f"{output} is stale: it differs from the catalog; run `dirguard docs`"
+                f"{output} is stale: it differs from the catalog; run `dirguard docs`",
+                soft_wrap=True,
             )
             raise typer.Exit(ExitCode.FAILURE)
         console.print(f"{output} is up to date.")
