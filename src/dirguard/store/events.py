@@ -12,8 +12,9 @@ stored (Entra's directoryAudits arrive minutes later), nor the run id (bookkeepi
 NULL when an old run is purged). Truncating the tail of the chain is not detectable from the
 chain alone; the run counters record how many events each run appended.
 
-Concurrent writers to one source: the second to commit fails on the unique ``(source,
-sequence)`` constraint and must retry its transaction; nothing is silently interleaved.
+Concurrent writers to one source: the second to commit fails (on PostgreSQL the unique
+``(source, sequence)`` constraint, on SQLite "database is locked") and must retry its whole
+transaction; nothing is silently interleaved. One collector per source avoids the retries.
 """
 
 from __future__ import annotations
