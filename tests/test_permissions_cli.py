@@ -119,6 +119,13 @@ def test_check_missing_grant_exits_2_and_names_it_with_its_features(tmp_path: Pa
     assert code == ExitCode.CRITICAL
     assert "Replicate Directory Changes" in out
     assert "guardian.ad.collect-changes" in out
+    # The filters may also come before the sub-command.
+    code, out, _ = run(
+        "permissions", "-s", "guardian", "-m", "read-only", "check", "-g", str(granted), "--json"
+    )
+    assert code == ExitCode.CRITICAL
+    report = json.loads(out)
+    assert (report["service"], report["mode"]) == ("guardian", "read-only")
     code, out, _ = run(*args, "--json")
     assert code == ExitCode.CRITICAL
     report = json.loads(out)

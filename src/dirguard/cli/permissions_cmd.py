@@ -191,6 +191,7 @@ def _render_report(report: ConsentReport, service: Service | None, mode: Mode) -
 
 @permissions_app.command("check")
 def check(
+    ctx: typer.Context,
     granted: Annotated[
         Path,
         typer.Option(
@@ -203,8 +204,14 @@ def check(
     ],
     service: ServiceOption = None,
     mode: Annotated[
-        Mode, typer.Option("--mode", "-m", help="The mode the connection runs in.")
-    ] = Mode.FULL,
+        Mode | None,
+        typer.Option(
+            "--mode",
+            "-m",
+            help="The mode the connection runs in [default: full].",
+            show_default=False,
+        ),
+    ] = None,
     include_setup: Annotated[
         bool,
         typer.Option(
@@ -215,6 +222,10 @@ def check(
     json_out: JsonOption = False,
 ) -> None:
     """Compare a granted set with the manifest; exit 2 when anything is missing, 1 on a bad file."""
+    # `dirguard permissions --service X check ...` means the same as `... check --service X`.
+    parent = ctx.parent.params if ctx.parent is not None else {}
+    service = service or parent.get("service")
+    mode = mode or parent.get("mode") or Mode.FULL
     try:
         entries = parse_granted(
             _read_granted(granted),
