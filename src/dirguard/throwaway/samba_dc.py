@@ -181,8 +181,8 @@ def throwaway_samba_dc(
 
     ``workdir``, when given, must be absent or empty and is kept afterwards.
     """
-    samba, samba_tool = _find_tools()
     _check_realm(realm)
+    samba, samba_tool = _find_tools()
     free_ports_of_orphaned_dcs(ports, host=HOST, grace=stop_grace)
     own_dir = workdir is None
     if own_dir:
