@@ -63,10 +63,10 @@ def test_status_of_a_missing_sqlite_store_does_not_create_it(tmp_path: Path) -> 
 
 def test_url_from_environment_then_xdg_default(tmp_path: Path) -> None:
     from_env = tmp_path / "env.db"
-    code, _, _ = _run("db", "upgrade", env={"DIRGUARD_STORE_URL": f"sqlite:///{from_env}"})
+    code, _, _ = _run("db", "upgrade", env={"DIRGUARD_STORE__URL": f"sqlite:///{from_env}"})
     assert code == 0 and from_env.is_file()
 
-    env = {"DIRGUARD_STORE_URL": "", "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    env = {"DIRGUARD_STORE__URL": "", "XDG_DATA_HOME": str(tmp_path / "xdg")}
     code, out, _ = _run("db", "upgrade", "--json", env=env)
     assert code == 0, out
     assert (tmp_path / "xdg" / "dirguard" / "dirguard.db").is_file()
@@ -91,7 +91,7 @@ def test_bad_or_unreachable_store_exits_with_its_code(
 def test_installed_command_prints_parseable_json(tmp_path: Path) -> None:
     dirguard = Path(sys.executable).parent / "dirguard"
     url = f"sqlite:///{tmp_path / 'dirguard.db'}"
-    env = {**os.environ, "DIRGUARD_STORE_URL": url}
+    env = {**os.environ, "DIRGUARD_STORE__URL": url}
     subprocess.run([str(dirguard), "db", "upgrade"], env=env, check=True, capture_output=True)
     done = subprocess.run(
         [str(dirguard), "db", "status", "--json"], env=env, check=True, capture_output=True

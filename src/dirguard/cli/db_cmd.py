@@ -1,9 +1,8 @@
 """``dirguard db``: migrate the store's schema and show where it stands.
 
-The store URL comes from ``--url``, else ``DIRGUARD_STORE_URL``, else the embedded SQLite default
-(:func:`dirguard.store.database.default_sqlite_url`). The work is done by :func:`upgrade_store`
-and :func:`store_status`, which take the URL as a plain string: the seam where the URL from the
-configuration file will be passed in.
+The store URL comes from ``--url``, else the configuration (``[store] url``, overridable with
+``DIRGUARD_STORE__URL``), else the embedded SQLite default. The work is done by
+:func:`upgrade_store` and :func:`store_status`, which take the URL as a plain string.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from dirguard.cli.context import console, err_console, print_json
+from dirguard.cli.context import console, err_console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.store import database
 from dirguard.store.models import TABLES
@@ -22,9 +21,8 @@ UrlOption = Annotated[
     str | None,
     typer.Option(
         "--url",
-        envvar="DIRGUARD_STORE_URL",
         help="Store URL: sqlite:///PATH or postgresql://USER@HOST/DB. "
-        "Default: sqlite:///$XDG_DATA_HOME/dirguard/dirguard.db.",
+        "Default: the configuration's [store] url.",
         show_default=False,
     ),
 ]
@@ -84,10 +82,12 @@ def _fail(error: database.StoreError) -> typer.Exit:
     return typer.Exit(ExitCode.FAILURE)
 
 
-def upgrade_command(url: UrlOption = None, json_output: JsonOption = False) -> None:
+def upgrade_command(
+    ctx: typer.Context, url: UrlOption = None, json_output: JsonOption = False
+) -> None:
     """Create or migrate the store's tables to the newest schema (safe to repeat)."""
     try:
-        result = upgrade_store(url or database.default_sqlite_url())
+        result = upgrade_store(url or load_cli_config(ctx, as_json=json_output).config.store.url)
     except database.StoreError as error:
         raise _fail(error) from None
     if json_output:
@@ -102,10 +102,12 @@ def upgrade_command(url: UrlOption = None, json_output: JsonOption = False) -> N
         )
 
 
-def status_command(url: UrlOption = None, json_output: JsonOption = False) -> None:
+def status_command(
+    ctx: typer.Context, url: UrlOption = None, json_output: JsonOption = False
+) -> None:
     """Show the store's schema revision against the newest one, and rows per table."""
     try:
-        result = store_status(url or database.default_sqlite_url())
+        result = store_status(url or load_cli_config(ctx, as_json=json_output).config.store.url)
     except database.StoreError as error:
         raise _fail(error) from None
     if json_output:

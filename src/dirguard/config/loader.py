@@ -3,7 +3,8 @@
 Environment overrides name a key path with ``__`` between parts and list indexes as numbers:
 ``DIRGUARD_STORE__URL``, ``DIRGUARD_LOG__LEVEL``, ``DIRGUARD_AD__DOMAINS__0__MODE``. A value is
 read as a TOML value when it parses as one (``true``, ``636``, ``["domain", "schema"]``) and as a
-plain string otherwise. ``DIRGUARD_CONFIG`` (the file's path) is not an override.
+plain string otherwise; an empty variable is ignored. ``DIRGUARD_CONFIG`` (the file's path)
+is not an override.
 """
 
 from __future__ import annotations
@@ -109,8 +110,8 @@ def load_config(
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> list[str]:
     applied: list[str] = []
     for name in sorted(env):
-        if not name.startswith(ENV_PREFIX) or name in NOT_OVERRIDES:
-            continue
+        if not name.startswith(ENV_PREFIX) or name in NOT_OVERRIDES or not env[name]:
+            continue  # an empty variable counts as unset
         parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         if not all(parts):
             raise ConfigError(

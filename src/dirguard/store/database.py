@@ -10,7 +10,6 @@ Every error raised here is a :class:`StoreError` whose message never contains a 
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,8 @@ from sqlalchemy import Engine, create_engine, event, func, inspect, select, tabl
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
+
+from dirguard.config.paths import default_store_url
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another writer's lock before failing."""
@@ -50,9 +51,8 @@ class StoreUnavailable(StoreError):
 
 
 def default_sqlite_url() -> str:
-    """``sqlite:///$XDG_DATA_HOME/dirguard/dirguard.db`` (``~/.local/share`` when unset)."""
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return f"sqlite:///{Path(data_home) / 'dirguard' / 'dirguard.db'}"
+    """The embedded default: ``sqlite:///$XDG_DATA_HOME/dirguard/dirguard.db``."""
+    return default_store_url()
 
 
 def parse_store_url(url: str) -> URL:
