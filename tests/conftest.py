@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.requirements",
     "tests.fixtures.postgres",
     "tests.fixtures.samba",
+    "tests.fixtures.graph_sandbox",
 ]

@@ -1,0 +1,227 @@
+"""The tenant's state in memory: directory objects, links, deleted items, audits and change history.
+
+Everything is plain JSON-ready data so that it can be saved to and loaded from a file. Every write
+goes through this module so that the change sequence (what delta queries read) and the audit log
+(what ``auditLogs/directoryAudits`` reads) can never miss one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Json = dict[str, Any]
+Clock = Callable[[], datetime.datetime]
+
+DELETED_RETENTION = datetime.timedelta(days=30)
+"""How long a soft-deleted user or group can be restored."""
+
+KINDS = ("users", "groups")
+"""Collections whose changes delta queries track."""
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def graph_time(moment: datetime.datetime) -> str:
+    """Graph's DateTimeOffset form: ``2024-01-02T03:04:05Z``."""
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(kw_only=True)
+class Application:
+    """An app registration with its service principal and client secrets (sandbox-private)."""
+
+    app_id: str
+    object_id: str
+    service_principal_id: str
+    display_name: str
+    secrets: list[str]
+    granted: list[str]
+
+
+@dataclass(kw_only=True)
+class MemberChange:
+    """One link added to or removed from a group, in change-sequence order."""
+
+    seq: int
+    group_id: str
+    member_id: str
+    member_type: str
+    added: bool
+
+
+@dataclass(kw_only=True)
+class Removal:
+    """An object that left a collection (soft or hard delete), for delta's ``@removed``."""
+
+    seq: int
+    kind: str
+    object_id: str
+    reason: str
+
+
+@dataclass(kw_only=True)
+class DirectoryState:
+    """One tenant. ``seq`` increases with every change; delta tokens are positions in it."""
+
+    tenant_id: str
+    epoch: str = field(default_factory=new_id)
+    clock: Clock = utc_now
+    seq: int = 0
+    organization: Json = field(default_factory=dict)
+    domains: dict[str, Json] = field(default_factory=dict)
+    users: dict[str, Json] = field(default_factory=dict)
+    groups: dict[str, Json] = field(default_factory=dict)
+    members: dict[str, list[str]] = field(default_factory=dict)
+    owners: dict[str, list[str]] = field(default_factory=dict)
+    passwords: dict[str, str] = field(default_factory=dict)
+    service_principals: dict[str, Json] = field(default_factory=dict)
+    app_role_assignments: dict[str, Json] = field(default_factory=dict)
+    applications: dict[str, Application] = field(default_factory=dict)
+    deleted: dict[str, Json] = field(default_factory=dict)
+    deleted_links: dict[str, Json] = field(default_factory=dict)
+    audits: list[Json] = field(default_factory=list)
+    changed_at: dict[str, int] = field(default_factory=dict)
+    member_changes: list[MemberChange] = field(default_factory=list)
+    removals: list[Removal] = field(default_factory=list)
+    delta_sessions: dict[str, Json] = field(default_factory=dict)
+    """Pages of delta rounds under way (in memory only, never saved)."""
+
+    def now(self) -> datetime.datetime:
+        return self.clock()
+
+    def bump(self, object_id: str) -> int:
+        """Record that ``object_id`` changed; return the new sequence number."""
+        self.seq += 1
+        self.changed_at[object_id] = self.seq
+        return self.seq
+
+    def collection(self, kind: str) -> dict[str, Json]:
+        if kind == "users":
+            return self.users
+        if kind == "groups":
+            return self.groups
+        raise KeyError(kind)
+
+    def kind_of(self, object_id: str) -> str | None:
+        for kind in KINDS:
+            if object_id in self.collection(kind):
+                return kind
+        if object_id in self.service_principals:
+            return "servicePrincipals"
+        return None
+
+    def object_type(self, object_id: str) -> str | None:
+        """The ``#microsoft.graph.*`` type of a live directory object."""
+        kind = self.kind_of(object_id)
+        return {
+            "users": "#microsoft.graph.user",
+            "groups": "#microsoft.graph.group",
+            "servicePrincipals": "#microsoft.graph.servicePrincipal",
+        }.get(kind or "")
+
+    def lookup(self, object_id: str) -> Json | None:
+        for table in (self.users, self.groups, self.service_principals):
+            if object_id in table:
+                return table[object_id]
+        return None
+
+    # ------------------------------------------------------------------ links
+    def add_link(self, table: dict[str, list[str]], group_id: str, member_id: str) -> bool:
+        links = table.setdefault(group_id, [])
+        if member_id in links:
+            return False
+        links.append(member_id)
+        if table is self.members:
+            self._member_change(group_id, member_id, added=True)
+        return True
+
+    def remove_link(self, table: dict[str, list[str]], group_id: str, member_id: str) -> bool:
+        links = table.get(group_id, [])
+        if member_id not in links:
+            return False
+        links.remove(member_id)
+        if table is self.members:
+            self._member_change(group_id, member_id, added=False)
+        return True
+
+    def _member_change(self, group_id: str, member_id: str, *, added: bool) -> None:
+        seq = self.bump(group_id)
+        member_type = self.object_type(member_id) or "#microsoft.graph.directoryObject"
+        self.member_changes.append(
+            MemberChange(
+                seq=seq,
+                group_id=group_id,
+                member_id=member_id,
+                member_type=member_type,
+                added=added,
+            )
+        )
+
+    def groups_of(self, object_id: str) -> list[str]:
+        return [gid for gid, links in self.members.items() if object_id in links]
+
+    # ------------------------------------------------------------- deletions
+    def soft_delete(self, kind: str, object_id: str) -> Json:
+        """Move a user or group to directory/deletedItems, dropping its links as Entra does."""
+        record = self.collection(kind).pop(object_id)
+        links: Json = {"memberOf": [], "members": [], "owners": []}
+        for group_id in self.groups_of(object_id):
+            self.remove_link(self.members, group_id, object_id)
+            links["memberOf"].append(group_id)
+        for group_id, owner_ids in list(self.owners.items()):
+            if object_id in owner_ids:
+                self.remove_link(self.owners, group_id, object_id)
+        if kind == "groups":
+            links["members"] = list(self.members.pop(object_id, []))
+            links["owners"] = list(self.owners.pop(object_id, []))
+        record["deletedDateTime"] = graph_time(self.now())
+        self.deleted[object_id] = {"kind": kind, "record": record}
+        self.deleted_links[object_id] = links
+        seq = self.bump(object_id)
+        self.removals.append(Removal(seq=seq, kind=kind, object_id=object_id, reason="changed"))
+        return record
+
+    def restore(self, object_id: str) -> tuple[str, Json]:
+        entry = self.deleted.pop(object_id)
+        kind: str = entry["kind"]
+        record: Json = entry["record"]
+        record["deletedDateTime"] = None
+        self.collection(kind)[object_id] = record
+        links = self.deleted_links.pop(object_id, {})
+        if kind == "groups":
+            self.members[object_id] = []
+            self.owners[object_id] = list(links.get("owners", []))
+            for member_id in links.get("members", []):
+                if self.lookup(member_id) is not None:
+                    self.add_link(self.members, object_id, member_id)
+        self.bump(object_id)
+        return kind, record
+
+    def purge(self, object_id: str) -> Json:
+        entry = self.deleted.pop(object_id)
+        self.deleted_links.pop(object_id, None)
+        self.passwords.pop(object_id, None)
+        seq = self.bump(object_id)
+        self.removals.append(
+            Removal(seq=seq, kind=entry["kind"], object_id=object_id, reason="deleted")
+        )
+        record: Json = entry["record"]
+        return record
+
+    def expire_deleted(self) -> None:
+        """Permanently delete items soft-deleted more than 30 days ago."""
+        limit = self.now() - DELETED_RETENTION
+        for object_id, entry in list(self.deleted.items()):
+            deleted_at = datetime.datetime.fromisoformat(entry["record"]["deletedDateTime"])
+            if deleted_at < limit:
+                self.purge(object_id)

@@ -1,0 +1,299 @@
+"""``/groups``: CRUD, members and owners (list, ``$ref`` add and remove), delta.
+
+Deleting a Microsoft 365 group moves it to directory/deletedItems (restorable 30 days); deleting
+a security group removes it for good, as Entra does.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.responses import Response
+
+from dirguard_sandbox.audit import modified_properties, record_audit, target
+from dirguard_sandbox.delta import delta_response
+from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time, new_id
+from dirguard_sandbox.errors import bad_request, not_found
+from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
+from dirguard_sandbox.odata_query import (
+    QueryOptions,
+    context_url,
+    list_page,
+    parse_query,
+    project,
+)
+from dirguard_sandbox.resource_rules import (
+    GROUP_CREATE_ONLY,
+    GROUP_PROPERTIES,
+    GROUP_REQUIRED,
+    GROUP_WRITABLE,
+    USER_DEFAULT_SELECT,
+    USER_PROPERTIES,
+    check_body,
+)
+from dirguard_sandbox.seed_data import new_group_record
+
+_BINDS = ("members@odata.bind", "owners@odata.bind")
+
+
+def find_group(state: DirectoryState, group_id: str) -> Json:
+    group = state.groups.get(group_id)
+    if group is None:
+        raise not_found(group_id)
+    return group
+
+
+def _referenced_id(state: DirectoryState, reference: object) -> str:
+    """The object id at the end of an ``@odata.id`` URL, which must name a live object."""
+    if not isinstance(reference, str) or "/" not in reference:
+        raise bad_request("Invalid object identifier: give an @odata.id URL of a directory object.")
+    object_id = reference.rstrip("/").rsplit("/", 1)[1]
+    if state.lookup(object_id) is None:
+        raise not_found(object_id)
+    return object_id
+
+
+def _query(call: Call, known: frozenset[str], type_name: str) -> QueryOptions:
+    return parse_query(
+        call.request.query_params, call.request.headers, known=known, type_name=type_name
+    )
+
+
+@handles("GET", "/groups")
+async def list_groups(call: Call) -> Response:
+    options = _query(call, GROUP_PROPERTIES, "group")
+    body = list_page(
+        list(call.state.groups.values()),
+        options,
+        graph_base=call.graph_base,
+        path=call.path,
+        entity_set="groups",
+        default_select=None,
+    )
+    return graph_json(body)
+
+
+@handles("GET", "/groups/{group-id}")
+async def get_group(call: Call) -> Response:
+    options = _query(call, GROUP_PROPERTIES, "group")
+    group = find_group(call.state, call.param("group_id"))
+    return graph_json(
+        {
+            "@odata.context": context_url(call.graph_base, "groups", options.select) + "/$entity",
+            **project(group, options.select, None),
+        }
+    )
+
+
+@handles("POST", "/groups")
+async def create_group(call: Call) -> Response:
+    state = call.state
+    body = await call.body()
+    accepted = check_body(
+        body,
+        writable=GROUP_WRITABLE,
+        resource="Group",
+        required=GROUP_REQUIRED,
+        known=GROUP_PROPERTIES,
+        extra_allowed=_BINDS,
+    )
+    links = {name: body.get(name) or [] for name in _BINDS}
+    for name, references in links.items():
+        if not isinstance(references, list):
+            raise bad_request(f"'{name}' must be a list of @odata.id URLs.")
+    member_ids = [_referenced_id(state, ref) for ref in links["members@odata.bind"]]
+    owner_ids = [_referenced_id(state, ref) for ref in links["owners@odata.bind"]]
+    group_id = new_id()
+    record = new_group_record(
+        object_id=group_id, display_name=accepted["displayName"], created=graph_time(state.now())
+    )
+    record.update(accepted)
+    if "Unified" in (record["groupTypes"] or []):
+        default = next(name for name, domain in state.domains.items() if domain["isDefault"])
+        record["mail"] = f"{record['mailNickname']}@{default}"
+        record["proxyAddresses"] = [f"SMTP:{record['mail']}"]
+    state.groups[group_id] = record
+    state.members[group_id] = []
+    state.owners[group_id] = []
+    state.bump(group_id)
+    for member_id in member_ids:
+        state.add_link(state.members, group_id, member_id)
+    for owner_id in owner_ids:
+        state.add_link(state.owners, group_id, owner_id)
+    changes = modified_properties({}, record, sorted(accepted))
+    record_audit(
+        state,
+        actor=call.actor,
+        activity="Add group",
+        category="GroupManagement",
+        operation_type="Add",
+        targets=[target(state, group_id, record, changes)],
+    )
+    answer = {
+        "@odata.context": context_url(call.graph_base, "groups", None) + "/$entity",
+        **record,
+    }
+    return graph_json(answer, 201)
+
+
+@handles("PATCH", "/groups/{group-id}")
+async def update_group(call: Call) -> Response:
+    state = call.state
+    group = find_group(state, call.param("group_id"))
+    accepted = check_body(
+        await call.body(), writable=GROUP_WRITABLE, resource="Group", known=GROUP_PROPERTIES
+    )
+    for name in GROUP_CREATE_ONLY:
+        if name in accepted and accepted[name] != group.get(name):
+            raise bad_request(f"Property '{name}' can only be set when the group is created.")
+    before = dict(group)
+    group.update(accepted)
+    state.bump(group["id"])
+    changes = modified_properties(before, group, sorted(accepted))
+    record_audit(
+        state,
+        actor=call.actor,
+        activity="Update group",
+        category="GroupManagement",
+        operation_type="Update",
+        targets=[target(state, group["id"], group, changes)],
+    )
+    return no_content()
+
+
+@handles("DELETE", "/groups/{group-id}")
+async def delete_group(call: Call) -> Response:
+    state = call.state
+    group = find_group(state, call.param("group_id"))
+    record = state.soft_delete("groups", group["id"])
+    if "Unified" not in (record.get("groupTypes") or []):
+        state.purge(group["id"])
+    record_audit(
+        state,
+        actor=call.actor,
+        activity="Delete group",
+        category="GroupManagement",
+        operation_type="Delete",
+        targets=[target(state, record["id"], record)],
+    )
+    return no_content()
+
+
+def _list_links(call: Call, table: dict[str, list[str]]) -> Response:
+    state = call.state
+    group = find_group(state, call.param("group_id"))
+    options = _query(call, USER_PROPERTIES | GROUP_PROPERTIES, "directoryObject")
+    values = []
+    for object_id in table.get(group["id"], []):
+        record = state.lookup(object_id)
+        if record is None:
+            continue
+        kind = state.object_type(object_id) or "#microsoft.graph.directoryObject"
+        default = USER_DEFAULT_SELECT if kind == "#microsoft.graph.user" else None
+        values.append((kind, record, default))
+    body = list_page(
+        [record for _, record, _ in values],
+        options,
+        graph_base=call.graph_base,
+        path=call.path,
+        entity_set="directoryObjects",
+        default_select=None,
+    )
+    types = {record["id"]: (kind, default) for kind, record, default in values}
+    rendered = []
+    for item in body["value"]:
+        kind, default = types[item["id"]] if "id" in item else ("", None)
+        if options.select is None and default is not None:
+            item = {name: item.get(name) for name in default}
+        rendered.append({"@odata.type": kind, **item})
+    body["value"] = rendered
+    return graph_json(body)
+
+
+@handles("GET", "/groups/{group-id}/members")
+async def list_members(call: Call) -> Response:
+    return _list_links(call, call.state.members)
+
+
+@handles("GET", "/groups/{group-id}/owners")
+async def list_owners(call: Call) -> Response:
+    return _list_links(call, call.state.owners)
+
+
+def _link_audit(call: Call, activity: str, group: Json, object_id: str) -> None:
+    state = call.state
+    record = state.lookup(object_id) or {"displayName": None}
+    group_props: list[Json] = [
+        {"displayName": "Group.ObjectID", "oldValue": None, "newValue": json.dumps(group["id"])},
+        {
+            "displayName": "Group.DisplayName",
+            "oldValue": None,
+            "newValue": json.dumps(group["displayName"]),
+        },
+    ]
+    if activity.startswith("Remove"):
+        for entry in group_props:
+            entry["oldValue"], entry["newValue"] = entry["newValue"], None
+    record_audit(
+        state,
+        actor=call.actor,
+        activity=activity,
+        category="GroupManagement",
+        operation_type="Assign" if activity.startswith("Add") else "Unassign",
+        targets=[target(state, object_id, record, group_props), target(state, group["id"], group)],
+    )
+
+
+async def _add_link(call: Call, table_name: str, activity: str) -> Response:
+    state = call.state
+    group = find_group(state, call.param("group_id"))
+    body = await call.body()
+    object_id = _referenced_id(state, body.get("@odata.id"))
+    table = state.members if table_name == "members" else state.owners
+    if not state.add_link(table, group["id"], object_id):
+        raise bad_request(
+            "One or more added object references already exist for the following modified "
+            f"properties: '{table_name}'."
+        )
+    if table is state.owners:
+        state.bump(group["id"])
+    _link_audit(call, activity, group, object_id)
+    return no_content()
+
+
+async def _remove_link(call: Call, table_name: str, activity: str) -> Response:
+    state = call.state
+    group = find_group(state, call.param("group_id"))
+    object_id = call.param("directoryObject_id")
+    table = state.members if table_name == "members" else state.owners
+    if not state.remove_link(table, group["id"], object_id):
+        raise not_found(object_id)
+    if table is state.owners:
+        state.bump(group["id"])
+    _link_audit(call, activity, group, object_id)
+    return no_content()
+
+
+@handles("POST", "/groups/{group-id}/members/$ref")
+async def add_member(call: Call) -> Response:
+    return await _add_link(call, "members", "Add member to group")
+
+
+@handles("DELETE", "/groups/{group-id}/members/{directoryObject-id}/$ref")
+async def remove_member(call: Call) -> Response:
+    return await _remove_link(call, "members", "Remove member from group")
+
+
+@handles("POST", "/groups/{group-id}/owners/$ref")
+async def add_owner(call: Call) -> Response:
+    return await _add_link(call, "owners", "Add owner to group")
+
+
+@handles("DELETE", "/groups/{group-id}/owners/{directoryObject-id}/$ref")
+async def remove_owner(call: Call) -> Response:
+    return await _remove_link(call, "owners", "Remove owner from group")
+
+
+@handles("GET", "/groups/delta()")
+async def groups_delta(call: Call) -> Response:
+    return graph_json(delta_response(call, "groups", known=GROUP_PROPERTIES, default_select=None))

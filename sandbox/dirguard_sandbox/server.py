@@ -1,0 +1,129 @@
+"""Serving the sandbox over TLS on loopback: in the foreground (``serve``) or in a background
+thread (the test fixture), on a socket bound before the server starts so the port is known."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from dirguard_sandbox.app import build_app
+from dirguard_sandbox.certificates import TlsFiles, write_tls_files
+from dirguard_sandbox.directory_state import DirectoryState
+from dirguard_sandbox.permissions_table import APPLICATION_PERMISSIONS
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxInfo:
+    """Everything a person or a script needs to connect at once."""
+
+    tenant_id: str
+    login_base: str
+    graph_base: str
+    ca_file: Path
+    full_client_id: str
+    full_client_secret: str
+    read_only_client_id: str
+    read_only_client_secret: str
+    admin_user_principal_name: str
+    admin_password: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "tenant_id": self.tenant_id,
+            "login_base": self.login_base,
+            "graph_base": self.graph_base,
+            "ca_file": str(self.ca_file),
+            "apps": {
+                "full": {
+                    "client_id": self.full_client_id,
+                    "client_secret": self.full_client_secret,
+                },
+                "read_only": {
+                    "client_id": self.read_only_client_id,
+                    "client_secret": self.read_only_client_secret,
+                },
+            },
+            "global_administrator": {
+                "user_principal_name": self.admin_user_principal_name,
+                "password": self.admin_password,
+            },
+        }
+
+
+def describe(state: DirectoryState, port: int, ca_file: Path) -> SandboxInfo:
+    everything = len(APPLICATION_PERMISSIONS)
+    apps = sorted(state.applications.values(), key=lambda app: -len(app.granted))
+    full = next(app for app in apps if len(app.granted) == everything)
+    read_only = next(app for app in apps if app is not full)
+    admin_id, password = next(iter(state.passwords.items()))
+    login = f"https://127.0.0.1:{port}"
+    return SandboxInfo(
+        tenant_id=state.tenant_id,
+        login_base=login,
+        graph_base=f"{login}/v1.0",
+        ca_file=ca_file,
+        full_client_id=full.app_id,
+        full_client_secret=full.secrets[0],
+        read_only_client_id=read_only.app_id,
+        read_only_client_secret=read_only.secrets[0],
+        admin_user_principal_name=state.users[admin_id]["userPrincipalName"],
+        admin_password=password,
+    )
+
+
+def bind_loopback(port: int = 0) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
+def make_server(state: DirectoryState, tls: TlsFiles) -> uvicorn.Server:
+    config = uvicorn.Config(
+        build_app(state),
+        ssl_certfile=str(tls.cert_file),
+        ssl_keyfile=str(tls.key_file),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+    )
+    return uvicorn.Server(config)
+
+
+class BackgroundSandbox:
+    """The sandbox served from a thread; ``stop()`` shuts it down and joins the thread."""
+
+    def __init__(self, state: DirectoryState, directory: Path) -> None:
+        self.state = state
+        self.tls = write_tls_files(directory)
+        self._socket = bind_loopback()
+        self.port: int = self._socket.getsockname()[1]
+        self.info = describe(state, self.port, self.tls.ca_file)
+        self._server = make_server(state, self.tls)
+        self._thread = threading.Thread(target=self._run, name="graph-sandbox", daemon=True)
+        self._failure: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._server.serve(sockets=[self._socket]))
+        except BaseException as error:  # reported by start()
+            self._failure = error
+
+    def start(self) -> None:
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the sandbox server did not start: {self._failure!r}")
+            self._thread.join(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join()
+        self._socket.close()
