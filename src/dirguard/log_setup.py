@@ -71,3 +71,5 @@ def configure_logging(level: str = "warning", fmt: str = "text") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Alembic narrates every migration step at INFO; an operator needs that only when debugging.
+    logging.getLogger("alembic").setLevel("DEBUG" if level == "debug" else "WARNING")

@@ -30,9 +30,11 @@ from typing import Any
 
 from dirguard.throwaway.samba_dc_ports import (
     DC_PORTS,
+    DCBusyError,
     Port,
     PortInUseError,
     free_ports_of_orphaned_dcs,
+    machine_lock,
 )
 from dirguard.throwaway.samba_dc_process import (
     SambaDCError,
@@ -47,6 +49,7 @@ from dirguard.throwaway.samba_dc_tls import write_dc_certificates
 __all__ = [
     "DC_PORTS",
     "AuditLogs",
+    "DCBusyError",
     "PortInUseError",
     "SambaDC",
     "SambaDCError",
@@ -176,13 +179,30 @@ def throwaway_samba_dc(
     ports: Sequence[Port] = DC_PORTS,
     ready_timeout: float = 60.0,
     stop_grace: float = 10.0,
+    lock_wait: float = 300.0,
 ) -> Iterator[SambaDC]:
     """Provision and run a DC; stop it (by pid) and delete a temporary work directory on exit.
 
-    ``workdir``, when given, must be absent or empty and is kept afterwards.
+    ``workdir``, when given, must be absent or empty and is kept afterwards. Another throwaway
+    DC on this machine is waited for up to ``lock_wait`` seconds (its ports are the same).
     """
     _check_realm(realm)
     samba, samba_tool = _find_tools()
+    with machine_lock(lock_wait):
+        yield from _provisioned_and_running(
+            realm, workdir, samba, samba_tool, ports, ready_timeout, stop_grace
+        )
+
+
+def _provisioned_and_running(
+    realm: str,
+    workdir: Path | None,
+    samba: str,
+    samba_tool: str,
+    ports: Sequence[Port],
+    ready_timeout: float,
+    stop_grace: float,
+) -> Iterator[SambaDC]:
     free_ports_of_orphaned_dcs(ports, host=HOST, grace=stop_grace)
     own_dir = workdir is None
     if own_dir:

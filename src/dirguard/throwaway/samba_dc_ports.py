@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import signal
 import socket
+import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -46,6 +48,10 @@ class PortHolder:
     pid: int
     name: str
     executable: str
+
+
+class DCBusyError(RuntimeError):
+    """Another throwaway DC on this machine kept the machine lock for too long."""
 
 
 class PortInUseError(RuntimeError):
@@ -190,3 +196,30 @@ def _describe(pid: int) -> PortHolder:
     with contextlib.suppress(OSError):
         executable = (proc / "exe").readlink().as_posix()
     return PortHolder(pid=pid, name=name, executable=executable)
+
+
+@contextlib.contextmanager
+def machine_lock(wait: float) -> Iterator[None]:
+    """Hold the machine-wide lock of the DC's fixed ports for the DC's lifetime.
+
+    Two users of throwaway DCs on one machine (two test sessions, a test session and
+    ``dirguard demo``) wait for each other for up to ``wait`` seconds instead of failing.
+    """
+    path = Path(tempfile.gettempdir()) / "dirguard-samba-dc.lock"
+    with path.open("a") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise DCBusyError(
+                        f"another throwaway Samba DC on this machine has held {path} for "
+                        f"over {wait:.0f} s; wait for it to finish"
+                    ) from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
