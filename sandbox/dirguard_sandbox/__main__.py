@@ -1,0 +1,70 @@
+"""``python -m dirguard_sandbox serve [--port] [--users N] [--seed S] [--state FILE]``.
+
+Prints ONE JSON line when ready: tenant id, base URLs, CA file, the two apps' client ids and
+secrets, and the Global Administrator's sign-in. With ``--state``, an existing file is loaded
+(``--users``/``--seed`` are then ignored) and the state is saved back on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from dirguard_sandbox.certificates import write_tls_files
+from dirguard_sandbox.seed_data import SeedOptions, generate_tenant
+from dirguard_sandbox.server import bind_loopback, describe, make_server
+from dirguard_sandbox.state_file import load_state, save_state
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dirguard_sandbox", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve a sandbox tenant over HTTPS on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    serve.add_argument("--users", type=int, default=25, help="users to generate (default 25)")
+    serve.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    serve.add_argument("--state", type=Path, help="JSON file to load from and save to")
+    serve.add_argument("--tls-dir", type=Path, help="where to write the CA and server certificate")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    if arguments.state is not None and arguments.state.exists():
+        try:
+            state = load_state(arguments.state)
+        except (OSError, ValueError, TypeError) as error:
+            print(f"cannot load --state {arguments.state}: {error}", file=sys.stderr)
+            return 3
+    else:
+        try:
+            state = generate_tenant(SeedOptions(users=arguments.users, seed=arguments.seed))
+        except ValueError as error:
+            print(str(error), file=sys.stderr)
+            return 3
+    tls_dir = arguments.tls_dir or Path(tempfile.mkdtemp(prefix="dirguard-sandbox-"))
+    tls = write_tls_files(tls_dir)
+    try:
+        sock = bind_loopback(arguments.port)
+    except OSError as error:
+        print(f"cannot listen on 127.0.0.1:{arguments.port}: {error.strerror}", file=sys.stderr)
+        return 4
+    info = describe(state, sock.getsockname()[1], tls.ca_file)
+    server = make_server(state, tls)
+    print(json.dumps(info.as_json()), flush=True)
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if arguments.state is not None:
+            save_state(state, arguments.state)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
