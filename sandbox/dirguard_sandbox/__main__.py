@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--state", type=Path, help="JSON file to load from and save to")
     serve.add_argument("--tls-dir", type=Path, help="where to write the CA and server certificate")
     return parser
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,9 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     info = describe(state, sock.getsockname()[1], tls.ca_file)
     server = make_server(state, tls)
     print(json.dumps(info.as_json()), flush=True)
+    # uvicorn re-raises the signal that stopped it once it has shut down; turn SIGTERM into an
+    # exception so that the state is still saved below.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         asyncio.run(server.serve(sockets=[sock]))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         pass
     finally:
         if arguments.state is not None:

@@ -81,6 +81,9 @@ def bind_loopback(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
+    # Listening at once means a client told the address can connect (its connection waits in
+    # the backlog) even before the server's loop accepts.
+    sock.listen(128)
     return sock
 
 
