@@ -1,0 +1,215 @@
+"""The sandbox held against Microsoft's own reference: the Graph v1.0 CSDL schema, the list of real
+GET path templates, and examples from the API reference pages (``../shared/reference/graph``)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sqlite3
+import xml.etree.ElementTree as ET
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dirguard_sandbox.permissions_table import ENDPOINTS
+from tests.fixtures.graph_sandbox import RunningSandbox
+
+REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "graph"
+EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
+
+
+def _reference(name: str) -> Path:
+    path = REFERENCE / name
+    if not path.exists():
+        pytest.skip(f"Microsoft's reference file {path} is absent (../shared/reference/graph)")
+    return path
+
+
+@cache
+def _schema() -> dict[str, dict[str, tuple[str, bool]]]:
+    """``{type name: {property: (EDM type, nullable)}}`` with base types folded in."""
+    root = ET.parse(_reference("v1.0-Prod.csdl")).getroot()  # noqa: S314 - Microsoft's own file
+    own: dict[str, dict[str, tuple[str, bool]]] = {}
+    bases: dict[str, str] = {}
+    enums: set[str] = set()
+    aliases = {
+        schema.get("Alias", ""): schema.get("Namespace", "")
+        for schema in root.iter(f"{EDM}Schema")
+        if schema.get("Alias")
+    }
+
+    def full(type_name: str) -> str:
+        """``graph.user`` (the schema's alias) as ``microsoft.graph.user``, also in Collection()."""
+        if type_name.startswith("Collection("):
+            return f"Collection({full(type_name[len('Collection(') : -1])})"
+        prefix, _, rest = type_name.partition(".")
+        return f"{aliases[prefix]}.{rest}" if prefix in aliases else type_name
+
+    for schema in root.iter(f"{EDM}Schema"):
+        namespace = schema.get("Namespace", "")
+        for enum in schema.findall(f"{EDM}EnumType"):
+            enums.add(f"{namespace}.{enum.get('Name')}")
+        for kind in ("EntityType", "ComplexType"):
+            for element in schema.findall(f"{EDM}{kind}"):
+                name = f"{namespace}.{element.get('Name')}"
+                own[name] = {
+                    prop.get("Name", ""): (
+                        full(prop.get("Type", "")),
+                        prop.get("Nullable") != "false",
+                    )
+                    for prop in element.findall(f"{EDM}Property")
+                }
+                own[name].update(
+                    {
+                        nav.get("Name", ""): (full(nav.get("Type", "")), True)
+                        for nav in element.findall(f"{EDM}NavigationProperty")
+                    }
+                )
+                if element.get("BaseType"):
+                    bases[name] = full(element.get("BaseType", ""))
+    merged: dict[str, dict[str, tuple[str, bool]]] = {}
+    for name in own:
+        properties: dict[str, tuple[str, bool]] = {}
+        chain = [name]
+        while chain[-1] in bases:
+            chain.append(bases[chain[-1]])
+        for ancestor in reversed(chain):
+            properties.update(own.get(ancestor, {}))
+        merged[name] = properties
+    merged["__enums__"] = {enum: ("", True) for enum in enums}
+    return merged
+
+
+def _problems(value: Any, type_name: str, where: str) -> list[str]:
+    """Every property of ``value`` missing from ``type_name`` or of an incompatible JSON type."""
+    schema = _schema()
+    if type_name not in schema:
+        return [f"{where}: type {type_name} is not in the CSDL"]
+    problems = []
+    for name, item in value.items():
+        if name.startswith("@") or "@" in name:
+            continue
+        if name not in schema[type_name]:
+            problems.append(f"{where}.{name}: no such property on {type_name}")
+            continue
+        edm, nullable = schema[type_name][name]
+        problems += _check_value(item, edm, nullable, f"{where}.{name}")
+    return problems
+
+
+def _check_value(item: Any, edm: str, nullable: bool, where: str) -> list[str]:
+    if item is None:
+        return [] if nullable else [f"{where}: null in a non-nullable {edm}"]
+    if edm.startswith("Collection("):
+        if not isinstance(item, list):
+            return [f"{where}: {edm} needs a JSON array"]
+        inner = edm[len("Collection(") : -1]
+        return [p for element in item for p in _check_value(element, inner, False, where)]
+    simple: dict[str, type | tuple[type, ...]] = {
+        "Edm.String": str,
+        "Edm.Boolean": bool,
+        "Edm.Int32": int,
+        "Edm.Int64": int,
+        "Edm.Guid": str,
+        "Edm.DateTimeOffset": str,
+        "Edm.Double": (int, float),
+    }
+    if edm in simple:
+        if not isinstance(item, simple[edm]) or (edm != "Edm.Boolean" and isinstance(item, bool)):
+            return [f"{where}: {item!r} is not a {edm}"]
+        if edm == "Edm.DateTimeOffset":
+            datetime.datetime.fromisoformat(item)
+        return []
+    if edm in _schema()["__enums__"]:
+        return [] if isinstance(item, str) else [f"{where}: enum {edm} needs a string"]
+    if not isinstance(item, dict):
+        return [f"{where}: {edm} needs a JSON object"]
+    return _problems(item, edm, where)
+
+
+def _answers(sandbox: RunningSandbox) -> list[tuple[str, dict[str, Any]]]:
+    state = sandbox.state
+    user_props = ",".join(next(iter(state.users.values())))
+    group_props = ",".join(next(iter(state.groups.values())))
+    with sandbox.client() as client:
+        user_id = next(iter(state.users))
+        client.patch(f"/users/{user_id}", json={"jobTitle": "Schema check"})
+        answers = [
+            ("microsoft.graph.user", client.get("/users", params={"$select": user_props})),
+            ("microsoft.graph.user", client.get(f"/users/{user_id}")),
+            ("microsoft.graph.group", client.get("/groups", params={"$select": group_props})),
+            ("microsoft.graph.organization", client.get("/organization")),
+            ("microsoft.graph.domain", client.get("/domains")),
+            ("microsoft.graph.directoryAudit", client.get("/auditLogs/directoryAudits")),
+            ("microsoft.graph.servicePrincipal", client.get("/servicePrincipals")),
+        ]
+    result = []
+    for type_name, answer in answers:
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        for item in body.get("value", [body]):
+            result.append((type_name, item))
+    return result
+
+
+def test_every_property_answered_exists_in_the_csdl(graph_sandbox: RunningSandbox) -> None:
+    problems = []
+    for type_name, item in _answers(graph_sandbox):
+        problems += _problems(item, type_name, type_name.rsplit(".", 1)[1])
+    assert sorted(set(problems)) == []
+
+
+def test_every_emulated_route_is_a_real_graph_path() -> None:
+    database = sqlite3.connect(_reference("msgraph-openapi-v1.db"))
+    try:
+        real = {
+            path
+            for (path,) in database.execute(
+                "SELECT path FROM endpoints WHERE graphVersion = 'v1.0'"
+            )
+        }
+    finally:
+        database.close()
+    missing = []
+    for endpoint in ENDPOINTS:
+        path = endpoint.template
+        if endpoint.method != "GET":
+            # Writes act on a readable resource: the item, or the collection of a link.
+            path = path.removesuffix("/$ref").removesuffix("/restore")
+            path = (
+                path.removesuffix("/{directoryObject-id}")
+                if "/members/" in path or ("/owners/" in path)
+                else path
+            )
+        if path not in real:
+            missing.append(f"{endpoint.method} {endpoint.template}")
+    assert missing == []
+
+
+def _example(file: str, name: str) -> dict[str, Any]:
+    examples = json.loads(_reference("docs-examples-v1.0.json").read_text(encoding="utf-8"))
+    for example in examples:
+        if example["file"] == file and (example.get("request") or {}).get("name") == name:
+            body: dict[str, Any] = example["body"]
+            return body
+    pytest.fail(f"example {name} of {file} not found in docs-examples-v1.0.json")
+
+
+def test_get_user_answers_the_documented_default_properties(graph_sandbox: RunningSandbox) -> None:
+    documented = _example("user-get.md", "get_user_1")
+    with graph_sandbox.client() as client:
+        ours = client.get(f"/users/{graph_sandbox.info.admin_user_principal_name}").json()
+    assert {k for k in ours if not k.startswith("@")} == {
+        k for k in documented if not k.startswith("@")
+    }
+
+
+def test_members_answer_has_the_documented_shape(graph_sandbox: RunningSandbox) -> None:
+    documented = _example("group-list-members.md", "get_group_members")
+    group_id = next(g for g, members in graph_sandbox.state.members.items() if members)
+    with graph_sandbox.client() as client:
+        ours = client.get(f"/groups/{group_id}/members").json()
+    assert ours["@odata.context"].endswith(documented["@odata.context"].rsplit("/", 1)[1])
+    assert set(documented["value"][0]) <= set(ours["value"][0])
