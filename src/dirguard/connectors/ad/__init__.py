@@ -1,0 +1,1 @@
+"""Active Directory over LDAP: connection, paged search, DirSync, schema syntaxes."""
