@@ -198,6 +198,10 @@ def _describe(pid: int) -> PortHolder:
     return PortHolder(pid=pid, name=name, executable=executable)
 
 
+_lock_depth = 0
+"""How many ``machine_lock`` holders this process has (flock is per open file, not reentrant)."""
+
+
 @contextlib.contextmanager
 def machine_lock(wait: float) -> Iterator[None]:
     """Hold the machine-wide lock of the DC's fixed ports for the DC's lifetime.
@@ -205,6 +209,14 @@ def machine_lock(wait: float) -> Iterator[None]:
     Two users of throwaway DCs on one machine (two test sessions, a test session and
     ``dirguard demo``) wait for each other for up to ``wait`` seconds instead of failing.
     """
+    global _lock_depth
+    if _lock_depth:  # this process holds it already (e.g. a test starting a second DC)
+        _lock_depth += 1
+        try:
+            yield
+        finally:
+            _lock_depth -= 1
+        return
     path = Path(tempfile.gettempdir()) / "dirguard-samba-dc.lock"
     with path.open("a") as handle:
         deadline = time.monotonic() + wait
@@ -219,7 +231,9 @@ def machine_lock(wait: float) -> Iterator[None]:
                         f"over {wait:.0f} s; wait for it to finish"
                     ) from None
                 time.sleep(0.5)
+        _lock_depth = 1
         try:
             yield
         finally:
+            _lock_depth = 0
             fcntl.flock(handle, fcntl.LOCK_UN)
