@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from dirguard import __version__
-from dirguard.cli import config_cmd, db_cmd, demo_cmd, docs_cmd, permissions_cmd
+from dirguard.cli import config_cmd, db_cmd, demo_cmd, docs_cmd, permissions_cmd, sandbox_cmd
 from dirguard.cli.context import state
 from dirguard.log_setup import configure_logging
 
@@ -63,6 +63,7 @@ permissions_cmd.register(app)
 docs_cmd.register(app)
 db_cmd.register(app)
 demo_cmd.register(app)
+sandbox_cmd.register(app)
 
 
 def main() -> None:
