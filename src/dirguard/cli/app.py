@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from dirguard import __version__
-from dirguard.cli import config_cmd, db_cmd, demo_cmd, docs_cmd, permissions_cmd, sandbox_cmd
+from dirguard.cli import (
+    ad_cmd,
+    config_cmd,
+    db_cmd,
+    demo_cmd,
+    docs_cmd,
+    permissions_cmd,
+    sandbox_cmd,
+)
 from dirguard.cli.context import state
 from dirguard.log_setup import configure_logging
 
@@ -64,6 +72,7 @@ docs_cmd.register(app)
 db_cmd.register(app)
 demo_cmd.register(app)
 sandbox_cmd.register(app)
+ad_cmd.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,255 @@
+"""Connecting to a domain controller with python-ldap: TLS always, validated by default.
+
+:func:`connect` tries the configured servers in order (failover) and returns an
+:class:`AdConnection` bound by UPN (simple bind) or Kerberos (SASL GSSAPI, using the ticket the
+host already has). Transport is LDAPS, or LDAP upgraded with StartTLS before any bind; the server
+certificate is checked against ``ca_file`` (or the system store) unless ``verify_tls = false``,
+which is logged as a warning at every connection. Errors say which server failed and why; they
+never contain the password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ldap
+import ldap.sasl
+
+from dirguard.catalog.resource_type import Partition
+from dirguard.config.schema import AdDomainConfig
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 15.0
+
+
+class AdConnectionError(Exception):
+    """Connecting or binding failed; the message names the server and the reason."""
+
+
+class AdUnreachable(AdConnectionError):
+    """No configured server answered."""
+
+
+class AdTlsError(AdConnectionError):
+    """The TLS handshake failed (usually the server certificate could not be validated)."""
+
+
+class AdAuthError(AdConnectionError):
+    """The server refused the credentials."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NamingContexts:
+    """The rootDSE's naming contexts: where each partition starts."""
+
+    default: str
+    configuration: str
+    schema: str
+    dns_host_name: str | None = None
+
+    def base(self, partition: Partition) -> str:
+        return {
+            Partition.DOMAIN: self.default,
+            Partition.CONFIGURATION: self.configuration,
+            Partition.SCHEMA: self.schema,
+        }[partition]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdConnection:
+    """A bound python-ldap connection and what the rootDSE said."""
+
+    ldap: Any
+    server: str
+    uri: str
+    contexts: NamingContexts
+
+    def close(self) -> None:
+        try:
+            self.ldap.unbind_s()
+        except ldap.LDAPError:
+            log.debug("unbind from %s failed", self.server, exc_info=True)
+
+    def __enter__(self) -> AdConnection:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _uri(domain: AdDomainConfig, server: str) -> str:
+    scheme = "ldaps" if domain.transport == "ldaps" else "ldap"
+    port = domain.port or (636 if domain.transport == "ldaps" else 389)
+    return f"{scheme}://{server}:{port}"
+
+
+def _info(error: ldap.LDAPError) -> str:
+    details = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
+    parts = [str(details.get("desc", "")).strip(), str(details.get("info", "")).strip()]
+    return ": ".join(p for p in parts if p) or type(error).__name__
+
+
+def _tls_problem(text: str) -> bool:
+    lowered = text.lower()
+    return any(w in lowered for w in ("certificate", "tls", "ssl", "x509", "handshake"))
+
+
+def _diagnose_tls(domain: AdDomainConfig, server: str, port: int, timeout: float) -> str | None:
+    """Why the TLS handshake failed, when the port answers (``None``: it does not answer).
+
+    OpenSSL's reason does not reach python-ldap's exception, so an LDAPS handshake is repeated
+    with Python's ssl module, which names the certificate problem."""
+    try:
+        raw = socket.create_connection((server, port), timeout=timeout)
+    except OSError:
+        return None
+    with raw:
+        if domain.transport != "ldaps":
+            return "the StartTLS handshake failed"
+        context = ssl.create_default_context(
+            cafile=str(domain.ca_file) if domain.ca_file is not None else None
+        )
+        try:
+            with context.wrap_socket(raw, server_hostname=server):
+                return "the TLS handshake failed (the certificate itself validates)"
+        except ssl.SSLCertVerificationError as error:
+            return f"certificate verify failed: {error.verify_message}"
+        except (ssl.SSLError, OSError) as error:
+            return f"TLS handshake failed: {error}"
+
+
+def _open(domain: AdDomainConfig, server: str, password: str | None, timeout: float) -> Any:
+    uri = _uri(domain, server)
+    if not domain.verify_tls:
+        log.warning(
+            "TLS certificate validation is OFF for %s (verify_tls = false): the connection "
+            "is encrypted but the server is not authenticated",
+            uri,
+        )
+    conn = ldap.initialize(uri)
+    conn.set_option(ldap.OPT_PROTOCOL_VERSION, 3)
+    conn.set_option(ldap.OPT_REFERRALS, 0)
+    conn.set_option(ldap.OPT_NETWORK_TIMEOUT, timeout)
+    conn.set_option(ldap.OPT_TIMEOUT, timeout)
+    conn.set_option(
+        ldap.OPT_X_TLS_REQUIRE_CERT,
+        ldap.OPT_X_TLS_DEMAND if domain.verify_tls else ldap.OPT_X_TLS_NEVER,
+    )
+    if domain.ca_file is not None:
+        if not domain.ca_file.is_file():
+            raise AdTlsError(f"{domain.name}: ca_file {domain.ca_file} does not exist")
+        conn.set_option(ldap.OPT_X_TLS_CACERTFILE, str(domain.ca_file))
+    conn.set_option(ldap.OPT_X_TLS_NEWCTX, 0)
+    where = f"{server}:{uri.rsplit(':', 1)[1]}"
+    try:
+        if domain.transport == "starttls":
+            conn.start_tls_s()
+        if domain.auth == "gssapi":
+            conn.sasl_interactive_bind_s("", ldap.sasl.gssapi())
+        else:
+            conn.simple_bind_s(domain.bind_upn, password or "")
+    except ldap.INVALID_CREDENTIALS:
+        _quiet_unbind(conn)
+        raise AdAuthError(
+            f"{where}: the server refused the credentials of {domain.bind_upn} "
+            "(wrong password, locked or disabled account)"
+        ) from None
+    except ldap.SERVER_DOWN as error:
+        _quiet_unbind(conn)
+        text = _info(error)
+        if not _tls_problem(text):
+            port = int(uri.rsplit(":", 1)[1])
+            text = _diagnose_tls(domain, server, port, timeout) or text
+        if _tls_problem(text):
+            raise AdTlsError(
+                f"{where}: TLS failed: {text}; check ca_file (the CA that issued the DC's "
+                "certificate) and that the server name matches the certificate"
+            ) from None
+        raise AdUnreachable(f"{where}: unreachable ({text})") from None
+    except ldap.CONNECT_ERROR as error:
+        _quiet_unbind(conn)
+        text = _info(error)
+        if _tls_problem(text):
+            raise AdTlsError(f"{where}: TLS failed: {text}; check ca_file") from None
+        raise AdUnreachable(f"{where}: cannot connect ({text})") from None
+    except ldap.LDAPError as error:
+        _quiet_unbind(conn)
+        raise AdConnectionError(f"{where}: bind failed: {_info(error)}") from None
+    return conn
+
+
+def _quiet_unbind(conn: Any) -> None:
+    with contextlib.suppress(ldap.LDAPError):
+        conn.unbind_s()
+
+
+def read_root_dse(conn: Any) -> NamingContexts:
+    result = conn.search_s(
+        "",
+        ldap.SCOPE_BASE,
+        "(objectClass=*)",
+        [
+            "defaultNamingContext",
+            "configurationNamingContext",
+            "schemaNamingContext",
+            "dnsHostName",
+        ],
+    )
+    attrs = result[0][1]
+
+    def one(name: str) -> str:
+        values = attrs.get(name)
+        if not values:
+            raise AdConnectionError(f"the rootDSE has no {name}; is this an AD domain controller?")
+        return bytes(values[0]).decode("utf-8")
+
+    host = attrs.get("dnsHostName")
+    return NamingContexts(
+        default=one("defaultNamingContext"),
+        configuration=one("configurationNamingContext"),
+        schema=one("schemaNamingContext"),
+        dns_host_name=bytes(host[0]).decode("utf-8") if host else None,
+    )
+
+
+def connect(
+    domain: AdDomainConfig,
+    password: str | None,
+    *,
+    servers: Sequence[str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> AdConnection:
+    """Connect to the first server of ``domain.servers`` that answers, bind, read the rootDSE.
+
+    An unreachable server moves on to the next; refused credentials stop at once (trying them
+    on every DC only brings the account closer to lockout)."""
+    if domain.auth == "simple" and not password:
+        raise AdAuthError(f"{domain.name}: simple bind needs a password (none was resolved)")
+    problems: list[str] = []
+    for server in servers or domain.servers:
+        try:
+            conn = _open(domain, server, password, timeout)
+        except AdAuthError:
+            raise
+        except AdConnectionError as error:
+            log.warning("domain %s: %s", domain.name, error)
+            problems.append(str(error))
+            continue
+        try:
+            contexts = read_root_dse(conn)
+        except ldap.LDAPError as error:
+            _quiet_unbind(conn)
+            problems.append(f"{server}: reading the rootDSE failed: {_info(error)}")
+            continue
+        log.info("domain %s: connected to %s", domain.name, _uri(domain, server))
+        return AdConnection(ldap=conn, server=server, uri=_uri(domain, server), contexts=contexts)
+    if problems and all("TLS failed" in p for p in problems):
+        raise AdTlsError(f"{domain.name}: " + "; ".join(problems))
+    raise AdUnreachable(f"{domain.name}: no domain controller answered: " + "; ".join(problems))

@@ -1,0 +1,199 @@
+"""Normalizing LDAP attribute values of Active Directory objects (pure: no I/O).
+
+A normalized object is a ``dict`` from attribute name (the schema's ``lDAPDisplayName`` spelling)
+to a list of values: ``bytes`` for attributes whose schema syntax is binary (octet string, SID,
+security descriptor — decided by ``attributeSyntax`` read from the schema, never by looking at the
+content), ``str`` for everything else. Binary values are kept exactly as the server sent them.
+
+DN values are stored without the extended-DN prefix (``<GUID=…>;<SID=…>;``) that DirSync adds,
+so a paged search and a DirSync answer of the same state compare equal. Back links (``memberOf``,
+``directReports``: odd ``linkID``) are left out: AD computes them from forward links, does not
+replicate them (DirSync never reports them) and the forward link on the other object records
+the same fact.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from dirguard.catalog.resource_type import LdapSource, Partition, ResourceType
+
+BINARY_SYNTAXES = frozenset({"2.5.5.10", "2.5.5.15", "2.5.5.17"})
+"""Octet string (objectGUID, thumbnailPhoto, userCertificate…), NT security descriptor, SID."""
+DN_SYNTAX = "2.5.5.1"
+
+DN_ATTRIBUTE = "distinguishedName"
+DROPPED_ATTRIBUTES = frozenset({"parentGUID"})
+"""Constructed attributes DirSync adds that a paged search of ``*`` does not return."""
+
+Value = str | bytes
+Content = dict[str, list[Value]]
+
+_EXTENDED_DN = re.compile(r"^(<[A-Za-z]+=[^>]*>;)+")
+_RANGE = re.compile(r"^(?P<name>[^;]+);range=(?P<low>\d+)-(?P<high>\d+|\*)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttributeSyntax:
+    """What the schema says about one attribute."""
+
+    name: str
+    syntax: str
+    single_valued: bool = False
+    link_id: int | None = None
+
+    @property
+    def binary(self) -> bool:
+        return self.syntax in BINARY_SYNTAXES
+
+    @property
+    def forward_link(self) -> bool:
+        return self.link_id is not None and self.link_id % 2 == 0
+
+    @property
+    def back_link(self) -> bool:
+        return self.link_id is not None and self.link_id % 2 == 1
+
+
+class Schema:
+    """Attribute syntaxes by name (case-insensitive), read once from the schema partition.
+
+    An attribute the schema does not list is kept as ``bytes`` (exact, never guessed)."""
+
+    def __init__(self, attributes: Iterable[AttributeSyntax]) -> None:
+        self._by_lower = {a.name.lower(): a for a in attributes}
+
+    def __len__(self) -> int:
+        return len(self._by_lower)
+
+    def get(self, name: str) -> AttributeSyntax:
+        known = self._by_lower.get(name.lower())
+        if known is not None:
+            return known
+        return AttributeSyntax(name=name, syntax="unknown")
+
+    def is_binary(self, name: str) -> bool:
+        found = self._by_lower.get(name.lower())
+        return found is None or found.binary
+
+    def single_valued(self, name: str) -> bool:
+        return self.get(name).single_valued
+
+
+@dataclass(frozen=True, kw_only=True)
+class RangedName:
+    """``member;range=1-1`` split up; DirSync incremental values: 1-1 added, 0-0 removed."""
+
+    name: str
+    low: int
+    high: int | None
+
+
+def parse_ranged(name: str) -> RangedName | None:
+    match = _RANGE.match(name)
+    if match is None:
+        return None
+    high = match["high"]
+    return RangedName(
+        name=match["name"], low=int(match["low"]), high=None if high == "*" else int(high)
+    )
+
+
+def strip_extended_dn(value: str) -> str:
+    return _EXTENDED_DN.sub("", value)
+
+
+def normalize_values(schema: Schema, name: str, raw: Iterable[bytes]) -> list[Value]:
+    """Values of one attribute: bytes kept for binary syntaxes, UTF-8 text otherwise."""
+    syntax = schema.get(name)
+    if syntax.syntax == "unknown" or syntax.binary:
+        return [bytes(v) for v in raw]
+    texts = [bytes(v).decode("utf-8") for v in raw]
+    if syntax.syntax == DN_SYNTAX:
+        texts = [strip_extended_dn(t) for t in texts]
+    return list[Value](texts)
+
+
+def normalize_entry(schema: Schema, dn: str, raw: Mapping[str, Iterable[bytes]]) -> Content:
+    """A paged-search entry as a normalized object (DN included as ``distinguishedName``)."""
+    content: Content = {}
+    for name, values in raw.items():
+        if parse_ranged(name) is not None:
+            raise ValueError(f"{dn}: ranged attribute {name!r}; fetch all values first")
+        syntax = schema.get(name)
+        if syntax.back_link or name in DROPPED_ATTRIBUTES:
+            continue
+        normalized = normalize_values(schema, name, values)
+        if normalized:
+            content[syntax.name if syntax.syntax != "unknown" else name] = normalized
+    content[DN_ATTRIBUTE] = [dn]
+    return content
+
+
+def guid_text(raw: bytes) -> str:
+    """objectGUID bytes (little-endian fields, as AD sends them) in the usual text form."""
+    if len(raw) != 16:
+        raise ValueError(f"objectGUID has {len(raw)} bytes; expected 16")
+    return str(uuid.UUID(bytes_le=raw))
+
+
+def guid_bytes(text: str) -> bytes:
+    return uuid.UUID(text).bytes_le
+
+
+def guid_filter_value(raw: bytes) -> str:
+    """objectGUID bytes escaped for an LDAP filter."""
+    return "".join(f"\\{b:02x}" for b in raw)
+
+
+def is_tombstone_dn(dn: str) -> bool:
+    return "\\0ADEL:" in dn or "\nDEL:" in dn
+
+
+def significant(content: Mapping[str, list[Value]], volatile: frozenset[str]) -> Content:
+    """The content that diffs and version comparison look at: volatile fields left out."""
+    lowered = {v.lower() for v in volatile}
+    return {k: list(v) for k, v in content.items() if k.lower() not in lowered}
+
+
+def first_text(content: Mapping[str, list[Value]], name: str) -> str | None:
+    values = content.get(name)
+    if not values:
+        return None
+    value = values[0]
+    return value if isinstance(value, str) else None
+
+
+def classify(
+    types: Iterable[ResourceType], partition: Partition, content: Mapping[str, list[Value]]
+) -> ResourceType | None:
+    """The catalog type of an object, by partition and objectClass; ``None`` when none fits.
+
+    Order matters: a computer is also a user, so ``ad.computer`` is tested first."""
+    classes = {str(c).lower() for c in content.get("objectClass", [])}
+    category = (first_text(content, "objectCategory") or "").lower()
+    candidates = [
+        t for t in types if isinstance(t.source, LdapSource) and t.source.partition is partition
+    ]
+    by_key = {t.key: t for t in candidates}
+    if partition is Partition.DOMAIN:
+        rules = (
+            ("ad.computer", "computer" in classes),
+            ("ad.user", "user" in classes and category.startswith("cn=person,")),
+            ("ad.group", "group" in classes),
+            ("ad.organizational_unit", "organizationalunit" in classes),
+            ("ad.contact", "contact" in classes),
+            ("ad.gpo", "grouppolicycontainer" in classes),
+        )
+        for key, matches in rules:
+            if matches and key in by_key:
+                return by_key[key]
+        return None
+    if partition is Partition.SCHEMA:
+        if classes & {"attributeschema", "classschema"}:
+            return by_key.get("ad.schema_object")
+        return None
+    return by_key.get("ad.configuration_object")
