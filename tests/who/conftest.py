@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ldap
+import ldap.dn
 import pytest
 
 from dirguard.core.security_descriptor import sid_from_bytes
@@ -48,9 +49,9 @@ def delegation(samba_dc: SambaDC) -> Iterator[Delegation]:
     try:
         yield Delegation(ou_dn, user, user_dn, user_sid, domain_sid, before, after, ace)
     finally:
-        for dn, _ in reversed(
-            admin.search_s(ou_dn, ldap.SCOPE_SUBTREE, "(objectClass=*)", ["1.1"])
-        ):
+        found = admin.search_s(ou_dn, ldap.SCOPE_SUBTREE, "(objectClass=*)", ["1.1"])
+        # Children before parents: the deepest DNs first (search order is not guaranteed).
+        for dn in sorted((dn for dn, _ in found if dn), key=lambda d: -len(ldap.dn.str2dn(d))):
             admin.delete_s(dn)
         admin.delete_s(user_dn)
         admin.unbind_s()
