@@ -148,6 +148,12 @@ AD_TYPES: tuple[ResourceType, ...] = (
         "displayName",
     ),
     _ad(
+        "ad.domain_object",
+        "AD domain partition object (any other class: containers, domain head, ...)",
+        "(objectClass=*)",
+        "distinguishedName",
+    ),
+    _ad(
         "ad.configuration_object",
         "AD configuration partition object",
         "(objectClass=*)",
