@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,7 +29,7 @@ from dirguard.connectors.ad.connection import (
     connect,
 )
 from dirguard.services import history_query
-from dirguard.services.ad_capture import CaptureError, capture_domain
+from dirguard.services.ad_capture import CaptureError, capture_domain, fill_domain_actors
 from dirguard.services.ad_snapshot import snapshot_domain
 from dirguard.store.database import StoreError, create_engine_for, session_factory, upgrade
 
@@ -46,7 +47,7 @@ capture_app = typer.Typer(help="One incremental capture pass.", no_args_is_help=
 
 
 def _fail(message: str, code: ExitCode) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    err_console.print(f"[red]error:[/red] {escape(message)}", markup=True, highlight=False)
     return typer.Exit(code)
 
 
@@ -153,9 +154,23 @@ def capture_ad(
 
     def work(sessions: sessionmaker[Session], conn: AdConnection, dom: AdDomainConfig) -> Any:
         try:
-            return capture_domain(sessions, conn, dom).as_dict()
+            result = capture_domain(sessions, conn, dom).as_dict()
         except CaptureError as error:
             raise _fail(str(error), ExitCode.FAILURE) from None
+        try:
+            report = fill_domain_actors(sessions, conn, dom)
+        except OSError as error:
+            raise _fail(f"{dom.name}: reading the audit files: {error}", ExitCode.FAILURE) from None
+        result["actors"] = (
+            None
+            if report is None
+            else {
+                "records_read": report.records_read,
+                "attributed": report.filled,
+                "unknown": report.unknown,
+            }
+        )
+        return result
 
     results = _per_domain(ctx, domain, work)
     if as_json:
@@ -167,6 +182,15 @@ def capture_ad(
             f"[bold]{r['domain']}[/]: {r['events']} events ({ops}) from {r['entries']} entries",
             highlight=False,
         )
+        actors = r["actors"]
+        if actors is None:
+            console.print("  actors: no audit source configured (samba_audit_files)")
+        else:
+            console.print(
+                f"  actors: {actors['attributed']} events attributed, {actors['unknown']} still "
+                f"unknown ({actors['records_read']} audit records read)",
+                highlight=False,
+            )
 
 
 def _query(ctx: typer.Context, run: Callable[[Session], T]) -> T:
@@ -203,7 +227,9 @@ def _events_table(events: list[dict[str, Any]]) -> Table:
             e["attribute"] or "",
             _short(e["old"]),
             _short(e["new"]),
-            e["actor"] or "(unknown)",
+            f"{e['actor']} from {e['actor_address']}"
+            if e["actor"] and e["actor_address"]
+            else e["actor"] or "(unknown)",
         )
     return table
 
@@ -214,7 +240,10 @@ def changes_cmd(
     object_: Annotated[
         str | None, typer.Option("--object", help="DN, objectGUID or sAMAccountName.")
     ] = None,
-    actor: Annotated[str | None, typer.Option("--actor", help="Who made the change.")] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option("--actor", help="Who made the change: DOMAIN\\account or just the account."),
+    ] = None,
     since: Annotated[str | None, typer.Option("--since", help=TIME_HELP)] = None,
     until: Annotated[str | None, typer.Option("--until", help=TIME_HELP)] = None,
     attribute: Annotated[str | None, typer.Option("--attribute", help="Attribute name.")] = None,

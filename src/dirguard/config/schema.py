@@ -84,6 +84,10 @@ class AdDomainConfig(_Strict):
     password: CredentialRefText | None = None
     mode: Mode = Mode.READ_ONLY
     partitions: list[Partition] = Field(default_factory=lambda: [Partition.DOMAIN])
+    samba_audit_files: list[Path] = Field(default_factory=list, max_length=3)
+    """Samba's JSON audit files for who-and-where (``dsdb_json_audit``, then
+    ``dsdb_group_json_audit``, then ``dsdb_password_json_audit``: keep this order, the stored
+    read position is kept per place in the list). Empty: actors stay unknown."""
 
     @field_validator("name")
     @classmethod
@@ -107,6 +111,13 @@ class AdDomainConfig(_Strict):
             raise ValueError("the domain partition is always monitored; add 'domain'")
         if len(set(value)) != len(value):
             raise ValueError("a partition is listed twice")
+        return value
+
+    @field_validator("samba_audit_files")
+    @classmethod
+    def _distinct_files(cls, value: list[Path]) -> list[Path]:
+        if len(set(value)) != len(value):
+            raise ValueError("an audit file is listed twice")
         return value
 
     @model_validator(mode="after")

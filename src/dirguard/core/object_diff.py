@@ -6,6 +6,11 @@ values, the single values added (``member;range=1-1``) and removed (``member;ran
 :func:`apply_delta` applies a delta to dirguard's last stored state and returns the new state
 with one :class:`AttributeChange` per attribute or linked value. Applying a delta the stored
 state already contains yields no changes, which is what makes replaying a DirSync page harmless.
+
+A security descriptor (``nTSecurityDescriptor``) change is shown readably: the old value is the
+old descriptor in SDDL, the new value is ``{"sddl": <new SDDL>, "difference": {...}}`` holding the
+ACE-level difference (owner/group changes and each DACL/SACL ACE added, removed or moved, as SDDL
+ACE strings). The raw bytes stay in the stored state, for restore.
 """
 
 from __future__ import annotations
@@ -24,6 +29,11 @@ from dirguard.core.ad_values import (
     normalize_values,
     parse_ranged,
 )
+from dirguard.core.security_descriptor import (
+    SecurityDescriptorError,
+    diff_security_descriptors,
+    to_sddl,
+)
 
 CREATE = "create"
 MODIFY = "modify"
@@ -35,6 +45,7 @@ DELETE = "delete"
 UNDELETE = "undelete"
 
 DELETION_MARKERS = frozenset({"isDeleted", "isRecycled", "lastKnownParent"})
+SECURITY_DESCRIPTOR_SYNTAX = "2.5.5.15"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +106,72 @@ def _presented(schema: Schema, name: str, values: list[Value] | None) -> Any:
     return list(values) if values else None
 
 
+def _sddl(raw: Value | None, domain_sid: str | None) -> str | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        return raw
+    try:
+        return to_sddl(raw, domain_sid)
+    except SecurityDescriptorError as error:
+        return f"(unreadable descriptor: {error})"
+
+
+def security_descriptor_change(
+    name: str, old: Value | None, new: Value | None, domain_sid: str | None
+) -> AttributeChange:
+    """A modify event of a security descriptor: SDDL values and the ACE-level difference."""
+    difference: dict[str, Any] = {}
+    if isinstance(old, bytes) and isinstance(new, bytes):
+        try:
+            diff = diff_security_descriptors(old, new, domain_sid)
+        except SecurityDescriptorError as error:
+            difference = {"error": str(error)}
+        else:
+            for label, pair in (
+                ("owner", diff.owner),
+                ("group", diff.group),
+                ("dacl_flags", diff.dacl_flags),
+                ("sacl_flags", diff.sacl_flags),
+            ):
+                if pair is not None:
+                    difference[label] = {"old": pair[0], "new": pair[1]}
+            for kind in ("added", "removed", "moved"):
+                aces = [
+                    {"acl": c.acl, "ace": c.ace, "position": c.position}
+                    for c in diff.aces
+                    if c.kind == kind
+                ]
+                if aces:
+                    difference[f"aces_{kind}"] = aces
+    new_sddl = _sddl(new, domain_sid)
+    return AttributeChange(
+        op=MODIFY,
+        attribute=name,
+        old=_sddl(old, domain_sid),
+        new=None if new_sddl is None else {"sddl": new_sddl, "difference": difference},
+    )
+
+
+def _modify(
+    schema: Schema,
+    name: str,
+    old: list[Value] | None,
+    new: list[Value] | None,
+    domain_sid: str | None,
+) -> AttributeChange:
+    if schema.get(name).syntax == SECURITY_DESCRIPTOR_SYNTAX:
+        return security_descriptor_change(
+            name, old[0] if old else None, new[0] if new else None, domain_sid
+        )
+    return AttributeChange(
+        op=MODIFY,
+        attribute=name,
+        old=_presented(schema, name, old),
+        new=_presented(schema, name, new),
+    )
+
+
 def _same(a: list[Value] | None, b: list[Value] | None) -> bool:
     return set(a or ()) == set(b or ())
 
@@ -129,9 +206,11 @@ def apply_delta(
     delta: DirSyncDelta,
     *,
     volatile: frozenset[str] = frozenset(),
+    domain_sid: str | None = None,
 ) -> DeltaResult | None:
     """The state after ``delta`` and the changes it makes; ``None`` for the tombstone of an
-    object dirguard never knew (nothing to record)."""
+    object dirguard never knew (nothing to record). ``domain_sid`` gives the domain's groups
+    their SDDL aliases (``DA``, ``DU``…) in security descriptor changes."""
     if old is None:
         if delta.is_tombstone:
             return None
@@ -187,20 +266,18 @@ def apply_delta(
         if name in skip or name in delta.added or name in delta.removed:
             continue
         if not _same(old.get(name), new.get(name)):
-            changes.append(
-                AttributeChange(
-                    op=MODIFY,
-                    attribute=name,
-                    old=_presented(schema, name, old.get(name)),
-                    new=_presented(schema, name, new.get(name)),
-                )
-            )
+            changes.append(_modify(schema, name, old.get(name), new.get(name), domain_sid))
     changes.extend(c for c in linked_changes if c.attribute not in volatile)
     return DeltaResult(content=new, changes=tuple(changes))
 
 
 def diff_contents(
-    schema: Schema, old: Content, new: Content, *, volatile: frozenset[str] = frozenset()
+    schema: Schema,
+    old: Content,
+    new: Content,
+    *,
+    volatile: frozenset[str] = frozenset(),
+    domain_sid: str | None = None,
 ) -> list[AttributeChange]:
     """Per-attribute differences of two full states (forward links value by value)."""
     changes: list[AttributeChange] = []
@@ -223,12 +300,5 @@ def diff_contents(
                 if v not in after
             )
             continue
-        changes.append(
-            AttributeChange(
-                op=MODIFY,
-                attribute=name,
-                old=_presented(schema, name, old.get(name)),
-                new=_presented(schema, name, new.get(name)),
-            )
-        )
+        changes.append(_modify(schema, name, old.get(name), new.get(name), domain_sid))
     return changes

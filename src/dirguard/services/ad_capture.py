@@ -4,8 +4,10 @@ Each page's entries are turned into change events against dirguard's last stored
 (:func:`dirguard.core.object_diff.apply_delta`), the objects' versions and rows are brought up to
 date, and the page's cookie is saved, all in ONE transaction: the cookie never moves without the
 events it covers. Replaying a page (after a crash between the server's answer and the commit)
-finds its changes already stored and adds nothing. Actors are left unknown here; the audit
-correlation fills them in afterwards.
+finds its changes already stored and adds nothing. Actors are left unknown by the pages;
+:func:`fill_domain_actors` then correlates the domain's unattributed events with the DC's audit
+trail (the domain's ``samba_audit_files``) in its own transaction, which stores the attributions
+together with the new audit position — a record read late fills its actor in on a later pass.
 """
 
 from __future__ import annotations
@@ -16,14 +18,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import ldap
+from ldap.filter import escape_filter_chars
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.catalog.resource_types import RESOURCE_TYPES
 from dirguard.config.schema import AdDomainConfig
 from dirguard.connectors.ad.connection import AdConnection
 from dirguard.connectors.ad.ldap_read import DirSyncPage, Entry, dirsync_pages, read_schema
+from dirguard.connectors.ad.samba_audit import LdapSidResolver, SambaAuditSource
 from dirguard.core.ad_values import Content, Schema, classify, guid_text
 from dirguard.core.object_diff import apply_delta, parse_dirsync_entry
+from dirguard.core.security_descriptor import SecurityDescriptorError, sid_from_bytes
+from dirguard.services.actor_fill import FillReport, fill_actors
 from dirguard.services.ad_snapshot import (
     dirsync_stream,
     latest_versions,
@@ -76,8 +83,11 @@ def ingest_page(
     entries: list[Entry],
     run: Run | None,
     result: CaptureResult,
+    *,
+    domain_sid: str | None = None,
 ) -> None:
-    """Store the events and states of one page's entries (flushes; the caller commits)."""
+    """Store the events and states of one page's entries (flushes; the caller commits).
+    ``domain_sid`` gives the domain's groups their aliases in security descriptor changes."""
     partition, types = partition_types
     guids = {dn: guid_text(bytes(raw["objectGUID"][0])) for dn, raw in entries}
     objects = objects_by_guid(session, source, guids.values())
@@ -98,7 +108,11 @@ def ingest_page(
         else:
             resource_type = RESOURCE_TYPES[obj.resource_type]
         applied = apply_delta(
-            schema, states.get(guid), delta, volatile=resource_type.volatile_fields
+            schema,
+            states.get(guid),
+            delta,
+            volatile=resource_type.volatile_fields,
+            domain_sid=domain_sid,
         )
         if applied is None:
             continue
@@ -135,6 +149,80 @@ def ingest_page(
     session.flush()
 
 
+def _base_attribute(conn: AdConnection, dn: str, ldap_filter: str, name: str) -> bytes | None:
+    found = conn.ldap.search_s(dn, ldap.SCOPE_BASE, ldap_filter, [name])
+    for _dn, attributes in found:
+        if isinstance(attributes, dict) and attributes.get(name):
+            return bytes(attributes[name][0])
+    return None
+
+
+def read_domain_sid(conn: AdConnection) -> str | None:
+    """The domain SID (the domain head's ``objectSid``), or ``None`` when it cannot be read."""
+    raw = _base_attribute(conn, conn.contexts.default, "(objectClass=*)", "objectSid")
+    if raw is None:
+        return None
+    try:
+        return sid_from_bytes(raw)[0]
+    except SecurityDescriptorError:
+        return None
+
+
+def read_netbios_name(conn: AdConnection, domain: AdDomainConfig) -> str:
+    """The domain's NetBIOS name (its crossRef's ``nETBIOSName``); actors are shown as
+    ``NETBIOS\\account``. Falls back to the DNS name's first label in capitals."""
+    partitions = f"CN=Partitions,{conn.contexts.configuration}"
+    escaped = escape_filter_chars(conn.contexts.default)
+    try:
+        found = conn.ldap.search_s(
+            partitions,
+            ldap.SCOPE_ONELEVEL,
+            f"(&(objectClass=crossRef)(nCName={escaped}))",
+            ["nETBIOSName"],
+        )
+    except ldap.LDAPError:
+        found = []
+    for _dn, attributes in found:
+        if isinstance(attributes, dict) and attributes.get("nETBIOSName"):
+            return bytes(attributes["nETBIOSName"][0]).decode("utf-8")
+    return domain.name.split(".")[0].upper()
+
+
+def audit_source_for(conn: AdConnection, domain: AdDomainConfig) -> SambaAuditSource | None:
+    """The domain's Samba audit files as an audit source (``None`` when none are configured);
+    SIDs are resolved to account names over ``conn``."""
+    files = domain.samba_audit_files
+    if not files:
+        return None
+    return SambaAuditSource(
+        directory_changes=files[0],
+        group_changes=files[1] if len(files) > 1 else None,
+        password_changes=files[2] if len(files) > 2 else None,
+        dc=conn.contexts.dns_host_name,
+        resolve_sid=LdapSidResolver(conn.ldap, domain=read_netbios_name(conn, domain)),
+    )
+
+
+def fill_domain_actors(
+    sessions: sessionmaker[Session], conn: AdConnection, domain: AdDomainConfig
+) -> FillReport | None:
+    """Attribute the domain's unattributed events from its audit files, in one transaction with
+    the new audit position; ``None`` when the domain names no audit source."""
+    audit = audit_source_for(conn, domain)
+    if audit is None:
+        return None
+    with sessions.begin() as session:
+        report = fill_actors(session, source=domain.name, audit=audit)
+    log.info(
+        "actors of %s: %d records read, %d events attributed, %d still unknown",
+        domain.name,
+        report.records_read,
+        report.filled,
+        report.unknown,
+    )
+    return report
+
+
 def capture_domain(
     sessions: sessionmaker[Session],
     conn: AdConnection,
@@ -160,6 +248,7 @@ def capture_domain(
     result = CaptureResult(domain=domain.name, run_id=run.id)
     try:
         schema = schema or read_schema(conn.ldap, conn.contexts.schema)
+        domain_sid = read_domain_sid(conn)
         types = list(RESOURCE_TYPES.values())
         for partition in domain.partitions:
             stream = dirsync_stream(partition)
@@ -177,6 +266,7 @@ def capture_domain(
                         page.entries,
                         page_run,
                         result,
+                        domain_sid=domain_sid,
                     )
                     save_cursor(session, domain.name, stream, page.cookie, page_run)
                     if before_commit is not None:

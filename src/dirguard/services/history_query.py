@@ -1,5 +1,9 @@
 """Reading the recorded history: change events by filter, one object's timeline, its state at a
-moment. Values come back JSON-ready (bytes as ``{"$bytes": base64}``)."""
+moment. Values come back JSON-ready (bytes as ``{"$bytes": base64}``).
+
+A security descriptor change shows its old and new SDDL as ``old``/``new`` and the ACE-level
+difference as ``details``; an event nobody could be correlated with has ``actor`` ``None``
+(shown as unknown, never guessed)."""
 
 from __future__ import annotations
 
@@ -87,7 +91,17 @@ def find_object(session: Session, text: str, source: str | None = None) -> Objec
     return found[0]
 
 
+def _values(event: ChangeEvent) -> tuple[Any, Any, Any]:
+    """``(old, new, details)`` as shown: a security descriptor's stored ``{"sddl", "difference"}``
+    new value is split into its SDDL and the difference."""
+    new = event.new_value
+    if isinstance(new, dict) and set(new) == {"sddl", "difference"}:
+        return event.old_value, new["sddl"], new["difference"]
+    return event.old_value, new, None
+
+
 def event_dict(event: ChangeEvent, obj: DirectoryObject) -> dict[str, Any]:
+    old, new, details = _values(event)
     return {
         "sequence": event.sequence,
         "source": event.source,
@@ -99,8 +113,9 @@ def event_dict(event: ChangeEvent, obj: DirectoryObject) -> dict[str, Any]:
         },
         "op": event.op,
         "attribute": event.attribute,
-        "old": json_codec.encode(event.old_value),
-        "new": json_codec.encode(event.new_value),
+        "old": json_codec.encode(old),
+        "new": json_codec.encode(new),
+        "details": json_codec.encode(details),
         "actor": event.actor,
         "actor_source": event.actor_source,
         "actor_address": event.actor_address,
@@ -135,7 +150,13 @@ def changes(
             )
         query = query.where(ChangeEvent.object_id.in_(ids))
     if actor is not None:
-        query = query.where(func.lower(ChangeEvent.actor) == actor.lower())
+        wanted = func.lower(ChangeEvent.actor)
+        if "\\" in actor or "@" in actor:
+            query = query.where(wanted == actor.lower())
+        else:  # a bare account name matches DOMAIN\\account of any domain
+            query = query.where(
+                (wanted == actor.lower()) | wanted.endswith("\\" + actor.lower(), autoescape=True)
+            )
     when = func.coalesce(ChangeEvent.occurred_at, ChangeEvent.observed_at)
     if since is not None:
         query = query.where(when >= since)
