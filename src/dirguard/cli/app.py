@@ -14,6 +14,7 @@ from dirguard.cli import (
     db_cmd,
     demo_cmd,
     docs_cmd,
+    monitor_cmd,
     permissions_cmd,
     sandbox_cmd,
 )
@@ -73,6 +74,7 @@ db_cmd.register(app)
 demo_cmd.register(app)
 sandbox_cmd.register(app)
 ad_cmd.register(app)
+monitor_cmd.register(app)
 
 
 def main() -> None:

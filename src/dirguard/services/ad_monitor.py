@@ -1,0 +1,313 @@
+"""``dirguard monitor``: a short DirSync poll loop per configured AD domain, run until stopped.
+
+Each pass is one :func:`dirguard.services.ad_capture.capture_domain` call, which stores every
+DirSync page with its cookie in one transaction; resuming after a crash is therefore the
+capture's job (the stored cookie is where the next pass starts, a replayed page adds nothing).
+This module adds what a long-running process needs on top:
+
+- a connection per domain, opened on demand and dropped when it fails (a restarted DC or a
+  network error), with capped exponential backoff and jitter before the next attempt, and a log
+  line saying which DC failed, why and when the next attempt is;
+- a clean stop: :func:`stop_on_signals` turns the first SIGTERM/SIGINT into a stop request that
+  the loop honours between passes (a pass in progress finishes; its pages are atomic anyway); a
+  second signal raises ``KeyboardInterrupt``, which abandons the pass (its open page is rolled
+  back) and marks the run interrupted;
+- one ``runs`` row of kind ``monitor`` whose counters are kept up to date while it runs.
+
+Time is injected (``clock`` and ``wait``) so tests drive the loop without real waiting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import ldap
+from sqlalchemy.orm import Session, sessionmaker
+
+from dirguard.config.credentials import CredentialError, resolve_credential
+from dirguard.config.schema import AdDomainConfig, Config
+from dirguard.config.secret_store import SecretStore
+from dirguard.connectors.ad.connection import (
+    AdAuthError,
+    AdConnection,
+    AdConnectionError,
+    connect,
+)
+from dirguard.services.ad_capture import CaptureResult, capture_domain
+from dirguard.store.models import Run, RunStatus
+from dirguard.store.runs import finish_run, start_run
+
+log = logging.getLogger(__name__)
+
+Connector = Callable[[AdDomainConfig], AdConnection]
+"""Opens a bound connection to one of the domain's DCs (raises ``AdConnectionError``)."""
+Capture = Callable[[sessionmaker[Session], AdConnection, AdDomainConfig], CaptureResult]
+Wait = Callable[[float], bool]
+"""Waits up to the given seconds; returns ``True`` when a stop was requested meanwhile."""
+
+RETRYABLE: tuple[type[BaseException], ...] = (AdConnectionError, ldap.LDAPError, OSError)
+"""What a DC restart or a network problem raises; anything else ends the monitor."""
+
+
+class MonitorError(Exception):
+    """The monitor cannot go on (refused credentials, unresolvable password); says what to do."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backoff:
+    """Delay before the n-th consecutive retry: ``initial * factor**(n-1)``, at most ``cap``,
+    then reduced by up to ``jitter`` (a fraction) so that several monitors do not retry in step.
+    """
+
+    initial: float = 1.0
+    factor: float = 2.0
+    cap: float = 60.0
+    jitter: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.initial <= 0 or self.factor < 1 or self.cap < self.initial:
+            raise ValueError("backoff: need initial > 0, factor >= 1 and cap >= initial")
+        if not 0 <= self.jitter < 1:
+            raise ValueError("backoff: jitter is a fraction in [0, 1)")
+
+    def delay(self, failures: int, draw: float) -> float:
+        """Seconds to wait after ``failures`` consecutive failures; ``draw`` is in [0, 1)."""
+        base = min(self.cap, self.initial * self.factor ** max(0, failures - 1))
+        return base * (1 - self.jitter * draw)
+
+
+@dataclass(kw_only=True)
+class DomainState:
+    """What the loop knows about one domain between passes."""
+
+    domain: AdDomainConfig
+    conn: AdConnection | None = None
+    failures: int = 0
+    due: float = 0.0
+    passes: int = 0
+    events: int = 0
+    entries: int = 0
+    errors: int = 0
+    connects: int = 0
+    ops: Counter[str] = field(default_factory=Counter)
+    last_error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "passes": self.passes,
+            "entries": self.entries,
+            "events": self.events,
+            "ops": dict(sorted(self.ops.items())),
+            "errors": self.errors,
+            "connects": self.connects,
+            "last_error": self.last_error,
+        }
+
+
+@dataclass(kw_only=True)
+class MonitorResult:
+    run_id: int
+    status: str
+    domains: dict[str, dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "status": self.status, "domains": self.domains}
+
+
+PassReport = Callable[[str, CaptureResult], None]
+"""Called after every successful pass (the CLI prints the ones that found changes)."""
+
+
+def config_connector(config: Config) -> Connector:
+    """Connects with the domain's configured credential, resolved afresh at every connection."""
+
+    def open_connection(domain: AdDomainConfig) -> AdConnection:
+        password = None
+        if domain.password is not None:
+            store = SecretStore(config.secrets.key_file, config.secrets.store_file)
+            try:
+                password = resolve_credential(domain.password, store)
+            except CredentialError as error:
+                raise MonitorError(f"{domain.name}: password: {error}") from None
+        return connect(domain, password)
+
+    return open_connection
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, ldap.LDAPError) and error.args and isinstance(error.args[0], dict):
+        details = error.args[0]
+        parts = [str(details.get("desc", "")).strip(), str(details.get("info", "")).strip()]
+        return ": ".join(p for p in parts if p) or type(error).__name__
+    return str(error) or type(error).__name__
+
+
+def _close(state: DomainState) -> None:
+    if state.conn is not None:
+        with contextlib.suppress(Exception):
+            state.conn.close()
+        state.conn = None
+
+
+@dataclass(kw_only=True)
+class Monitor:
+    """The poll loop over ``domains``; :meth:`run` returns when ``stop`` is set (or after one
+    pass per domain with ``once``)."""
+
+    sessions: sessionmaker[Session]
+    domains: Sequence[AdDomainConfig]
+    connector: Connector
+    interval: float = 2.0
+    once: bool = False
+    backoff: Backoff = field(default_factory=Backoff)
+    capture: Capture = capture_domain
+    stop: threading.Event = field(default_factory=threading.Event)
+    clock: Callable[[], float] = time.monotonic
+    wait: Wait | None = None
+    draw: Callable[[], float] = random.random
+    on_pass: PassReport | None = None
+
+    def __post_init__(self) -> None:
+        if not self.domains:
+            raise MonitorError("no AD domain to monitor: add [[ad.domains]] to the configuration")
+        if not 0 < self.interval <= 3600:
+            raise MonitorError(f"interval {self.interval} s: give 0 < seconds <= 3600")
+        self.states = {d.name: DomainState(domain=d) for d in self.domains}
+
+    def _now(self) -> float:
+        return self.clock()
+
+    def _wait(self, seconds: float) -> bool:
+        return self.wait(seconds) if self.wait is not None else self.stop.wait(seconds)
+
+    def counters(self) -> dict[str, Any]:
+        return {name: s.as_dict() for name, s in self.states.items()}
+
+    def _pass(self, state: DomainState) -> None:
+        """One pass for one domain; a retryable failure schedules a retry with backoff."""
+        name = state.domain.name
+        where = state.conn.server if state.conn is not None else ", ".join(state.domain.servers)
+        try:
+            if state.conn is None:
+                state.conn = self.connector(state.domain)
+                state.connects += 1
+                where = state.conn.server
+                if state.failures:
+                    log.warning(
+                        "domain %s: DC %s reachable again after %d failed attempt(s)",
+                        name,
+                        where,
+                        state.failures,
+                    )
+            result = self.capture(self.sessions, state.conn, state.domain)
+        except AdAuthError as error:
+            _close(state)
+            raise MonitorError(str(error)) from None
+        except RETRYABLE as error:
+            _close(state)
+            state.failures += 1
+            state.errors += 1
+            state.last_error = _reason(error).removeprefix(f"{name}: ")
+            delay = self.backoff.delay(state.failures, self.draw())
+            log.warning(
+                "domain %s: DC %s unreachable (%s), retrying in %.1f s",
+                name,
+                where,
+                state.last_error,
+                delay,
+            )
+            state.due = self._now() + delay
+            if self.once:
+                raise
+            return
+        state.failures = 0
+        state.passes += 1
+        state.entries += result.entries
+        state.events += result.events
+        state.ops.update(result.ops)
+        state.due = self._now() + self.interval
+        if result.events:
+            log.info("domain %s: %d change event(s) stored", name, result.events)
+        if self.on_pass is not None:
+            self.on_pass(name, result)
+
+    def _save_counters(self, run: Run) -> None:
+        with self.sessions.begin() as session:
+            session.merge(run).counters = self.counters()
+
+    def run(self) -> MonitorResult:
+        names = ", ".join(self.states)
+        with self.sessions.begin() as session:
+            run = start_run(session, "monitor", names[:255])
+        log.info(
+            "monitor (run %d) watching %s every %.1f s%s",
+            run.id,
+            names,
+            self.interval,
+            " (one pass)" if self.once else "; stop with SIGTERM or Ctrl-C",
+        )
+        status = RunStatus.SUCCEEDED
+        try:
+            while not self.stop.is_set():
+                for state in self.states.values():
+                    if self.stop.is_set():
+                        break
+                    if state.due <= self._now():
+                        before = (state.events, state.errors)
+                        self._pass(state)
+                        if (state.events, state.errors) != before:
+                            self._save_counters(run)
+                if self.once:
+                    break
+                pause = min(s.due for s in self.states.values()) - self._now()
+                if pause > 0 and self._wait(pause):
+                    break
+            if self.stop.is_set():
+                status = RunStatus.INTERRUPTED
+        except BaseException as error:
+            final = RunStatus.INTERRUPTED if isinstance(error, KeyboardInterrupt) else None
+            with self.sessions.begin() as session:
+                finish_run(
+                    session,
+                    session.merge(run),
+                    final or RunStatus.FAILED,
+                    counters=self.counters(),
+                    error=f"{type(error).__name__}: {_reason(error)}",
+                )
+            raise
+        finally:
+            for state in self.states.values():
+                _close(state)
+        with self.sessions.begin() as session:
+            finish_run(session, session.merge(run), status, counters=self.counters())
+        log.info("monitor (run %d) stopped: %s", run.id, status.value)
+        return MonitorResult(run_id=run.id, status=status.value, domains=self.counters())
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """While inside: the first SIGTERM/SIGINT sets ``stop``; a second one raises
+    ``KeyboardInterrupt`` (abandoning the pass in progress). Handlers are restored after."""
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        log.warning("received %s: stopping after the current pass", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
