@@ -95,6 +95,20 @@ def test_snapshot_keys_objects_by_guid_with_exact_bytes(
     assert admins.resource_type == "ad.group"
     assert samba_dc.admin_dn in admins_content["member"]
     assert f"OU=Domain Controllers,{samba_dc.base_dn}" in ous
+    # Every object of the domain partition is kept, not only users, groups, OUs...
+    assert result.not_in_catalog == {}
+    with store_sessions() as session:
+        generic = dict(
+            session.execute(
+                select(DirectoryObject.path, DirectoryObject.resource_type).where(
+                    DirectoryObject.path.in_([samba_dc.base_dn, f"CN=Builtin,{samba_dc.base_dn}"])
+                )
+            ).all()
+        )
+    assert generic == {
+        samba_dc.base_dn: "ad.domain_object",
+        f"CN=Builtin,{samba_dc.base_dn}": "ad.domain_object",
+    }
 
     again = snapshot_domain(store_sessions, ad_conn, ad_domain)
     assert again.new_objects == 0

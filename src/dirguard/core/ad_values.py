@@ -191,7 +191,7 @@ def classify(
         for key, matches in rules:
             if matches and key in by_key:
                 return by_key[key]
-        return None
+        return by_key.get("ad.domain_object")  # containers, builtinDomain, the domain head, ...
     if partition is Partition.SCHEMA:
         if classes & {"attributeschema", "classschema"}:
             return by_key.get("ad.schema_object")
