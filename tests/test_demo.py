@@ -1,5 +1,5 @@
 """`dirguard demo`, the README's first command: store migrated, run and audit recorded, the
-catalog read, and a real domain inventoried by resource type."""
+catalog read, and a real domain snapshotted into the store."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from dirguard.catalog.manifest import MANIFEST
 from dirguard.catalog.permission_model import Mode, Service
 from dirguard.config.schema import Config, StoreConfig
-from dirguard.services.demo import inventory_samba_dc, run_demo
+from dirguard.services.demo import run_demo, snapshot_samba_dc
 from dirguard.store import database
 from dirguard.store.models import AuditRecord, Run
 from dirguard.throwaway.samba_dc import SambaDC
@@ -68,18 +68,23 @@ def _add_users(conn: Any, base_dn: str, count: int) -> None:
         )
 
 
-def test_demo_inventories_a_real_domain(samba_dc: SambaDC, ldap_admin: Any, tmp_path: Path) -> None:
+def test_demo_snapshots_a_real_domain_into_the_store(
+    samba_dc: SambaDC, ldap_admin: Any, tmp_path: Path
+) -> None:
     config = Config(store=StoreConfig(url=f"sqlite:///{tmp_path / 'demo.db'}"))
     steps: list[str] = []
 
-    def domain(progress: Any) -> dict[str, Any]:
-        return inventory_samba_dc(samba_dc, progress)
+    def domain(sessions: Any, progress: Any) -> dict[str, Any]:
+        return snapshot_samba_dc(samba_dc, sessions, progress)
 
-    before = run_demo(config, "tester", steps.append, domain=domain).domain["objects"]
+    first = run_demo(config, "tester", steps.append, domain=domain).domain
     _add_users(ldap_admin, samba_dc.base_dn, 3)
-    after = run_demo(config, "tester", steps.append, domain=domain).domain["objects"]
+    second = run_demo(config, "tester", steps.append, domain=domain).domain
+    before, after = first["objects"], second["objects"]
     assert before["ad.user"] >= 1  # Administrator at least
+    assert before["ad.schema_object"] > 1000 and before["ad.configuration_object"] > 1000
     assert after["ad.user"] == before["ad.user"] + 3
     assert after["ad.organizational_unit"] == before["ad.organizational_unit"] + 1
     assert after["ad.group"] == before["ad.group"]
+    assert second["snapshot"]["new_objects"] == 4  # the OU and its three users
     assert any("certificate checked" in step for step in steps)

@@ -3,7 +3,8 @@
 It migrates the configured store (SQLite by default), records a run and an audit entry, reads the
 permission manifest and resource catalog, and — where Debian's ``samba-ad-dc`` and python-ldap
 are installed and dirguard runs as root — provisions a throwaway Samba AD DC on loopback and
-inventories it by resource type, then stops it. Each step reports what it did or why it was
+takes a baseline snapshot of it into the store through dirguard's own AD connector, then
+stops it. Each step reports what it did or why it was
 skipped; nothing here needs a network beyond loopback.
 """
 
@@ -15,21 +16,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
 from dirguard.catalog.manifest import MANIFEST
 from dirguard.catalog.permission_model import Mode, Service
-from dirguard.catalog.resource_type import LdapSource, Partition
+from dirguard.catalog.resource_type import Partition
 from dirguard.catalog.resource_types import RESOURCE_TYPES
-from dirguard.config.schema import Config
+from dirguard.config.schema import AdDomainConfig, Config
 from dirguard.store import database
 from dirguard.store.audit import AuditOutcome, record_audit
-from dirguard.store.models import RunStatus
+from dirguard.store.models import DirectoryObject, RunStatus
 from dirguard.store.runs import finish_run, start_run
 from dirguard.throwaway.samba_dc import SambaDC
 from dirguard.throwaway.samba_dc_process import SambaNotInstalledError
 
 Progress = Callable[[str], None]
-DomainInventory = Callable[[Progress], dict[str, Any]]
-"""Provides the demo's domain: starts (or reaches) a DC and returns its inventory."""
+DomainInventory = Callable[[sessionmaker[Session], Progress], dict[str, Any]]
+"""Provides the demo's domain: starts (or reaches) a DC, snapshots it into the store, reports."""
 
 
 @dataclass
@@ -88,7 +92,7 @@ def run_demo(
             reason = None if domain is not None else samba_unavailable_reason()
             if reason is None:
                 try:
-                    report.domain = (domain or inventory_throwaway_domain)(progress)
+                    report.domain = (domain or snapshot_throwaway_domain)(sessions, progress)
                     if not report.domain:
                         reason = "skipped on request"
                 except SambaNotInstalledError as missing:
@@ -115,38 +119,49 @@ def run_demo(
     return report
 
 
-def inventory_throwaway_domain(progress: Progress) -> dict[str, Any]:
-    """Start a throwaway DC, count its objects per AD resource type, stop it."""
+def snapshot_throwaway_domain(
+    sessions: sessionmaker[Session], progress: Progress
+) -> dict[str, Any]:
+    """Start a throwaway DC, take a baseline snapshot of it into the store, stop it."""
     from dirguard.throwaway.samba_dc import throwaway_samba_dc
 
     progress("Provisioning a throwaway Samba AD DC on 127.0.0.1 (about 10 s)")
     with throwaway_samba_dc() as dc:
-        return inventory_samba_dc(dc, progress)
+        return snapshot_samba_dc(dc, sessions, progress)
 
 
-def inventory_samba_dc(dc: SambaDC, progress: Progress) -> dict[str, Any]:
-    """Count a running DC's objects per AD resource type of the catalog."""
-    import ldap
+def snapshot_samba_dc(
+    dc: SambaDC, sessions: sessionmaker[Session], progress: Progress
+) -> dict[str, Any]:
+    """Baseline snapshot of a running DC (all three partitions) through dirguard's own AD
+    connector, then the stored objects counted per resource type."""
+    from dirguard.connectors.ad.connection import connect
+    from dirguard.services.ad_snapshot import snapshot_domain
 
-    from dirguard.throwaway.samba_dc import open_ldaps
-
-    progress(f"Inventorying {dc.realm} over {dc.ldaps_uri} (certificate checked)")
-    conn = open_ldaps(dc)
-    try:
-        root = conn.search_s("", ldap.SCOPE_BASE, "(objectClass=*)", ["*"])[0][1]
-        bases = {
-            Partition.DOMAIN: root["defaultNamingContext"][0].decode(),
-            Partition.CONFIGURATION: root["configurationNamingContext"][0].decode(),
-            Partition.SCHEMA: root["schemaNamingContext"][0].decode(),
-        }
-        counts: dict[str, int] = {}
-        for resource_type in RESOURCE_TYPES.by_source(LdapSource):
-            assert isinstance(resource_type.source, LdapSource)
-            source = resource_type.source
-            entries = conn.search_s(
-                bases[source.partition], ldap.SCOPE_SUBTREE, source.ldap_filter, ["1.1"]
-            )
-            counts[resource_type.key] = sum(1 for dn, _ in entries if dn)
-    finally:
-        conn.unbind_s()
-    return {"realm": dc.realm, "base_dn": bases[Partition.DOMAIN], "objects": counts}
+    domain = AdDomainConfig(
+        name=dc.realm.lower(),
+        servers=[dc.host],
+        ca_file=dc.ca_cert_path,
+        bind_upn=dc.admin_upn,
+        # A reference is required by the schema; the generated password is handed over below.
+        password="env:DIRGUARD_DEMO_UNUSED",  # noqa: S106 - a reference, not a secret
+        partitions=[Partition.DOMAIN, Partition.CONFIGURATION, Partition.SCHEMA],
+    )
+    progress(f"Snapshotting {dc.realm} over {dc.ldaps_uri} (certificate checked)")
+    with connect(domain, dc.admin_password) as conn:
+        result = snapshot_domain(sessions, conn, domain)
+    with sessions() as session:
+        counts = dict(
+            session.execute(
+                select(DirectoryObject.resource_type, func.count())
+                .where(DirectoryObject.source == domain.name)
+                .group_by(DirectoryObject.resource_type)
+                .order_by(DirectoryObject.resource_type)
+            ).all()
+        )
+    return {
+        "realm": dc.realm,
+        "base_dn": dc.base_dn,
+        "snapshot": result.as_dict(),
+        "objects": counts,
+    }
