@@ -10,9 +10,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dirguard.core.change_op import ChangeOp
 from dirguard.store.cursors import get_cursor, save_cursor
 from dirguard.store.events import NewChangeEvent, append_events, verify_chain
-from dirguard.store.models import ChangeEvent, ChangeOp, DirectoryObject
+from dirguard.store.models import ChangeEvent, DirectoryObject
 
 SOURCE = "corp.example"
 STREAM = "dirsync:DC=corp,DC=example"

@@ -17,12 +17,13 @@ from sqlalchemy import select
 from dirguard.connectors.ad.audit_source import AuditOperation, AuditRecord
 from dirguard.connectors.ad.samba_audit import LdapSidResolver, SambaAuditSource
 from dirguard.core.actor_correlation import ChangeFacts, attribute_change
+from dirguard.core.change_op import ChangeOp
 from dirguard.services.actor_fill import fill_actors
 from dirguard.store.column_types import utcnow
 from dirguard.store.cursors import get_cursor
 from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.store.events import NewChangeEvent, append_events, verify_chain
-from dirguard.store.models import ChangeEvent, ChangeOp, DirectoryObject
+from dirguard.store.models import ChangeEvent, DirectoryObject
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.who.conftest import Delegation
 from tests.who.helpers import samba_tool

@@ -29,20 +29,21 @@ from dirguard.core.ad_values import (
     normalize_values,
     parse_ranged,
 )
+from dirguard.core.change_op import ChangeOp
 from dirguard.core.security_descriptor import (
     SecurityDescriptorError,
     diff_security_descriptors,
     to_sddl,
 )
 
-CREATE = "create"
-MODIFY = "modify"
-ADD_VALUE = "add-value"
-REMOVE_VALUE = "remove-value"
-MOVE = "move"
-RENAME = "rename"
-DELETE = "delete"
-UNDELETE = "undelete"
+CREATE = ChangeOp.CREATE
+MODIFY = ChangeOp.MODIFY
+ADD_VALUE = ChangeOp.ADD_VALUE
+REMOVE_VALUE = ChangeOp.REMOVE_VALUE
+MOVE = ChangeOp.MOVE
+RENAME = ChangeOp.RENAME
+DELETE = ChangeOp.DELETE
+UNDELETE = ChangeOp.UNDELETE
 
 DELETION_MARKERS = frozenset({"isDeleted", "isRecycled", "lastKnownParent"})
 SECURITY_DESCRIPTOR_SYNTAX = "2.5.5.15"
@@ -50,7 +51,7 @@ SECURITY_DESCRIPTOR_SYNTAX = "2.5.5.15"
 
 @dataclass(frozen=True, kw_only=True)
 class AttributeChange:
-    """One event to store: ``op`` is a :class:`dirguard.store.models.ChangeOp` value."""
+    """One event to store: ``op`` is a :class:`dirguard.core.change_op.ChangeOp`."""
 
     op: str
     attribute: str | None

@@ -28,6 +28,7 @@ from dirguard.connectors.ad.connection import AdConnection
 from dirguard.connectors.ad.ldap_read import DirSyncPage, Entry, dirsync_pages, read_schema
 from dirguard.connectors.ad.samba_audit import LdapSidResolver, SambaAuditSource
 from dirguard.core.ad_values import Content, Schema, classify, guid_text
+from dirguard.core.change_op import ChangeOp
 from dirguard.core.object_diff import apply_delta, parse_dirsync_entry
 from dirguard.core.security_descriptor import SecurityDescriptorError, sid_from_bytes
 from dirguard.services.actor_fill import FillReport, fill_actors
@@ -40,7 +41,7 @@ from dirguard.services.ad_snapshot import (
 from dirguard.store.column_types import utcnow
 from dirguard.store.cursors import get_cursor, save_cursor
 from dirguard.store.events import NewChangeEvent, append_events
-from dirguard.store.models import ChangeOp, DirectoryObject, Run, RunStatus
+from dirguard.store.models import DirectoryObject, Run, RunStatus
 from dirguard.store.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)

@@ -28,9 +28,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dirguard.core.change_op import ChangeOp
 from dirguard.store import json_codec
 from dirguard.store.column_types import utcnow
-from dirguard.store.models import ChangeEvent, ChangeOp, DirectoryObject, Run
+from dirguard.store.models import ChangeEvent, DirectoryObject, Run
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from dirguard.core.change_op import ChangeOp
 from dirguard.store.column_types import BigIntegerId, StoredJson, UtcDateTime, utcnow
 
 NAMING_CONVENTION = {
@@ -52,19 +53,6 @@ class RunStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
-
-
-class ChangeOp(StrEnum):
-    """What one change event did."""
-
-    CREATE = "create"
-    MODIFY = "modify"
-    ADD_VALUE = "add-value"
-    REMOVE_VALUE = "remove-value"
-    MOVE = "move"
-    RENAME = "rename"
-    DELETE = "delete"
-    UNDELETE = "undelete"
 
 
 def _in(column: str, values: type[StrEnum]) -> str:
