@@ -21,11 +21,11 @@ from dirguard.cli import (
 from dirguard.cli.context import state
 from dirguard.log_setup import configure_logging
 
-HELP = """dirguard: guardian and administration console for hybrid identity.
-
-Exit codes: 0 ok; 1 failure; 2 missing permissions / partial consent, or bad usage;
-3 invalid configuration; 4 a needed service is unreachable.
-"""
+HELP = (
+    "dirguard: guardian and administration console for hybrid identity.\n\n"
+    "Exit codes: 0 ok; 1 failure; 2 missing permissions / partial consent, or bad usage; "
+    "3 invalid configuration; 4 a needed service is unreachable."
+)
 
 app = typer.Typer(
     name="dirguard",
