@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import secrets
 import signal
 import sys
 import tempfile
@@ -58,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"cannot listen on 127.0.0.1:{arguments.port}: {error.strerror}", file=sys.stderr)
         return 4
-    info = describe(state, sock.getsockname()[1], tls.ca_file)
-    server = make_server(state, tls)
+    admin_key = secrets.token_urlsafe(24)
+    info = describe(state, sock.getsockname()[1], tls.ca_file, admin_key=admin_key)
+    server = make_server(state, tls, admin_key=admin_key)
     print(json.dumps(info.as_json()), flush=True)
     # uvicorn re-raises the signal that stopped it once it has shut down; turn SIGTERM into an
     # exception so that the state is still saved below.

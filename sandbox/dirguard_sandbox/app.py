@@ -16,15 +16,25 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dirguard_sandbox import routes_directory, routes_groups, routes_users
+from dirguard_sandbox import (
+    routes_directory,
+    routes_groups,
+    routes_manager,
+    routes_policies,
+    routes_users,
+)
+from dirguard_sandbox.batch import batch_route
 from dirguard_sandbox.directory_state import DirectoryState
 from dirguard_sandbox.errors import GraphError, error_body
+from dirguard_sandbox.fault_injection import FaultInjector
 from dirguard_sandbox.graph_routing import Runtime, endpoint_handler, graph_json, starlette_paths
 from dirguard_sandbox.permissions_table import ENDPOINTS
+from dirguard_sandbox.request_guard import RequestGuard
 from dirguard_sandbox.routes_auth import auth_routes
+from dirguard_sandbox.throttling import Throttle
 from dirguard_sandbox.tokens import TokenSigner
 
-ROUTE_MODULES = (routes_users, routes_groups, routes_directory)
+ROUTE_MODULES = (routes_users, routes_groups, routes_directory, routes_manager, routes_policies)
 """Imported for their ``@handles`` registrations."""
 
 
@@ -87,13 +97,28 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return graph_json(body, status)
 
 
-def build_app(state: DirectoryState, signer: TokenSigner | None = None) -> ASGIApp:
+def build_app(
+    state: DirectoryState,
+    signer: TokenSigner | None = None,
+    *,
+    throttling: bool = True,
+    admin_key: str | None = None,
+) -> ASGIApp:
+    """The sandbox app; ``throttling`` applies Graph's limits, ``admin_key`` opens the fault
+    injection control (closed when None)."""
     runtime = Runtime(state=state, signer=signer or TokenSigner())
     routes = auth_routes(runtime)
-    for endpoint in ENDPOINTS:
-        handler = endpoint_handler(runtime, endpoint)
+    guard = RequestGuard(
+        throttle=Throttle(state, enabled=throttling),
+        faults=FaultInjector(state, admin_key=admin_key),
+    )
+    routes += guard.faults.routes()
+    # Fixed segments first: ``/users/$count`` must not reach ``/users/{user-id}``.
+    for endpoint in sorted(ENDPOINTS, key=lambda endpoint: "$count" not in endpoint.template):
+        handler = guard.wrap(endpoint, endpoint_handler(runtime, endpoint))
         for path in starlette_paths(endpoint.template):
             routes.append(Route(path, handler, methods=[endpoint.method]))
+    routes.append(batch_route())
     app = Starlette(
         routes=routes,
         exception_handlers={GraphError: _graph_error, HTTPException: _http_error},

@@ -89,6 +89,11 @@ class DirectoryState:
     applications: dict[str, Application] = field(default_factory=dict)
     deleted: dict[str, Json] = field(default_factory=dict)
     deleted_links: dict[str, Json] = field(default_factory=dict)
+    # ---- policies and managers (routes_policies, routes_manager) ----
+    policies: dict[str, Json] = field(default_factory=dict)
+    """Conditional access policies, named locations and the policy singletons, by kind."""
+    managers: dict[str, str] = field(default_factory=dict)
+    """Each user's manager: user id to manager id."""
     audits: list[Json] = field(default_factory=list)
     changed_at: dict[str, int] = field(default_factory=dict)
     member_changes: list[MemberChange] = field(default_factory=list)

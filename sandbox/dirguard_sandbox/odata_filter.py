@@ -1,7 +1,9 @@
 """A ``$filter`` parser for the clauses Graph accepts on directory objects.
 
 Supported: ``eq``, ``ne``, ``gt``, ``ge``, ``lt``, ``le``, ``startswith(p,'x')``,
-``endswith(p,'x')``, ``p in ('a','b')``, ``and``, ``or``, ``not`` and parentheses. String
+``endswith(p,'x')``, ``p in ('a','b')``, ``and``, ``or``, ``not``, parentheses and lambdas on
+collections (``assignedLicenses/any(x:x/skuId eq 6fd2c87f-...)``,
+``proxyAddresses/any(p:startswith(p,'smtp:'))``, ``identities/any(i:i/issuer eq 'x')``). String
 comparisons are case-insensitive, as in Entra. ``ne``, ``not`` and ``endswith`` are *advanced
 queries*: Graph answers them only with ``$count=true`` and ``ConsistencyLevel: eventual``.
 """
@@ -18,7 +20,8 @@ from dirguard_sandbox.errors import bad_request
 Predicate = Callable[[dict[str, Any]], bool]
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<punct>[(),])"
+    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<punct>[(),:])"
+    r"|(?P<guid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)"
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_./@]*)|(?P<number>-?\d[\d.:TZ+-]*))"
 )
 _COMPARISONS = {"eq", "ne", "gt", "ge", "lt", "le"}
@@ -86,6 +89,7 @@ class _Parser:
         self.type_name = type_name
         self.advanced = False
         self.properties: set[str] = set()
+        self.variable: str | None = None
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -141,6 +145,8 @@ class _Parser:
         kind, name = self.take()
         if kind != "word":
             raise bad_request(f"Invalid filter clause: expected a property name, found '{name}'.")
+        if self.variable is not None and name.split("/", 1)[0] == self.variable:
+            return name
         if name.split("/", 1)[0] not in self.known:
             raise bad_request(
                 f"Could not find a property named '{name}' on type "
@@ -153,6 +159,8 @@ class _Parser:
         kind, text = self.take()
         if kind == "string":
             return text[1:-1].replace("''", "'")
+        if kind == "guid":
+            return text
         if kind == "number":
             return float(text) if re.fullmatch(r"-?\d+(\.\d+)?", text) else text
         if kind == "word" and text.lower() in {"true", "false", "null"}:
@@ -185,6 +193,8 @@ class _Parser:
 
             return matches
         name = self.property_name()
+        if name.lower().endswith(("/any", "/all")):
+            return self.lambda_expression(name)
         operator = self.take()[1].lower()
         if operator == "in":
             self.expect("(")
@@ -201,6 +211,32 @@ class _Parser:
             self.advanced = True
         value = self.literal()
         return lambda r: _compare(operator, _value_of(r, name), value)
+
+    def lambda_expression(self, name: str) -> Predicate:
+        """``collection/any(x: <clause on x>)`` (or ``all``) over a collection property."""
+        collection, _, which = name.rpartition("/")
+        if self.variable is not None:
+            raise bad_request("Invalid filter clause: lambdas cannot be nested.")
+        self.expect("(")
+        kind, variable = self.take()
+        if kind != "word" or "/" in variable:
+            raise bad_request(
+                f"Invalid filter clause: expected a lambda variable, found '{variable}'."
+            )
+        self.expect(":")
+        self.variable = variable
+        inner = self.or_expression()
+        self.variable = None
+        self.expect(")")
+        combine = any if which.lower() == "any" else all
+
+        def matches(record: dict[str, Any]) -> bool:
+            items = _value_of(record, collection)
+            if not isinstance(items, list):
+                return False
+            return combine(inner({variable: item}) for item in items)
+
+        return matches
 
 
 def parse_filter(text: str, *, known: frozenset[str], type_name: str) -> ParsedFilter:

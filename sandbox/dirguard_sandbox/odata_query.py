@@ -1,12 +1,13 @@
-"""OData system query options on collections: ``$select``, ``$filter``, ``$top``, ``$count`` and
-paging with ``@odata.nextLink`` and an opaque ``$skiptoken``."""
+"""OData system query options on collections: ``$select``, ``$filter``, ``$top``, ``$count``,
+``$orderby`` (only on the properties Graph sorts by), ``$expand`` (only the navigation properties
+the route names) and paging with ``@odata.nextLink`` and an opaque ``$skiptoken``."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -18,7 +19,16 @@ Json = dict[str, Any]
 
 DEFAULT_PAGE_SIZE = 100
 MAX_TOP = 999
-_SUPPORTED = {"$select", "$filter", "$top", "$count", "$skiptoken", "$deltatoken"}
+_SUPPORTED = {
+    "$select",
+    "$filter",
+    "$top",
+    "$count",
+    "$skiptoken",
+    "$deltatoken",
+    "$orderby",
+    "$expand",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +40,9 @@ class QueryOptions:
     count: bool
     eventual: bool
     params: dict[str, str]
+    orderby: tuple[str, bool] | None = None
+    """The property to sort by and whether descending."""
+    expand: str | None = None
 
 
 def encode_token(payload: Json) -> str:
@@ -54,6 +67,8 @@ def parse_query(
     *,
     known: frozenset[str],
     type_name: str,
+    orderable: frozenset[str] = frozenset(),
+    expandable: frozenset[str] = frozenset(),
 ) -> QueryOptions:
     """Read the query options; raise a 400 GraphError naming any bad or unsupported one."""
     plain = {key: value for key, value in params.items()}
@@ -90,7 +105,16 @@ def parse_query(
     parsed = None
     if "$filter" in plain:
         parsed = parse_filter(plain["$filter"], known=known, type_name=type_name)
+    orderby = _orderby(plain.get("$orderby"), known, orderable, type_name)
+    expand = plain.get("$expand")
+    if expand is not None and expand.strip() not in expandable:
+        raise bad_request(
+            f"Could not find a navigation property named '{expand}' that can be expanded on "
+            f"type 'microsoft.graph.{type_name}'."
+        )
     options = QueryOptions(
+        orderby=orderby,
+        expand=None if expand is None else expand.strip(),
         select=select,
         filter=parsed,
         top=top,
@@ -113,7 +137,42 @@ def parse_query(
             "might be missing. Try adding $count with a value of true and the ConsistencyLevel "
             "header with a value of eventual.",
         )
+    if options.orderby is not None and parsed is not None and not (eventual and options.count):
+        raise GraphError(
+            400,
+            "Request_UnsupportedQuery",
+            "Sorting and filtering together is an advanced query: add $count=true and the "
+            "ConsistencyLevel header with a value of eventual.",
+        )
     return options
+
+
+def _orderby(
+    text: str | None, known: frozenset[str], orderable: frozenset[str], type_name: str
+) -> tuple[str, bool] | None:
+    if text is None:
+        return None
+    name, _, direction = text.strip().partition(" ")
+    direction = direction.strip().lower() or "asc"
+    if direction not in {"asc", "desc"}:
+        raise bad_request(f"Invalid $orderby direction '{direction}': use asc or desc.")
+    if name not in known:
+        raise bad_request(
+            f"Could not find a property named '{name}' on type 'microsoft.graph.{type_name}'."
+        )
+    if name not in orderable:
+        raise GraphError(
+            400, "Request_UnsupportedQuery", "Sorting not supported for current query."
+        )
+    return name, direction == "desc"
+
+
+def _sort_key(name: str) -> Callable[[Json], tuple[bool, str]]:
+    def key(record: Json) -> tuple[bool, str]:
+        value = record.get(name)
+        return value is None, str(value).casefold() if value is not None else ""
+
+    return key
 
 
 def project(record: Json, select: tuple[str, ...] | None, default: tuple[str, ...] | None) -> Json:
@@ -138,12 +197,17 @@ def list_page(
     entity_set: str,
     default_select: tuple[str, ...] | None,
     annotate_type: str | None = None,
+    decorate: Callable[[Json, Json], None] | None = None,
 ) -> Json:
-    """One page of a filtered, projected collection, with nextLink and count when asked."""
+    """One page of a filtered, sorted, projected collection, with nextLink and count when asked;
+    ``decorate(record, item)`` adds what ``$expand`` asked for to each answered item."""
     matching = records
     if options.filter is not None:
         predicate = options.filter.predicate
         matching = [record for record in records if predicate(record)]
+    if options.orderby is not None:
+        name, descending = options.orderby
+        matching = sorted(matching, key=_sort_key(name), reverse=descending)
     size = options.top or DEFAULT_PAGE_SIZE
     window = matching[options.offset : options.offset + size]
     body: Json = {"@odata.context": context_url(graph_base, entity_set, options.select)}
@@ -159,6 +223,8 @@ def list_page(
         item = project(record, options.select, default_select)
         if annotate_type is not None:
             item = {"@odata.type": annotate_type, **item}
+        if decorate is not None:
+            decorate(record, item)
         values.append(item)
     body["value"] = values
     return body

@@ -15,6 +15,7 @@ from dirguard_sandbox.delta import delta_response
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time, new_id
 from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
+from dirguard_sandbox.odata_expand import GROUP_EXPANDABLE, GROUP_ORDERABLE, expansion
 from dirguard_sandbox.odata_query import (
     QueryOptions,
     context_url,
@@ -61,7 +62,14 @@ def _query(call: Call, known: frozenset[str], type_name: str) -> QueryOptions:
 
 @handles("GET", "/groups")
 async def list_groups(call: Call) -> Response:
-    options = _query(call, GROUP_PROPERTIES, "group")
+    options = parse_query(
+        call.request.query_params,
+        call.request.headers,
+        known=GROUP_PROPERTIES,
+        type_name="group",
+        orderable=GROUP_ORDERABLE,
+        expandable=GROUP_EXPANDABLE,
+    )
     body = list_page(
         list(call.state.groups.values()),
         options,
@@ -69,20 +77,29 @@ async def list_groups(call: Call) -> Response:
         path=call.path,
         entity_set="groups",
         default_select=None,
+        decorate=expansion(call.state, options.expand),
     )
     return graph_json(body)
 
 
 @handles("GET", "/groups/{group-id}")
 async def get_group(call: Call) -> Response:
-    options = _query(call, GROUP_PROPERTIES, "group")
-    group = find_group(call.state, call.param("group_id"))
-    return graph_json(
-        {
-            "@odata.context": context_url(call.graph_base, "groups", options.select) + "/$entity",
-            **project(group, options.select, None),
-        }
+    options = parse_query(
+        call.request.query_params,
+        call.request.headers,
+        known=GROUP_PROPERTIES,
+        type_name="group",
+        expandable=GROUP_EXPANDABLE,
     )
+    group = find_group(call.state, call.param("group_id"))
+    body = {
+        "@odata.context": context_url(call.graph_base, "groups", options.select) + "/$entity",
+        **project(group, options.select, None),
+    }
+    decorate = expansion(call.state, options.expand)
+    if decorate is not None:
+        decorate(group, body)
+    return graph_json(body)
 
 
 @handles("POST", "/groups")

@@ -9,7 +9,8 @@ from dirguard_sandbox.delta import delta_response
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time, new_id
 from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
-from dirguard_sandbox.odata_query import context_url, list_page, parse_query, project
+from dirguard_sandbox.odata_expand import USER_EXPANDABLE, USER_ORDERABLE, expansion
+from dirguard_sandbox.odata_query import QueryOptions, context_url, list_page, parse_query, project
 from dirguard_sandbox.resource_rules import (
     GROUP_PROPERTIES,
     USER_DEFAULT_SELECT,
@@ -47,11 +48,20 @@ def _check_upn(state: DirectoryState, upn: str, *, exclude: str | None = None) -
             )
 
 
+def _user_query(call: Call) -> QueryOptions:
+    return parse_query(
+        call.request.query_params,
+        call.request.headers,
+        known=USER_PROPERTIES,
+        type_name="user",
+        orderable=USER_ORDERABLE,
+        expandable=USER_EXPANDABLE,
+    )
+
+
 @handles("GET", "/users")
 async def list_users(call: Call) -> Response:
-    options = parse_query(
-        call.request.query_params, call.request.headers, known=USER_PROPERTIES, type_name="user"
-    )
+    options = _user_query(call)
     body = list_page(
         list(call.state.users.values()),
         options,
@@ -59,20 +69,22 @@ async def list_users(call: Call) -> Response:
         path=call.path,
         entity_set="users",
         default_select=USER_DEFAULT_SELECT,
+        decorate=expansion(call.state, options.expand),
     )
     return graph_json(body)
 
 
 @handles("GET", "/users/{user-id}")
 async def get_user(call: Call) -> Response:
-    options = parse_query(
-        call.request.query_params, call.request.headers, known=USER_PROPERTIES, type_name="user"
-    )
+    options = _user_query(call)
     user = find_user(call.state, call.param("user_id"))
     body = {
         "@odata.context": context_url(call.graph_base, "users", options.select) + "/$entity",
         **project(user, options.select, USER_DEFAULT_SELECT),
     }
+    decorate = expansion(call.state, options.expand)
+    if decorate is not None:
+        decorate(user, body)
     return graph_json(body)
 
 

@@ -220,6 +220,16 @@ def new_user_record(
         "usageLocation": None,
         "userPrincipalName": upn,
         "userType": "Member",
+        "assignedLicenses": [],
+        "identities": [
+            {
+                "signInType": "userPrincipalName",
+                "issuer": upn.split("@", 1)[1],
+                "issuerAssignedId": upn,
+            }
+        ],
+        "otherMails": [],
+        "proxyAddresses": [f"SMTP:{upn}"],
     }
     record.update(extra)
     return record

@@ -4,6 +4,7 @@ thread (the test fixture), on a socket bound before the server starts so the por
 from __future__ import annotations
 
 import asyncio
+import secrets
 import socket
 import threading
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ class SandboxInfo:
     read_only_client_secret: str
     admin_user_principal_name: str
     admin_password: str
+    admin_key: str = ""
+    """Opens the fault injection control at ``{login_base}/_sandbox/faults``."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -53,10 +56,13 @@ class SandboxInfo:
                 "user_principal_name": self.admin_user_principal_name,
                 "password": self.admin_password,
             },
+            "admin": {"faults_url": f"{self.login_base}/_sandbox/faults", "key": self.admin_key},
         }
 
 
-def describe(state: DirectoryState, port: int, ca_file: Path) -> SandboxInfo:
+def describe(
+    state: DirectoryState, port: int, ca_file: Path, *, admin_key: str = ""
+) -> SandboxInfo:
     everything = len(APPLICATION_PERMISSIONS)
     apps = sorted(state.applications.values(), key=lambda app: -len(app.granted))
     full = next(app for app in apps if len(app.granted) == everything)
@@ -74,6 +80,7 @@ def describe(state: DirectoryState, port: int, ca_file: Path) -> SandboxInfo:
         read_only_client_secret=read_only.secrets[0],
         admin_user_principal_name=state.users[admin_id]["userPrincipalName"],
         admin_password=password,
+        admin_key=admin_key,
     )
 
 
@@ -87,9 +94,11 @@ def bind_loopback(port: int = 0) -> socket.socket:
     return sock
 
 
-def make_server(state: DirectoryState, tls: TlsFiles) -> uvicorn.Server:
+def make_server(
+    state: DirectoryState, tls: TlsFiles, *, throttling: bool = True, admin_key: str | None = None
+) -> uvicorn.Server:
     config = uvicorn.Config(
-        build_app(state),
+        build_app(state, throttling=throttling, admin_key=admin_key),
         ssl_certfile=str(tls.cert_file),
         ssl_keyfile=str(tls.key_file),
         log_level="warning",
@@ -103,13 +112,14 @@ def make_server(state: DirectoryState, tls: TlsFiles) -> uvicorn.Server:
 class BackgroundSandbox:
     """The sandbox served from a thread; ``stop()`` shuts it down and joins the thread."""
 
-    def __init__(self, state: DirectoryState, directory: Path) -> None:
+    def __init__(self, state: DirectoryState, directory: Path, *, throttling: bool = True) -> None:
         self.state = state
         self.tls = write_tls_files(directory)
         self._socket = bind_loopback()
         self.port: int = self._socket.getsockname()[1]
-        self.info = describe(state, self.port, self.tls.ca_file)
-        self._server = make_server(state, self.tls)
+        admin_key = secrets.token_urlsafe(24)
+        self.info = describe(state, self.port, self.tls.ca_file, admin_key=admin_key)
+        self._server = make_server(state, self.tls, throttling=throttling, admin_key=admin_key)
         self._thread = threading.Thread(target=self._run, name="graph-sandbox", daemon=True)
         self._failure: BaseException | None = None
 

@@ -1,0 +1,169 @@
+"""Graph's throttling and the fault injection control, on a tenant whose clock tests move."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dirguard_sandbox.throttling import resource_unit_limit
+from tests.fixtures.graph_sandbox import INPROCESS_ADMIN_KEY as ADMIN_KEY
+from tests.fixtures.graph_sandbox import InProcessTenant
+
+Tenants = Callable[..., InProcessTenant]
+
+
+def test_every_answer_states_its_resource_unit_cost(inprocess_tenant: Tenants) -> None:
+    tenant = inprocess_tenant()
+    user_id = next(iter(tenant.state.users))
+    cases = {
+        "/v1.0/users": "2",
+        "/v1.0/users?$select=id": "1",
+        f"/v1.0/users/{user_id}?$expand=manager": "3",
+        "/v1.0/organization": "1",
+        "/v1.0/users/no-such-user": "2",
+    }
+    for path, cost in cases.items():
+        answer = tenant.http.get(path, headers=tenant.headers())
+        assert answer.headers["x-ms-resource-unit"] == cost, path
+    group_id = next(g for g, members in tenant.state.members.items() if members)
+    members = tenant.http.get(f"/v1.0/groups/{group_id}/members", headers=tenant.headers())
+    assert members.headers["x-ms-resource-unit"] == "3"
+
+
+def test_resource_units_run_out_per_app_and_come_back_after_the_window(
+    inprocess_tenant: Tenants,
+) -> None:
+    tenant = inprocess_tenant(users=10)
+    limit = resource_unit_limit(len(tenant.state.users))
+    assert limit == 3500
+    for _ in range(limit // 2):
+        assert tenant.http.get("/v1.0/users", headers=tenant.headers()).status_code == 200
+    refused = tenant.http.get("/v1.0/users", headers=tenant.headers())
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "TooManyRequests"
+    assert float(refused.headers["Retry-After"]) > 0
+    scope = refused.headers["x-ms-throttle-scope"]
+    assert tenant.state.tenant_id in scope and tenant.info.full_client_id in scope
+    # The other application has its own bucket.
+    other = tenant.http.get("/v1.0/users", headers=tenant.headers(read_only=True))
+    assert other.status_code == 200
+    tenant.clock.advance(float(refused.headers["Retry-After"]))
+    assert tenant.http.get("/v1.0/users", headers=tenant.headers()).status_code == 200
+
+
+def test_tenant_size_sets_the_resource_unit_limit() -> None:
+    assert [resource_unit_limit(n) for n in (1, 49, 50, 500, 501)] == [
+        3500,
+        3500,
+        5000,
+        5000,
+        8000,
+    ]
+
+
+def test_fractional_retry_after_when_the_window_frees_mid_second(inprocess_tenant: Tenants) -> None:
+    tenant = inprocess_tenant(users=10)
+    tenant.http.get("/v1.0/users", headers=tenant.headers())
+    tenant.clock.advance(0.25)
+    for _ in range(3500 // 2 - 1):
+        tenant.http.get("/v1.0/users", headers=tenant.headers())
+    refused = tenant.http.get("/v1.0/users", headers=tenant.headers())
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "9.75"
+
+
+def test_audit_log_allows_five_requests_per_ten_seconds(inprocess_tenant: Tenants) -> None:
+    tenant = inprocess_tenant()
+    path = "/v1.0/auditLogs/directoryAudits"
+    statuses = [tenant.http.get(path, headers=tenant.headers()).status_code for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+    tenant.clock.advance(10)
+    assert tenant.http.get(path, headers=tenant.headers()).status_code == 200
+
+
+def test_conditional_access_is_one_request_per_second_per_tenant_without_retry_after(
+    inprocess_tenant: Tenants,
+) -> None:
+    tenant = inprocess_tenant()
+    path = "/v1.0/identity/conditionalAccess/policies"
+    assert tenant.http.get(path, headers=tenant.headers()).status_code == 200
+    refused = tenant.http.get(path, headers=tenant.headers(read_only=True))
+    assert refused.status_code == 429
+    assert "Retry-After" not in refused.headers
+    assert refused.json()["error"]["code"] == "TooManyRequests"
+    tenant.clock.advance(1.0)
+    named = tenant.http.get(
+        "/v1.0/identity/conditionalAccess/namedLocations", headers=tenant.headers()
+    )
+    assert named.status_code == 200
+
+
+def test_write_quota_is_3000_per_150_seconds(inprocess_tenant: Tenants) -> None:
+    tenant = inprocess_tenant()
+    user_id = next(iter(tenant.state.users))
+    for index in range(3000):
+        if index % 1000 == 999:
+            tenant.clock.advance(10)  # stay clear of the resource-unit window
+        answer = tenant.http.patch(
+            f"/v1.0/users/{user_id}", json={"jobTitle": f"T{index}"}, headers=tenant.headers()
+        )
+        assert answer.status_code == 204, (index, answer.text)
+    refused = tenant.http.patch(
+        f"/v1.0/users/{user_id}", json={"jobTitle": "late"}, headers=tenant.headers()
+    )
+    assert refused.status_code == 429
+    assert "Write" in refused.headers["x-ms-throttle-scope"]
+    tenant.clock.advance(float(refused.headers["Retry-After"]))
+    again = tenant.http.patch(
+        f"/v1.0/users/{user_id}", json={"jobTitle": "later"}, headers=tenant.headers()
+    )
+    assert again.status_code == 204
+
+
+def test_fault_storm_needs_the_admin_key_and_ends_after_its_duration(
+    inprocess_tenant: Tenants,
+) -> None:
+    tenant = inprocess_tenant()
+    storm = {"status": 503, "rate": 1, "duration_seconds": 30, "path_pattern": "/v1.0/users*"}
+    assert tenant.http.post("/_sandbox/faults", json=storm).status_code == 403
+    wrong = tenant.http.post("/_sandbox/faults", json=storm, headers={"x-sandbox-admin-key": "x"})
+    assert wrong.status_code == 403
+    admin = {"x-sandbox-admin-key": ADMIN_KEY}
+    assert tenant.http.get("/v1.0/users", headers=tenant.headers()).status_code == 200
+    assert tenant.http.post("/_sandbox/faults", json=storm, headers=admin).status_code == 201
+    answer = tenant.http.get("/v1.0/users", headers=tenant.headers())
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "ServiceNotAvailable"
+    assert tenant.http.get("/v1.0/groups", headers=tenant.headers()).status_code == 200
+    assert len(tenant.http.get("/_sandbox/faults", headers=admin).json()["storms"]) == 1
+    tenant.clock.advance(30)
+    assert tenant.http.get("/v1.0/users", headers=tenant.headers()).status_code == 200
+    assert tenant.http.get("/_sandbox/faults", headers=admin).json()["storms"] == []
+
+
+def test_fault_storm_at_a_rate_strikes_about_that_share_and_can_be_cleared(
+    inprocess_tenant: Tenants,
+) -> None:
+    tenant = inprocess_tenant()
+    admin = {"x-sandbox-admin-key": ADMIN_KEY}
+    storm = {"status": 429, "rate": 0.3, "duration_seconds": 60, "retry_after": 1.5, "seed": 4}
+    assert tenant.http.post("/_sandbox/faults", json=storm, headers=admin).status_code == 201
+    answers = [tenant.http.get("/v1.0/organization", headers=tenant.headers()) for _ in range(200)]
+    refused = [a for a in answers if a.status_code == 429]
+    assert 30 <= len(refused) <= 90
+    assert {a.headers["Retry-After"] for a in refused} == {"1.5"}
+    assert tenant.http.delete("/_sandbox/faults", headers=admin).status_code == 204
+    assert tenant.http.get("/v1.0/organization", headers=tenant.headers()).status_code == 200
+
+
+def test_bad_storms_are_refused_naming_the_field(inprocess_tenant: Tenants) -> None:
+    tenant = inprocess_tenant()
+    admin = {"x-sandbox-admin-key": ADMIN_KEY}
+    for storm, field in (
+        ({"status": 500}, "status"),
+        ({"rate": 0}, "rate"),
+        ({"duration_seconds": -1}, "duration_seconds"),
+        ({"sped": 1}, "sped"),
+    ):
+        answer = tenant.http.post("/_sandbox/faults", json=storm, headers=admin)
+        assert answer.status_code == 400
+        assert field in answer.json()["error"]
