@@ -16,6 +16,7 @@ from dirguard.cli import (
     docs_cmd,
     monitor_cmd,
     permissions_cmd,
+    rollback_cmd,
     sandbox_cmd,
 )
 from dirguard.cli.context import state
@@ -75,6 +76,7 @@ demo_cmd.register(app)
 sandbox_cmd.register(app)
 ad_cmd.register(app)
 monitor_cmd.register(app)
+rollback_cmd.register(app)
 
 
 def main() -> None:

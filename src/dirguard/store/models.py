@@ -204,5 +204,63 @@ class AuditRecord(Base):
     outcome: Mapped[str] = mapped_column(String(32))
 
 
-TABLES = ("runs", "objects", "object_versions", "change_events", "cursors", "audit_log")
+class RestorePlan(Base):
+    """A rollback or undelete plan: what was selected, by whom, and how applying it ended."""
+
+    __tablename__ = "restore_plans"
+    __table_args__ = (Index(None, "source", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_by: Mapped[str] = mapped_column(String(255))
+    """The person the plan was made for; dirguard applies it on their behalf."""
+    selection: Mapped[dict[str, Any]] = mapped_column(StoredJson())
+    """What was selected (event id, object and time, actor and window, undelete target)."""
+    force: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    """``planned``, ``applied``, ``partial`` (some steps failed or were skipped) or ``failed``."""
+    applied_at: Mapped[datetime | None]
+
+    steps: Mapped[list[RestoreStep]] = relationship(
+        back_populates="plan", order_by="RestoreStep.position", passive_deletes=True
+    )
+
+
+class RestoreStep(Base):
+    """One LDAP operation of a plan, in order, with the outcome of applying it."""
+
+    __tablename__ = "restore_steps"
+    __table_args__ = (UniqueConstraint("plan_id", "position"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("restore_plans.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    object_external_id: Mapped[str] = mapped_column(String(255))
+    target: Mapped[str] = mapped_column(Text)
+    """The object's DN as dirguard knew it when planning (for people; execution goes by GUID)."""
+    attribute: Mapped[str | None] = mapped_column(String(512))
+    step: Mapped[dict[str, Any]] = mapped_column(StoredJson())
+    """The step itself (values, expected values, event ids), as the planner made it."""
+    description: Mapped[str] = mapped_column(Text)
+    conflict: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    """``planned``, ``skipped``, ``succeeded``, ``unchanged`` or ``failed``."""
+    outcome: Mapped[str | None] = mapped_column(Text)
+    applied_at: Mapped[datetime | None]
+
+    plan: Mapped[RestorePlan] = relationship(back_populates="steps")
+
+
+TABLES = (
+    "runs",
+    "objects",
+    "object_versions",
+    "change_events",
+    "cursors",
+    "audit_log",
+    "restore_plans",
+    "restore_steps",
+)
 """The store's tables, in the order ``dirguard db status`` lists them."""

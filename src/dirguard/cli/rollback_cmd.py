@@ -1,0 +1,241 @@
+"""``dirguard rollback plan|apply`` and ``dirguard undelete``: undo recorded AD changes.
+
+``rollback plan`` first runs one capture pass (unless ``--no-refresh``) so conflicts are judged
+against the directory's current state, then stores the plan and prints it; it writes nothing to
+the directory. ``rollback apply`` applies a stored plan step by step and verifies each step.
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from dirguard.cli.ad_cmd import DomainOption, JsonOption, _connect, _domains, _fail, _store, _time
+from dirguard.cli.context import console, err_console, load_cli_config, print_json
+from dirguard.cli.exit_codes import ExitCode
+from dirguard.config.schema import AdDomainConfig, Config
+from dirguard.core.restore_plan import PlanningError
+from dirguard.services import history_query, rollback_plans
+from dirguard.services.ad_capture import CaptureError, capture_domain, fill_domain_actors
+from dirguard.services.rollback import RollbackError, apply_plan
+from dirguard.services.undelete import undelete
+
+TIME_HELP = "ISO 8601 time, e.g. 2024-05-01T12:00:00+02:00; without a zone it is UTC."
+
+rollback_app = typer.Typer(help="Undo recorded changes with a stored plan.", no_args_is_help=True)
+
+AsOption = Annotated[
+    str | None,
+    typer.Option("--as", help="The person dirguard acts for (audit log). Default: your login."),
+]
+RefreshOption = Annotated[
+    bool,
+    typer.Option(
+        "--refresh/--no-refresh", help="Capture the directory's latest changes before planning."
+    ),
+]
+
+
+def _one_domain(config: Config, name: str | None) -> AdDomainConfig:
+    domains = _domains(config, name)
+    if len(domains) > 1:
+        known = ", ".join(d.name for d in domains)
+        raise _fail(
+            f"several AD domains are configured ({known}); choose one with --domain",
+            ExitCode.FAILURE,
+        )
+    return domains[0]
+
+
+def _refresh(config: Config, sessions: Any, domain: AdDomainConfig) -> None:
+    with _connect(config, domain) as conn:
+        try:
+            capture_domain(sessions, conn, domain)
+        except CaptureError as error:
+            raise _fail(str(error), ExitCode.FAILURE) from None
+        try:
+            fill_domain_actors(sessions, conn, domain)
+        except OSError as error:
+            raise _fail(
+                f"{domain.name}: reading the audit files: {error}", ExitCode.FAILURE
+            ) from None
+
+
+def _print_plan(plan: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]Plan {plan['id']}[/] for {escape(plan['source'])}, requested by "
+        f"{escape(plan['requested_by'])}: {plan['status']}",
+        highlight=False,
+    )
+    table = Table("#", "status", "step", "conflict / outcome")
+    for step in plan["steps"]:
+        table.add_row(
+            str(step["position"]),
+            step["status"],
+            escape(step["description"]),
+            escape(step["outcome"] or step["conflict"] or ""),
+        )
+    console.print(table)
+    for warning in plan["selection"].get("warnings", []):
+        err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+
+
+@rollback_app.command("plan")
+def plan_cmd(
+    ctx: typer.Context,
+    event: Annotated[
+        int | None, typer.Option("--event", help="Change number, as `dirguard changes` shows it.")
+    ] = None,
+    object_: Annotated[
+        str | None, typer.Option("--object", help="DN, objectGUID or sAMAccountName.")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="With --object: " + TIME_HELP)] = None,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="Undo what this account did (DOMAIN\\account).")
+    ] = None,
+    since: Annotated[str | None, typer.Option("--since", help="With --actor: " + TIME_HELP)] = None,
+    until: Annotated[str | None, typer.Option("--until", help="With --actor: " + TIME_HELP)] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Undo also values that were changed again since.")
+    ] = False,
+    domain: DomainOption = None,
+    as_: AsOption = None,
+    refresh: RefreshOption = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Make and store a restore plan for one selection, and print it (nothing is written to the
+    directory). Select exactly one of --event, --object with --to, --actor with --since."""
+    chosen = [
+        name
+        for name, given in (("--event", event), ("--object", object_), ("--actor", actor))
+        if given is not None
+    ]
+    if len(chosen) != 1:
+        raise typer.BadParameter(
+            "give exactly one of --event, --object (with --to), --actor (with --since)"
+        )
+    if object_ is not None and to is None:
+        raise typer.BadParameter("--object needs --to TIME (the moment to bring it back to)")
+    if actor is not None and since is None:
+        raise typer.BadParameter("--actor needs --since TIME (the start of the window)")
+    if (to is not None and object_ is None) or ((since or until) and actor is None):
+        raise typer.BadParameter("--to goes with --object; --since and --until go with --actor")
+    at, start, end = _time(to), _time(since), _time(until)
+    config = load_cli_config(ctx).config
+    dom = _one_domain(config, domain)
+    selection: dict[str, Any] = {
+        "event": event,
+        "object": object_,
+        "to": to,
+        "actor": actor,
+        "since": since,
+        "until": until,
+    }
+    with _store(config) as sessions:
+        if refresh:
+            _refresh(config, sessions, dom)
+        try:
+            with sessions.begin() as session:
+                if event is not None:
+                    draft = rollback_plans.plan_for_event(session, dom.name, event, force=force)
+                elif object_ is not None:
+                    draft = rollback_plans.plan_for_object(session, dom.name, object_, at)
+                else:
+                    assert actor is not None
+                    draft = rollback_plans.plan_for_actor(
+                        session, dom.name, actor, start, end, force=force
+                    )
+                plan = rollback_plans.save_plan(
+                    session,
+                    source=dom.name,
+                    requested_by=as_ or getpass.getuser(),
+                    selection={k: v for k, v in selection.items() if v is not None},
+                    force=force,
+                    draft=draft,
+                )
+                plan_id = plan.id
+        except (PlanningError, history_query.HistoryQueryError) as error:
+            raise _fail(str(error), ExitCode.FAILURE) from None
+        with sessions() as session:
+            shown = rollback_plans.plan_dict(session, plan_id)
+    if as_json:
+        print_json(shown)
+    else:
+        _print_plan(shown)
+        console.print(f"Apply it with: dirguard rollback apply {plan_id}", highlight=False)
+
+
+@rollback_app.command("apply")
+def apply_cmd(
+    ctx: typer.Context,
+    plan_id: Annotated[int, typer.Argument(metavar="PLAN_ID", help="The plan's number.")],
+    as_: AsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Apply a stored plan step by step, reading every object back to verify it. Exit code 1
+    when a step failed or was skipped (each step's outcome is printed)."""
+    config = load_cli_config(ctx).config
+    with _store(config) as sessions:
+        with sessions() as session:
+            try:
+                source = rollback_plans.plan_dict(session, plan_id)["source"]
+            except PlanningError as error:
+                raise _fail(str(error), ExitCode.FAILURE) from None
+        dom = _one_domain(config, source)
+        with _connect(config, dom) as conn:
+            try:
+                report = apply_plan(sessions, conn, plan_id, requested_by=as_ or getpass.getuser())
+            except RollbackError as error:
+                raise _fail(str(error), ExitCode.FAILURE) from None
+            capture_domain(sessions, conn, dom)  # record dirguard's own writes in the history
+        with sessions() as session:
+            shown = rollback_plans.plan_dict(session, plan_id)
+    if as_json:
+        print_json(shown)
+    else:
+        _print_plan(shown)
+    if report.status != "applied":
+        raise typer.Exit(ExitCode.FAILURE)
+
+
+def undelete_cmd(
+    ctx: typer.Context,
+    object_: Annotated[
+        str, typer.Argument(metavar="OBJECT", help="DN, objectGUID or sAMAccountName.")
+    ],
+    to: Annotated[
+        str | None, typer.Option("--to", help="OU to bring it back into (default: where it was).")
+    ] = None,
+    domain: DomainOption = None,
+    as_: AsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Bring a deleted object back from its tombstone (same objectGUID and objectSid), then
+    restore its attributes and group memberships from dirguard's history."""
+    config = load_cli_config(ctx).config
+    dom = _one_domain(config, domain)
+    with _store(config) as sessions, _connect(config, dom) as conn:
+        try:
+            result = undelete(
+                sessions, conn, dom, object_, requested_by=as_ or getpass.getuser(), to_ou=to
+            )
+        except (PlanningError, history_query.HistoryQueryError, CaptureError) as error:
+            raise _fail(str(error), ExitCode.FAILURE) from None
+        capture_domain(sessions, conn, dom)
+        with sessions() as session:
+            shown = rollback_plans.plan_dict(session, result.plan["id"])
+    if as_json:
+        print_json(shown)
+    else:
+        _print_plan(shown)
+    if result.report.status != "applied":
+        raise typer.Exit(ExitCode.FAILURE)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(rollback_app, name="rollback")
+    app.command("undelete")(undelete_cmd)

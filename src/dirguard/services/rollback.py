@@ -1,0 +1,264 @@
+"""Applying a stored restore plan to the directory, step by step, and verifying each step.
+
+Each step finds its object by objectGUID (tombstones included, with the Show-Deleted control
+1.2.840.113556.1.4.417), checks that the object still holds what the plan expects (a difference
+is a conflict: skipped unless the plan was made with ``force``), performs one LDAP operation,
+reads the object back and compares it with the intended state. The step's status and outcome and
+an audit record (dirguard acting on behalf of the person who asked) are committed together after
+every step, so a partial failure is visible per step, also after a crash.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ldap
+from ldap.controls import LDAPControl
+from sqlalchemy.orm import Session, sessionmaker
+
+from dirguard.connectors.ad.connection import AdConnection
+from dirguard.core.ad_values import Value, guid_bytes, guid_filter_value
+from dirguard.core.restore_plan import PlannedStep, StepKind, same_values, split_dn
+from dirguard.store.audit import SELF, AuditOutcome, record_audit
+from dirguard.store.column_types import utcnow
+from dirguard.store.models import RestorePlan, RestoreStep
+
+SHOW_DELETED_OID = "1.2.840.113556.1.4.417"
+
+
+class RollbackError(Exception):
+    """The plan cannot be applied at all; the message says why."""
+
+
+class StepFailed(Exception):
+    """One step failed or did not verify; the message says what the directory holds."""
+
+
+@dataclass(kw_only=True)
+class ApplyReport:
+    plan_id: int
+    status: str
+    counts: Counter[str] = field(default_factory=Counter)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "plan_id": self.plan_id,
+            "status": self.status,
+            "counts": dict(sorted(self.counts.items())),
+            "steps": self.steps,
+        }
+
+
+def _show_deleted() -> LDAPControl:
+    return LDAPControl(SHOW_DELETED_OID, True, None)
+
+
+def _info(error: ldap.LDAPError) -> str:
+    details = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
+    parts = [str(details.get("desc", "")).strip(), str(details.get("info", "")).strip()]
+    return ": ".join(p for p in parts if p) or type(error).__name__
+
+
+def _raw(values: Sequence[Value]) -> list[bytes]:
+    return [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in values]
+
+
+def _text(values: Sequence[bytes]) -> list[Value]:
+    out: list[Value] = []
+    for value in values:
+        try:
+            out.append(value.decode("utf-8"))
+        except UnicodeDecodeError:
+            out.append(value)
+    return out
+
+
+def _same(live: Sequence[bytes], wanted: Sequence[Value]) -> bool:
+    """Live values equal wanted ones: bytes exactly, text ignoring case (DNs, names)."""
+    if {bytes(v) for v in live} == set(_raw(wanted)):
+        return True
+    return same_values(_text(live), [w for w in wanted])
+
+
+def find_live(conn: AdConnection, guid: str, attribute: str | None) -> tuple[str, list[bytes]]:
+    """The object's current DN (tombstone DN when deleted) and the attribute's values."""
+    wanted = [attribute] if attribute else ["objectGUID"]
+    found = conn.ldap.search_ext_s(
+        conn.contexts.default,
+        ldap.SCOPE_SUBTREE,
+        f"(objectGUID={guid_filter_value(guid_bytes(guid))})",
+        wanted,
+        serverctrls=[_show_deleted()],
+    )
+    for dn, attributes in found:
+        if dn and isinstance(attributes, dict):
+            values: list[bytes] = next(
+                (v for k, v in attributes.items() if k.lower() == (attribute or "").lower()), []
+            )
+            return dn, list(values)
+    raise StepFailed(f"no object with objectGUID {guid} in the directory (not even a tombstone)")
+
+
+def _check_expected(step: PlannedStep, dn: str, live: list[bytes]) -> str | None:
+    """The conflict found at apply time, or ``None``."""
+    if step.expected is None:
+        return None
+    if step.kind is StepKind.MOVE:
+        return None if same_values((dn,), step.expected) else f"it is now at {dn}"
+    if step.kind is StepKind.SET and not _same(live, step.expected):
+        return "it changed again since the plan was made"
+    return None
+
+
+def _run(conn: AdConnection, step: PlannedStep, dn: str, live: list[bytes]) -> str:
+    """Perform the step; returns ``succeeded`` or ``unchanged`` (already as intended)."""
+    name = step.attribute or ""
+    value_raw = _raw(step.values)
+    if step.kind is StepKind.SET:
+        if _same(live, step.values):
+            return "unchanged"
+        if step.values:
+            conn.ldap.modify_s(dn, [(ldap.MOD_REPLACE, name, value_raw)])
+        else:
+            conn.ldap.modify_s(dn, [(ldap.MOD_DELETE, name, None)])
+    elif step.kind is StepKind.ADD_VALUE:
+        if any(_same([v], step.values) for v in live):
+            return "unchanged"
+        conn.ldap.modify_s(dn, [(ldap.MOD_ADD, name, value_raw)])
+    elif step.kind is StepKind.REMOVE_VALUE:
+        if not any(_same([v], step.values) for v in live):
+            return "unchanged"
+        conn.ldap.modify_s(dn, [(ldap.MOD_DELETE, name, value_raw)])
+    elif step.kind is StepKind.MOVE:
+        target = str(step.values[0])
+        if same_values((dn,), (target,)):
+            return "unchanged"
+        rdn, parent = split_dn(target)
+        conn.ldap.rename_s(dn, rdn, parent, delold=1)
+    elif step.kind is StepKind.REANIMATE:
+        target = str(step.values[0])
+        conn.ldap.modify_ext_s(
+            dn,
+            [
+                (ldap.MOD_DELETE, "isDeleted", None),
+                (ldap.MOD_REPLACE, "distinguishedName", [target.encode()]),
+            ],
+            serverctrls=[_show_deleted()],
+        )
+    elif step.kind is StepKind.DELETE:
+        conn.ldap.delete_s(dn)
+    return "succeeded"
+
+
+def _verify(conn: AdConnection, step: PlannedStep) -> None:
+    """Read the object back and compare it with the step's intended state."""
+    if step.kind is StepKind.DELETE:
+        found = conn.ldap.search_s(
+            conn.contexts.default,
+            ldap.SCOPE_SUBTREE,
+            f"(objectGUID={guid_filter_value(guid_bytes(step.object_guid))})",
+            ["1.1"],
+        )
+        if any(dn for dn, _a in found):
+            raise StepFailed("the object is still there after the delete")
+        return
+    dn, live = find_live(conn, step.object_guid, step.attribute)
+    if step.kind in (StepKind.MOVE, StepKind.REANIMATE):
+        if not same_values((dn,), (str(step.values[0]),)):
+            raise StepFailed(f"read back at {dn}, not at {step.values[0]!s}")
+    elif step.kind is StepKind.SET and not _same(live, step.values):
+        raise StepFailed(f"read back {len(live)} value(s) that differ from the intended ones")
+    elif step.kind is StepKind.ADD_VALUE and not any(_same([v], step.values) for v in live):
+        raise StepFailed(f"{step.values[0]!s} is not in {step.attribute} after the add")
+    elif step.kind is StepKind.REMOVE_VALUE and any(_same([v], step.values) for v in live):
+        raise StepFailed(f"{step.values[0]!s} is still in {step.attribute} after the remove")
+
+
+def apply_step(conn: AdConnection, step: PlannedStep, *, force: bool) -> tuple[str, str]:
+    """``(status, outcome)`` of one step: succeeded, unchanged, skipped or failed."""
+    try:
+        dn, live = find_live(conn, step.object_guid, step.attribute)
+        if (
+            step.kind is not StepKind.REANIMATE
+            and "\\0ADEL:" in dn
+            and step.kind is not StepKind.DELETE
+        ):
+            raise StepFailed(f"the object is deleted ({dn}); bring it back first")
+        conflict = _check_expected(step, dn, live)
+        if conflict is not None and not force:
+            return "skipped", f"skipped: {conflict} (plan again, or with --force)"
+        status = _run(conn, step, dn, live)
+        _verify(conn, step)
+    except StepFailed as error:
+        return "failed", str(error)
+    except ldap.LDAPError as error:
+        return "failed", f"the directory refused: {_info(error)}"
+    return status, "verified" if status == "succeeded" else "already as intended"
+
+
+def apply_plan(
+    sessions: sessionmaker[Session], conn: AdConnection, plan_id: int, *, requested_by: str
+) -> ApplyReport:
+    """Apply every pending step of plan ``plan_id`` in order; one commit per step."""
+    with sessions() as session:
+        plan = session.get(RestorePlan, plan_id)
+        if plan is None:
+            raise RollbackError(f"no restore plan {plan_id}; `dirguard rollback plan` makes one")
+        if plan.status != "planned":
+            raise RollbackError(
+                f"plan {plan_id} was already applied ({plan.status}); make a new plan"
+            )
+        force = plan.force
+        pending = [
+            (s.id, PlannedStep.from_dict(s.step)) for s in plan.steps if s.status == "planned"
+        ]
+        source = plan.source
+    report = ApplyReport(plan_id=plan_id, status="applied")
+    for step_id, step in pending:
+        status, outcome = apply_step(conn, step, force=force)
+        with sessions.begin() as session:
+            row = session.get_one(RestoreStep, step_id)
+            row.status, row.outcome, row.applied_at = status, outcome, utcnow()
+            if status != "skipped":
+                record_audit(
+                    session,
+                    requested_by,
+                    f"rollback.{step.kind.value}",
+                    step.dn,
+                    {
+                        "by": SELF,
+                        "on_behalf_of": requested_by,
+                        "plan": plan_id,
+                        "position": row.position,
+                        "source": source,
+                        "object_guid": step.object_guid,
+                        "attribute": step.attribute,
+                        "values": list(step.values),
+                        "description": step.description,
+                        "result": outcome,
+                    },
+                    AuditOutcome.FAILED if status == "failed" else AuditOutcome.SUCCEEDED,
+                )
+    with sessions.begin() as session:
+        plan = session.get_one(RestorePlan, plan_id)
+        statuses = Counter(s.status for s in plan.steps)
+        report.counts = statuses
+        if statuses["failed"] and not (statuses["succeeded"] + statuses["unchanged"]):
+            report.status = "failed"
+        elif statuses["failed"] or statuses["skipped"]:
+            report.status = "partial"
+        plan.status, plan.applied_at = report.status, utcnow()
+        report.steps = [
+            {
+                "position": s.position,
+                "description": s.description,
+                "status": s.status,
+                "outcome": s.outcome,
+            }
+            for s in plan.steps
+        ]
+    return report

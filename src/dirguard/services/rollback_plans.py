@@ -1,0 +1,270 @@
+"""Making restore plans from dirguard's store and saving them (nothing is written to a directory).
+
+Selections: one change event (its sequence number, as ``dirguard changes`` shows it), one object
+back to a point in time, everything one actor did in a window, and a deleted object to bring
+back. The pure planner (:mod:`dirguard.core.undo_planner`) gets the events and what dirguard
+knows of each object now; the plan and its steps are stored in ``restore_plans`` /
+``restore_steps`` for ``dirguard rollback apply``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Text, cast, func, select
+from sqlalchemy.orm import Session
+
+from dirguard.catalog.resource_types import RESOURCE_TYPES
+from dirguard.core.ad_values import DN_ATTRIBUTE
+from dirguard.core.change_op import ChangeOp
+from dirguard.core.restore_plan import HistoryEvent, ObjectFacts, PlanningError, RestorePlanDraft
+from dirguard.core.undo_planner import Membership, plan_events, plan_point_in_time, plan_undelete
+from dirguard.services import history_query
+from dirguard.services.ad_snapshot import latest_versions
+from dirguard.store.models import (
+    ChangeEvent,
+    DirectoryObject,
+    ObjectVersion,
+    RestorePlan,
+    RestoreStep,
+)
+
+
+def _history_event(event: ChangeEvent, guid: str) -> HistoryEvent:
+    return HistoryEvent(
+        id=event.id,
+        sequence=event.sequence,
+        object_guid=guid,
+        op=event.op,
+        attribute=event.attribute,
+        old=event.old_value,
+        new=event.new_value,
+        when=event.occurred_at or event.observed_at,
+        actor=event.actor,
+    )
+
+
+def object_facts(session: Session, objects: Iterable[DirectoryObject]) -> dict[str, ObjectFacts]:
+    """What dirguard holds now of each object: latest content, last live content if deleted."""
+    rows = list(objects)
+    latest = latest_versions(session, (o.id for o in rows))
+    facts: dict[str, ObjectFacts] = {}
+    for obj in rows:
+        version = latest.get(obj.id)
+        if version is None:
+            raise PlanningError(f"{obj.path}: dirguard holds no recorded state of this object")
+        live = history_query.last_live_version(session, obj.id) if obj.deleted else None
+        facts[obj.external_id] = ObjectFacts(
+            guid=obj.external_id,
+            resource_type=RESOURCE_TYPES[obj.resource_type],
+            dn=obj.path or "",
+            deleted=obj.deleted,
+            current=version.content,
+            last_live=None if live is None else live.content,
+        )
+    return facts
+
+
+def memberships_at_deletion(session: Session, obj: DirectoryObject) -> list[Membership]:
+    """The links other objects held to ``obj`` when it was deleted (groups' ``member``…), from
+    their recorded versions: each holder's newest version before the capture run that saw the
+    deletion (the links vanish with the delete; that run may also record their removal)."""
+    live = history_query.last_live_version(session, obj.id)
+    if live is None:
+        return []
+    dn = str(live.content.get(DN_ATTRIBUTE, [""])[0])
+    deletion = session.scalars(
+        select(ChangeEvent)
+        .where(ChangeEvent.object_id == obj.id, ChangeEvent.op == ChangeOp.DELETE.value)
+        .order_by(ChangeEvent.sequence.desc())
+        .limit(1)
+    ).first()
+    holders = session.scalars(
+        select(DirectoryObject)
+        .where(
+            DirectoryObject.source == obj.source,
+            DirectoryObject.id != obj.id,
+            DirectoryObject.deleted.is_(False),
+            DirectoryObject.id.in_(
+                select(ObjectVersion.object_id).where(
+                    func.lower(cast(ObjectVersion.content, Text)).contains(dn.lower())
+                )
+            ),
+        )
+        .order_by(DirectoryObject.id)
+    ).all()
+    found: list[Membership] = []
+    holder_facts = object_facts(session, holders)
+    for holder in holders:
+        query = select(ObjectVersion).where(ObjectVersion.object_id == holder.id)
+        if deletion is not None:
+            query = query.where(ObjectVersion.captured_at < deletion.observed_at)
+            if deletion.run_id is not None:
+                query = query.where(
+                    (ObjectVersion.run_id.is_(None)) | (ObjectVersion.run_id != deletion.run_id)
+                )
+        before = session.scalars(query.order_by(ObjectVersion.version.desc()).limit(1)).first()
+        if before is None:
+            continue
+        for attribute in sorted(RESOURCE_TYPES[holder.resource_type].linked_fields):
+            values = before.content.get(attribute, [])
+            if any(isinstance(v, str) and v.lower() == dn.lower() for v in values):
+                found.append((holder_facts[holder.external_id], attribute))
+    return found
+
+
+def _deleted_memberships(session: Session, objects: Iterable[DirectoryObject]) -> dict[str, Any]:
+    return {o.external_id: memberships_at_deletion(session, o) for o in objects if o.deleted}
+
+
+def _events_plan(
+    session: Session, rows: Sequence[tuple[ChangeEvent, DirectoryObject]], force: bool
+) -> RestorePlanDraft:
+    if not rows:
+        raise PlanningError("no recorded change matches the selection; nothing to undo")
+    objects = {o.id: o for _e, o in rows}
+    events = [_history_event(e, o.external_id) for e, o in rows]
+    facts = object_facts(session, objects.values())
+    memberships = _deleted_memberships(session, objects.values())
+    return plan_events(events, facts, memberships=memberships, force=force)
+
+
+def plan_for_event(session: Session, source: str, sequence: int, *, force: bool) -> Any:
+    row = session.execute(
+        select(ChangeEvent, DirectoryObject)
+        .join(DirectoryObject, ChangeEvent.object_id == DirectoryObject.id)
+        .where(ChangeEvent.source == source, ChangeEvent.sequence == sequence)
+    ).first()
+    if row is None:
+        raise PlanningError(
+            f"no change #{sequence} in {source}; the numbers are those `dirguard changes` shows"
+        )
+    return _events_plan(session, [(row[0], row[1])], force)
+
+
+def plan_for_actor(
+    session: Session,
+    source: str,
+    actor: str,
+    since: datetime,
+    until: datetime | None,
+    *,
+    force: bool,
+) -> RestorePlanDraft:
+    found = history_query.changes(session, source=source, actor=actor, since=since, until=until)
+    sequences = [c["sequence"] for c in found]
+    if not sequences:
+        raise PlanningError(
+            f"no recorded change by {actor!r} in {source} since {since.isoformat()}"
+            + (f" until {until.isoformat()}" if until else "")
+        )
+    rows = session.execute(
+        select(ChangeEvent, DirectoryObject)
+        .join(DirectoryObject, ChangeEvent.object_id == DirectoryObject.id)
+        .where(ChangeEvent.source == source, ChangeEvent.sequence.in_(sequences))
+        .order_by(ChangeEvent.sequence)
+    ).all()
+    return _events_plan(session, [(e, o) for e, o in rows], force)
+
+
+def plan_for_object(session: Session, source: str, text: str, at: datetime) -> RestorePlanDraft:
+    ref = history_query.find_object(session, text, source)
+    obj = session.get_one(DirectoryObject, ref.id)
+    version = session.scalars(
+        select(ObjectVersion)
+        .where(ObjectVersion.object_id == obj.id, ObjectVersion.captured_at <= at)
+        .order_by(ObjectVersion.version.desc())
+        .limit(1)
+    ).first()
+    if version is None:
+        raise PlanningError(f"dirguard had not recorded {text!r} by {at.isoformat()}")
+    if version.content.get("isDeleted") == ["TRUE"]:
+        raise PlanningError(f"{text!r} was already deleted at {at.isoformat()}")
+    facts = object_facts(session, [obj])[obj.external_id]
+    memberships = memberships_at_deletion(session, obj) if obj.deleted else []
+    return plan_point_in_time(facts, version.content, memberships=memberships)
+
+
+def plan_for_undelete(
+    session: Session, source: str, text: str, to_ou: str | None
+) -> RestorePlanDraft:
+    ref = history_query.find_object(session, text, source)
+    obj = session.get_one(DirectoryObject, ref.id)
+    facts = object_facts(session, [obj])[obj.external_id]
+    return plan_undelete(facts, memberships_at_deletion(session, obj), to_ou=to_ou)
+
+
+def save_plan(
+    session: Session,
+    *,
+    source: str,
+    requested_by: str,
+    selection: dict[str, Any],
+    force: bool,
+    draft: RestorePlanDraft,
+) -> RestorePlan:
+    """Store the plan and its steps (flushes; the caller commits)."""
+    if not draft.steps:
+        raise PlanningError("the selection needs no change: the directory already matches it")
+    plan = RestorePlan(
+        source=source,
+        requested_by=requested_by,
+        selection={**selection, "warnings": list(draft.warnings)},
+        force=force,
+        status="planned",
+    )
+    session.add(plan)
+    session.flush()
+    for position, step in enumerate(draft.steps, start=1):
+        session.add(
+            RestoreStep(
+                plan_id=plan.id,
+                position=position,
+                kind=step.kind.value,
+                object_external_id=step.object_guid,
+                target=step.dn,
+                attribute=step.attribute,
+                step=step.as_dict(),
+                description=step.description,
+                conflict=step.conflict,
+                status="skipped" if step.skipped else "planned",
+                outcome=f"skipped: {step.conflict}" if step.skipped else None,
+            )
+        )
+    session.flush()
+    return plan
+
+
+def plan_dict(session: Session, plan_id: int) -> dict[str, Any]:
+    """A stored plan, its steps and their outcomes, JSON-ready."""
+    from dirguard.store import json_codec
+
+    plan = session.get(RestorePlan, plan_id)
+    if plan is None:
+        raise PlanningError(f"no restore plan {plan_id}; `dirguard rollback plan` makes one")
+    return {
+        "id": plan.id,
+        "source": plan.source,
+        "created_at": plan.created_at.isoformat(),
+        "requested_by": plan.requested_by,
+        "selection": json_codec.encode(plan.selection),
+        "force": plan.force,
+        "status": plan.status,
+        "applied_at": plan.applied_at.isoformat() if plan.applied_at else None,
+        "steps": [
+            {
+                "position": s.position,
+                "kind": s.kind,
+                "object_guid": s.object_external_id,
+                "dn": s.target,
+                "attribute": s.attribute,
+                "description": s.description,
+                "conflict": s.conflict,
+                "status": s.status,
+                "outcome": s.outcome,
+            }
+            for s in plan.steps
+        ],
+    }
