@@ -27,8 +27,10 @@ from dirguard.services import history_query
 from dirguard.services.ad_capture import CaptureResult
 from dirguard.services.ad_monitor import Backoff, Monitor
 from dirguard.services.ad_snapshot import dirsync_stream, snapshot_domain
+from dirguard.services.monitor_runs import close_abandoned_runs
 from dirguard.store.cursors import get_cursor, save_cursor
 from dirguard.store.models import ChangeEvent, Run
+from dirguard.store.runs import start_run
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.ad.conftest import domain_config
 
@@ -49,6 +51,47 @@ def test_backoff_grows_is_capped_and_jitter_only_shortens() -> None:
         Backoff(jitter=1.5)
     with pytest.raises(ValueError, match="cap >= initial"):
         Backoff(initial=10, cap=5)
+
+
+def test_a_new_monitor_closes_only_the_runs_whose_process_is_gone(store_sessions: Sessions) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its pid now names no process
+    host = socket.gethostname()
+    owners: dict[str, tuple[str, dict[str, Any]]] = {
+        "killed": ("a.test, b.test", {"host": host, "pid": gone.pid}),
+        "alive": ("a.test", {"host": host, "pid": os.getppid()}),
+        "other host": ("a.test", {"host": f"{host}-elsewhere", "pid": gone.pid}),
+        "unrecorded": ("a.test", {}),
+        "other domain": ("c.test", {"host": host, "pid": gone.pid}),
+    }
+    ids = {}
+    with store_sessions.begin() as session:
+        for label, (source, owner) in owners.items():
+            run = start_run(session, "monitor", source)
+            run.counters = {"_owner": owner} if owner else {}
+            ids[label] = run.id
+        start_run(session, "capture", "a.test").counters = {
+            "_owner": {"host": host, "pid": gone.pid}
+        }
+
+    with store_sessions.begin() as session:
+        closed = close_abandoned_runs(session, ["a.test"])
+    assert closed == [ids["killed"]]
+    by_id = {run.id: run for run in _runs(store_sessions, "monitor")}
+    status = {label: by_id[i].status for label, i in ids.items()}
+    killed = by_id[ids["killed"]]
+    assert killed.finished_at is not None
+    assert killed.error == (
+        f"its monitor process (pid {gone.pid} on {host}) ended without closing it"
+    )
+    assert [r.status for r in _runs(store_sessions, "capture")] == ["running"]
+    assert status == {
+        "killed": "interrupted",
+        "alive": "running",
+        "other host": "running",
+        "unrecorded": "running",
+        "other domain": "running",
+    }
 
 
 class FakeTime:
@@ -148,6 +191,11 @@ def test_monitor_backs_off_while_the_dc_is_unreachable_and_survives_a_dropped_co
             assert [e["op"] for e in history_query.history(session, ref)] == ["create"]
     (run,) = _runs(store_sessions, "monitor")
     assert run.status == "interrupted" and run.finished_at is not None
+    # one run row for the whole monitor, not one per pass; its passes' events belong to it
+    assert counts["passes"] >= 2 and _runs(store_sessions, "capture") == []
+    with store_sessions() as session:
+        run_ids = set(session.scalars(select(ChangeEvent.run_id).distinct()))
+    assert run_ids == {run.id}
     assert run.counters[ad_domain.name]["events"] == counts["events"] >= 2
 
 
@@ -264,6 +312,7 @@ def test_monitor_command_follows_changes_resumes_after_sigkill_and_stops_on_sigt
     # A burst of changes; the monitor is killed without warning while it goes on.
     burst = [unique(f"b{i}") for i in range(4)]
     samba_tool("user", "create", burst[0], "Pa55word!" + burst[0])
+    killed = monitor.pid
     monitor.kill()
     monitor.wait(timeout=WAIT_LIMIT_S)
     for name in burst[1:]:
@@ -289,8 +338,14 @@ def test_monitor_command_follows_changes_resumes_after_sigkill_and_stops_on_sigt
     assert stderr.count("retrying in") == summary["domains"][source]["errors"]
 
     runs = _runs(sessions, "monitor")
-    assert [r.status for r in runs] == ["running", "interrupted"]  # the killed one never ended
+    # the killed monitor's run was closed by the restarted one, which saw its process gone
+    assert [r.status for r in runs] == ["interrupted", "interrupted"]
+    assert runs[0].counters["_owner"] == {"host": socket.gethostname(), "pid": killed}
+    assert runs[0].error == (
+        f"its monitor process (pid {killed} on {socket.gethostname()}) ended without closing it"
+    )
     assert runs[1].counters[source]["events"] == summary["domains"][source]["events"]
+    assert _runs(sessions, "capture") == []  # passes add no run rows of their own
 
     def every_event() -> list[tuple[int, str, str | None]]:
         with sessions() as session:

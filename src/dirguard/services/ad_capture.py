@@ -231,8 +231,14 @@ def capture_domain(
     *,
     schema: Schema | None = None,
     before_commit: BeforeCommit | None = None,
+    run: Run | None = None,
 ) -> CaptureResult:
-    """One DirSync pass over every selected partition, from the stored cookies on."""
+    """One DirSync pass over every selected partition, from the stored cookies on.
+
+    Without ``run`` the pass is a run of its own (a ``capture`` row, closed with its counters).
+    With ``run`` (the monitor's, still open) the pass's events and cookies belong to that run and
+    no row is opened or closed: an error reaches the caller, who owns the run.
+    """
     with sessions() as session:
         missing = [
             p.value
@@ -244,47 +250,63 @@ def capture_domain(
             f"domain {domain.name}: no baseline for partition(s) {', '.join(missing)}; "
             "run `dirguard snapshot ad` first"
         )
+    if run is not None:
+        result = CaptureResult(domain=domain.name, run_id=run.id)
+        _capture_pages(sessions, conn, domain, run, result, schema, before_commit)
+        return result
     with sessions.begin() as session:
-        run = start_run(session, "capture", domain.name)
-    result = CaptureResult(domain=domain.name, run_id=run.id)
+        own = start_run(session, "capture", domain.name)
+    result = CaptureResult(domain=domain.name, run_id=own.id)
     try:
-        schema = schema or read_schema(conn.ldap, conn.contexts.schema)
-        domain_sid = read_domain_sid(conn)
-        types = list(RESOURCE_TYPES.values())
-        for partition in domain.partitions:
-            stream = dirsync_stream(partition)
-            with sessions() as session:
-                cookie = get_cursor(session, domain.name, stream) or b""
-            base = conn.contexts.base(partition)
-            for page in dirsync_pages(conn.ldap, base, cookie):
-                with sessions.begin() as session:
-                    page_run = session.merge(run)
-                    ingest_page(
-                        session,
-                        domain.name,
-                        (partition, types),
-                        schema,
-                        page.entries,
-                        page_run,
-                        result,
-                        domain_sid=domain_sid,
-                    )
-                    save_cursor(session, domain.name, stream, page.cookie, page_run)
-                    if before_commit is not None:
-                        before_commit(session, page)
-                result.pages += 1
+        _capture_pages(sessions, conn, domain, own, result, schema, before_commit)
     except BaseException as error:
         status = RunStatus.INTERRUPTED if isinstance(error, KeyboardInterrupt) else RunStatus.FAILED
         with sessions.begin() as session:
             finish_run(
                 session,
-                session.merge(run),
+                session.merge(own),
                 status,
                 counters=result.as_dict(),
                 error=f"{type(error).__name__}: {error}",
             )
         raise
     with sessions.begin() as session:
-        finish_run(session, session.merge(run), RunStatus.SUCCEEDED, counters=result.as_dict())
+        finish_run(session, session.merge(own), RunStatus.SUCCEEDED, counters=result.as_dict())
     log.info("capture of %s: %d entries, %d events", domain.name, result.entries, result.events)
     return result
+
+
+def _capture_pages(
+    sessions: sessionmaker[Session],
+    conn: AdConnection,
+    domain: AdDomainConfig,
+    run: Run,
+    result: CaptureResult,
+    schema: Schema | None,
+    before_commit: BeforeCommit | None,
+) -> None:
+    schema = schema or read_schema(conn.ldap, conn.contexts.schema)
+    domain_sid = read_domain_sid(conn)
+    types = list(RESOURCE_TYPES.values())
+    for partition in domain.partitions:
+        stream = dirsync_stream(partition)
+        with sessions() as session:
+            cookie = get_cursor(session, domain.name, stream) or b""
+        base = conn.contexts.base(partition)
+        for page in dirsync_pages(conn.ldap, base, cookie):
+            with sessions.begin() as session:
+                page_run = session.merge(run)
+                ingest_page(
+                    session,
+                    domain.name,
+                    (partition, types),
+                    schema,
+                    page.entries,
+                    page_run,
+                    result,
+                    domain_sid=domain_sid,
+                )
+                save_cursor(session, domain.name, stream, page.cookie, page_run)
+                if before_commit is not None:
+                    before_commit(session, page)
+            result.pages += 1

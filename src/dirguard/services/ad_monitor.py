@@ -12,7 +12,13 @@ This module adds what a long-running process needs on top:
   the loop honours between passes (a pass in progress finishes; its pages are atomic anyway); a
   second signal raises ``KeyboardInterrupt``, which abandons the pass (its open page is rolled
   back) and marks the run interrupted;
-- one ``runs`` row of kind ``monitor`` whose counters are kept up to date while it runs.
+- one ``runs`` row of kind ``monitor`` whose counters are kept up to date while it runs; every
+  pass stores its events and cookies under that run (no row per pass). The row records the
+  process (host and pid) that owns it, so that a later monitor of the same domain can close as
+  ``interrupted`` a run left ``running`` by a killed process: only when that process is on this
+  host and no longer alive (a live monitor's run, or one owned elsewhere, is left alone);
+- the schema is read once per connection (it is needed to parse every page) rather than on every
+  pass; a reconnect reads it afresh.
 
 Time is injected (``clock`` and ``wait``) so tests drive the loop without real waiting.
 """
@@ -29,7 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import ldap
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,7 +49,10 @@ from dirguard.connectors.ad.connection import (
     AdConnectionError,
     connect,
 )
+from dirguard.connectors.ad.ldap_read import read_schema
+from dirguard.core.ad_values import Schema
 from dirguard.services.ad_capture import CaptureResult, capture_domain
+from dirguard.services.monitor_runs import OWNER_KEY, close_abandoned_runs, process_owner
 from dirguard.store.models import Run, RunStatus
 from dirguard.store.runs import finish_run, start_run
 
@@ -51,7 +60,22 @@ log = logging.getLogger(__name__)
 
 Connector = Callable[[AdDomainConfig], AdConnection]
 """Opens a bound connection to one of the domain's DCs (raises ``AdConnectionError``)."""
-Capture = Callable[[sessionmaker[Session], AdConnection, AdDomainConfig], CaptureResult]
+
+
+class Capture(Protocol):
+    """One capture pass (:func:`capture_domain`) under the monitor's run."""
+
+    def __call__(
+        self,
+        sessions: sessionmaker[Session],
+        conn: AdConnection,
+        domain: AdDomainConfig,
+        *,
+        schema: Schema | None = ...,
+        run: Run | None = ...,
+    ) -> CaptureResult: ...
+
+
 Wait = Callable[[float], bool]
 """Waits up to the given seconds; returns ``True`` when a stop was requested meanwhile."""
 
@@ -92,6 +116,7 @@ class DomainState:
 
     domain: AdDomainConfig
     conn: AdConnection | None = None
+    schema: Schema | None = None
     failures: int = 0
     due: float = 0.0
     passes: int = 0
@@ -157,6 +182,7 @@ def _close(state: DomainState) -> None:
         with contextlib.suppress(Exception):
             state.conn.close()
         state.conn = None
+        state.schema = None
 
 
 @dataclass(kw_only=True)
@@ -183,6 +209,8 @@ class Monitor:
         if not 0 < self.interval <= 3600:
             raise MonitorError(f"interval {self.interval} s: give 0 < seconds <= 3600")
         self.states = {d.name: DomainState(domain=d) for d in self.domains}
+        self.owner: dict[str, Any] = process_owner()
+        self._run: Run | None = None
 
     def _now(self) -> float:
         return self.clock()
@@ -209,7 +237,11 @@ class Monitor:
                         where,
                         state.failures,
                     )
-            result = self.capture(self.sessions, state.conn, state.domain)
+            if state.schema is None:
+                state.schema = read_schema(state.conn.ldap, state.conn.contexts.schema)
+            result = self.capture(
+                self.sessions, state.conn, state.domain, schema=state.schema, run=self._run
+            )
         except AdAuthError as error:
             _close(state)
             raise MonitorError(str(error)) from None
@@ -241,14 +273,21 @@ class Monitor:
         if self.on_pass is not None:
             self.on_pass(name, result)
 
+    def _run_counters(self) -> dict[str, Any]:
+        return {**self.counters(), OWNER_KEY: self.owner}
+
     def _save_counters(self, run: Run) -> None:
+        run.counters = self._run_counters()  # the detached copy too: each pass merges it
         with self.sessions.begin() as session:
-            session.merge(run).counters = self.counters()
+            session.merge(run)
 
     def run(self) -> MonitorResult:
         names = ", ".join(self.states)
         with self.sessions.begin() as session:
+            close_abandoned_runs(session, list(self.states))
             run = start_run(session, "monitor", names[:255])
+            run.counters = self._run_counters()
+        self._run = run
         log.info(
             "monitor (run %d) watching %s every %.1f s%s",
             run.id,
@@ -281,7 +320,7 @@ class Monitor:
                     session,
                     session.merge(run),
                     final or RunStatus.FAILED,
-                    counters=self.counters(),
+                    counters=self._run_counters(),
                     error=f"{type(error).__name__}: {_reason(error)}",
                 )
             raise
@@ -289,7 +328,7 @@ class Monitor:
             for state in self.states.values():
                 _close(state)
         with self.sessions.begin() as session:
-            finish_run(session, session.merge(run), status, counters=self.counters())
+            finish_run(session, session.merge(run), status, counters=self._run_counters())
         log.info("monitor (run %d) stopped: %s", run.id, status.value)
         return MonitorResult(run_id=run.id, status=status.value, domains=self.counters())
 
