@@ -175,18 +175,18 @@ def store_batch(
     existing = objects_by_guid(session, source, (o.guid for o in batch))
     latest = latest_versions(session, (o.id for o in existing.values()))
     for observed in batch:
-        obj = existing.get(observed.guid)
-        if obj is None:
-            obj = DirectoryObject(
+        if observed.guid not in existing:
+            existing[observed.guid] = DirectoryObject(
                 source=source,
                 resource_type=observed.resource_type.key,
                 external_id=observed.guid,
                 path=str(observed.content[DN_ATTRIBUTE][0]),
             )
-            session.add(obj)
-            session.flush()
-            existing[observed.guid] = obj
+            session.add(existing[observed.guid])
             result.new_objects += 1
+    session.flush()  # the batch's new objects in one multi-row INSERT: each gets its id
+    for observed in batch:
+        obj = existing[observed.guid]
         obj.resource_type = observed.resource_type.key
         added = record_state(session, obj, observed.content, latest.get(obj.id), run)
         if added is None:
