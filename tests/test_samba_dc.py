@@ -4,6 +4,7 @@ its admin password to itself, and refuses to start on taken ports."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import string
 import struct
@@ -179,5 +180,37 @@ def test_dc_rejects_a_realm_that_is_not_a_domain_name() -> None:
     with (
         pytest.raises(SambaDCError, match="realm 'not a realm' is not a DNS domain name"),
         throwaway_samba_dc(realm="not a realm", ports=[]),
+    ):
+        pass
+
+
+def test_restarting_a_kept_work_directory_checks_what_it_is_given(tmp_path: Path) -> None:
+    """The refusals come before any lock or port is taken; a real restart from a kept directory
+    is what ``bench/bench_dc.py`` does (it cannot run beside the session's DC: same ports)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    try:
+        with (
+            pytest.raises(SambaDCError, match=re.escape(f"{empty} holds no provisioned DC")),
+            throwaway_samba_dc(existing_workdir=empty, admin_password="x" * 16),
+        ):
+            pass
+    except SambaNotInstalledError as error:
+        unavailable("samba", str(error))
+    with (
+        pytest.raises(SambaDCError, match="existing_workdir needs admin_password"),
+        throwaway_samba_dc(existing_workdir=empty),
+    ):
+        pass
+    with (
+        pytest.raises(SambaDCError, match="admin_password is only for existing_workdir"),
+        throwaway_samba_dc(admin_password="x" * 16, ports=[]),
+    ):
+        pass
+    (empty / "etc").mkdir()
+    (empty / "etc" / "smb.conf").write_text("[global]\n\tnetbios name = DC1\n", encoding="utf-8")
+    with (
+        pytest.raises(SambaDCError, match=r"smb\.conf names no realm"),
+        throwaway_samba_dc(existing_workdir=empty, admin_password="x" * 16),
     ):
         pass

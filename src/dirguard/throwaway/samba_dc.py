@@ -180,18 +180,64 @@ def throwaway_samba_dc(
     ready_timeout: float = 60.0,
     stop_grace: float = 10.0,
     lock_wait: float = 300.0,
+    existing_workdir: Path | None = None,
+    admin_password: str | None = None,
 ) -> Iterator[SambaDC]:
     """Provision and run a DC; stop it (by pid) and delete a temporary work directory on exit.
 
     ``workdir``, when given, must be absent or empty and is kept afterwards. Another throwaway
     DC on this machine is waited for up to ``lock_wait`` seconds (its ports are the same).
+    ``existing_workdir`` (with its ``admin_password``) restarts a DC provisioned earlier in that
+    directory, at the same path (its smb.conf names absolute paths); the realm is read from its
+    smb.conf and the directory is kept.
     """
+    if existing_workdir is not None:
+        if workdir is not None or admin_password is None:
+            raise SambaDCError("existing_workdir needs admin_password and no workdir")
+        samba, _ = _find_tools()
+        dc_base = _layout(existing_workdir, _realm_of(existing_workdir), admin_password)
+        with machine_lock(lock_wait):
+            free_ports_of_orphaned_dcs(ports, host=HOST, grace=stop_grace)
+            yield from _running(samba, dc_base, ready_timeout, stop_grace)
+        return
+    if admin_password is not None:
+        raise SambaDCError("admin_password is only for existing_workdir; a new DC gets its own")
     _check_realm(realm)
     samba, samba_tool = _find_tools()
     with machine_lock(lock_wait):
         yield from _provisioned_and_running(
             realm, workdir, samba, samba_tool, ports, ready_timeout, stop_grace
         )
+
+
+def _realm_of(root: Path) -> str:
+    """The realm in ``root``'s smb.conf (written by an earlier provisioning there)."""
+    try:
+        text = (root / "etc" / "smb.conf").read_text(encoding="utf-8")
+    except OSError as error:
+        raise SambaDCError(f"{root} holds no provisioned DC (etc/smb.conf: {error})") from None
+    found = re.search(r"^\s*realm\s*=\s*(\S+)\s*$", text, re.MULTILINE | re.IGNORECASE)
+    if found is None:
+        raise SambaDCError(f"{root / 'etc' / 'smb.conf'} names no realm")
+    return found.group(1)
+
+
+def _running(
+    samba: str, dc_base: SambaDC, ready_timeout: float, stop_grace: float
+) -> Iterator[SambaDC]:
+    with running_samba(
+        samba=samba,
+        smb_conf=dc_base.smb_conf,
+        workdir=dc_base.workdir,
+        env=_child_env(dc_base),
+        probe=lambda: open_ldaps(dc_base, timeout=2.0).unbind_s(),
+        probe_name=f"an LDAPS bind on {dc_base.ldaps_uri}",
+        logs=[dc_base.samba_log],
+        timeout=ready_timeout,
+        grace=stop_grace,
+        redact=dc_base.admin_password,
+    ) as pid:
+        yield replace(dc_base, pid=pid)
 
 
 def _provisioned_and_running(
@@ -217,19 +263,7 @@ def _provisioned_and_running(
         password = generate_admin_password()
         dc_base = _layout(root, realm, password)
         _provision(samba_tool, dc_base, password)
-        with running_samba(
-            samba=samba,
-            smb_conf=dc_base.smb_conf,
-            workdir=root,
-            env=_child_env(dc_base),
-            probe=lambda: open_ldaps(dc_base, timeout=2.0).unbind_s(),
-            probe_name=f"an LDAPS bind on {dc_base.ldaps_uri}",
-            logs=[dc_base.samba_log],
-            timeout=ready_timeout,
-            grace=stop_grace,
-            redact=password,
-        ) as pid:
-            yield replace(dc_base, pid=pid)
+        yield from _running(samba, dc_base, ready_timeout, stop_grace)
     finally:
         if own_dir:
             shutil.rmtree(root, ignore_errors=True)
