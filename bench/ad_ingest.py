@@ -1,0 +1,83 @@
+"""Ingest rate: one capture pass over a burst of membership changes, in events per second.
+
+    .venv/bin/python bench/ad_ingest.py [--changes 10000] [--profile]
+
+A fresh throwaway DC and store: 100 bench users and ceil(N/100) empty groups, a baseline
+snapshot, then the burst: each group gets the 100 users added (one LDAP modify per group; with
+DirSync's incremental values each added member is one change event). Then one
+``capture_domain`` pass is timed; it prints events, pages, seconds and events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import tempfile
+import time
+from pathlib import Path
+
+import ldap
+from bench_dc import LOCK_WAIT_S, domain_config, fresh_store, say
+
+from dirguard.connectors.ad.connection import connect
+from dirguard.services.ad_capture import capture_domain
+from dirguard.services.ad_snapshot import snapshot_domain
+from dirguard.throwaway.samba_dc import open_ldaps, throwaway_samba_dc
+
+PER_GROUP = 100
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--changes", type=int, default=10_000, help="member adds (10000)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the capture pass")
+    args = parser.parse_args()
+    if args.changes < 1:
+        parser.error("--changes: give at least 1")
+    groups = -(-args.changes // PER_GROUP)
+    with throwaway_samba_dc(lock_wait=LOCK_WAIT_S) as dc, tempfile.TemporaryDirectory() as tmp:
+        domain = domain_config(dc)
+        writer = open_ldaps(dc, timeout=120)
+        ou = f"OU=Ingest,{dc.base_dn}"
+        writer.add_s(ou, [("objectClass", [b"organizationalUnit"])])
+        users = [f"CN=ingestuser{i:03d},{ou}" for i in range(PER_GROUP)]
+        for i, dn in enumerate(users):
+            name = f"ingestuser{i:03d}".encode()
+            writer.add_s(dn, [("objectClass", [b"user"]), ("sAMAccountName", [name])])
+        group_dns = [f"CN=ingestgroup{g:04d},{ou}" for g in range(groups)]
+        for g, dn in enumerate(group_dns):
+            name = f"ingestgroup{g:04d}".encode()
+            writer.add_s(dn, [("objectClass", [b"group"]), ("sAMAccountName", [name])])
+        sessions = fresh_store(Path(tmp))
+        with connect(domain, dc.admin_password) as conn:
+            snapshot_domain(sessions, conn, domain)
+        say(f"burst: {args.changes} member adds over {groups} groups ...")
+        started = time.monotonic()
+        left = args.changes
+        for dn in group_dns:
+            members = [m.encode() for m in users[: min(PER_GROUP, left)]]
+            writer.modify_s(dn, [(ldap.MOD_ADD, "member", members)])
+            left -= len(members)
+        burst = time.monotonic() - started
+        writer.unbind_s()
+        profile = cProfile.Profile() if args.profile else None
+        with connect(domain, dc.admin_password) as conn:
+            started = time.monotonic()
+            if profile is not None:
+                profile.enable()
+            result = capture_domain(sessions, conn, domain)
+            if profile is not None:
+                profile.disable()
+            seconds = time.monotonic() - started
+    print(f"burst: {args.changes} member adds in {groups} LDAP modifies, made in {burst:.1f} s")
+    print(
+        f"one capture pass: {result.events} events ({dict(result.ops)}) from {result.entries} "
+        f"entries in {result.pages} pages, {seconds:.2f} s: {result.events / seconds:.0f} events/s"
+    )
+    if profile is not None:
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+
+
+if __name__ == "__main__":
+    main()
