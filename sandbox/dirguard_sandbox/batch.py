@@ -5,7 +5,7 @@ own permission check, throttling and faults), and answered with its own ``id``, 
 ``headers`` and ``body``. ``dependsOn`` orders requests; a request whose dependency failed is not
 run and answers 424 Failed Dependency. URLs are relative to the version (``/users/{id}`` or
 ``users/{id}``); an absolute URL, a duplicate or unknown id, a dependency cycle, a write without a
-body or more than 20 requests make the whole batch a 400, as Graph does.
+body, a nested ``$batch`` or more than 20 requests make the whole batch a 400, as Graph does.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ def _checked(payload: Any) -> list[Json]:
             raise _invalid(f"Request id '{request_id}' needs a 'method' and a 'url'.")
         if urlsplit(url).scheme or url.startswith("//"):
             raise _invalid(f"Request id '{request_id}': the url must be relative, not '{url}'.")
+        if urlsplit(url).path.lstrip("/").startswith("$batch"):
+            raise _invalid(f"Request id '{request_id}': a batch cannot contain another $batch.")
         if method.upper() in {"POST", "PATCH", "PUT"} and "body" in item:
             headers = {key.lower() for key in (item.get("headers") or {})}
             if "content-type" not in headers:

@@ -1,9 +1,11 @@
-"""Fault injection, off by default: storms of 429, 503 or 504 answers on Graph paths.
+"""Fault injection, off by default: storms of 429, 503 or 504 answers, or of answers whose JSON
+is cut short (``"kind": "malformed_json"``), on Graph paths.
 
 Controlled on a separate admin path guarded by the admin key the serve JSON line prints:
 
 - ``POST /_sandbox/faults`` ``{"status": 503, "rate": 0.5, "duration_seconds": 30,
-  "path_pattern": "/v1.0/users*", "retry_after": 2.5, "seed": 1}`` starts a storm;
+  "path_pattern": "/v1.0/users*", "retry_after": 2.5, "seed": 1}`` starts a storm
+  (``{"kind": "malformed_json", ...}`` answers 200 with a body cut mid-JSON instead);
 - ``GET /_sandbox/faults`` lists the storms still running; ``DELETE /_sandbox/faults`` ends all.
 
 ``rate`` is the share of matching requests that fail (drawn from a seeded generator so a run
@@ -36,8 +38,13 @@ STATUSES = {
 }
 
 
+KINDS = ("error", "malformed_json")
+MALFORMED_BODY = b'{"@odata.context":"$metadata#users","value":[{"id":"'
+
+
 @dataclass(kw_only=True)
 class Storm:
+    kind: str
     status: int
     rate: float
     until: datetime.datetime
@@ -47,6 +54,7 @@ class Storm:
 
     def describe(self) -> dict[str, Any]:
         return {
+            "kind": self.kind,
             "status": self.status,
             "rate": self.rate,
             "until": self.until.isoformat(),
@@ -69,6 +77,7 @@ def parse_storm(body: Any, now: datetime.datetime) -> Storm:
     if not isinstance(body, dict):
         raise ValueError("the body must be a JSON object")
     unknown = set(body) - {
+        "kind",
         "status",
         "rate",
         "duration_seconds",
@@ -78,8 +87,14 @@ def parse_storm(body: Any, now: datetime.datetime) -> Storm:
     }
     if unknown:
         raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
-    status = _field(body, "status", int, 503)
-    if status not in STATUSES:
+    kind = _field(body, "kind", str, "error")
+    if kind not in KINDS:
+        raise ValueError(f"'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
+    status = _field(body, "status", int, 503 if kind == "error" else 200)
+    if kind == "malformed_json":
+        if status != 200:
+            raise ValueError("'status' of a malformed_json storm must be 200")
+    elif status not in STATUSES:
         raise ValueError(f"'status' must be one of {sorted(STATUSES)}, not {status}")
     rate = float(_field(body, "rate", (int, float), 1.0))
     if not 0.0 < rate <= 1.0:
@@ -91,6 +106,7 @@ def parse_storm(body: Any, now: datetime.datetime) -> Storm:
     retry_after = _field(body, "retry_after", (int, float), None)
     seed = _field(body, "seed", int, 0)
     return Storm(
+        kind=kind,
         status=status,
         rate=rate,
         until=now + datetime.timedelta(seconds=duration),
@@ -111,15 +127,19 @@ class FaultInjector:
         self.storms = [storm for storm in self.storms if storm.until > now]
         return self.storms
 
-    def check(self, path: str) -> None:
-        """Raise the injected error when a storm covering ``path`` strikes this request."""
+    def check(self, path: str) -> Response | None:
+        """The injected answer when a storm covering ``path`` strikes this request (an error is
+        raised as a GraphError), else None."""
         for storm in self.active():
             if fnmatch.fnmatchcase(path, storm.path_pattern) and storm.rng.random() < storm.rate:
+                if storm.kind == "malformed_json":
+                    return Response(MALFORMED_BODY, media_type="application/json")
                 code, message = STATUSES[storm.status]
                 headers = {}
                 if storm.retry_after is not None:
                     headers["Retry-After"] = f"{storm.retry_after:g}"
                 raise GraphError(storm.status, code, message, headers=headers)
+        return None
 
     def _authorized(self, request: Request) -> bool:
         given = request.headers.get(ADMIN_KEY_HEADER, "")

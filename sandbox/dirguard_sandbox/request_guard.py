@@ -25,7 +25,9 @@ class RequestGuard:
 
     def wrap(self, endpoint: Endpoint, handler: RouteHandler) -> RouteHandler:
         async def guarded(request: Request) -> Response:
-            self.faults.check(request.url.path)
+            injected = self.faults.check(request.url.path)
+            if injected is not None:
+                return injected
             cost = self.throttle.admit(
                 app_id=app_id_of(request.headers.get("authorization", "")),
                 method=endpoint.method,

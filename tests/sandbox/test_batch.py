@@ -104,6 +104,9 @@ def test_batch_of_21_and_malformed_batches_are_refused(graph_sandbox: RunningSan
             "requests": [{"id": "1", "method": "POST", "url": "/users", "body": {"a": 1}}]
         },
         "'requests' array": {"value": []},
+        "cannot contain another $batch": {
+            "requests": [{"id": "1", "method": "POST", "url": "/$batch"}]
+        },
     }
     with graph_sandbox.client() as client:
         for phrase, batch in bad_batches.items():

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
+
+from dirguard_sandbox.seed_data import SeedOptions, generate_tenant
+from dirguard_sandbox.server import describe
 from dirguard_sandbox.throttling import resource_unit_limit
 from tests.fixtures.graph_sandbox import INPROCESS_ADMIN_KEY as ADMIN_KEY
 from tests.fixtures.graph_sandbox import InProcessTenant
@@ -167,3 +173,30 @@ def test_bad_storms_are_refused_naming_the_field(inprocess_tenant: Tenants) -> N
         answer = tenant.http.post("/_sandbox/faults", json=storm, headers=admin)
         assert answer.status_code == 400
         assert field in answer.json()["error"]
+
+
+def test_malformed_json_storm_cuts_answers_short(inprocess_tenant: Tenants) -> None:
+    tenant = inprocess_tenant()
+    admin = {"x-sandbox-admin-key": ADMIN_KEY}
+    storm = {"kind": "malformed_json", "duration_seconds": 5, "path_pattern": "/v1.0/groups"}
+    assert tenant.http.post("/_sandbox/faults", json=storm, headers=admin).status_code == 201
+    answer = tenant.http.get("/v1.0/groups", headers=tenant.headers())
+    assert answer.status_code == 200
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(answer.text)
+    assert tenant.http.get("/v1.0/users", headers=tenant.headers()).json()["value"]
+    tenant.clock.advance(5)
+    assert "value" in tenant.http.get("/v1.0/groups", headers=tenant.headers()).json()
+    wrong = tenant.http.post(
+        "/_sandbox/faults", json={"kind": "malformed_json", "status": 503}, headers=admin
+    )
+    assert wrong.status_code == 400
+
+
+def test_serve_line_tells_where_the_fault_control_is(tmp_path: Path) -> None:
+    state = generate_tenant(SeedOptions(users=5, seed=3))
+    announced = describe(state, 8443, tmp_path / "ca.pem", admin_key="k-123").as_json()
+    assert announced["admin"] == {
+        "faults_url": "https://127.0.0.1:8443/_sandbox/faults",
+        "key": "k-123",
+    }
