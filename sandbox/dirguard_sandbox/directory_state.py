@@ -46,6 +46,10 @@ class Application:
     display_name: str
     secrets: list[str]
     granted: list[str]
+    secret_key_ids: dict[str, str] = field(default_factory=dict)
+    """The keyId of each passwordCredential and its secret (``secrets`` lists the values)."""
+    certificates: dict[str, str] = field(default_factory=dict)
+    """The keyId of each keyCredential and its certificate (base64 DER), for client assertions."""
 
 
 @dataclass(kw_only=True)
@@ -100,6 +104,17 @@ class DirectoryState:
     removals: list[Removal] = field(default_factory=list)
     delta_sessions: dict[str, Json] = field(default_factory=dict)
     """Pages of delta rounds under way (in memory only, never saved)."""
+    # ---- applications, consent and directory roles (routes_applications, routes_roles) ----
+    application_objects: dict[str, Json] = field(default_factory=dict)
+    """Graph ``application`` records by object id (``applications`` holds their private side)."""
+    oauth2_grants: dict[str, Json] = field(default_factory=dict)
+    directory_roles: dict[str, Json] = field(default_factory=dict)
+    """Activated directory roles by object id; their members live in ``role_assignments``."""
+    role_assignments: dict[str, Json] = field(default_factory=dict)
+    role_schedules: dict[str, Json] = field(default_factory=dict)
+    """PIM requests, schedules and instances by id, each with its ``kind``."""
+    sign_ins: dict[str, Json] = field(default_factory=dict)
+    """Authorization codes and device codes waiting to be redeemed."""
 
     def now(self) -> datetime.datetime:
         return self.clock()

@@ -85,6 +85,14 @@ def no_content() -> Response:
 
 
 def _caller(claims: Json, state: DirectoryState) -> Actor:
+    if "scp" in claims:
+        return Actor(
+            app_id=claims.get("appid"),
+            user_id=claims.get("oid"),
+            user_principal_name=claims.get("upn"),
+            display_name=claims.get("name"),
+            ip_address=claims.get("ipaddr"),
+        )
     return Actor(
         app_id=claims.get("appid"),
         service_principal_id=claims.get("oid"),
@@ -102,7 +110,9 @@ def authorize(runtime: Runtime, endpoint: Endpoint, request: Request) -> Json:
         claims = runtime.signer.verify(token.strip(), tenant_id=runtime.state.tenant_id)
     except TokenRejected as error:
         raise invalid_token(str(error)) from error
-    roles = claims.get("roles") or []
+    # A delegated token's permissions are its space-separated ``scp``; an app-only token's are
+    # its ``roles``.
+    roles = str(claims["scp"]).split() if "scp" in claims else claims.get("roles") or []
     if not isinstance(roles, list) or not endpoint.allowed(str(role) for role in roles):
         raise insufficient_privileges()
     return claims

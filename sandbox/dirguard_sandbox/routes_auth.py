@@ -1,5 +1,6 @@
-"""Entra's token endpoints: OpenID configuration, JWKS and the OAuth 2.0 token endpoint
-(client credentials with a client secret). Errors use Entra's OAuth error form
+"""Entra's token endpoints: OpenID configuration, JWKS and the OAuth 2.0 token endpoint (client
+credentials with a client secret or a certificate assertion, authorization code with PKCE, device
+code), the device-code endpoint and the authorize page. Errors use Entra's OAuth error form
 (``error``, ``error_description`` starting with an AADSTS code, ``error_codes``)."""
 
 from __future__ import annotations
@@ -14,8 +15,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+# Imported for their @handles registrations (the Graph routes of applications, consent,
+# directory roles and PIM), which app.py's route table needs before it is built.
+from dirguard_sandbox import routes_applications, routes_consent, routes_pim, routes_roles
+from dirguard_sandbox.client_assertion import (
+    ASSERTION_TYPE,
+    AssertionRejected,
+    verify_client_assertion,
+)
 from dirguard_sandbox.directory_state import Application
 from dirguard_sandbox.graph_routing import Runtime
+from dirguard_sandbox.oidc_flow import (
+    DEVICE_CODE_GRANT,
+    authorize,
+    delegated_tokens,
+    device_login,
+    redeem_code,
+    redeem_device_code,
+    start_device_code,
+)
 from dirguard_sandbox.seed_data import granted_roles
 from dirguard_sandbox.tokens import TOKEN_LIFETIME_SECONDS, AppTokenRequest
 
@@ -78,6 +96,8 @@ def auth_routes(runtime: Runtime) -> list[Route]:
             "issuer": f"{root}/v2.0",
             "request_uri_parameter_supported": False,
             "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
+            "code_challenge_methods_supported": ["S256"],
             "end_session_endpoint": f"{root}/oauth2/v2.0/logout",
             "http_logout_supported": True,
             "frontchannel_logout_supported": True,
@@ -98,7 +118,7 @@ def auth_routes(runtime: Runtime) -> list[Route]:
             return _oauth_error(400, "invalid_request", 90002, f"Tenant '{tenant}' not found.")
         fields = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
         grant = fields.get("grant_type", "")
-        if grant != "client_credentials":
+        if grant not in ("client_credentials", "authorization_code", DEVICE_CODE_GRANT):
             return _oauth_error(
                 400,
                 "unsupported_grant_type",
@@ -115,15 +135,40 @@ def auth_routes(runtime: Runtime) -> list[Route]:
                 f"Application with identifier '{client_id}' was not found in the directory "
                 f"'{state.organization.get('displayName')}'.",
             )
-        scopes = set(fields.get("scope", "").split())
-        if not scopes & _GRAPH_SCOPES:
-            return _oauth_error(
-                400,
-                "invalid_scope",
-                1002012,
-                "The provided value for scope is not valid. Client credential flows must have a "
-                "scope value with /.default suffixed to the resource identifier.",
-            )
+        endpoint = f"{base(request)}/{tenant}/oauth2/v2.0/token"
+        if grant == "client_credentials":
+            return _client_credentials(app, fields, endpoint)
+        if fields.get("client_assertion") or fields.get("client_secret"):
+            failure = _authenticate_client(app, fields, endpoint)
+            if failure is not None:
+                return failure
+        issuer = f"{base(request)}/{state.tenant_id}/v2.0"
+        if grant == DEVICE_CODE_GRANT:
+            signed_in = redeem_device_code(state, fields)
+            if isinstance(signed_in, tuple):
+                return _oauth_error(*signed_in)
+            user_id, scope, nonce = signed_in, fields.get("scope", ""), ""
+        else:
+            redeemed = redeem_code(state, fields)
+            if isinstance(redeemed, tuple):
+                return _oauth_error(*redeemed)
+            user_id = redeemed["user_id"]
+            scope = fields.get("scope") or redeemed["scope"]
+            nonce = redeemed["nonce"]
+        answer = delegated_tokens(runtime, app, user_id, scope, issuer=issuer, nonce=nonce)
+        if isinstance(answer, tuple):
+            return _oauth_error(*answer)
+        return JSONResponse(answer)
+
+    def _authenticate_client(
+        app: Application, fields: dict[str, str], endpoint: str
+    ) -> Response | None:
+        if fields.get("client_assertion_type") == ASSERTION_TYPE:
+            try:
+                verify_client_assertion(app, fields.get("client_assertion", ""), endpoint)
+            except AssertionRejected as error:
+                return _oauth_error(401, "invalid_client", error.code, error.description)
+            return None
         if not _secret_matches(app, fields.get("client_secret", "")):
             return _oauth_error(
                 401,
@@ -133,6 +178,30 @@ def auth_routes(runtime: Runtime) -> list[Route]:
                 f"the client secret value, not the client secret ID, for a secret added to app "
                 f"'{app.app_id}'.",
             )
+        return None
+
+    def _client_credentials(app: Application, fields: dict[str, str], endpoint: str) -> Response:
+        scopes = set(fields.get("scope", "").split())
+        if not scopes & _GRAPH_SCOPES:
+            return _oauth_error(
+                400,
+                "invalid_scope",
+                1002012,
+                "The provided value for scope is not valid. Client credential flows must have a "
+                "scope value with /.default suffixed to the resource identifier.",
+            )
+        failure = _authenticate_client(app, fields, endpoint)
+        if failure is not None:
+            return failure
+        if not app.service_principal_id:
+            return _oauth_error(
+                400,
+                "invalid_client",
+                7000229,
+                f"The client application {app.app_id} is missing service principal in the "
+                f"tenant {state.tenant_id}.",
+            )
+        certificate = fields.get("client_assertion_type") == ASSERTION_TYPE
         access_token = runtime.signer.issue_app_token(
             AppTokenRequest(
                 tenant_id=state.tenant_id,
@@ -140,6 +209,7 @@ def auth_routes(runtime: Runtime) -> list[Route]:
                 app_display_name=app.display_name,
                 service_principal_id=app.service_principal_id,
                 roles=granted_roles(state, app.service_principal_id),
+                credential_kind="certificate" if certificate else "secret",
             )
         )
         return JSONResponse(
@@ -151,12 +221,39 @@ def auth_routes(runtime: Runtime) -> list[Route]:
             }
         )
 
+    async def device_code(request: Request) -> Response:
+        tenant = request.path_params["tenant"]
+        if not _tenant_known(runtime, tenant):
+            return _oauth_error(400, "invalid_request", 90002, f"Tenant '{tenant}' not found.")
+        fields = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        app = state.applications.get(fields.get("client_id", ""))
+        if app is None:
+            return _oauth_error(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{fields.get('client_id', '')}' was not found.",
+            )
+        return JSONResponse(start_device_code(state, app, fields.get("scope", ""), base(request)))
+
+    async def authorize_route(request: Request) -> Response:
+        return await authorize(runtime, request)
+
+    async def device_login_route(request: Request) -> Response:
+        return await device_login(runtime, request)
+
     return [
         Route("/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration),
         Route("/{tenant}/discovery/v2.0/keys", keys),
         Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]),
+        Route("/{tenant}/oauth2/v2.0/devicecode", device_code, methods=["POST"]),
+        Route("/{tenant}/oauth2/v2.0/authorize", authorize_route, methods=["GET", "POST"]),
+        Route("/devicelogin", device_login_route, methods=["GET", "POST"]),
     ]
 
 
 def _secret_matches(app: Application, presented: str) -> bool:
     return any(hmac.compare_digest(secret, presented) for secret in app.secrets)
+
+
+IDENTITY_ROUTE_MODULES = (routes_applications, routes_consent, routes_pim, routes_roles)

@@ -20,6 +20,7 @@ from dirguard_sandbox.permissions_table import (
     PERMISSIONS_BY_VALUE,
     READ_ONLY_PERMISSIONS,
 )
+from dirguard_sandbox.seed_identity import seed_identity
 
 FIRST_NAMES = (
     "Adele",
@@ -134,6 +135,7 @@ def generate_tenant(options: SeedOptions) -> DirectoryState:
     admin_id = _seed_users(state, rng, options.users, custom_domain, created)
     _seed_groups(state, rng, custom_domain, created, admin_id)
     _seed_applications(state, rng, created)
+    seed_identity(state, rng, admin_id)
     return state
 
 

@@ -84,6 +84,10 @@ class TokenSigner:
         }
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
 
+    def sign(self, claims: dict[str, Any]) -> str:
+        """Sign prepared claims (delegated access tokens and ID tokens) with this key."""
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
+
     def verify(self, token: str, *, tenant_id: str) -> dict[str, Any]:
         """The claims of a token this signer issued for ``tenant_id``; else TokenRejected."""
         try:

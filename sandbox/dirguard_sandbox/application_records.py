@@ -1,0 +1,173 @@
+"""Application and service principal records, and their credentials (client secrets and
+certificates), as Graph shows them: a credential's secret or key is returned once, on creation,
+and never again."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import secrets
+from typing import Any
+
+from cryptography import x509
+
+from dirguard_sandbox.directory_state import Application, DirectoryState, Json, graph_time, new_id
+from dirguard_sandbox.errors import bad_request
+
+SECRET_LIFETIME = datetime.timedelta(days=730)
+"""addPassword's default endDateTime: two years, as Entra sets it."""
+
+
+def new_application_record(
+    *, object_id: str, app_id: str, display_name: str, created: str, **extra: Any
+) -> Json:
+    record: Json = {
+        "id": object_id,
+        "appId": app_id,
+        "createdDateTime": created,
+        "deletedDateTime": None,
+        "description": None,
+        "displayName": display_name,
+        "identifierUris": [],
+        "notes": None,
+        "publisherDomain": None,
+        "signInAudience": "AzureADMyOrg",
+        "tags": [],
+        "appRoles": [],
+        "keyCredentials": [],
+        "passwordCredentials": [],
+        "requiredResourceAccess": [],
+        "isFallbackPublicClient": None,
+        "publicClient": {"redirectUris": []},
+        "web": {
+            "homePageUrl": None,
+            "logoutUrl": None,
+            "redirectUris": [],
+            "implicitGrantSettings": {
+                "enableAccessTokenIssuance": False,
+                "enableIdTokenIssuance": False,
+            },
+        },
+    }
+    record.update(extra)
+    return record
+
+
+def new_service_principal_record(state: DirectoryState, app: Json) -> Json:
+    return {
+        "id": new_id(),
+        "accountEnabled": True,
+        "appDisplayName": app["displayName"],
+        "appId": app["appId"],
+        "appOwnerOrganizationId": state.tenant_id,
+        "appRoleAssignmentRequired": False,
+        "displayName": app["displayName"],
+        "servicePrincipalNames": [app["appId"], *app.get("identifierUris", [])],
+        "servicePrincipalType": "Application",
+        "signInAudience": app.get("signInAudience", "AzureADMyOrg"),
+        "tags": list(app.get("tags", [])),
+        "appRoles": list(app.get("appRoles", [])),
+        "keyCredentials": [],
+        "passwordCredentials": [],
+    }
+
+
+def add_secret(
+    state: DirectoryState,
+    private: Application,
+    record: Json,
+    *,
+    display_name: str | None,
+    end: str | None = None,
+    secret: str | None = None,
+) -> Json:
+    """Add a client secret; the answer (and only the answer) holds ``secretText``."""
+    now = state.now()
+    value = secret or secrets.token_urlsafe(30)
+    credential: Json = {
+        "customKeyIdentifier": None,
+        "displayName": display_name,
+        "endDateTime": end or graph_time(now + SECRET_LIFETIME),
+        "hint": value[:3],
+        "keyId": new_id(),
+        "secretText": None,
+        "startDateTime": graph_time(now),
+    }
+    record["passwordCredentials"].append(credential)
+    private.secrets.append(value)
+    private.secret_key_ids[credential["keyId"]] = value
+    return {**credential, "secretText": value}
+
+
+def remove_secret(private: Application, record: Json, key_id: str) -> Json:
+    for credential in record["passwordCredentials"]:
+        if credential["keyId"] == key_id:
+            record["passwordCredentials"].remove(credential)
+            value = private.secret_key_ids.pop(key_id, None)
+            if value in private.secrets:
+                private.secrets.remove(value)
+            removed: Json = credential
+            return removed
+    raise bad_request(f"No password credential found with keyId '{key_id}'.")
+
+
+def certificate_thumbprints(der: bytes) -> tuple[str, str]:
+    """The base64url SHA-1 and SHA-256 thumbprints (``x5t``, ``x5t#S256``) of a certificate."""
+    sha1 = hashlib.sha1(der, usedforsecurity=False).digest()
+    sha256 = hashlib.sha256(der).digest()
+    return (
+        base64.urlsafe_b64encode(sha1).rstrip(b"=").decode(),
+        base64.urlsafe_b64encode(sha256).rstrip(b"=").decode(),
+    )
+
+
+def key_credential(state: DirectoryState, private: Application, given: Json) -> Json:
+    """A keyCredential from a request's ``{type, usage, key, displayName}``; keeps the cert."""
+    key = given.get("key")
+    if not isinstance(key, str) or not key:
+        raise bad_request("keyCredential.key must hold the base64-encoded X.509 certificate.")
+    if given.get("type") not in ("AsymmetricX509Cert", "X509CertAndPassword"):
+        raise bad_request(
+            f"keyCredential.type '{given.get('type')}' is not valid; use 'AsymmetricX509Cert'."
+        )
+    if given.get("usage") not in ("Verify", "Sign"):
+        raise bad_request(f"keyCredential.usage '{given.get('usage')}' is not valid; use 'Verify'.")
+    try:
+        der = base64.b64decode(key, validate=True)
+        certificate = x509.load_der_x509_certificate(der)
+    except ValueError as error:
+        raise bad_request("keyCredential.key is not a base64-encoded X.509 certificate.") from error
+    sha1 = hashlib.sha1(der, usedforsecurity=False).digest()
+    key_id = str(given.get("keyId") or new_id())
+    private.certificates[key_id] = key
+    return {
+        "customKeyIdentifier": base64.b64encode(sha1).decode(),
+        "displayName": given.get("displayName") or certificate.subject.rfc4514_string(),
+        "endDateTime": graph_time(certificate.not_valid_after_utc),
+        "key": None,
+        "keyId": key_id,
+        "startDateTime": graph_time(certificate.not_valid_before_utc),
+        "type": "AsymmetricX509Cert",
+        "usage": str(given["usage"]),
+    }
+
+
+def replace_key_credentials(
+    state: DirectoryState, private: Application, record: Json, given: list[Any]
+) -> None:
+    """PATCH keyCredentials: the list replaces the old one; an entry may keep a key by keyId."""
+    kept: list[Json] = []
+    old = {credential["keyId"]: credential for credential in record["keyCredentials"]}
+    certificates = dict(private.certificates)
+    private.certificates.clear()
+    for entry in given:
+        if not isinstance(entry, dict):
+            raise bad_request("keyCredentials must be a list of keyCredential objects.")
+        key_id = str(entry.get("keyId"))
+        if not entry.get("key") and key_id in old:
+            kept.append(old[key_id])
+            private.certificates[key_id] = certificates[key_id]
+            continue
+        kept.append(key_credential(state, private, entry))
+    record["keyCredentials"] = kept

@@ -1,0 +1,198 @@
+"""Privileged Identity Management for directory roles: schedule requests create schedules and
+their instances; an active assignment request also creates the role assignment itself."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from dirguard_sandbox.directory_state import Json, graph_time, new_id
+from dirguard_sandbox.errors import bad_request, not_found
+from dirguard_sandbox.graph_routing import Call, handles
+from dirguard_sandbox.identity_answers import collection_answer, entity_answer, required_fields
+from dirguard_sandbox.role_catalog import ROLES_BY_TEMPLATE
+from dirguard_sandbox.routes_roles import activate_role, assign_role
+
+_RM = "/roleManagement/directory"
+_ACTIONS = (
+    "adminAssign",
+    "adminRemove",
+    "adminUpdate",
+    "adminExtend",
+    "adminRenew",
+    "selfActivate",
+    "selfDeactivate",
+    "selfExtend",
+    "selfRenew",
+)
+_KINDS = {
+    # collection: (entity type, the kind it is stored under)
+    "roleAssignmentScheduleRequests": ("unifiedRoleAssignmentScheduleRequest", "assignmentRequest"),
+    "roleAssignmentSchedules": ("unifiedRoleAssignmentSchedule", "assignmentSchedule"),
+    "roleAssignmentScheduleInstances": (
+        "unifiedRoleAssignmentScheduleInstance",
+        "assignmentInstance",
+    ),
+    "roleEligibilityScheduleRequests": (
+        "unifiedRoleEligibilityScheduleRequest",
+        "eligibilityRequest",
+    ),
+    "roleEligibilitySchedules": ("unifiedRoleEligibilitySchedule", "eligibilitySchedule"),
+    "roleEligibilityScheduleInstances": (
+        "unifiedRoleEligibilityScheduleInstance",
+        "eligibilityInstance",
+    ),
+}
+
+
+def _records(call: Call, kind: str) -> list[Json]:
+    return [
+        {k: v for k, v in record.items() if k != "kind"}
+        for record in call.state.role_schedules.values()
+        if record["kind"] == kind
+    ]
+
+
+def _register_collection(collection: str) -> None:
+    type_name, kind = _KINDS[collection]
+    item = type_name
+
+    @handles("GET", f"{_RM}/{collection}")
+    async def list_items(call: Call) -> Response:
+        return collection_answer(
+            call, _records(call, kind), f"roleManagement/directory/{collection}", type_name
+        )
+
+    @handles("GET", f"{_RM}/{collection}/{{{item}-id}}")
+    async def get_item(call: Call) -> Response:
+        wanted = call.param(f"{item}_id")
+        for record in _records(call, kind):
+            if record["id"] == wanted:
+                return entity_answer(call, record, f"roleManagement/directory/{collection}")
+        raise not_found(wanted)
+
+
+for _collection in _KINDS:
+    _register_collection(_collection)
+
+
+def _schedule_info(body: Json, now: str) -> Json:
+    info = body.get("scheduleInfo") or {}
+    if not isinstance(info, dict):
+        raise bad_request("scheduleInfo must be a requestSchedule object.")
+    expiration = info.get("expiration") or {"type": "noExpiration"}
+    if expiration.get("type") not in ("noExpiration", "afterDateTime", "afterDuration"):
+        raise bad_request(f"scheduleInfo.expiration.type '{expiration.get('type')}' is not valid.")
+    return {
+        "startDateTime": info.get("startDateTime") or now,
+        "recurrence": None,
+        "expiration": {
+            "type": expiration["type"],
+            "endDateTime": expiration.get("endDateTime"),
+            "duration": expiration.get("duration"),
+        },
+    }
+
+
+async def _request(call: Call, *, eligibility: bool) -> Response:
+    state = call.state
+    body = await call.body()
+    required_fields(
+        body, ("action", "principalId", "roleDefinitionId", "directoryScopeId"), "schedule request"
+    )
+    if body["action"] not in _ACTIONS:
+        raise bad_request(f"action '{body['action']}' is not a unifiedRoleScheduleRequestActions.")
+    if body["roleDefinitionId"] not in ROLES_BY_TEMPLATE:
+        raise bad_request(f"The role definition '{body['roleDefinitionId']}' does not exist.")
+    if state.lookup(str(body["principalId"])) is None:
+        raise bad_request(f"The principal '{body['principalId']}' does not exist.")
+    now = graph_time(state.now())
+    schedule = _schedule_info(body, now)
+    prefix = "eligibility" if eligibility else "assignment"
+    common: Json = {
+        "principalId": body["principalId"],
+        "roleDefinitionId": body["roleDefinitionId"],
+        "directoryScopeId": body["directoryScopeId"],
+        "appScopeId": None,
+    }
+    removing = body["action"] in ("adminRemove", "selfDeactivate")
+    target_schedule_id = new_id()
+    for record_id, record in list(state.role_schedules.items()):
+        same = all(record.get(k) == v for k, v in common.items())
+        if same and record["kind"] in (f"{prefix}Schedule", f"{prefix}Instance") and removing:
+            target_schedule_id = record.get("targetScheduleId") or record_id
+            del state.role_schedules[record_id]
+    if removing and not eligibility:
+        for assignment_id, assignment in list(state.role_assignments.items()):
+            if (assignment["principalId"], assignment["roleDefinitionId"]) == (
+                body["principalId"],
+                body["roleDefinitionId"],
+            ):
+                del state.role_assignments[assignment_id]
+    elif not eligibility:
+        assign_role(state, str(body["principalId"]), str(body["roleDefinitionId"]))
+    else:
+        activate_role(state, str(body["roleDefinitionId"]))
+    request: Json = {
+        "id": new_id(),
+        "kind": f"{prefix}Request",
+        **common,
+        "action": body["action"],
+        "status": "Revoked" if removing else "Provisioned",
+        "createdDateTime": now,
+        "completedDateTime": now,
+        "justification": body.get("justification"),
+        "isValidationOnly": False,
+        "scheduleInfo": schedule,
+        "targetScheduleId": target_schedule_id,
+        "approvalId": None,
+        "customData": None,
+        "createdBy": {"user": None, "application": None, "device": None},
+        "ticketInfo": {"ticketNumber": None, "ticketSystem": None},
+    }
+    state.role_schedules[request["id"]] = request
+    if not removing:
+        state.role_schedules[target_schedule_id] = {
+            "id": target_schedule_id,
+            "kind": f"{prefix}Schedule",
+            **common,
+            "createdDateTime": now,
+            "createdUsing": request["id"],
+            "modifiedDateTime": now,
+            "status": "Provisioned",
+            "memberType": "Direct",
+            "scheduleInfo": schedule,
+            **({"assignmentType": "Assigned"} if not eligibility else {}),
+        }
+        instance_id = new_id()
+        expiration = schedule["expiration"]
+        state.role_schedules[instance_id] = {
+            "id": instance_id,
+            "kind": f"{prefix}Instance",
+            **common,
+            "startDateTime": schedule["startDateTime"],
+            "endDateTime": expiration["endDateTime"],
+            "memberType": "Direct",
+            "roleEligibilityScheduleId": target_schedule_id,
+            "targetScheduleId": target_schedule_id,
+        }
+        if not eligibility:
+            instance = state.role_schedules[instance_id]
+            del instance["roleEligibilityScheduleId"]
+            instance["assignmentType"] = "Assigned"
+            instance["roleAssignmentOriginId"] = target_schedule_id
+            instance["roleAssignmentScheduleId"] = target_schedule_id
+        else:
+            del state.role_schedules[instance_id]["targetScheduleId"]
+    answer = {k: v for k, v in request.items() if k != "kind"}
+    collection = f"role{prefix.capitalize()}ScheduleRequests"
+    return entity_answer(call, answer, f"roleManagement/directory/{collection}", 201)
+
+
+@handles("POST", f"{_RM}/roleAssignmentScheduleRequests")
+async def request_assignment(call: Call) -> Response:
+    return await _request(call, eligibility=False)
+
+
+@handles("POST", f"{_RM}/roleEligibilityScheduleRequests")
+async def request_eligibility(call: Call) -> Response:
+    return await _request(call, eligibility=True)
