@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from dirguard_sandbox.audit import Actor
+from dirguard_sandbox.delegated_access import user_may
 from dirguard_sandbox.directory_state import DirectoryState
 from dirguard_sandbox.errors import bad_request, insufficient_privileges, invalid_token
 from dirguard_sandbox.permissions_table import Endpoint
@@ -114,6 +115,10 @@ def authorize(runtime: Runtime, endpoint: Endpoint, request: Request) -> Json:
     # its ``roles``.
     roles = str(claims["scp"]).split() if "scp" in claims else claims.get("roles") or []
     if not isinstance(roles, list) or not endpoint.allowed(str(role) for role in roles):
+        raise insufficient_privileges()
+    if "scp" in claims and not user_may(
+        endpoint.method, endpoint.template, [str(w) for w in claims.get("wids") or []]
+    ):
         raise insufficient_privileges()
     return claims
 

@@ -34,6 +34,7 @@ from dirguard_sandbox.oidc_flow import (
     redeem_device_code,
     start_device_code,
 )
+from dirguard_sandbox.routes_roles import directory_role_ids
 from dirguard_sandbox.seed_data import granted_roles
 from dirguard_sandbox.tokens import TOKEN_LIFETIME_SECONDS, AppTokenRequest
 
@@ -210,6 +211,7 @@ def auth_routes(runtime: Runtime) -> list[Route]:
                 service_principal_id=app.service_principal_id,
                 roles=granted_roles(state, app.service_principal_id),
                 credential_kind="certificate" if certificate else "secret",
+                directory_roles=tuple(directory_role_ids(state, app.service_principal_id)),
             )
         )
         return JSONResponse(

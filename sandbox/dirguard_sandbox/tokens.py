@@ -44,6 +44,8 @@ class AppTokenRequest:
     service_principal_id: str
     roles: tuple[str, ...]
     credential_kind: str = "secret"
+    directory_roles: tuple[str, ...] = ()
+    """Template ids of the directory roles the service principal holds (the ``wids`` claim)."""
 
 
 class TokenSigner:
@@ -82,6 +84,8 @@ class TokenSigner:
             "uti": uuid.uuid4().hex[:22],
             "ver": "1.0",
         }
+        if request.directory_roles:
+            claims["wids"] = list(request.directory_roles)
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
 
     def sign(self, claims: dict[str, Any]) -> str:

@@ -4,12 +4,18 @@ their real ids, role members, unified role assignments, and PIM schedule request
 from __future__ import annotations
 
 import httpx
+import jwt
 
 from dirguard_sandbox.role_catalog import GLOBAL_ADMINISTRATOR, GLOBAL_READER
 from tests.fixtures.graph_sandbox import RunningSandbox
 
 _RM = "/roleManagement/directory"
 USER_ADMINISTRATOR = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+
+
+def _claims(token: str) -> dict[str, object]:
+    claims: dict[str, object] = jwt.decode(token, options={"verify_signature": False})
+    return claims
 
 
 def _someone(sandbox: RunningSandbox) -> str:
@@ -194,3 +200,22 @@ def test_role_reads_need_a_role_management_or_directory_permission(
     assert denied.status_code == 403
     assert denied.json()["error"]["code"] == "Authorization_RequestDenied"
     assert allowed.status_code == 200
+
+
+def test_app_token_carries_the_directory_roles_of_its_service_principal(
+    graph_sandbox: RunningSandbox,
+) -> None:
+    """Entra puts a service principal's directory roles in ``wids`` of its app-only tokens."""
+    info = graph_sandbox.info
+    sp_id = graph_sandbox.state.applications[info.read_only_client_id].service_principal_id
+    assert "wids" not in _claims(graph_sandbox.token(read_only=True))
+    with graph_sandbox.client() as client:
+        assigned = client.post(
+            f"{_RM}/roleAssignments",
+            json={"principalId": sp_id, "roleDefinitionId": GLOBAL_READER, "directoryScopeId": "/"},
+        )
+        assert assigned.status_code == 201, assigned.text
+        with_role = _claims(graph_sandbox.token(read_only=True))
+        assert client.delete(f"{_RM}/roleAssignments/{assigned.json()['id']}").status_code == 204
+    assert with_role["wids"] == [GLOBAL_READER]
+    assert "wids" not in _claims(graph_sandbox.token(read_only=True))

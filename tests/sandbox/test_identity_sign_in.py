@@ -419,3 +419,49 @@ def test_global_administrator_consents_for_the_organization_and_others_cannot(
     consent = [a for a in audits if a["activityDisplayName"] == "Consent to application"]
     assert consent[0]["initiatedBy"]["user"]["userPrincipalName"] == info.admin_user_principal_name
     assert consent[0]["targetResources"][0]["id"] == sp["id"]
+
+
+def test_delegated_writes_also_need_the_signed_in_users_directory_role(
+    graph_sandbox: RunningSandbox,
+) -> None:
+    """Graph allows a delegated call only when both ``scp`` and the user's roles allow it."""
+    info = graph_sandbox.info
+    scope = "https://graph.microsoft.com/User.ReadWrite.All"
+    state = graph_sandbox.state
+    user_id = next(u for u in state.users if u not in state.passwords)
+    other_id = next(u for u in state.users if u not in state.passwords and u != user_id)
+    password = "Sandbox-" + secrets.token_urlsafe(12)
+    upn = state.users[user_id]["userPrincipalName"]
+    with graph_sandbox.client() as client:
+        app, _sp = register_app(client, "role-bound writes")
+        client.patch(f"/users/{user_id}", json={"passwordProfile": {"password": password}})
+    admin = _device_sign_in(
+        graph_sandbox, app["appId"], info.admin_user_principal_name, info.admin_password, scope
+    )
+    assert admin.status_code == 200, admin.text
+
+    def calls(token: str) -> list[int]:
+        with httpx.Client(
+            base_url=info.graph_base,
+            verify=graph_sandbox.tls(),
+            headers={"Authorization": f"Bearer {token}"},
+        ) as client:
+            return [
+                client.get("/users").status_code,
+                client.patch(f"/users/{other_id}", json={"jobTitle": "Changed"}).status_code,
+                client.get("/auditLogs/directoryAudits").status_code,
+            ]
+
+    member = _device_sign_in(graph_sandbox, app["appId"], upn, password, scope)
+    assert calls(member.json()["access_token"]) == [200, 403, 403]
+    with graph_sandbox.client() as client:
+        client.post(
+            "/roleManagement/directory/roleAssignments",
+            json={
+                "principalId": user_id,
+                "roleDefinitionId": "fe930be7-5e62-47db-91af-98c3a49a38b1",
+                "directoryScopeId": "/",
+            },
+        )
+    user_admin = _device_sign_in(graph_sandbox, app["appId"], upn, password, scope)
+    assert calls(user_admin.json()["access_token"]) == [200, 204, 403]
