@@ -25,6 +25,7 @@ from dirguard.services.rollback_plans import (
     plan_for_object,
     save_plan,
 )
+from dirguard.services.undelete import undelete
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import RestorePlan, RestoreStep
 from dirguard.throwaway.samba_dc import SambaDC
@@ -258,3 +259,30 @@ def test_a_delete_is_undone_by_reanimating_the_tombstone_with_its_memberships(
     _apply(store_sessions, ad_conn, ad_domain.name, draft)
     assert read(ldap_admin, ben, "objectGUID", "objectSid", "description", "url") == before
     assert read(ldap_admin, group, "member")["member"] == [ben.encode()]
+
+
+def test_undelete_into_a_chosen_ou_keeps_guid_and_sid(
+    store_sessions: Sessions,
+    ad_conn: AdConnection,
+    ad_domain: AdDomainConfig,
+    ldap_admin: Any,
+    ou: str,
+) -> None:
+    snapshot_domain(store_sessions, ad_conn, ad_domain)
+    restored_ou = f"OU=restored,{ou}"
+    add_ou(ldap_admin, restored_ou)
+    sam = f"eve{uuid.uuid4().hex[:6]}"
+    add_user(ldap_admin, f"CN=eve,{ou}", sam, {"title": [b"Auditor"]})
+    before = read(ldap_admin, f"CN=eve,{ou}", "objectGUID", "objectSid", "title")
+    capture_domain(store_sessions, ad_conn, ad_domain)
+    ldap_admin.delete_s(f"CN=eve,{ou}")
+
+    result = undelete(
+        store_sessions, ad_conn, ad_domain, sam, requested_by="carol", to_ou=restored_ou
+    )
+    assert result.report.status == "applied"
+    assert result.plan["steps"][0]["description"] == (
+        f"Bring CN=eve back from the deleted objects into {restored_ou} "
+        "(same objectGUID and objectSid)"
+    )
+    assert read(ldap_admin, f"CN=eve,{restored_ou}", "objectGUID", "objectSid", "title") == before

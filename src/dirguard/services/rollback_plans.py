@@ -23,6 +23,7 @@ from dirguard.core.restore_plan import HistoryEvent, ObjectFacts, PlanningError,
 from dirguard.core.undo_planner import Membership, plan_events, plan_point_in_time, plan_undelete
 from dirguard.services import history_query
 from dirguard.services.ad_snapshot import latest_versions
+from dirguard.store import json_codec
 from dirguard.store.models import (
     ChangeEvent,
     DirectoryObject,
@@ -239,8 +240,6 @@ def save_plan(
 
 def plan_dict(session: Session, plan_id: int) -> dict[str, Any]:
     """A stored plan, its steps and their outcomes, JSON-ready."""
-    from dirguard.store import json_codec
-
     plan = session.get(RestorePlan, plan_id)
     if plan is None:
         raise PlanningError(f"no restore plan {plan_id}; `dirguard rollback plan` makes one")
