@@ -30,8 +30,41 @@ class ContentEncodingError(ValueError):
     """A value that cannot be stored as JSON (names its path and type)."""
 
 
+class _Unencodable(Exception):
+    """Raised by the fast path; :func:`encode` then finds the path for the message."""
+
+
+def _fast_encode(value: Any) -> Any:
+    """:func:`encode` without tracking the path (most of a snapshot's time went into building
+    path strings that only an error message would use)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is list or kind is tuple:
+        return [_fast_encode(item) for item in value]
+    if kind is dict:
+        encoded = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Unencodable
+            encoded[key] = _fast_encode(item)
+        if len(encoded) == 1 and next(iter(encoded)) in _MARKERS:
+            return {DICT_MARKER: encoded}
+        return encoded
+    if kind is bytes:
+        return {BYTES_MARKER: base64.b64encode(value).decode("ascii")}
+    raise _Unencodable  # anything else (floats, other types): the careful path decides
+
+
 def encode(value: Any, *, path: str = "$") -> Any:
     """Turn ``value`` into plain JSON data; byte strings become base64 markers."""
+    try:
+        return _fast_encode(value)
+    except _Unencodable:
+        return _encode(value, path)
+
+
+def _encode(value: Any, path: str) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
@@ -47,13 +80,13 @@ def encode(value: Any, *, path: str = "$") -> Any:
                 raise ContentEncodingError(
                     f"{path}: key {key!r} is a {type(key).__name__}; JSON keys must be strings"
                 )
-            encoded[key] = encode(item, path=f"{path}.{key}")
+            encoded[key] = _encode(item, f"{path}.{key}")
         if len(encoded) == 1 and next(iter(encoded)) in _MARKERS:
             return {DICT_MARKER: encoded}
         return encoded
     if isinstance(value, Sequence | set | frozenset):
         items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
-        return [encode(item, path=f"{path}[{index}]") for index, item in enumerate(items)]
+        return [_encode(item, f"{path}[{index}]") for index, item in enumerate(items)]
     raise ContentEncodingError(
         f"{path}: a {type(value).__name__} cannot be stored; "
         "use str, int, float, bool, None, bytes, lists or string-keyed dicts"
