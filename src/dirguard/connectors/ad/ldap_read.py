@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -80,22 +81,38 @@ def paged_search(
     attributes: tuple[str, ...] = ("*", "nTSecurityDescriptor"),
     page_size: int = PAGE_SIZE,
 ) -> Iterator[list[Entry]]:
-    """Pages of ``(dn, attributes)`` of the subtree under ``base`` (referrals left out)."""
-    page = SimplePagedResultsControl(True, size=page_size, cookie=b"")
-    while True:
-        msgid = conn.search_ext(
+    """Pages of ``(dn, attributes)`` of the subtree under ``base`` (referrals left out).
+
+    The next page is asked for as soon as a page has arrived, before the caller processes it, so
+    the server prepares page n+1 while the caller stores page n (an abandoned iteration abandons
+    the outstanding request)."""
+
+    def request(cookie: bytes) -> int:
+        page = SimplePagedResultsControl(True, size=page_size, cookie=cookie)
+        msgid: int = conn.search_ext(
             base,
             ldap.SCOPE_SUBTREE,
             ldap_filter,
             list(attributes),
             serverctrls=[page, sd_flags_control()],
         )
-        _rtype, data, _msgid, controls = conn.result3(msgid)
-        yield [(dn, _complete_ranges(conn, dn, attrs)) for dn, attrs in data if dn]
-        cookies = [c.cookie for c in controls if c.controlType == page.controlType]
-        if not cookies or not cookies[0]:
-            return
-        page.cookie = cookies[0]
+        return msgid
+
+    pending: int | None = request(b"")
+    try:
+        while pending is not None:
+            _rtype, data, _msgid, controls = conn.result3(pending)
+            pending = None
+            cookies = [
+                c.cookie for c in controls if c.controlType == SimplePagedResultsControl.controlType
+            ]
+            if cookies and cookies[0]:
+                pending = request(cookies[0])
+            yield [(dn, _complete_ranges(conn, dn, attrs)) for dn, attrs in data if dn]
+    finally:
+        if pending is not None:
+            with contextlib.suppress(ldap.LDAPError):
+                conn.abandon(pending)
 
 
 def read_schema(conn: Any, schema_dn: str) -> Schema:
