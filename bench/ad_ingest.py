@@ -70,10 +70,11 @@ def main() -> None:
             if profile is not None:
                 profile.disable()
             seconds = time.monotonic() - started
+    ops = ", ".join(f"{op} {count}" for op, count in sorted(result.ops.items()))
     print(f"burst: {args.changes} member adds in {groups} LDAP modifies, made in {burst:.1f} s")
     print(
-        f"one capture pass: {result.events} events ({dict(result.ops)}) from {result.entries} "
-        f"entries in {result.pages} pages, {seconds:.2f} s: {result.events / seconds:.0f} events/s"
+        f"one capture pass: {result.events} events ({ops}) from {result.entries} entries in "
+        f"{result.pages} pages, {seconds:.2f} s: {result.events / seconds:.0f} events/s"
     )
     if profile is not None:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(25)

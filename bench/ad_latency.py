@@ -45,12 +45,17 @@ def seen(sessions: sessionmaker[Session], user: str, value: str) -> bool:
 
 
 def wait_seen(
-    sessions: sessionmaker[Session], user: str, value: str, monitor: subprocess.Popen[bytes]
+    sessions: sessionmaker[Session],
+    user: str,
+    value: str,
+    monitor: subprocess.Popen[bytes],
+    log: Path,
 ) -> None:
     deadline = time.monotonic() + GIVE_UP_S
     while not seen(sessions, user, value):
         if monitor.poll() is not None:
-            raise SystemExit("the monitor exited; see its log")
+            tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise SystemExit(f"the monitor exited ({monitor.returncode}); its log ends:\n{tail}")
         if time.monotonic() > deadline:
             raise SystemExit(f"gave up: {value!r} not stored after {GIVE_UP_S:.0f} s")
         time.sleep(POLL_S)
@@ -94,7 +99,7 @@ def main() -> None:
                 value = f"latency {token} {i}"
                 started = time.monotonic()
                 writer.modify_s(dn, [(ldap.MOD_REPLACE, "description", [value.encode()])])
-                wait_seen(sessions, user, value, monitor)
+                wait_seen(sessions, user, value, monitor, log)
                 return time.monotonic() - started
 
             change(-1)  # the monitor is up and has passed once

@@ -167,7 +167,7 @@ def big_dc(users: int, jobs: int = 2) -> Iterator[SambaDC]:
 
 
 def domain_config(dc: SambaDC) -> AdDomainConfig:
-    os.environ["DIRGUARD_BENCH_AD_PASSWORD"] = dc.admin_password
+    os.environ["BENCH_DIRGUARD_AD_PASSWORD"] = dc.admin_password
     return AdDomainConfig.model_validate(
         {
             "name": dc.realm.lower(),
@@ -175,7 +175,7 @@ def domain_config(dc: SambaDC) -> AdDomainConfig:
             "transport": "ldaps",
             "ca_file": dc.ca_cert_path,
             "bind_upn": dc.admin_upn,
-            "password": "env:DIRGUARD_BENCH_AD_PASSWORD",
+            "password": "env:BENCH_DIRGUARD_AD_PASSWORD",
         }
     )
 
@@ -187,7 +187,7 @@ def config_file(dc: SambaDC, directory: Path) -> Path:
         f'[store]\nurl = "sqlite:///{directory / "store.db"}"\n'
         "[[ad.domains]]\n"
         f'name = "{dc.realm.lower()}"\nservers = ["{dc.host}"]\nca_file = "{dc.ca_cert_path}"\n'
-        f'bind_upn = "{dc.admin_upn}"\npassword = "env:DIRGUARD_BENCH_AD_PASSWORD"\n',
+        f'bind_upn = "{dc.admin_upn}"\npassword = "env:BENCH_DIRGUARD_AD_PASSWORD"\n',
         encoding="utf-8",
     )
     return path
