@@ -98,6 +98,9 @@ def test_changes_name_the_acting_account_and_its_address(
     deleg = bind_as(samba_dc, f"{delegate}@{samba_dc.realm}", DELEGATE_PASSWORD)
     try:
         deleg.add_s(contact_dn, [("objectClass", [b"contact"]), ("description", [b"first"])])
+        gone_dn = f"CN={unique('whod')},{ou_dn}"
+        deleg.add_s(gone_dn, [("objectClass", [b"contact"])])
+        gone_guid = _guid(ldap_admin, gone_dn)
         first = run("capture", "ad")["captures"][0]
         assert first["actors"]["attributed"] >= 4
 
@@ -111,6 +114,7 @@ def test_changes_name_the_acting_account_and_its_address(
         # Pass 3: remove the member and move the user to the other OU (admin).
         samba_tool("group", "removemembers", group, user)
         samba_tool("user", "move", user, ou2_dn)
+        deleg.delete_s(gone_dn)  # the delegate deletes a contact it created
         run("capture", "ad")
     finally:
         deleg.unbind_s()
@@ -166,6 +170,10 @@ def test_changes_name_the_acting_account_and_its_address(
     assert (retold["old"], retold["new"]) == (["first"], ["second"])
     assert who(retold) == delegate_where
 
+    # A delete is attributed too: the audit record names the live DN, the event the tombstone.
+    deleted = _one([c for c in changes if c["object"]["guid"] == gone_guid], op="delete")
+    assert who(deleted) == delegate_where
+
     # The OU's security descriptor: SDDL before and after, and the ACE that was added.
     sd = _one(by_dn[ou_dn], op="modify", attribute="nTSecurityDescriptor")
     assert delegate_sid not in sd["old"] and delegate_sid in sd["new"]
@@ -195,6 +203,7 @@ def test_changes_name_the_acting_account_and_its_address(
         assert {c["object"]["guid"] for c in mine} == {
             by_dn[contact_dn][0]["object"]["guid"],
             by_dn[user_dn][0]["object"]["guid"],
+            gone_guid,
         }
 
 

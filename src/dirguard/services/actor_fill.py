@@ -27,7 +27,8 @@ from dirguard.store.models import ChangeEvent, DirectoryObject
 
 DEFAULT_RETAIN = timedelta(minutes=10)
 DEFAULT_MAX_AGE = timedelta(days=1)
-_DN_OPS = ("move", "rename")
+_DN_OPS = ("move", "rename", "delete", "undelete")
+"""Events whose old and new values are DNs the object had (a delete: live DN -> tombstone)."""
 
 
 @dataclass(frozen=True, kw_only=True)
