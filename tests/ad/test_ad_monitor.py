@@ -204,12 +204,15 @@ def test_monitor_backs_off_while_the_dc_is_unreachable_and_survives_a_dropped_co
 
 def _config(tmp_path: Path, dc: SambaDC, port: int | None = None) -> Path:
     path = tmp_path / "dirguard.toml"
+    audit = ", ".join(
+        f'"{p}"' for p in (dc.audit_logs.directory_changes, dc.audit_logs.group_changes)
+    )
     path.write_text(
         f'[store]\nurl = "sqlite:///{tmp_path / "store.db"}"\n'
         "[[ad.domains]]\n"
         f'name = "{dc.realm.lower()}"\nservers = ["{dc.host}"]\nca_file = "{dc.ca_cert_path}"\n'
         f'bind_upn = "{dc.admin_upn}"\npassword = "env:TEST_DIRGUARD_AD_PASSWORD"\n'
-        + (f"port = {port}\n" if port else ""),
+        f"samba_audit_files = [{audit}]\n" + (f"port = {port}\n" if port else ""),
         encoding="utf-8",
     )
     return path
@@ -308,6 +311,11 @@ def test_monitor_command_follows_changes_resumes_after_sigkill_and_stops_on_sigt
     first = unique("mo")
     samba_tool("user", "create", first, "Pa55word!" + first)
     _wait_for(lambda: bool(cli.changes(first)), f"{first} to be captured", monitor)
+    # ... with who and where, from the DC's audit trail (the monitor fills actors each pass)
+    _wait_for(lambda: any(c["actor"] for c in cli.changes(first)), f"{first}'s actor", monitor)
+    created = next(c for c in cli.changes(first) if c["op"] == "create")
+    assert created["actor"].lower().endswith("\\administrator")
+    assert created["actor_address"] == "127.0.0.1"
 
     # A burst of changes; the monitor is killed without warning while it goes on.
     burst = [unique(f"b{i}") for i in range(4)]

@@ -51,7 +51,8 @@ from dirguard.connectors.ad.connection import (
 )
 from dirguard.connectors.ad.ldap_read import read_schema
 from dirguard.core.ad_values import Schema
-from dirguard.services.ad_capture import CaptureResult, capture_domain
+from dirguard.services.actor_fill import FillReport
+from dirguard.services.ad_capture import CaptureResult, capture_domain, fill_domain_actors
 from dirguard.services.monitor_runs import OWNER_KEY, close_abandoned_runs, process_owner
 from dirguard.store.models import Run, RunStatus
 from dirguard.store.runs import finish_run, start_run
@@ -75,6 +76,9 @@ class Capture(Protocol):
         run: Run | None = ...,
     ) -> CaptureResult: ...
 
+
+FillActors = Callable[[sessionmaker[Session], AdConnection, AdDomainConfig], FillReport | None]
+"""Attributes the domain's new events from its audit source (:func:`fill_domain_actors`)."""
 
 Wait = Callable[[float], bool]
 """Waits up to the given seconds; returns ``True`` when a stop was requested meanwhile."""
@@ -197,6 +201,7 @@ class Monitor:
     once: bool = False
     backoff: Backoff = field(default_factory=Backoff)
     capture: Capture = capture_domain
+    fill_actors: FillActors = fill_domain_actors
     stop: threading.Event = field(default_factory=threading.Event)
     clock: Callable[[], float] = time.monotonic
     wait: Wait | None = None
@@ -242,6 +247,8 @@ class Monitor:
             result = self.capture(
                 self.sessions, state.conn, state.domain, schema=state.schema, run=self._run
             )
+            # Who and where: the DC's audit records of this pass (and late ones of earlier passes).
+            self.fill_actors(self.sessions, state.conn, state.domain)
         except AdAuthError as error:
             _close(state)
             raise MonitorError(str(error)) from None
