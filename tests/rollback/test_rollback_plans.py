@@ -105,6 +105,13 @@ def test_one_attribute_change_is_undone_text_and_binary(
     assert _apply(store_sessions, ad_conn, ad_domain.name, draft) == {step.description: "succeeded"}
     now = read(ldap_admin, dn, "description", "thumbnailPhoto")
     assert now == {"description": [b"first"], "thumbnailPhoto": [second_photo]}
+    # dirguard's own write is recorded as dirguard's, on behalf of bob: never offered back as
+    # the bind account's change.
+    capture_domain(store_sessions, ad_conn, ad_domain)
+    fill_domain_actors(store_sessions, ad_conn, ad_domain)
+    back = events_of(store_sessions, guid, "modify", "description")[-1]
+    assert (back.old_value, back.new_value) == (["second"], ["first"])
+    assert (back.actor, back.actor_source) == ("dirguard (for bob)", "dirguard")
 
     with store_sessions() as session:
         draft = plan_for_event(session, ad_domain.name, photo.sequence, force=False)

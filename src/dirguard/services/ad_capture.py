@@ -38,6 +38,7 @@ from dirguard.services.ad_snapshot import (
     objects_by_guid,
     record_state,
 )
+from dirguard.services.own_writes import mark_own_writes
 from dirguard.store.column_types import utcnow
 from dirguard.store.cursors import get_cursor, save_cursor
 from dirguard.store.events import NewChangeEvent, append_events
@@ -207,8 +208,13 @@ def audit_source_for(conn: AdConnection, domain: AdDomainConfig) -> SambaAuditSo
 def fill_domain_actors(
     sessions: sessionmaker[Session], conn: AdConnection, domain: AdDomainConfig
 ) -> FillReport | None:
-    """Attribute the domain's unattributed events from its audit files, in one transaction with
-    the new audit position; ``None`` when the domain names no audit source."""
+    """Attribute the domain's unattributed events: first dirguard's own rollback writes (on behalf
+    of their requester), then the rest from its audit files, in one transaction with the new
+    audit position; ``None`` when the domain names no audit source."""
+    with sessions.begin() as session:
+        own = mark_own_writes(session, domain.name)
+    if own:
+        log.info("%d change(s) of %s were dirguard's own rollback writes", own, domain.name)
     audit = audit_source_for(conn, domain)
     if audit is None:
         return None
