@@ -11,6 +11,7 @@ from dirguard import __version__
 from dirguard.cli import (
     ad_cmd,
     config_cmd,
+    connect_cmd,
     db_cmd,
     demo_cmd,
     docs_cmd,
@@ -70,6 +71,7 @@ def root(
 
 config_cmd.register(app)
 permissions_cmd.register(app)
+connect_cmd.register(app)
 docs_cmd.register(app)
 db_cmd.register(app)
 demo_cmd.register(app)

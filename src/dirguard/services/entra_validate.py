@@ -1,0 +1,187 @@
+"""Validate an Entra tenant connection: token, granted permissions, MFA posture, key expiry.
+
+The granted set is read from the tenant itself: the app's service principal's appRoleAssignments
+on Microsoft Graph (appRoleId resolved to the permission value through the Graph service
+principal's appRoles) and its directory role assignments. It is compared with the manifest rows
+the connection needs for its services and mode; rows of kinds that cannot be read from Graph yet
+(Exchange, Office 365 Management, Azure RBAC, delegated consent) are reported as not checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from dirguard.catalog.manifest import MANIFEST
+from dirguard.catalog.permission_model import Kind, Lifecycle, Mode, Permission, Principal, Service
+from dirguard.connectors.graph.client import GraphClient, GraphError
+from dirguard.core.consent_check import ConsentReport, GrantedEntry, check_consent
+
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+EXPIRY_WARNING = timedelta(days=30)
+CHECKED_KINDS = frozenset({Kind.GRAPH_APPLICATION, Kind.DIRECTORY_ROLE})
+APP_PRINCIPALS = frozenset({Principal.ADMINISTRATOR_API_APP, Principal.GUARDIAN_APP})
+
+
+@dataclass(frozen=True, kw_only=True)
+class CredentialExpiry:
+    kind: str
+    """``secret`` or ``certificate``."""
+    name: str
+    end: datetime
+    days_left: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class MfaPosture:
+    security_defaults: bool | None
+    """None when the policy could not be read (see ``warnings``)."""
+    mfa_policies: tuple[str, ...]
+    """Enabled conditional access policies that require MFA for all users."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TenantValidation:
+    tenant: str
+    mode: Mode
+    services: tuple[Service, ...]
+    consent: ConsentReport
+    not_checked: tuple[Permission, ...]
+    mfa: MfaPosture
+    expiring: tuple[CredentialExpiry, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def partial_consent(self) -> bool:
+        return not self.consent.complete
+
+
+def required_rows(
+    services: Sequence[Service], mode: Mode
+) -> tuple[tuple[Permission, ...], tuple[Permission, ...]]:
+    """(rows checked against the tenant, rows that cannot be read from Graph yet)."""
+    checked: list[Permission] = []
+    unchecked: list[Permission] = []
+    for service in services:
+        for row in MANIFEST.select(service=service, mode=mode):
+            if row.principal not in APP_PRINCIPALS or row.lifecycle is Lifecycle.SETUP_ONLY:
+                continue
+            if row.kind in CHECKED_KINDS and row.lifecycle is Lifecycle.REQUIRED:
+                checked.append(row)
+            else:
+                unchecked.append(row)
+    return tuple(checked), tuple(unchecked)
+
+
+def read_granted(graph: GraphClient, client_id: str) -> tuple[GrantedEntry, ...]:
+    """The Graph application permissions and directory roles the app's service principal holds."""
+    sp = graph.get(f"/servicePrincipals(appId='{client_id}')")
+    resource = graph.get(f"/servicePrincipals(appId='{GRAPH_APP_ID}')")
+    values = {role["id"]: role["value"] for role in resource.get("appRoles", [])}
+    entries: list[GrantedEntry] = []
+    for assignment in graph.pages(f"/servicePrincipals/{sp['id']}/appRoleAssignments"):
+        if assignment.get("resourceId") != resource["id"]:
+            continue
+        value = values.get(assignment.get("appRoleId", ""))
+        if value:
+            entries.append(
+                GrantedEntry(name=value, kind=Kind.GRAPH_APPLICATION.value, where="appRole")
+            )
+    names = {
+        d["id"]: d["displayName"] for d in graph.pages("/roleManagement/directory/roleDefinitions")
+    }
+    for assignment in graph.pages("/roleManagement/directory/roleAssignments"):
+        if assignment.get("principalId") != sp["id"]:
+            continue
+        name = names.get(assignment.get("roleDefinitionId", ""))
+        if name:
+            entries.append(
+                GrantedEntry(name=name, kind=Kind.DIRECTORY_ROLE.value, where="directory role")
+            )
+    return tuple(entries)
+
+
+def read_mfa(graph: GraphClient, warnings: list[str]) -> MfaPosture:
+    defaults: bool | None = None
+    try:
+        policy = graph.get("/policies/identitySecurityDefaultsEnforcementPolicy")
+        defaults = bool(policy.get("isEnabled"))
+    except GraphError as exc:
+        warnings.append(f"security defaults not read: {exc}")
+    policies: list[str] = []
+    try:
+        for item in graph.pages("/identity/conditionalAccess/policies"):
+            controls = (item.get("grantControls") or {}).get("builtInControls") or []
+            users = ((item.get("conditions") or {}).get("users") or {}).get("includeUsers") or []
+            if item.get("state") == "enabled" and "mfa" in controls and "All" in users:
+                policies.append(str(item.get("displayName", item.get("id"))))
+    except GraphError as exc:
+        warnings.append(f"conditional access policies not read: {exc}")
+    return MfaPosture(security_defaults=defaults, mfa_policies=tuple(policies))
+
+
+def _parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def read_expiry(
+    graph: GraphClient, client_id: str, now: datetime, warnings: list[str]
+) -> tuple[CredentialExpiry, ...]:
+    """Secrets and certificates of the application ending within ``EXPIRY_WARNING``."""
+    try:
+        app = graph.get(f"/applications(appId='{client_id}')")
+    except GraphError as exc:
+        warnings.append(f"application credentials not read: {exc}")
+        return ()
+    found: list[CredentialExpiry] = []
+    for field, kind in (("passwordCredentials", "secret"), ("keyCredentials", "certificate")):
+        for credential in app.get(field) or []:
+            if not credential.get("endDateTime"):
+                continue
+            end = _parse_time(credential["endDateTime"])
+            if end - now <= EXPIRY_WARNING:
+                found.append(
+                    CredentialExpiry(
+                        kind=kind,
+                        name=str(credential.get("displayName") or credential.get("keyId")),
+                        end=end,
+                        days_left=(end - now).days,
+                    )
+                )
+    return tuple(sorted(found, key=lambda c: c.end))
+
+
+def validate_tenant(
+    graph: GraphClient,
+    *,
+    tenant: str,
+    client_id: str,
+    services: Sequence[Service],
+    mode: Mode,
+    now: datetime | None = None,
+) -> TenantValidation:
+    """Everything ``dirguard connect validate`` reports for one tenant.
+
+    Raises ``GraphAuthError`` when no token can be had and ``GraphError`` when the app's own
+    service principal or its grants cannot be read.
+    """
+    graph.token()
+    required, not_checked = required_rows(services, mode)
+    granted = read_granted(graph, client_id)
+    features_of = {p.key: [f.key for f in MANIFEST.features_for(p.key, mode)] for p in required}
+    consent = check_consent(required, granted, features_of=features_of, known=MANIFEST.permissions)
+    warnings: list[str] = []
+    mfa = read_mfa(graph, warnings)
+    expiring = read_expiry(graph, client_id, now or datetime.now(UTC), warnings)
+    return TenantValidation(
+        tenant=tenant,
+        mode=mode,
+        services=tuple(services),
+        consent=consent,
+        not_checked=not_checked,
+        mfa=mfa,
+        expiring=expiring,
+        warnings=tuple(warnings),
+    )
