@@ -17,7 +17,13 @@ SECRET_ENV = "CONNECT_TEST_CLIENT_SECRET"
 
 
 def write_config(
-    directory: Path, sandbox: RunningSandbox, *, read_only: bool, mode: str, services: str
+    directory: Path,
+    sandbox: RunningSandbox,
+    *,
+    read_only: bool,
+    mode: str,
+    services: str,
+    credential: str = f'client_secret = "env:{SECRET_ENV}"',
 ) -> Path:
     info = sandbox.info
     client_id = info.read_only_client_id if read_only else info.full_client_id
@@ -35,7 +41,7 @@ store_file = "{directory / "secrets.json"}"
 name = "sandbox"
 tenant_id = "{info.tenant_id}"
 client_id = "{client_id}"
-client_secret = "env:{SECRET_ENV}"
+{credential}
 authority = "{info.login_base}"
 graph_url = "{info.login_base}"
 ca_file = "{info.ca_file}"
