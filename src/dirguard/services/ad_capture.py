@@ -206,16 +206,21 @@ def audit_source_for(conn: AdConnection, domain: AdDomainConfig) -> SambaAuditSo
 
 
 def fill_domain_actors(
-    sessions: sessionmaker[Session], conn: AdConnection, domain: AdDomainConfig
+    sessions: sessionmaker[Session],
+    conn: AdConnection,
+    domain: AdDomainConfig,
+    audit: SambaAuditSource | None = None,
 ) -> FillReport | None:
     """Attribute the domain's unattributed events: first dirguard's own rollback writes (on behalf
     of their requester), then the rest from its audit files, in one transaction with the new
-    audit position; ``None`` when the domain names no audit source."""
+    audit position; ``None`` when the domain names no audit source. A caller that runs this
+    repeatedly over one connection (the monitor) passes the ``audit`` source it built once, so
+    the NetBIOS name is not read again and the SID cache is kept."""
     with sessions.begin() as session:
         own = mark_own_writes(session, domain.name)
     if own:
         log.info("%d change(s) of %s were dirguard's own rollback writes", own, domain.name)
-    audit = audit_source_for(conn, domain)
+    audit = audit or audit_source_for(conn, domain)
     if audit is None:
         return None
     with sessions.begin() as session:

@@ -50,9 +50,15 @@ from dirguard.connectors.ad.connection import (
     connect,
 )
 from dirguard.connectors.ad.ldap_read import read_schema
+from dirguard.connectors.ad.samba_audit import SambaAuditSource
 from dirguard.core.ad_values import Schema
 from dirguard.services.actor_fill import FillReport
-from dirguard.services.ad_capture import CaptureResult, capture_domain, fill_domain_actors
+from dirguard.services.ad_capture import (
+    CaptureResult,
+    audit_source_for,
+    capture_domain,
+    fill_domain_actors,
+)
 from dirguard.services.monitor_runs import OWNER_KEY, close_abandoned_runs, process_owner
 from dirguard.store.models import Run, RunStatus
 from dirguard.store.runs import finish_run, start_run
@@ -77,7 +83,10 @@ class Capture(Protocol):
     ) -> CaptureResult: ...
 
 
-FillActors = Callable[[sessionmaker[Session], AdConnection, AdDomainConfig], FillReport | None]
+FillActors = Callable[
+    [sessionmaker[Session], AdConnection, AdDomainConfig, SambaAuditSource | None],
+    FillReport | None,
+]
 """Attributes the domain's new events from its audit source (:func:`fill_domain_actors`)."""
 
 Wait = Callable[[float], bool]
@@ -121,6 +130,8 @@ class DomainState:
     domain: AdDomainConfig
     conn: AdConnection | None = None
     schema: Schema | None = None
+    audit: SambaAuditSource | None = None
+    """The domain's audit source over ``conn`` (built once per connection)."""
     failures: int = 0
     due: float = 0.0
     passes: int = 0
@@ -187,6 +198,7 @@ def _close(state: DomainState) -> None:
             state.conn.close()
         state.conn = None
         state.schema = None
+        state.audit = None
 
 
 @dataclass(kw_only=True)
@@ -248,7 +260,9 @@ class Monitor:
                 self.sessions, state.conn, state.domain, schema=state.schema, run=self._run
             )
             # Who and where: the DC's audit records of this pass (and late ones of earlier passes).
-            self.fill_actors(self.sessions, state.conn, state.domain)
+            if state.audit is None:
+                state.audit = audit_source_for(state.conn, state.domain)
+            self.fill_actors(self.sessions, state.conn, state.domain, state.audit)
         except AdAuthError as error:
             _close(state)
             raise MonitorError(str(error)) from None
