@@ -37,6 +37,7 @@ from dirguard.services.ad_snapshot import (
     latest_versions,
     objects_by_guid,
     record_state,
+    shallow_fields,
 )
 from dirguard.services.own_writes import mark_own_writes
 from dirguard.store.column_types import utcnow
@@ -66,15 +67,7 @@ class CaptureResult:
     skipped_not_in_catalog: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "domain": self.domain,
-            "run_id": self.run_id,
-            "pages": self.pages,
-            "entries": self.entries,
-            "events": self.events,
-            "ops": dict(sorted(self.ops.items())),
-            "skipped_not_in_catalog": self.skipped_not_in_catalog,
-        }
+        return {**shallow_fields(self), "ops": dict(sorted(self.ops.items()))}
 
 
 def ingest_page(

@@ -17,7 +17,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import func, select
@@ -69,6 +69,11 @@ class ObservedObject:
     content: Content
 
 
+def shallow_fields(result: Any) -> dict[str, Any]:
+    """A result dataclass's fields by name, in declaration order (values not copied)."""
+    return {f.name: getattr(result, f.name) for f in fields(result)}
+
+
 @dataclass(kw_only=True)
 class SnapshotResult:
     domain: str
@@ -83,13 +88,7 @@ class SnapshotResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "domain": self.domain,
-            "run_id": self.run_id,
-            "partitions": self.partitions,
-            "objects": self.objects,
-            "new_objects": self.new_objects,
-            "new_versions": self.new_versions,
-            "unchanged": self.unchanged,
+            **shallow_fields(self),
             "not_in_catalog": dict(sorted(self.not_in_catalog.items())),
             "seconds": round(self.seconds, 3),
         }
