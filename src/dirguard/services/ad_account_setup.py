@@ -59,6 +59,20 @@ def secret_name(domain: str, account: str) -> str:
     return f"ad.{domain}.{account.removesuffix('$')}"
 
 
+_BAD_NAME_CHARACTERS = '"/\\[]:;|=,+*?<>@ '
+
+
+def account_name(account: str | None, mode: Mode) -> str:
+    """The account's name (``$`` of a gMSA left off), checked against sAMAccountName's rules."""
+    name = (account or DEFAULT_ACCOUNTS[mode]).removesuffix("$")
+    if not name or len(name) > 19 or any(c in name for c in _BAD_NAME_CHARACTERS):
+        raise SetupError(
+            f"account name {name!r} is not valid: 1-19 characters, none of"
+            f" {' '.join(_BAD_NAME_CHARACTERS.strip())} or a space"
+        )
+    return name
+
+
 @dataclass(frozen=True, kw_only=True)
 class OperatorCheck:
     operator: str
@@ -330,12 +344,7 @@ def setup_account(
 ) -> DomainSetup:
     """Create or complete the service account in the domain ``conn`` is bound to (as an
     operator who passed :func:`check_operator`)."""
-    name = (account or DEFAULT_ACCOUNTS[mode]).removesuffix("$")
-    if not name or len(name) > 19 or any(c in name for c in '"/\\[]:;|=,+*?<>@ '):
-        raise SetupError(
-            f'account name {name!r} is not valid: 1-19 characters, none of " / \\ [ ] : ; | = ,'
-            " + * ? < > @ or space"
-        )
+    name = account_name(account, mode)
     base = conn.contexts.default
     domain_sid = directory.object_sid(conn.ldap, base)
     ctx = _Context(
