@@ -157,15 +157,26 @@ async def create_group(call: Call) -> Response:
 async def update_group(call: Call) -> Response:
     state = call.state
     group = find_group(state, call.param("group_id"))
+    body = await call.body()
     accepted = check_body(
-        await call.body(), writable=GROUP_WRITABLE, resource="Group", known=GROUP_PROPERTIES
+        body,
+        writable=GROUP_WRITABLE,
+        resource="Group",
+        known=GROUP_PROPERTIES,
+        extra_allowed=_BINDS[:1],
     )
     for name in GROUP_CREATE_ONLY:
         if name in accepted and accepted[name] != group.get(name):
             raise bad_request(f"Property '{name}' can only be set when the group is created.")
+    references = body.get(_BINDS[0]) or []
+    if not isinstance(references, list) or len(references) > 20:
+        raise bad_request(f"'{_BINDS[0]}' must be a list of at most 20 @odata.id URLs.")
+    member_ids = [_referenced_id(state, ref) for ref in references]
     before = dict(group)
     group.update(accepted)
     state.bump(group["id"])
+    for member_id in member_ids:
+        state.add_link(state.members, group["id"], member_id)
     changes = modified_properties(before, group, sorted(accepted))
     record_audit(
         state,
