@@ -12,7 +12,9 @@ The command is reached through a small Typer app holding only ``connect ad`` (re
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -340,6 +342,69 @@ def test_operator_without_domain_admins_is_refused_by_name(
     assert missing["Schema Admins"]["setup"] == "Schema Admin"
     assert "is not a member of Domain Admins" in output
     assert ad_directory.find_account(ldap_admin, samba_dc.base_dn, name) is None
+
+
+@pytest.fixture
+def kds_root_key(samba_dc: SambaDC, ldap_admin: Any) -> Iterator[str]:
+    """A KDS root key object in the forest (removed afterwards), so the setup tries a gMSA."""
+    service = f"CN=Group Key Distribution Service,CN=Services,CN=Configuration,{samba_dc.base_dn}"
+    created: list[str] = []
+    for dn in (service, f"CN=Master Root Keys,{service}"):
+        try:
+            ldap_admin.add_s(dn, [("objectClass", [b"container"])])
+            created.append(dn)
+        except ldap.ALREADY_EXISTS:
+            pass
+    key = f"CN={uuid.uuid4()},CN=Master Root Keys,{service}"
+    filetime = b"133000000000000000"
+    ldap_admin.add_s(
+        key,
+        [
+            ("objectClass", [b"msKds-ProvRootKey"]),
+            ("msKds-KDFAlgorithmID", [b"SP800_108_CTR_HMAC"]),
+            ("msKds-SecretAgreementAlgorithmID", [b"DH"]),
+            ("msKds-PrivateKeyLength", [b"512"]),
+            ("msKds-PublicKeyLength", [b"2048"]),
+            ("msKds-RootKeyData", [os.urandom(64)]),
+            ("msKds-Version", [b"1"]),
+            ("msKds-DomainID", [samba_dc.base_dn.encode()]),
+            ("msKds-UseStartTime", [filetime]),
+            ("msKds-CreateTime", [filetime]),
+        ],
+    )
+    try:
+        yield key
+    finally:
+        for dn in [key, *reversed(created)]:
+            ldap_admin.delete_s(dn)
+
+
+def test_a_gmsa_is_tried_when_the_forest_has_a_kds_root_key(
+    run: Run,
+    samba_dc: SambaDC,
+    ldap_admin: Any,
+    kds_root_key: str,
+    unique: Callable[[str], str],
+) -> None:
+    name = unique("gm")
+    code, data, output = run("--mode", "read-only", "--account", name, "--json")
+    assert code == 0, output
+    setup = _setup(data)
+    managed = ldap_admin.search_s(
+        f"CN=Managed Service Accounts,{samba_dc.base_dn}",
+        ldap.SCOPE_ONELEVEL,
+        f"(sAMAccountName={name}$)",
+        ["msDS-ManagedPassword"],
+    )
+    gmsas = [(dn, attrs) for dn, attrs in managed if dn]
+    if setup["account_kind"] == "gmsa":  # the DC computes managed passwords: readable
+        ((_dn, attrs),) = gmsas
+        assert attrs.get("msDS-ManagedPassword")
+        assert setup["secret"] is None
+    else:  # tried, found wanting, and the trial gMSA removed again
+        assert "no msDS-ManagedPassword" in setup["kind_reason"]
+        assert gmsas == []
+        assert setup["account_dn"].startswith(f"CN={name},CN=Users,")
 
 
 def test_bad_input_is_named(run: Run, unique: Callable[[str], str]) -> None:
