@@ -17,8 +17,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dirguard_sandbox import (
+    routes_admin_units,
+    routes_auth_methods,
+    routes_contacts_invitations,
     routes_directory,
     routes_groups,
+    routes_licenses,
+    routes_mail_signins,
     routes_manager,
     routes_policies,
     routes_users,
@@ -27,14 +32,31 @@ from dirguard_sandbox.batch import batch_route
 from dirguard_sandbox.directory_state import DirectoryState
 from dirguard_sandbox.errors import GraphError, error_body
 from dirguard_sandbox.fault_injection import FaultInjector
-from dirguard_sandbox.graph_routing import Runtime, endpoint_handler, graph_json, starlette_paths
-from dirguard_sandbox.permissions_table import ENDPOINTS
+from dirguard_sandbox.graph_routing import (
+    GRAPH_VERSIONS,
+    Runtime,
+    endpoint_handler,
+    graph_json,
+    starlette_paths,
+)
+from dirguard_sandbox.permissions_table import BETA_ENDPOINTS, ENDPOINTS, Endpoint
 from dirguard_sandbox.request_guard import RequestGuard
 from dirguard_sandbox.routes_auth import auth_routes
 from dirguard_sandbox.throttling import Throttle
 from dirguard_sandbox.tokens import TokenSigner
 
-ROUTE_MODULES = (routes_users, routes_groups, routes_directory, routes_manager, routes_policies)
+ROUTE_MODULES = (
+    routes_users,
+    routes_groups,
+    routes_directory,
+    routes_manager,
+    routes_policies,
+    routes_auth_methods,
+    routes_licenses,
+    routes_admin_units,
+    routes_contacts_invitations,
+    routes_mail_signins,
+)
 """Imported for their ``@handles`` registrations."""
 
 
@@ -90,11 +112,19 @@ async def _http_error(request: Request, error: Exception) -> Response:
         )
     else:
         segments = [part for part in request.url.path.split("/") if part]
-        segment = segments[1] if len(segments) > 1 and segments[0] == "v1.0" else request.url.path
+        versioned = len(segments) > 1 and segments[0] in GRAPH_VERSIONS
+        segment = segments[1] if versioned else request.url.path
         code, message = "BadRequest", f"Resource not found for the segment '{segment}'."
     status = 405 if error.status_code == 405 else 400
     body = error_body(code, message, request_id=request_id, client_request_id=client_id)
     return graph_json(body, status)
+
+
+def _variable_segment_last(served: tuple[Endpoint, str]) -> bool:
+    """Fixed segments first: ``/users/$count`` and ``/applications/delta`` must not reach
+    ``/users/{user-id}`` or ``/applications/{application-id}``."""
+    template = served[0].template
+    return "$count" not in template and "/delta()" not in template
 
 
 def build_app(
@@ -113,10 +143,12 @@ def build_app(
         faults=FaultInjector(state, admin_key=admin_key),
     )
     routes += guard.faults.routes()
-    # Fixed segments first: ``/users/$count`` must not reach ``/users/{user-id}``.
-    for endpoint in sorted(ENDPOINTS, key=lambda endpoint: "$count" not in endpoint.template):
+    routes += routes_mail_signins.outbox_routes(state, admin_key)
+    served = [(e, version) for e in ENDPOINTS for version in GRAPH_VERSIONS]
+    served += [(endpoint, "beta") for endpoint in BETA_ENDPOINTS]
+    for endpoint, version in sorted(served, key=_variable_segment_last):
         handler = guard.wrap(endpoint, endpoint_handler(runtime, endpoint))
-        for path in starlette_paths(endpoint.template):
+        for path in starlette_paths(endpoint.template, version):
             routes.append(Route(path, handler, methods=[endpoint.method]))
     routes.append(batch_route())
     app = Starlette(

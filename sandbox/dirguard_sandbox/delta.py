@@ -1,4 +1,5 @@
-"""Delta queries for users and groups: a full round, then only what changed since a deltaLink.
+"""Delta queries (users, groups, applications, service principals, directory roles and
+administrative units): a full round, then only what changed since a deltaLink.
 
 A delta token is a position in the tenant's change sequence (plus the tenant's epoch and the time
 it was issued). Changed objects come back whole (projected by the round's ``$select``), objects
@@ -102,9 +103,17 @@ def _render(state: DirectoryState, kind: str, entry: Json, select: Any, default:
 
 
 def delta_response(
-    call: Call, kind: str, *, known: frozenset[str], default_select: tuple[str, ...] | None
+    call: Call,
+    kind: str,
+    *,
+    known: frozenset[str],
+    default_select: tuple[str, ...] | None,
+    entity_set: str | None = None,
 ) -> Json:
+    """One page of a delta round over ``state.collection(kind)``; ``entity_set`` is the path of
+    the collection when it is not ``kind`` (``directory/administrativeUnits``)."""
     state = call.state
+    entity_set = entity_set or kind
     params = dict(call.request.query_params)
     sessions: dict[str, Json] = state.delta_sessions
     if "$skiptoken" in params:
@@ -116,8 +125,8 @@ def delta_response(
         session = _new_round(state, kind, params, known)
     select_names = tuple(session["select"]) if session["select"] else None
     page, rest = session["entries"][:DEFAULT_PAGE_SIZE], session["entries"][DEFAULT_PAGE_SIZE:]
-    base = f"{call.graph_base}/{kind}/delta"
-    body: Json = {"@odata.context": context_url(call.graph_base, kind, select_names)}
+    base = f"{call.graph_base}/{entity_set}/delta"
+    body: Json = {"@odata.context": context_url(call.graph_base, entity_set, select_names)}
     if rest:
         key = secrets.token_urlsafe(24)
         sessions[key] = {**session, "entries": rest}

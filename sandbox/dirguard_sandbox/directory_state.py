@@ -115,6 +115,22 @@ class DirectoryState:
     """PIM requests, schedules and instances by id, each with its ``kind``."""
     sign_ins: dict[str, Json] = field(default_factory=dict)
     """Authorization codes and device codes waiting to be redeemed."""
+    # ---- authentication methods, licenses, administrative units, contacts, invitations, sign-in
+    # logs and mail (routes_auth_methods, routes_licenses, routes_admin_units,
+    # routes_contacts_invitations, routes_mail_signins) ----
+    auth_methods: dict[str, dict[str, Json]] = field(default_factory=dict)
+    """Each user's registered authentication methods by method id (with ``@odata.type``)."""
+    mfa_states: dict[str, str] = field(default_factory=dict)
+    """Per-user MFA state (beta ``authentication/requirements``); a user not listed: disabled."""
+    subscribed_skus: dict[str, Json] = field(default_factory=dict)
+    administrative_units: dict[str, Json] = field(default_factory=dict)
+    unit_members: dict[str, list[str]] = field(default_factory=dict)
+    contacts: dict[str, Json] = field(default_factory=dict)
+    invitations: dict[str, Json] = field(default_factory=dict)
+    sign_in_log: list[Json] = field(default_factory=list)
+    """auditLogs/signIns entries, oldest first."""
+    outbox: list[Json] = field(default_factory=list)
+    """Messages sent with users/{id}/sendMail (read on the admin path)."""
 
     def now(self) -> datetime.datetime:
         return self.clock()
@@ -130,7 +146,20 @@ class DirectoryState:
             return self.users
         if kind == "groups":
             return self.groups
-        raise KeyError(kind)
+        tables = {
+            "applications": self.application_objects,
+            "servicePrincipals": self.service_principals,
+            "directoryRoles": self.directory_roles,
+            "administrativeUnits": self.administrative_units,
+        }
+        return tables[kind]
+
+    def remove_object(self, kind: str, object_id: str) -> Json:
+        """Delete an object of ``kind`` for good, remembered for delta's ``@removed``."""
+        record = self.collection(kind).pop(object_id)
+        seq = self.bump(object_id)
+        self.removals.append(Removal(seq=seq, kind=kind, object_id=object_id, reason="deleted"))
+        return record
 
     def kind_of(self, object_id: str) -> str | None:
         for kind in KINDS:

@@ -20,6 +20,8 @@ from dirguard_sandbox.permissions_table import Endpoint
 from dirguard_sandbox.tokens import TokenRejected, TokenSigner
 
 Json = dict[str, Any]
+GRAPH_VERSIONS = ("v1.0", "beta")
+"""The base paths Graph answers on; ``/beta`` also serves the beta-only ``BETA_ENDPOINTS``."""
 GRAPH_CONTENT_TYPE = (
     "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;"
     "charset=utf-8"
@@ -50,8 +52,8 @@ class Call:
 
     @property
     def path(self) -> str:
-        """The request path below ``/v1.0``."""
-        return self.request.url.path.removeprefix("/v1.0")
+        """The request path below its version (``/v1.0`` or ``/beta``)."""
+        return "/" + self.request.url.path.lstrip("/").partition("/")[2]
 
     async def body(self) -> Json:
         raw = await self.request.body()
@@ -132,7 +134,8 @@ def endpoint_handler(
 
     async def run(request: Request) -> Response:
         claims = authorize(runtime, endpoint, request)
-        base = f"{request.url.scheme}://{request.url.netloc}/v1.0"
+        version = request.url.path.lstrip("/").partition("/")[0]
+        base = f"{request.url.scheme}://{request.url.netloc}/{version}"
         call = Call(
             request=request,
             state=runtime.state,
@@ -145,8 +148,9 @@ def endpoint_handler(
     return run
 
 
-def starlette_paths(template: str) -> list[str]:
-    """The URL paths (below /v1.0) that answer one OpenAPI template, with Graph's aliases."""
+def starlette_paths(template: str, version: str = "v1.0") -> list[str]:
+    """The URL paths (below ``/{version}``) that answer one OpenAPI template, with Graph's
+    aliases."""
     path = template
     for part in path.split("/"):
         if part.startswith("{") and part.endswith("}"):
@@ -162,4 +166,4 @@ def starlette_paths(template: str) -> list[str]:
         ]
     if "/graph." in path:
         variants = [path.replace("/graph.", "/microsoft.graph.")]
-    return [f"/v1.0{variant}" for variant in variants]
+    return [f"/{version}{variant}" for variant in variants]

@@ -168,9 +168,8 @@ async def update_application(call: Call) -> Response:
 async def delete_application(call: Call) -> Response:
     state = call.state
     record = _application(call)
-    del state.application_objects[record["id"]]
+    state.remove_object("applications", record["id"])
     state.applications.pop(record["appId"], None)
-    state.bump(record["id"])
     audit_change(
         call,
         activity="Delete application",
@@ -355,7 +354,7 @@ async def update_service_principal(call: Call) -> Response:
 async def delete_service_principal(call: Call) -> Response:
     state = call.state
     record = require(state.service_principals, call.param("servicePrincipal_id"))
-    del state.service_principals[record["id"]]
+    state.remove_object("servicePrincipals", record["id"])
     for assignment_id, assignment in list(state.app_role_assignments.items()):
         if record["id"] in (assignment["principalId"], assignment["resourceId"]):
             del state.app_role_assignments[assignment_id]
@@ -365,7 +364,6 @@ async def delete_service_principal(call: Call) -> Response:
     private = state.applications.get(record["appId"])
     if private is not None:
         private.service_principal_id = ""
-    state.bump(record["id"])
     audit_change(
         call,
         activity="Remove service principal",

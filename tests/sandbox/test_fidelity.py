@@ -140,6 +140,8 @@ def _answers(sandbox: RunningSandbox) -> list[tuple[str, dict[str, Any]]]:
     with sandbox.client() as client:
         user_id = next(iter(state.users))
         client.patch(f"/users/{user_id}", json={"jobTitle": "Schema check"})
+        auth, units = f"/users/{user_id}/authentication", "/directory/administrativeUnits"
+        unit_id = next(iter(state.administrative_units))
         answers = [
             ("microsoft.graph.user", client.get("/users", params={"$select": user_props})),
             ("microsoft.graph.user", client.get(f"/users/{user_id}")),
@@ -148,6 +150,22 @@ def _answers(sandbox: RunningSandbox) -> list[tuple[str, dict[str, Any]]]:
             ("microsoft.graph.domain", client.get("/domains")),
             ("microsoft.graph.directoryAudit", client.get("/auditLogs/directoryAudits")),
             ("microsoft.graph.servicePrincipal", client.get("/servicePrincipals")),
+            ("microsoft.graph.authenticationMethod", client.get(f"{auth}/methods")),
+            ("microsoft.graph.phoneAuthenticationMethod", client.get(f"{auth}/phoneMethods")),
+            (
+                "microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
+                client.get(f"{auth}/microsoftAuthenticatorMethods"),
+            ),
+            ("microsoft.graph.subscribedSku", client.get("/subscribedSkus")),
+            ("microsoft.graph.licenseDetails", client.get(f"/users/{user_id}/licenseDetails")),
+            ("microsoft.graph.administrativeUnit", client.get(units)),
+            ("microsoft.graph.administrativeUnit", client.get(f"{units}/delta")),
+            ("microsoft.graph.directoryObject", client.get(f"{units}/{unit_id}/members")),
+            ("microsoft.graph.orgContact", client.get("/contacts")),
+            ("microsoft.graph.signIn", client.get("/auditLogs/signIns")),
+            ("microsoft.graph.application", client.get("/applications/delta")),
+            ("microsoft.graph.servicePrincipal", client.get("/servicePrincipals/delta")),
+            ("microsoft.graph.directoryRole", client.get("/directoryRoles/delta")),
         ]
     result = []
     for type_name, answer in answers:
@@ -182,7 +200,15 @@ def test_every_emulated_route_is_a_real_graph_path() -> None:
         if endpoint.method != "GET":
             # Writes act on a readable resource: the item, or the collection of a link.
             path = path.removesuffix("/$ref")
-            for action in ("/restore", "/addPassword", "/removePassword", "/addKey", "/removeKey"):
+            for action in (
+                "/restore",
+                "/addPassword",
+                "/removePassword",
+                "/addKey",
+                "/removeKey",
+                "/assignLicense",
+                "/sendMail",
+            ):
                 path = path.removesuffix(action)
             path = (
                 path.removesuffix("/{directoryObject-id}")

@@ -1,0 +1,202 @@
+"""Licenses: ``/subscribedSkus``, ``/users/{id}/licenseDetails`` and ``/users/{id}/assignLicense``.
+
+assignLicense changes the user's ``assignedLicenses`` (so ``$filter`` with
+``assignedLicenses/any(...)`` and users delta see it) and answers with the user, as Graph does.
+Its errors are Graph's: an SKU the tenant does not subscribe to, a user without a usageLocation,
+a subscription without free units, a license the user does not hold.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from dirguard_sandbox.audit import modified_properties, record_audit, target
+from dirguard_sandbox.directory_state import Json
+from dirguard_sandbox.errors import bad_request, not_found
+from dirguard_sandbox.graph_routing import Call, graph_json, handles
+from dirguard_sandbox.license_catalog import (
+    SKUS_BY_ID,
+    consumed_units,
+    describe_licenses,
+    license_details,
+    subscribed_sku_of,
+)
+from dirguard_sandbox.odata_query import context_url, list_page, parse_query, project
+from dirguard_sandbox.resource_rules import USER_DEFAULT_SELECT
+from dirguard_sandbox.routes_users import find_user
+
+_SKU_PROPERTIES = frozenset(
+    {
+        "id",
+        "accountId",
+        "accountName",
+        "appliesTo",
+        "capabilityStatus",
+        "consumedUnits",
+        "prepaidUnits",
+        "servicePlans",
+        "skuId",
+        "skuPartNumber",
+        "subscriptionIds",
+    }
+)
+_DETAIL_PROPERTIES = frozenset({"id", "servicePlans", "skuId", "skuPartNumber"})
+
+
+def _with_usage(call: Call, record: Json) -> Json:
+    return {**record, "consumedUnits": consumed_units(call.state, record["skuId"])}
+
+
+@handles("GET", "/subscribedSkus")
+async def list_subscribed_skus(call: Call) -> Response:
+    options = parse_query(
+        call.request.query_params,
+        call.request.headers,
+        known=_SKU_PROPERTIES,
+        type_name="subscribedSku",
+    )
+    records = [_with_usage(call, record) for record in call.state.subscribed_skus.values()]
+    body = list_page(
+        records,
+        options,
+        graph_base=call.graph_base,
+        path=call.path,
+        entity_set="subscribedSkus",
+        default_select=None,
+    )
+    return graph_json(body)
+
+
+@handles("GET", "/subscribedSkus/{subscribedSku-id}")
+async def get_subscribed_sku(call: Call) -> Response:
+    wanted = call.param("subscribedSku_id")
+    record = call.state.subscribed_skus.get(wanted)
+    if record is None:
+        raise not_found(wanted)
+    options = parse_query(
+        call.request.query_params,
+        call.request.headers,
+        known=_SKU_PROPERTIES,
+        type_name="subscribedSku",
+    )
+    return graph_json(
+        {
+            "@odata.context": context_url(call.graph_base, "subscribedSkus", options.select)
+            + "/$entity",
+            **project(_with_usage(call, record), options.select, None),
+        }
+    )
+
+
+@handles("GET", "/users/{user-id}/licenseDetails")
+async def list_license_details(call: Call) -> Response:
+    user = find_user(call.state, call.param("user_id"))
+    options = parse_query(
+        call.request.query_params,
+        call.request.headers,
+        known=_DETAIL_PROPERTIES,
+        type_name="licenseDetails",
+    )
+    records = [
+        license_details(user["id"], assigned) for assigned in user.get("assignedLicenses") or []
+    ]
+    body = list_page(
+        records,
+        options,
+        graph_base=call.graph_base,
+        path=call.path,
+        entity_set=f"users('{user['id']}')/licenseDetails",
+        default_select=None,
+    )
+    return graph_json(body)
+
+
+def _guid_list(body: Json, name: str) -> list[object]:
+    value = body.get(name)
+    if name not in body or not isinstance(value, list):
+        raise bad_request(
+            f"Property '{name}' is required and must be a list (it may be empty).",
+        )
+    return value
+
+
+def _additions(call: Call, user: Json, body: Json) -> list[Json]:
+    additions: list[Json] = []
+    for entry in _guid_list(body, "addLicenses"):
+        if not isinstance(entry, dict) or not isinstance(entry.get("skuId"), str):
+            raise bad_request("Each entry of 'addLicenses' needs a 'skuId'.")
+        sku_id = entry["skuId"].lower()
+        if sku_id not in SKUS_BY_ID or subscribed_sku_of(call.state, sku_id) is None:
+            raise bad_request(
+                f"License {entry['skuId']} does not correspond to a valid company License."
+            )
+        disabled = entry.get("disabledPlans") or []
+        plans = {plan_id for plan_id, _ in SKUS_BY_ID[sku_id].service_plans}
+        if not isinstance(disabled, list) or not all(plan in plans for plan in disabled):
+            raise bad_request(
+                f"'disabledPlans' of license {sku_id} must list service plan ids of that SKU."
+            )
+        additions.append({"disabledPlans": [str(plan) for plan in disabled], "skuId": sku_id})
+    if additions and not user.get("usageLocation"):
+        raise bad_request("License assignment cannot be done for user with invalid usage location.")
+    return additions
+
+
+def _check_units(call: Call, user: Json, additions: list[Json]) -> None:
+    held = {assigned["skuId"] for assigned in user.get("assignedLicenses") or []}
+    for entry in additions:
+        if entry["skuId"] in held:
+            continue
+        subscribed = subscribed_sku_of(call.state, entry["skuId"])
+        assert subscribed is not None  # checked in _additions
+        if consumed_units(call.state, entry["skuId"]) >= subscribed["prepaidUnits"]["enabled"]:
+            raise bad_request(
+                f"Subscription with SKU {entry['skuId']} does not have any available licenses."
+            )
+
+
+@handles("POST", "/users/{user-id}/assignLicense")
+async def assign_license(call: Call) -> Response:
+    state = call.state
+    user = find_user(state, call.param("user_id"))
+    body = await call.body()
+    unknown = set(body) - {"addLicenses", "removeLicenses"}
+    if unknown:
+        raise bad_request(
+            f"Property '{sorted(unknown)[0]}' does not exist as a parameter of assignLicense."
+        )
+    additions = _additions(call, user, body)
+    removals = [str(sku_id).lower() for sku_id in _guid_list(body, "removeLicenses")]
+    current: list[Json] = list(user.get("assignedLicenses") or [])
+    held = {assigned["skuId"] for assigned in current}
+    for sku_id in removals:
+        if sku_id not in held:
+            raise bad_request(f"User does not have a corresponding license {sku_id}.")
+    _check_units(call, user, additions)
+    added_ids = {entry["skuId"] for entry in additions}
+    updated = [
+        assigned
+        for assigned in current
+        if assigned["skuId"] not in removals and assigned["skuId"] not in added_ids
+    ]
+    updated += additions
+    name = "assignedLicense"
+    changes = modified_properties(
+        {name: describe_licenses(current)}, {name: describe_licenses(updated)}, [name]
+    )
+    user["assignedLicenses"] = updated
+    state.bump(user["id"])
+    record_audit(
+        state,
+        actor=call.actor,
+        activity="Change user license",
+        category="UserManagement",
+        operation_type="Update",
+        targets=[target(state, user["id"], user, changes)],
+    )
+    return graph_json(
+        {
+            "@odata.context": context_url(call.graph_base, "users", None) + "/$entity",
+            **project(user, None, USER_DEFAULT_SELECT),
+        }
+    )

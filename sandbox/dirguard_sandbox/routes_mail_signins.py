@@ -1,0 +1,162 @@
+"""``auditLogs/signIns`` (list with ``$filter`` on createdDateTime, userPrincipalName and the
+other properties, newest first; get) and ``users/{id}/sendMail`` into the tenant's outbox.
+
+Sent mail is not delivered anywhere: it is kept in ``DirectoryState.outbox``, which tests and
+people read on the admin path guarded by the admin key (as the fault control is):
+``GET /_sandbox/outbox`` lists the messages, ``DELETE /_sandbox/outbox`` empties it. Sending
+mail is an Exchange action, so like Graph it writes no directoryAudit.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time
+from dirguard_sandbox.errors import GraphError, bad_request, not_found
+from dirguard_sandbox.fault_injection import ADMIN_KEY_HEADER
+from dirguard_sandbox.graph_routing import Call, graph_json, handles
+from dirguard_sandbox.odata_query import context_url, list_page, parse_query, project
+from dirguard_sandbox.routes_users import find_user
+
+SIGN_IN_PROPERTIES = frozenset(
+    {
+        "id",
+        "appDisplayName",
+        "appId",
+        "appliedConditionalAccessPolicies",
+        "clientAppUsed",
+        "conditionalAccessStatus",
+        "correlationId",
+        "createdDateTime",
+        "deviceDetail",
+        "ipAddress",
+        "isInteractive",
+        "location",
+        "resourceDisplayName",
+        "resourceId",
+        "riskDetail",
+        "riskEventTypes_v2",
+        "riskLevelAggregated",
+        "riskLevelDuringSignIn",
+        "riskState",
+        "status",
+        "userDisplayName",
+        "userId",
+        "userPrincipalName",
+    }
+)
+
+
+@handles("GET", "/auditLogs/signIns")
+async def list_sign_ins(call: Call) -> Response:
+    options = parse_query(
+        call.request.query_params,
+        call.request.headers,
+        known=SIGN_IN_PROPERTIES,
+        type_name="signIn",
+    )
+    body = list_page(
+        list(reversed(call.state.sign_in_log)),
+        options,
+        graph_base=call.graph_base,
+        path=call.path,
+        entity_set="auditLogs/signIns",
+        default_select=None,
+    )
+    return graph_json(body)
+
+
+@handles("GET", "/auditLogs/signIns/{signIn-id}")
+async def get_sign_in(call: Call) -> Response:
+    wanted = call.param("signIn_id")
+    options = parse_query(
+        call.request.query_params,
+        call.request.headers,
+        known=SIGN_IN_PROPERTIES,
+        type_name="signIn",
+    )
+    for entry in call.state.sign_in_log:
+        if entry["id"] == wanted:
+            context = context_url(call.graph_base, "auditLogs/signIns", options.select)
+            return graph_json(
+                {"@odata.context": context + "/$entity", **project(entry, options.select, None)}
+            )
+    raise not_found(wanted)
+
+
+def _recipients(message: Json, name: str, *, required: bool) -> list[Json]:
+    value = message.get(name)
+    if value is None and not required:
+        return []
+    if not isinstance(value, list) or (required and not value):
+        raise GraphError(
+            400,
+            "ErrorInvalidRecipients",
+            "At least one recipient isn't valid: the message needs 'toRecipients' with an "
+            "'emailAddress' each.",
+        )
+    for recipient in value:
+        address = (recipient.get("emailAddress") or {}) if isinstance(recipient, dict) else {}
+        if not isinstance(address.get("address"), str) or "@" not in address["address"]:
+            raise GraphError(
+                400,
+                "ErrorInvalidRecipients",
+                f"At least one recipient isn't valid: {recipient!r} in '{name}' has no "
+                "emailAddress.address.",
+            )
+    return value
+
+
+@handles("POST", "/users/{user-id}/sendMail")
+async def send_mail(call: Call) -> Response:
+    state = call.state
+    user = find_user(state, call.param("user_id"))
+    body = await call.body()
+    message = body.get("message")
+    if not isinstance(message, dict):
+        raise bad_request(
+            "A value is required for parameter 'message' of sendMail.", code="ErrorInvalidRequest"
+        )
+    save = body.get("saveToSentItems", True)
+    if not isinstance(save, bool):
+        raise bad_request("'saveToSentItems' must be true or false.", code="ErrorInvalidRequest")
+    _recipients(message, "toRecipients", required=True)
+    for name in ("ccRecipients", "bccRecipients"):
+        _recipients(message, name, required=False)
+    if not user.get("mail"):
+        raise GraphError(
+            404,
+            "MailboxNotEnabledForRESTAPI",
+            "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
+        )
+    state.outbox.append(
+        {
+            "from": user["mail"],
+            "userId": user["id"],
+            "sentDateTime": graph_time(state.now()),
+            "saveToSentItems": save,
+            "message": message,
+        }
+    )
+    return Response(status_code=202)
+
+
+def outbox_routes(state: DirectoryState, admin_key: str | None) -> list[Route]:
+    """The admin path that shows (GET) and empties (DELETE) the outbox; closed without a key."""
+
+    async def outbox(request: Request) -> Response:
+        given = request.headers.get(ADMIN_KEY_HEADER, "")
+        if admin_key is None or not hmac.compare_digest(given, admin_key):
+            return JSONResponse(
+                {"error": f"missing or wrong {ADMIN_KEY_HEADER} header"}, status_code=403
+            )
+        if request.method == "DELETE":
+            state.outbox.clear()
+            return Response(status_code=204)
+        return JSONResponse({"messages": state.outbox})
+
+    return [Route("/_sandbox/outbox", outbox, methods=["GET", "DELETE"])]
