@@ -21,6 +21,7 @@ from dirguard_sandbox.permissions_table import (
     READ_ONLY_PERMISSIONS,
 )
 from dirguard_sandbox.seed_identity import seed_directory_extras, seed_identity
+from dirguard_sandbox.seed_licensing_and_logs import seed_licensing_and_logs
 
 _FIRST = (
     "Adele Alex Ben Chloe Diego Elena Farah Grady Hana Isaiah Johanna Kenji Lara Lee Megan "
@@ -88,6 +89,7 @@ def generate_tenant(options: SeedOptions) -> DirectoryState:
     _seed_groups(state, rng, custom_domain, created, admin_id)
     _seed_applications(state, rng, created)
     seed_identity(state, rng, admin_id)
+    seed_licensing_and_logs(state, options.seed, admin_id)
     if options.realistic:
         _seed_managers(state, admin_id)
         _seed_group_kinds(state, rng, custom_domain, created, admin_id)
