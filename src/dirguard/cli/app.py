@@ -17,6 +17,7 @@ from dirguard.cli import (
     docs_cmd,
     monitor_cmd,
     permissions_cmd,
+    restore_cmd,
     rollback_cmd,
     sandbox_cmd,
 )
@@ -79,6 +80,7 @@ sandbox_cmd.register(app)
 ad_cmd.register(app)
 monitor_cmd.register(app)
 rollback_cmd.register(app)
+restore_cmd.register(app)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from dirguard.cli.context import console, err_console, load_cli_config, print_js
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.schema import AdDomainConfig, Config
 from dirguard.core.restore_plan import PlanningError
-from dirguard.services import history_query, rollback_plans
+from dirguard.services import history_query, rollback_plans, subtree_plans
 from dirguard.services.ad_capture import CaptureError, capture_domain, fill_domain_actors
 from dirguard.services.rollback import RollbackError, apply_plan
 from dirguard.services.undelete import undelete
@@ -97,8 +97,35 @@ def plan_cmd(
     actor: Annotated[
         str | None, typer.Option("--actor", help="Undo what this account did (DOMAIN\\account).")
     ] = None,
-    since: Annotated[str | None, typer.Option("--since", help="With --actor: " + TIME_HELP)] = None,
-    until: Annotated[str | None, typer.Option("--until", help="With --actor: " + TIME_HELP)] = None,
+    under: Annotated[
+        str | None,
+        typer.Option(
+            "--under",
+            help="Undo every change to this OU and what was under it in the window (also "
+            "objects moved out or deleted since), whoever made it.",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="With --actor or --under: " + TIME_HELP)
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="With --actor or --under: " + TIME_HELP)
+    ] = None,
+    include_unattributed: Annotated[
+        bool,
+        typer.Option(
+            "--include-unattributed",
+            help="With --actor: add the window's changes whose actor is unknown (moves and "
+            "renames on Samba); each such step is flagged.",
+        ),
+    ] = False,
+    disable_instead: Annotated[
+        bool,
+        typer.Option(
+            "--disable-instead",
+            help="Disable the accounts the selection created instead of deleting them.",
+        ),
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Undo also values that were changed again since.")
     ] = False,
@@ -108,22 +135,33 @@ def plan_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Make and store a restore plan for one selection, and print it (nothing is written to the
-    directory). Select exactly one of --event, --object with --to, --actor with --since."""
+    directory). Select exactly one of --event, --object with --to, --actor with --since, --under
+    with --since."""
     chosen = [
         name
-        for name, given in (("--event", event), ("--object", object_), ("--actor", actor))
+        for name, given in (
+            ("--event", event),
+            ("--object", object_),
+            ("--actor", actor),
+            ("--under", under),
+        )
         if given is not None
     ]
     if len(chosen) != 1:
         raise typer.BadParameter(
-            "give exactly one of --event, --object (with --to), --actor (with --since)"
+            "give exactly one of --event, --object (with --to), --actor (with --since), "
+            "--under (with --since)"
         )
     if object_ is not None and to is None:
         raise typer.BadParameter("--object needs --to TIME (the moment to bring it back to)")
-    if actor is not None and since is None:
-        raise typer.BadParameter("--actor needs --since TIME (the start of the window)")
-    if (to is not None and object_ is None) or ((since or until) and actor is None):
-        raise typer.BadParameter("--to goes with --object; --since and --until go with --actor")
+    if (actor is not None or under is not None) and since is None:
+        raise typer.BadParameter(f"{chosen[0]} needs --since TIME (the start of the window)")
+    if (to is not None and object_ is None) or ((since or until) and not (actor or under)):
+        raise typer.BadParameter(
+            "--to goes with --object; --since and --until go with --actor or --under"
+        )
+    if include_unattributed and actor is None:
+        raise typer.BadParameter("--include-unattributed goes with --actor")
     at, start, end = _time(to), _time(since), _time(until)
     config = load_cli_config(ctx).config
     dom = _one_domain(config, domain)
@@ -132,8 +170,11 @@ def plan_cmd(
         "object": object_,
         "to": to,
         "actor": actor,
+        "under": under,
         "since": since,
         "until": until,
+        "include_unattributed": include_unattributed or None,
+        "disable_instead": disable_instead or None,
     }
     with _store(config) as sessions:
         if refresh:
@@ -141,13 +182,32 @@ def plan_cmd(
         try:
             with sessions.begin() as session:
                 if event is not None:
-                    draft = rollback_plans.plan_for_event(session, dom.name, event, force=force)
+                    draft = rollback_plans.plan_for_event(
+                        session, dom.name, event, force=force, disable_instead=disable_instead
+                    )
                 elif object_ is not None:
                     draft = rollback_plans.plan_for_object(session, dom.name, object_, at)
+                elif under is not None:
+                    draft = subtree_plans.plan_for_subtree(
+                        session,
+                        dom.name,
+                        under,
+                        start,
+                        end,
+                        force=force,
+                        disable_instead=disable_instead,
+                    )
                 else:
                     assert actor is not None
                     draft = rollback_plans.plan_for_actor(
-                        session, dom.name, actor, start, end, force=force
+                        session,
+                        dom.name,
+                        actor,
+                        start,
+                        end,
+                        force=force,
+                        include_unattributed=include_unattributed,
+                        disable_instead=disable_instead,
                     )
                 plan = rollback_plans.save_plan(
                     session,

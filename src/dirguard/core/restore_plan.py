@@ -6,9 +6,11 @@ time, or the last live state of a deleted object). It returns ordered :class:`Pl
 values; nothing is written anywhere. Each step carries the values it writes and the values it
 expects to find (``expected``), so the executor can refuse a step whose object changed again.
 
-Order: tombstones are reanimated first (parents before children), then objects are moved back
-(shallow targets first), then attributes are set, then linked values (group membership) are
-added or removed, and last the objects created by the selection are deleted (children first).
+Order: tombstones are reanimated and objects moved back first, in one phase ordered by the
+depth of their destination (parents before children: an OU deleted with its children comes back
+before them, a renamed OU before what moves back into it), then attributes are set, then linked
+values (group membership) are added or removed, and last the objects created by the selection
+are deleted (children first).
 Attributes the catalog names read-only or volatile are never written.
 """
 
@@ -46,7 +48,7 @@ class StepKind(StrEnum):
 
 PHASES = {
     StepKind.REANIMATE: 0,
-    StepKind.MOVE: 1,
+    StepKind.MOVE: 0,
     StepKind.SET: 2,
     StepKind.ADD_VALUE: 3,
     StepKind.REMOVE_VALUE: 3,
@@ -134,6 +136,10 @@ class PlannedStep:
 class RestorePlanDraft:
     steps: tuple[PlannedStep, ...]
     warnings: tuple[str, ...] = field(default=())
+    unattributed_left_out: int = 0
+    """An actor's plan: changes of the window with no known actor that were not included."""
+    unattributed_included: int = 0
+    """An actor's plan: such changes included on request (their steps say so)."""
 
 
 class PlanningError(ValueError):
@@ -273,7 +279,8 @@ def move_step(
 
 
 def ordered(steps: Iterable[PlannedStep]) -> tuple[PlannedStep, ...]:
-    """Reanimations and moves parents first, then attributes, links, and deletes children first."""
+    """Reanimations and moves parents first (by the depth of their destination), then
+    attributes, links, and deletes children first."""
 
     def key(step: PlannedStep) -> tuple[int, int]:
         phase = PHASES[step.kind]

@@ -1,6 +1,11 @@
 """Planning the undo of a selection (pure: no I/O): selected events, an object back to a point in
 time, a deleted object brought back. See :mod:`dirguard.core.restore_plan` for the step model.
 
+Locations: an object's destination, and a DN value put back into a link, is written where it
+will be once the earlier steps have run: a child deleted inside an OU that was renamed in the
+selection comes back under the OU's old name, and a move step expects the object where the
+moves before it (of its parents) leave it.
+
 Conflicts: for each attribute, linked value or DN the selection touched, the value the last
 selected change left is compared with what dirguard holds now. A difference means someone changed
 it again afterwards: the step is kept, named as a conflict, and skipped unless ``force``.
@@ -10,8 +15,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
-from dirguard.core.ad_values import DN_ATTRIBUTE, Content, Value
+from dirguard.core.ad_values import DN_ATTRIBUTE, Content, Value, is_tombstone_dn
 from dirguard.core.change_op import ChangeOp
 from dirguard.core.restore_plan import (
     HistoryEvent,
@@ -36,6 +42,18 @@ Membership = tuple[ObjectFacts, str]
 """An object holding a link to the one being restored, and the linked attribute (``member``)."""
 
 DN_OPS = frozenset({ChangeOp.MOVE, ChangeOp.RENAME, ChangeOp.DELETE, ChangeOp.UNDELETE})
+
+REANIMATION_ADDS = ("adminCount", "operatorCount")
+"""Samba sets these to 0 on a security principal it brings back from a tombstone; cleared again
+when the live object did not have them."""
+
+PRINCIPAL_TYPES = frozenset({"ad.user", "ad.computer", "ad.group"})
+
+ACCOUNT_TYPES = frozenset({"ad.user", "ad.computer"})
+"""Types a ``--disable-instead`` policy disables (userAccountControl) rather than deletes."""
+
+ACCOUNT_DISABLE = 0x2
+"""userAccountControl ACCOUNTDISABLE."""
 
 
 def _dn_of(content: Content) -> str:
@@ -78,16 +96,28 @@ def reanimation_steps(
         current=facts.current,
     )
     linked = {a.lower() for a in facts.resource_type.linked_fields}
-    for name, values in sorted(facts.last_live.items()):
+    principal = facts.resource_type.key in PRINCIPAL_TYPES
+    added = set(REANIMATION_ADDS) if principal else set()
+    for name in sorted(set(facts.last_live) | set(facts.current) | added):
         if not writable(facts.resource_type, name) or name == DN_ATTRIBUTE:
             continue
+        values = facts.last_live.get(name, [])
         if name.lower() in linked:
-            steps.extend(
-                link_step(restored, name, str(v), add=True)
-                for v in values
-                if not _present(facts.current, name, v)
+            # a tombstone keeps no links, whatever the recorded tombstone still shows
+            steps.extend(link_step(restored, name, str(v), add=True) for v in values)
+        elif name in added and not values:
+            steps.append(
+                PlannedStep(
+                    kind=StepKind.SET,
+                    object_guid=facts.guid,
+                    dn=target_dn,
+                    attribute=name,
+                    description=f"Clear {name} of {target_dn} (set to 0 by the reanimation; "
+                    "the live object had none)",
+                )
             )
         elif not same_values(values, facts.current.get(name, [])):
+            # also clears what the tombstone holds and the live object did not
             steps.append(set_step(restored, name, tuple(values), None))
     for holder, attribute in memberships:
         steps.append(link_step(holder, attribute, target_dn, add=True))
@@ -100,9 +130,11 @@ def plan_events(
     *,
     memberships: Mapping[str, Sequence[Membership]] | None = None,
     force: bool = False,
+    disable_instead: bool = False,
 ) -> RestorePlanDraft:
     """Undo ``events`` (any selection: one event, an actor's window…). ``facts`` holds every
-    object the events touch; ``memberships`` the links of each deleted object at deletion."""
+    object the events touch; ``memberships`` the links of each deleted object at deletion.
+    ``disable_instead``: an account the selection created is disabled, not deleted."""
     if not events:
         raise PlanningError("the selection holds no change events; nothing to undo")
     by_object: dict[str, list[HistoryEvent]] = defaultdict(list)
@@ -114,12 +146,45 @@ def plan_events(
         obj = facts.get(guid)
         if obj is None:
             raise PlanningError(f"object {guid} of the selection is not in dirguard's store")
-        steps.extend(_undo_object(obj, object_events, memberships or {}, force, warnings))
+        steps.extend(
+            _undo_object(obj, object_events, memberships or {}, force, disable_instead, warnings)
+        )
     for step in steps:
         if step.conflict is not None:
             action = "applied anyway (--force)" if not step.skipped else "skipped"
             warnings.append(f"{step.description}: {step.conflict}; {action}")
-    return RestorePlanDraft(steps=ordered(steps), warnings=tuple(warnings))
+    return RestorePlanDraft(steps=relocated(tuple(steps), events), warnings=tuple(warnings))
+
+
+def _undo_create(
+    obj: ObjectFacts, ids: tuple[int, ...], disable_instead: bool, warnings: list[str]
+) -> PlannedStep:
+    if disable_instead and obj.resource_type.key in ACCOUNT_TYPES:
+        current = obj.current.get("userAccountControl", [])
+        flags = int(str(current[0])) if current else 0x200
+        return PlannedStep(
+            kind=StepKind.SET,
+            object_guid=obj.guid,
+            dn=obj.dn,
+            attribute="userAccountControl",
+            values=(str(flags | ACCOUNT_DISABLE),),
+            expected=tuple(current) if current else None,
+            description=f"Disable {obj.dn} (created by the selected change; kept and disabled "
+            "by the --disable-instead policy)",
+            event_ids=ids,
+        )
+    if disable_instead:
+        warnings.append(
+            f"{obj.dn} was created by the selection and is not an account that can be "
+            "disabled; it is deleted"
+        )
+    return PlannedStep(
+        kind=StepKind.DELETE,
+        object_guid=obj.guid,
+        dn=obj.dn,
+        description=f"Delete {obj.dn} (created by the selected change)",
+        event_ids=ids,
+    )
 
 
 def _undo_object(
@@ -127,6 +192,7 @@ def _undo_object(
     events: list[HistoryEvent],
     memberships: Mapping[str, Sequence[Membership]],
     force: bool,
+    disable_instead: bool,
     warnings: list[str],
 ) -> list[PlannedStep]:
     ops = {e.op for e in events}
@@ -135,15 +201,7 @@ def _undo_object(
         if obj.deleted:
             warnings.append(f"{obj.dn} was created by the selection and is already deleted")
             return []
-        return [
-            PlannedStep(
-                kind=StepKind.DELETE,
-                object_guid=obj.guid,
-                dn=obj.dn,
-                description=f"Delete {obj.dn} (created by the selected change)",
-                event_ids=ids,
-            )
-        ]
+        return [_undo_create(obj, ids, disable_instead, warnings)]
     steps: list[PlannedStep] = []
     now = obj.current
     dn_events = [e for e in events if e.op in DN_OPS]
@@ -282,3 +340,62 @@ def plan_undelete(
     live_dn = _dn_of(obj.last_live)
     target_dn = live_dn if to_ou is None else f"{split_dn(live_dn)[0]},{to_ou}"
     return RestorePlanDraft(steps=ordered(reanimation_steps(obj, target_dn, memberships)))
+
+
+def relocated(
+    steps: tuple[PlannedStep, ...], events: Sequence[HistoryEvent]
+) -> tuple[PlannedStep, ...]:
+    """``steps`` (ordered) with destinations and linked DN values written where things will be
+    after the plan, and each move expecting its object where the earlier moves leave it."""
+    final = {
+        s.object_guid: str(s.values[0])
+        for s in steps
+        if s.kind in (StepKind.REANIMATE, StepKind.MOVE)
+    }
+    names: dict[str, str] = {}
+    """Every live DN an object that comes back or moves back had in the selection -> its guid."""
+    for event in events:
+        if event.object_guid in final and event.op in DN_OPS:
+            for value in (event.old, event.new):
+                if isinstance(value, str) and value and not is_tombstone_dn(value):
+                    names[value.lower()] = event.object_guid
+    for step in steps:
+        if step.kind is StepKind.MOVE and step.expected:
+            names[str(step.expected[0]).lower()] = step.object_guid
+
+    def locate(dn: str, seen: frozenset[str] = frozenset()) -> str:
+        """Where the object named ``dn`` at some moment of the selection ends up."""
+        guid = names.get(dn.lower())
+        if guid is not None and guid not in seen:
+            target = final[guid]
+            rdn, parent = split_dn(target)
+            return f"{rdn},{locate(parent, seen | {guid})}" if parent else target
+        rdn, parent = split_dn(dn)
+        return f"{rdn},{locate(parent, seen)}" if parent else dn
+
+    linked_dn = StepKind.ADD_VALUE, StepKind.REMOVE_VALUE
+    moved: list[tuple[str, str]] = []
+    out: list[PlannedStep] = []
+    for step in ordered(
+        replace(s, values=(locate(str(s.values[0])),))
+        if s.kind in (StepKind.REANIMATE, StepKind.MOVE, *linked_dn) and s.values
+        else s
+        for s in steps
+    ):
+        if step.kind is StepKind.MOVE and step.expected:
+            now = _after_moves(str(step.expected[0]), moved)
+            step = replace(step, dn=now, expected=(now,))
+            moved.append((now.lower(), str(step.values[0])))
+        out.append(step)
+    return tuple(out)
+
+
+def _after_moves(dn: str, moved: Sequence[tuple[str, str]]) -> str:
+    """``dn`` after the subtree moves ``(old DN lowercased, new DN)`` ran, in order."""
+    for old, new in moved:
+        lowered = dn.lower()
+        if lowered == old:
+            dn = new
+        elif lowered.endswith("," + old):
+            dn = dn[: len(dn) - len(old)] + new
+    return dn

@@ -1,15 +1,18 @@
 """Making restore plans from dirguard's store and saving them (nothing is written to a directory).
 
 Selections: one change event (its sequence number, as ``dirguard changes`` shows it), one object
-back to a point in time, everything one actor did in a window, and a deleted object to bring
-back. The pure planner (:mod:`dirguard.core.undo_planner`) gets the events and what dirguard
-knows of each object now; the plan and its steps are stored in ``restore_plans`` /
-``restore_steps`` for ``dirguard rollback apply``.
+back to a point in time, everything one actor did in a window (optionally with the changes of
+that window whose actor is unknown: Samba writes no audit record for moves and renames), and a
+deleted object to bring back; everything under an OU is in :mod:`dirguard.services.subtree_plans`.
+The pure planner (:mod:`dirguard.core.undo_planner`) gets the events and what dirguard knows of
+each object now; the plan and its steps are stored in ``restore_plans`` / ``restore_steps`` for
+``dirguard rollback apply``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -120,8 +123,14 @@ def _deleted_memberships(session: Session, objects: Iterable[DirectoryObject]) -
     return {o.external_id: memberships_at_deletion(session, o) for o in objects if o.deleted}
 
 
-def _events_plan(
-    session: Session, rows: Sequence[tuple[ChangeEvent, DirectoryObject]], force: bool
+UNATTRIBUTED_NOTE = "actor unknown, included on request"
+"""How a step undoing a change with no known actor is flagged in an actor's plan."""
+
+Rows = Sequence[tuple[ChangeEvent, DirectoryObject]]
+
+
+def events_plan(
+    session: Session, rows: Rows, force: bool, disable_instead: bool = False
 ) -> RestorePlanDraft:
     if not rows:
         raise PlanningError("no recorded change matches the selection; nothing to undo")
@@ -129,10 +138,32 @@ def _events_plan(
     events = [_history_event(e, o.external_id) for e, o in rows]
     facts = object_facts(session, objects.values())
     memberships = _deleted_memberships(session, objects.values())
-    return plan_events(events, facts, memberships=memberships, force=force)
+    return plan_events(
+        events, facts, memberships=memberships, force=force, disable_instead=disable_instead
+    )
 
 
-def plan_for_event(session: Session, source: str, sequence: int, *, force: bool) -> Any:
+def window_query(session: Session, source: str, since: datetime, until: datetime | None) -> Any:
+    """Change events of ``source`` in the window with their objects (times as in ``changes``)."""
+    when = func.coalesce(ChangeEvent.occurred_at, ChangeEvent.observed_at)
+    query = (
+        select(ChangeEvent, DirectoryObject)
+        .join(DirectoryObject, ChangeEvent.object_id == DirectoryObject.id)
+        .where(ChangeEvent.source == source, when >= since)
+        .order_by(ChangeEvent.sequence)
+    )
+    return query if until is None else query.where(when <= until)
+
+
+def window_text(source: str, since: datetime, until: datetime | None) -> str:
+    return f"in {source} since {since.isoformat()}" + (
+        f" until {until.isoformat()}" if until else ""
+    )
+
+
+def plan_for_event(
+    session: Session, source: str, sequence: int, *, force: bool, disable_instead: bool = False
+) -> RestorePlanDraft:
     row = session.execute(
         select(ChangeEvent, DirectoryObject)
         .join(DirectoryObject, ChangeEvent.object_id == DirectoryObject.id)
@@ -142,7 +173,7 @@ def plan_for_event(session: Session, source: str, sequence: int, *, force: bool)
         raise PlanningError(
             f"no change #{sequence} in {source}; the numbers are those `dirguard changes` shows"
         )
-    return _events_plan(session, [(row[0], row[1])], force)
+    return events_plan(session, [(row[0], row[1])], force, disable_instead)
 
 
 def plan_for_actor(
@@ -153,21 +184,57 @@ def plan_for_actor(
     until: datetime | None,
     *,
     force: bool,
+    include_unattributed: bool = False,
+    disable_instead: bool = False,
 ) -> RestorePlanDraft:
+    """Undo what ``actor`` did in the window. The window's changes with no known actor (moves
+    and renames on Samba) are added only with ``include_unattributed``, each step undoing one
+    flagged "actor unknown, included on request"; otherwise the plan says how many were left
+    out."""
     found = history_query.changes(session, source=source, actor=actor, since=since, until=until)
-    sequences = [c["sequence"] for c in found]
-    if not sequences:
-        raise PlanningError(
-            f"no recorded change by {actor!r} in {source} since {since.isoformat()}"
-            + (f" until {until.isoformat()}" if until else "")
+    sequences = {c["sequence"] for c in found}
+    unattributed = [
+        (e, o)
+        for e, o in session.execute(
+            window_query(session, source, since, until).where(ChangeEvent.actor.is_(None))
         )
-    rows = session.execute(
-        select(ChangeEvent, DirectoryObject)
-        .join(DirectoryObject, ChangeEvent.object_id == DirectoryObject.id)
-        .where(ChangeEvent.source == source, ChangeEvent.sequence.in_(sequences))
-        .order_by(ChangeEvent.sequence)
-    ).all()
-    return _events_plan(session, [(e, o) for e, o in rows], force)
+    ]
+    if not sequences and not (include_unattributed and unattributed):
+        raise PlanningError(f"no recorded change by {actor!r} {window_text(source, since, until)}")
+    rows = [
+        (e, o)
+        for e, o in session.execute(
+            window_query(session, source, since, until).where(ChangeEvent.sequence.in_(sequences))
+        )
+    ]
+    if not include_unattributed:
+        draft = events_plan(session, rows, force, disable_instead)
+        if not unattributed:
+            return draft
+        note = (
+            f"{len(unattributed)} change(s) in the window have no known actor (Samba writes no "
+            "audit record for moves and renames) and were left out; --include-unattributed "
+            "adds them"
+        )
+        return replace(
+            draft, warnings=(*draft.warnings, note), unattributed_left_out=len(unattributed)
+        )
+    rows = sorted([*rows, *unattributed], key=lambda row: row[0].sequence)
+    draft = events_plan(session, rows, force, disable_instead)
+    unknown = {e.id for e, _o in unattributed}
+    steps = tuple(
+        replace(s, description=f"{s.description} [{UNATTRIBUTED_NOTE}]")
+        if unknown.intersection(s.event_ids)
+        else s
+        for s in draft.steps
+    )
+    note = f"{len(unattributed)} change(s) with no known actor were included on request"
+    return replace(
+        draft,
+        steps=steps,
+        warnings=(*draft.warnings, note) if unattributed else draft.warnings,
+        unattributed_included=len(unattributed),
+    )
 
 
 def plan_for_object(session: Session, source: str, text: str, at: datetime) -> RestorePlanDraft:
@@ -209,10 +276,18 @@ def save_plan(
     """Store the plan and its steps (flushes; the caller commits)."""
     if not draft.steps:
         raise PlanningError("the selection needs no change: the directory already matches it")
+    unattributed = {
+        key: count
+        for key, count in (
+            ("unattributed_left_out", draft.unattributed_left_out),
+            ("unattributed_included", draft.unattributed_included),
+        )
+        if count
+    }
     plan = RestorePlan(
         source=source,
         requested_by=requested_by,
-        selection={**selection, "warnings": list(draft.warnings)},
+        selection={**selection, **unattributed, "warnings": list(draft.warnings)},
         force=force,
         status="planned",
     )
