@@ -65,6 +65,7 @@ async def list_units(call: Call) -> Response:
         call.request.headers,
         known=UNIT_PROPERTIES,
         type_name="administrativeUnit",
+        orderable=frozenset({"displayName"}),
     )
     body = list_page(
         list(call.state.administrative_units.values()),

@@ -43,6 +43,7 @@ async def list_contacts(call: Call) -> Response:
         call.request.headers,
         known=CONTACT_PROPERTIES,
         type_name="orgContact",
+        orderable=frozenset({"displayName"}),
     )
     body = list_page(
         list(call.state.contacts.values()),

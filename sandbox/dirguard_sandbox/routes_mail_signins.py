@@ -58,6 +58,7 @@ async def list_sign_ins(call: Call) -> Response:
         call.request.headers,
         known=SIGN_IN_PROPERTIES,
         type_name="signIn",
+        orderable=frozenset({"createdDateTime"}),
     )
     body = list_page(
         list(reversed(call.state.sign_in_log)),

@@ -159,6 +159,9 @@ PAGE_SLIPS = {
     "update_microsoftauthenticatorauthenticationmethodconfiguration": (
         "the page's own slip: 'String' placeholder for state, and a 200 with a body for an update"
     ),
+    "administrativeunit-update.md:update_administrativeunit": (
+        "the page's own slip: 'visibility-value' placeholder where Graph takes HiddenMembership"
+    ),
 }
 """Examples whose page is wrong in a way no substitution repairs, with what is wrong."""
 

@@ -20,6 +20,7 @@ import jwt
 from dirguard_sandbox.directory_state import DirectoryState
 from dirguard_sandbox.permissions_table import GRAPH_APP_ID, PERMISSIONS_BY_VALUE
 from dirguard_sandbox.role_catalog import GLOBAL_ADMINISTRATOR, ROLES_BY_TEMPLATE
+from tests.sandbox.docs_replay_directory import directory_value
 from tests.sandbox.identity_helpers import AppCertificate, make_certificate
 
 Body = Any
@@ -305,6 +306,9 @@ class ReplayTenant:
         if name == "directoryAudit-id":
             self.client.patch(f"/users/{self.user(1)}", json={"jobTitle": "Audited"})
             return str(state.audits[-1]["id"])
+        found = directory_value(self.client, state, name, template, method, earlier)
+        if found is not None:
+            return found
         raise LookupError(f"no sandbox id for the parameter {{{name}}} of {template}")
 
     def _app_role_assignment(self, template: str, earlier: dict[str, str]) -> str:
