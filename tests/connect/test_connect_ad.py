@@ -344,6 +344,37 @@ def test_operator_without_domain_admins_is_refused_by_name(
     assert ad_directory.find_account(ldap_admin, samba_dc.base_dn, name) is None
 
 
+def test_an_existing_account_keeps_its_password_unless_dirguard_made_it(
+    run: Run,
+    samba_dc: SambaDC,
+    store: SecretStore,
+    unique: Callable[[str], str],
+    samba_tool: Callable[..., str],
+) -> None:
+    someone, their_password = unique("someone"), "Their-Pass-1234!"
+    samba_tool("user", "create", someone, their_password)
+    code, _, output = run("--account", someone)
+    assert code == 1
+    assert f"the account {someone} exists but was not created by dirguard" in output
+    with _bind_as(samba_dc, f"{someone}@{samba_dc.realm}", their_password) as conn:
+        assert conn.contexts.default == samba_dc.base_dn  # password untouched
+
+    name = unique("lost")
+    code, data, output = run("--account", name, "--json")
+    assert code == 0, output
+    secret = _setup(data)["secret"].removeprefix("secret:")
+    old = store.get(secret)
+    assert store.delete(secret)
+    code, data, output = run("--account", name, "--json")
+    assert code == 0, output
+    statuses = [a["status"] for a in _setup(data)["actions"] if a["kind"] == "account"]
+    assert statuses == ["exists", "password-stored"]
+    new = store.get(secret)
+    assert new != old
+    with _bind_as(samba_dc, f"{name}@{samba_dc.realm}", new) as conn:
+        assert conn.contexts.default == samba_dc.base_dn
+
+
 @pytest.fixture
 def kds_root_key(samba_dc: SambaDC, ldap_admin: Any) -> Iterator[str]:
     """A KDS root key object in the forest (removed afterwards), so the setup tries a gMSA."""

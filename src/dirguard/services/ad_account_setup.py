@@ -45,6 +45,8 @@ PASSWORD_LENGTH = 64
 UF_NORMAL_ACCOUNT = 0x0200
 UF_DONT_EXPIRE_PASSWD = 0x10000
 UF_WORKSTATION_TRUST_ACCOUNT = 0x1000
+DESCRIPTION = "dirguard Guardian service account"
+"""Start of the description of accounts dirguard creates (only their passwords it ever resets)."""
 KDS_ROOT_KEYS = "CN=Master Root Keys,CN=Group Key Distribution Service,CN=Services"
 AccountKind = Literal["gmsa", "user"]
 Status = Literal["added", "present", "absent", "created", "exists", "password-stored"]
@@ -207,6 +209,12 @@ def _reader_sd(sid: str) -> bytes:
     return dacl_descriptor([access_allowed_ace(sid, 0xF01FF)])
 
 
+def _made_by_dirguard(conn: Any, dn: str) -> bool:
+    found = conn.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", ["description"])
+    values = found[0][1].get("description", []) if found else []
+    return any(v.decode("utf-8").startswith(DESCRIPTION) for v in values)
+
+
 def _password() -> str:
     return generate_admin_password(PASSWORD_LENGTH)
 
@@ -232,6 +240,12 @@ def _ensure_account(
             )
         actions = [SetupAction(kind="account", name=existing.name, status="exists")]
         if secret not in store.names():
+            if not _made_by_dirguard(conn, existing.dn):
+                raise SetupError(
+                    f"{ctx.domain}: the account {existing.name} exists but was not created by"
+                    " dirguard and its password is not in the secret store; choose another"
+                    f" --account, or store its password with `dirguard secret set {secret}`"
+                )
             password = _password()
             register_secret(password)
             conn.modify_s(existing.dn, [(ldap.MOD_REPLACE, "unicodePwd", [_unicode_pwd(password)])])
@@ -265,7 +279,7 @@ def _ensure_account(
             ("objectClass", [b"user"]),
             ("sAMAccountName", [name.encode()]),
             ("userPrincipalName", [f"{name}@{ctx.domain}".encode()]),
-            ("description", [f"dirguard Guardian service account ({mode.value})".encode()]),
+            ("description", [f"{DESCRIPTION} ({mode.value})".encode()]),
             ("unicodePwd", [_unicode_pwd(password)]),
             ("userAccountControl", [str(UF_NORMAL_ACCOUNT | UF_DONT_EXPIRE_PASSWD).encode()]),
         ],
