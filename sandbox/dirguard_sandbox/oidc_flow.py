@@ -215,6 +215,9 @@ def redeem_device_code(state: DirectoryState, fields: dict[str, str]) -> str | O
             "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
         )
     del state.sign_ins[fields["device_code"]]
+    if not fields.get("scope"):
+        # The scope is bound to the device code when it is issued; MSAL does not repeat it.
+        fields["scope"] = entry["scope"]
     user_id: str = entry["user_id"]
     return user_id
 

@@ -65,8 +65,9 @@ def describe(
 ) -> SandboxInfo:
     everything = len(APPLICATION_PERMISSIONS)
     apps = sorted(state.applications.values(), key=lambda app: -len(app.granted))
-    full = next(app for app in apps if len(app.granted) == everything)
-    read_only = next(app for app in apps if app is not full)
+    # A tenant holding only its administrator (first_party_apps) has neither ready app.
+    full = next((app for app in apps if len(app.granted) == everything), None)
+    read_only = next((app for app in apps if full is not None and app is not full), None)
     admin_id, password = next(iter(state.passwords.items()))
     login = f"https://127.0.0.1:{port}"
     return SandboxInfo(
@@ -74,10 +75,10 @@ def describe(
         login_base=login,
         graph_base=f"{login}/v1.0",
         ca_file=ca_file,
-        full_client_id=full.app_id,
-        full_client_secret=full.secrets[0],
-        read_only_client_id=read_only.app_id,
-        read_only_client_secret=read_only.secrets[0],
+        full_client_id=full.app_id if full else "",
+        full_client_secret=full.secrets[0] if full else "",
+        read_only_client_id=read_only.app_id if read_only else "",
+        read_only_client_secret=read_only.secrets[0] if read_only else "",
         admin_user_principal_name=state.users[admin_id]["userPrincipalName"],
         admin_password=password,
         admin_key=admin_key,
