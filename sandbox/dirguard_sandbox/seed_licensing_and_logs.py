@@ -80,10 +80,11 @@ def _seed_licenses(state: DirectoryState, rng: random.Random, admin_id: str) -> 
         record = subscribed_sku_record(state, sku, units=units[sku.sku_id], subscription=_uuid(rng))
         state.subscribed_skus[record["id"]] = record
     used = dict.fromkeys(units, 0)
-    for user_id, user in state.users.items():
+    for index, (user_id, user) in enumerate(state.users.items()):
         wanted = [e3.sku_id, p2.sku_id] if user_id == admin_id else []
-        if user_id != admin_id and user.get("usageLocation"):
-            if rng.random() < 0.8:
+        # Every eighth person (contractors, leavers) holds no license at all.
+        if user_id != admin_id and user.get("usageLocation") and index % 8 != 7:
+            if rng.random() < 0.85:
                 wanted.append(e3.sku_id)
             if rng.random() < 0.5:
                 wanted.append(p1.sku_id)
