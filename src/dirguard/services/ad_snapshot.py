@@ -2,13 +2,18 @@
 
 For each partition: first a DirSync with a filter that matches nothing gives a cookie for "now";
 then a paged search reads every object (all attributes, the security descriptor's owner, group
-and DACL, forward links). Objects are classified to a catalog type, normalized
-(:mod:`dirguard.core.ad_values`) and stored in batches, one transaction per batch; a version is
-added only when the object's content differs from its last version (volatile fields ignored).
-So an interrupted snapshot is resumed by running it again: what was stored is found unchanged,
-the rest is added. When a partition is complete and no capture cursor exists yet, the cookie
-taken before the search becomes the capture starting point, so changes made during the snapshot
-are replayed by the first capture (and found already stored where the search saw them).
+and DACL, forward links), on a reader thread a few pages ahead of the storing
+(:func:`~dirguard.connectors.ad.ldap_read.read_ahead`). Objects are classified to a catalog type,
+normalized (:mod:`dirguard.core.ad_values`) and stored in batches, one transaction per batch
+(:mod:`dirguard.services.ad_snapshot_store`: a few bulk statements per batch); a version is added
+only when the object's content differs from its last version (volatile fields ignored). So an
+interrupted snapshot is resumed by running it again: what was stored is found unchanged, the rest
+is added. When a partition's search is complete, objects stored as live that it did not return
+were deleted while nothing was capturing: each gets a delete event
+(:mod:`dirguard.services.ad_snapshot_deletes`). Then, when no capture cursor exists yet, the
+cookie taken before the search becomes the capture starting point (in the same transaction), so
+changes made during the snapshot are replayed by the first capture (and found already stored
+where the search saw them).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,6 +37,7 @@ from dirguard.connectors.ad.ldap_read import (
     NO_MATCH_FILTER,
     dirsync_pages,
     paged_search,
+    read_ahead,
     read_schema,
 )
 from dirguard.core.ad_values import (
@@ -44,6 +51,8 @@ from dirguard.core.ad_values import (
     normalize_entry,
     significant,
 )
+from dirguard.services.ad_snapshot_deletes import detect_deletes
+from dirguard.services.ad_snapshot_store import ObservedObject, store_observed
 from dirguard.store import json_codec
 from dirguard.store.column_types import utcnow
 from dirguard.store.cursors import get_cursor, save_cursor
@@ -60,15 +69,6 @@ def dirsync_stream(partition: Partition) -> str:
     return f"dirsync:{partition.value}"
 
 
-@dataclass(frozen=True, kw_only=True)
-class ObservedObject:
-    """One object as read from the directory, ready to store."""
-
-    guid: str
-    resource_type: ResourceType
-    content: Content
-
-
 def shallow_fields(result: Any) -> dict[str, Any]:
     """A result dataclass's fields by name, in declaration order (values not copied)."""
     return {f.name: getattr(result, f.name) for f in fields(result)}
@@ -83,6 +83,7 @@ class SnapshotResult:
     new_objects: int = 0
     new_versions: int = 0
     unchanged: int = 0
+    deletes_detected: int = 0
     not_in_catalog: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -171,29 +172,10 @@ def record_state(
 def store_batch(
     session: Session, source: str, batch: list[ObservedObject], run: Run, result: SnapshotResult
 ) -> None:
-    existing = objects_by_guid(session, source, (o.guid for o in batch))
-    latest = latest_versions(session, (o.id for o in existing.values()))
-    for observed in batch:
-        if observed.guid not in existing:
-            existing[observed.guid] = DirectoryObject(
-                source=source,
-                resource_type=observed.resource_type.key,
-                external_id=observed.guid,
-                path=str(observed.content[DN_ATTRIBUTE][0]),
-            )
-            session.add(existing[observed.guid])
-            result.new_objects += 1
-    session.flush()  # the batch's new objects in one multi-row INSERT: each gets its id
-    for observed in batch:
-        obj = existing[observed.guid]
-        obj.resource_type = observed.resource_type.key
-        added = record_state(session, obj, observed.content, latest.get(obj.id), run)
-        if added is None:
-            result.unchanged += 1
-        else:
-            result.new_versions += 1
-            latest[obj.id] = added
-    session.flush()
+    counts = store_observed(session, source, batch, run.id)
+    result.new_objects += counts.new_objects
+    result.new_versions += counts.new_versions
+    result.unchanged += counts.unchanged
 
 
 def _start_cookie(conn: AdConnection, base: str) -> bytes:
@@ -227,7 +209,8 @@ def snapshot_domain(
             base = conn.contexts.base(partition)
             start_cookie = _start_cookie(conn, base)
             batch: list[ObservedObject] = []
-            for page in paged_search(conn.ldap, base):
+            seen: set[str] = set()
+            for page in read_ahead(partial(paged_search, conn.ldap, base)):
                 for dn, raw in page:
                     content = normalize_entry(schema, dn, raw)
                     resource_type = classify(types, partition, content)
@@ -237,6 +220,7 @@ def snapshot_domain(
                         result.not_in_catalog[str(classes[-1])] += 1
                         continue
                     guid = guid_text(bytes(raw["objectGUID"][0]))
+                    seen.add(guid)
                     batch.append(
                         ObservedObject(guid=guid, resource_type=resource_type, content=content)
                     )
@@ -248,6 +232,15 @@ def snapshot_domain(
                     progress(result.objects)
             with sessions.begin() as session:
                 store_batch(session, domain.name, batch, run, result)
+                result.deletes_detected += detect_deletes(
+                    session,
+                    conn,
+                    domain.name,
+                    partition,
+                    seen,
+                    schema=schema,
+                    run=run,
+                )
                 stream = dirsync_stream(partition)
                 if get_cursor(session, domain.name, stream) is None:
                     save_cursor(session, domain.name, stream, start_cookie, run)

@@ -3,7 +3,8 @@ moment. Values come back JSON-ready (bytes as ``{"$bytes": base64}``).
 
 A security descriptor change shows its old and new SDDL as ``old``/``new`` and the ACE-level
 difference as ``details``; an event nobody could be correlated with has ``actor`` ``None``
-(shown as unknown, never guessed)."""
+(shown as unknown, never guessed); a delete a snapshot noticed after the fact (nothing was
+capturing when it happened) has ``detected_by`` ``"snapshot"``."""
 
 from __future__ import annotations
 
@@ -15,8 +16,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dirguard.core.ad_values import DN_ATTRIBUTE, Content
+from dirguard.core.change_op import ChangeOp
 from dirguard.store import json_codec
 from dirguard.store.models import ChangeEvent, DirectoryObject, ObjectVersion
+
+SNAPSHOT_CORRELATION_PREFIX = "snapshot:"
+"""Correlation id prefix (``snapshot:<run id>``) of the delete events a snapshot detected
+(:mod:`dirguard.services.ad_snapshot_deletes`); shown as ``detected_by: snapshot``."""
 
 
 class HistoryQueryError(ValueError):
@@ -121,6 +128,11 @@ def event_dict(event: ChangeEvent, obj: DirectoryObject) -> dict[str, Any]:
         "actor_address": event.actor_address,
         "occurred_at": event.occurred_at.isoformat() if event.occurred_at else None,
         "observed_at": event.observed_at.isoformat(),
+        "detected_by": (
+            "snapshot"
+            if (event.correlation_id or "").startswith(SNAPSHOT_CORRELATION_PREFIX)
+            else None
+        ),
     }
 
 
@@ -180,26 +192,91 @@ def history(session: Session, ref: ObjectRef) -> list[dict[str, Any]]:
 
 
 def state_at(session: Session, ref: ObjectRef, at: datetime) -> dict[str, Any] | None:
-    """The object's recorded content at ``at`` (the newest version captured by then), or
-    ``None`` when dirguard had not seen it yet."""
+    """The object's recorded state at ``at``, or ``None`` when dirguard knew nothing of it yet.
+
+    The nearest full version captured at or before ``at`` is the base; the object's change
+    events that happened by ``at`` (when they occurred, or were observed where the source does
+    not say) and that the base does not hold yet (observed after it was captured) are replayed
+    onto it, in order (:func:`replay_event`). So a change that occurred before ``at`` but was
+    captured after it counts, and so does one recorded only as an event. Without a base, a
+    ``create`` event is the starting state."""
     version = session.scalars(
         select(ObjectVersion)
         .where(ObjectVersion.object_id == ref.id, ObjectVersion.captured_at <= at)
         .order_by(ObjectVersion.version.desc())
         .limit(1)
     ).first()
+    when = func.coalesce(ChangeEvent.occurred_at, ChangeEvent.observed_at)
+    query = select(ChangeEvent).where(ChangeEvent.object_id == ref.id, when <= at)
+    if version is not None:
+        query = query.where(ChangeEvent.observed_at > version.captured_at)
+    events = list(session.scalars(query.order_by(ChangeEvent.sequence)))
     if version is None:
-        return None
-    content = version.content
+        creates = [i for i, e in enumerate(events) if e.op == ChangeOp.CREATE.value]
+        if not creates:
+            return None
+        events = events[creates[0] :]
+    content: Content = {} if version is None else {k: list(v) for k, v in version.content.items()}
+    for event in events:
+        replay_event(content, event.op, event.attribute, event.old_value, event.new_value)
     return {
         "guid": ref.external_id,
         "type": ref.resource_type,
         "at": at.isoformat(),
-        "version": version.version,
-        "captured_at": version.captured_at.isoformat(),
+        "version": None if version is None else version.version,
+        "captured_at": None if version is None else version.captured_at.isoformat(),
+        "events_replayed": len(events),
+        "last_event": events[-1].sequence if events else None,
         "deleted": content.get("isDeleted") == ["TRUE"],
         "attributes": json_codec.encode(content),
     }
+
+
+def _as_values(value: Any) -> list[Any]:
+    """An event's value as attribute values: a single-valued attribute's scalar as one value, a
+    security descriptor change's new value as its SDDL text."""
+    if isinstance(value, dict) and set(value) == {"sddl", "difference"}:
+        value = value["sddl"]
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def replay_event(content: Content, op: str, attribute: str | None, old: Any, new: Any) -> None:
+    """Apply one stored change event to ``content`` in place (see :mod:`dirguard.core.change_op`).
+
+    A security descriptor replayed from an event is its SDDL text (the event holds no bytes)."""
+    if op == ChangeOp.CREATE.value:
+        content.clear()
+        content.update({k: _as_values(v) for k, v in (new or {}).items()})
+    elif op in (ChangeOp.MOVE.value, ChangeOp.RENAME.value):
+        content[DN_ATTRIBUTE] = [new]
+    elif op == ChangeOp.DELETE.value:
+        if new is not None:
+            content[DN_ATTRIBUTE] = [new]
+        content["isDeleted"] = ["TRUE"]
+    elif op == ChangeOp.UNDELETE.value:
+        content[DN_ATTRIBUTE] = [new]
+        content.pop("isDeleted", None)
+        content.pop("isRecycled", None)
+    elif attribute is None:
+        return
+    elif op == ChangeOp.MODIFY.value:
+        values = _as_values(new)
+        if values:
+            content[attribute] = values
+        else:
+            content.pop(attribute, None)
+    elif op == ChangeOp.ADD_VALUE.value:
+        current = content.setdefault(attribute, [])
+        if new not in current:
+            current.append(new)
+    elif op == ChangeOp.REMOVE_VALUE.value:
+        current = content.get(attribute, [])
+        if old in current:
+            current.remove(old)
+        if not current:
+            content.pop(attribute, None)
 
 
 def last_live_version(session: Session, object_id: int) -> ObjectVersion | None:
@@ -223,5 +300,6 @@ __all__ = [
     "history",
     "last_live_version",
     "parse_time",
+    "replay_event",
     "state_at",
 ]

@@ -63,7 +63,11 @@ class StoredJson(TypeDecorator[Any]):
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         # ``None`` is SQL NULL (``none_as_null``): "no value", queryable with IS NULL.
-        return None if value is None else json_codec.encode(value)
+        if value is None:
+            return None
+        if type(value) is json_codec.JsonText:
+            return value  # serialized already; the store's serializer writes its text
+        return json_codec.encode(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         return json_codec.decode(value)

@@ -10,10 +10,12 @@ Every error raised here is a :class:`StoreError` whose message never contains a 
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -24,6 +26,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.paths import default_store_url
+from dirguard.store import json_codec
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another writer's lock before failing."""
@@ -112,6 +115,18 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def json_text(value: Any) -> str:
+    """JSON columns' serializer: orjson (a snapshot writes tens of thousands of documents), the
+    standard library for what orjson refuses (integers beyond 64 bits); a
+    :class:`~dirguard.store.json_codec.JsonText` is written as it is."""
+    if type(value) is json_codec.JsonText:
+        return value.text
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except TypeError:
+        return json.dumps(value)
+
+
 def create_engine_for(url: str) -> Engine:
     """An engine for ``url``: SQLite file (parent directory created) or PostgreSQL via psycopg."""
     parsed = parse_store_url(url)
@@ -124,7 +139,9 @@ def create_engine_for(url: str) -> Engine:
                 f"cannot create the directory {path.parent} for the SQLite store: {error.strerror}"
             ) from None
     try:
-        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+        engine = create_engine(
+            parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite", json_serializer=json_text
+        )
     except NoSuchModuleError:
         raise StoreUrlError(
             f"no driver for {parsed.drivername}; install dirguard[postgres] for PostgreSQL"

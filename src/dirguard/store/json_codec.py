@@ -8,7 +8,13 @@ marker (a single key ``$bytes`` or ``$dict``) is wrapped as ``{"$dict": {...}}``
 decodes to exactly what was encoded, whatever its keys.
 
 ``content_hash`` is the SHA-256 of the canonical encoding (sorted keys, no whitespace, UTF-8), so
-it does not depend on the database: JSONB reorders keys, SQLite keeps them.
+it does not depend on the database: JSONB reorders keys, SQLite keeps them. The fast path computes
+it with orjson, whose sorted compact output is byte for byte the standard library's for data
+without floats (the fast path refuses floats: the careful path and ``json`` handle them).
+
+:func:`flat_content_json` serializes a normalized directory object once for both its hash and
+its stored column (:class:`JsonText`, which :class:`~dirguard.store.column_types.StoredJson`
+stores as it is): a snapshot does that for every object.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import orjson
 
 BYTES_MARKER = "$bytes"
 DICT_MARKER = "$dict"
@@ -126,4 +134,53 @@ def canonical_json(encoded: Any) -> bytes:
 
 def content_hash(value: Any) -> str:
     """SHA-256 (hex) of the canonical encoding of ``value``."""
-    return hashlib.sha256(canonical_json(encode(value))).hexdigest()
+    return encode_with_hash(value)[1]
+
+
+def encode_with_hash(value: Any) -> tuple[Any, str]:
+    """``(encode(value), content_hash(value))`` from one encoding walk."""
+    try:
+        encoded = _fast_encode(value)
+    except _Unencodable:
+        encoded = _encode(value, "$")
+        return encoded, hashlib.sha256(canonical_json(encoded)).hexdigest()
+    try:
+        canonical = orjson.dumps(encoded, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer beyond 64 bits: the standard library writes it
+        canonical = canonical_json(encoded)
+    return encoded, hashlib.sha256(canonical).hexdigest()
+
+
+class JsonText:
+    """JSON text already encoded and serialized (by :func:`flat_content_json`): a ``StoredJson``
+    column hands it to the store's serializer (:func:`dirguard.store.database.json_text`), which
+    writes it as it is. Not a ``str``, so a serializer that does not know it fails loudly
+    instead of storing a quoted string."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _bytes_marker(value: Any) -> Any:
+    if type(value) is bytes:
+        return {BYTES_MARKER: base64.b64encode(value).decode("ascii")}
+    raise TypeError(f"a {type(value).__name__} is not text or bytes")
+
+
+def flat_content_json(content: Mapping[str, Sequence[str | bytes]]) -> tuple[JsonText, str]:
+    """A normalized directory object (attribute name to a list of text or bytes values) as the
+    canonical JSON text of its encoding and its :func:`content_hash`, serialized by orjson in
+    one pass (Python runs only for byte values). The text is the canonical form, so the hash is
+    the SHA-256 of exactly what is stored. Anything else than that shape (a dictionary among the
+    values, a marker-shaped top level, an integer beyond 64 bits) takes the careful path."""
+    if len(content) == 1 and next(iter(content)) in _MARKERS:
+        encoded = encode(content)
+        canonical = canonical_json(encoded)
+    else:
+        try:
+            canonical = orjson.dumps(content, default=_bytes_marker, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            canonical = canonical_json(encode(content))
+    return JsonText(canonical.decode("utf-8")), hashlib.sha256(canonical).hexdigest()

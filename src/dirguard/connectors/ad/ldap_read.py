@@ -3,6 +3,9 @@
 * :func:`paged_search` — simple paged results (1.2.840.113556.1.4.319) with the SD-flags control
   (1.2.840.113556.1.4.801, owner + group + DACL = 7; sent non-critical because Samba answers
   "critical extension unavailable" to a critical one on search), completing ranged attributes.
+* :func:`read_ahead` — the pages of a search read on a thread of their own, a few pages ahead
+  of the caller (python-ldap releases the GIL while it waits for and decrypts an answer).
+* :func:`read_by_guid` — one object by objectGUID, live or deleted (show-deleted control).
 * :func:`read_schema` — every attributeSchema's syntax, once per connection.
 * :func:`dirsync_pages` — DirSync pages until the server has no more, each with its cookie.
 """
@@ -10,10 +13,12 @@
 from __future__ import annotations
 
 import contextlib
+import queue
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import ldap
 from ldap.controls import LDAPControl, SimplePagedResultsControl
@@ -30,6 +35,7 @@ from dirguard.connectors.ad.dirsync_control import (
 from dirguard.core.ad_values import AttributeSyntax, Schema
 
 SD_FLAGS_OID = "1.2.840.113556.1.4.801"
+SHOW_DELETED_OID = "1.2.840.113556.1.4.417"
 SD_OWNER_GROUP_DACL = 0x7
 PAGE_SIZE = 1000
 NO_MATCH_FILTER = "(objectGUID=\\00)"
@@ -113,6 +119,81 @@ def paged_search(
         if pending is not None:
             with contextlib.suppress(ldap.LDAPError):
                 conn.abandon(pending)
+
+
+T = TypeVar("T")
+
+
+def read_ahead(produce: Callable[[], Iterator[T]], depth: int = 4) -> Iterator[T]:
+    """The items of ``produce()``, which runs on a reader thread up to ``depth`` items ahead.
+
+    The reader's exception is raised here, where the items are consumed. Leaving the iteration
+    early (an error or interrupt in the caller) stops the reader after the answer it is waiting
+    for and closes its iterator (a paged search then abandons its outstanding request)."""
+    items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> None:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def run() -> None:
+        try:
+            iterator = produce()
+            try:
+                for item in iterator:
+                    if stop.is_set():
+                        return
+                    put(("item", item))
+            finally:
+                close = getattr(iterator, "close", None)
+                if close is not None:
+                    close()
+        except BaseException as error:  # handed to the consumer, raised there
+            put(("error", error))
+        else:
+            put(("done", None))
+
+    reader = threading.Thread(target=run, name="ldap-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, value = items.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        reader.join()
+
+
+def read_by_guid(
+    conn: Any, guid: str, *, attributes: tuple[str, ...] = ("*", "nTSecurityDescriptor")
+) -> Entry | None:
+    """The object whose objectGUID is ``guid`` (text form), live or a tombstone (the
+    show-deleted control); ``None`` when the directory holds no such object any more."""
+    controls = [LDAPControl(SHOW_DELETED_OID, True, None), sd_flags_control()]
+    try:
+        found = conn.search_ext_s(
+            f"<GUID={guid}>",
+            ldap.SCOPE_BASE,
+            "(objectClass=*)",
+            list(attributes),
+            serverctrls=controls,
+        )
+    except ldap.NO_SUCH_OBJECT:
+        return None
+    for dn, attrs in found:
+        if dn:
+            return dn, _complete_ranges(conn, dn, attrs)
+    return None
 
 
 def read_schema(conn: Any, schema_dn: str) -> Schema:
