@@ -61,7 +61,8 @@ from dirguard.store.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
+"""Objects per transaction: one page of the paged search."""
 
 
 def dirsync_stream(partition: Partition) -> str:
