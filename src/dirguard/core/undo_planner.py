@@ -1,10 +1,8 @@
 """Planning the undo of a selection (pure: no I/O): selected events, an object back to a point in
 time, a deleted object brought back. See :mod:`dirguard.core.restore_plan` for the step model.
 
-Locations: an object's destination, and a DN value put back into a link, is written where it
-will be once the earlier steps have run: a child deleted inside an OU that was renamed in the
-selection comes back under the OU's old name, and a move step expects the object where the
-moves before it (of its parents) leave it.
+Locations (destinations, link values, where a move finds its object) are worked out by
+:mod:`dirguard.core.plan_relocation`.
 
 Conflicts: for each attribute, linked value or DN the selection touched, the value the last
 selected change left is compared with what dirguard holds now. A difference means someone changed
@@ -15,10 +13,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
-from dirguard.core.ad_values import DN_ATTRIBUTE, Content, Value, is_tombstone_dn
+from dirguard.core.ad_values import DN_ATTRIBUTE, Content, Value
 from dirguard.core.change_op import ChangeOp
+from dirguard.core.plan_relocation import DN_OPS, carried, relocated
 from dirguard.core.restore_plan import (
     HistoryEvent,
     ObjectFacts,
@@ -41,7 +39,6 @@ from dirguard.core.restore_plan import (
 Membership = tuple[ObjectFacts, str]
 """An object holding a link to the one being restored, and the linked attribute (``member``)."""
 
-DN_OPS = frozenset({ChangeOp.MOVE, ChangeOp.RENAME, ChangeOp.DELETE, ChangeOp.UNDELETE})
 
 REANIMATION_ADDS = ("adminCount", "operatorCount")
 """Samba sets these to 0 on a security principal it brings back from a tombstone; cleared again
@@ -142,12 +139,19 @@ def plan_events(
         by_object[event.object_guid].append(event)
     steps: list[PlannedStep] = []
     warnings: list[str] = []
+    moves = [
+        e
+        for e in sorted(events, key=lambda e: e.sequence)
+        if e.op in (ChangeOp.MOVE, ChangeOp.RENAME) and isinstance(e.old, str)
+    ]
     for guid, object_events in by_object.items():
         obj = facts.get(guid)
         if obj is None:
             raise PlanningError(f"object {guid} of the selection is not in dirguard's store")
         steps.extend(
-            _undo_object(obj, object_events, memberships or {}, force, disable_instead, warnings)
+            _undo_object(
+                obj, object_events, memberships or {}, force, disable_instead, warnings, moves
+            )
         )
     for step in steps:
         if step.conflict is not None:
@@ -194,6 +198,7 @@ def _undo_object(
     force: bool,
     disable_instead: bool,
     warnings: list[str],
+    moves: Sequence[HistoryEvent] = (),
 ) -> list[PlannedStep]:
     ops = {e.op for e in events}
     ids = tuple(e.id for e in events)
@@ -217,7 +222,8 @@ def _undo_object(
             now = obj.last_live or now
         dn_events = []
     elif dn_events:
-        target, expected = str(dn_events[0].old), str(dn_events[-1].new)
+        target = str(dn_events[0].old)
+        expected = carried(str(dn_events[-1].new), moves, dn_events[-1])
         if dn_events[-1].op == ChangeOp.UNDELETE:
             steps.append(
                 PlannedStep(
@@ -340,62 +346,3 @@ def plan_undelete(
     live_dn = _dn_of(obj.last_live)
     target_dn = live_dn if to_ou is None else f"{split_dn(live_dn)[0]},{to_ou}"
     return RestorePlanDraft(steps=ordered(reanimation_steps(obj, target_dn, memberships)))
-
-
-def relocated(
-    steps: tuple[PlannedStep, ...], events: Sequence[HistoryEvent]
-) -> tuple[PlannedStep, ...]:
-    """``steps`` (ordered) with destinations and linked DN values written where things will be
-    after the plan, and each move expecting its object where the earlier moves leave it."""
-    final = {
-        s.object_guid: str(s.values[0])
-        for s in steps
-        if s.kind in (StepKind.REANIMATE, StepKind.MOVE)
-    }
-    names: dict[str, str] = {}
-    """Every live DN an object that comes back or moves back had in the selection -> its guid."""
-    for event in events:
-        if event.object_guid in final and event.op in DN_OPS:
-            for value in (event.old, event.new):
-                if isinstance(value, str) and value and not is_tombstone_dn(value):
-                    names[value.lower()] = event.object_guid
-    for step in steps:
-        if step.kind is StepKind.MOVE and step.expected:
-            names[str(step.expected[0]).lower()] = step.object_guid
-
-    def locate(dn: str, seen: frozenset[str] = frozenset()) -> str:
-        """Where the object named ``dn`` at some moment of the selection ends up."""
-        guid = names.get(dn.lower())
-        if guid is not None and guid not in seen:
-            target = final[guid]
-            rdn, parent = split_dn(target)
-            return f"{rdn},{locate(parent, seen | {guid})}" if parent else target
-        rdn, parent = split_dn(dn)
-        return f"{rdn},{locate(parent, seen)}" if parent else dn
-
-    linked_dn = StepKind.ADD_VALUE, StepKind.REMOVE_VALUE
-    moved: list[tuple[str, str]] = []
-    out: list[PlannedStep] = []
-    for step in ordered(
-        replace(s, values=(locate(str(s.values[0])),))
-        if s.kind in (StepKind.REANIMATE, StepKind.MOVE, *linked_dn) and s.values
-        else s
-        for s in steps
-    ):
-        if step.kind is StepKind.MOVE and step.expected:
-            now = _after_moves(str(step.expected[0]), moved)
-            step = replace(step, dn=now, expected=(now,))
-            moved.append((now.lower(), str(step.values[0])))
-        out.append(step)
-    return tuple(out)
-
-
-def _after_moves(dn: str, moved: Sequence[tuple[str, str]]) -> str:
-    """``dn`` after the subtree moves ``(old DN lowercased, new DN)`` ran, in order."""
-    for old, new in moved:
-        lowered = dn.lower()
-        if lowered == old:
-            dn = new
-        elif lowered.endswith("," + old):
-            dn = dn[: len(dn) - len(old)] + new
-    return dn

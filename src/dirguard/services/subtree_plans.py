@@ -15,8 +15,8 @@ import ldap.dn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dirguard.core.plan_relocation import DN_OPS
 from dirguard.core.restore_plan import PlanningError, RestorePlanDraft
-from dirguard.core.undo_planner import DN_OPS
 from dirguard.services.rollback_plans import events_plan, window_query, window_text
 from dirguard.store.models import ChangeEvent, DirectoryObject
 
