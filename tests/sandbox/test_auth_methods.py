@@ -14,13 +14,28 @@ PASSWORD_METHOD = "28c10230-6103-485e-b985-444c60001490"
 MOBILE_PHONE_METHOD = "3179e48a-750b-4051-897c-87b9720928f7"
 
 
-def _someone(sandbox: RunningSandbox, *, without_methods: bool = False) -> str:
+def _someone(sandbox: RunningSandbox) -> str:
     admin_id = next(iter(sandbox.state.passwords))
-    return next(
-        user_id
-        for user_id in sandbox.state.users
-        if user_id != admin_id and not (without_methods and sandbox.state.auth_methods.get(user_id))
+    return next(user_id for user_id in sandbox.state.users if user_id != admin_id)
+
+
+def _new_user(sandbox: RunningSandbox, client: httpx.Client) -> str:
+    """A user made for the test: no authentication method registered yet."""
+    nickname = f"methods{len(sandbox.state.users)}"
+    domain = sandbox.info.admin_user_principal_name.split("@")[1]
+    created = client.post(
+        "/users",
+        json={
+            "accountEnabled": True,
+            "displayName": nickname,
+            "mailNickname": nickname,
+            "userPrincipalName": f"{nickname}@{domain}",
+            "passwordProfile": {"password": "Sandbox-Pa55word!"},
+        },
     )
+    assert created.status_code == 201, created.text
+    user_id: str = created.json()["id"]
+    return user_id
 
 
 def _audits(client: httpx.Client, user_id: str) -> list[dict[str, Any]]:
@@ -52,9 +67,9 @@ def test_every_user_lists_a_password_method_and_what_they_registered(
 def test_phone_and_email_methods_are_added_read_and_deleted_with_audits(
     graph_sandbox: RunningSandbox,
 ) -> None:
-    user_id = _someone(graph_sandbox, without_methods=True)
-    base = f"/users/{user_id}/authentication"
     with graph_sandbox.client() as client:
+        user_id = _new_user(graph_sandbox, client)
+        base = f"/users/{user_id}/authentication"
         phone = client.post(
             f"{base}/phoneMethods", json={"phoneNumber": "+1 2065550123", "phoneType": "mobile"}
         )
@@ -146,8 +161,8 @@ def test_methods_need_the_authentication_method_permissions(
 
 def test_per_user_mfa_state_is_a_beta_resource(graph_sandbox: RunningSandbox) -> None:
     registered = _someone(graph_sandbox)
-    bare = _someone(graph_sandbox, without_methods=True)
     with graph_sandbox.client() as client:
+        bare = _new_user(graph_sandbox, client)
         path = f"/users/{bare}/authentication/requirements"
         before = client.get(_beta(graph_sandbox, path))
         v1 = client.get(path)
