@@ -161,11 +161,22 @@ def _failed_dependency(item: Json, request: Request) -> Json:
     }
 
 
+def _relative_to_own_base(payload: Any, base: str) -> None:
+    """Microsoft's SDKs send each request's absolute URL on the service's own base, which Graph
+    accepts: such URLs become relative (any other absolute URL stays, and is refused)."""
+    requests = payload.get("requests") if isinstance(payload, dict) else None
+    for item in requests if isinstance(requests, list) else []:
+        url = item.get("url") if isinstance(item, dict) else None
+        if isinstance(url, str) and url.startswith(base):
+            item["url"] = url[len(base) - 1 :]
+
+
 async def run_batch(request: Request) -> Response:
     try:
         payload = json.loads(await request.body() or b"null")
     except ValueError as error:
         raise _invalid("Invalid batch payload format: the body is not JSON.") from error
+    _relative_to_own_base(payload, f"{request.url.scheme}://{request.url.netloc}/v1.0/")
     ordered = _checked(payload)
     app: ASGIApp = request.scope["app"]
     statuses: dict[str, int] = {}

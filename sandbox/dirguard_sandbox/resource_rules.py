@@ -90,8 +90,8 @@ def check_body(
             )
     accepted: Json = {}
     for name, value in body.items():
-        if name in extra_allowed:
-            continue
+        if name in extra_allowed or name == "@odata.type":
+            continue  # Graph accepts the type annotation the SDKs send with every body.
         if name not in writable:
             if name in known:
                 raise bad_request(f"Property '{name}' is read-only and cannot be set.")
