@@ -128,6 +128,11 @@ async def send_mail(call: Call) -> Response:
     _recipients(message, "toRecipients", required=True)
     for name in ("ccRecipients", "bccRecipients"):
         _recipients(message, name, required=False)
+    if "scp" in call.claims and call.claims.get("oid") != user["id"]:
+        # A delegated Mail.Send sends as the signed-in user only.
+        raise GraphError(
+            403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
+        )
     if not user.get("mail"):
         raise GraphError(
             404,

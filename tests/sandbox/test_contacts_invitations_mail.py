@@ -9,6 +9,8 @@ from urllib.parse import unquote
 import httpx
 
 from tests.fixtures.graph_sandbox import RunningSandbox
+from tests.sandbox.identity_helpers import register_app
+from tests.sandbox.test_identity_sign_in import _device_sign_in
 
 REDIRECT = "https://myapps.microsoft.com"
 
@@ -169,3 +171,30 @@ def test_send_mail_lands_in_the_outbox(graph_sandbox: RunningSandbox) -> None:
     )
     assert cleared.status_code == 204
     assert _outbox(graph_sandbox).json()["messages"] == []
+
+
+def test_delegated_mail_is_sent_as_the_signed_in_user_only(graph_sandbox: RunningSandbox) -> None:
+    info = graph_sandbox.info
+    admin_id = next(iter(graph_sandbox.state.passwords))
+    other_id = next(u for u, user in graph_sandbox.state.users.items() if u != admin_id)
+    message = {
+        "subject": "Delegated",
+        "toRecipients": [{"emailAddress": {"address": "kim@partner.example"}}],
+    }
+    with graph_sandbox.client() as client:
+        app, _ = register_app(client, "delegated mail")
+    signed_in = _device_sign_in(
+        graph_sandbox,
+        app["appId"],
+        info.admin_user_principal_name,
+        info.admin_password,
+        "https://graph.microsoft.com/Mail.Send",
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    with httpx.Client(base_url=info.graph_base, verify=graph_sandbox.tls(), headers=headers) as me:
+        own = me.post(f"/users/{admin_id}/sendMail", json={"message": message})
+        someone_else = me.post(f"/users/{other_id}/sendMail", json={"message": message})
+    assert own.status_code == 202
+    assert someone_else.status_code == 403
+    assert someone_else.json()["error"]["code"] == "ErrorAccessDenied"
