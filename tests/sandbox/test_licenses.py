@@ -4,11 +4,13 @@ units in use, assignLicense with Graph's errors, licenseDetails, and the audit i
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from dirguard_sandbox.seed_data import SeedOptions, generate_tenant
+from dirguard_sandbox.state_file import load_state, save_state
 from tests.fixtures.graph_sandbox import RunningSandbox
 
 E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
@@ -149,3 +151,23 @@ def test_seeded_licenses_are_the_same_for_the_same_seed() -> None:
     assert [entry["createdDateTime"] for entry in first.sign_in_log] == sorted(
         entry["createdDateTime"] for entry in first.sign_in_log
     )
+
+
+def test_seeded_records_survive_a_state_file(tmp_path: Path) -> None:
+    state = generate_tenant(SeedOptions(users=20, seed=9))
+    state.outbox.append({"from": "a@b.example", "message": {"subject": "kept"}})
+    path = tmp_path / "tenant.json"
+    save_state(state, path)
+    loaded = load_state(path)
+    for name in (
+        "subscribed_skus",
+        "auth_methods",
+        "mfa_states",
+        "administrative_units",
+        "unit_members",
+        "contacts",
+        "sign_in_log",
+        "outbox",
+    ):
+        assert getattr(loaded, name) == getattr(state, name), name
+    assert loaded.users == state.users
