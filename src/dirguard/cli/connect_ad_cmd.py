@@ -38,6 +38,7 @@ from dirguard.services.ad_account_setup import (
     SetupError,
     account_name,
     check_operator,
+    ldap_error_text,
     setup_account,
 )
 from dirguard.services.ad_connection_check import AdAccountCheck, AdCheckError, check_ad_account
@@ -102,7 +103,7 @@ def _operator(
         raise _Failed(f"--operator-upn {upn!r} is not a UPN (name@domain)", ExitCode.CONFIG_INVALID)
     bound = domain.model_copy(update={"bind_upn": upn, "auth": "simple"})
     if password_ref is None:
-        password = typer.prompt(f"Password of {upn}", hide_input=True)
+        password = typer.prompt(f"Password of {upn}", hide_input=True, err=True)
         register_secret(password)
         return bound, password
     try:
@@ -204,7 +205,9 @@ def _check(
     except AdCheckError as exc:
         raise _Failed(str(exc), ExitCode.FAILURE) from None
     except ldap.LDAPError as exc:
-        raise _Failed(f"{domain}: reading the account failed: {exc}", ExitCode.FAILURE) from None
+        raise _Failed(
+            f"{domain}: reading the account failed: {ldap_error_text(exc)}", ExitCode.FAILURE
+        ) from None
 
 
 def _run(
@@ -331,9 +334,10 @@ def connect_ad(
             check_only=check,
         )
     except (LookupError, ldap.LDAPError) as exc:
-        err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
+        text = ldap_error_text(exc) if isinstance(exc, ldap.LDAPError) else str(exc)
+        err_console.print(f"error: {text}", markup=False, soft_wrap=True)
         if json_out:
-            print_json({"error": str(exc)})
+            print_json({"error": text})
         raise typer.Exit(ExitCode.FAILURE) from None
     except _Failed as exc:
         if json_out:

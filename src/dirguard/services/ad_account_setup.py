@@ -375,10 +375,10 @@ def setup_account(
         actions += _rights(ctx, found, [(g.name, g.right_guid) for g in grants if not g.is_group])
     except ldap.INSUFFICIENT_ACCESS as error:
         raise SetupError(
-            f"{domain}: the operator may not make this change: {_info(error)}"
+            f"{domain}: the operator may not make this change: {ldap_error_text(error)}"
         ) from None
     except ldap.LDAPError as error:
-        raise SetupError(f"{domain}: {_info(error)}") from None
+        raise SetupError(f"{domain}: {ldap_error_text(error)}") from None
     return DomainSetup(
         domain=domain,
         account=found.name,
@@ -390,7 +390,8 @@ def setup_account(
     )
 
 
-def _info(error: ldap.LDAPError) -> str:
+def ldap_error_text(error: ldap.LDAPError) -> str:
+    """The server's description and diagnostic text of an LDAP error (no request values)."""
     details = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
     parts = [str(details.get("desc", "")).strip(), str(details.get("info", "")).strip()]
     return ": ".join(p for p in parts if p) or type(error).__name__
