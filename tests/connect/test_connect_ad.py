@@ -448,3 +448,10 @@ def test_bad_input_is_named(run: Run, unique: Callable[[str], str]) -> None:
     code, _, output = run("--account", "has space")
     assert code == 2
     assert "account name 'has space' is not valid" in output
+    nobody = unique("nobody")
+    code, data, output = run("--check", "--account", nobody, "--json")
+    assert code == 2, output
+    check = data["domains"][0]["check"]
+    assert check["account_dn"] is None
+    assert {m["name"] for m in check["missing"]} >= {"Replicate Directory Changes"}
+    assert all(f"the account {nobody} does not exist" in m["detail"] for m in check["missing"])
