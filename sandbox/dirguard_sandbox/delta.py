@@ -4,8 +4,8 @@ administrative units): a full round, then only what changed since a deltaLink.
 A delta token is a position in the tenant's change sequence (plus the tenant's epoch and the time
 it was issued). Changed objects come back whole (projected by the round's ``$select``), objects
 that left carry ``@removed`` (``changed`` when soft-deleted and restorable, ``deleted`` when gone),
-and groups carry ``members@delta`` with the links added and removed. Tokens live 7 days; an
-expired or unknown token is answered 410 so the client resyncs.
+and groups and administrative units carry ``members@delta`` with the links added and removed.
+Tokens live 7 days; an expired or unknown token is answered 410 so the client resyncs.
 """
 
 from __future__ import annotations
@@ -38,14 +38,24 @@ def _gone() -> GraphError:
     )
 
 
+def _links(state: DirectoryState, kind: str) -> dict[str, list[str]] | None:
+    """The member lists whose changes a round reports as ``members@delta``."""
+    if kind == "groups":
+        return state.members
+    if kind == "administrativeUnits":
+        return state.unit_members
+    return None
+
+
 def _entries(state: DirectoryState, kind: str, since: int | None) -> list[Json]:
     """What one round reports, in change order: present objects, removals, member changes."""
     table = state.collection(kind)
+    links = _links(state, kind)
     if since is None:
         entries: list[Json] = [{"id": object_id} for object_id in table]
-        if kind == "groups":
+        if links is not None:
             for first in entries:
-                members = state.members.get(first["id"], [])
+                members = links.get(first["id"], [])
                 first["members"] = [(member_id, True) for member_id in members]
         return entries
     changed = sorted(
@@ -57,7 +67,7 @@ def _entries(state: DirectoryState, kind: str, since: int | None) -> list[Json]:
     for _, object_id in changed:
         if object_id in table:
             entry: Json = {"id": object_id}
-            if kind == "groups":
+            if links is not None:
                 net: dict[str, bool] = {}
                 for change in state.member_changes:
                     if change.seq > since and change.group_id == object_id:

@@ -190,7 +190,7 @@ class DirectoryState:
         if member_id in links:
             return False
         links.append(member_id)
-        if table is self.members:
+        if table is self.members or table is self.unit_members:
             self._member_change(group_id, member_id, added=True)
         return True
 
@@ -199,7 +199,7 @@ class DirectoryState:
         if member_id not in links:
             return False
         links.remove(member_id)
-        if table is self.members:
+        if table is self.members or table is self.unit_members:
             self._member_change(group_id, member_id, added=False)
         return True
 

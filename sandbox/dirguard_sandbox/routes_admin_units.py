@@ -239,14 +239,11 @@ async def add_unit_member(call: Call) -> Response:
         raise not_found(object_id)
     if unit["membershipType"] == "Dynamic":
         raise bad_request("Members of a Dynamic administrative unit are set by its rule.")
-    members = state.unit_members.setdefault(unit["id"], [])
-    if object_id in members:
+    if not state.add_link(state.unit_members, unit["id"], object_id):
         raise bad_request(
             "One or more added object references already exist for the following modified "
             "properties: 'members'."
         )
-    members.append(object_id)
-    state.bump(unit["id"])
     _member_audit(call, unit, object_id, added=True)
     return no_content()
 
@@ -256,11 +253,8 @@ async def remove_unit_member(call: Call) -> Response:
     state = call.state
     unit = _unit(call)
     object_id = call.param("directoryObject_id")
-    members = state.unit_members.get(unit["id"], [])
-    if object_id not in members:
+    if not state.remove_link(state.unit_members, unit["id"], object_id):
         raise not_found(object_id)
-    members.remove(object_id)
-    state.bump(unit["id"])
     _member_audit(call, unit, object_id, added=False)
     return no_content()
 

@@ -124,13 +124,26 @@ def test_bad_unit_requests_name_what_is_wrong(graph_sandbox: RunningSandbox) -> 
 
 
 def test_unit_delta_reports_changes_removals_and_latest(graph_sandbox: RunningSandbox) -> None:
+    def unit_members(unit_id: str) -> list[str]:
+        return graph_sandbox.state.unit_members[unit_id]
+
     with graph_sandbox.client() as client:
         first, link = _round(client, f"{UNITS}/delta")
+        held = {
+            unit_id: set(members) for unit_id, members in graph_sandbox.state.unit_members.items()
+        }
         _, latest_link = _round(client, f"{UNITS}/delta?$deltatoken=latest")
         made = client.post(UNITS, json={"displayName": "Delta unit"}).json()
         doomed = client.post(UNITS, json={"displayName": "Short-lived"}).json()
         existing = next(unit["id"] for unit in first)
         client.patch(f"{UNITS}/{existing}", json={"description": "Changed between rounds"})
+        joiner = next(u for u in graph_sandbox.state.users if u not in unit_members(existing))
+        leaver = unit_members(existing)[0]
+        client.post(
+            f"{UNITS}/{existing}/members/$ref",
+            json={"@odata.id": f"{graph_sandbox.info.graph_base}/directoryObjects/{joiner}"},
+        )
+        client.delete(f"{UNITS}/{existing}/members/{leaver}/$ref")
         client.delete(f"{UNITS}/{doomed['id']}")
         second, next_link = _round(client, link)
         from_latest, _ = _round(client, latest_link)
@@ -143,6 +156,12 @@ def test_unit_delta_reports_changes_removals_and_latest(graph_sandbox: RunningSa
     assert set(by_id) == {made["id"], existing, doomed["id"]}
     assert by_id[made["id"]]["displayName"] == "Delta unit"
     assert by_id[existing]["description"] == "Changed between rounds"
+    assert by_id[existing]["members@delta"] == [
+        {"@odata.type": "#microsoft.graph.user", "id": joiner},
+        {"@odata.type": "#microsoft.graph.user", "id": leaver, "@removed": {"reason": "deleted"}},
+    ]
+    for unit in first:
+        assert {m["id"] for m in unit["members@delta"]} == held[unit["id"]]
     assert by_id[doomed["id"]]["@removed"] == {"reason": "deleted"}
     assert {item["id"] for item in from_latest} == set(by_id)
     assert third == []
