@@ -62,7 +62,20 @@ def events_of(sessions: Sessions, guid: str, op: str, attribute: str | None) -> 
         return list(session.scalars(query))
 
 
-def write_config(tmp_path: Path, dc: SambaDC) -> Path:
+ADMIN_SECRET_ENV = "TEST_DIRGUARD_AD_PASSWORD"
+
+
+def write_config(
+    tmp_path: Path,
+    dc: SambaDC,
+    *,
+    mode: str = "full",
+    bind_upn: str | None = None,
+    secret_env: str | None = None,
+    extra: str = "",
+) -> Path:
+    """A configuration for the session's DC: the admin in full mode unless told otherwise;
+    ``extra`` lines go into the domain's table (e.g. the elevation keys)."""
     logs = dc.audit_logs
     files = ", ".join(
         f'"{p}"' for p in (logs.directory_changes, logs.group_changes, logs.password_changes)
@@ -72,8 +85,9 @@ def write_config(tmp_path: Path, dc: SambaDC) -> Path:
         f'[store]\nurl = "sqlite:///{tmp_path / "store.db"}"\n'
         "[[ad.domains]]\n"
         f'name = "{dc.realm.lower()}"\nservers = ["{dc.host}"]\nca_file = "{dc.ca_cert_path}"\n'
-        f'bind_upn = "{dc.admin_upn}"\npassword = "env:TEST_DIRGUARD_AD_PASSWORD"\n'
-        f"samba_audit_files = [{files}]\n",
+        f'bind_upn = "{bind_upn or dc.admin_upn}"\n'
+        f'password = "env:{secret_env or ADMIN_SECRET_ENV}"\n'
+        f'mode = "{mode}"\nsamba_audit_files = [{files}]\n{extra}',
         encoding="utf-8",
     )
     return path

@@ -15,6 +15,7 @@ from dirguard.cli import (
     db_cmd,
     demo_cmd,
     docs_cmd,
+    elevation_cmd,
     monitor_cmd,
     permissions_cmd,
     restore_cmd,
@@ -81,6 +82,7 @@ ad_cmd.register(app)
 monitor_cmd.register(app)
 rollback_cmd.register(app)
 restore_cmd.register(app)
+elevation_cmd.register(app)
 
 
 def main() -> None:

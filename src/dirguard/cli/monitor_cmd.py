@@ -15,6 +15,7 @@ from rich.markup import escape
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.cli.context import console, err_console, load_cli_config
+from dirguard.cli.elevation_cmd import revoke_at_start
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.schema import AdDomainConfig, Config
 from dirguard.services.ad_capture import CaptureError, CaptureResult
@@ -95,6 +96,7 @@ def monitor_cmd(
         raise _fail(str(error), ExitCode.UNAVAILABLE) from None
     try:
         sessions: sessionmaker[Session] = session_factory(engine)
+        revoke_at_start(config, sessions, domains)  # left by a dirguard that stopped
         monitor = Monitor(
             sessions=sessions,
             domains=domains,

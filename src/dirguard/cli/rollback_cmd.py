@@ -16,13 +16,17 @@ from rich.table import Table
 
 from dirguard.cli.ad_cmd import DomainOption, JsonOption, _connect, _domains, _fail, _store, _time
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
+from dirguard.cli.elevation_cmd import (
+    guarded_apply_or_exit,
+    refuse_read_only_or_exit,
+    revoke_at_start,
+)
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.schema import AdDomainConfig, Config
 from dirguard.core.restore_plan import PlanningError
 from dirguard.services import history_query, rollback_plans, subtree_plans
 from dirguard.services.ad_capture import CaptureError, capture_domain, fill_domain_actors
-from dirguard.services.rollback import RollbackError, apply_plan
-from dirguard.services.undelete import undelete
+from dirguard.services.undelete import plan_undelete
 
 TIME_HELP = "ISO 8601 time, e.g. 2024-05-01T12:00:00+02:00; without a zone it is UTC."
 
@@ -237,7 +241,13 @@ def apply_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Apply a stored plan step by step, reading every object back to verify it. Exit code 1
-    when a step failed or was skipped (each step's outcome is printed)."""
+    when a step failed or was skipped (each step's outcome is printed).
+
+    Before the first write the bind account's groups are checked against what each partition
+    the plan touches needs (Domain Admins, Enterprise Admins, Schema Admins): exit code 2 naming
+    the missing group. In read-only mode nothing is written (exit code 2) unless just-in-time
+    elevation is configured (elevation_bind_upn): then the bind account is a member of the
+    needed group only while the plan runs."""
     config = load_cli_config(ctx).config
     with _store(config) as sessions:
         with sessions() as session:
@@ -246,19 +256,20 @@ def apply_cmd(
             except PlanningError as error:
                 raise _fail(str(error), ExitCode.FAILURE) from None
         dom = _one_domain(config, source)
+        revoke_at_start(config, sessions, [dom])
+        result = guarded_apply_or_exit(
+            config, sessions, dom, plan_id, requested_by=as_ or getpass.getuser()
+        )
         with _connect(config, dom) as conn:
-            try:
-                report = apply_plan(sessions, conn, plan_id, requested_by=as_ or getpass.getuser())
-            except RollbackError as error:
-                raise _fail(str(error), ExitCode.FAILURE) from None
             capture_domain(sessions, conn, dom)  # record dirguard's own writes in the history
         with sessions() as session:
             shown = rollback_plans.plan_dict(session, plan_id)
+    shown.update(rights=result.rights.as_dict(), elevations=result.elevations)
     if as_json:
         print_json(shown)
     else:
         _print_plan(shown)
-    if report.status != "applied":
+    if result.report.status != "applied":
         raise typer.Exit(ExitCode.FAILURE)
 
 
@@ -275,19 +286,30 @@ def undelete_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Bring a deleted object back from its tombstone (same objectGUID and objectSid), then
-    restore its attributes and group memberships from dirguard's history."""
+    restore its attributes and group memberships from dirguard's history. The rights check,
+    read-only mode and elevation work as for `dirguard rollback apply` (exit code 2 when
+    refused; the plan stays stored)."""
     config = load_cli_config(ctx).config
     dom = _one_domain(config, domain)
-    with _store(config) as sessions, _connect(config, dom) as conn:
-        try:
-            result = undelete(
-                sessions, conn, dom, object_, requested_by=as_ or getpass.getuser(), to_ou=to
-            )
-        except (PlanningError, history_query.HistoryQueryError, CaptureError) as error:
-            raise _fail(str(error), ExitCode.FAILURE) from None
-        capture_domain(sessions, conn, dom)
+    requested_by = as_ or getpass.getuser()
+    with _store(config) as sessions:
+        revoke_at_start(config, sessions, [dom])
+        refuse_read_only_or_exit(
+            config, sessions, dom, requested_by=requested_by, what=f"undelete {object_}"
+        )
+        with _connect(config, dom) as conn:
+            try:
+                plan_id = plan_undelete(
+                    sessions, conn, dom, object_, requested_by=requested_by, to_ou=to
+                )
+            except (PlanningError, history_query.HistoryQueryError, CaptureError) as error:
+                raise _fail(str(error), ExitCode.FAILURE) from None
+        result = guarded_apply_or_exit(config, sessions, dom, plan_id, requested_by=requested_by)
+        with _connect(config, dom) as conn:
+            capture_domain(sessions, conn, dom)
         with sessions() as session:
-            shown = rollback_plans.plan_dict(session, result.plan["id"])
+            shown = rollback_plans.plan_dict(session, plan_id)
+    shown.update(rights=result.rights.as_dict(), elevations=result.elevations)
     if as_json:
         print_json(shown)
     else:

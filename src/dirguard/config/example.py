@@ -35,6 +35,12 @@ format = "text"         # text | json
 # bind_upn = "svc-dirguard@corp.example.com"
 # password = "env:DIRGUARD_AD_PASSWORD"
 # mode = "read-only"          # read-only (monitoring) | full (monitoring and rollback)
+# Read-only mode with just-in-time elevation (optional): for a rollback or undelete this
+# account adds bind_upn to the admin group the plan needs (Domain Admins, Enterprise Admins,
+# Schema Admins), dirguard binds anew as bind_upn, applies the plan, and removes the membership
+# (also after a failure; after a crash at the next start: `dirguard elevation revoke`).
+# elevation_bind_upn = "svc-dirguard-elevate@corp.example.com"
+# elevation_password = "secret:dirguard-elevate"
 # partitions = ["domain"]     # domain is always on; add "configuration", "schema"
 
 # One table per Microsoft Entra tenant.

@@ -17,7 +17,7 @@ from dirguard.catalog.resource_type import Partition
 from dirguard.config.credential_ref import CredentialRef
 from dirguard.config.paths import config_dir, data_dir, default_store_url
 
-SECRET_FIELDS = frozenset({"password", "client_secret", "certificate"})
+SECRET_FIELDS = frozenset({"password", "client_secret", "certificate", "elevation_password"})
 """Keys holding credential references: their values are never echoed in error messages."""
 
 
@@ -83,6 +83,10 @@ class AdDomainConfig(_Strict):
     bind_upn: str | None = None
     password: CredentialRefText | None = None
     mode: Mode = Mode.READ_ONLY
+    elevation_bind_upn: str | None = None
+    """Read-only mode: the account that adds ``bind_upn`` to the admin group a rollback needs,
+    just for the rollback (just-in-time elevation)."""
+    elevation_password: CredentialRefText | None = None
     partitions: list[Partition] = Field(default_factory=lambda: [Partition.DOMAIN])
     samba_audit_files: list[Path] = Field(default_factory=list, max_length=3)
     """Samba's JSON audit files for who-and-where (``dsdb_json_audit``, then
@@ -129,6 +133,16 @@ class AdDomainConfig(_Strict):
             )
         if self.bind_upn is not None and "@" not in self.bind_upn:
             raise ValueError("bind_upn must be a user principal name such as svc@corp.example.com")
+        if (self.elevation_bind_upn is None) != (self.elevation_password is None):
+            raise ValueError("set both elevation_bind_upn and elevation_password, or neither")
+        if self.elevation_bind_upn is not None:
+            if "@" not in self.elevation_bind_upn:
+                raise ValueError("elevation_bind_upn must be a user principal name")
+            if self.auth != "simple":
+                raise ValueError(
+                    "elevation needs auth = 'simple': the elevated account binds anew with its "
+                    "password so that its new group counts (a Kerberos ticket keeps old groups)"
+                )
         return self
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from dirguard.core.ad_values import DN_ATTRIBUTE
 from dirguard.core.restore_plan import StepKind
+from dirguard.services.elevation_writes import mark_elevation_writes
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import ChangeEvent, DirectoryObject, RestorePlan, RestoreStep
 
@@ -30,7 +31,8 @@ def own_actor(requested_by: str) -> str:
 
 
 def mark_own_writes(session: Session, source: str, window: timedelta = WINDOW) -> int:
-    """Attribute ``source``'s events caused by applied rollback steps; how many were marked."""
+    """Attribute ``source``'s events caused by applied rollback steps and by just-in-time
+    elevations; how many were marked."""
     steps = session.execute(
         select(RestoreStep, RestorePlan.requested_by)
         .join(RestorePlan, RestoreStep.plan_id == RestorePlan.id)
@@ -64,4 +66,4 @@ def mark_own_writes(session: Session, source: str, window: timedelta = WINDOW) -
             event.actor_address = None
             marked += 1
     session.flush()
-    return marked
+    return marked + mark_elevation_writes(session, source, window)

@@ -3,7 +3,8 @@
 The object keeps its objectGUID and objectSid (the tombstone itself is brought back with the
 Show-Deleted control into its last parent or a chosen OU); the attributes the tombstone lost and
 the links other objects held to it (group memberships) come from dirguard's recorded history.
-The plan is stored like any rollback plan and applied step by step with verification.
+The plan is stored like any rollback plan (:func:`plan_undelete`, reads only) and applied step
+by step with verification.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class UndeleteResult:
         return {"plan": self.plan, "result": self.report.as_dict()}
 
 
-def undelete(
+def plan_undelete(
     sessions: sessionmaker[Session],
     conn: AdConnection,
     domain: AdDomainConfig,
@@ -38,8 +39,9 @@ def undelete(
     requested_by: str,
     to_ou: str | None = None,
     refresh: bool = True,
-) -> UndeleteResult:
-    """Plan and apply the undelete of one object (named by GUID, DN or sAMAccountName).
+) -> int:
+    """Store the plan to undelete one object (named by GUID, DN or sAMAccountName); its id.
+    Reads only: ``conn`` may be a read-only account.
 
     With ``refresh`` a capture pass runs first, so the plan sees the deletion and the current
     state of the groups that held the object."""
@@ -55,7 +57,24 @@ def undelete(
             force=False,
             draft=draft,
         )
-        plan_id = plan.id
+        return plan.id
+
+
+def undelete(
+    sessions: sessionmaker[Session],
+    conn: AdConnection,
+    domain: AdDomainConfig,
+    object_text: str,
+    *,
+    requested_by: str,
+    to_ou: str | None = None,
+    refresh: bool = True,
+) -> UndeleteResult:
+    """Plan and apply the undelete of one object over ``conn`` (whose account must hold the
+    rights; the CLI goes through :mod:`dirguard.services.guarded_apply`, which checks them)."""
+    plan_id = plan_undelete(
+        sessions, conn, domain, object_text, requested_by=requested_by, to_ou=to_ou, refresh=refresh
+    )
     report = apply_plan(sessions, conn, plan_id, requested_by=requested_by)
     with sessions() as session:
         stored = plan_dict(session, plan_id)

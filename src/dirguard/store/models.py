@@ -262,5 +262,31 @@ TABLES = (
     "audit_log",
     "restore_plans",
     "restore_steps",
+    "elevations",
 )
 """The store's tables, in the order ``dirguard db status`` lists them."""
+
+
+class Elevation(Base):
+    """One just-in-time group membership granted for a rollback, from before it was added until
+    it was removed (``pending`` until then, also when dirguard stopped in between)."""
+
+    __tablename__ = "elevations"
+    __table_args__ = (Index(None, "source", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    account: Mapped[str] = mapped_column(String(255))
+    """The elevated account's user principal name (the read-only bind account)."""
+    account_dn: Mapped[str] = mapped_column(Text)
+    group_name: Mapped[str] = mapped_column(String(255))
+    group_dn: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("restore_plans.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    """``pending`` (the membership may be in place) or ``ended`` (removed, or never added)."""
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    end_note: Mapped[str | None] = mapped_column(Text)
+    """How it ended: removed after the rollback, revoked at a later start, never added…"""

@@ -1,0 +1,180 @@
+"""``dirguard elevation status|revoke``: just-in-time elevations of the read-only AD account.
+
+A rollback in read-only mode adds the bind account to the admin group it needs and removes it
+afterwards. An elevation left ``pending`` (dirguard stopped while the account was elevated) is
+revoked at the start of the next ``rollback apply``, ``undelete`` or ``monitor``, or at once by
+``dirguard elevation revoke``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from dirguard.cli.ad_cmd import DomainOption, JsonOption, _domains, _fail, _store
+from dirguard.cli.context import console, err_console, load_cli_config, print_json
+from dirguard.cli.exit_codes import ExitCode
+from dirguard.config.schema import AdDomainConfig, Config
+from dirguard.connectors.ad.account_token import AccountTokenError
+from dirguard.connectors.ad.connection import AdAuthError, AdConnectionError, AdUnreachable
+from dirguard.services import elevation
+from dirguard.services.guarded_apply import (
+    CredentialProblem,
+    GuardedApply,
+    RightsRefused,
+    apply_guarded,
+    openers_for,
+    refuse_read_only,
+    revoke_all_pending,
+)
+from dirguard.services.rollback import RollbackError
+
+elevation_app = typer.Typer(
+    help="Just-in-time elevations of the read-only AD account: status and revocation.",
+    no_args_is_help=True,
+)
+
+
+def revoke_at_start(
+    config: Config, sessions: sessionmaker[Session], domains: Sequence[AdDomainConfig]
+) -> list[dict[str, Any]]:
+    """Revoke pending elevations before a command touches AD; say so on standard error (a
+    failure is a warning: the elevation stays pending and ``dirguard elevation revoke`` retries)."""
+    ended, problems = revoke_all_pending(config, sessions, domains)
+    for row in ended:
+        err_console.print(
+            f"[yellow]revoked[/yellow] pending elevation {row['id']}: {escape(row['account'])} "
+            f"removed from {escape(row['group'])} (granted {row['started_at']} for "
+            f"{escape(row['reason'])}; dirguard had stopped while it was in place)",
+            highlight=False,
+        )
+    for problem in problems:
+        err_console.print(f"[yellow]warning:[/yellow] {escape(problem)}", highlight=False)
+    return ended
+
+
+def refuse_read_only_or_exit(
+    config: Config,
+    sessions: sessionmaker[Session],
+    domain: AdDomainConfig,
+    *,
+    requested_by: str,
+    what: str,
+) -> None:
+    """Exit 2 at once when ``domain`` is read-only and has no elevation configured."""
+    try:
+        refuse_read_only(
+            sessions, domain, openers_for(config, domain), requested_by=requested_by, what=what
+        )
+    except RightsRefused as error:
+        raise _fail(str(error), ExitCode.CRITICAL) from None
+
+
+def guarded_apply_or_exit(
+    config: Config,
+    sessions: sessionmaker[Session],
+    domain: AdDomainConfig,
+    plan_id: int,
+    *,
+    requested_by: str,
+) -> GuardedApply:
+    """Apply a plan through the rights check (and elevation); errors become exit codes: 2 for
+    a refusal (read-only mode, a missing group), 3 for a credential, 4 for an unreachable DC."""
+    try:
+        return apply_guarded(
+            sessions, domain, openers_for(config, domain), plan_id, requested_by=requested_by
+        )
+    except RightsRefused as error:
+        raise _fail(str(error), ExitCode.CRITICAL) from None
+    except CredentialProblem as error:
+        raise _fail(str(error), ExitCode.CONFIG_INVALID) from None
+    except AdUnreachable as error:
+        raise _fail(str(error), ExitCode.UNAVAILABLE) from None
+    except AdAuthError as error:
+        raise _fail(str(error), ExitCode.CRITICAL) from None
+    except AdConnectionError as error:
+        raise _fail(str(error), ExitCode.UNAVAILABLE) from None
+    except (RollbackError, elevation.ElevationError, AccountTokenError) as error:
+        raise _fail(str(error), ExitCode.FAILURE) from None
+
+
+def _table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(
+        "id", "domain", "account", "group", "asked by", "reason", "status", "start", "end"
+    )
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            escape(row["source"]),
+            escape(row["account"]),
+            escape(row["group"]),
+            escape(row["requested_by"]),
+            escape(row["reason"]),
+            row["status"],
+            row["started_at"],
+            row["ended_at"] or "",
+        )
+    return table
+
+
+@elevation_app.command("status")
+def status_cmd(
+    ctx: typer.Context,
+    domain: DomainOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Recent elevations to list.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """List pending elevations (still in place, or left by a dirguard that stopped) and the
+    most recent ones. Reads the store only; nothing is written to AD."""
+    config = load_cli_config(ctx).config
+    names = {d.name for d in _domains(config, domain)} if domain else None
+    with _store(config) as sessions:
+        pending = [r for r in elevation.pending(sessions) if names is None or r["source"] in names]
+        recent = [
+            r for r in elevation.recent(sessions, limit) if names is None or r["source"] in names
+        ]
+    if as_json:
+        print_json({"pending": pending, "recent": recent})
+        return
+    if pending:
+        console.print(f"[bold red]{len(pending)} pending elevation(s)[/]", highlight=False)
+        console.print(_table(pending))
+    else:
+        console.print("No pending elevation.")
+    if recent:
+        console.print("[bold]Recent elevations[/]")
+        console.print(_table(recent))
+
+
+@elevation_app.command("revoke")
+def revoke_cmd(
+    ctx: typer.Context, domain: DomainOption = None, as_json: JsonOption = False
+) -> None:
+    """Remove every pending elevation's group membership now, with the elevation credential.
+    Exit code 1 when one could not be removed (it stays pending)."""
+    config = load_cli_config(ctx).config
+    domains = _domains(config, domain)
+    with _store(config) as sessions:
+        ended, problems = revoke_all_pending(config, sessions, domains)
+    if as_json:
+        print_json({"revoked": ended, "problems": problems})
+    else:
+        for row in ended:
+            console.print(
+                f"elevation {row['id']}: {escape(row['account'])} removed from "
+                f"{escape(row['group'])} ({escape(row['end_note'] or '')})",
+                highlight=False,
+            )
+        if not ended and not problems:
+            console.print("No pending elevation.")
+    if problems:
+        raise _fail("; ".join(problems), ExitCode.FAILURE)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(elevation_app, name="elevation")

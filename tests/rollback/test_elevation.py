@@ -1,0 +1,339 @@
+"""Just-in-time elevation against the session's real Samba AD DC.
+
+The read-only account (a plain user with DirSync rights) is configured with an elevation
+credential (the DC's admin). A rollback adds it to Domain Admins just for the plan and removes it
+afterwards: after success, after a failed step, and, when dirguard was killed while elevated,
+at the next ``dirguard elevation revoke`` or ``rollback apply``. Every elevation is in dirguard's
+audit log, and its membership changes are dirguard's own writes in the history.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ldap
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from dirguard.cli.app import app
+from dirguard.services.elevation import PAUSE_ENV
+from dirguard.store.database import create_engine_for, session_factory
+from dirguard.store.models import AuditRecord, ChangeEvent
+from dirguard.throwaway.samba_dc import SambaDC
+from tests.rollback.accounts import (
+    DIRGUARD,
+    Account,
+    cli_json,
+    domain_admins,
+    group_members,
+    ro_account,
+)
+from tests.rollback.helpers import (
+    add_ou,
+    add_user,
+    events_of,
+    guid_of,
+    read,
+    remove_tree,
+    write_config,
+)
+
+pytestmark = pytest.mark.samba
+
+__all__ = ["ro_account"]
+
+MARKER_WAIT_S = 120.0
+"""How long the crash test waits for the paused child to report its elevation (not a timing
+assertion: a slow machine only waits longer)."""
+
+
+def _config(tmp_path: Path, dc: SambaDC, account: Account) -> tuple[Path, dict[str, str]]:
+    config = write_config(
+        tmp_path,
+        dc,
+        mode="read-only",
+        bind_upn=account.upn,
+        secret_env="TEST_RO_PW",
+        extra=(
+            f'elevation_bind_upn = "{dc.admin_upn}"\nelevation_password = "env:TEST_ELEVATION_PW"\n'
+        ),
+    )
+    return config, {"TEST_RO_PW": account.password, "TEST_ELEVATION_PW": dc.admin_password}
+
+
+def _runner(config: Path, env: dict[str, str]) -> Callable[..., Any]:
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> Any:
+        result = runner.invoke(app, ["--config", str(config), *args, "--json"], env=env)
+        assert result.exit_code == code, result.output
+        for secret in env.values():
+            assert secret not in result.output
+        return json.loads(result.stdout)
+
+    return run
+
+
+def _store(tmp_path: Path) -> Any:
+    return create_engine_for(f"sqlite:///{tmp_path / 'store.db'}")
+
+
+def _audit(tmp_path: Path, prefix: str) -> list[AuditRecord]:
+    engine = _store(tmp_path)
+    try:
+        with session_factory(engine)() as session:
+            query = select(AuditRecord).where(AuditRecord.action.startswith(prefix))
+            return list(session.scalars(query.order_by(AuditRecord.id)))
+    finally:
+        engine.dispose()
+
+
+def _membership_events(
+    tmp_path: Path, ldap_admin: Any, dc: SambaDC, account: Account
+) -> list[ChangeEvent]:
+    """The recorded changes of Domain Admins' ``member`` that name ``account``."""
+    engine = _store(tmp_path)
+    try:
+        sessions = session_factory(engine)
+        group_guid = guid_of(ldap_admin, domain_admins(dc))
+        events = events_of(sessions, group_guid, "add-value", "member") + events_of(
+            sessions, group_guid, "remove-value", "member"
+        )
+    finally:
+        engine.dispose()
+    return [
+        e for e in events if account.dn.lower() in json.dumps([e.old_value, e.new_value]).lower()
+    ]
+
+
+def _description_plan(
+    run: Callable[..., Any], tmp_path: Path, ldap_admin: Any, dn: str
+) -> dict[str, Any]:
+    """Change ``dn``'s description as the admin, capture it, plan its undo."""
+    ldap_admin.modify_s(dn, [(ldap.MOD_REPLACE, "description", [b"changed"])])
+    run("capture", "ad")
+    engine = _store(tmp_path)
+    try:
+        [event] = events_of(
+            session_factory(engine), guid_of(ldap_admin, dn), "modify", "description"
+        )
+    finally:
+        engine.dispose()
+    plan: dict[str, Any] = run("rollback", "plan", "--event", str(event.sequence))
+    return plan
+
+
+def test_elevation_is_granted_for_the_rollback_and_gone_afterwards(
+    samba_dc: SambaDC,
+    tmp_path: Path,
+    ldap_admin: Any,
+    unique: Callable[[str], str],
+    ro_account: Account,
+) -> None:
+    config, env = _config(tmp_path, samba_dc, ro_account)
+    run = _runner(config, env)
+    ou_dn = f"OU={unique('elev')},{samba_dc.base_dn}"
+    add_ou(ldap_admin, ou_dn)
+    try:
+        dn = f"CN=emil,{ou_dn}"
+        add_user(ldap_admin, dn, unique("emil"), {"description": [b"original"]})
+        run("snapshot", "ad")
+        plan = _description_plan(run, tmp_path, ldap_admin, dn)
+
+        applied = run("rollback", "apply", str(plan["id"]), "--as", "alice")
+        assert applied["status"] == "applied"
+        assert [s["status"] for s in applied["steps"]] == ["succeeded"]
+        assert read(ldap_admin, dn, "description")["description"] == [b"original"]
+        assert applied["rights"]["ok"] and len(applied["elevations"]) == 1
+        assert ro_account.dn.lower() not in group_members(ldap_admin, domain_admins(samba_dc))
+
+        status = run("elevation", "status")
+        assert status["pending"] == []
+        [done] = [r for r in status["recent"] if r["id"] == applied["elevations"][0]]
+        assert done["status"] == "ended" and done["group"] == "Domain Admins"
+        assert done["account"] == ro_account.upn and done["requested_by"] == "alice"
+        assert done["reason"] == f"rollback plan {plan['id']}" and done["ended_at"]
+
+        grant, end = _audit(tmp_path, "elevation.")
+        assert (grant.action, end.action) == ("elevation.grant", "elevation.end")
+        assert grant.actor == end.actor == "alice"
+        assert end.details["group"] == "Domain Admins" and end.details["account"] == ro_account.upn
+        assert end.details["started_at"] < end.details["ended_at"]
+
+        # Added and removed between two capture passes: the history holds no membership change.
+        run("capture", "ad")
+        assert _membership_events(tmp_path, ldap_admin, samba_dc, ro_account) == []
+    finally:
+        remove_tree(ldap_admin, ou_dn)
+
+
+def test_a_failed_step_still_ends_the_elevation(
+    samba_dc: SambaDC,
+    tmp_path: Path,
+    ldap_admin: Any,
+    unique: Callable[[str], str],
+    ro_account: Account,
+) -> None:
+    config, env = _config(tmp_path, samba_dc, ro_account)
+    run = _runner(config, env)
+    ou_dn = f"OU={unique('elf')},{samba_dc.base_dn}"
+    add_ou(ldap_admin, ou_dn)
+    try:
+        dn = f"CN=fred,{ou_dn}"
+        add_user(ldap_admin, dn, unique("fred"), {"description": [b"original"]})
+        run("snapshot", "ad")
+        plan = _description_plan(run, tmp_path, ldap_admin, dn)
+        ldap_admin.delete_s(dn)  # the step's object is gone: the step fails
+
+        failed = run("rollback", "apply", str(plan["id"]), code=1)
+        assert failed["status"] == "failed"
+        [step] = failed["steps"]
+        assert step["status"] == "failed" and "deleted" in step["outcome"]
+        assert len(failed["elevations"]) == 1
+        assert ro_account.dn.lower() not in group_members(ldap_admin, domain_admins(samba_dc))
+        assert run("elevation", "status")["pending"] == []
+        assert [r.action for r in _audit(tmp_path, "elevation.")] == [
+            "elevation.grant",
+            "elevation.end",
+        ]
+    finally:
+        remove_tree(ldap_admin, ou_dn)
+
+
+def _wait_for(path: Path, child: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + MARKER_WAIT_S
+    while not path.exists():
+        if child.poll() is not None:
+            _out, err = child.communicate()
+            pytest.fail(f"dirguard exited ({child.returncode}) before elevating: {err[-800:]}")
+        if time.monotonic() > deadline:
+            child.kill()
+            pytest.fail(f"dirguard did not elevate within {MARKER_WAIT_S} s")
+        time.sleep(0.1)
+
+
+def test_a_killed_dirguard_leaves_a_pending_elevation_that_the_next_start_revokes(
+    samba_dc: SambaDC,
+    tmp_path: Path,
+    ldap_admin: Any,
+    unique: Callable[[str], str],
+    ro_account: Account,
+) -> None:
+    config, env = _config(tmp_path, samba_dc, ro_account)
+    run = _runner(config, env)
+    ou_dn = f"OU={unique('elk')},{samba_dc.base_dn}"
+    add_ou(ldap_admin, ou_dn)
+    admins = domain_admins(samba_dc)
+    try:
+        dn = f"CN=kai,{ou_dn}"
+        add_user(ldap_admin, dn, unique("kai"), {"description": [b"original"]})
+        run("snapshot", "ad")
+        plan = _description_plan(run, tmp_path, ldap_admin, dn)
+
+        marker = tmp_path / "elevated.pid"
+        child = subprocess.Popen(
+            [DIRGUARD, "--config", str(config), "rollback", "apply", str(plan["id"])],
+            env={**os.environ, **env, PAUSE_ENV: str(marker)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _wait_for(marker, child)
+        assert ro_account.dn.lower() in group_members(ldap_admin, admins)
+        child.send_signal(signal.SIGKILL)
+        child.communicate()
+        assert child.returncode == -signal.SIGKILL
+
+        # Still a member: nothing ran after the kill. The store knows it is pending.
+        assert ro_account.dn.lower() in group_members(ldap_admin, admins)
+        [pending] = run("elevation", "status")["pending"]
+        assert pending["group"] == "Domain Admins" and pending["account"] == ro_account.upn
+        assert read(ldap_admin, dn, "description")["description"] == [b"changed"]
+        # A capture pass now sees the membership: it is dirguard's own write, not the admin's.
+        run("capture", "ad")
+        [added] = _membership_events(tmp_path, ldap_admin, samba_dc, ro_account)
+        assert added.op == "add-value" and added.actor_source == "dirguard"
+        assert added.actor == f"dirguard (for {getpass.getuser()}; elevation {pending['id']})"
+
+        revoked = cli_json(config, {**os.environ, **env}, "elevation", "revoke")
+        assert [r["id"] for r in revoked["revoked"]] == [pending["id"]]
+        assert revoked["revoked"][0]["status"] == "ended"
+        assert "later start" in revoked["revoked"][0]["end_note"]
+        assert ro_account.dn.lower() not in group_members(ldap_admin, admins)
+        assert run("elevation", "status")["pending"] == []
+        assert [r.action for r in _audit(tmp_path, "elevation.")] == [
+            "elevation.grant",
+            "elevation.revoke",
+        ]
+        run("capture", "ad")
+        events = _membership_events(tmp_path, ldap_admin, samba_dc, ro_account)
+        assert [e.op for e in events] == ["add-value", "remove-value"]
+        assert all(e.actor_source == "dirguard" for e in events)
+
+        # The plan was never started: it applies now, with a fresh elevation that ends.
+        applied = run("rollback", "apply", str(plan["id"]))
+        assert applied["status"] == "applied"
+        assert read(ldap_admin, dn, "description")["description"] == [b"original"]
+        assert ro_account.dn.lower() not in group_members(ldap_admin, admins)
+    finally:
+        if ro_account.dn.lower() in group_members(ldap_admin, admins):
+            ldap_admin.modify_s(admins, [(ldap.MOD_DELETE, "member", [ro_account.dn.encode()])])
+        remove_tree(ldap_admin, ou_dn)
+
+
+def test_the_next_apply_revokes_a_pending_elevation_first(
+    samba_dc: SambaDC,
+    tmp_path: Path,
+    ldap_admin: Any,
+    unique: Callable[[str], str],
+    ro_account: Account,
+) -> None:
+    config, env = _config(tmp_path, samba_dc, ro_account)
+    run = _runner(config, env)
+    ou_dn = f"OU={unique('eln')},{samba_dc.base_dn}"
+    add_ou(ldap_admin, ou_dn)
+    admins = domain_admins(samba_dc)
+    try:
+        dn = f"CN=nina,{ou_dn}"
+        add_user(ldap_admin, dn, unique("nina"), {"description": [b"original"]})
+        run("snapshot", "ad")
+        plan = _description_plan(run, tmp_path, ldap_admin, dn)
+        marker = tmp_path / "elevated.pid"
+        child = subprocess.Popen(
+            [DIRGUARD, "--config", str(config), "rollback", "apply", str(plan["id"])],
+            env={**os.environ, **env, PAUSE_ENV: str(marker)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _wait_for(marker, child)
+        child.send_signal(signal.SIGKILL)
+        child.communicate()
+        assert ro_account.dn.lower() in group_members(ldap_admin, admins)
+
+        result = CliRunner().invoke(
+            app, ["--config", str(config), "rollback", "apply", str(plan["id"]), "--json"], env=env
+        )
+        assert result.exit_code == 0, result.output
+        assert "revoked pending elevation" in result.stderr
+        assert json.loads(result.stdout)["status"] == "applied"
+        assert ro_account.dn.lower() not in group_members(ldap_admin, admins)
+        assert [r.action for r in _audit(tmp_path, "elevation.")] == [
+            "elevation.grant",
+            "elevation.revoke",
+            "elevation.grant",
+            "elevation.end",
+        ]
+    finally:
+        if ro_account.dn.lower() in group_members(ldap_admin, admins):
+            ldap_admin.modify_s(admins, [(ldap.MOD_DELETE, "member", [ro_account.dn.encode()])])
+        remove_tree(ldap_admin, ou_dn)
