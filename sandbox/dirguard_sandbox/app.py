@@ -25,6 +25,7 @@ from dirguard_sandbox import (
     routes_licenses,
     routes_mail_signins,
     routes_manager,
+    routes_mfa_requirements,
     routes_policies,
     routes_users,
 )
@@ -52,6 +53,7 @@ ROUTE_MODULES = (
     routes_manager,
     routes_policies,
     routes_auth_methods,
+    routes_mfa_requirements,
     routes_licenses,
     routes_admin_units,
     routes_contacts_invitations,

@@ -659,6 +659,22 @@ ENDPOINTS += (
     ),
     *_method_rows("phoneMethods", "phoneAuthenticationMethod", create=True),
     *_method_rows("emailMethods", "emailAuthenticationMethod", create=True),
+    Endpoint(
+        method="PATCH",
+        template=f"{_AUTH}/phoneMethods/{{phoneAuthenticationMethod-id}}",
+        permissions=_METHOD_WRITE,
+    ),
+    Endpoint(
+        method="PATCH",
+        template=f"{_AUTH}/emailMethods/{{emailAuthenticationMethod-id}}",
+        permissions=_METHOD_WRITE,
+    ),
+    Endpoint(method="GET", template=f"{_AUTH}/passwordMethods", permissions=_METHOD_READ),
+    Endpoint(
+        method="GET",
+        template=f"{_AUTH}/passwordMethods/{{passwordAuthenticationMethod-id}}",
+        permissions=_METHOD_READ,
+    ),
     *_method_rows(
         "microsoftAuthenticatorMethods",
         "microsoftAuthenticatorAuthenticationMethod",
@@ -672,6 +688,11 @@ ENDPOINTS += (
     Endpoint(method="GET", template="/subscribedSkus", permissions=_ORG_READ),
     Endpoint(method="GET", template="/subscribedSkus/{subscribedSku-id}", permissions=_ORG_READ),
     Endpoint(method="GET", template="/users/{user-id}/licenseDetails", permissions=_USER_READ),
+    Endpoint(
+        method="GET",
+        template="/users/{user-id}/licenseDetails/{licenseDetails-id}",
+        permissions=_USER_READ,
+    ),
     Endpoint(method="POST", template="/users/{user-id}/assignLicense", permissions=_LICENSE_WRITE),
     Endpoint(method="GET", template="/directory/administrativeUnits", permissions=_UNIT_READ),
     Endpoint(method="POST", template="/directory/administrativeUnits", permissions=_UNIT_WRITE),

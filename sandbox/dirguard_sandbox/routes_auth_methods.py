@@ -1,6 +1,6 @@
 """``/users/{id}/authentication``: the user's registered methods (all of them under ``methods``,
 and one collection per kind: phone, email, Microsoft Authenticator, FIDO2, software OATH and
-Temporary Access Pass), plus the beta ``authentication/requirements`` (per-user MFA state).
+Temporary Access Pass); the beta per-user MFA state is in ``routes_mfa_requirements``.
 
 Phone and email methods carry Graph's fixed ids (one per phone type, one email); a Temporary
 Access Pass is shown in clear only in the answer that creates it. Every change is logged as the
@@ -26,7 +26,6 @@ from dirguard_sandbox.seed_licensing_and_logs import EMAIL_METHOD_ID, PHONE_METH
 _AUTH = "/users/{user-id}/authentication"
 PASSWORD_METHOD_ID = "28c10230-6103-485e-b985-444c60001490"  # noqa: S105 - an id, not a secret
 """The id Graph gives every user's password method."""
-MFA_STATES = ("disabled", "enabled", "enforced")
 _PHONE_NUMBER = re.compile(r"^\+\d{1,3} \d{4,14}( x\d{1,6})?$")
 
 
@@ -214,17 +213,7 @@ async def add_phone_method(call: Call) -> Response:
     user = find_user(call.state, call.param("user_id"))
     body = await call.body()
     _only(body, ("phoneNumber", "phoneType"), "phoneAuthenticationMethod")
-    number, phone_type = body.get("phoneNumber"), body.get("phoneType")
-    if phone_type not in PHONE_METHOD_IDS:
-        raise bad_request(
-            f"Invalid value '{phone_type}' for property 'phoneType': use one of "
-            f"{', '.join(PHONE_METHOD_IDS)}."
-        )
-    if not isinstance(number, str) or not _PHONE_NUMBER.match(number):
-        raise bad_request(
-            f"Invalid phone number '{number}': use the form '+{{country code}} {{number}}', "
-            "for example '+1 2065555555'."
-        )
+    number, phone_type = _phone_fields(body)
     method_id = PHONE_METHOD_IDS[phone_type]
     if method_id in call.state.auth_methods.get(user["id"], {}):
         raise bad_request(f"The user already has a phone method of type '{phone_type}'.")
@@ -258,6 +247,69 @@ async def add_email_method(call: Call) -> Response:
     }
     _register(call, user, record, "Admin registered security info")
     return _answer_one(call, user, "emailMethods", record, 201)
+
+
+@handles("GET", f"{_AUTH}/passwordMethods")
+async def list_password_methods(call: Call) -> Response:
+    user = find_user(call.state, call.param("user_id"))
+    return _answer_list(call, user, "passwordMethods", [_password_method(user)])
+
+
+@handles("GET", f"{_AUTH}/passwordMethods/{{passwordAuthenticationMethod-id}}")
+async def get_password_method(call: Call) -> Response:
+    user = find_user(call.state, call.param("user_id"))
+    wanted = call.param("passwordAuthenticationMethod_id")
+    if wanted != PASSWORD_METHOD_ID:
+        raise not_found(wanted)
+    return _answer_one(call, user, "passwordMethods", _password_method(user))
+
+
+def _phone_fields(body: Json) -> tuple[str, str]:
+    number, phone_type = body.get("phoneNumber"), body.get("phoneType")
+    if phone_type not in PHONE_METHOD_IDS:
+        raise bad_request(
+            f"Invalid value '{phone_type}' for property 'phoneType': use one of "
+            f"{', '.join(PHONE_METHOD_IDS)}."
+        )
+    if not isinstance(number, str) or not _PHONE_NUMBER.match(number):
+        raise bad_request(
+            f"Invalid phone number '{number}': use the form '+{{country code}} {{number}}', "
+            "for example '+1 2065555555'."
+        )
+    return number, phone_type
+
+
+async def _update(call: Call, collection: str, allowed: tuple[str, ...]) -> Response:
+    state = call.state
+    user = find_user(state, call.param("user_id"))
+    record = _find(call, user, collection)
+    body = await call.body()
+    _only(body, allowed, METHOD_KINDS[collection][0])
+    changed = {**record, **body}
+    if collection == "phoneMethods":
+        number, phone_type = _phone_fields(changed)
+        if phone_type != record["phoneType"]:
+            raise bad_request("'phoneType' of a phone method cannot change: add a new method.")
+        changed["phoneNumber"] = number
+    elif not isinstance(changed.get("emailAddress"), str) or "@" not in changed["emailAddress"]:
+        raise bad_request(f"Invalid value '{changed.get('emailAddress')}' for 'emailAddress'.")
+    state.auth_methods[user["id"]][record["id"]] = changed
+    state.bump(user["id"])
+    changes = modified_properties(
+        {"method": _described(record)}, {"method": _described(changed)}, ["method"]
+    )
+    _audit(call, user, "Admin updated security info", "Update", changes)
+    return no_content()
+
+
+@handles("PATCH", f"{_AUTH}/phoneMethods/{{phoneAuthenticationMethod-id}}")
+async def update_phone_method(call: Call) -> Response:
+    return await _update(call, "phoneMethods", ("phoneNumber", "phoneType"))
+
+
+@handles("PATCH", f"{_AUTH}/emailMethods/{{emailAuthenticationMethod-id}}")
+async def update_email_method(call: Call) -> Response:
+    return await _update(call, "emailMethods", ("emailAddress",))
 
 
 @handles("POST", f"{_AUTH}/temporaryAccessPassMethods")
@@ -301,51 +353,3 @@ async def add_temporary_access_pass(call: Call) -> Response:
     _register(call, user, record, "Admin registered temporary access pass method for user")
     shown = {**record, "temporaryAccessPass": secrets.token_urlsafe(6)[:8]}
     return _answer_one(call, user, "temporaryAccessPassMethods", shown, 201)
-
-
-# --------------------------------------------------------------- beta: per-user MFA state
-@handles("GET", f"{_AUTH}/requirements")
-async def get_requirements(call: Call) -> Response:
-    user = find_user(call.state, call.param("user_id"))
-    state_name = call.state.mfa_states.get(user["id"], "disabled")
-    return graph_json(
-        {
-            "@odata.context": f"{call.graph_base}/$metadata#users('{user['id']}')"
-            "/authentication/requirements/$entity",
-            "perUserMfaState": state_name,
-        }
-    )
-
-
-@handles("PATCH", f"{_AUTH}/requirements")
-async def update_requirements(call: Call) -> Response:
-    state = call.state
-    user = find_user(state, call.param("user_id"))
-    body = await call.body()
-    _only(body, ("perUserMfaState",), "strongAuthenticationRequirements")
-    wanted = body.get("perUserMfaState")
-    if wanted not in MFA_STATES:
-        raise bad_request(
-            f"Invalid value '{wanted}' for property 'perUserMfaState': use one of "
-            f"{', '.join(MFA_STATES)}."
-        )
-    # Documented: a user set to enabled who has already registered an MFA method is enforced.
-    if wanted == "enabled" and state.auth_methods.get(user["id"]):
-        wanted = "enforced"
-    before = state.mfa_states.get(user["id"], "disabled")
-    if wanted == "disabled":
-        state.mfa_states.pop(user["id"], None)
-    else:
-        state.mfa_states[user["id"]] = wanted
-    state.bump(user["id"])
-    name = "strongAuthenticationRequirement"
-    changes = modified_properties({name: before}, {name: wanted}, [name])
-    record_audit(
-        state,
-        actor=call.actor,
-        activity="Update user",
-        category="UserManagement",
-        operation_type="Update",
-        targets=[target(state, user["id"], user, changes)],
-    )
-    return no_content()

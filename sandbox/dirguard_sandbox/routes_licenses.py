@@ -111,6 +111,21 @@ async def list_license_details(call: Call) -> Response:
     return graph_json(body)
 
 
+@handles("GET", "/users/{user-id}/licenseDetails/{licenseDetails-id}")
+async def get_license_details(call: Call) -> Response:
+    user = find_user(call.state, call.param("user_id"))
+    wanted = call.param("licenseDetails_id")
+    for assigned in user.get("assignedLicenses") or []:
+        record = license_details(user["id"], assigned)
+        if record["id"] == wanted:
+            entity_set = f"users('{user['id']}')/licenseDetails"
+            return graph_json(
+                {"@odata.context": context_url(call.graph_base, entity_set, None) + "/$entity"}
+                | record
+            )
+    raise not_found(wanted)
+
+
 def _guid_list(body: Json, name: str) -> list[object]:
     value = body.get(name)
     if name not in body or not isinstance(value, list):

@@ -205,3 +205,38 @@ def test_per_user_mfa_needs_the_policy_permission(graph_sandbox: RunningSandbox)
         write = client.patch(path, json={"perUserMfaState": "enforced"})
     assert read.status_code == 200
     assert write.status_code == 403
+
+
+def test_phone_and_email_methods_are_updated_and_password_methods_read(
+    graph_sandbox: RunningSandbox,
+) -> None:
+    with graph_sandbox.client() as client:
+        user_id = _new_user(graph_sandbox, client)
+        base = f"/users/{user_id}/authentication"
+        client.post(
+            f"{base}/phoneMethods", json={"phoneNumber": "+1 2065550111", "phoneType": "office"}
+        )
+        client.post(f"{base}/emailMethods", json={"emailAddress": "old@personal.example"})
+        office = "e37fc753-ff3b-4958-9484-eaa9425c82bc"
+        moved = client.patch(f"{base}/phoneMethods/{office}", json={"phoneNumber": "+1 2065550222"})
+        retyped = client.patch(f"{base}/phoneMethods/{office}", json={"phoneType": "mobile"})
+        emails = client.get(f"{base}/emailMethods").json()["value"]
+        email = client.patch(
+            f"{base}/emailMethods/{emails[0]['id']}", json={"emailAddress": "new@personal.example"}
+        )
+        phone = client.get(f"{base}/phoneMethods/{office}").json()
+        after = client.get(f"{base}/emailMethods").json()["value"]
+        passwords = client.get(f"{base}/passwordMethods").json()["value"]
+        password = client.get(f"{base}/passwordMethods/{PASSWORD_METHOD}")
+        audits = _audits(client, user_id)
+    assert moved.status_code == 204 and email.status_code == 204
+    assert retyped.status_code == 400 and "phoneType" in retyped.json()["error"]["message"]
+    assert phone["phoneNumber"] == "+1 2065550222"
+    assert [entry["emailAddress"] for entry in after] == ["new@personal.example"]
+    assert [entry["id"] for entry in passwords] == [PASSWORD_METHOD]
+    assert password.status_code == 200 and password.json()["password"] is None
+    updates = [a for a in audits if a["activityDisplayName"] == "Admin updated security info"]
+    assert len(updates) == 2
+    phone_change = updates[-1]["targetResources"][0]["modifiedProperties"][0]
+    assert json.loads(phone_change["oldValue"])[0]["phoneNumber"] == "+1 2065550111"
+    assert json.loads(phone_change["newValue"])[0]["phoneNumber"] == "+1 2065550222"

@@ -60,6 +60,9 @@ def test_assign_license_adds_and_removes_and_is_audited(graph_sandbox: RunningSa
         )
         assert added.status_code == 200, added.text
         details = client.get(f"/users/{user_id}/licenseDetails").json()["value"]
+        e3_detail = next(detail["id"] for detail in details if detail["skuId"] == E3)
+        one_detail = client.get(f"/users/{user_id}/licenseDetails/{e3_detail}")
+        no_detail = client.get(f"/users/{user_id}/licenseDetails/not-a-license")
         holders = client.get(
             "/users", params={"$filter": f"assignedLicenses/any(x:x/skuId eq {P1})", "$top": "999"}
         ).json()["value"]
@@ -76,6 +79,8 @@ def test_assign_license_adds_and_removes_and_is_audited(graph_sandbox: RunningSa
     assert plans[EXCHANGE_PLAN] == "Disabled"
     assert {status for plan_id, status in plans.items() if plan_id != EXCHANGE_PLAN} == {"Success"}
     assert user_id in {holder["id"] for holder in holders}
+    assert one_detail.status_code == 200 and one_detail.json()["skuPartNumber"] == "ENTERPRISEPACK"
+    assert no_detail.status_code == 404
     assert removed.status_code == 200
     assert user["assignedLicenses"] == [{"disabledPlans": [EXCHANGE_PLAN], "skuId": E3}]
     changes = [
