@@ -1,5 +1,7 @@
-"""Fault injection, off by default: storms of 429, 503 or 504 answers, or of answers whose JSON
-is cut short (``"kind": "malformed_json"``), on Graph paths.
+"""Fault injection, off by default: storms of 429, 503 or 504 answers, of answers whose JSON
+is cut short (``"kind": "malformed_json"``), of slow answers (``"kind": "slow"``, the real answer
+after ``delay_seconds``) or of dropped connections (``"kind": "drop"``: the answer's headers and
+its first bytes, then the connection closes), on Graph paths.
 
 Controlled on a separate admin path guarded by the admin key the serve JSON line prints:
 
@@ -10,22 +12,28 @@ Controlled on a separate admin path guarded by the admin key the serve JSON line
 
 ``rate`` is the share of matching requests that fail (drawn from a seeded generator so a run
 repeats); ``path_pattern`` is a shell-style pattern on the request path; time is the tenant's
-clock.
+clock, except a slow answer's delay, which is real time (it is what a client waits).
+
+A slow answer sleeps, then sends the request through the app again with the faults stood aside
+for that one request (a context variable): throttling and the handler see it once, as usual.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import fnmatch
 import hmac
 import json
 import random
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from dirguard_sandbox.directory_state import DirectoryState
 from dirguard_sandbox.errors import GraphError
@@ -38,8 +46,36 @@ STATUSES = {
 }
 
 
-KINDS = ("error", "malformed_json")
+KINDS = ("error", "malformed_json", "slow", "drop")
 MALFORMED_BODY = b'{"@odata.context":"$metadata#users","value":[{"id":"'
+MAX_DELAY_SECONDS = 300.0
+_STOOD_ASIDE: ContextVar[bool] = ContextVar("sandbox_faults_stood_aside", default=False)
+
+
+class SlowAnswer(Response):
+    """The request's real answer, ``delay`` seconds late."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(self.delay)
+        token = _STOOD_ASIDE.set(True)
+        try:
+            await scope["app"](scope, receive, send)
+        finally:
+            _STOOD_ASIDE.reset(token)
+
+
+class DroppedConnection(Response):
+    """Headers promising a body, the body's first bytes, then nothing: the server closes the
+    connection when the app returns without completing the answer."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": MALFORMED_BODY, "more_body": True})
 
 
 @dataclass(kw_only=True)
@@ -51,6 +87,7 @@ class Storm:
     path_pattern: str
     retry_after: float | None
     rng: random.Random
+    delay_seconds: float = 0.0
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -60,6 +97,7 @@ class Storm:
             "until": self.until.isoformat(),
             "path_pattern": self.path_pattern,
             "retry_after": self.retry_after,
+            **({"delay_seconds": self.delay_seconds} if self.kind == "slow" else {}),
         }
 
 
@@ -84,6 +122,7 @@ def parse_storm(body: Any, now: datetime.datetime) -> Storm:
         "path_pattern",
         "retry_after",
         "seed",
+        "delay_seconds",
     }
     if unknown:
         raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
@@ -91,9 +130,9 @@ def parse_storm(body: Any, now: datetime.datetime) -> Storm:
     if kind not in KINDS:
         raise ValueError(f"'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
     status = _field(body, "status", int, 503 if kind == "error" else 200)
-    if kind == "malformed_json":
+    if kind != "error":
         if status != 200:
-            raise ValueError("'status' of a malformed_json storm must be 200")
+            raise ValueError(f"'status' of a {kind} storm must be 200")
     elif status not in STATUSES:
         raise ValueError(f"'status' must be one of {sorted(STATUSES)}, not {status}")
     rate = float(_field(body, "rate", (int, float), 1.0))
@@ -105,6 +144,11 @@ def parse_storm(body: Any, now: datetime.datetime) -> Storm:
     pattern = _field(body, "path_pattern", str, "*")
     retry_after = _field(body, "retry_after", (int, float), None)
     seed = _field(body, "seed", int, 0)
+    if "delay_seconds" in body and kind != "slow":
+        raise ValueError("'delay_seconds' is for a slow storm only")
+    delay = float(_field(body, "delay_seconds", (int, float), 5.0))
+    if not 0.0 < delay <= MAX_DELAY_SECONDS:
+        raise ValueError(f"'delay_seconds' must be above 0 and at most {MAX_DELAY_SECONDS:g}")
     return Storm(
         kind=kind,
         status=status,
@@ -113,6 +157,7 @@ def parse_storm(body: Any, now: datetime.datetime) -> Storm:
         path_pattern=pattern,
         retry_after=None if retry_after is None else float(retry_after),
         rng=random.Random(seed),  # noqa: S311 - a repeatable storm, not a secret
+        delay_seconds=delay if kind == "slow" else 0.0,
     )
 
 
@@ -130,10 +175,16 @@ class FaultInjector:
     def check(self, path: str) -> Response | None:
         """The injected answer when a storm covering ``path`` strikes this request (an error is
         raised as a GraphError), else None."""
+        if _STOOD_ASIDE.get():
+            return None
         for storm in self.active():
             if fnmatch.fnmatchcase(path, storm.path_pattern) and storm.rng.random() < storm.rate:
                 if storm.kind == "malformed_json":
                     return Response(MALFORMED_BODY, media_type="application/json")
+                if storm.kind == "slow":
+                    return SlowAnswer(storm.delay_seconds)
+                if storm.kind == "drop":
+                    return DroppedConnection()
                 code, message = STATUSES[storm.status]
                 headers = {}
                 if storm.retry_after is not None:

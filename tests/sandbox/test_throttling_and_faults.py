@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
+from dirguard.connectors.graph.client import MAX_RETRIES, GraphClient, GraphError, make_credential
 from dirguard_sandbox.seed_data import SeedOptions, generate_tenant
 from dirguard_sandbox.server import describe
 from dirguard_sandbox.throttling import resource_unit_limit
 from tests.fixtures.graph_sandbox import INPROCESS_ADMIN_KEY as ADMIN_KEY
-from tests.fixtures.graph_sandbox import InProcessTenant
+from tests.fixtures.graph_sandbox import InProcessTenant, RunningSandbox
 
 Tenants = Callable[..., InProcessTenant]
 
@@ -200,3 +203,166 @@ def test_serve_line_tells_where_the_fault_control_is(tmp_path: Path) -> None:
         "faults_url": "https://127.0.0.1:8443/_sandbox/faults",
         "key": "k-123",
     }
+
+
+# ---------------------------------------------------------------- slow answers, dropped connections
+# These go over the real TLS server: a dropped connection and a client's timeout only exist there.
+Storm = Callable[..., None]
+
+
+@pytest.fixture
+def storm(graph_sandbox: RunningSandbox) -> Iterator[Storm]:
+    """Start a storm on the sandbox's fault control; every storm is ended afterwards."""
+    info = graph_sandbox.info
+    control = httpx.Client(
+        verify=graph_sandbox.tls(), headers={"x-sandbox-admin-key": info.admin_key}
+    )
+
+    def start(**fields: Any) -> None:
+        answer = control.post(f"{info.login_base}/_sandbox/faults", json=fields)
+        assert answer.status_code == 201, answer.text
+
+    yield start
+    assert control.delete(f"{info.login_base}/_sandbox/faults").status_code == 204
+    control.close()
+
+
+def test_slow_storm_answers_late_but_answers(graph_sandbox: RunningSandbox, storm: Storm) -> None:
+    # The patient request waits out the delay after the impatient one gave up, so the answer
+    # the impatient client abandoned is sent (into a closed connection) before the test ends.
+    storm(kind="slow", delay_seconds=1, path_pattern="/v1.0/users")
+    token = {"Authorization": f"Bearer {graph_sandbox.token()}"}
+    base = graph_sandbox.info.graph_base
+    with httpx.Client(verify=graph_sandbox.tls(), headers=token, timeout=0.2) as impatient:
+        with pytest.raises(httpx.ReadTimeout):
+            impatient.get(f"{base}/users")
+        assert impatient.get(f"{base}/organization").status_code == 200
+    with httpx.Client(verify=graph_sandbox.tls(), headers=token, timeout=30) as patient:
+        late = patient.get(f"{base}/users", params={"$select": "id"})
+    assert late.status_code == 200
+    assert {user["id"] for user in late.json()["value"]} == set(graph_sandbox.state.users)
+    assert late.headers["x-ms-resource-unit"] == "1"
+
+
+def test_dropped_connection_cuts_the_answer_short(
+    graph_sandbox: RunningSandbox, storm: Storm
+) -> None:
+    storm(kind="drop", path_pattern="/v1.0/groups")
+    with graph_sandbox.client() as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.get("/groups")
+        assert client.get("/users").status_code == 200
+
+
+def test_bad_slow_and_drop_storms_are_refused(inprocess_tenant: Tenants) -> None:
+    tenant = inprocess_tenant()
+    admin = {"x-sandbox-admin-key": ADMIN_KEY}
+    for body, field in (
+        ({"kind": "slow", "delay_seconds": 0}, "delay_seconds"),
+        ({"kind": "slow", "delay_seconds": 301}, "delay_seconds"),
+        ({"kind": "drop", "delay_seconds": 1}, "delay_seconds"),
+        ({"kind": "drop", "status": 503}, "status"),
+        ({"kind": "hang"}, "kind"),
+    ):
+        answer = tenant.http.post("/_sandbox/faults", json=body, headers=admin)
+        assert answer.status_code == 400, body
+        assert field in answer.json()["error"]
+
+
+def _graph_client(sandbox: RunningSandbox, sleep: Callable[[float], None]) -> GraphClient:
+    info = sandbox.info
+    credential = make_credential(
+        tenant_id=info.tenant_id,
+        client_id=info.full_client_id,
+        authority=info.login_base,
+        ca_file=info.ca_file,
+        client_secret=info.full_client_secret,
+    )
+    return GraphClient(
+        tenant_id=info.tenant_id,
+        credential=credential,
+        graph_url=info.login_base,
+        ca_file=info.ca_file,
+        sleep=sleep,
+    )
+
+
+def _storm_that_ends(
+    graph_sandbox: RunningSandbox, storm: Storm, *, after: int
+) -> tuple[list[float], Callable[[float], None]]:
+    """The client's sleep: records each wait and ends the storms after ``after`` of them."""
+    waits: list[float] = []
+    info = graph_sandbox.info
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == after:
+            ended = httpx.delete(
+                f"{info.login_base}/_sandbox/faults",
+                headers={"x-sandbox-admin-key": info.admin_key},
+                verify=graph_sandbox.tls(),
+            )
+            assert ended.status_code == 204
+
+    return waits, sleep
+
+
+def test_graph_client_rides_out_a_503_storm(graph_sandbox: RunningSandbox, storm: Storm) -> None:
+    storm(status=503, retry_after=1.5, path_pattern="/v1.0/users")
+    waits, sleep = _storm_that_ends(graph_sandbox, storm, after=2)
+    with _graph_client(graph_sandbox, sleep) as graph:
+        users = graph.get("/users", **{"$select": "id", "$top": "999"})["value"]
+    assert {user["id"] for user in users} == set(graph_sandbox.state.users)
+    assert waits == [1.5, 1.5]
+
+
+def test_graph_client_names_the_503_storm_it_could_not_ride_out(
+    graph_sandbox: RunningSandbox, storm: Storm
+) -> None:
+    storm(status=503, path_pattern="/v1.0/users")
+    waits: list[float] = []
+    with _graph_client(graph_sandbox, waits.append) as graph, pytest.raises(GraphError) as caught:
+        graph.get("/users")
+    assert caught.value.status == 503
+    assert "/users" in str(caught.value) and "ServiceNotAvailable" in str(caught.value)
+    assert len(waits) == MAX_RETRIES
+
+
+CLIENT_GAP = (
+    "dirguard's Graph client (connectors/graph/client.py) retries only 429 and 503 and lets a "
+    "dropped connection's httpx error escape; not this sandbox's to change"
+)
+
+
+@pytest.mark.xfail(reason=CLIENT_GAP, strict=True)
+def test_graph_client_rides_out_a_504_storm(graph_sandbox: RunningSandbox, storm: Storm) -> None:
+    storm(status=504, path_pattern="/v1.0/users")
+    waits, sleep = _storm_that_ends(graph_sandbox, storm, after=1)
+    with _graph_client(graph_sandbox, sleep) as graph:
+        users = graph.get("/users", **{"$select": "id", "$top": "999"})["value"]
+    assert {user["id"] for user in users} == set(graph_sandbox.state.users)
+    assert len(waits) == 1
+
+
+@pytest.mark.xfail(reason=CLIENT_GAP, strict=True)
+def test_graph_client_rides_out_a_dropped_connection(
+    graph_sandbox: RunningSandbox, storm: Storm
+) -> None:
+    storm(kind="drop", path_pattern="/v1.0/users")
+    waits, sleep = _storm_that_ends(graph_sandbox, storm, after=1)
+    with _graph_client(graph_sandbox, sleep) as graph:
+        users = graph.get("/users", **{"$select": "id", "$top": "999"})["value"]
+    assert {user["id"] for user in users} == set(graph_sandbox.state.users)
+    assert len(waits) == 1
+
+
+@pytest.mark.xfail(reason=CLIENT_GAP, strict=True)
+def test_graph_client_names_connections_that_keep_dropping(
+    graph_sandbox: RunningSandbox, storm: Storm
+) -> None:
+    storm(kind="drop", path_pattern="/v1.0/users")
+    waits: list[float] = []
+    with _graph_client(graph_sandbox, waits.append) as graph, pytest.raises(GraphError) as caught:
+        graph.get("/users")
+    assert "/users" in str(caught.value)
+    assert len(waits) == MAX_RETRIES
