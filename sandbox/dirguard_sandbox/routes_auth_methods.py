@@ -19,7 +19,7 @@ from dirguard_sandbox.audit import modified_properties, record_audit, target
 from dirguard_sandbox.directory_state import Json, graph_time, new_id
 from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, Handler, graph_json, handles, no_content
-from dirguard_sandbox.odata_query import context_url, list_page, parse_query, project
+from dirguard_sandbox.odata_query import context_url, list_page, parse_query
 from dirguard_sandbox.routes_users import find_user
 from dirguard_sandbox.seed_licensing_and_logs import EMAIL_METHOD_ID, PHONE_METHOD_IDS
 
@@ -63,7 +63,20 @@ def _methods(call: Call, user: Json) -> list[Json]:
     return [_password_method(user), *registered.values()]
 
 
+def _as_of(record: Json, now: datetime.datetime) -> Json:
+    """A method as it stands at ``now``: a Temporary Access Pass is not yet valid before its
+    start, usable during its lifetime and expired after it."""
+    if record["@odata.type"] != METHOD_KINDS["temporaryAccessPassMethods"][1]:
+        return record
+    start = datetime.datetime.fromisoformat(record["startDateTime"])
+    end = start + datetime.timedelta(minutes=record["lifetimeInMinutes"])
+    reason = "NotYetValid" if now < start else "Expired" if now >= end else "EnabledByPolicy"
+    return {**record, "isUsable": reason == "EnabledByPolicy", "methodUsabilityReason": reason}
+
+
 def _answer_list(call: Call, user: Json, collection: str, records: list[Json]) -> Response:
+    now = call.state.now()
+    records = [_as_of(record, now) for record in records]
     known = {"id", "createdDateTime"}
     for record in records:
         known.update(name for name in record if not name.startswith("@"))
@@ -96,7 +109,7 @@ def _answer_one(
     return graph_json(
         {
             "@odata.context": context_url(call.graph_base, entity_set, None) + "/$entity",
-            **project(record, None, None),
+            **_as_of(record, call.state.now()),
         },
         status,
     )

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from tests.fixtures.graph_sandbox import RunningSandbox
+from tests.fixtures.graph_sandbox import InProcessTenant, RunningSandbox
 
 PASSWORD_METHOD = "28c10230-6103-485e-b985-444c60001490"
 MOBILE_PHONE_METHOD = "3179e48a-750b-4051-897c-87b9720928f7"
@@ -240,3 +242,27 @@ def test_phone_and_email_methods_are_updated_and_password_methods_read(
     phone_change = updates[-1]["targetResources"][0]["modifiedProperties"][0]
     assert json.loads(phone_change["oldValue"])[0]["phoneNumber"] == "+1 2065550111"
     assert json.loads(phone_change["newValue"])[0]["phoneNumber"] == "+1 2065550222"
+
+
+def test_a_temporary_access_pass_expires_with_its_lifetime(
+    inprocess_tenant: Callable[..., InProcessTenant],
+) -> None:
+    tenant = inprocess_tenant(throttling=False)
+    user_id = list(tenant.state.users)[1]
+    base = f"/v1.0/users/{user_id}/authentication/temporaryAccessPassMethods"
+    later = (tenant.state.now() + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    created = tenant.http.post(
+        base, json={"lifetimeInMinutes": 30, "startDateTime": later}, headers=tenant.headers()
+    )
+    assert created.status_code == 201, created.text
+    method = f"{base}/{created.json()['id']}"
+
+    def usability() -> tuple[bool, str]:
+        answer = tenant.http.get(method, headers=tenant.headers()).json()
+        return answer["isUsable"], answer["methodUsabilityReason"]
+
+    assert usability() == (False, "NotYetValid")
+    tenant.clock.advance(3600 + 60)
+    assert usability() == (True, "EnabledByPolicy")
+    tenant.clock.advance(30 * 60)
+    assert usability() == (False, "Expired")
