@@ -263,6 +263,7 @@ def _seed_roles(state: DirectoryState, rng: random.Random) -> None:
         if principal != user_ids[0]:
             assign_role(state, principal, template)
     now = graph_time(state.now())
+    ends = graph_time(state.now() + datetime.timedelta(days=180))
     for principal, template in (
         (user_ids[min(3, len(user_ids) - 1)], PRIVILEGED_ROLE_ADMINISTRATOR),
         (user_ids[min(4, len(user_ids) - 1)], SECURITY_ADMINISTRATOR),
@@ -277,7 +278,7 @@ def _seed_roles(state: DirectoryState, rng: random.Random) -> None:
         schedule_info: Json = {
             "startDateTime": now,
             "recurrence": None,
-            "expiration": {"type": "afterDuration", "endDateTime": None, "duration": "P180D"},
+            "expiration": {"type": "afterDateTime", "endDateTime": ends, "duration": None},
         }
         request_id, schedule_id = _uuid(rng), _uuid(rng)
         state.role_schedules[request_id] = {
