@@ -230,6 +230,9 @@ class DirectoryState:
         for group_id, owner_ids in list(self.owners.items()):
             if object_id in owner_ids:
                 self.remove_link(self.owners, group_id, object_id)
+        for unit_id, unit_member_ids in list(self.unit_members.items()):
+            if object_id in unit_member_ids:
+                self.remove_link(self.unit_members, unit_id, object_id)
         if kind == "groups":
             links["members"] = list(self.members.pop(object_id, []))
             links["owners"] = list(self.owners.pop(object_id, []))

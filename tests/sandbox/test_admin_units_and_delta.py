@@ -200,3 +200,19 @@ def test_directory_role_delta_sees_an_activated_role(graph_sandbox: RunningSandb
         graph_sandbox.state.directory_roles
     )
     assert [role["roleTemplateId"] for role in changes] == [USER_ADMINISTRATOR]
+
+
+def test_a_deleted_user_leaves_its_units(graph_sandbox: RunningSandbox) -> None:
+    state = graph_sandbox.state
+    unit_id, members = next((u, m) for u, m in state.unit_members.items() if len(m) > 1)
+    leaver = members[-1]
+    with graph_sandbox.client() as client:
+        _, link = _round(client, f"{UNITS}/delta")
+        assert client.delete(f"/users/{leaver}").status_code == 204
+        listed = client.get(f"{UNITS}/{unit_id}/members", params={"$top": "999"}).json()["value"]
+        changes, _ = _round(client, link)
+    assert leaver not in {member["id"] for member in listed}
+    changed = next(item for item in changes if item["id"] == unit_id)
+    assert changed["members@delta"] == [
+        {"@odata.type": "#microsoft.graph.user", "id": leaver, "@removed": {"reason": "deleted"}}
+    ]
