@@ -1,27 +1,31 @@
 """``dirguard restore OBJECT --at TIME``: one object back to how dirguard recorded it at a moment.
 
 A capture pass runs first (unless ``--no-refresh``) so the plan starts from the directory's
-current state. The plan reanimates the object when it is deleted now, moves or renames it back,
-and sets each attribute and linked value that differs; it is stored and printed. Nothing is
-written to the directory unless ``--apply`` is given: then the stored plan is applied exactly as
-``dirguard rollback apply`` applies it (the same rights checks and read-only rules, every step
-read back and verified).
+current state. The plan reanimates the object when it is deleted now (or, when no tombstone is
+left, re-creates it from history with a new objectGUID and objectSid, and says so), moves or
+renames it back, and sets each attribute and linked value that differs; it is stored and
+printed. Nothing is written to the directory unless ``--apply`` is given: then the stored plan is
+applied exactly as ``dirguard rollback apply`` applies it (the same rights checks and read-only
+rules, every step read back and verified).
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+from functools import partial
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from dirguard.cli import rollback_cmd
-from dirguard.cli.ad_cmd import DomainOption, JsonOption, _fail, _store, _time
+from dirguard.cli.ad_cmd import DomainOption, JsonOption, _connect, _fail, _store, _time
 from dirguard.cli.context import console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.core.restore_plan import PlanningError
 from dirguard.services import history_query, rollback_plans
+from dirguard.services.tombstones import missing_tombstones
 
 
 def restore_cmd(
@@ -51,12 +55,16 @@ def restore_cmd(
     dom = rollback_cmd._one_domain(config, domain)
     requested_by = as_ or getpass.getuser()
     plan_id: int | None = None
-    with _store(config) as sessions:
+    with _store(config) as sessions, contextlib.ExitStack() as stack:
+        tombstones = None
         if refresh:
             rollback_cmd._refresh(config, sessions, dom)
+            tombstones = partial(missing_tombstones, stack.enter_context(_connect(config, dom)))
         try:
             with sessions.begin() as session:
-                draft = rollback_plans.plan_for_object(session, dom.name, object_, moment)
+                draft = rollback_plans.plan_for_object(
+                    session, dom.name, object_, moment, tombstones=tombstones
+                )
                 if draft.steps:
                     plan = rollback_plans.save_plan(
                         session,

@@ -7,7 +7,9 @@ the directory. ``rollback apply`` applies a stored plan step by step and verifie
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+from functools import partial
 from typing import Annotated, Any
 
 import typer
@@ -26,6 +28,7 @@ from dirguard.config.schema import AdDomainConfig, Config
 from dirguard.core.restore_plan import PlanningError
 from dirguard.services import history_query, rollback_plans, subtree_plans
 from dirguard.services.ad_capture import CaptureError, capture_domain, fill_domain_actors
+from dirguard.services.tombstones import missing_tombstones
 from dirguard.services.undelete import plan_undelete
 
 TIME_HELP = "ISO 8601 time, e.g. 2024-05-01T12:00:00+02:00; without a zone it is UTC."
@@ -140,7 +143,9 @@ def plan_cmd(
 ) -> None:
     """Make and store a restore plan for one selection, and print it (nothing is written to the
     directory). Select exactly one of --event, --object with --to, --actor with --since, --under
-    with --since."""
+    with --since. With --refresh (the default) each deleted object is looked up with the
+    Show-Deleted control: one with no tombstone left is re-created from history instead (new
+    objectGUID and objectSid, said in the plan)."""
     chosen = [
         name
         for name, given in (
@@ -180,17 +185,26 @@ def plan_cmd(
         "include_unattributed": include_unattributed or None,
         "disable_instead": disable_instead or None,
     }
-    with _store(config) as sessions:
+    with _store(config) as sessions, contextlib.ExitStack() as stack:
+        tombstones = None
         if refresh:
             _refresh(config, sessions, dom)
+            tombstones = partial(missing_tombstones, stack.enter_context(_connect(config, dom)))
         try:
             with sessions.begin() as session:
                 if event is not None:
                     draft = rollback_plans.plan_for_event(
-                        session, dom.name, event, force=force, disable_instead=disable_instead
+                        session,
+                        dom.name,
+                        event,
+                        force=force,
+                        disable_instead=disable_instead,
+                        tombstones=tombstones,
                     )
                 elif object_ is not None:
-                    draft = rollback_plans.plan_for_object(session, dom.name, object_, at)
+                    draft = rollback_plans.plan_for_object(
+                        session, dom.name, object_, at, tombstones=tombstones
+                    )
                 elif under is not None:
                     draft = subtree_plans.plan_for_subtree(
                         session,
@@ -200,6 +214,7 @@ def plan_cmd(
                         end,
                         force=force,
                         disable_instead=disable_instead,
+                        tombstones=tombstones,
                     )
                 else:
                     assert actor is not None
@@ -212,6 +227,7 @@ def plan_cmd(
                         force=force,
                         include_unattributed=include_unattributed,
                         disable_instead=disable_instead,
+                        tombstones=tombstones,
                     )
                 plan = rollback_plans.save_plan(
                     session,

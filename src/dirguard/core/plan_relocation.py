@@ -18,6 +18,8 @@ from dirguard.core.restore_plan import HistoryEvent, PlannedStep, StepKind, orde
 
 DN_OPS = frozenset({ChangeOp.MOVE, ChangeOp.RENAME, ChangeOp.DELETE, ChangeOp.UNDELETE})
 
+COMING_BACK = (StepKind.REANIMATE, StepKind.RECREATE, StepKind.MOVE)
+
 
 def carried(dn: str, moves: Sequence[HistoryEvent], last: HistoryEvent) -> str:
     """``dn`` (an object's DN after its ``last`` move) carried along by the later moves and
@@ -34,11 +36,7 @@ def relocated(
 ) -> tuple[PlannedStep, ...]:
     """``steps`` (ordered) with destinations and linked DN values written where things will be
     after the plan, and each move expecting its object where the earlier moves leave it."""
-    final = {
-        s.object_guid: str(s.values[0])
-        for s in steps
-        if s.kind in (StepKind.REANIMATE, StepKind.MOVE)
-    }
+    final = {s.object_guid: str(s.values[0]) for s in steps if s.kind in COMING_BACK}
     names: dict[str, str] = {}
     """Every live DN an object that comes back or moves back had in the selection -> its guid."""
     for event in events:
@@ -65,7 +63,7 @@ def relocated(
     out: list[PlannedStep] = []
     for step in ordered(
         replace(s, values=(locate(str(s.values[0])),))
-        if s.kind in (StepKind.REANIMATE, StepKind.MOVE, *linked_dn) and s.values
+        if s.kind in (*COMING_BACK, *linked_dn) and s.values
         else s
         for s in steps
     ):

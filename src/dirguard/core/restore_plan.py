@@ -39,6 +39,8 @@ security descriptor (its events hold SDDL text; restoring descriptors is not in 
 
 class StepKind(StrEnum):
     REANIMATE = "reanimate"
+    RECREATE = "recreate"
+    """No tombstone is left: add the object anew from history (new objectGUID and objectSid)."""
     MOVE = "move"
     SET = "set"
     ADD_VALUE = "add-value"
@@ -48,6 +50,7 @@ class StepKind(StrEnum):
 
 PHASES = {
     StepKind.REANIMATE: 0,
+    StepKind.RECREATE: 0,
     StepKind.MOVE: 0,
     StepKind.SET: 2,
     StepKind.ADD_VALUE: 3,
@@ -93,13 +96,16 @@ class PlannedStep:
     """The object's DN as known when planning (for people; execution finds it by GUID)."""
     attribute: str | None = None
     values: tuple[Value, ...] = ()
-    """SET: the values to write (none: clear); ADD/REMOVE: the value; MOVE/REANIMATE: new DN."""
+    """SET: the values to write (none: clear); ADD/REMOVE: the value; MOVE/REANIMATE/RECREATE:
+    the new DN."""
     expected: tuple[Value, ...] | None = None
     """The values (or DN) the object should have now; ``None``: nothing to check."""
     description: str
     event_ids: tuple[int, ...] = ()
     conflict: str | None = None
     skipped: bool = False
+    entry: tuple[tuple[str, tuple[Value, ...]], ...] = ()
+    """RECREATE: the attributes of the LDAP add, from the recorded history."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -113,6 +119,7 @@ class PlannedStep:
             "event_ids": list(self.event_ids),
             "conflict": self.conflict,
             "skipped": self.skipped,
+            "entry": [[name, list(values)] for name, values in self.entry],
         }
 
     @classmethod
@@ -129,6 +136,7 @@ class PlannedStep:
             event_ids=tuple(data.get("event_ids") or ()),
             conflict=data.get("conflict"),
             skipped=bool(data.get("skipped")),
+            entry=tuple((str(n), tuple(v)) for n, v in data.get("entry") or ()),
         )
 
 
@@ -284,7 +292,7 @@ def ordered(steps: Iterable[PlannedStep]) -> tuple[PlannedStep, ...]:
 
     def key(step: PlannedStep) -> tuple[int, int]:
         phase = PHASES[step.kind]
-        if step.kind in (StepKind.REANIMATE, StepKind.MOVE):
+        if step.kind in (StepKind.REANIMATE, StepKind.RECREATE, StepKind.MOVE):
             return phase, depth(str(step.values[0]))
         if step.kind is StepKind.DELETE:
             return phase, -depth(step.dn)

@@ -11,7 +11,7 @@ each object now; the plan and its steps are stored in ``restore_plans`` / ``rest
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from dirguard.catalog.resource_types import RESOURCE_TYPES
 from dirguard.core.ad_values import DN_ATTRIBUTE
 from dirguard.core.change_op import ChangeOp
+from dirguard.core.recreate_plan import with_recreations
 from dirguard.core.restore_plan import HistoryEvent, ObjectFacts, PlanningError, RestorePlanDraft
 from dirguard.core.undo_planner import Membership, plan_events, plan_point_in_time, plan_undelete
 from dirguard.services import history_query
@@ -128,9 +129,26 @@ UNATTRIBUTED_NOTE = "actor unknown, included on request"
 
 Rows = Sequence[tuple[ChangeEvent, DirectoryObject]]
 
+TombstoneCheck = Callable[[Collection[str]], frozenset[str]]
+"""Given the GUIDs of deleted objects, those with no tombstone left in the directory
+(:func:`dirguard.services.tombstones.missing_tombstones` on a connection)."""
+
+
+def _recreating(
+    draft: RestorePlanDraft, facts: dict[str, ObjectFacts], tombstones: TombstoneCheck | None
+) -> RestorePlanDraft:
+    if tombstones is None:
+        return draft
+    deleted = [guid for guid, f in facts.items() if f.deleted]
+    return with_recreations(draft, facts, tombstones(deleted) if deleted else frozenset())
+
 
 def events_plan(
-    session: Session, rows: Rows, force: bool, disable_instead: bool = False
+    session: Session,
+    rows: Rows,
+    force: bool,
+    disable_instead: bool = False,
+    tombstones: TombstoneCheck | None = None,
 ) -> RestorePlanDraft:
     if not rows:
         raise PlanningError("no recorded change matches the selection; nothing to undo")
@@ -138,9 +156,10 @@ def events_plan(
     events = [_history_event(e, o.external_id) for e, o in rows]
     facts = object_facts(session, objects.values())
     memberships = _deleted_memberships(session, objects.values())
-    return plan_events(
+    draft = plan_events(
         events, facts, memberships=memberships, force=force, disable_instead=disable_instead
     )
+    return _recreating(draft, facts, tombstones)
 
 
 def window_query(session: Session, source: str, since: datetime, until: datetime | None) -> Any:
@@ -162,7 +181,13 @@ def window_text(source: str, since: datetime, until: datetime | None) -> str:
 
 
 def plan_for_event(
-    session: Session, source: str, sequence: int, *, force: bool, disable_instead: bool = False
+    session: Session,
+    source: str,
+    sequence: int,
+    *,
+    force: bool,
+    disable_instead: bool = False,
+    tombstones: TombstoneCheck | None = None,
 ) -> RestorePlanDraft:
     row = session.execute(
         select(ChangeEvent, DirectoryObject)
@@ -173,7 +198,7 @@ def plan_for_event(
         raise PlanningError(
             f"no change #{sequence} in {source}; the numbers are those `dirguard changes` shows"
         )
-    return events_plan(session, [(row[0], row[1])], force, disable_instead)
+    return events_plan(session, [(row[0], row[1])], force, disable_instead, tombstones)
 
 
 def plan_for_actor(
@@ -186,6 +211,7 @@ def plan_for_actor(
     force: bool,
     include_unattributed: bool = False,
     disable_instead: bool = False,
+    tombstones: TombstoneCheck | None = None,
 ) -> RestorePlanDraft:
     """Undo what ``actor`` did in the window. The window's changes with no known actor (moves
     and renames on Samba) are added only with ``include_unattributed``, each step undoing one
@@ -208,7 +234,7 @@ def plan_for_actor(
         )
     ]
     if not include_unattributed:
-        draft = events_plan(session, rows, force, disable_instead)
+        draft = events_plan(session, rows, force, disable_instead, tombstones)
         if not unattributed:
             return draft
         note = (
@@ -220,7 +246,7 @@ def plan_for_actor(
             draft, warnings=(*draft.warnings, note), unattributed_left_out=len(unattributed)
         )
     rows = sorted([*rows, *unattributed], key=lambda row: row[0].sequence)
-    draft = events_plan(session, rows, force, disable_instead)
+    draft = events_plan(session, rows, force, disable_instead, tombstones)
     unknown = {e.id for e, _o in unattributed}
     steps = tuple(
         replace(s, description=f"{s.description} [{UNATTRIBUTED_NOTE}]")
@@ -237,7 +263,13 @@ def plan_for_actor(
     )
 
 
-def plan_for_object(session: Session, source: str, text: str, at: datetime) -> RestorePlanDraft:
+def plan_for_object(
+    session: Session,
+    source: str,
+    text: str,
+    at: datetime,
+    tombstones: TombstoneCheck | None = None,
+) -> RestorePlanDraft:
     ref = history_query.find_object(session, text, source)
     obj = session.get_one(DirectoryObject, ref.id)
     version = session.scalars(
@@ -250,18 +282,26 @@ def plan_for_object(session: Session, source: str, text: str, at: datetime) -> R
         raise PlanningError(f"dirguard had not recorded {text!r} by {at.isoformat()}")
     if version.content.get("isDeleted") == ["TRUE"]:
         raise PlanningError(f"{text!r} was already deleted at {at.isoformat()}")
-    facts = object_facts(session, [obj])[obj.external_id]
+    facts = object_facts(session, [obj])
     memberships = memberships_at_deletion(session, obj) if obj.deleted else []
-    return plan_point_in_time(facts, version.content, memberships=memberships)
+    draft = plan_point_in_time(facts[obj.external_id], version.content, memberships=memberships)
+    return _recreating(draft, facts, tombstones)
 
 
 def plan_for_undelete(
-    session: Session, source: str, text: str, to_ou: str | None
+    session: Session,
+    source: str,
+    text: str,
+    to_ou: str | None,
+    tombstones: TombstoneCheck | None = None,
 ) -> RestorePlanDraft:
     ref = history_query.find_object(session, text, source)
     obj = session.get_one(DirectoryObject, ref.id)
-    facts = object_facts(session, [obj])[obj.external_id]
-    return plan_undelete(facts, memberships_at_deletion(session, obj), to_ou=to_ou)
+    facts = object_facts(session, [obj])
+    draft = plan_undelete(
+        facts[obj.external_id], memberships_at_deletion(session, obj), to_ou=to_ou
+    )
+    return _recreating(draft, facts, tombstones)
 
 
 def save_plan(

@@ -17,7 +17,12 @@ from sqlalchemy.orm import Session
 
 from dirguard.core.plan_relocation import DN_OPS
 from dirguard.core.restore_plan import PlanningError, RestorePlanDraft
-from dirguard.services.rollback_plans import events_plan, window_query, window_text
+from dirguard.services.rollback_plans import (
+    TombstoneCheck,
+    events_plan,
+    window_query,
+    window_text,
+)
 from dirguard.store.models import ChangeEvent, DirectoryObject
 
 DN_OP_NAMES = frozenset(op.value for op in DN_OPS)
@@ -48,6 +53,7 @@ def plan_for_subtree(
     *,
     force: bool,
     disable_instead: bool = False,
+    tombstones: TombstoneCheck | None = None,
 ) -> RestorePlanDraft:
     """Undo every change of the window (any actor, known or not) to the OU ``base_dn`` and the
     objects that were under it at any moment of the window: also those moved out or deleted
@@ -78,4 +84,4 @@ def plan_for_subtree(
         raise PlanningError(
             f"no recorded change to {base_dn} or under it {window_text(source, since, until)}"
         )
-    return events_plan(session, rows, force, disable_instead)
+    return events_plan(session, rows, force, disable_instead, tombstones)

@@ -1,0 +1,82 @@
+"""Which deleted objects still have a tombstone, and re-creating one that has none.
+
+:func:`missing_tombstones` asks the directory, with the Show-Deleted control
+(1.2.840.113556.1.4.417), for each objectGUID; an object it does not return at all has no
+tombstone left (garbage-collected after the tombstone lifetime) and can only be re-created.
+:func:`recreate_step` performs a plan's RECREATE step: one LDAP add of the entry recorded in the
+step, then the object is read back by DN and every attribute compared with the entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import ldap
+from ldap.controls import LDAPControl
+
+from dirguard.connectors.ad.connection import AdConnection
+from dirguard.core.ad_values import Value, guid_bytes, guid_filter_value, guid_text
+from dirguard.core.restore_plan import PlannedStep, StepKind
+
+SHOW_DELETED_OID = "1.2.840.113556.1.4.417"
+BATCH = 100
+
+
+def missing_tombstones(conn: AdConnection, guids: Collection[str]) -> frozenset[str]:
+    """The GUIDs (of objects dirguard knows as deleted) the directory no longer holds at all."""
+    wanted = sorted(set(guids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), BATCH):
+        terms = "".join(
+            f"(objectGUID={guid_filter_value(guid_bytes(g))})"
+            for g in wanted[start : start + BATCH]
+        )
+        for dn, attributes in conn.ldap.search_ext_s(
+            conn.contexts.default,
+            ldap.SCOPE_SUBTREE,
+            f"(|{terms})",
+            ["objectGUID"],
+            serverctrls=[LDAPControl(SHOW_DELETED_OID, True, None)],
+        ):
+            if dn and isinstance(attributes, dict) and attributes.get("objectGUID"):
+                found.add(guid_text(bytes(attributes["objectGUID"][0])))
+    return frozenset(g for g in wanted if g not in found)
+
+
+def _raw(values: Sequence[Value]) -> list[bytes]:
+    return [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in values]
+
+
+def _matches(live: Sequence[bytes], wanted: Sequence[Value]) -> bool:
+    """Bytes exactly, or text ignoring case (DNs, names)."""
+    raw = set(_raw(wanted))
+    return {bytes(v) for v in live} == raw or {bytes(v).lower() for v in live} == {
+        r.lower() for r in raw
+    }
+
+
+def recreate_step(conn: AdConnection, step: PlannedStep) -> tuple[str, str]:
+    """``(status, outcome)`` of a RECREATE step: succeeded (with the new objectGUID) or failed."""
+    if step.kind is not StepKind.RECREATE:
+        raise ValueError(f"not a re-create step: {step.kind.value}")
+    dn = str(step.values[0])
+    try:
+        conn.ldap.add_s(dn, [(name, _raw(values)) for name, values in step.entry])
+        [(_dn, live)] = conn.ldap.search_s(
+            dn, ldap.SCOPE_BASE, "(objectClass=*)", ["objectGUID", *(n for n, _v in step.entry)]
+        )
+    except ldap.LDAPError as error:
+        details = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
+        return "failed", f"the directory refused: {details.get('desc', type(error).__name__)}" + (
+            f": {details['info']}" if details.get("info") else ""
+        )
+    lowered = {k.lower(): v for k, v in live.items()}
+    differ = [
+        name
+        for name, values in step.entry
+        if name.lower() != "objectclass" and not _matches(lowered.get(name.lower(), []), values)
+    ]
+    if differ:
+        return "failed", f"re-created, but read back different {', '.join(sorted(differ))}"
+    guid = guid_text(bytes(lowered["objectguid"][0]))
+    return "succeeded", f"verified; re-created with the new objectGUID {guid}"
