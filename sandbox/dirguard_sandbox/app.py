@@ -146,6 +146,7 @@ def build_app(
     )
     routes += guard.faults.routes()
     routes += routes_mail_signins.outbox_routes(state, admin_key)
+    routes += routes_contacts_invitations.redemption_routes(state, admin_key)
     served = [(e, version) for e in ENDPOINTS for version in GRAPH_VERSIONS]
     served += [(endpoint, "beta") for endpoint in BETA_ENDPOINTS]
     for endpoint, version in sorted(served, key=_variable_segment_last):

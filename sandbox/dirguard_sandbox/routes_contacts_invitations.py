@@ -5,6 +5,7 @@ An invitation creates a guest user (``userType`` Guest, ``externalUserState``
 PendingAcceptance, a ``#EXT#`` userPrincipalName in the initial domain) and answers with its
 ``inviteRedeemUrl``; inviting the same address again re-sends to the same guest. With
 ``sendInvitationMessage`` the invitation mail lands in the outbox (``routes_mail_signins``).
+The admin path ``POST /_sandbox/invitations/{id}/redeem`` plays the guest accepting.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from __future__ import annotations
 import secrets
 from urllib.parse import quote, urlsplit
 
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
-from dirguard_sandbox.audit import modified_properties, record_audit, target
+from dirguard_sandbox.admin_path import admin_refusal
+from dirguard_sandbox.audit import Actor, modified_properties, record_audit, target
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time, new_id
 from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles
@@ -212,3 +216,43 @@ async def create_invitation(call: Call) -> Response:
         {"@odata.context": f"{call.graph_base}/$metadata#invitations/$entity", **invitation},
         201,
     )
+
+
+def redemption_routes(state: DirectoryState, admin_key: str | None) -> list[Route]:
+    """``POST /_sandbox/invitations/{id}/redeem`` on the admin path: the guest accepts, as if they
+    had followed the inviteRedeemUrl and signed in (``externalUserState`` becomes Accepted)."""
+
+    async def redeem(request: Request) -> Response:
+        refused = admin_refusal(request, admin_key)
+        if refused is not None:
+            return refused
+        invitation = state.invitations.get(request.path_params["invitation_id"])
+        if invitation is None:
+            return JSONResponse({"error": "no such invitation"}, status_code=404)
+        guest = state.users.get(invitation["invitedUser"]["id"])
+        if guest is None:
+            return JSONResponse({"error": "the invited user no longer exists"}, status_code=409)
+        before = dict(guest)
+        now = graph_time(state.now())
+        guest["externalUserState"] = "Accepted"
+        guest["externalUserStateChangeDateTime"] = now
+        invitation["status"] = "Completed"
+        state.bump(guest["id"])
+        guest_actor = Actor(
+            user_id=guest["id"],
+            user_principal_name=guest["userPrincipalName"],
+            display_name=guest["displayName"],
+        )
+        names = ["externalUserState", "externalUserStateChangeDateTime"]
+        entry = record_audit(
+            state,
+            actor=guest_actor,
+            activity="Redeem external user invite",
+            category="UserManagement",
+            operation_type="Update",
+            targets=[target(state, guest["id"], guest, modified_properties(before, guest, names))],
+        )
+        entry["loggedByService"] = "Invited Users"
+        return JSONResponse({"invitation": invitation, "externalUserState": "Accepted"})
+
+    return [Route("/_sandbox/invitations/{invitation_id}/redeem", redeem, methods=["POST"])]

@@ -9,15 +9,13 @@ mail is an Exchange action, so like Graph it writes no directoryAudit.
 
 from __future__ import annotations
 
-import hmac
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dirguard_sandbox.admin_path import admin_refusal
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time
 from dirguard_sandbox.errors import GraphError, bad_request, not_found
-from dirguard_sandbox.fault_injection import ADMIN_KEY_HEADER
 from dirguard_sandbox.graph_routing import Call, graph_json, handles
 from dirguard_sandbox.odata_query import context_url, list_page, parse_query, project
 from dirguard_sandbox.routes_users import find_user
@@ -155,11 +153,9 @@ def outbox_routes(state: DirectoryState, admin_key: str | None) -> list[Route]:
     """The admin path that shows (GET) and empties (DELETE) the outbox; closed without a key."""
 
     async def outbox(request: Request) -> Response:
-        given = request.headers.get(ADMIN_KEY_HEADER, "")
-        if admin_key is None or not hmac.compare_digest(given, admin_key):
-            return JSONResponse(
-                {"error": f"missing or wrong {ADMIN_KEY_HEADER} header"}, status_code=403
-            )
+        refused = admin_refusal(request, admin_key)
+        if refused is not None:
+            return refused
         if request.method == "DELETE":
             state.outbox.clear()
             return Response(status_code=204)

@@ -198,3 +198,44 @@ def test_delegated_mail_is_sent_as_the_signed_in_user_only(graph_sandbox: Runnin
     assert own.status_code == 202
     assert someone_else.status_code == 403
     assert someone_else.json()["error"]["code"] == "ErrorAccessDenied"
+
+
+def test_redeeming_on_the_admin_path_makes_the_guest_accepted(
+    graph_sandbox: RunningSandbox,
+) -> None:
+    info = graph_sandbox.info
+    with graph_sandbox.client() as client:
+        invitation = client.post(
+            "/invitations",
+            json={"invitedUserEmailAddress": "lee@vendor.example", "inviteRedirectUrl": REDIRECT},
+        ).json()
+        guest_id = invitation["invitedUser"]["id"]
+        url = f"{info.login_base}/_sandbox/invitations/{invitation['id']}/redeem"
+        refused = httpx.post(
+            url, headers={"x-sandbox-admin-key": "wrong"}, verify=graph_sandbox.tls()
+        )
+        redeemed = httpx.post(
+            url, headers={"x-sandbox-admin-key": info.admin_key}, verify=graph_sandbox.tls()
+        )
+        unknown = httpx.post(
+            url.replace(invitation["id"], "00000000-0000-0000-0000-000000000000"),
+            headers={"x-sandbox-admin-key": info.admin_key},
+            verify=graph_sandbox.tls(),
+        )
+        guest = client.get(f"/users/{guest_id}", params={"$select": "externalUserState"}).json()
+        pending = client.get(
+            "/users",
+            params={"$filter": "externalUserState eq 'PendingAcceptance'", "$top": "999"},
+        ).json()["value"]
+        audits = _audits(client, guest_id)
+    assert refused.status_code == 403
+    assert redeemed.status_code == 200
+    assert unknown.status_code == 404
+    assert guest["externalUserState"] == "Accepted"
+    assert guest_id not in {user["id"] for user in pending}
+    accepted = audits[0]
+    assert accepted["activityDisplayName"] == "Redeem external user invite"
+    assert accepted["initiatedBy"]["user"]["id"] == guest_id
+    changed = {p["displayName"]: p for p in accepted["targetResources"][0]["modifiedProperties"]}
+    assert changed["ExternalUserState"]["oldValue"] == '["PendingAcceptance"]'
+    assert changed["ExternalUserState"]["newValue"] == '["Accepted"]'
