@@ -175,6 +175,18 @@ def test_a_bad_hour_is_undone_by_one_plan(
         run("capture", "ad")
 
         if selection == "under":
+
+            def refused(*args: str) -> Any:
+                return runner.invoke(
+                    app, ["--config", str(config), "rollback", "plan", *args], env=env
+                )
+
+            bad = refused("--under", "Sales", "--since", since)
+            assert bad.exit_code == 1 and "'Sales' is not a distinguished name" in bad.output
+            mixed = refused("--under", dept, "--since", since, "--include-unattributed")
+            assert (
+                mixed.exit_code == 2 and "--include-unattributed goes with --actor" in mixed.output
+            )
             plan = run("rollback", "plan", "--under", dept, "--since", since)
         else:
             actor = f"{samba_dc.domain}\\{samba_dc.admin_user}"
