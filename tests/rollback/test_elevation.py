@@ -149,7 +149,12 @@ def test_elevation_is_granted_for_the_rollback_and_gone_afterwards(
         run("snapshot", "ad")
         plan = _description_plan(run, tmp_path, ldap_admin, dn)
 
-        applied = run("rollback", "apply", str(plan["id"]), "--as", "alice")
+        checked = run("rollback", "check", str(plan["id"]))
+        assert checked["would"] == "elevate" and checked["elevation_configured"]
+        assert [m["group"] for m in checked["rights"]["missing"]] == ["Domain Admins"]
+        assert ro_account.dn.lower() not in group_members(ldap_admin, domain_admins(samba_dc))
+
+        applied = run("rollback", "apply", str(plan["id"]), "--requested-by", "alice")
         assert applied["status"] == "applied"
         assert [s["status"] for s in applied["steps"]] == ["succeeded"]
         assert read(ldap_admin, dn, "description")["description"] == [b"original"]
@@ -264,16 +269,17 @@ def test_a_killed_dirguard_leaves_a_pending_elevation_that_the_next_start_revoke
         assert added.op == "add-value" and added.actor_source == "dirguard"
         assert added.actor == f"dirguard (for {getpass.getuser()}; elevation {pending['id']})"
 
-        revoked = cli_json(config, {**os.environ, **env}, "elevation", "revoke")
+        revoked = cli_json(
+            config, {**os.environ, **env}, "elevation", "revoke", "--requested-by", "oscar"
+        )
         assert [r["id"] for r in revoked["revoked"]] == [pending["id"]]
         assert revoked["revoked"][0]["status"] == "ended"
         assert "later start" in revoked["revoked"][0]["end_note"]
         assert ro_account.dn.lower() not in group_members(ldap_admin, admins)
         assert run("elevation", "status")["pending"] == []
-        assert [r.action for r in _audit(tmp_path, "elevation.")] == [
-            "elevation.grant",
-            "elevation.revoke",
-        ]
+        grant, revoke = _audit(tmp_path, "elevation.")
+        assert (grant.action, revoke.action) == ("elevation.grant", "elevation.revoke")
+        assert revoke.details["ended_by"] == "oscar" and revoke.actor == getpass.getuser()
         run("capture", "ad")
         events = _membership_events(tmp_path, ldap_admin, samba_dc, ro_account)
         assert [e.op for e in events] == ["add-value", "remove-value"]
@@ -336,4 +342,37 @@ def test_the_next_apply_revokes_a_pending_elevation_first(
     finally:
         if ro_account.dn.lower() in group_members(ldap_admin, admins):
             ldap_admin.modify_s(admins, [(ldap.MOD_DELETE, "member", [ro_account.dn.encode()])])
+        remove_tree(ldap_admin, ou_dn)
+
+
+def test_undelete_in_read_only_mode_runs_inside_one_elevation(
+    samba_dc: SambaDC,
+    tmp_path: Path,
+    ldap_admin: Any,
+    unique: Callable[[str], str],
+    ro_account: Account,
+) -> None:
+    """The read-only account is not shown tombstones: the capture and the plan run elevated."""
+    config, env = _config(tmp_path, samba_dc, ro_account)
+    run = _runner(config, env)
+    ou_dn = f"OU={unique('elu')},{samba_dc.base_dn}"
+    add_ou(ldap_admin, ou_dn)
+    try:
+        dn = f"CN=uwe,{ou_dn}"
+        sam = unique("uwe")
+        add_user(ldap_admin, dn, sam, {"description": [b"kept"]})
+        guid = guid_of(ldap_admin, dn)
+        run("snapshot", "ad")
+        ldap_admin.delete_s(dn)
+
+        done = run("undelete", sam, "--as", "dora")
+        assert done["status"] == "applied" and len(done["elevations"]) == 1
+        assert guid_of(ldap_admin, dn) == guid
+        assert read(ldap_admin, dn, "description")["description"] == [b"kept"]
+        assert ro_account.dn.lower() not in group_members(ldap_admin, domain_admins(samba_dc))
+        [row] = run("elevation", "status")["recent"]
+        assert row["status"] == "ended" and row["requested_by"] == "dora"
+        assert row["plan_id"] == done["id"]
+        assert row["reason"] == f"undelete {sam} (plan {done['id']})"
+    finally:
         remove_tree(ldap_admin, ou_dn)

@@ -104,6 +104,8 @@ def test_read_only_mode_writes_nothing_to_the_directory(
         plan = run("rollback", "plan", "--event", str(event))
         assert [s["status"] for s in plan["steps"]] == ["planned"]
 
+        check = run("rollback", "check", str(plan["id"]), code=2, as_json=False)
+        assert "refuse: " in check.stdout and "read-only mode" in check.stdout
         refused = run("rollback", "apply", str(plan["id"]), "--as", "carol", code=2, as_json=False)
         assert "read-only mode" in refused.stderr
         assert "elevation_bind_upn" in refused.stderr
@@ -169,6 +171,10 @@ def test_full_mode_refuses_an_account_outside_domain_admins(
         plan = run(
             "rollback", "plan", "--event", str(_first_description_change(tmp_path, ldap_admin, dn))
         )
+        check = run("rollback", "check", str(plan["id"]), "--json", code=2, as_json=False)
+        checked = json.loads(check.stdout)
+        assert checked["would"] == "refuse" and checked["mode"] == "full"
+        assert [m["group"] for m in checked["rights"]["missing"]] == ["Domain Admins"]
         refused = run("rollback", "apply", str(plan["id"]), code=2, as_json=False)
         assert "not a member of Domain Admins" in refused.stderr
         assert "domain partition" in refused.stderr

@@ -8,8 +8,9 @@ revoked at the start of the next ``rollback apply``, ``undelete`` or ``monitor``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, Any
+import getpass
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.markup import escape
@@ -21,18 +22,31 @@ from dirguard.cli.context import console, err_console, load_cli_config, print_js
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.schema import AdDomainConfig, Config
 from dirguard.connectors.ad.account_token import AccountTokenError
-from dirguard.connectors.ad.connection import AdAuthError, AdConnectionError, AdUnreachable
+from dirguard.connectors.ad.connection import (
+    AdAuthError,
+    AdConnection,
+    AdConnectionError,
+    AdUnreachable,
+)
+from dirguard.core.restore_plan import PlanningError
 from dirguard.services import elevation
+from dirguard.services.ad_capture import CaptureError
 from dirguard.services.guarded_apply import (
     CredentialProblem,
     GuardedApply,
     RightsRefused,
     apply_guarded,
+    check_plan,
     openers_for,
-    refuse_read_only,
     revoke_all_pending,
+    undelete_guarded,
 )
+from dirguard.services.history_query import HistoryQueryError
 from dirguard.services.rollback import RollbackError
+from dirguard.services.undelete import plan_undelete
+from dirguard.store.models import RestorePlan
+
+T = TypeVar("T")
 
 elevation_app = typer.Typer(
     help="Just-in-time elevations of the read-only AD account: status and revocation.",
@@ -41,11 +55,15 @@ elevation_app = typer.Typer(
 
 
 def revoke_at_start(
-    config: Config, sessions: sessionmaker[Session], domains: Sequence[AdDomainConfig]
+    config: Config,
+    sessions: sessionmaker[Session],
+    domains: Sequence[AdDomainConfig],
+    by: str | None = None,
 ) -> list[dict[str, Any]]:
     """Revoke pending elevations before a command touches AD; say so on standard error (a
-    failure is a warning: the elevation stays pending and ``dirguard elevation revoke`` retries)."""
-    ended, problems = revoke_all_pending(config, sessions, domains)
+    failure is a warning: the elevation stays pending and ``dirguard elevation revoke`` retries).
+    ``by``: who runs the command (default: the OS user)."""
+    ended, problems = revoke_all_pending(config, sessions, domains, by=by or getpass.getuser())
     for row in ended:
         err_console.print(
             f"[yellow]revoked[/yellow] pending elevation {row['id']}: {escape(row['account'])} "
@@ -58,37 +76,11 @@ def revoke_at_start(
     return ended
 
 
-def refuse_read_only_or_exit(
-    config: Config,
-    sessions: sessionmaker[Session],
-    domain: AdDomainConfig,
-    *,
-    requested_by: str,
-    what: str,
-) -> None:
-    """Exit 2 at once when ``domain`` is read-only and has no elevation configured."""
+def _or_exit(work: Callable[[], T]) -> T:
+    """Run a guarded apply; errors become exit codes: 2 for a refusal (read-only mode, a
+    missing group), 3 for a credential, 4 for an unreachable DC, 1 for the rest."""
     try:
-        refuse_read_only(
-            sessions, domain, openers_for(config, domain), requested_by=requested_by, what=what
-        )
-    except RightsRefused as error:
-        raise _fail(str(error), ExitCode.CRITICAL) from None
-
-
-def guarded_apply_or_exit(
-    config: Config,
-    sessions: sessionmaker[Session],
-    domain: AdDomainConfig,
-    plan_id: int,
-    *,
-    requested_by: str,
-) -> GuardedApply:
-    """Apply a plan through the rights check (and elevation); errors become exit codes: 2 for
-    a refusal (read-only mode, a missing group), 3 for a credential, 4 for an unreachable DC."""
-    try:
-        return apply_guarded(
-            sessions, domain, openers_for(config, domain), plan_id, requested_by=requested_by
-        )
+        return work()
     except RightsRefused as error:
         raise _fail(str(error), ExitCode.CRITICAL) from None
     except CredentialProblem as error:
@@ -99,8 +91,93 @@ def guarded_apply_or_exit(
         raise _fail(str(error), ExitCode.CRITICAL) from None
     except AdConnectionError as error:
         raise _fail(str(error), ExitCode.UNAVAILABLE) from None
-    except (RollbackError, elevation.ElevationError, AccountTokenError) as error:
+    except (
+        RollbackError,
+        elevation.ElevationError,
+        AccountTokenError,
+        PlanningError,
+        HistoryQueryError,
+        CaptureError,
+    ) as error:
         raise _fail(str(error), ExitCode.FAILURE) from None
+
+
+def guarded_apply_or_exit(
+    config: Config,
+    sessions: sessionmaker[Session],
+    domain: AdDomainConfig,
+    plan_id: int,
+    *,
+    requested_by: str,
+) -> GuardedApply:
+    """Apply a stored plan through the rights check (and elevation in read-only mode)."""
+    openers = openers_for(config, domain)
+    return _or_exit(
+        lambda: apply_guarded(sessions, domain, openers, plan_id, requested_by=requested_by)
+    )
+
+
+def undelete_or_exit(
+    config: Config,
+    sessions: sessionmaker[Session],
+    domain: AdDomainConfig,
+    object_text: str,
+    *,
+    requested_by: str,
+    to_ou: str | None,
+) -> GuardedApply:
+    """Plan and apply an undelete through the rights check (and elevation)."""
+    openers = openers_for(config, domain)
+
+    def make_plan(conn: AdConnection) -> int:
+        return plan_undelete(
+            sessions, conn, domain, object_text, requested_by=requested_by, to_ou=to_ou
+        )
+
+    return _or_exit(
+        lambda: undelete_guarded(
+            sessions, domain, openers, object_text, requested_by=requested_by, make_plan=make_plan
+        )
+    )
+
+
+def check_plan_cmd(
+    ctx: typer.Context,
+    plan_id: Annotated[int, typer.Argument(metavar="PLAN_ID", help="The plan's number.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Check, writing nothing, whether `dirguard rollback apply PLAN_ID` would apply the plan:
+    the partitions it touches, the groups they need, which ones the bind account lacks, and
+    whether read-only mode refuses or elevation would grant them. Exit code 2 when apply would
+    be refused."""
+    config = load_cli_config(ctx).config
+    with _store(config) as sessions:
+        source = _or_exit(lambda: _plan_source(sessions, plan_id))
+        domain = _domains(config, source)[0]
+        openers = openers_for(config, domain)
+        result = _or_exit(lambda: check_plan(sessions, domain, openers, plan_id))
+    if as_json:
+        print_json(result)
+    else:
+        rights = result["rights"]
+        needs = (
+            ", ".join(f"{n['group']} ({n['partition']})" for n in rights["needs"])
+            or "nothing (no pending step)"
+        )
+        console.print(
+            f"Plan {plan_id} ({result['mode']} mode) needs: {escape(needs)}", highlight=False
+        )
+        console.print(f"{result['would']}: {escape(result['message'])}", highlight=False)
+    if result["would"] == "refuse":
+        raise typer.Exit(ExitCode.CRITICAL)
+
+
+def _plan_source(sessions: sessionmaker[Session], plan_id: int) -> str:
+    with sessions() as session:
+        plan = session.get(RestorePlan, plan_id)
+        if plan is None:
+            raise RollbackError(f"no restore plan {plan_id}; `dirguard rollback plan` makes one")
+        return plan.source
 
 
 def _table(rows: list[dict[str, Any]]) -> Table:
@@ -153,14 +230,24 @@ def status_cmd(
 
 @elevation_app.command("revoke")
 def revoke_cmd(
-    ctx: typer.Context, domain: DomainOption = None, as_json: JsonOption = False
+    ctx: typer.Context,
+    domain: DomainOption = None,
+    requested_by: Annotated[
+        str | None,
+        typer.Option(
+            "--requested-by", "--as", help="Who revokes (audit log). Default: your login."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Remove every pending elevation's group membership now, with the elevation credential.
     Exit code 1 when one could not be removed (it stays pending)."""
     config = load_cli_config(ctx).config
     domains = _domains(config, domain)
     with _store(config) as sessions:
-        ended, problems = revoke_all_pending(config, sessions, domains)
+        ended, problems = revoke_all_pending(
+            config, sessions, domains, by=requested_by or getpass.getuser()
+        )
     if as_json:
         print_json({"revoked": ended, "problems": problems})
     else:

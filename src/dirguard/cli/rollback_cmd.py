@@ -19,9 +19,10 @@ from rich.table import Table
 from dirguard.cli.ad_cmd import DomainOption, JsonOption, _connect, _domains, _fail, _store, _time
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
 from dirguard.cli.elevation_cmd import (
+    check_plan_cmd,
     guarded_apply_or_exit,
-    refuse_read_only_or_exit,
     revoke_at_start,
+    undelete_or_exit,
 )
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.schema import AdDomainConfig, Config
@@ -29,7 +30,6 @@ from dirguard.core.restore_plan import PlanningError
 from dirguard.services import history_query, rollback_plans, subtree_plans
 from dirguard.services.ad_capture import CaptureError, capture_domain, fill_domain_actors
 from dirguard.services.tombstones import missing_tombstones
-from dirguard.services.undelete import plan_undelete
 
 TIME_HELP = "ISO 8601 time, e.g. 2024-05-01T12:00:00+02:00; without a zone it is UTC."
 
@@ -37,7 +37,11 @@ rollback_app = typer.Typer(help="Undo recorded changes with a stored plan.", no_
 
 AsOption = Annotated[
     str | None,
-    typer.Option("--as", help="The person dirguard acts for (audit log). Default: your login."),
+    typer.Option(
+        "--as",
+        "--requested-by",
+        help="The person dirguard acts for (audit log). Default: your login.",
+    ),
 ]
 RefreshOption = Annotated[
     bool,
@@ -272,10 +276,9 @@ def apply_cmd(
             except PlanningError as error:
                 raise _fail(str(error), ExitCode.FAILURE) from None
         dom = _one_domain(config, source)
-        revoke_at_start(config, sessions, [dom])
-        result = guarded_apply_or_exit(
-            config, sessions, dom, plan_id, requested_by=as_ or getpass.getuser()
-        )
+        requested_by = as_ or getpass.getuser()
+        revoke_at_start(config, sessions, [dom], requested_by)
+        result = guarded_apply_or_exit(config, sessions, dom, plan_id, requested_by=requested_by)
         with _connect(config, dom) as conn:
             capture_domain(sessions, conn, dom)  # record dirguard's own writes in the history
         with sessions() as session:
@@ -309,18 +312,11 @@ def undelete_cmd(
     dom = _one_domain(config, domain)
     requested_by = as_ or getpass.getuser()
     with _store(config) as sessions:
-        revoke_at_start(config, sessions, [dom])
-        refuse_read_only_or_exit(
-            config, sessions, dom, requested_by=requested_by, what=f"undelete {object_}"
+        revoke_at_start(config, sessions, [dom], requested_by)
+        result = undelete_or_exit(
+            config, sessions, dom, object_, requested_by=requested_by, to_ou=to
         )
-        with _connect(config, dom) as conn:
-            try:
-                plan_id = plan_undelete(
-                    sessions, conn, dom, object_, requested_by=requested_by, to_ou=to
-                )
-            except (PlanningError, history_query.HistoryQueryError, CaptureError) as error:
-                raise _fail(str(error), ExitCode.FAILURE) from None
-        result = guarded_apply_or_exit(config, sessions, dom, plan_id, requested_by=requested_by)
+        plan_id = result.report.plan_id
         with _connect(config, dom) as conn:
             capture_domain(sessions, conn, dom)
         with sessions() as session:
@@ -335,5 +331,6 @@ def undelete_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    rollback_app.command("check")(check_plan_cmd)
     app.add_typer(rollback_app, name="rollback")
     app.command("undelete")(undelete_cmd)

@@ -69,6 +69,7 @@ class ElevationRequest:
 class ElevationRun:
     """The elevations of one rollback: their row ids, and problems met while ending them."""
 
+    requested_by: str
     ids: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -97,17 +98,25 @@ def _reason(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def _audit(session: Session, action: str, row: Elevation, outcome: AuditOutcome) -> None:
+def _audit(
+    session: Session,
+    action: str,
+    row: Elevation,
+    outcome: AuditOutcome,
+    ended_by: str | None = None,
+) -> None:
     details = elevation_dict(row)
     details["account_dn"], details["group_dn"] = row.account_dn, row.group_dn
+    if ended_by is not None:
+        details["ended_by"] = ended_by
     record_audit(session, row.requested_by, action, row.account, details, outcome)
 
 
-def _end(sessions: sessionmaker[Session], row_id: int, note: str, action: str) -> None:
+def _end(sessions: sessionmaker[Session], row_id: int, note: str, action: str, by: str) -> None:
     with sessions.begin() as session:
         row = session.get_one(Elevation, row_id)
         row.status, row.ended_at, row.end_note = ENDED, utcnow(), note
-        _audit(session, action, row, AuditOutcome.SUCCEEDED)
+        _audit(session, action, row, AuditOutcome.SUCCEEDED, ended_by=by)
 
 
 def _grant(
@@ -154,7 +163,9 @@ def _grant(
     return row_id
 
 
-def _remove(sessions: sessionmaker[Session], conn: AdConnection, row_id: int, action: str) -> None:
+def _remove(
+    sessions: sessionmaker[Session], conn: AdConnection, row_id: int, action: str, by: str
+) -> None:
     with sessions() as session:
         row = session.get_one(Elevation, row_id)
         group_dn, account_dn, group = row.group_dn, row.account_dn, row.group_name
@@ -166,7 +177,7 @@ def _remove(sessions: sessionmaker[Session], conn: AdConnection, row_id: int, ac
     )
     if action == "elevation.revoke":
         note += " at a later start: dirguard had stopped while the account was elevated"
-    _end(sessions, row_id, note, action)
+    _end(sessions, row_id, note, action, by)
 
 
 def _pause_for_tests() -> None:
@@ -189,7 +200,7 @@ def elevated(
     """The account is a member of ``groups`` inside the block, and not after it (also after an
     error). Problems ending an elevation are in the yielded run's ``problems`` (the row stays
     pending and is revoked at the next start)."""
-    run = ElevationRun()
+    run = ElevationRun(requested_by=request.requested_by)
     try:
         with open_elevator() as conn:
             for group in groups:
@@ -207,13 +218,22 @@ def _end_all(sessions: sessionmaker[Session], open_elevator: Opener, run: Elevat
         with open_elevator() as conn:
             for row_id in reversed(run.ids):
                 try:
-                    _remove(sessions, conn, row_id, "elevation.end")
+                    _remove(sessions, conn, row_id, "elevation.end", run.requested_by)
                 except ldap.LDAPError as error:
                     run.problems.append(f"elevation {row_id} not ended: {_reason(error)}")
     except AdConnectionError as error:
         run.problems.append(f"elevations {run.ids} not ended: {error}")
     for problem in run.problems:
         log.error("%s; it stays pending and is revoked at the next start", problem)
+
+
+def attach_plan(sessions: sessionmaker[Session], ids: Sequence[int], plan_id: int) -> None:
+    """Name the plan an elevation was granted for, once it is made (an undelete elevates first)."""
+    with sessions.begin() as session:
+        for row_id in ids:
+            row = session.get_one(Elevation, row_id)
+            row.plan_id = plan_id
+            row.reason = f"{row.reason} (plan {plan_id})"
 
 
 def pending(sessions: sessionmaker[Session], source: str | None = None) -> list[dict[str, Any]]:
@@ -231,10 +251,10 @@ def recent(sessions: sessionmaker[Session], limit: int = 20) -> list[dict[str, A
 
 
 def revoke_pending(
-    sessions: sessionmaker[Session], source: str, open_elevator: Opener | None
+    sessions: sessionmaker[Session], source: str, open_elevator: Opener | None, *, by: str
 ) -> list[dict[str, Any]]:
-    """End every pending elevation of ``source`` (left by a dirguard that stopped while elevated);
-    the rows as they ended."""
+    """End every pending elevation of ``source`` (left by a dirguard that stopped while elevated)
+    on behalf of ``by`` (who ran the command that revoked it); the rows as they ended."""
     rows = pending(sessions, source)
     if not rows:
         return []
@@ -248,7 +268,7 @@ def revoke_pending(
         with open_elevator() as conn:
             for row in rows:
                 try:
-                    _remove(sessions, conn, row["id"], "elevation.revoke")
+                    _remove(sessions, conn, row["id"], "elevation.revoke", by)
                 except ldap.LDAPError as error:
                     raise ElevationError(
                         f"{source}: removing {row['account']} from {row['group']} failed: "

@@ -26,7 +26,13 @@ from dirguard.connectors.ad.account_token import bound_account, partition_bases
 from dirguard.connectors.ad.connection import AdConnection, connect
 from dirguard.core.partition_rights import RightsVerdict, verdict
 from dirguard.core.restore_plan import PlannedStep, StepKind
-from dirguard.services.elevation import ElevationError, ElevationRequest, elevated, revoke_pending
+from dirguard.services.elevation import (
+    ElevationError,
+    ElevationRequest,
+    attach_plan,
+    elevated,
+    revoke_pending,
+)
 from dirguard.services.rollback import ApplyReport, RollbackError, apply_plan
 from dirguard.store.audit import AuditOutcome, record_audit
 from dirguard.store.models import RestorePlan
@@ -133,7 +139,7 @@ def check_rights(
 
 def _deny(
     sessions: sessionmaker[Session],
-    plan_id: int,
+    target: str,
     requested_by: str,
     message: str,
     rights: RightsVerdict | None,
@@ -143,8 +149,8 @@ def _deny(
             session,
             requested_by,
             "rollback.refused",
-            f"plan {plan_id}",
-            {"plan": plan_id, "reason": message, "rights": rights.as_dict() if rights else None},
+            target,
+            {"reason": message, "rights": rights.as_dict() if rights else None},
             AuditOutcome.DENIED,
         )
     return RightsRefused(message, rights)
@@ -160,28 +166,57 @@ def read_only_message(domain: AdDomainConfig) -> str:
     )
 
 
-def refuse_read_only(
+PlanMaker = Callable[[AdConnection], int]
+"""Stores the plan to apply (reading over the given connection) and returns its id."""
+
+
+def _guarded(
     sessions: sessionmaker[Session],
     domain: AdDomainConfig,
     openers: Openers,
     *,
     requested_by: str,
-    what: str,
-) -> None:
-    """Refuse at once (and record it) when ``domain`` is read-only without elevation: an
-    undelete then neither captures nor plans for nothing."""
+    reason: str,
+    probe: Callable[[AdConnection], list[tuple[str, bool]]],
+    make_plan: PlanMaker,
+    known_plan: int | None = None,
+) -> GuardedApply:
+    """Check the rights ``probe`` names, elevate for the missing groups in read-only mode, make
+    the plan (inside the elevation, so a capture sees what the elevated account sees), check the
+    plan's own targets, apply."""
     if domain.mode is Mode.READ_ONLY and openers.elevator is None:
-        message = read_only_message(domain)
-        with sessions.begin() as session:
-            record_audit(
-                session,
-                requested_by,
-                "rollback.refused",
-                what,
-                {"reason": message},
-                AuditOutcome.DENIED,
-            )
-        raise RightsRefused(message)
+        raise _deny(sessions, reason, requested_by, read_only_message(domain), None)
+    with openers.bind() as conn:
+        rights = check_rights(conn, domain, probe(conn))
+        if rights.ok:
+            plan_id = make_plan(conn)
+            rights = check_rights(conn, domain, plan_targets(sessions, plan_id))
+            if not rights.ok:
+                raise _deny(sessions, f"plan {plan_id}", requested_by, rights.message(), rights)
+            report = apply_plan(sessions, conn, plan_id, requested_by=requested_by)
+            return GuardedApply(report=report, rights=rights)
+    if domain.mode is not Mode.READ_ONLY or openers.elevator is None:
+        raise _deny(sessions, reason, requested_by, rights.message(), rights)
+    request = ElevationRequest(
+        source=domain.name,
+        account=domain.bind_upn or "",
+        requested_by=requested_by,
+        reason=reason,
+        plan_id=known_plan,
+    )
+    with (
+        elevated(sessions, openers.elevator, request, rights.missing_groups) as run,
+        openers.bind() as conn,
+    ):
+        plan_id = make_plan(conn)
+        if known_plan is None:
+            attach_plan(sessions, run.ids, plan_id)
+        again = check_rights(conn, domain, plan_targets(sessions, plan_id))
+        if not again.ok:
+            message = "after elevation: " + again.message()
+            raise _deny(sessions, f"plan {plan_id}", requested_by, message, again)
+        report = apply_plan(sessions, conn, plan_id, requested_by=requested_by)
+    return GuardedApply(report=report, rights=again, elevations=run.ids, problems=run.problems)
 
 
 def apply_guarded(
@@ -192,42 +227,51 @@ def apply_guarded(
     *,
     requested_by: str,
 ) -> GuardedApply:
-    """Apply plan ``plan_id`` as described in the module docstring; :class:`RightsRefused`
+    """Apply stored plan ``plan_id`` as described in the module docstring; :class:`RightsRefused`
     before any write when it may not."""
     targets = plan_targets(sessions, plan_id)
-    if domain.mode is Mode.READ_ONLY and openers.elevator is None:
-        raise _deny(sessions, plan_id, requested_by, read_only_message(domain), None)
-    with openers.bind() as conn:
-        rights = check_rights(conn, domain, targets)
-        if rights.ok:
-            return GuardedApply(
-                report=apply_plan(sessions, conn, plan_id, requested_by=requested_by),
-                rights=rights,
-            )
-    if domain.mode is not Mode.READ_ONLY or openers.elevator is None:
-        raise _deny(sessions, plan_id, requested_by, rights.message(), rights)
-    request = ElevationRequest(
-        source=domain.name,
-        account=domain.bind_upn or "",
+    return _guarded(
+        sessions,
+        domain,
+        openers,
         requested_by=requested_by,
         reason=f"rollback plan {plan_id}",
-        plan_id=plan_id,
+        probe=lambda _conn: targets,
+        make_plan=lambda _conn: plan_id,
+        known_plan=plan_id,
     )
-    with (
-        elevated(sessions, openers.elevator, request, rights.missing_groups) as run,
-        openers.bind() as conn,
-    ):
-        again = check_rights(conn, domain, targets)
-        if not again.ok:
-            raise _deny(
-                sessions, plan_id, requested_by, "after elevation: " + again.message(), again
-            )
-        report = apply_plan(sessions, conn, plan_id, requested_by=requested_by)
-    return GuardedApply(report=report, rights=again, elevations=run.ids, problems=run.problems)
+
+
+def undelete_guarded(
+    sessions: sessionmaker[Session],
+    domain: AdDomainConfig,
+    openers: Openers,
+    object_text: str,
+    *,
+    requested_by: str,
+    make_plan: PlanMaker,
+) -> GuardedApply:
+    """Plan (with ``make_plan``) and apply the undelete of ``object_text`` under the same rules;
+    it needs what a reanimation in the domain partition needs. With elevation the plan is made
+    while elevated: the capture before planning must see the tombstone, which a read-only
+    account may not be shown."""
+    return _guarded(
+        sessions,
+        domain,
+        openers,
+        requested_by=requested_by,
+        reason=f"undelete {object_text}",
+        probe=lambda conn: [(conn.contexts.default, True)],
+        make_plan=make_plan,
+    )
 
 
 def revoke_all_pending(
-    config: Config, sessions: sessionmaker[Session], domains: Iterable[AdDomainConfig]
+    config: Config,
+    sessions: sessionmaker[Session],
+    domains: Iterable[AdDomainConfig],
+    *,
+    by: str,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """End the pending elevations of ``domains`` (run at the start of every AD-writing or
     monitoring command); the ended rows, and a problem per domain where that failed."""
@@ -235,7 +279,39 @@ def revoke_all_pending(
     problems: list[str] = []
     for domain in domains:
         try:
-            ended += revoke_pending(sessions, domain.name, openers_for(config, domain).elevator)
+            opener = openers_for(config, domain).elevator
+            ended += revoke_pending(sessions, domain.name, opener, by=by)
         except (ElevationError, CredentialProblem) as error:
             problems.append(str(error))
     return ended, problems
+
+
+def check_plan(
+    sessions: sessionmaker[Session], domain: AdDomainConfig, openers: Openers, plan_id: int
+) -> dict[str, Any]:
+    """What ``rollback apply`` would do with plan ``plan_id``, without writing: ``apply``,
+    ``elevate`` (read-only mode: the missing groups granted for the plan) or ``refuse``."""
+    targets = plan_targets(sessions, plan_id)
+    with openers.bind() as conn:
+        rights = check_rights(conn, domain, targets)
+    read_only = domain.mode is Mode.READ_ONLY
+    if read_only and openers.elevator is None:
+        would, message = "refuse", read_only_message(domain)
+    elif rights.ok:
+        would, message = "apply", rights.message()
+    elif read_only:
+        would = "elevate"
+        message = (
+            f"{domain.elevation_bind_upn} would add {domain.bind_upn} to "
+            f"{', '.join(rights.missing_groups)} for this plan and remove it afterwards"
+        )
+    else:
+        would, message = "refuse", rights.message()
+    return {
+        "plan_id": plan_id,
+        "mode": domain.mode.value,
+        "elevation_configured": openers.elevator is not None,
+        "rights": rights.as_dict(),
+        "would": would,
+        "message": message,
+    }
