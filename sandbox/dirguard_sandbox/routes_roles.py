@@ -127,7 +127,15 @@ def _audit_member(call: Call, role: Json, principal_id: str, *, added: bool) -> 
 
 # ------------------------------------------------------------------ directoryRoles
 def _role(call: Call) -> Json:
-    return require(call.state.directory_roles, call.param("directoryRole_id"))
+    """The role by object id, or by ``roleTemplateId=…`` (the key form Graph's pages use)."""
+    key = call.param("directoryRole_id")
+    name, _, template_id = key.partition("=")
+    if name == "roleTemplateId":
+        for role in call.state.directory_roles.values():
+            if role["roleTemplateId"] == template_id:
+                return role
+        raise not_found(template_id)
+    return require(call.state.directory_roles, key)
 
 
 @handles("GET", "/directoryRoles")

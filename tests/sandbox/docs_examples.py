@@ -31,8 +31,11 @@ from tests.sandbox.test_fidelity import _schema
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "graph"
 EXAMPLES_FILE = REFERENCE / "docs-examples-v1.0.json"
 GRAPH_V1 = re.compile(r"^https://graph\.microsoft\.com/v1\.0(?=/)", re.IGNORECASE)
-_NOT_AN_ID = re.compile(r"^(delta|delta\(\)|microsoft\.graph\..*|\$.*|[^=]+=.*)$")
-"""Segments that name a function, a cast, a system segment or an alternate key, never an id."""
+_NOT_AN_ID = re.compile(
+    r"^(delta|delta\(\)|microsoft\.graph\..*|\$.*|(?!roleTemplateId=)[^=]+=.*)$"
+)
+"""Segments that name a function, a cast, a system segment or an alternate key, never an id
+(``roleTemplateId=…``, a directory role's alternate key, stands for the role)."""
 
 RESOURCE_DEPTH = {"identity": 3, "policies": 2, "directory": 2, "roleManagement": 3, "auditLogs": 2}
 

@@ -300,7 +300,10 @@ class ReplayTenant:
             return self.grant()
         if name == "directoryRole-id":
             held = method == "GET" and template.endswith("/members")
-            return str(self.role(GLOBAL_ADMINISTRATOR if held else None)["id"])
+            role = self.role(GLOBAL_ADMINISTRATOR if held else None)
+            if given.startswith("roleTemplateId="):
+                return f"roleTemplateId={role['roleTemplateId']}"
+            return str(role["id"])
         if name == "directoryRoleTemplate-id":
             return given if given in ROLES_BY_TEMPLATE else next(iter(ROLES_BY_TEMPLATE))
         if name == "directoryAudit-id":
