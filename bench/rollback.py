@@ -1,7 +1,7 @@
 """Rollback benchmarks: an undelete with 20 attributes and 25 groups, and an actor's 1,000
 attribute changes undone, each against a hand-scripted OpenLDAP peer in the same run.
 
-    .venv/bin/python bench/rollback.py [--rounds 3] [--changes 1000]
+    .venv/bin/python bench/rollback.py [--rounds 3] [--changes 1000] [--profile]
 
 A fresh throwaway DC and store. Progress goes to standard error, figures to standard output.
 
@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import cProfile
 import os
+import pstats
 import subprocess
 import tempfile
 import time
@@ -228,7 +230,12 @@ def _dn_of(ldif: str) -> str:
 
 
 def bench_actor(
-    dc: SambaDC, domain: AdDomainConfig, sessions: Sessions, peer: Peer, changes: int
+    dc: SambaDC,
+    domain: AdDomainConfig,
+    sessions: Sessions,
+    peer: Peer,
+    changes: int,
+    profile: cProfile.Profile | None,
 ) -> None:
     writer = open_ldaps(dc, timeout=120)
     ou = f"OU=ActorBench,{dc.base_dn}"
@@ -280,7 +287,11 @@ def bench_actor(
                 draft=draft,
             ).id
         planned_s = time.monotonic() - started
+        if profile is not None:
+            profile.enable()
         report = apply_plan(sessions, conn, plan_id, requested_by="bench")
+        if profile is not None:
+            profile.disable()
         ours = time.monotonic() - started
     assert report.status == "applied" and undone(), report.counts
     say("actor: the same changes again, undone by ldapmodify ...")
@@ -308,6 +319,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="undelete rounds (3)")
     parser.add_argument("--changes", type=int, default=1000, help="attribute changes (1000)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the actor's apply")
     args = parser.parse_args()
     if args.rounds < 1 or args.changes < 1:
         parser.error("--rounds and --changes: give at least 1")
@@ -325,7 +337,10 @@ def main() -> None:
         sessions = fresh_store(Path(tmp))
         peer = Peer(dc, Path(tmp))
         bench_undelete(dc, domain, sessions, peer, args.rounds)
-        bench_actor(dc, domain, sessions, peer, args.changes)
+        profile = cProfile.Profile() if args.profile else None
+        bench_actor(dc, domain, sessions, peer, args.changes, profile)
+    if profile is not None:
+        pstats.Stats(profile).sort_stats("tottime").print_stats(15)
 
 
 if __name__ == "__main__":
