@@ -376,3 +376,70 @@ def test_undelete_in_read_only_mode_runs_inside_one_elevation(
         assert row["reason"] == f"undelete {sam} (plan {done['id']})"
     finally:
         remove_tree(ldap_admin, ou_dn)
+
+
+def test_an_elevation_that_cannot_be_ended_stays_pending_and_is_said(
+    samba_dc: SambaDC,
+    tmp_path: Path,
+    ldap_admin: Any,
+    unique: Callable[[str], str],
+    ro_account: Account,
+    samba_tool: Callable[..., str],
+) -> None:
+    """The elevation account is disabled while the rollback runs: the membership cannot be
+    removed; apply says so (exit 1), the row stays pending, and a later revoke removes it."""
+    elevator = unique("elevsvc")
+    elevator_password = f"Pa55word!{elevator}"
+    samba_tool("user", "create", elevator, elevator_password)
+    samba_tool("group", "addmembers", "Domain Admins", elevator)
+    config = write_config(
+        tmp_path,
+        samba_dc,
+        mode="read-only",
+        bind_upn=ro_account.upn,
+        secret_env="TEST_RO_PW",
+        extra=(
+            f'elevation_bind_upn = "{elevator}@{samba_dc.realm}"\n'
+            'elevation_password = "env:TEST_ELEVATION_PW"\n'
+        ),
+    )
+    env = {"TEST_RO_PW": ro_account.password, "TEST_ELEVATION_PW": elevator_password}
+    run = _runner(config, env)
+    ou_dn = f"OU={unique('elx')},{samba_dc.base_dn}"
+    add_ou(ldap_admin, ou_dn)
+    admins = domain_admins(samba_dc)
+    try:
+        dn = f"CN=xena,{ou_dn}"
+        add_user(ldap_admin, dn, unique("xena"), {"description": [b"original"]})
+        run("snapshot", "ad")
+        plan = _description_plan(run, tmp_path, ldap_admin, dn)
+        marker = tmp_path / "elevated.pid"
+        child = subprocess.Popen(
+            [DIRGUARD, "--config", str(config), "rollback", "apply", str(plan["id"]), "--json"],
+            env={**os.environ, **env, PAUSE_ENV: str(marker)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _wait_for(marker, child)
+        samba_tool("user", "disable", elevator)
+        marker.unlink()
+        out, err = child.communicate()
+        assert child.returncode == 1, err
+        shown = json.loads(out)
+        assert shown["status"] == "applied" and len(shown["elevation_problems"]) == 1
+        assert "not ended" in err and "dirguard elevation revoke" in err
+        assert read(ldap_admin, dn, "description")["description"] == [b"original"]
+        assert ro_account.dn.lower() in group_members(ldap_admin, admins)
+        [pending] = run("elevation", "status")["pending"]
+        assert pending["id"] == shown["elevations"][0]
+
+        samba_tool("user", "enable", elevator)
+        revoked = run("elevation", "revoke")
+        assert [r["id"] for r in revoked["revoked"]] == [pending["id"]]
+        assert ro_account.dn.lower() not in group_members(ldap_admin, admins)
+    finally:
+        if ro_account.dn.lower() in group_members(ldap_admin, admins):
+            ldap_admin.modify_s(admins, [(ldap.MOD_DELETE, "member", [ro_account.dn.encode()])])
+        ldap_admin.delete_s(f"CN={elevator},CN=Users,{samba_dc.base_dn}")
+        remove_tree(ldap_admin, ou_dn)

@@ -141,6 +141,17 @@ def undelete_or_exit(
     )
 
 
+def warn_elevation_problems(problems: Sequence[str]) -> None:
+    """Say on standard error that an elevation could not be ended (the account is still in the
+    admin group until ``dirguard elevation revoke`` or the next start removes it)."""
+    for problem in problems:
+        err_console.print(
+            f"[red]error:[/red] {escape(problem)}; the account may still be in the group: run "
+            "`dirguard elevation revoke`",
+            highlight=False,
+        )
+
+
 def check_plan_cmd(
     ctx: typer.Context,
     plan_id: Annotated[int, typer.Argument(metavar="PLAN_ID", help="The plan's number.")],

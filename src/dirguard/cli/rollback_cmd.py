@@ -23,6 +23,7 @@ from dirguard.cli.elevation_cmd import (
     guarded_apply_or_exit,
     revoke_at_start,
     undelete_or_exit,
+    warn_elevation_problems,
 )
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.schema import AdDomainConfig, Config
@@ -261,7 +262,8 @@ def apply_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Apply a stored plan step by step, reading every object back to verify it. Exit code 1
-    when a step failed or was skipped (each step's outcome is printed).
+    when a step failed or was skipped (each step's outcome is printed), or an elevation could
+    not be ended (it stays pending and is revoked at the next start).
 
     Before the first write the bind account's groups are checked against what each partition
     the plan touches needs (Domain Admins, Enterprise Admins, Schema Admins): exit code 2 naming
@@ -283,12 +285,17 @@ def apply_cmd(
             capture_domain(sessions, conn, dom)  # record dirguard's own writes in the history
         with sessions() as session:
             shown = rollback_plans.plan_dict(session, plan_id)
-    shown.update(rights=result.rights.as_dict(), elevations=result.elevations)
+    shown.update(
+        rights=result.rights.as_dict(),
+        elevations=result.elevations,
+        elevation_problems=result.problems,
+    )
     if as_json:
         print_json(shown)
     else:
         _print_plan(shown)
-    if result.report.status != "applied":
+    warn_elevation_problems(result.problems)
+    if result.report.status != "applied" or result.problems:
         raise typer.Exit(ExitCode.FAILURE)
 
 
@@ -321,12 +328,17 @@ def undelete_cmd(
             capture_domain(sessions, conn, dom)
         with sessions() as session:
             shown = rollback_plans.plan_dict(session, plan_id)
-    shown.update(rights=result.rights.as_dict(), elevations=result.elevations)
+    shown.update(
+        rights=result.rights.as_dict(),
+        elevations=result.elevations,
+        elevation_problems=result.problems,
+    )
     if as_json:
         print_json(shown)
     else:
         _print_plan(shown)
-    if result.report.status != "applied":
+    warn_elevation_problems(result.problems)
+    if result.report.status != "applied" or result.problems:
         raise typer.Exit(ExitCode.FAILURE)
 
 

@@ -221,8 +221,10 @@ def _end_all(sessions: sessionmaker[Session], open_elevator: Opener, run: Elevat
                     _remove(sessions, conn, row_id, "elevation.end", run.requested_by)
                 except ldap.LDAPError as error:
                     run.problems.append(f"elevation {row_id} not ended: {_reason(error)}")
-    except AdConnectionError as error:
-        run.problems.append(f"elevations {run.ids} not ended: {error}")
+    except Exception as error:
+        # Any failure here must not hide the rollback's own outcome or exception: the rows
+        # stay pending and are revoked at the next start.
+        run.problems.append(f"elevations {run.ids} not ended: {_reason(error)}")
     for problem in run.problems:
         log.error("%s; it stays pending and is revoked at the next start", problem)
 
