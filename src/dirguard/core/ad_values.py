@@ -145,7 +145,8 @@ def normalize_entry(schema: Schema, dn: str, raw: Mapping[str, Iterable[bytes]])
     """A paged-search entry as a normalized object (DN included as ``distinguishedName``).
 
     Same result as :func:`normalize_values` per attribute, with the schema lookup cached per
-    attribute spelling (:meth:`Schema.plan`): a snapshot normalizes hundreds of thousands."""
+    attribute spelling (:meth:`Schema.plan`): a snapshot normalizes hundreds of thousands. The
+    values must be ``bytes`` (as python-ldap returns them)."""
     content: Content = {}
     plan_of = schema.plan
     for name, values in raw.items():
@@ -159,11 +160,11 @@ def normalize_entry(schema: Schema, dn: str, raw: Mapping[str, Iterable[bytes]])
         if kind == _BYTES:
             normalized = list(map(bytes, values))
         elif kind == _TEXT:
-            normalized = [str(v, "utf-8") for v in values]
+            normalized = list(map(bytes.decode, values))
         else:
             normalized = [
                 strip_extended_dn(text) if text.startswith("<") else text
-                for text in (str(v, "utf-8") for v in values)
+                for text in map(bytes.decode, values)
             ]
         if normalized:
             content[stored] = normalized

@@ -18,10 +18,12 @@ where the search saw them).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from functools import partial
 from typing import Any
@@ -186,6 +188,68 @@ def _start_cookie(conn: AdConnection, base: str) -> bytes:
     return cookie
 
 
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while the block runs (restored after).
+
+    A snapshot allocates millions of small objects (python-ldap's entries, normalized values)
+    and keeps a few pages of them alive, so the default thresholds ran a full collection over
+    the whole heap again and again: on the 20,000-user bench DC a quarter of the snapshot's CPU
+    time. Its objects hold no reference cycles worth collecting early."""
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _snapshot_partition(
+    sessions: sessionmaker[Session],
+    conn: AdConnection,
+    domain: AdDomainConfig,
+    partition: Partition,
+    schema: Schema,
+    run: Run,
+    result: SnapshotResult,
+    progress: Callable[[int], None] | None,
+    batch_size: int,
+) -> None:
+    """Read one partition (a reader thread a few pages ahead), store it batch by batch, then
+    record what it no longer holds and, with the last batch, the capture starting point."""
+    base = conn.contexts.base(partition)
+    start_cookie = _start_cookie(conn, base)
+    types = list(RESOURCE_TYPES.values())
+    batch: list[ObservedObject] = []
+    seen: set[str] = set()
+    for page in read_ahead(partial(paged_search, conn.ldap, base)):
+        for dn, raw in page:
+            content = normalize_entry(schema, dn, raw)
+            resource_type = classify(types, partition, content)
+            result.objects += 1
+            if resource_type is None:
+                classes = content.get("objectClass") or ["(none)"]
+                result.not_in_catalog[str(classes[-1])] += 1
+                continue
+            guid = guid_text(bytes(raw["objectGUID"][0]))
+            seen.add(guid)
+            batch.append(ObservedObject(guid=guid, resource_type=resource_type, content=content))
+            if len(batch) >= batch_size:
+                with sessions.begin() as session:
+                    store_batch(session, domain.name, batch, run, result)
+                batch = []
+        if progress is not None:
+            progress(result.objects)
+    with sessions.begin() as session:
+        store_batch(session, domain.name, batch, run, result)
+        result.deletes_detected += detect_deletes(
+            session, conn, domain.name, partition, seen, schema=schema, run=run
+        )
+        stream = dirsync_stream(partition)
+        if get_cursor(session, domain.name, stream) is None:
+            save_cursor(session, domain.name, stream, start_cookie, run)
+
+
 def snapshot_domain(
     sessions: sessionmaker[Session],
     conn: AdConnection,
@@ -205,46 +269,11 @@ def snapshot_domain(
     )
     try:
         schema = schema or read_schema(conn.ldap, conn.contexts.schema)
-        types = list(RESOURCE_TYPES.values())
-        for partition in domain.partitions:
-            base = conn.contexts.base(partition)
-            start_cookie = _start_cookie(conn, base)
-            batch: list[ObservedObject] = []
-            seen: set[str] = set()
-            for page in read_ahead(partial(paged_search, conn.ldap, base)):
-                for dn, raw in page:
-                    content = normalize_entry(schema, dn, raw)
-                    resource_type = classify(types, partition, content)
-                    result.objects += 1
-                    if resource_type is None:
-                        classes = content.get("objectClass") or ["(none)"]
-                        result.not_in_catalog[str(classes[-1])] += 1
-                        continue
-                    guid = guid_text(bytes(raw["objectGUID"][0]))
-                    seen.add(guid)
-                    batch.append(
-                        ObservedObject(guid=guid, resource_type=resource_type, content=content)
-                    )
-                    if len(batch) >= batch_size:
-                        with sessions.begin() as session:
-                            store_batch(session, domain.name, batch, run, result)
-                        batch = []
-                if progress is not None:
-                    progress(result.objects)
-            with sessions.begin() as session:
-                store_batch(session, domain.name, batch, run, result)
-                result.deletes_detected += detect_deletes(
-                    session,
-                    conn,
-                    domain.name,
-                    partition,
-                    seen,
-                    schema=schema,
-                    run=run,
+        with fewer_collections():
+            for partition in domain.partitions:
+                _snapshot_partition(
+                    sessions, conn, domain, partition, schema, run, result, progress, batch_size
                 )
-                stream = dirsync_stream(partition)
-                if get_cursor(session, domain.name, stream) is None:
-                    save_cursor(session, domain.name, stream, start_cookie, run)
     except BaseException as error:
         status = RunStatus.INTERRUPTED if isinstance(error, KeyboardInterrupt) else RunStatus.FAILED
         with sessions.begin() as session:

@@ -57,7 +57,7 @@ def sd_flags_control(flags: int = SD_OWNER_GROUP_DACL) -> LDAPControl:
 
 def _complete_ranges(conn: Any, dn: str, attrs: dict[str, list[bytes]]) -> dict[str, list[bytes]]:
     """Fetch the rest of attributes AD returned in ranges (``member;range=0-1499``)."""
-    for name in [n for n in attrs if ";range=" in n.lower()]:
+    for name in [n for n in attrs if ";" in n and ";range=" in n.lower()]:
         match = _RANGE.match(name)
         if match is None:
             continue
@@ -89,9 +89,11 @@ def paged_search(
 ) -> Iterator[list[Entry]]:
     """Pages of ``(dn, attributes)`` of the subtree under ``base`` (referrals left out).
 
-    The next page is asked for as soon as a page has arrived, before the caller processes it, so
-    the server prepares page n+1 while the caller stores page n (an abandoned iteration abandons
-    the outstanding request)."""
+    Entries are taken one by one as they arrive (python-ldap turns each into Python objects while
+    the server is still sending the rest of the page, rather than all of them after the page's
+    last one), and the next page is asked for as soon as a page is complete, before the caller
+    processes it, so the server prepares page n+1 while the caller stores page n (an abandoned
+    iteration abandons the outstanding request)."""
 
     def request(cookie: bytes) -> int:
         page = SimplePagedResultsControl(True, size=page_size, cookie=cookie)
@@ -107,7 +109,12 @@ def paged_search(
     pending: int | None = request(b"")
     try:
         while pending is not None:
-            _rtype, data, _msgid, controls = conn.result3(pending)
+            data: list[tuple[str | None, Any]] = []
+            while True:  # entry by entry, converted while the server still sends the page
+                rtype, got, _msgid, controls = conn.result3(pending, all=0)
+                if rtype == ldap.RES_SEARCH_RESULT:
+                    break
+                data.extend(got)
             pending = None
             cookies = [
                 c.cookie for c in controls if c.controlType == SimplePagedResultsControl.controlType
@@ -171,7 +178,7 @@ def read_ahead(produce: Callable[[], Iterator[T]], depth: int = 4) -> Iterator[T
                 return
     finally:
         stop.set()
-        reader.join()
+        reader.join(timeout=60)  # it ends after the answer it waits for; a hung one is a daemon
 
 
 def read_by_guid(
