@@ -16,6 +16,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +227,29 @@ def _wait_for(path: Path, child: subprocess.Popen[str]) -> None:
         time.sleep(0.1)
 
 
+def _paused_apply(
+    config: Path, env: dict[str, str], tmp_path: Path, plan_id: int, *extra: str
+) -> tuple[subprocess.Popen[str], Path]:
+    """``dirguard rollback apply PLAN`` in a child process, paused by the test hook once the
+    elevation is granted (the marker file exists; removing it lets the child go on)."""
+    marker = tmp_path / "elevated.pid"
+    child = subprocess.Popen(
+        [DIRGUARD, "--config", str(config), "rollback", "apply", str(plan_id), *extra],
+        env={**os.environ, **env, PAUSE_ENV: str(marker)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(marker, child)
+    return child, marker
+
+
+def _kill(child: subprocess.Popen[str]) -> None:
+    child.send_signal(signal.SIGKILL)
+    child.communicate()
+    assert child.returncode == -signal.SIGKILL
+
+
 def test_a_killed_dirguard_leaves_a_pending_elevation_that_the_next_start_revokes(
     samba_dc: SambaDC,
     tmp_path: Path,
@@ -233,6 +257,7 @@ def test_a_killed_dirguard_leaves_a_pending_elevation_that_the_next_start_revoke
     unique: Callable[[str], str],
     ro_account: Account,
 ) -> None:
+    began = datetime.now(UTC).isoformat()
     config, env = _config(tmp_path, samba_dc, ro_account)
     run = _runner(config, env)
     ou_dn = f"OU={unique('elk')},{samba_dc.base_dn}"
@@ -244,19 +269,9 @@ def test_a_killed_dirguard_leaves_a_pending_elevation_that_the_next_start_revoke
         run("snapshot", "ad")
         plan = _description_plan(run, tmp_path, ldap_admin, dn)
 
-        marker = tmp_path / "elevated.pid"
-        child = subprocess.Popen(
-            [DIRGUARD, "--config", str(config), "rollback", "apply", str(plan["id"])],
-            env={**os.environ, **env, PAUSE_ENV: str(marker)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        _wait_for(marker, child)
+        child, _marker = _paused_apply(config, env, tmp_path, plan["id"])
         assert ro_account.dn.lower() in group_members(ldap_admin, admins)
-        child.send_signal(signal.SIGKILL)
-        child.communicate()
-        assert child.returncode == -signal.SIGKILL
+        _kill(child)
 
         # Still a member: nothing ran after the kill. The store knows it is pending.
         assert ro_account.dn.lower() in group_members(ldap_admin, admins)
@@ -284,6 +299,12 @@ def test_a_killed_dirguard_leaves_a_pending_elevation_that_the_next_start_revoke
         events = _membership_events(tmp_path, ldap_admin, samba_dc, ro_account)
         assert [e.op for e in events] == ["add-value", "remove-value"]
         assert all(e.actor_source == "dirguard" for e in events)
+        # Never offered back as the elevation account's change: a plan for everything that
+        # account did since the test began holds the description change, not the membership.
+        elevator = f"{samba_dc.domain}\\{samba_dc.admin_user}"
+        undo = run("rollback", "plan", "--actor", elevator, "--since", began, "--no-refresh")
+        assert undo["steps"] and all(s["dn"].lower() != admins.lower() for s in undo["steps"])
+        assert all("Domain Admins" not in s["description"] for s in undo["steps"])
 
         # The plan was never started: it applies now, with a fresh elevation that ends.
         applied = run("rollback", "apply", str(plan["id"]))
@@ -313,17 +334,8 @@ def test_the_next_apply_revokes_a_pending_elevation_first(
         add_user(ldap_admin, dn, unique("nina"), {"description": [b"original"]})
         run("snapshot", "ad")
         plan = _description_plan(run, tmp_path, ldap_admin, dn)
-        marker = tmp_path / "elevated.pid"
-        child = subprocess.Popen(
-            [DIRGUARD, "--config", str(config), "rollback", "apply", str(plan["id"])],
-            env={**os.environ, **env, PAUSE_ENV: str(marker)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        _wait_for(marker, child)
-        child.send_signal(signal.SIGKILL)
-        child.communicate()
+        child, _marker = _paused_apply(config, env, tmp_path, plan["id"])
+        _kill(child)
         assert ro_account.dn.lower() in group_members(ldap_admin, admins)
 
         result = CliRunner().invoke(
@@ -413,15 +425,7 @@ def test_an_elevation_that_cannot_be_ended_stays_pending_and_is_said(
         add_user(ldap_admin, dn, unique("xena"), {"description": [b"original"]})
         run("snapshot", "ad")
         plan = _description_plan(run, tmp_path, ldap_admin, dn)
-        marker = tmp_path / "elevated.pid"
-        child = subprocess.Popen(
-            [DIRGUARD, "--config", str(config), "rollback", "apply", str(plan["id"]), "--json"],
-            env={**os.environ, **env, PAUSE_ENV: str(marker)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        _wait_for(marker, child)
+        child, marker = _paused_apply(config, env, tmp_path, plan["id"], "--json")
         samba_tool("user", "disable", elevator)
         marker.unlink()
         out, err = child.communicate()
@@ -442,4 +446,42 @@ def test_an_elevation_that_cannot_be_ended_stays_pending_and_is_said(
         if ro_account.dn.lower() in group_members(ldap_admin, admins):
             ldap_admin.modify_s(admins, [(ldap.MOD_DELETE, "member", [ro_account.dn.encode()])])
         ldap_admin.delete_s(f"CN={elevator},CN=Users,{samba_dc.base_dn}")
+        remove_tree(ldap_admin, ou_dn)
+
+
+def test_the_monitor_revokes_a_pending_elevation_when_it_starts(
+    samba_dc: SambaDC,
+    tmp_path: Path,
+    ldap_admin: Any,
+    unique: Callable[[str], str],
+    ro_account: Account,
+) -> None:
+    config, env = _config(tmp_path, samba_dc, ro_account)
+    run = _runner(config, env)
+    ou_dn = f"OU={unique('elm')},{samba_dc.base_dn}"
+    add_ou(ldap_admin, ou_dn)
+    admins = domain_admins(samba_dc)
+    try:
+        dn = f"CN=mona,{ou_dn}"
+        add_user(ldap_admin, dn, unique("mona"), {"description": [b"original"]})
+        run("snapshot", "ad")
+        plan = _description_plan(run, tmp_path, ldap_admin, dn)
+        child, _marker = _paused_apply(config, env, tmp_path, plan["id"])
+        _kill(child)
+        assert ro_account.dn.lower() in group_members(ldap_admin, admins)
+
+        result = CliRunner().invoke(
+            app, ["--config", str(config), "monitor", "--once", "--json"], env=env
+        )
+        assert result.exit_code == 0, result.output
+        assert "revoked pending elevation" in result.stderr
+        assert ro_account.dn.lower() not in group_members(ldap_admin, admins)
+        assert run("elevation", "status")["pending"] == []
+        assert [r.action for r in _audit(tmp_path, "elevation.")] == [
+            "elevation.grant",
+            "elevation.revoke",
+        ]
+    finally:
+        if ro_account.dn.lower() in group_members(ldap_admin, admins):
+            ldap_admin.modify_s(admins, [(ldap.MOD_DELETE, "member", [ro_account.dn.encode()])])
         remove_tree(ldap_admin, ou_dn)

@@ -28,6 +28,7 @@ from dirguard.connectors.ad.connection import (
     AdConnectionError,
     AdUnreachable,
 )
+from dirguard.core.partition_rights import PartitionError
 from dirguard.core.restore_plan import PlanningError
 from dirguard.services import elevation
 from dirguard.services.ad_capture import CaptureError
@@ -95,6 +96,7 @@ def _or_exit(work: Callable[[], T]) -> T:
         RollbackError,
         elevation.ElevationError,
         AccountTokenError,
+        PartitionError,
         PlanningError,
         HistoryQueryError,
         CaptureError,
@@ -148,6 +150,17 @@ def warn_elevation_problems(problems: Sequence[str]) -> None:
         err_console.print(
             f"[red]error:[/red] {escape(problem)}; the account may still be in the group: run "
             "`dirguard elevation revoke`",
+            highlight=False,
+        )
+
+
+def print_elevations(result: GuardedApply) -> None:
+    """One line on what just-in-time elevation did for the plan (nothing when it was not used)."""
+    if result.elevations:
+        ended = "" if result.problems else " and removed afterwards"
+        console.print(
+            f"Just-in-time elevation: {len(result.elevations)} group membership(s) granted for "
+            f"this plan{ended} (see `dirguard elevation status`)",
             highlight=False,
         )
 

@@ -21,6 +21,7 @@ from dirguard.cli.context import console, err_console, load_cli_config, print_js
 from dirguard.cli.elevation_cmd import (
     check_plan_cmd,
     guarded_apply_or_exit,
+    print_elevations,
     revoke_at_start,
     undelete_or_exit,
     warn_elevation_problems,
@@ -294,6 +295,7 @@ def apply_cmd(
         print_json(shown)
     else:
         _print_plan(shown)
+        print_elevations(result)
     warn_elevation_problems(result.problems)
     if result.report.status != "applied" or result.problems:
         raise typer.Exit(ExitCode.FAILURE)
@@ -337,6 +339,7 @@ def undelete_cmd(
         print_json(shown)
     else:
         _print_plan(shown)
+        print_elevations(result)
     warn_elevation_problems(result.problems)
     if result.report.status != "applied" or result.problems:
         raise typer.Exit(ExitCode.FAILURE)

@@ -35,6 +35,10 @@ WELL_KNOWN_RIDS: Mapping[str, int] = {
 """Relative ids of the built-in admin groups (the same in every domain, whatever the name)."""
 
 
+class PartitionError(ValueError):
+    """A DN lies in none of the domain's naming contexts."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class PartitionBases:
     """Where each partition starts (the rootDSE's naming contexts)."""
@@ -136,7 +140,10 @@ def partition_of(dn: str, bases: PartitionBases) -> Partition:
         return Partition.CONFIGURATION
     if _under(dn, bases.domain):
         return Partition.DOMAIN
-    raise ValueError(f"{dn} is in none of this domain's naming contexts")
+    raise PartitionError(
+        f"{dn} is in none of this domain's naming contexts ({bases.domain}, "
+        f"{bases.configuration}, {bases.schema}); is the plan for another domain?"
+    )
 
 
 def needs_for(
