@@ -42,6 +42,7 @@ from dirguard_sandbox.graph_routing import (
 )
 from dirguard_sandbox.permissions_table import BETA_ENDPOINTS, ENDPOINTS, Endpoint
 from dirguard_sandbox.request_guard import RequestGuard
+from dirguard_sandbox.routes_arm import arm_routes
 from dirguard_sandbox.routes_auth import auth_routes
 from dirguard_sandbox.throttling import Throttle
 from dirguard_sandbox.tokens import TokenSigner
@@ -139,7 +140,7 @@ def build_app(
     """The sandbox app; ``throttling`` applies Graph's limits, ``admin_key`` opens the fault
     injection control (closed when None)."""
     runtime = Runtime(state=state, signer=signer or TokenSigner())
-    routes = auth_routes(runtime)
+    routes = auth_routes(runtime) + arm_routes(runtime)
     guard = RequestGuard(
         throttle=Throttle(state, enabled=throttling),
         faults=FaultInjector(state, admin_key=admin_key),

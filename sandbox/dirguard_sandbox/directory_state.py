@@ -115,6 +115,11 @@ class DirectoryState:
     """PIM requests, schedules and instances by id, each with its ``kind``."""
     sign_ins: dict[str, Json] = field(default_factory=dict)
     """Authorization codes and device codes waiting to be redeemed."""
+    # ---- Azure Resource Manager (routes_arm) ----
+    subscriptions: dict[str, Json] = field(default_factory=dict)
+    """Azure subscriptions of the tenant by subscription id."""
+    rbac_assignments: dict[str, Json] = field(default_factory=dict)
+    """Azure role assignments by their full resource id."""
     # ---- authentication methods, licenses, administrative units, contacts, invitations, sign-in
     # logs and mail (routes_auth_methods, routes_licenses, routes_admin_units,
     # routes_contacts_invitations, routes_mail_signins) ----

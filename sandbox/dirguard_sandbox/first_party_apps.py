@@ -4,9 +4,10 @@ Every real tenant has service principals for Microsoft's own resource applicatio
 Graph, Office 365 Exchange Online, Office 365 Management APIs, Windows Azure Service Management
 API) and lets an administrator sign in through Microsoft's public clients (here: Microsoft Graph
 Command Line Tools, a device-code client). ``generate_admin_only_tenant`` builds such a tenant:
-the organization, its domains and its administrator, no groups and no app registrations, and
-resource service principals that publish the app roles (application permissions) and
-``oauth2PermissionScopes`` (delegated permissions) a connection setup asks for.
+the organization, its domains and its administrator (Owner of one Azure subscription), no groups
+and no app registrations, and resource service principals that publish the app roles
+(application permissions) and ``oauth2PermissionScopes`` (delegated permissions) a connection
+setup asks for.
 
 Application ids of the first-party apps are Microsoft's well-known ones. Permission ids the
 sandbox already knew (``permissions_table``) are Microsoft's; the others listed here are
@@ -20,6 +21,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from dirguard_sandbox.arm_catalog import add_subscription
 from dirguard_sandbox.directory_state import Application, DirectoryState, Json
 from dirguard_sandbox.permissions_table import GRAPH_APP_ID, MICROSOFT_TENANT_ID
 from dirguard_sandbox.seed_data import SeedOptions, generate_tenant
@@ -243,4 +245,5 @@ def generate_admin_only_tenant(seed: int = 1) -> DirectoryState:
         secrets=[],
         granted=[],
     )
+    add_subscription(state, "Sandbox Subscription", next(iter(state.passwords)))
     return state

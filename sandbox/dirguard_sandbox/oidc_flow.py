@@ -28,6 +28,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from dirguard_sandbox.directory_state import Application, DirectoryState, Json
 from dirguard_sandbox.graph_routing import Runtime
 from dirguard_sandbox.role_catalog import GLOBAL_ADMINISTRATOR
+from dirguard_sandbox.routes_arm import arm_delegated_token, wants_arm
 from dirguard_sandbox.routes_consent import admin_consent, delegated_scopes
 from dirguard_sandbox.routes_roles import directory_role_ids
 from dirguard_sandbox.tokens import GRAPH_AUDIENCE, TOKEN_LIFETIME_SECONDS
@@ -89,6 +90,8 @@ def delegated_tokens(
             7000229,
             f"The client application {app.app_id} is missing service principal in the tenant.",
         )
+    if wants_arm(requested):
+        return arm_delegated_token(runtime, app, user_id, issuer=issuer, nonce=nonce)
     granted = delegated_scopes(state, app.service_principal_id, user_id)
     wanted, _default = _graph_scopes(requested)
     missing = [name for name in wanted if name not in granted]

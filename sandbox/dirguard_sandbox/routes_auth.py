@@ -18,6 +18,7 @@ from starlette.routing import Route
 # Imported for their @handles registrations (the Graph routes of applications, consent,
 # directory roles and PIM), which app.py's route table needs before it is built.
 from dirguard_sandbox import routes_applications, routes_consent, routes_pim, routes_roles
+from dirguard_sandbox.arm_catalog import ARM_SCOPES
 from dirguard_sandbox.client_assertion import (
     ASSERTION_TYPE,
     AssertionRejected,
@@ -34,6 +35,7 @@ from dirguard_sandbox.oidc_flow import (
     redeem_device_code,
     start_device_code,
 )
+from dirguard_sandbox.routes_arm import arm_app_token
 from dirguard_sandbox.routes_roles import directory_role_ids
 from dirguard_sandbox.seed_data import granted_roles
 from dirguard_sandbox.tokens import TOKEN_LIFETIME_SECONDS, AppTokenRequest
@@ -183,7 +185,8 @@ def auth_routes(runtime: Runtime) -> list[Route]:
 
     def _client_credentials(app: Application, fields: dict[str, str], endpoint: str) -> Response:
         scopes = set(fields.get("scope", "").split())
-        if not scopes & _GRAPH_SCOPES:
+        resource_manager = bool(scopes & ARM_SCOPES)
+        if not scopes & _GRAPH_SCOPES and not resource_manager:
             return _oauth_error(
                 400,
                 "invalid_scope",
@@ -203,6 +206,8 @@ def auth_routes(runtime: Runtime) -> list[Route]:
                 f"tenant {state.tenant_id}.",
             )
         certificate = fields.get("client_assertion_type") == ASSERTION_TYPE
+        if resource_manager:
+            return JSONResponse(arm_app_token(runtime, app, certificate=certificate))
         access_token = runtime.signer.issue_app_token(
             AppTokenRequest(
                 tenant_id=state.tenant_id,

@@ -17,9 +17,10 @@ from dirguard.catalog.permission_model import Kind, Lifecycle, Mode, Principal, 
 from dirguard.cli.app import app
 from dirguard.config.secret_store import SecretStore
 from tests.connect.admin_only_tenant import (
-    DeviceCodeApprover,
     admin_graph,
     admin_only_sandbox,
+    connect_entra,
+    validate_config,
     write_setup_config,
 )
 from tests.fixtures.graph_sandbox import RunningSandbox
@@ -109,62 +110,12 @@ def _read_back(graph: httpx.Client, client_id: str) -> dict[str, Any]:
     }
 
 
-def _connect(sandbox: RunningSandbox, config: Path, mode: str, *extra: str) -> tuple[int, Any, str]:
-    info = sandbox.info
-    with DeviceCodeApprover(sandbox) as approver:
-        result = CliRunner().invoke(
-            app,
-            [
-                "--config",
-                str(config),
-                "connect",
-                "entra",
-                "--tenant",
-                info.tenant_id,
-                "--authority",
-                info.login_base,
-                "--graph-url",
-                info.login_base,
-                "--ca-file",
-                str(info.ca_file),
-                "--mode",
-                mode,
-                "--services",
-                "administrator,guardian",
-                "--json",
-                *extra,
-            ],
-        )
-    assert approver.approved, "the command never asked the administrator to sign in"
-    output = json.loads(result.stdout) if result.stdout.strip() else None
-    return result.exit_code, output, result.stderr
-
-
-def _validate_config(directory: Path, sandbox: RunningSandbox, report: dict[str, Any]) -> Path:
-    path = directory / "validate.toml"
-    snippet = report["config"]
-    path.write_text(
-        f"""
-[log]
-level = "warning"
-
-[secrets]
-key_file = "{directory / "secret.key"}"
-store_file = "{directory / "secrets.json"}"
-
-{snippet}
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
 def test_connect_entra_grants_exactly_the_manifest_and_validate_names_a_removed_grant(
     admin_only_sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     sandbox = admin_only_sandbox
     config = write_setup_config(tmp_path)
-    code, report, stderr = _connect(sandbox, config, "full")
+    code, report, stderr = connect_entra(sandbox, config, "full")
     assert code == 0, stderr
     assert report["changed"] is True
     assert "/devicelogin" in stderr
@@ -187,16 +138,16 @@ def test_connect_entra_grants_exactly_the_manifest_and_validate_names_a_removed_
     assert "PRIVATE KEY" not in (tmp_path / "secrets.json").read_text(encoding="utf-8")
 
     seq = sandbox.state.seq
-    code, again, stderr = _connect(sandbox, config, "full")
+    code, again, stderr = connect_entra(sandbox, config, "full")
     assert code == 0, stderr
     assert again["changed"] is False
     assert again["client_id"] == client_id
     assert {a["change"] for a in again["actions"]} == {"kept"}
     assert sandbox.state.seq == seq, "the second run wrote to the tenant"
 
-    validate_config = _validate_config(tmp_path, sandbox, report)
+    checked = validate_config(tmp_path, sandbox, report)
     runner = CliRunner()
-    ok = runner.invoke(app, ["--config", str(validate_config), "connect", "validate", "--json"])
+    ok = runner.invoke(app, ["--config", str(checked), "connect", "validate", "--json"])
     assert ok.exit_code == 0, ok.stdout + ok.stderr
     assert json.loads(ok.stdout)["tenants"][0]["complete"] is True
 
@@ -208,7 +159,7 @@ def test_connect_entra_grants_exactly_the_manifest_and_validate_names_a_removed_
         graph.delete(
             f"/servicePrincipals/{held['sp_id']}/appRoleAssignments/{assignment['id']}"
         ).raise_for_status()
-    failed = runner.invoke(app, ["--config", str(validate_config), "connect", "validate", "--json"])
+    failed = runner.invoke(app, ["--config", str(checked), "connect", "validate", "--json"])
     assert failed.exit_code == 2
     missing = json.loads(failed.stdout)["tenants"][0]["missing"]
     assert {m["name"] for m in missing} == {victim}
@@ -220,7 +171,7 @@ def test_connect_entra_grants_exactly_the_manifest_and_validate_names_a_removed_
         for f in MANIFEST.features_for(row.key, Mode.FULL)
     }
     assert breaks == needed_by and breaks
-    text = runner.invoke(app, ["--config", str(validate_config), "connect", "validate"])
+    text = runner.invoke(app, ["--config", str(checked), "connect", "validate"])
     assert text.exit_code == 2
     assert f"✗ {victim}" in text.stdout
     assert "partial consent" in text.stderr
@@ -231,13 +182,13 @@ def test_mode_change_adds_what_is_missing_and_removes_only_when_asked(
 ) -> None:
     sandbox = admin_only_sandbox
     config = write_setup_config(tmp_path)
-    code, full, stderr = _connect(sandbox, config, "full")
+    code, full, stderr = connect_entra(sandbox, config, "full")
     assert code == 0, stderr
     full_grants, _ = _expected(Mode.FULL)
     read_only_grants, read_only_roles = _expected(Mode.READ_ONLY)
     assert full_grants != read_only_grants
 
-    code, report, stderr = _connect(sandbox, config, "read-only")
+    code, report, stderr = connect_entra(sandbox, config, "read-only")
     assert code == 0, stderr
     added = [a for a in report["actions"] if a["change"] == "added"]
     assert {a["step"] for a in added} == {"directory role"}
@@ -247,7 +198,7 @@ def test_mode_change_adds_what_is_missing_and_removes_only_when_asked(
     assert held["roles"] == {"Global Administrator", "Global Reader"}
     assert held["consented"] == full_grants | read_only_grants
 
-    code, report, stderr = _connect(sandbox, config, "read-only", "--remove-extra")
+    code, report, stderr = connect_entra(sandbox, config, "read-only", "--remove-extra")
     assert code == 0, stderr
     assert any(a["change"] == "removed" for a in report["actions"])
     with admin_graph(sandbox) as graph:

@@ -10,18 +10,17 @@ refused); 3 invalid options or configuration; 4 the tenant cannot be reached.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from uuid import UUID
 
 import httpx
 import typer
+from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 
 from dirguard.catalog.manifest import PRINCIPAL_TITLES
-from dirguard.catalog.permission_model import Mode, Principal, Service
+from dirguard.catalog.permission_model import Mode, Principal
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.credentials import CredentialError, resolve_credential
@@ -33,9 +32,22 @@ from dirguard.connectors.graph.client import (
     GraphError,
     make_credential,
 )
+from dirguard.services.azure_rbac import ArmRbac, RbacError
 from dirguard.services.entra_setup import EntraSetup, SetupError, SetupReport
 from dirguard.services.entra_setup_plan import setup_scopes, setup_target
-from dirguard.services.entra_sign_in import DEFAULT_SETUP_CLIENT_ID, admin_graph_client
+from dirguard.services.entra_setup_target import (
+    EntraTarget,
+    TargetError,
+    config_snippet,
+    resolve_target,
+    setup_json,
+)
+from dirguard.services.entra_sign_in import (
+    DEFAULT_SETUP_CLIENT_ID,
+    admin_graph_client,
+    device_code_credential,
+    token_tenant,
+)
 from dirguard.services.entra_validate import TenantValidation, validate_tenant
 
 connect_app = typer.Typer(
@@ -51,7 +63,8 @@ class _Failed(Exception):
         self.code = code
 
 
-def _client(config: Config, tenant: EntraTenantConfig) -> GraphClient:
+def _client(config: Config, tenant: EntraTenantConfig) -> tuple[GraphClient, ArmRbac | None]:
+    """The tenant's Graph client and, when it names subscriptions, its Resource Manager one."""
     store = SecretStore(config.secrets.key_file, config.secrets.store_file)
     ref = tenant.client_secret or tenant.certificate
     field = "client_secret" if tenant.client_secret else "certificate"
@@ -61,25 +74,40 @@ def _client(config: Config, tenant: EntraTenantConfig) -> GraphClient:
     except CredentialError as exc:
         raise _Failed(f"{tenant.name}: {field}: {exc}", ExitCode.CONFIG_INVALID) from None
     secret = value if tenant.client_secret else None
-    credential = make_credential(
-        tenant_id=str(tenant.tenant_id),
-        client_id=str(tenant.client_id),
-        authority=tenant.authority,
-        ca_file=tenant.ca_file,
-        client_secret=secret,
-        certificate_pem=None if secret else value,
-    )
-    return GraphClient(
+
+    def credential() -> TokenCredential:
+        # One per resource: a credential reuses its signed client assertion for a while, and an
+        # assertion is good for one token request (the jti is not to be replayed).
+        return make_credential(
+            tenant_id=str(tenant.tenant_id),
+            client_id=str(tenant.client_id),
+            authority=tenant.authority,
+            ca_file=tenant.ca_file,
+            client_secret=secret,
+            certificate_pem=None if secret else value,
+        )
+
+    graph = GraphClient(
         tenant_id=f"{tenant.name} ({tenant.tenant_id})",
-        credential=credential,
+        credential=credential(),
         graph_url=tenant.graph_url,
         ca_file=tenant.ca_file,
         secret=value,
     )
+    rbac = None
+    if tenant.subscriptions:
+        rbac = ArmRbac.connect(
+            credential(),
+            arm_url=tenant.arm_url,
+            ca_file=tenant.ca_file,
+            tenant=f"{tenant.name} ({tenant.tenant_id})",
+            delegated=False,
+        )
+    return graph, rbac
 
 
 def _validate(config: Config, tenant: EntraTenantConfig) -> TenantValidation:
-    graph = _client(config, tenant)
+    graph, rbac = _client(config, tenant)
     try:
         return validate_tenant(
             graph,
@@ -87,6 +115,8 @@ def _validate(config: Config, tenant: EntraTenantConfig) -> TenantValidation:
             client_id=str(tenant.client_id),
             services=tenant.services,
             mode=tenant.mode,
+            rbac=rbac,
+            subscriptions=[str(s) for s in tenant.subscriptions],
         )
     except GraphAuthError as exc:
         raise _Failed(str(exc), ExitCode.FAILURE) from None
@@ -98,6 +128,8 @@ def _validate(config: Config, tenant: EntraTenantConfig) -> TenantValidation:
         ) from None
     finally:
         graph.close()
+        if rbac is not None:
+            rbac.close()
 
 
 def validation_json(result: TenantValidation) -> dict[str, Any]:
@@ -215,99 +247,8 @@ def validate(
         raise typer.Exit(ExitCode.CRITICAL)
 
 
-def _split_services(text: str) -> list[Service]:
-    services: list[Service] = []
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        try:
-            services.append(Service(part))
-        except ValueError:
-            valid = ", ".join(s.value for s in Service)
-            raise _Failed(
-                f"--services: unknown service {part!r}; valid: {valid}", ExitCode.CONFIG_INVALID
-            ) from None
-    if not services:
-        raise _Failed("--services: name at least one service", ExitCode.CONFIG_INVALID)
-    return list(dict.fromkeys(services))
-
-
-@dataclass(frozen=True, kw_only=True)
-class _EntraTarget:
-    name: str
-    tenant_id: str
-    authority: str
-    graph_url: str
-    ca_file: Path | None
-    client_id: str | None
-    services: list[Service]
-
-
-def _entra_target(
-    config: Config,
-    tenant: str,
-    services: str | None,
-    overrides: dict[str, Any],
-) -> _EntraTarget:
-    known = next((t for t in config.entra.tenants if t.name == tenant), None)
-    if known is not None:
-        return _EntraTarget(
-            name=known.name,
-            tenant_id=str(known.tenant_id),
-            authority=overrides["authority"] or known.authority,
-            graph_url=overrides["graph_url"] or known.graph_url,
-            ca_file=overrides["ca_file"] or known.ca_file,
-            client_id=overrides["client_id"] or str(known.client_id),
-            services=_split_services(services) if services else list(known.services),
-        )
-    for option in ("authority", "graph_url"):
-        value = overrides[option]
-        if value is not None and not value.startswith("https://"):
-            flag = "--" + option.replace("_", "-")
-            raise _Failed(f"{flag} must be an https:// URL", ExitCode.CONFIG_INVALID)
-    if "." not in tenant and not _is_uuid(tenant):
-        names = ", ".join(t.name for t in config.entra.tenants) or "none configured"
-        raise _Failed(
-            f"--tenant {tenant!r} is neither a configured tenant ({names}) nor a tenant id or"
-            " domain name",
-            ExitCode.CONFIG_INVALID,
-        )
-    return _EntraTarget(
-        name=tenant if "." not in tenant else tenant.split(".", 1)[0],
-        tenant_id=tenant,
-        authority=(overrides["authority"] or "https://login.microsoftonline.com").rstrip("/"),
-        graph_url=(overrides["graph_url"] or "https://graph.microsoft.com").rstrip("/"),
-        ca_file=overrides["ca_file"],
-        client_id=overrides["client_id"],
-        services=_split_services(services or "guardian"),
-    )
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        UUID(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _config_snippet(target: _EntraTarget, report: SetupReport, mode: Mode) -> str:
-    lines = [
-        "[[entra.tenants]]",
-        f'name = "{target.name}"',
-        f'tenant_id = "{target.tenant_id}"',
-        f'client_id = "{report.app_id}"',
-        f'certificate = "secret:{report.certificate_secret}"',
-        f'authority = "{target.authority}"',
-        f'graph_url = "{target.graph_url}"',
-    ]
-    if target.ca_file is not None:
-        lines.append(f'ca_file = "{target.ca_file}"')
-    lines.append(f'mode = "{mode.value}"')
-    lines.append(f"services = [{', '.join(repr(s.value) for s in target.services)}]")
-    return "\n".join(lines).replace("'", '"')
-
-
 def _run_setup(
-    config: Config, target: _EntraTarget, mode: Mode, *, remove_extra: bool, setup_client_id: str
+    config: Config, target: EntraTarget, mode: Mode, *, remove_extra: bool, setup_client_id: str
 ) -> SetupReport:
     def prompt(url: str, code: str, expires: datetime) -> None:
         err_console.print(
@@ -317,31 +258,47 @@ def _run_setup(
             highlight=False,
         )
 
-    graph = admin_graph_client(
+    credential = device_code_credential(
         tenant_id=target.tenant_id,
-        setup_client_id=setup_client_id,
+        client_id=setup_client_id,
         authority=target.authority,
+        ca_file=target.ca_file,
+        prompt=prompt,
+    )
+    graph = admin_graph_client(
+        credential,
+        tenant_id=target.tenant_id,
         graph_url=target.graph_url,
         ca_file=target.ca_file,
         scopes=setup_scopes(),
-        prompt=prompt,
+    )
+    rbac = (
+        ArmRbac.connect(
+            credential,
+            arm_url=target.arm_url,
+            ca_file=target.ca_file,
+            tenant=target.tenant_id,
+            delegated=True,
+        )
+        if target.subscriptions
+        else None
     )
     store = SecretStore(config.secrets.key_file, config.secrets.store_file)
     try:
-        graph.token()
+        signed_in = token_tenant(graph.token())
         return EntraSetup(
             graph,
-            tenant_id=target.tenant_id,
+            tenant_id=signed_in or target.tenant_id,
             target=setup_target(target.services, mode),
             store=store,
             client_id=target.client_id,
             remove_extra=remove_extra,
+            rbac=rbac,
+            subscriptions=target.subscriptions,
         ).run()
     except ClientAuthenticationError as exc:
         raise _Failed(f"{target.name}: sign-in failed: {exc.message}", ExitCode.FAILURE) from None
-    except (GraphAuthError, SetupError) as exc:
-        raise _Failed(f"{target.name}: {exc}", ExitCode.FAILURE) from None
-    except GraphError as exc:
+    except (GraphAuthError, SetupError, GraphError, RbacError) as exc:
         raise _Failed(f"{target.name}: {exc}", ExitCode.FAILURE) from None
     except (httpx.TransportError, ServiceRequestError) as exc:
         raise _Failed(
@@ -349,24 +306,8 @@ def _run_setup(
         ) from None
     finally:
         graph.close()
-
-
-def setup_json(target: _EntraTarget, report: SetupReport, mode: Mode) -> dict[str, Any]:
-    return {
-        "tenant": target.name,
-        "tenant_id": report.tenant_id,
-        "mode": mode.value,
-        "services": [s.value for s in target.services],
-        "client_id": report.app_id,
-        "application_id": report.application_id,
-        "service_principal_id": report.service_principal_id,
-        "certificate": f"secret:{report.certificate_secret}",
-        "changed": report.changed,
-        "actions": [
-            {"step": a.step, "change": a.change, "detail": a.detail} for a in report.actions
-        ],
-        "config": _config_snippet(target, report, mode),
-    }
+        if rbac is not None:
+            rbac.close()
 
 
 _CHANGE_STYLE = {"added": "green", "created": "green", "removed": "red", "kept": "dim"}
@@ -410,6 +351,17 @@ def entra(
     ca_file: Annotated[
         Path | None, typer.Option("--ca-file", help="Extra CA bundle (TLS inspection, sandbox).")
     ] = None,
+    subscription: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--subscription",
+            help="Azure subscription id for the RBAC roles (repeatable; default: the tenant's).",
+            show_default=False,
+        ),
+    ] = None,
+    arm_url: Annotated[
+        str | None, typer.Option("--arm-url", help="Azure Resource Manager URL (new tenants).")
+    ] = None,
     setup_client_id: Annotated[
         str,
         typer.Option("--setup-client-id", help="Public client the administrator signs in to."),
@@ -424,9 +376,14 @@ def entra(
         "graph_url": graph_url,
         "ca_file": ca_file,
         "client_id": client_id,
+        "arm_url": arm_url,
+        "subscriptions": list(subscription or []),
     }
     try:
-        target = _entra_target(config, tenant, services, overrides)
+        try:
+            target = resolve_target(config, tenant, services, overrides)
+        except TargetError as exc:
+            raise _Failed(str(exc), ExitCode.CONFIG_INVALID) from None
         report = _run_setup(
             config, target, mode, remove_extra=remove_extra, setup_client_id=setup_client_id
         )
@@ -449,8 +406,14 @@ def entra(
         )
     if not report.changed:
         console.print("Nothing to change: the application already holds what the manifest needs.")
+    for missing in report.missing:
+        console.print(
+            f"[yellow]warning: {missing.step} {missing.detail} is not assigned; read-only mode"
+            " does not assign Azure roles (assign it, or connect in full mode)[/yellow]",
+            soft_wrap=True,
+        )
     console.print("\nConfiguration for this connection:")
-    console.print(_config_snippet(target, report, mode), markup=False, highlight=False)
+    console.print(config_snippet(target, report, mode), markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

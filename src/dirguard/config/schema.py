@@ -159,8 +159,12 @@ class EntraTenantConfig(_Strict):
     """Extra CA bundle (TLS inspection proxies, the sandbox tenant)."""
     mode: Mode = Mode.READ_ONLY
     services: list[Service] = Field(default_factory=lambda: [Service.GUARDIAN])
+    subscriptions: list[UUID] = Field(default_factory=list)
+    """Azure subscriptions whose RBAC roles the connection checks (and in full mode assigns)."""
+    arm_url: str = "https://management.azure.com"
+    """Azure Resource Manager (a sovereign cloud's, or the sandbox tenant's)."""
 
-    @field_validator("authority", "graph_url")
+    @field_validator("authority", "graph_url", "arm_url")
     @classmethod
     def _https(cls, value: str) -> str:
         if not value.startswith("https://"):

@@ -7,20 +7,20 @@ application permission, one AllPrincipals oauth2PermissionGrant per resource for
 ones); a locally generated certificate in ``keyCredentials`` (its private key in the encrypted
 secret store); the directory roles of the mode. Every step reads first and writes only what is
 missing, so a second run changes nothing; what is granted beyond the manifest is removed only
-with ``remove_extra``.
+with ``remove_extra``. Azure RBAC roles are checked, and in full mode assigned, in each
+subscription given (``entra_setup_roles``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dirguard.catalog.manifest import MANIFEST
-from dirguard.catalog.permission_model import Kind
 from dirguard.config.secret_store import SecretStore
 from dirguard.connectors.graph.client import GraphClient, GraphError
+from dirguard.services.azure_rbac import ArmRbac
 from dirguard.services.entra_setup_cert import (
     RENEW_BEFORE,
     generate_certificate,
@@ -29,40 +29,14 @@ from dirguard.services.entra_setup_cert import (
     secret_name,
 )
 from dirguard.services.entra_setup_plan import ROLE, SCOPE, SetupTarget
+from dirguard.services.entra_setup_report import SetupError, SetupReport
+from dirguard.services.entra_setup_roles import assign_directory_roles, assign_rbac_roles
+
+__all__ = ["EntraSetup", "SetupError", "SetupReport", "read_resources"]
 
 API_APP_TAG = "dirguard:api-access"
 """Tag that marks dirguard's API-access application (found again by it on the next run)."""
 API_APP_NAME = "dirguard API Access"
-
-
-class SetupError(Exception):
-    """Setup cannot go on; the message says what is missing in the tenant."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class SetupAction:
-    step: str
-    """``application``, ``permission``, ``consent``, ``certificate``, ``directory role``, ..."""
-    change: str
-    """``added``, ``removed``, ``created``, ``kept``."""
-    detail: str
-
-
-@dataclass(kw_only=True)
-class SetupReport:
-    tenant_id: str
-    app_id: str = ""
-    application_id: str = ""
-    service_principal_id: str = ""
-    certificate_secret: str = ""
-    actions: list[SetupAction] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return any(a.change != "kept" for a in self.actions)
-
-    def did(self, step: str, change: str, detail: str) -> None:
-        self.actions.append(SetupAction(step=step, change=change, detail=detail))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,12 +105,16 @@ class EntraSetup:
         store: SecretStore,
         client_id: str | None = None,
         remove_extra: bool = False,
+        rbac: ArmRbac | None = None,
+        subscriptions: Sequence[str] = (),
     ) -> None:
         self.graph = graph
         self.target = target
         self.store = store
         self.client_id = client_id
         self.remove_extra = remove_extra
+        self.rbac = rbac
+        self.subscriptions = tuple(subscriptions)
         self.report = SetupReport(tenant_id=tenant_id)
         self.resources: dict[str, Resource] = {}
 
@@ -148,7 +126,18 @@ class EntraSetup:
         self._app_role_assignments(sp_id)
         self._delegated_grants(sp_id)
         self._certificate(app)
-        self._directory_roles(sp_id)
+        assign_directory_roles(
+            self.graph, self.target, self.report, sp_id, remove_extra=self.remove_extra
+        )
+        if self.rbac is not None:
+            assign_rbac_roles(
+                self.rbac,
+                self.subscriptions,
+                self.target,
+                self.report,
+                sp_id,
+                remove_extra=self.remove_extra,
+            )
         return self.report
 
     # ---------------------------------------------------------------- application
@@ -359,43 +348,3 @@ class EntraSetup:
             "added",
             f"valid until {certificate.not_after:%Y-%m-%d}; private key in secret {name!r}",
         )
-
-    # ------------------------------------------------------------ directory roles
-    def _directory_roles(self, sp_id: str) -> None:
-        manifest_roles = {p.name for p in MANIFEST.permissions if p.kind is Kind.DIRECTORY_ROLE}
-        if not self.target.directory_roles and not self.remove_extra:
-            return
-        definitions = {
-            d["displayName"]: d["id"]
-            for d in self.graph.pages("/roleManagement/directory/roleDefinitions")
-        }
-        names = {v: k for k, v in definitions.items()}
-        held = {
-            a["roleDefinitionId"]: a["id"]
-            for a in self.graph.pages("/roleManagement/directory/roleAssignments")
-            if a.get("principalId") == sp_id and a.get("directoryScopeId", "/") == "/"
-        }
-        for role in self.target.directory_roles:
-            role_id = definitions.get(role)
-            if role_id is None:
-                raise SetupError(f"the tenant has no directory role named {role!r}")
-            if role_id in held:
-                self.report.did("directory role", "kept", role)
-                continue
-            self.graph.request(
-                "POST",
-                "/roleManagement/directory/roleAssignments",
-                json={"principalId": sp_id, "roleDefinitionId": role_id, "directoryScopeId": "/"},
-            )
-            self.report.did("directory role", "added", role)
-        for role_id, assignment_id in held.items():
-            role = names.get(role_id, role_id)
-            if role in self.target.directory_roles or role not in manifest_roles:
-                continue
-            if self.remove_extra:
-                self.graph.request(
-                    "DELETE", f"/roleManagement/directory/roleAssignments/{assignment_id}"
-                )
-                self.report.did("directory role", "removed", role)
-            else:
-                self.report.did("directory role", "kept", f"{role} (not needed in this mode)")

@@ -8,6 +8,8 @@ when both the consented permission and the administrator's own directory role al
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +56,20 @@ class ScopedCredential:
             close()
 
 
+def token_tenant(token: str) -> str | None:
+    """The ``tid`` claim of an access token (the tenant's id when it was named by a domain).
+
+    The token came straight from the token endpoint over TLS; only this claim is read, nothing
+    is trusted for authorization."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return None
+    tid = claims.get("tid") if isinstance(claims, dict) else None
+    return str(tid) if tid else None
+
+
 def graph_scope_prefix(graph_url: str) -> str:
     host = urlsplit(graph_url).hostname or ""
     return graph_url if host.startswith(("graph.", "microsoftgraph.")) else GRAPH_RESOURCE
@@ -79,24 +95,16 @@ def device_code_credential(
 
 
 def admin_graph_client(
+    credential: TokenCredential,
     *,
     tenant_id: str,
-    setup_client_id: str,
-    authority: str,
     graph_url: str,
     ca_file: Path | None,
     scopes: Sequence[str],
-    prompt: Prompt,
 ) -> GraphClient:
-    """A Graph client acting as the administrator signed in through the setup application."""
+    """A Graph client acting as the administrator signed in (``device_code_credential``) through
+    the setup application, asking for the named delegated ``scopes``."""
     prefix = graph_scope_prefix(graph_url)
-    credential = device_code_credential(
-        tenant_id=tenant_id,
-        client_id=setup_client_id,
-        authority=authority,
-        ca_file=ca_file,
-        prompt=prompt,
-    )
     return GraphClient(
         tenant_id=tenant_id,
         credential=ScopedCredential(credential, [f"{prefix}/{name}" for name in scopes]),

@@ -2,9 +2,11 @@
 
 The granted set is read from the tenant itself: the app's service principal's appRoleAssignments
 on Microsoft Graph (appRoleId resolved to the permission value through the Graph service
-principal's appRoles) and its directory role assignments. It is compared with the manifest rows
-the connection needs for its services and mode; rows of kinds that cannot be read from Graph yet
-(Exchange, Office 365 Management, Azure RBAC, delegated consent) are reported as not checked.
+principal's appRoles) and its directory role assignments, and, when the connection names Azure
+subscriptions, its Azure RBAC roles at each (read from Resource Manager; a role counts as held
+when every subscription grants it). It is compared with the manifest rows the connection needs
+for its services and mode; rows of kinds not read yet (Exchange, Office 365 Management, delegated
+consent, Azure RBAC without subscriptions) are reported as not checked.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dirguard.catalog.manifest import MANIFEST
 from dirguard.catalog.permission_model import Kind, Lifecycle, Mode, Permission, Principal, Service
 from dirguard.connectors.graph.client import GraphClient, GraphError
 from dirguard.core.consent_check import ConsentReport, GrantedEntry, check_consent
+from dirguard.services.azure_rbac import ArmRbac, held_everywhere
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 EXPIRY_WARNING = timedelta(days=30)
@@ -58,16 +61,17 @@ class TenantValidation:
 
 
 def required_rows(
-    services: Sequence[Service], mode: Mode
+    services: Sequence[Service], mode: Mode, *, rbac: bool = False
 ) -> tuple[tuple[Permission, ...], tuple[Permission, ...]]:
-    """(rows checked against the tenant, rows that cannot be read from Graph yet)."""
+    """(rows checked against the tenant, rows not read); ``rbac``: Azure roles are read."""
+    kinds = CHECKED_KINDS | {Kind.AZURE_RBAC_ROLE} if rbac else CHECKED_KINDS
     checked: list[Permission] = []
     unchecked: list[Permission] = []
     for service in services:
         for row in MANIFEST.select(service=service, mode=mode):
             if row.principal not in APP_PRINCIPALS or row.lifecycle is Lifecycle.SETUP_ONLY:
                 continue
-            if row.kind in CHECKED_KINDS and row.lifecycle is Lifecycle.REQUIRED:
+            if row.kind in kinds and row.lifecycle is Lifecycle.REQUIRED:
                 checked.append(row)
             else:
                 unchecked.append(row)
@@ -100,6 +104,22 @@ def read_granted(graph: GraphClient, client_id: str) -> tuple[GrantedEntry, ...]
                 GrantedEntry(name=name, kind=Kind.DIRECTORY_ROLE.value, where="directory role")
             )
     return tuple(entries)
+
+
+def read_rbac(
+    graph: GraphClient,
+    rbac: ArmRbac,
+    subscriptions: Sequence[str],
+    client_id: str,
+    warnings: list[str],
+) -> tuple[GrantedEntry, ...]:
+    """The Azure roles the app's service principal holds in every subscription."""
+    sp = graph.get(f"/servicePrincipals(appId='{client_id}')")
+    held = held_everywhere(rbac, subscriptions, str(sp["id"]), warnings)
+    return tuple(
+        GrantedEntry(name=role, kind=Kind.AZURE_RBAC_ROLE.value, where="Azure role")
+        for role in sorted(held)
+    )
 
 
 def read_mfa(graph: GraphClient, warnings: list[str]) -> MfaPosture:
@@ -161,6 +181,8 @@ def validate_tenant(
     services: Sequence[Service],
     mode: Mode,
     now: datetime | None = None,
+    rbac: ArmRbac | None = None,
+    subscriptions: Sequence[str] = (),
 ) -> TenantValidation:
     """Everything ``dirguard connect validate`` reports for one tenant.
 
@@ -168,11 +190,14 @@ def validate_tenant(
     service principal or its grants cannot be read.
     """
     graph.token()
-    required, not_checked = required_rows(services, mode)
+    with_rbac = rbac is not None and bool(subscriptions)
+    required, not_checked = required_rows(services, mode, rbac=with_rbac)
+    warnings: list[str] = []
     granted = read_granted(graph, client_id)
+    if rbac is not None and with_rbac:
+        granted += read_rbac(graph, rbac, subscriptions, client_id, warnings)
     features_of = {p.key: [f.key for f in MANIFEST.features_for(p.key, mode)] for p in required}
     consent = check_consent(required, granted, features_of=features_of, known=MANIFEST.permissions)
-    warnings: list[str] = []
     mfa = read_mfa(graph, warnings)
     expiring = read_expiry(graph, client_id, now or datetime.now(UTC), warnings)
     return TenantValidation(
