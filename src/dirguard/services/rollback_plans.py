@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from dirguard.catalog.resource_types import RESOURCE_TYPES
@@ -162,7 +162,9 @@ def events_plan(
     return _recreating(draft, facts, tombstones)
 
 
-def window_query(session: Session, source: str, since: datetime, until: datetime | None) -> Any:
+def window_query(
+    source: str, since: datetime, until: datetime | None
+) -> Select[ChangeEvent, DirectoryObject]:
     """Change events of ``source`` in the window with their objects (times as in ``changes``)."""
     when = func.coalesce(ChangeEvent.occurred_at, ChangeEvent.observed_at)
     query = (
@@ -222,15 +224,23 @@ def plan_for_actor(
     unattributed = [
         (e, o)
         for e, o in session.execute(
-            window_query(session, source, since, until).where(ChangeEvent.actor.is_(None))
+            window_query(source, since, until).where(ChangeEvent.actor.is_(None))
         )
     ]
     if not sequences and not (include_unattributed and unattributed):
-        raise PlanningError(f"no recorded change by {actor!r} {window_text(source, since, until)}")
+        hint = (
+            f"; {len(unattributed)} change(s) in the window have no known actor: "
+            "--include-unattributed adds them"
+            if unattributed
+            else ""
+        )
+        raise PlanningError(
+            f"no recorded change by {actor!r} {window_text(source, since, until)}{hint}"
+        )
     rows = [
         (e, o)
         for e, o in session.execute(
-            window_query(session, source, since, until).where(ChangeEvent.sequence.in_(sequences))
+            window_query(source, since, until).where(ChangeEvent.sequence.in_(sequences))
         )
     ]
     if not include_unattributed:

@@ -59,7 +59,7 @@ def plan_for_subtree(
     objects that were under it at any moment of the window: also those moved out or deleted
     since. An object's DN at each of its changes comes from its move/rename/delete events."""
     base = _canonical_dn(base_dn).lower()
-    window = [(e, o) for e, o in session.execute(window_query(session, source, since, until))]
+    window = [(e, o) for e, o in session.execute(window_query(source, since, until))]
     ids = {o.id for _e, o in window}
     moves: dict[int, list[ChangeEvent]] = defaultdict(list)
     for event in session.scalars(
