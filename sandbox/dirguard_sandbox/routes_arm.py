@@ -24,17 +24,20 @@ import time
 import uuid
 from typing import Any
 
-import jwt
-from jwt.algorithms import RSAAlgorithm
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dirguard_sandbox.arm_access import (
+    ArmError,
+    arm_authorize,
+    arm_caller,
+    arm_subscription,
+    principal_type,
+)
 from dirguard_sandbox.arm_catalog import (
-    ARM_AUDIENCES,
     BUILT_IN_RBAC_ROLES,
     RBAC_ROLES_BY_ID,
-    allows,
     assignment_record,
     definition_id,
     definition_record,
@@ -43,19 +46,10 @@ from dirguard_sandbox.directory_state import Application, Json
 from dirguard_sandbox.graph_routing import Runtime
 from dirguard_sandbox.tokens import TOKEN_LIFETIME_SECONDS
 
-API_VERSION = "2022-04-01"
 ARM_AUDIENCE = "https://management.azure.com"
 _PROVIDER = "/subscriptions/{subscription_id}/providers/Microsoft.Authorization"
 _PRINCIPAL_FILTER = re.compile(r"^\s*principalId\s+eq\s+'([0-9a-fA-F-]{36})'\s*$")
 _ROLE_NAME_FILTER = re.compile(r"^\s*roleName\s+eq\s+'([^']+)'\s*$")
-
-
-class ArmError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def _answer(body: Any, status: int = 200) -> Response:
@@ -147,106 +141,6 @@ def arm_delegated_token(
     }
 
 
-def _caller(runtime: Runtime, request: Request) -> Json:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if not header:
-        raise ArmError(
-            401,
-            "AuthenticationFailed",
-            "Authentication failed. The 'Authorization' header is missing.",
-        )
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ArmError(
-            401,
-            "AuthenticationFailed",
-            "Authentication failed. The 'Authorization' header is not 'Bearer <token>'.",
-        )
-    key = RSAAlgorithm.from_jwk(json.dumps(runtime.signer.jwks()["keys"][0]))
-    try:
-        claims: Json = jwt.decode(
-            token.strip(),
-            key,  # type: ignore[arg-type]
-            algorithms=["RS256"],
-            audience=list(ARM_AUDIENCES),
-            issuer=f"https://sts.windows.net/{runtime.state.tenant_id}/",
-            options={"require": ["exp", "aud", "iss", "oid"]},
-        )
-    except jwt.InvalidAudienceError:
-        allowed = "','".join(ARM_AUDIENCES)
-        raise ArmError(
-            401,
-            "InvalidAuthenticationTokenAudience",
-            "The access token has been obtained for wrong audience or resource. It should "
-            f"exactly match with one of the allowed audiences '{allowed}'.",
-        ) from None
-    except jwt.ExpiredSignatureError:
-        raise ArmError(
-            401, "ExpiredAuthenticationToken", "The access token expiry UTC time is in the past."
-        ) from None
-    except jwt.PyJWTError:
-        raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.") from None
-    return claims
-
-
-# ------------------------------------------------------------------- authorization
-def _subscription(runtime: Runtime, request: Request) -> str:
-    subscription_id = str(request.path_params["subscription_id"]).lower()
-    if subscription_id not in runtime.state.subscriptions:
-        raise ArmError(
-            404, "SubscriptionNotFound", f"The subscription '{subscription_id}' could not be found."
-        )
-    version = request.query_params.get("api-version")
-    if version is None:
-        raise ArmError(
-            400,
-            "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
-        )
-    if version != API_VERSION:
-        raise ArmError(
-            400,
-            "InvalidApiVersionParameter",
-            f"The api-version '{version}' is invalid. The supported versions are '{API_VERSION}'.",
-        )
-    return subscription_id
-
-
-def _authorize(runtime: Runtime, claims: Json, subscription_id: str, action: str) -> None:
-    scope = f"/subscriptions/{subscription_id}"
-    for record in runtime.state.rbac_assignments.values():
-        properties = record["properties"]
-        if properties["principalId"] != claims["oid"] or properties["scope"] not in ("/", scope):
-            continue
-        role = RBAC_ROLES_BY_ID.get(properties["roleDefinitionId"].rsplit("/", 1)[-1])
-        if role is not None and allows(role, action):
-            return
-    who = claims.get("upn") or claims.get("appid")
-    raise ArmError(
-        403,
-        "AuthorizationFailed",
-        f"The client '{who}' with object id '{claims['oid']}' does not have authorization to "
-        f"perform action '{action}' over scope '{scope}' or the scope is invalid. If access was "
-        "recently granted, please refresh your credentials.",
-    )
-
-
-def _principal_type(runtime: Runtime, principal_id: str) -> str:
-    state = runtime.state
-    if principal_id in state.users:
-        return "User"
-    if principal_id in state.groups:
-        return "Group"
-    if principal_id in state.service_principals:
-        return "ServicePrincipal"
-    raise ArmError(
-        400,
-        "PrincipalNotFound",
-        f"Principal {principal_id.replace('-', '')} does not exist in the directory "
-        f"{state.tenant_id}. Check that you have the correct principal ID.",
-    )
-
-
 # -------------------------------------------------------------------------- routes
 def arm_routes(runtime: Runtime) -> list[Route]:
     state = runtime.state
@@ -254,8 +148,8 @@ def arm_routes(runtime: Runtime) -> list[Route]:
     def guarded(handler: Any) -> Any:
         async def run(request: Request) -> Response:
             try:
-                claims = _caller(runtime, request)
-                subscription_id = _subscription(runtime, request)
+                claims = arm_caller(runtime, request)
+                subscription_id = arm_subscription(runtime, request)
                 result: Response = await handler(request, claims, subscription_id)
                 return result
             except ArmError as error:
@@ -266,7 +160,7 @@ def arm_routes(runtime: Runtime) -> list[Route]:
         return run
 
     async def list_definitions(request: Request, claims: Json, sub: str) -> Response:
-        _authorize(runtime, claims, sub, "Microsoft.Authorization/roleDefinitions/read")
+        arm_authorize(runtime, claims, sub, "Microsoft.Authorization/roleDefinitions/read")
         wanted = request.query_params.get("$filter")
         roles = list(BUILT_IN_RBAC_ROLES)
         if wanted:
@@ -279,7 +173,7 @@ def arm_routes(runtime: Runtime) -> list[Route]:
         return _answer({"value": [definition_record(r, sub) for r in roles]})
 
     async def get_definition(request: Request, claims: Json, sub: str) -> Response:
-        _authorize(runtime, claims, sub, "Microsoft.Authorization/roleDefinitions/read")
+        arm_authorize(runtime, claims, sub, "Microsoft.Authorization/roleDefinitions/read")
         role = RBAC_ROLES_BY_ID.get(str(request.path_params["role_id"]).lower())
         if role is None:
             raise ArmError(
@@ -294,7 +188,7 @@ def arm_routes(runtime: Runtime) -> list[Route]:
         ]
 
     async def list_assignments(request: Request, claims: Json, sub: str) -> Response:
-        _authorize(runtime, claims, sub, "Microsoft.Authorization/roleAssignments/read")
+        arm_authorize(runtime, claims, sub, "Microsoft.Authorization/roleAssignments/read")
         records = _in_subscription(sub)
         wanted = request.query_params.get("$filter")
         if wanted and wanted.strip() != "atScope()":
@@ -320,7 +214,7 @@ def arm_routes(runtime: Runtime) -> list[Route]:
             ) from None
 
     async def get_assignment(request: Request, claims: Json, sub: str) -> Response:
-        _authorize(runtime, claims, sub, "Microsoft.Authorization/roleAssignments/read")
+        arm_authorize(runtime, claims, sub, "Microsoft.Authorization/roleAssignments/read")
         name = _name(request)
         record = state.rbac_assignments.get(_assignment_id(sub, name))
         if record is None:
@@ -330,7 +224,7 @@ def arm_routes(runtime: Runtime) -> list[Route]:
         return _answer(record)
 
     async def put_assignment(request: Request, claims: Json, sub: str) -> Response:
-        _authorize(runtime, claims, sub, "Microsoft.Authorization/roleAssignments/write")
+        arm_authorize(runtime, claims, sub, "Microsoft.Authorization/roleAssignments/write")
         name = _name(request)
         try:
             body = json.loads(await request.body() or b"{}")
@@ -356,7 +250,7 @@ def arm_routes(runtime: Runtime) -> list[Route]:
                 f"The specified role definition with ID '{role_id}' does not exist.",
             )
         principal_id = properties["principalId"].lower()
-        principal_type = _principal_type(runtime, principal_id)
+        kind = principal_type(runtime, principal_id)
         scope = f"/subscriptions/{sub}"
         definition = definition_id(sub, role_id)
         existing = state.rbac_assignments.get(_assignment_id(sub, name))
@@ -382,7 +276,7 @@ def arm_routes(runtime: Runtime) -> list[Route]:
             name=name,
             role_definition_id=definition,
             principal_id=principal_id,
-            principal_type=principal_type,
+            principal_type=kind,
             by=str(claims["oid"]),
             now=state.now(),
         )
@@ -390,7 +284,7 @@ def arm_routes(runtime: Runtime) -> list[Route]:
         return _answer(record, 201)
 
     async def delete_assignment(request: Request, claims: Json, sub: str) -> Response:
-        _authorize(runtime, claims, sub, "Microsoft.Authorization/roleAssignments/delete")
+        arm_authorize(runtime, claims, sub, "Microsoft.Authorization/roleAssignments/delete")
         record = state.rbac_assignments.pop(_assignment_id(sub, _name(request)), None)
         if record is None:
             return Response(status_code=204)

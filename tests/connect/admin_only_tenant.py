@@ -173,10 +173,10 @@ store_file = "{directory / "secrets.json"}"
 
 
 def connect_entra(
-    sandbox: RunningSandbox, config: Path, mode: str, *extra: str
+    sandbox: RunningSandbox, config: Path, mode: str, *extra: str, as_json: bool = True
 ) -> tuple[int, Any, str]:
-    """Run ``connect entra --json`` for both services, the administrator approving the sign-in;
-    returns (exit code, parsed JSON, stderr)."""
+    """Run ``connect entra [--json]`` for both services, the administrator approving the
+    sign-in; returns (exit code, parsed JSON or the text printed, stderr)."""
     info = sandbox.info
     with DeviceCodeApprover(sandbox) as approver:
         result = CliRunner().invoke(
@@ -200,11 +200,13 @@ def connect_entra(
                 mode,
                 "--services",
                 "administrator,guardian",
-                "--json",
+                *(["--json"] if as_json else []),
                 *extra,
             ],
         )
     assert approver.approved, "the command never asked the administrator to sign in"
+    if not as_json:
+        return result.exit_code, result.stdout, result.stderr
     output = json.loads(result.stdout) if result.stdout.strip() else None
     return result.exit_code, output, result.stderr
 

@@ -144,12 +144,26 @@ def test_connect_entra_grants_exactly_the_manifest_and_validate_names_a_removed_
     assert again["client_id"] == client_id
     assert {a["change"] for a in again["actions"]} == {"kept"}
     assert sandbox.state.seq == seq, "the second run wrote to the tenant"
+    code, text, stderr = connect_entra(sandbox, config, "full", as_json=False)
+    assert code == 0, stderr
+    assert "Nothing to change" in text
+    assert f'client_id = "{client_id}"' in text
+    assert "PRIVATE KEY" not in text + stderr
+    assert sandbox.state.seq == seq
 
     checked = validate_config(tmp_path, sandbox, report)
     runner = CliRunner()
     ok = runner.invoke(app, ["--config", str(checked), "connect", "validate", "--json"])
     assert ok.exit_code == 0, ok.stdout + ok.stderr
-    assert json.loads(ok.stdout)["tenants"][0]["complete"] is True
+    validated = json.loads(ok.stdout)["tenants"][0]
+    assert validated["complete"] is True
+    assert any(
+        key.endswith("exchange-application:Exchange.ManageAsApp") for key in validated["satisfied"]
+    )
+    assert any(
+        key.endswith("o365-management-application:ActivityFeed.Read")
+        for key in validated["satisfied"]
+    )
 
     victim = "Group.ReadWrite.All"
     with admin_graph(sandbox) as graph:

@@ -1,12 +1,13 @@
 """Validate an Entra tenant connection: token, granted permissions, MFA posture, key expiry.
 
 The granted set is read from the tenant itself: the app's service principal's appRoleAssignments
-on Microsoft Graph (appRoleId resolved to the permission value through the Graph service
-principal's appRoles) and its directory role assignments, and, when the connection names Azure
-subscriptions, its Azure RBAC roles at each (read from Resource Manager; a role counts as held
-when every subscription grants it). It is compared with the manifest rows the connection needs
-for its services and mode; rows of kinds not read yet (Exchange, Office 365 Management, delegated
-consent, Azure RBAC without subscriptions) are reported as not checked.
+on Microsoft Graph, Exchange Online and the Office 365 Management APIs (appRoleId resolved to the
+permission value through the resource service principal's appRoles; a resource the tenant has no
+service principal for leaves its rows not checked), its directory role assignments, and, when the
+connection names Azure subscriptions, its Azure RBAC roles at each (read from Resource Manager; a
+role counts as held when every subscription grants it). It is compared with the manifest rows the
+connection needs for its services and mode; rows of kinds not read (delegated consent, Azure RBAC
+without subscriptions) are reported as not checked.
 """
 
 from __future__ import annotations
@@ -20,10 +21,16 @@ from dirguard.catalog.permission_model import Kind, Lifecycle, Mode, Permission,
 from dirguard.connectors.graph.client import GraphClient, GraphError
 from dirguard.core.consent_check import ConsentReport, GrantedEntry, check_consent
 from dirguard.services.azure_rbac import ArmRbac, held_everywhere
+from dirguard.services.entra_setup_plan import EXCHANGE_APP_ID, GRAPH_APP_ID, O365_MANAGEMENT_APP_ID
 
-GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 EXPIRY_WARNING = timedelta(days=30)
-CHECKED_KINDS = frozenset({Kind.GRAPH_APPLICATION, Kind.DIRECTORY_ROLE})
+APP_ROLE_RESOURCES = {
+    GRAPH_APP_ID: Kind.GRAPH_APPLICATION,
+    EXCHANGE_APP_ID: Kind.EXCHANGE_APPLICATION,
+    O365_MANAGEMENT_APP_ID: Kind.O365_MANAGEMENT_APPLICATION,
+}
+"""Resource applications whose app roles the manifest names, and the kind of those rows."""
+CHECKED_KINDS = frozenset({*APP_ROLE_RESOURCES.values(), Kind.DIRECTORY_ROLE})
 APP_PRINCIPALS = frozenset({Principal.ADMINISTRATOR_API_APP, Principal.GUARDIAN_APP})
 
 
@@ -78,20 +85,37 @@ def required_rows(
     return tuple(checked), tuple(unchecked)
 
 
-def read_granted(graph: GraphClient, client_id: str) -> tuple[GrantedEntry, ...]:
-    """The Graph application permissions and directory roles the app's service principal holds."""
+def _app_roles(graph: GraphClient, absent: set[Kind]) -> dict[str, tuple[Kind, dict[str, str]]]:
+    """Resource service principal id -> (row kind, app role id -> value); a resource the tenant
+    has no service principal for adds its kind to ``absent`` (Microsoft Graph must exist)."""
+    found: dict[str, tuple[Kind, dict[str, str]]] = {}
+    for app_id, kind in APP_ROLE_RESOURCES.items():
+        try:
+            resource = graph.get(f"/servicePrincipals(appId='{app_id}')")
+        except GraphError as exc:
+            if exc.status != 404 or app_id == GRAPH_APP_ID:
+                raise
+            absent.add(kind)
+            continue
+        roles = {role["id"]: role["value"] for role in resource.get("appRoles", [])}
+        found[str(resource["id"])] = (kind, roles)
+    return found
+
+
+def read_granted(
+    graph: GraphClient, client_id: str, absent: set[Kind] | None = None
+) -> tuple[GrantedEntry, ...]:
+    """The application permissions (on Microsoft Graph, Exchange Online and the Office 365
+    Management APIs) and directory roles the app's service principal holds. Kinds whose resource
+    the tenant lacks are added to ``absent``."""
     sp = graph.get(f"/servicePrincipals(appId='{client_id}')")
-    resource = graph.get(f"/servicePrincipals(appId='{GRAPH_APP_ID}')")
-    values = {role["id"]: role["value"] for role in resource.get("appRoles", [])}
+    resources = _app_roles(graph, set() if absent is None else absent)
     entries: list[GrantedEntry] = []
     for assignment in graph.pages(f"/servicePrincipals/{sp['id']}/appRoleAssignments"):
-        if assignment.get("resourceId") != resource["id"]:
-            continue
+        kind, values = resources.get(assignment.get("resourceId", ""), (None, {}))
         value = values.get(assignment.get("appRoleId", ""))
-        if value:
-            entries.append(
-                GrantedEntry(name=value, kind=Kind.GRAPH_APPLICATION.value, where="appRole")
-            )
+        if kind is not None and value:
+            entries.append(GrantedEntry(name=value, kind=kind.value, where="appRole"))
     names = {
         d["id"]: d["displayName"] for d in graph.pages("/roleManagement/directory/roleDefinitions")
     }
@@ -193,7 +217,16 @@ def validate_tenant(
     with_rbac = rbac is not None and bool(subscriptions)
     required, not_checked = required_rows(services, mode, rbac=with_rbac)
     warnings: list[str] = []
-    granted = read_granted(graph, client_id)
+    absent: set[Kind] = set()
+    granted = read_granted(graph, client_id, absent)
+    if absent:
+        warnings.append(
+            "the tenant has no service principal for the resource of "
+            + ", ".join(sorted(k.value for k in absent))
+            + " permissions; those are not checked"
+        )
+        not_checked += tuple(p for p in required if p.kind in absent)
+        required = tuple(p for p in required if p.kind not in absent)
     if rbac is not None and with_rbac:
         granted += read_rbac(graph, rbac, subscriptions, client_id, warnings)
     features_of = {p.key: [f.key for f in MANIFEST.features_for(p.key, mode)] for p in required}
