@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from dirguard_sandbox.certificates import write_tls_files
+from dirguard_sandbox.first_party_apps import generate_admin_only_tenant
 from dirguard_sandbox.seed_data import SeedOptions, generate_tenant
 from dirguard_sandbox.server import bind_loopback, describe, make_server
 from dirguard_sandbox.state_file import load_state, save_state
@@ -31,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
     serve.add_argument("--state", type=Path, help="JSON file to load from and save to")
     serve.add_argument("--tls-dir", type=Path, help="where to write the CA and server certificate")
+    serve.add_argument(
+        "--admin-only",
+        action="store_true",
+        help="a tenant holding only its Global Administrator, Microsoft's first-party apps and "
+        "one Azure subscription (what `dirguard connect entra` starts from)",
+    )
     return parser
 
 
@@ -48,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
             return 3
     else:
         try:
-            state = generate_tenant(SeedOptions(users=arguments.users, seed=arguments.seed))
+            state = (
+                generate_admin_only_tenant(arguments.seed)
+                if arguments.admin_only
+                else generate_tenant(SeedOptions(users=arguments.users, seed=arguments.seed))
+            )
         except ValueError as error:
             print(str(error), file=sys.stderr)
             return 3

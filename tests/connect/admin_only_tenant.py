@@ -211,7 +211,7 @@ def connect_entra(
     return result.exit_code, output, result.stderr
 
 
-def validate_config(directory: Path, sandbox: RunningSandbox, report: dict[str, Any]) -> Path:
+def validate_config(directory: Path, report: dict[str, Any]) -> Path:
     """A configuration holding the tenant as ``connect entra`` printed it."""
     path = directory / "validate.toml"
     snippet = report["config"]

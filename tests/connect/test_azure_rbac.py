@@ -87,7 +87,7 @@ def test_full_mode_assigns_the_roles_and_validate_names_a_removed_one(
     assert again["changed"] is False
     assert 'subscriptions = ["' + subscription in again["config"]
 
-    checked = validate_config(tmp_path, sandbox, report)
+    checked = validate_config(tmp_path, report)
     runner = CliRunner()
     ok = runner.invoke(app, ["--config", str(checked), "connect", "validate", "--json"])
     assert ok.exit_code == 0, ok.stdout + ok.stderr

@@ -6,6 +6,7 @@ validate`` exit 2 naming it and the features it breaks."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,7 @@ def test_connect_entra_grants_exactly_the_manifest_and_validate_names_a_removed_
     assert "PRIVATE KEY" not in text + stderr
     assert sandbox.state.seq == seq
 
-    checked = validate_config(tmp_path, sandbox, report)
+    checked = validate_config(tmp_path, report)
     runner = CliRunner()
     ok = runner.invoke(app, ["--config", str(checked), "connect", "validate", "--json"])
     assert ok.exit_code == 0, ok.stdout + ok.stderr
@@ -240,3 +241,13 @@ def test_unknown_service_and_bad_tenant_are_named(tmp_path: Path) -> None:
     )
     assert bad_tenant.exit_code == 3
     assert "'prod' is neither a configured tenant" in bad_tenant.stderr
+    tenant = ["--config", str(config), "connect", "entra", "--tenant", str(uuid.uuid4())]
+    plain = runner.invoke(app, [*tenant, "--mode", "full", "--graph-url", "http://graph.test"])
+    assert plain.exit_code == 3
+    assert "--graph-url must be an https:// URL" in plain.stderr
+    bad_subscription = runner.invoke(app, [*tenant, "--mode", "full", "--subscription", "prod"])
+    assert bad_subscription.exit_code == 3
+    assert "--subscription 'prod' is not a subscription id" in bad_subscription.stderr
+    bad_mode = runner.invoke(app, [*tenant, "--mode", "admin"])
+    assert bad_mode.exit_code == 2
+    assert "read-only" in bad_mode.stderr
