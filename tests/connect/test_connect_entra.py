@@ -221,6 +221,7 @@ def test_mode_change_adds_what_is_missing_and_removes_only_when_asked(
     assert held["requested"] == read_only_grants
     assert held["consented"] == read_only_grants
     assert held["roles"] == read_only_roles == {"Global Reader"}
+    assert len(held["keys"]) == 1, "certificates of earlier runs stay only without --remove-extra"
 
 
 def test_unknown_service_and_bad_tenant_are_named(tmp_path: Path) -> None:

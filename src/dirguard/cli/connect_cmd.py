@@ -183,7 +183,7 @@ def _render(result: TenantValidation) -> None:
             console.print(f"        breaks: {', '.join(missing.features)}", soft_wrap=True)
     if result.not_checked:
         names = ", ".join(f"{p.name} ({p.kind.value})" for p in result.not_checked)
-        console.print(f"  Not checked (not readable from Graph yet): {names}", soft_wrap=True)
+        console.print(f"  Not checked: {names}", soft_wrap=True)
     defaults = result.mfa.security_defaults
     state = "unknown" if defaults is None else "on" if defaults else "off"
     console.print(f"  Security defaults: {state}")

@@ -329,22 +329,43 @@ class EntraSetup:
         keys = current.get("keyCredentials") or []
         stored = load_certificate(self.store, name)
         now = datetime.now(UTC)
-        if (
+        usable = (
             stored is not None
             and stored.not_after - now > RENEW_BEFORE
             and any(k.get("customKeyIdentifier") == stored.thumbprint for k in keys)
-        ):
+        )
+        mine = stored.thumbprint if stored is not None and usable else None
+        # Other certificates dirguard uploaded (another machine's, or ones this one replaced)
+        # go only with remove_extra; certificates dirguard did not upload are never touched.
+        stale = [
+            k
+            for k in keys
+            if self.remove_extra
+            and str(k.get("displayName") or "").startswith(API_APP_NAME)
+            and k.get("customKeyIdentifier") != mine
+        ]
+        kept = [
+            {"keyId": k["keyId"], "type": k["type"], "usage": k["usage"]}
+            for k in keys
+            if k not in stale
+        ]
+        if stored is not None and usable:
             self.report.did("certificate", "kept", f"valid until {stored.not_after:%Y-%m-%d}")
-            return
-        certificate = generate_certificate(f"{API_APP_NAME} {app['appId']}", now)
-        self.store.set(name, certificate.pem)
-        kept = [{"keyId": k["keyId"], "type": k["type"], "usage": k["usage"]} for k in keys]
-        upload = certificate.key_credential(new_key_id(), f"{API_APP_NAME} {now:%Y-%m-%d}")
-        self.graph.request(
-            "PATCH", f"/applications/{app['id']}", json={"keyCredentials": [*kept, upload]}
-        )
-        self.report.did(
-            "certificate",
-            "added",
-            f"valid until {certificate.not_after:%Y-%m-%d}; private key in secret {name!r}",
-        )
+            if stale:
+                self.graph.request(
+                    "PATCH", f"/applications/{app['id']}", json={"keyCredentials": kept}
+                )
+        else:
+            certificate = generate_certificate(f"{API_APP_NAME} {app['appId']}", now)
+            self.store.set(name, certificate.pem)
+            upload = certificate.key_credential(new_key_id(), f"{API_APP_NAME} {now:%Y-%m-%d}")
+            self.graph.request(
+                "PATCH", f"/applications/{app['id']}", json={"keyCredentials": [*kept, upload]}
+            )
+            self.report.did(
+                "certificate",
+                "added",
+                f"valid until {certificate.not_after:%Y-%m-%d}; private key in secret {name!r}",
+            )
+        for key in stale:
+            self.report.did("certificate", "removed", str(key.get("displayName") or key["keyId"]))
