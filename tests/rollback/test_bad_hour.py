@@ -1,7 +1,9 @@
 """A scripted bad hour on the session's real Samba AD DC is undone by one plan.
 
 One account (the domain admin) creates, modifies, moves, renames and deletes objects, changes
-group memberships and deletes an OU with its children, while dirguard captures. One plan —
+group memberships and deletes an OU with its children, while dirguard captures; meanwhile a
+delegated non-admin account makes one legitimate change outside the department, which neither
+plan may undo. One plan —
 everything under the department OU in the window, or everything the admin did in the window
 with the changes of unknown actor (Samba logs no move or rename) included on request — is made
 through the CLI, and applied (``apply_plan``: the CLI's apply adds the rights checks tested
@@ -26,6 +28,7 @@ from dirguard.cli.app import app
 from dirguard.config.schema import AdDomainConfig
 from dirguard.connectors.ad.connection import AdConnection
 from dirguard.core.ad_values import Content, significant
+from dirguard.core.security_descriptor import sid_from_bytes
 from dirguard.services.ad_snapshot import latest_versions, snapshot_domain
 from dirguard.services.rollback import apply_plan
 from dirguard.services.rollback_plans import UNATTRIBUTED_NOTE
@@ -33,7 +36,15 @@ from dirguard.store.column_types import utcnow
 from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.store.models import DirectoryObject
 from dirguard.throwaway.samba_dc import SambaDC
-from tests.rollback.helpers import add_group, add_ou, add_user, remove_tree, write_config
+from tests.rollback.helpers import (
+    add_group,
+    add_ou,
+    add_user,
+    guid_of,
+    remove_tree,
+    write_config,
+)
+from tests.who.helpers import DELEGATE_PASSWORD, bind_as, read_attribute
 
 pytestmark = pytest.mark.samba
 
@@ -124,6 +135,7 @@ def test_a_bad_hour_is_undone_by_one_plan(
     ad_domain: AdDomainConfig,
     tmp_path: Path,
     ldap_admin: Any,
+    samba_tool: Callable[..., str],
     unique: Callable[[str], str],
 ) -> None:
     runner = CliRunner()
@@ -139,6 +151,7 @@ def test_a_bad_hour_is_undone_by_one_plan(
     root = f"OU=bh{tag},{samba_dc.base_dn}"
     dept, outside = f"OU=Dept,{root}", f"OU=Outside,{root}"
     staff, groups, projects = f"OU=Staff,{dept}", f"OU=Groups,{dept}", f"OU=Projects,{dept}"
+    delegate = unique("deleg")
     for ou in (root, dept, outside, staff, groups, projects, f"OU=Archive,{projects}"):
         add_ou(ldap_admin, ou)
     try:
@@ -171,11 +184,24 @@ def test_a_bad_hour_is_undone_by_one_plan(
         ldap_admin.modify_s(
             f"CN=proj,{projects}", [(ldap.MOD_ADD, "member", [f"CN=alice,{staff}".encode()])]
         )
+        # Another account, delegated to write in the Outside OU, makes a legitimate change in
+        # the window: neither plan may undo it (not the bad account's; not under Dept).
+        kept = f"CN=kept,{outside}"
+        samba_tool("user", "create", delegate, DELEGATE_PASSWORD)
+        delegate_dn = f"CN={delegate},CN=Users,{samba_dc.base_dn}"
+        sid = sid_from_bytes(read_attribute(ldap_admin, delegate_dn, "objectSid"))[0]
+        samba_tool("dsacl", "set", f"--objectdn={outside}", f"--sddl=(A;CI;RPWP;;;{sid})")
+        ldap_admin.add_s(kept, [("objectClass", [b"contact"]), ("description", [b"old"])])
         before = directory_state(tmp_path, "before", ad_conn, ad_domain, root)
         run("snapshot", "ad")
 
         since = utcnow().isoformat()
         bad_hour(ldap_admin, dept, outside, tag, run)
+        other = bind_as(samba_dc, f"{delegate}@{samba_dc.realm}", DELEGATE_PASSWORD)
+        try:
+            other.modify_s(kept, [(ldap.MOD_REPLACE, "description", [b"fixed by the delegate"])])
+        finally:
+            other.unbind_s()
         run("capture", "ad")
 
         if selection == "under":
@@ -244,6 +270,10 @@ def test_a_bad_hour_is_undone_by_one_plan(
             for dn, name in differences
             if before[g][0] == dn
         }
-        assert differences == {(dn, REANIMATION_TRACE) for dn in brought_back}, shown
+        assert differences == {(dn, REANIMATION_TRACE) for dn in brought_back} | {
+            (kept, "description")
+        }, shown
+        assert after[guid_of(ldap_admin, kept)][1]["description"] == ["fixed by the delegate"]
     finally:
         remove_tree(ldap_admin, root)
+        remove_tree(ldap_admin, f"CN={delegate},CN=Users,{samba_dc.base_dn}")
