@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from dirguard.catalog.resource_type import ResourceType
@@ -112,15 +112,15 @@ def newest_hashes(session: Session, object_ids: Iterable[int]) -> dict[int, tupl
 
 def _contents(session: Session, pairs: Iterable[tuple[int, int]]) -> dict[int, Content]:
     """The content of the given ``(object id, version)`` pairs."""
-    wanted = dict(pairs)
+    wanted = list(pairs)
     if not wanted:
         return {}
     rows = session.execute(
-        select(ObjectVersion.object_id, ObjectVersion.version, ObjectVersion.content).where(
-            ObjectVersion.object_id.in_(list(wanted))
+        select(ObjectVersion.object_id, ObjectVersion.content).where(
+            tuple_(ObjectVersion.object_id, ObjectVersion.version).in_(wanted)
         )
     )
-    return {row.object_id: row.content for row in rows if wanted[row.object_id] == row.version}
+    return {row.object_id: row.content for row in rows}
 
 
 def _facts(observed: ObservedObject) -> tuple[str, bool, str | None]:
