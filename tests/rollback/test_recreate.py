@@ -3,9 +3,8 @@ AD DC): the tombstone is expunged with ``samba-tool domain tombstones expunge``,
 lookup finds none, the plan re-creates the user with its attributes and puts it back into its
 group, says plainly that objectGUID and objectSid change, and the user comes back disabled.
 
-The RECREATE step is performed by :func:`dirguard.services.tombstones.recreate_step` and the
-other steps by the executor's ``apply_step``: ``apply_plan`` (services/rollback.py, owned by the
-execution side) does not dispatch RECREATE steps yet."""
+Every step goes through the executor's ``apply_step``, which hands RECREATE steps to
+:func:`dirguard.services.tombstones.recreate_step`."""
 
 from __future__ import annotations
 
@@ -29,7 +28,7 @@ from dirguard.services.ad_capture import capture_domain
 from dirguard.services.ad_snapshot import snapshot_domain
 from dirguard.services.rollback import apply_step
 from dirguard.services.rollback_plans import plan_for_undelete
-from dirguard.services.tombstones import missing_tombstones, recreate_step
+from dirguard.services.tombstones import missing_tombstones
 from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.rollback.helpers import add_group, add_ou, add_user, read, remove_tree
@@ -107,7 +106,7 @@ def test_a_user_with_no_tombstone_left_is_recreated_with_a_plain_warning(
         )
         assert any("its objectGUID and objectSid change" in w for w in draft.warnings)
 
-        status, outcome = recreate_step(ad_conn, first)
+        status, outcome = apply_step(ad_conn, first, force=False)
         assert status == "succeeded", outcome
         assert apply_step(ad_conn, rest[0], force=False)[0] == "succeeded"
 

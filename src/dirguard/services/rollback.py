@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dirguard.connectors.ad.connection import AdConnection
 from dirguard.core.ad_values import Value, guid_bytes, guid_filter_value
 from dirguard.core.restore_plan import PlannedStep, StepKind, same_values, split_dn
+from dirguard.services.tombstones import recreate_step
 from dirguard.store.audit import SELF, AuditOutcome, record_audit
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import RestorePlan, RestoreStep
@@ -180,6 +181,8 @@ def _verify(conn: AdConnection, step: PlannedStep) -> None:
 
 def apply_step(conn: AdConnection, step: PlannedStep, *, force: bool) -> tuple[str, str]:
     """``(status, outcome)`` of one step: succeeded, unchanged, skipped or failed."""
+    if step.kind is StepKind.RECREATE:
+        return recreate_step(conn, step)
     try:
         dn, live = find_live(conn, step.object_guid, step.attribute)
         if (
