@@ -3,8 +3,7 @@ DirSync and cannot write, the full account reanimates a tombstone, a removed ACE
 ``--check`` with the features it breaks, a second run adds nothing, an operator without Domain
 Admins is refused.
 
-The command is reached through a small Typer app holding only ``connect ad`` (registered with
-``connect_ad_cmd.register``), exactly as the real ``connect`` group will hold it.
+The command is reached through dirguard's own CLI app (``dirguard connect ad``).
 """
 
 # ruff: noqa: F811
@@ -20,11 +19,10 @@ from typing import Any
 
 import ldap
 import pytest
-import typer
 from ldap.controls import LDAPControl
 from typer.testing import CliRunner
 
-from dirguard.cli.connect_ad_cmd import register
+from dirguard.cli.app import app
 from dirguard.config.secret_store import SecretStore
 from dirguard.connectors.ad.connection import AdConnection, connect
 from dirguard.connectors.ad.ldap_read import dirsync_pages
@@ -45,23 +43,6 @@ OPERATOR_ENV = "TEST_DIRGUARD_OPERATOR_PASSWORD"
 SHOW_DELETED = "1.2.840.113556.1.4.417"
 
 Run = Callable[..., tuple[int, Any, str]]
-
-
-def _app() -> typer.Typer:
-    root = typer.Typer()
-    connect_group = typer.Typer()
-    register(connect_group)
-
-    @root.callback()
-    def _root() -> None:
-        """dirguard (test app)."""
-
-    @connect_group.callback()
-    def _connect() -> None:
-        """connect."""
-
-    root.add_typer(connect_group, name="connect")
-    return root
 
 
 @pytest.fixture
@@ -99,7 +80,7 @@ def run(samba_dc: SambaDC, config_file: Path) -> Run:
 
     def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, Any, str]:
         result = CliRunner().invoke(
-            _app(),
+            app,
             ["connect", "ad", *args],
             env={
                 "DIRGUARD_CONFIG": str(config_file),

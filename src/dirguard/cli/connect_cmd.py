@@ -21,6 +21,7 @@ from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 
 from dirguard.catalog.manifest import PRINCIPAL_TITLES
 from dirguard.catalog.permission_model import Mode, Principal
+from dirguard.cli.connect_ad_cmd import register as register_connect_ad
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.credentials import CredentialError, resolve_credential
@@ -417,4 +418,5 @@ def entra(
 
 
 def register(app: typer.Typer) -> None:
+    register_connect_ad(connect_app)
     app.add_typer(connect_app, name="connect")
