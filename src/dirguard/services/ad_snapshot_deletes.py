@@ -117,7 +117,7 @@ def detect_deletes(
             session.execute(
                 update(DirectoryObject)
                 .where(DirectoryObject.id == object_id)
-                .values(deleted=True, last_seen=utcnow())
+                .values(deleted=True)
                 .execution_options(synchronize_session=False)
             )
     return deletes
