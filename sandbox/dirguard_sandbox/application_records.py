@@ -17,6 +17,9 @@ from dirguard_sandbox.errors import bad_request
 
 SECRET_LIFETIME = datetime.timedelta(days=730)
 """addPassword's default endDateTime: two years, as Entra sets it."""
+_NO_INFO_URLS = dict.fromkeys(
+    ("logoUrl", "marketingUrl", "privacyStatementUrl", "supportUrl", "termsOfServiceUrl")
+)
 
 
 def new_application_record(
@@ -49,6 +52,22 @@ def new_application_record(
                 "enableIdTokenIssuance": False,
             },
         },
+        "addIns": [],
+        "api": {
+            "acceptMappedClaims": None,
+            "knownClientApplications": [],
+            "requestedAccessTokenVersion": None,
+            "oauth2PermissionScopes": [],
+            "preAuthorizedApplications": [],
+        },
+        "applicationTemplateId": None,
+        "disabledByMicrosoftStatus": None,
+        "groupMembershipClaims": None,
+        "info": dict(_NO_INFO_URLS),
+        "isDeviceOnlyAuthSupported": None,
+        "optionalClaims": None,
+        "parentalControlSettings": {"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"},
+        "tokenEncryptionKeyId": None,
     }
     record.update(extra)
     return record
@@ -70,6 +89,16 @@ def new_service_principal_record(state: DirectoryState, app: Json) -> Json:
         "appRoles": list(app.get("appRoles", [])),
         "keyCredentials": [],
         "passwordCredentials": [],
+        "deletedDateTime": None,
+        "addIns": [],
+        "alternativeNames": [],
+        "disabledByMicrosoftStatus": None,
+        "homepage": None,
+        "info": dict(_NO_INFO_URLS),
+        "logoutUrl": None,
+        "oauth2PermissionScopes": [],
+        "replyUrls": [],
+        "tokenEncryptionKeyId": None,
     }
 
 
