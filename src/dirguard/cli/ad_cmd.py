@@ -144,6 +144,17 @@ def snapshot_ad(
         if r["not_in_catalog"]:
             skipped = ", ".join(f"{k} {v}" for k, v in r["not_in_catalog"].items())
             console.print(f"  not in the catalog (not stored): {skipped}", highlight=False)
+        if r["deletes_detected"]:
+            console.print(
+                f"  {r['deletes_detected']} deleted while nothing was capturing (actor unknown)",
+                highlight=False,
+            )
+        if r["unreadable"]:
+            console.print(
+                f"  [yellow]{r['unreadable']} entries skipped: the bind account may not read "
+                "their objectGUID[/]",
+                highlight=False,
+            )
 
 
 @capture_app.command("ad")

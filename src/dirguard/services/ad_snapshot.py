@@ -87,6 +87,8 @@ class SnapshotResult:
     new_versions: int = 0
     unchanged: int = 0
     deletes_detected: int = 0
+    unreadable: int = 0
+    """Entries the bind account may list but whose objectGUID it may not read (skipped)."""
     not_in_catalog: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -222,8 +224,13 @@ def _snapshot_partition(
     types = list(RESOURCE_TYPES.values())
     batch: list[ObservedObject] = []
     seen: set[str] = set()
+    unreadable = 0
     for page in read_ahead(partial(paged_search, conn.ldap, base)):
         for dn, raw in page:
+            if not raw.get("objectGUID"):
+                unreadable += 1
+                log.debug("%s: no readable objectGUID for the bind account; skipped", dn)
+                continue
             content = normalize_entry(schema, dn, raw)
             resource_type = classify(types, partition, content)
             result.objects += 1
@@ -240,10 +247,25 @@ def _snapshot_partition(
                 batch = []
         if progress is not None:
             progress(result.objects)
+    if unreadable:
+        log.warning(
+            "%s partition: %d entries skipped, the bind account may not read their objectGUID "
+            "(grant it read access to the whole partition to guard them)",
+            partition.value,
+            unreadable,
+        )
+    result.unreadable += unreadable
     with sessions.begin() as session:
         store_batch(session, domain.name, batch, run, result)
         result.deletes_detected += detect_deletes(
-            session, conn, domain.name, partition, seen, schema=schema, run=run
+            session,
+            conn,
+            domain.name,
+            partition,
+            seen,
+            schema=schema,
+            run=run,
+            unreadable=unreadable,
         )
         stream = dirsync_stream(partition)
         if get_cursor(session, domain.name, stream) is None:

@@ -60,10 +60,15 @@ def detect_deletes(
     *,
     schema: Schema,
     run: Run,
+    unreadable: int = 0,
 ) -> int:
     """Record the deletes of objects stored as live in ``partition`` whose GUID is not in
     ``seen`` (the GUIDs a complete search just returned); the number of delete events. Flushes,
-    does not commit: the caller commits with the partition's last batch."""
+    does not commit: the caller commits with the partition's last batch.
+
+    ``unreadable``: entries the search returned without an objectGUID the account may read.
+    When there were any, an object that is not found at all is not called deleted (the account
+    may merely be unable to see it): it is logged and left as it was."""
     rows = session.execute(
         select(DirectoryObject.external_id, DirectoryObject.id).where(
             DirectoryObject.source == source,
@@ -90,6 +95,15 @@ def detect_deletes(
         )
         if content is not None and not tombstone:
             log.warning("%s (%s) was not returned by the search but is live", obj.path, guid)
+        elif entry is None and unreadable:
+            log.warning(
+                "%s (%s) was not found, but the bind account could not read %d entries of the "
+                "partition: not recorded as deleted",
+                obj.path,
+                guid,
+                unreadable,
+            )
+            continue
         else:
             append_events(
                 session,
