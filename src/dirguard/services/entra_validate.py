@@ -5,9 +5,12 @@ on Microsoft Graph, Exchange Online and the Office 365 Management APIs (appRoleI
 permission value through the resource service principal's appRoles; a resource the tenant has no
 service principal for leaves its rows not checked), its directory role assignments, and, when the
 connection names Azure subscriptions, its Azure RBAC roles at each (read from Resource Manager; a
-role counts as held when every subscription grants it). It is compared with the manifest rows the
-connection needs for its services and mode; rows of kinds not read (delegated consent, Azure RBAC
-without subscriptions) are reported as not checked.
+role counts as held when every subscription grants it). Delegated permissions (the manifest's
+delegated-consent rows) are read from the app's AllPrincipals oauth2PermissionGrants, one per
+resource service principal, whose ``scope`` lists the permission values separated by spaces. It is
+compared with the manifest rows the connection needs for its services and mode; rows of kinds not
+read (legacy delegated rows, Azure RBAC without subscriptions, delegated grants the app may not
+read) are reported as not checked.
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ from dirguard.catalog.permission_model import Kind, Lifecycle, Mode, Permission,
 from dirguard.connectors.graph.client import GraphClient, GraphError
 from dirguard.core.consent_check import ConsentReport, GrantedEntry, check_consent
 from dirguard.services.azure_rbac import ArmRbac, held_everywhere
-from dirguard.services.entra_setup_plan import EXCHANGE_APP_ID, GRAPH_APP_ID, O365_MANAGEMENT_APP_ID
+from dirguard.services.entra_setup_plan import (
+    EXCHANGE_APP_ID,
+    GRAPH_APP_ID,
+    O365_MANAGEMENT_APP_ID,
+    RESOURCE_OF_KIND,
+    SCOPE,
+)
 
 EXPIRY_WARNING = timedelta(days=30)
 APP_ROLE_RESOURCES = {
@@ -31,6 +40,10 @@ APP_ROLE_RESOURCES = {
 }
 """Resource applications whose app roles the manifest names, and the kind of those rows."""
 CHECKED_KINDS = frozenset({*APP_ROLE_RESOURCES.values(), Kind.DIRECTORY_ROLE})
+DELEGATED_RESOURCES = {
+    kind: app_id for kind, (app_id, grant_type) in RESOURCE_OF_KIND.items() if grant_type == SCOPE
+}
+"""Kind of a delegated manifest row -> its resource application id."""
 APP_PRINCIPALS = frozenset({Principal.ADMINISTRATOR_API_APP, Principal.GUARDIAN_APP})
 
 
@@ -78,7 +91,9 @@ def required_rows(
         for row in MANIFEST.select(service=service, mode=mode):
             if row.principal not in APP_PRINCIPALS or row.lifecycle is Lifecycle.SETUP_ONLY:
                 continue
-            if row.kind in kinds and row.lifecycle is Lifecycle.REQUIRED:
+            if (row.kind in kinds and row.lifecycle is Lifecycle.REQUIRED) or (
+                row.kind in DELEGATED_RESOURCES and row.lifecycle is Lifecycle.DELEGATED_CONSENT
+            ):
                 checked.append(row)
             else:
                 unchecked.append(row)
@@ -126,6 +141,47 @@ def read_granted(
         if name:
             entries.append(
                 GrantedEntry(name=name, kind=Kind.DIRECTORY_ROLE.value, where="directory role")
+            )
+    return tuple(entries)
+
+
+def read_delegated(
+    graph: GraphClient, client_id: str, absent: set[Kind], warnings: list[str]
+) -> tuple[GrantedEntry, ...] | None:
+    """The delegated permissions consented for all users of the app, per resource (the
+    AllPrincipals oauth2PermissionGrants of its service principal); ``None`` when the app may not
+    read its grants (a warning says so). A resource the tenant has no service principal for adds
+    its kinds to ``absent``."""
+    sp = graph.get(f"/servicePrincipals(appId='{client_id}')")
+    kinds_of: dict[str, list[Kind]] = {}
+    for kind, app_id in DELEGATED_RESOURCES.items():
+        kinds_of.setdefault(app_id, []).append(kind)
+    by_sp: dict[str, list[Kind]] = {}
+    for app_id, kinds in kinds_of.items():
+        try:
+            resource = graph.get(f"/servicePrincipals(appId='{app_id}')")
+        except GraphError as exc:
+            if exc.status != 404 or app_id == GRAPH_APP_ID:
+                raise
+            absent.update(kinds)
+            continue
+        by_sp[str(resource["id"])] = kinds
+    try:
+        grants = list(graph.pages(f"/servicePrincipals/{sp['id']}/oauth2PermissionGrants"))
+    except GraphError as exc:
+        if exc.status not in (401, 403):
+            raise
+        warnings.append(f"delegated permissions not checked: the grants were not read: {exc}")
+        return None
+    entries: list[GrantedEntry] = []
+    for grant in grants:
+        kinds = by_sp.get(str(grant.get("resourceId", "")), [])
+        if grant.get("consentType") != "AllPrincipals" or not kinds:
+            continue
+        for value in str(grant.get("scope") or "").split():
+            entries.extend(
+                GrantedEntry(name=value, kind=kind.value, where="oauth2PermissionGrant")
+                for kind in kinds
             )
     return tuple(entries)
 
@@ -219,6 +275,12 @@ def validate_tenant(
     warnings: list[str] = []
     absent: set[Kind] = set()
     granted = read_granted(graph, client_id, absent)
+    delegated = read_delegated(graph, client_id, absent, warnings)
+    if delegated is None:
+        not_checked += tuple(p for p in required if p.kind in DELEGATED_RESOURCES)
+        required = tuple(p for p in required if p.kind not in DELEGATED_RESOURCES)
+    else:
+        granted += delegated
     if absent:
         warnings.append(
             "the tenant has no service principal for the resource of "
