@@ -24,8 +24,11 @@ from azure.identity import CertificateCredential, ClientSecretCredential
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 MAX_RETRIES = 4
-"""How many times one request is retried after a 429/503 before the error is raised."""
-_RETRY_STATUSES = frozenset({429, 503})
+"""How many times one request is retried after a 429/503/504 or a dropped connection before the
+error is raised."""
+_RETRY_STATUSES = frozenset({429, 503, 504})
+_RETRY_TRANSPORT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
+"""A connection that drops is retried only where repeating the request cannot create twice."""
 _AADSTS = re.compile(r"AADSTS\d+")
 
 
@@ -135,7 +138,16 @@ class GraphClient:
         """One request, retried after throttling; raises ``GraphError`` on an error answer."""
         headers = {"Authorization": f"Bearer {self.token()}"}
         for attempt in range(MAX_RETRIES + 1):
-            answer = self._http.request(method, path, headers=headers, **kwargs)
+            try:
+                answer = self._http.request(method, path, headers=headers, **kwargs)
+            except httpx.TransportError as error:
+                retry = method.upper() in _RETRY_TRANSPORT_METHODS and attempt < MAX_RETRIES
+                if not retry:
+                    raise GraphError(
+                        0, "ConnectionFailed", f"{type(error).__name__}: {error}", path
+                    ) from None
+                self._sleep(min(2.0**attempt, 60.0))
+                continue
             if answer.status_code in _RETRY_STATUSES and attempt < MAX_RETRIES:
                 self._sleep(_retry_after(answer, attempt))
                 continue
