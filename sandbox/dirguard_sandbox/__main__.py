@@ -1,4 +1,5 @@
-"""``python -m dirguard_sandbox serve [--port] [--users N] [--seed S] [--state FILE]``.
+"""``python -m dirguard_sandbox serve [--port] [--users N] [--seed S] [--state FILE]
+[--admin-only | --realistic]``.
 
 Prints ONE JSON line when ready: tenant id, base URLs, CA file, the two apps' client ids and
 secrets, and the Global Administrator's sign-in. With ``--state``, an existing file is loaded
@@ -38,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
         help="a tenant holding only its Global Administrator, Microsoft's first-party apps and "
         "one Azure subscription (what `dirguard connect entra` starts from)",
     )
+    serve.add_argument(
+        "--realistic",
+        action="store_true",
+        help="add a reporting tree, nested groups of each kind, line-of-business apps, conditional "
+        "access, role and PIM assignments and soft-deleted items",
+    )
     return parser
 
 
@@ -58,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
             state = (
                 generate_admin_only_tenant(arguments.seed)
                 if arguments.admin_only
-                else generate_tenant(SeedOptions(users=arguments.users, seed=arguments.seed))
+                else generate_tenant(
+                    SeedOptions(
+                        users=arguments.users, seed=arguments.seed, realistic=arguments.realistic
+                    )
+                )
             )
         except ValueError as error:
             print(str(error), file=sys.stderr)

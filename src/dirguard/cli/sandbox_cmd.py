@@ -25,6 +25,20 @@ def serve(
     tls_dir: Annotated[
         Path | None, typer.Option(help="Where to write the generated CA and certificate.")
     ] = None,
+    realistic: Annotated[
+        bool,
+        typer.Option(
+            help="Managers, nested groups of each kind, line-of-business apps, conditional "
+            "access, role and PIM assignments, soft-deleted items."
+        ),
+    ] = False,
+    admin_only: Annotated[
+        bool,
+        typer.Option(
+            help="Only the Global Administrator, Microsoft's first-party apps and one Azure "
+            "subscription: what `dirguard connect entra` starts from."
+        ),
+    ] = False,
 ) -> None:
     """Serve a sandbox tenant over HTTPS on loopback; prints one JSON line with tenant id,
     URLs, CA file, two ready applications and a Global Administrator sign-in."""
@@ -35,6 +49,9 @@ def serve(
         argv += ["--state", str(state)]
     if tls_dir is not None:
         argv += ["--tls-dir", str(tls_dir)]
+    if realistic and admin_only:
+        raise typer.BadParameter("--realistic and --admin-only exclude each other")
+    argv += ["--realistic"] * realistic + ["--admin-only"] * admin_only
     raise typer.Exit(main(argv))
 
 
