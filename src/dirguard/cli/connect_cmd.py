@@ -1,37 +1,32 @@
 """``dirguard connect``: connections to the directories. ``connect entra`` creates or updates a
-tenant's API-access application; ``connect validate`` checks Entra tenants.
+tenant's API-access application; ``connect ad`` (``connect_ad_cmd``) provisions or checks the AD
+service account; ``connect validate`` (``connect_validate_cmd``) checks tenants and domains.
 
-Exit codes of ``connect validate``: 0 every tenant is fully consented; 2 partial consent (a
-critical error: the features listed will not work); 1 a token or a read failed; 3 invalid
-configuration or an unresolvable credential; 4 the tenant cannot be reached. ``connect entra``:
-0 done (or nothing to change); 1 setup failed (the message says what the tenant lacks or
-refused); 3 invalid options or configuration; 4 the tenant cannot be reached.
+Exit codes of ``connect entra``: 0 done (or nothing to change); 1 setup failed (the message says
+what the tenant lacks or refused); 3 invalid options or configuration; 4 the tenant cannot be
+reached.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
 import typer
-from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 
-from dirguard.catalog.manifest import PRINCIPAL_TITLES
-from dirguard.catalog.permission_model import Mode, Principal
+from dirguard.catalog.permission_model import Mode
 from dirguard.cli.connect_ad_cmd import register as register_connect_ad
+from dirguard.cli.connect_validate_cmd import register as register_connect_validate
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
-from dirguard.config.credentials import CredentialError, resolve_credential
-from dirguard.config.schema import Config, EntraTenantConfig
+from dirguard.config.schema import Config
 from dirguard.config.secret_store import SecretStore
 from dirguard.connectors.graph.client import (
     GraphAuthError,
-    GraphClient,
     GraphError,
-    make_credential,
 )
 from dirguard.services.azure_rbac import ArmRbac, RbacError
 from dirguard.services.entra_setup import EntraSetup, SetupError, SetupReport
@@ -49,7 +44,6 @@ from dirguard.services.entra_sign_in import (
     device_code_credential,
     token_tenant,
 )
-from dirguard.services.entra_validate import TenantValidation, validate_tenant
 
 connect_app = typer.Typer(
     help="Connections to Active Directory and Entra ID: create and validate them.",
@@ -62,190 +56,6 @@ class _Failed(Exception):
     def __init__(self, message: str, code: ExitCode) -> None:
         super().__init__(message)
         self.code = code
-
-
-def _client(config: Config, tenant: EntraTenantConfig) -> tuple[GraphClient, ArmRbac | None]:
-    """The tenant's Graph client and, when it names subscriptions, its Resource Manager one."""
-    store = SecretStore(config.secrets.key_file, config.secrets.store_file)
-    ref = tenant.client_secret or tenant.certificate
-    field = "client_secret" if tenant.client_secret else "certificate"
-    assert ref is not None  # the schema requires exactly one
-    try:
-        value = resolve_credential(ref, store)
-    except CredentialError as exc:
-        raise _Failed(f"{tenant.name}: {field}: {exc}", ExitCode.CONFIG_INVALID) from None
-    secret = value if tenant.client_secret else None
-
-    def credential() -> TokenCredential:
-        # One per resource: a credential reuses its signed client assertion for a while, and an
-        # assertion is good for one token request (the jti is not to be replayed).
-        return make_credential(
-            tenant_id=str(tenant.tenant_id),
-            client_id=str(tenant.client_id),
-            authority=tenant.authority,
-            ca_file=tenant.ca_file,
-            client_secret=secret,
-            certificate_pem=None if secret else value,
-        )
-
-    graph = GraphClient(
-        tenant_id=f"{tenant.name} ({tenant.tenant_id})",
-        credential=credential(),
-        graph_url=tenant.graph_url,
-        ca_file=tenant.ca_file,
-        secret=value,
-    )
-    rbac = None
-    if tenant.subscriptions:
-        rbac = ArmRbac.connect(
-            credential(),
-            arm_url=tenant.arm_url,
-            ca_file=tenant.ca_file,
-            tenant=f"{tenant.name} ({tenant.tenant_id})",
-            delegated=False,
-        )
-    return graph, rbac
-
-
-def _validate(config: Config, tenant: EntraTenantConfig) -> TenantValidation:
-    graph, rbac = _client(config, tenant)
-    try:
-        return validate_tenant(
-            graph,
-            tenant=tenant.name,
-            client_id=str(tenant.client_id),
-            services=tenant.services,
-            mode=tenant.mode,
-            rbac=rbac,
-            subscriptions=[str(s) for s in tenant.subscriptions],
-        )
-    except GraphAuthError as exc:
-        raise _Failed(str(exc), ExitCode.FAILURE) from None
-    except GraphError as exc:
-        raise _Failed(f"{tenant.name}: {exc}", ExitCode.FAILURE) from None
-    except (httpx.TransportError, ServiceRequestError) as exc:
-        raise _Failed(
-            f"{tenant.name}: cannot reach the tenant ({type(exc).__name__})", ExitCode.UNAVAILABLE
-        ) from None
-    finally:
-        graph.close()
-        if rbac is not None:
-            rbac.close()
-
-
-def validation_json(result: TenantValidation) -> dict[str, Any]:
-    consent = result.consent
-    return {
-        "tenant": result.tenant,
-        "mode": result.mode.value,
-        "services": [s.value for s in result.services],
-        "token": "ok",
-        "complete": consent.complete,
-        "missing": [
-            {
-                "key": m.key,
-                "name": m.name,
-                "kind": m.kind,
-                "principal": m.principal,
-                "features": list(m.features),
-            }
-            for m in consent.missing
-        ],
-        "satisfied": list(consent.satisfied),
-        "not_checked": [
-            {"key": p.key, "name": p.name, "kind": p.kind.value} for p in result.not_checked
-        ],
-        "mfa": {
-            "security_defaults": result.mfa.security_defaults,
-            "conditional_access_mfa_policies": list(result.mfa.mfa_policies),
-        },
-        "expiring_credentials": [
-            {"kind": c.kind, "name": c.name, "end": c.end.isoformat(), "days_left": c.days_left}
-            for c in result.expiring
-        ],
-        "warnings": list(result.warnings),
-    }
-
-
-def _render(result: TenantValidation) -> None:
-    scope = f"{', '.join(s.value for s in result.services)}, {result.mode.value} mode"
-    console.print(f"[bold]Tenant {result.tenant}[/bold] ({scope}): token acquired.", soft_wrap=True)
-    consent = result.consent
-    if consent.complete:
-        console.print(f"  All {len(consent.satisfied)} checked permissions are granted.")
-    else:
-        console.print("  [bold]Missing permissions:[/bold]")
-        for missing in consent.missing:
-            console.print(
-                f"    [bold red]✗ {missing.name}[/bold red] ({missing.kind},"
-                f" {PRINCIPAL_TITLES[Principal(missing.principal)]})",
-                soft_wrap=True,
-            )
-            console.print(f"        breaks: {', '.join(missing.features)}", soft_wrap=True)
-    if result.not_checked:
-        names = ", ".join(f"{p.name} ({p.kind.value})" for p in result.not_checked)
-        console.print(f"  Not checked: {names}", soft_wrap=True)
-    defaults = result.mfa.security_defaults
-    state = "unknown" if defaults is None else "on" if defaults else "off"
-    console.print(f"  Security defaults: {state}")
-    policies = ", ".join(result.mfa.mfa_policies) or "none"
-    console.print(f"  Conditional access policies requiring MFA for all users: {policies}")
-    for expiry in result.expiring:
-        when = "expired" if expiry.days_left < 0 else f"expires in {expiry.days_left} day(s)"
-        console.print(
-            f"  [yellow]warning: {expiry.kind} {expiry.name!r} {when}"
-            f" ({expiry.end:%Y-%m-%d})[/yellow]",
-            soft_wrap=True,
-        )
-    for warning in result.warnings:
-        console.print(f"  [yellow]warning: {warning}[/yellow]", soft_wrap=True, markup=True)
-    if not consent.complete:
-        err_console.print(
-            f"[bold red]{result.tenant}: partial consent: {len(consent.missing)} required"
-            " permission(s) missing. This is a critical error; the features listed will not"
-            " work.[/bold red]"
-        )
-
-
-@connect_app.command("validate")
-def validate(
-    ctx: typer.Context,
-    tenant: Annotated[
-        str | None,
-        typer.Option(
-            "--tenant", "-t", help="Only this configured tenant (by name).", show_default=False
-        ),
-    ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
-) -> None:
-    """Validate each configured Entra tenant: token, consent against the manifest, MFA, expiry."""
-    config = load_cli_config(ctx, as_json=json_out).config
-    tenants = [t for t in config.entra.tenants if tenant is None or t.name == tenant]
-    if not tenants:
-        known = ", ".join(t.name for t in config.entra.tenants) or "none configured"
-        err_console.print(
-            f"error: no Entra tenant {tenant!r} in the configuration; known: {known}"
-            if tenant
-            else "error: no Entra tenants configured (add [[entra.tenants]])",
-            markup=False,
-        )
-        raise typer.Exit(ExitCode.CONFIG_INVALID)
-    results: list[TenantValidation] = []
-    for entry in tenants:
-        try:
-            results.append(_validate(config, entry))
-        except _Failed as exc:
-            if json_out:
-                print_json({"tenant": entry.name, "error": str(exc)})
-            err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
-            raise typer.Exit(exc.code) from None
-    if json_out:
-        print_json({"tenants": [validation_json(r) for r in results]})
-    else:
-        for result in results:
-            _render(result)
-    if any(r.partial_consent for r in results):
-        raise typer.Exit(ExitCode.CRITICAL)
 
 
 def _run_setup(
@@ -418,5 +228,6 @@ def entra(
 
 
 def register(app: typer.Typer) -> None:
+    register_connect_validate(connect_app)
     register_connect_ad(connect_app)
     app.add_typer(connect_app, name="connect")

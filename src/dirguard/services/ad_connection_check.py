@@ -47,6 +47,8 @@ class AdAccountCheck:
     """Groups the domain does not have, with the features they would serve."""
     details: dict[str, str] = field(default_factory=dict)
     """Permission key -> how it was found held or missing (e.g. the deciding ACE)."""
+    not_checked: tuple[MissingGrant, ...] = ()
+    """Rows not read (the extended rights, when the check was asked not to read the DACL)."""
 
     @property
     def ok(self) -> bool:
@@ -76,6 +78,7 @@ class AdAccountCheck:
             "missing": [grant(m) for m in self.missing],
             "absent": [grant(m) for m in self.absent],
             "satisfied": list(self.consent.satisfied),
+            "not_checked": [grant(m) for m in self.not_checked],
         }
 
 
@@ -97,12 +100,14 @@ def check_ad_account(
     account: str,
     mode: Mode,
     partitions: Sequence[Partition] = (Partition.DOMAIN,),
+    rights: bool = True,
 ) -> AdAccountCheck:
     """Read ``account``'s groups and rights in the domain ``conn`` is bound to and compare them
     with what the catalog requires for ``mode`` and ``partitions``.
 
     ``conn`` must be able to read the account's tokenGroups and the domain head's DACL (the
     account itself can, and so can an administrator). Raises ``ldap.LDAPError`` on read errors.
+    ``rights=False``: the DACL is not read; the extended rights are listed as ``not_checked``.
     """
     grants = account_grants(mode, partitions)
     base = conn.contexts.default
@@ -124,7 +129,7 @@ def check_ad_account(
     domain_sid = directory.object_sid(conn.ldap, base)
     root_sid = directory.root_domain_sid(conn.ldap, conn.contexts, domain_sid)
     try:
-        head_sd = directory.read_dacl(conn.ldap, base)
+        head_sd = directory.read_dacl(conn.ldap, base) if rights else b""
     except LookupError:
         raise AdCheckError(
             f"{domain}: the bound account may not read the security descriptor of {base}; run"
@@ -132,6 +137,7 @@ def check_ad_account(
         ) from None
     held: list[GrantedEntry] = []
     absent: list[MissingGrant] = []
+    unread: list[MissingGrant] = []
     details: dict[str, str] = {}
     required = []
     for grant in grants:
@@ -150,6 +156,9 @@ def check_ad_account(
                 details[row.key] = f"member of {group.dn}"
             else:
                 details[row.key] = f"not a member of {group.dn}"
+        elif not rights:
+            unread.append(_missing(grant))
+            details[row.key] = f"the security descriptor of {base} was not read"
         else:
             required.append(row)
             allowed, ace = control_access_decision(head_sd, grant.right_guid, token)
@@ -170,6 +179,7 @@ def check_ad_account(
         consent=report,
         absent=tuple(absent),
         details=details,
+        not_checked=tuple(unread),
     )
 
 

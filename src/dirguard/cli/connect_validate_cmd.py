@@ -1,0 +1,278 @@
+"""``dirguard connect validate``: check each configured Entra tenant (token, consent against the
+manifest, MFA posture, credential expiry) and AD domain (bind, the account's group memberships
+and extended rights against the manifest; ``connect_validate_ad``).
+
+Exit codes: 0 every tenant is fully consented and every AD account holds what its mode needs;
+2 partial consent or a missing group or right (a critical error: the features listed will not
+work); 1 a token or a read failed, or an AD bind was refused; 3 invalid configuration or an
+unresolvable credential; 4 a tenant or domain cannot be reached.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import httpx
+import typer
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import ServiceRequestError
+
+from dirguard.catalog.manifest import PRINCIPAL_TITLES
+from dirguard.catalog.permission_model import Principal
+from dirguard.cli import connect_validate_ad as ad_part
+from dirguard.cli.context import console, err_console, load_cli_config, print_json
+from dirguard.cli.exit_codes import ExitCode
+from dirguard.config.credentials import CredentialError, resolve_credential
+from dirguard.config.schema import Config, EntraTenantConfig
+from dirguard.config.secret_store import SecretStore
+from dirguard.connectors.graph.client import (
+    GraphAuthError,
+    GraphClient,
+    GraphError,
+    make_credential,
+)
+from dirguard.services.azure_rbac import ArmRbac
+from dirguard.services.entra_validate import TenantValidation, validate_tenant
+
+
+class _Failed(Exception):
+    def __init__(self, message: str, code: ExitCode) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _client(config: Config, tenant: EntraTenantConfig) -> tuple[GraphClient, ArmRbac | None]:
+    """The tenant's Graph client and, when it names subscriptions, its Resource Manager one."""
+    store = SecretStore(config.secrets.key_file, config.secrets.store_file)
+    ref = tenant.client_secret or tenant.certificate
+    field = "client_secret" if tenant.client_secret else "certificate"
+    assert ref is not None  # the schema requires exactly one
+    try:
+        value = resolve_credential(ref, store)
+    except CredentialError as exc:
+        raise _Failed(f"{tenant.name}: {field}: {exc}", ExitCode.CONFIG_INVALID) from None
+    secret = value if tenant.client_secret else None
+
+    def credential() -> TokenCredential:
+        # One per resource: a credential reuses its signed client assertion for a while, and an
+        # assertion is good for one token request (the jti is not to be replayed).
+        return make_credential(
+            tenant_id=str(tenant.tenant_id),
+            client_id=str(tenant.client_id),
+            authority=tenant.authority,
+            ca_file=tenant.ca_file,
+            client_secret=secret,
+            certificate_pem=None if secret else value,
+        )
+
+    graph = GraphClient(
+        tenant_id=f"{tenant.name} ({tenant.tenant_id})",
+        credential=credential(),
+        graph_url=tenant.graph_url,
+        ca_file=tenant.ca_file,
+        secret=value,
+    )
+    rbac = None
+    if tenant.subscriptions:
+        rbac = ArmRbac.connect(
+            credential(),
+            arm_url=tenant.arm_url,
+            ca_file=tenant.ca_file,
+            tenant=f"{tenant.name} ({tenant.tenant_id})",
+            delegated=False,
+        )
+    return graph, rbac
+
+
+def _validate(config: Config, tenant: EntraTenantConfig) -> TenantValidation:
+    graph, rbac = _client(config, tenant)
+    try:
+        return validate_tenant(
+            graph,
+            tenant=tenant.name,
+            client_id=str(tenant.client_id),
+            services=tenant.services,
+            mode=tenant.mode,
+            rbac=rbac,
+            subscriptions=[str(s) for s in tenant.subscriptions],
+        )
+    except GraphAuthError as exc:
+        raise _Failed(str(exc), ExitCode.FAILURE) from None
+    except GraphError as exc:
+        raise _Failed(f"{tenant.name}: {exc}", ExitCode.FAILURE) from None
+    except (httpx.TransportError, ServiceRequestError) as exc:
+        raise _Failed(
+            f"{tenant.name}: cannot reach the tenant ({type(exc).__name__})", ExitCode.UNAVAILABLE
+        ) from None
+    finally:
+        graph.close()
+        if rbac is not None:
+            rbac.close()
+
+
+def validation_json(result: TenantValidation) -> dict[str, Any]:
+    consent = result.consent
+    return {
+        "tenant": result.tenant,
+        "mode": result.mode.value,
+        "services": [s.value for s in result.services],
+        "token": "ok",
+        "complete": consent.complete,
+        "missing": [
+            {
+                "key": m.key,
+                "name": m.name,
+                "kind": m.kind,
+                "principal": m.principal,
+                "features": list(m.features),
+            }
+            for m in consent.missing
+        ],
+        "satisfied": list(consent.satisfied),
+        "not_checked": [
+            {"key": p.key, "name": p.name, "kind": p.kind.value} for p in result.not_checked
+        ],
+        "mfa": {
+            "security_defaults": result.mfa.security_defaults,
+            "conditional_access_mfa_policies": list(result.mfa.mfa_policies),
+        },
+        "expiring_credentials": [
+            {"kind": c.kind, "name": c.name, "end": c.end.isoformat(), "days_left": c.days_left}
+            for c in result.expiring
+        ],
+        "warnings": list(result.warnings),
+    }
+
+
+def _render(result: TenantValidation) -> None:
+    scope = f"{', '.join(s.value for s in result.services)}, {result.mode.value} mode"
+    console.print(f"[bold]Tenant {result.tenant}[/bold] ({scope}): token acquired.", soft_wrap=True)
+    consent = result.consent
+    if consent.complete:
+        console.print(f"  All {len(consent.satisfied)} checked permissions are granted.")
+    else:
+        console.print("  [bold]Missing permissions:[/bold]")
+        for missing in consent.missing:
+            console.print(
+                f"    [bold red]✗ {missing.name}[/bold red] ({missing.kind},"
+                f" {PRINCIPAL_TITLES[Principal(missing.principal)]})",
+                soft_wrap=True,
+            )
+            console.print(f"        breaks: {', '.join(missing.features)}", soft_wrap=True)
+    if result.not_checked:
+        names = ", ".join(f"{p.name} ({p.kind.value})" for p in result.not_checked)
+        console.print(f"  Not checked: {names}", soft_wrap=True)
+    defaults = result.mfa.security_defaults
+    state = "unknown" if defaults is None else "on" if defaults else "off"
+    console.print(f"  Security defaults: {state}")
+    policies = ", ".join(result.mfa.mfa_policies) or "none"
+    console.print(f"  Conditional access policies requiring MFA for all users: {policies}")
+    for expiry in result.expiring:
+        when = "expired" if expiry.days_left < 0 else f"expires in {expiry.days_left} day(s)"
+        console.print(
+            f"  [yellow]warning: {expiry.kind} {expiry.name!r} {when}"
+            f" ({expiry.end:%Y-%m-%d})[/yellow]",
+            soft_wrap=True,
+        )
+    for warning in result.warnings:
+        console.print(f"  [yellow]warning: {warning}[/yellow]", soft_wrap=True, markup=True)
+    if not consent.complete:
+        err_console.print(
+            f"[bold red]{result.tenant}: partial consent: {len(consent.missing)} required"
+            " permission(s) missing. This is a critical error; the features listed will not"
+            " work.[/bold red]"
+        )
+
+
+def _entra_tenants(config: Config, tenant: str | None) -> list[EntraTenantConfig]:
+    tenants = [t for t in config.entra.tenants if tenant is None or t.name == tenant]
+    if tenants or (tenant is None and config.ad.domains):
+        return tenants
+    known = ", ".join(t.name for t in config.entra.tenants) or "none configured"
+    err_console.print(
+        f"error: no Entra tenant {tenant!r} in the configuration; known: {known}"
+        if tenant
+        else "error: no Entra tenants or AD domains configured (add [[entra.tenants]] or"
+        " [[ad.domains]])",
+        markup=False,
+    )
+    raise typer.Exit(ExitCode.CONFIG_INVALID)
+
+
+def validate(
+    ctx: typer.Context,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            "--tenant", "-t", help="Only this configured tenant (by name).", show_default=False
+        ),
+    ] = None,
+    domain: Annotated[
+        str | None,
+        typer.Option(
+            "--domain", "-d", help="Only this configured AD domain (by name).", show_default=False
+        ),
+    ] = None,
+    skip_entra: Annotated[
+        bool, typer.Option("--skip-entra", help="Do not validate Entra tenants.")
+    ] = False,
+    skip_ad: Annotated[bool, typer.Option("--skip-ad", help="Do not validate AD domains.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Validate each configured Entra tenant (token, consent against the manifest, MFA, expiry)
+    and AD domain (bind, the account's groups and extended rights against the manifest).
+
+    --tenant alone validates only that tenant, --domain alone only that domain."""
+    config = load_cli_config(ctx, as_json=json_out).config
+    if (tenant and skip_entra) or (domain and skip_ad) or (skip_entra and skip_ad):
+        err_console.print(
+            "error: nothing to validate: --tenant/--domain contradict --skip-entra/--skip-ad,"
+            " and --skip-entra with --skip-ad leaves nothing",
+            markup=False,
+        )
+        raise typer.Exit(ExitCode.CONFIG_INVALID)
+    with_entra = not skip_entra and (tenant is not None or domain is None)
+    with_ad = not skip_ad and (domain is not None or tenant is None)
+    tenants = _entra_tenants(config, tenant) if with_entra else []
+    try:
+        domains = ad_part.select_domains(config, domain) if with_ad else []
+    except ad_part.DomainSelectionError as exc:
+        err_console.print(f"error: {exc}", markup=False)
+        raise typer.Exit(ExitCode.CONFIG_INVALID) from None
+    results: list[TenantValidation] = []
+    for entry in tenants:
+        try:
+            results.append(_validate(config, entry))
+        except _Failed as exc:
+            if json_out:
+                print_json({"tenant": entry.name, "error": str(exc)})
+            err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
+            raise typer.Exit(exc.code) from None
+    outcomes = ad_part.validate_domains(config, domains)
+    if json_out:
+        print_json(
+            {
+                "tenants": [validation_json(r) for r in results],
+                "ad": [o.to_dict() for o in outcomes],
+            }
+        )
+    else:
+        for result in results:
+            _render(result)
+    quiet = console.quiet
+    console.quiet = json_out or quiet
+    try:
+        for outcome in outcomes:
+            ad_part.render(outcome)
+    finally:
+        console.quiet = quiet
+    code = ad_part.exit_code(outcomes)
+    if code is ExitCode.OK and any(r.partial_consent for r in results):
+        code = ExitCode.CRITICAL
+    if code is not ExitCode.OK:
+        raise typer.Exit(code)
+
+
+def register(connect_app: typer.Typer) -> None:
+    """Add ``validate`` to the ``connect`` command group."""
+    connect_app.command("validate")(validate)
