@@ -5,6 +5,7 @@ and never again."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime
 import hashlib
 import secrets
@@ -200,3 +201,69 @@ def replace_key_credentials(
             continue
         kept.append(key_credential(state, private, entry))
     record["keyCredentials"] = kept
+
+
+def soft_delete_application(state: DirectoryState, record: Json) -> None:
+    """Move an application to directory/deletedItems; its secrets and certificates go with it
+    (no token is issued for it until it is restored)."""
+    state.soft_delete("applications", record["id"])
+    private = state.applications.pop(record["appId"], None)
+    if private is not None:
+        state.deleted_links[record["id"]]["application"] = dataclasses.asdict(private)
+
+
+def soft_delete_service_principal(state: DirectoryState, record: Json) -> None:
+    """Move a service principal to directory/deletedItems with its app role assignments and
+    delegated grants (both ends), which come back when it is restored."""
+    sp_id = record["id"]
+    state.soft_delete("servicePrincipals", sp_id)
+    assignments = [
+        state.app_role_assignments.pop(assignment_id)
+        for assignment_id, assignment in list(state.app_role_assignments.items())
+        if sp_id in (assignment["principalId"], assignment["resourceId"])
+    ]
+    grants = [
+        state.oauth2_grants.pop(grant_id)
+        for grant_id, grant in list(state.oauth2_grants.items())
+        if sp_id in (grant["clientId"], grant["resourceId"])
+    ]
+    links = state.deleted_links[sp_id]
+    links["appRoleAssignments"] = assignments
+    links["oauth2PermissionGrants"] = grants
+    private = state.applications.get(record["appId"])
+    if private is not None and private.service_principal_id == sp_id:
+        private.service_principal_id = ""
+
+
+def restore_conflict(state: DirectoryState, kind: str, record: Json) -> str | None:
+    """Why an application or service principal cannot be restored now, or None."""
+    live = state.collection(kind).values()
+    if any(other["appId"] == record["appId"] for other in live):
+        noun = "application" if kind == "applications" else "service principal"
+        return f"Another {noun} with the appId '{record['appId']}' already exists."
+    return None
+
+
+def restore_application_side(state: DirectoryState, kind: str, record: Json, links: Json) -> None:
+    """After ``state.restore``: the private side of a restored application, or the assignments
+    and grants of a restored service principal whose other end still exists."""
+    if kind == "applications" and "application" in links:
+        private = Application(**links["application"])
+        sp = next(
+            (s for s in state.service_principals.values() if s["appId"] == record["appId"]), None
+        )
+        private.service_principal_id = sp["id"] if sp is not None else ""
+        state.applications[record["appId"]] = private
+    if kind != "servicePrincipals":
+        return
+    for assignment in links.get("appRoleAssignments", []):
+        if state.lookup(assignment["principalId"]) and state.lookup(assignment["resourceId"]):
+            state.app_role_assignments[assignment["id"]] = assignment
+    for grant in links.get("oauth2PermissionGrants", []):
+        if grant["clientId"] in state.service_principals and (
+            grant["resourceId"] in state.service_principals
+        ):
+            state.oauth2_grants[grant["id"]] = grant
+    owner = state.applications.get(record["appId"])
+    if owner is not None:
+        owner.service_principal_id = record["id"]

@@ -20,14 +20,35 @@ def known_properties(records: list[Json], template: Json | None = None) -> froze
     return frozenset(names)
 
 
+ADVANCED_ORDERABLE = frozenset({"displayName"})
+"""What applications and service principals sort by, only as an advanced query (``$count=true``
+with ``ConsistencyLevel: eventual``), as Graph allows it."""
+
+
+def _advanced(call: Call) -> bool:
+    params = call.request.query_params
+    eventual = call.request.headers.get("consistencylevel", "").lower() == "eventual"
+    return eventual and params.get("$count", "").lower() == "true"
+
+
 def collection_answer(
-    call: Call, records: list[Json], entity_set: str, type_name: str, template: Json | None = None
+    call: Call,
+    records: list[Json],
+    entity_set: str,
+    type_name: str,
+    template: Json | None = None,
+    *,
+    annotate: str | None = None,
+    advanced_orderable: frozenset[str] = frozenset(),
 ) -> Response:
+    """One page of ``records``; ``advanced_orderable`` names what ``$orderby`` may sort by in an
+    advanced query (anything else, or without one, is 400 Request_UnsupportedQuery)."""
     options = parse_query(
         call.request.query_params,
         call.request.headers,
         known=known_properties(records, template),
         type_name=type_name,
+        orderable=advanced_orderable if _advanced(call) else frozenset(),
     )
     body = list_page(
         records,
@@ -36,6 +57,7 @@ def collection_answer(
         path=call.path,
         entity_set=entity_set,
         default_select=None,
+        annotate_type=annotate,
     )
     return graph_json(body)
 

@@ -262,18 +262,28 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint(
         method="GET",
+        template="/directory/deletedItems/graph.application",
+        permissions=_DELETED_READ,
+    ),
+    Endpoint(
+        method="GET",
+        template="/directory/deletedItems/graph.servicePrincipal",
+        permissions=_DELETED_READ,
+    ),
+    Endpoint(
+        method="GET",
         template="/directory/deletedItems/{directoryObject-id}",
         permissions=_DELETED_READ,
     ),
     Endpoint(
         method="POST",
         template="/directory/deletedItems/{directoryObject-id}/restore",
-        permissions=_USER_WRITE + _GROUP_WRITE,
+        permissions=_USER_WRITE + _GROUP_WRITE + ("Application.ReadWrite.All",),
     ),
     Endpoint(
         method="DELETE",
         template="/directory/deletedItems/{directoryObject-id}",
-        permissions=("User.ReadWrite.All", "Group.ReadWrite.All"),
+        permissions=("User.ReadWrite.All", "Group.ReadWrite.All", "Application.ReadWrite.All"),
     ),
     Endpoint(
         method="GET", template="/auditLogs/directoryAudits", permissions=("AuditLog.Read.All",)

@@ -1,5 +1,6 @@
-"""Applications and service principals: create, read, update, delete, client secrets and
-certificates (addPassword, removePassword, addKey, removeKey), and lookup by appId.
+"""Applications and service principals: create, read, update, delete (to directory/deletedItems,
+restorable 30 days), client secrets and certificates (addPassword, removePassword, addKey,
+removeKey), and lookup by appId.
 
 Each application keeps a private side (``DirectoryState.applications``: secrets, certificates)
 that the token endpoint reads; Graph answers never show a secret or key after creation.
@@ -21,12 +22,15 @@ from dirguard_sandbox.application_records import (
     new_service_principal_record,
     remove_secret,
     replace_key_credentials,
+    soft_delete_application,
+    soft_delete_service_principal,
 )
 from dirguard_sandbox.audit import modified_properties
 from dirguard_sandbox.directory_state import Application, Json, graph_time, new_id
 from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, handles, no_content
 from dirguard_sandbox.identity_answers import (
+    ADVANCED_ORDERABLE,
     audit_change,
     collection_answer,
     entity_answer,
@@ -78,7 +82,14 @@ def _by_app_id(table: dict[str, Json], app_id: str) -> Json:
 @handles("GET", "/applications")
 async def list_applications(call: Call) -> Response:
     records = list(call.state.application_objects.values())
-    return collection_answer(call, records, "applications", "application", _APP_TEMPLATE)
+    return collection_answer(
+        call,
+        records,
+        "applications",
+        "application",
+        _APP_TEMPLATE,
+        advanced_orderable=ADVANCED_ORDERABLE,
+    )
 
 
 @handles("GET", "/applications/{application-id}")
@@ -168,8 +179,7 @@ async def update_application(call: Call) -> Response:
 async def delete_application(call: Call) -> Response:
     state = call.state
     record = _application(call)
-    state.remove_object("applications", record["id"])
-    state.applications.pop(record["appId"], None)
+    soft_delete_application(state, record)
     audit_change(
         call,
         activity="Delete application",
@@ -354,16 +364,7 @@ async def update_service_principal(call: Call) -> Response:
 async def delete_service_principal(call: Call) -> Response:
     state = call.state
     record = require(state.service_principals, call.param("servicePrincipal_id"))
-    state.remove_object("servicePrincipals", record["id"])
-    for assignment_id, assignment in list(state.app_role_assignments.items()):
-        if record["id"] in (assignment["principalId"], assignment["resourceId"]):
-            del state.app_role_assignments[assignment_id]
-    for grant_id, grant in list(state.oauth2_grants.items()):
-        if record["id"] in (grant["clientId"], grant["resourceId"]):
-            del state.oauth2_grants[grant_id]
-    private = state.applications.get(record["appId"])
-    if private is not None:
-        private.service_principal_id = ""
+    soft_delete_service_principal(state, record)
     audit_change(
         call,
         activity="Remove service principal",

@@ -3,13 +3,18 @@ auditLogs/directoryAudits."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.responses import Response
 
+from dirguard_sandbox.application_records import restore_application_side, restore_conflict
 from dirguard_sandbox.audit import modified_properties, record_audit, target
 from dirguard_sandbox.directory_state import Json
-from dirguard_sandbox.errors import bad_request, not_found
+from dirguard_sandbox.errors import bad_request, insufficient_privileges, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
+from dirguard_sandbox.identity_answers import ADVANCED_ORDERABLE, collection_answer
 from dirguard_sandbox.odata_query import context_url, list_page, parse_query, project
+from dirguard_sandbox.permissions_table import effective_permissions
 from dirguard_sandbox.resource_rules import GROUP_PROPERTIES, USER_PROPERTIES, check_body
 
 ORGANIZATION_WRITABLE: dict[str, type | tuple[type, ...]] = {
@@ -19,7 +24,6 @@ ORGANIZATION_WRITABLE: dict[str, type | tuple[type, ...]] = {
     "securityComplianceNotificationPhones": list,
     "technicalNotificationMails": list,
 }
-_DELETED_TYPES = {"graph.user": "users", "graph.group": "groups"}
 
 
 def _collection(
@@ -125,7 +129,13 @@ def _sp_properties(call: Call) -> frozenset[str]:
 @handles("GET", "/servicePrincipals")
 async def list_service_principals(call: Call) -> Response:
     records = list(call.state.service_principals.values())
-    return _collection(call, records, "servicePrincipals", _sp_properties(call), "servicePrincipal")
+    return collection_answer(
+        call,
+        records,
+        "servicePrincipals",
+        "servicePrincipal",
+        advanced_orderable=ADVANCED_ORDERABLE,
+    )
 
 
 @handles("GET", "/servicePrincipals/{servicePrincipal-id}")
@@ -154,6 +164,43 @@ async def list_app_role_assignments(call: Call) -> Response:
         known,
         "appRoleAssignment",
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeletedKind:
+    """How directory/deletedItems names and audits one kind of restorable object."""
+
+    noun: str
+    category: str
+    audit_type: str
+
+
+DELETED_KINDS = {
+    "users": DeletedKind(noun="user", category="UserManagement", audit_type="User"),
+    "groups": DeletedKind(noun="group", category="GroupManagement", audit_type="Group"),
+    "applications": DeletedKind(
+        noun="application", category="ApplicationManagement", audit_type="Application"
+    ),
+    "servicePrincipals": DeletedKind(
+        noun="servicePrincipal", category="ApplicationManagement", audit_type="ServicePrincipal"
+    ),
+}
+_ACTIVITY_NOUN = {"servicePrincipal": "service principal"}
+_WRITE_BY_KIND = {
+    "users": "User.ReadWrite.All",
+    "groups": "Group.ReadWrite.All",
+    "applications": "Application.ReadWrite.All",
+    "servicePrincipals": "Application.ReadWrite.All",
+}
+"""The permission that restores or permanently deletes each kind (the endpoint admits any)."""
+
+
+def _check_kind_permission(call: Call, kind: str, *, restore: bool) -> None:
+    claims = call.claims
+    granted = str(claims["scp"]).split() if "scp" in claims else claims.get("roles") or []
+    allowed = {_WRITE_BY_KIND[kind], *(("Directory.ReadWrite.All",) if restore else ())}
+    if not allowed & effective_permissions(str(value) for value in granted):
+        raise insufficient_privileges()
 
 
 def _deleted_of(call: Call, kind: str) -> list[Json]:
@@ -185,6 +232,28 @@ async def deleted_groups(call: Call) -> Response:
     )
 
 
+@handles("GET", "/directory/deletedItems/graph.application")
+async def deleted_applications(call: Call) -> Response:
+    return collection_answer(
+        call,
+        _deleted_of(call, "applications"),
+        "directoryObjects",
+        "application",
+        annotate="#microsoft.graph.application",
+    )
+
+
+@handles("GET", "/directory/deletedItems/graph.servicePrincipal")
+async def deleted_service_principals(call: Call) -> Response:
+    return collection_answer(
+        call,
+        _deleted_of(call, "servicePrincipals"),
+        "directoryObjects",
+        "servicePrincipal",
+        annotate="#microsoft.graph.servicePrincipal",
+    )
+
+
 def _deleted_entry(call: Call) -> Json:
     call.state.expire_deleted()
     object_id = call.param("directoryObject_id")
@@ -194,63 +263,72 @@ def _deleted_entry(call: Call) -> Json:
     return entry
 
 
-@handles("GET", "/directory/deletedItems/{directoryObject-id}")
-async def get_deleted_item(call: Call) -> Response:
-    entry = _deleted_entry(call)
-    kind = "user" if entry["kind"] == "users" else "group"
+def _entity(call: Call, kind: str, record: Json) -> Response:
     return graph_json(
         {
             "@odata.context": f"{call.graph_base}/$metadata#directoryObjects/$entity",
-            "@odata.type": f"#microsoft.graph.{kind}",
-            **entry["record"],
+            "@odata.type": f"#microsoft.graph.{DELETED_KINDS[kind].noun}",
+            **record,
         }
     )
+
+
+def _audit(call: Call, kind: str, verb: str, record: Json, operation_type: str) -> None:
+    described = DELETED_KINDS[kind]
+    entry = target(call.state, record["id"], record)
+    entry["type"] = described.audit_type
+    noun = _ACTIVITY_NOUN.get(described.noun, described.noun)
+    record_audit(
+        call.state,
+        actor=call.actor,
+        activity=f"{verb} {noun}",
+        category=described.category,
+        operation_type=operation_type,
+        targets=[entry],
+    )
+
+
+@handles("GET", "/directory/deletedItems/{directoryObject-id}")
+async def get_deleted_item(call: Call) -> Response:
+    entry = _deleted_entry(call)
+    return _entity(call, entry["kind"], entry["record"])
+
+
+def _restore_conflict(call: Call, kind: str, record: Json) -> str | None:
+    if kind == "users":
+        upn = record["userPrincipalName"].lower()
+        if any(user["userPrincipalName"].lower() == upn for user in call.state.users.values()):
+            return (
+                "Another object with the same value for property userPrincipalName already exists."
+            )
+        return None
+    if kind in ("applications", "servicePrincipals"):
+        return restore_conflict(call.state, kind, record)
+    return None
 
 
 @handles("POST", "/directory/deletedItems/{directoryObject-id}/restore")
 async def restore_deleted_item(call: Call) -> Response:
     state = call.state
     entry = _deleted_entry(call)
-    record = entry["record"]
-    if entry["kind"] == "users":
-        upn = record["userPrincipalName"].lower()
-        if any(user["userPrincipalName"].lower() == upn for user in state.users.values()):
-            raise bad_request(
-                "Another object with the same value for property userPrincipalName already exists."
-            )
+    kind, record = entry["kind"], entry["record"]
+    _check_kind_permission(call, kind, restore=True)
+    conflict = _restore_conflict(call, kind, record)
+    if conflict is not None:
+        raise bad_request(conflict)
+    links = dict(state.deleted_links.get(record["id"], {}))
     kind, restored = state.restore(record["id"])
-    noun = "user" if kind == "users" else "group"
-    record_audit(
-        state,
-        actor=call.actor,
-        activity=f"Restore {noun}",
-        category="UserManagement" if kind == "users" else "GroupManagement",
-        operation_type="Update",
-        targets=[target(state, restored["id"], restored)],
-    )
-    return graph_json(
-        {
-            "@odata.context": f"{call.graph_base}/$metadata#directoryObjects/$entity",
-            "@odata.type": f"#microsoft.graph.{noun}",
-            **restored,
-        }
-    )
+    restore_application_side(state, kind, restored, links)
+    _audit(call, kind, "Restore", restored, "Update")
+    return _entity(call, kind, restored)
 
 
 @handles("DELETE", "/directory/deletedItems/{directoryObject-id}")
 async def purge_deleted_item(call: Call) -> Response:
-    state = call.state
     entry = _deleted_entry(call)
-    record = state.purge(entry["record"]["id"])
-    noun = "user" if entry["kind"] == "users" else "group"
-    record_audit(
-        state,
-        actor=call.actor,
-        activity=f"Hard delete {noun}",
-        category="UserManagement" if noun == "user" else "GroupManagement",
-        operation_type="Delete",
-        targets=[target(state, record["id"], record)],
-    )
+    _check_kind_permission(call, entry["kind"], restore=False)
+    record = call.state.purge(entry["record"]["id"])
+    _audit(call, entry["kind"], "Hard delete", record, "Delete")
     return no_content()
 
 

@@ -169,12 +169,7 @@ PAGE_SLIPS = {
 }
 """Examples whose page is wrong in a way no substitution repairs, with what is wrong."""
 
-KNOWN_GAPS = {
-    "application-list.md:get_a_count": "$orderby=displayName on applications (advanced query)",
-    "serviceprincipal-list.md:get_a_count": (
-        "$orderby=displayName on servicePrincipals (advanced query)"
-    ),
-}
+KNOWN_GAPS: dict[str, str] = {}
 """Replayed examples the sandbox still answers wrongly: what it lacks (the test expects them to
 fail, strictly, so fixing one shows up)."""
 

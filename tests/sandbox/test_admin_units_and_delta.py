@@ -186,7 +186,8 @@ def test_application_and_service_principal_delta(graph_sandbox: RunningSandbox) 
     }
     assert [(a["id"], a["notes"]) for a in app_changes] == [(app["id"], "between rounds")]
     assert [p["id"] for p in sp_changes] == [principal["id"]]
-    assert sp_removed == [{"id": principal["id"], "@removed": {"reason": "deleted"}}]
+    # a service principal goes to deletedItems: removed from the collection, restorable
+    assert sp_removed == [{"id": principal["id"], "@removed": {"reason": "changed"}}]
     assert stale.status_code == 410
 
 
