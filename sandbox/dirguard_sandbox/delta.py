@@ -4,7 +4,8 @@ administrative units): a full round, then only what changed since a deltaLink.
 A delta token is a position in the tenant's change sequence (plus the tenant's epoch and the time
 it was issued). Changed objects come back whole (projected by the round's ``$select``), objects
 that left carry ``@removed`` (``changed`` when soft-deleted and restorable, ``deleted`` when gone),
-and groups and administrative units carry ``members@delta`` with the links added and removed.
+and groups, administrative units and directory roles carry ``members@delta`` with the links
+added and removed.
 Tokens live 7 days; an expired or unknown token is answered 410 so the client resyncs.
 """
 
@@ -44,7 +45,22 @@ def _links(state: DirectoryState, kind: str) -> dict[str, list[str]] | None:
         return state.members
     if kind == "administrativeUnits":
         return state.unit_members
+    if kind == "directoryRoles":
+        return _role_members(state)
     return None
+
+
+def _role_members(state: DirectoryState) -> dict[str, list[str]]:
+    """Each activated directory role's members: its tenant-wide role assignments."""
+    by_template = {
+        role["roleTemplateId"]: role_id for role_id, role in state.directory_roles.items()
+    }
+    members: dict[str, list[str]] = {}
+    for assignment in state.role_assignments.values():
+        role_id = by_template.get(assignment["roleDefinitionId"])
+        if role_id is not None and assignment["directoryScopeId"] == "/":
+            members.setdefault(role_id, []).append(assignment["principalId"])
+    return members
 
 
 def _entries(state: DirectoryState, kind: str, since: int | None) -> list[Json]:

@@ -196,7 +196,7 @@ class DirectoryState:
             return False
         links.append(member_id)
         if table is self.members or table is self.unit_members:
-            self._member_change(group_id, member_id, added=True)
+            self.record_member_change(group_id, member_id, added=True)
         return True
 
     def remove_link(self, table: dict[str, list[str]], group_id: str, member_id: str) -> bool:
@@ -205,10 +205,10 @@ class DirectoryState:
             return False
         links.remove(member_id)
         if table is self.members or table is self.unit_members:
-            self._member_change(group_id, member_id, added=False)
+            self.record_member_change(group_id, member_id, added=False)
         return True
 
-    def _member_change(self, group_id: str, member_id: str, *, added: bool) -> None:
+    def record_member_change(self, group_id: str, member_id: str, *, added: bool) -> None:
         seq = self.bump(group_id)
         member_type = self.object_type(member_id) or "#microsoft.graph.directoryObject"
         self.member_changes.append(

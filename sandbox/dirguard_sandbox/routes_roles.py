@@ -69,7 +69,7 @@ def assign_role(state: DirectoryState, principal_id: str, template_id: str) -> J
                 "present in the directory.",
                 code="Request_BadRequest",
             )
-    activate_role(state, template_id)
+    role = activate_role(state, template_id)
     token = base64.urlsafe_b64encode(secrets.token_bytes(24)).rstrip(b"=").decode()
     record: Json = {
         "id": f"{token}-1",
@@ -80,7 +80,17 @@ def assign_role(state: DirectoryState, principal_id: str, template_id: str) -> J
     }
     state.role_assignments[record["id"]] = record
     state.bump(principal_id)
+    state.record_member_change(role["id"], principal_id, added=True)
     return record
+
+
+def unassign_role(state: DirectoryState, assignment_id: str) -> Json:
+    """Remove a role assignment; the role's delta reports the member removed."""
+    record = state.role_assignments.pop(assignment_id)
+    state.bump(record["principalId"])
+    role = activate_role(state, record["roleDefinitionId"])
+    state.record_member_change(role["id"], record["principalId"], added=False)
+    return role
 
 
 def directory_role_ids(state: DirectoryState, user_id: str) -> list[str]:
@@ -207,8 +217,7 @@ async def remove_role_member(call: Call) -> Response:
             principal_id,
             role["roleTemplateId"],
         ):
-            del call.state.role_assignments[assignment_id]
-            call.state.bump(principal_id)
+            unassign_role(call.state, assignment_id)
             _audit_member(call, role, principal_id, added=False)
             return no_content()
     raise not_found(principal_id)
@@ -283,8 +292,6 @@ async def create_role_assignment(call: Call) -> Response:
 async def delete_role_assignment(call: Call) -> Response:
     state = call.state
     record = require(state.role_assignments, call.param("unifiedRoleAssignment_id"))
-    del state.role_assignments[record["id"]]
-    state.bump(record["principalId"])
-    role = activate_role(state, record["roleDefinitionId"])
+    role = unassign_role(state, record["id"])
     _audit_member(call, role, record["principalId"], added=False)
     return no_content()
