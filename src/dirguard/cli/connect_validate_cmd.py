@@ -219,9 +219,10 @@ def validate(
     skip_ad: Annotated[bool, typer.Option("--skip-ad", help="Do not validate AD domains.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
-    """Validate each configured Entra tenant (token, consent against the manifest, MFA, expiry)
-    and AD domain (bind, the account's groups and extended rights against the manifest).
+    """Validate each configured Entra tenant and AD domain against the permission manifest.
 
+    Entra: token, application and delegated consent, directory and Azure roles, MFA posture,
+    credential expiry. AD: bind as the configured account, its groups and extended rights.
     --tenant alone validates only that tenant, --domain alone only that domain."""
     config = load_cli_config(ctx, as_json=json_out).config
     if (tenant and skip_entra) or (domain and skip_ad) or (skip_entra and skip_ad):
