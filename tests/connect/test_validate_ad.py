@@ -11,6 +11,7 @@ The command is reached through dirguard's own CLI app.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -150,10 +151,11 @@ def test_validate_names_a_group_the_account_left(
 
 
 def test_refused_bind_unreachable_dc_and_unknown_domain(samba_dc: SambaDC, tmp_path: Path) -> None:
+    # An account nobody created: a refused bind without bringing a real account near lockout.
     wrong = _config(
         samba_dc,
         tmp_path,
-        bind_upn=samba_dc.admin_upn,
+        bind_upn=f"nobody{uuid.uuid4().hex[:6]}@{samba_dc.realm}",
         password="env:WRONG_PASSWORD",
         name="wrong.toml",
     )
