@@ -44,7 +44,7 @@ def test_full_app_lacks_only_what_the_tenant_cannot_grant(
     offered = _offered(graph_sandbox)
     code, report, _ = run_validate(mode="full")
     tenant = report["tenants"][0]
-    missing = {m["name"] for m in tenant["missing"]}
+    missing = {m["name"] for m in tenant["missing"] if m["kind"] == "graph-application"}
     required = {
         p.name
         for p in MANIFEST.select(service=Service.GUARDIAN, mode=Mode.FULL)
@@ -57,14 +57,16 @@ def test_full_app_lacks_only_what_the_tenant_cannot_grant(
     )
     kinds = {row["kind"] for row in tenant["not_checked"]}
     assert {"exchange-application", "o365-management-application", "azure-rbac-role"} <= kinds
-    assert code == (2 if missing else 0)
+    assert code == (2 if tenant["missing"] else 0)
 
 
 def test_removed_grant_is_named_with_its_features(
     graph_sandbox: RunningSandbox, run_validate: Validate
 ) -> None:
     _, before, _ = run_validate(mode="full")
-    assert "Group.ReadWrite.All" not in {m["name"] for m in before["tenants"][0]["missing"]}
+    assert ("Group.ReadWrite.All", "graph-application") not in {
+        (m["name"], m["kind"]) for m in before["tenants"][0]["missing"]
+    }
     sp = _sp_id(graph_sandbox, graph_sandbox.info.full_client_id)
     with graph_sandbox.client() as graph:
         resource = graph.get(f"/servicePrincipals(appId='{GRAPH_APP_ID}')").json()
@@ -76,7 +78,11 @@ def test_removed_grant_is_named_with_its_features(
         ).raise_for_status()
     code, report, _ = run_validate(mode="full")
     assert code == 2
-    rows = [m for m in report["tenants"][0]["missing"] if m["name"] == "Group.ReadWrite.All"]
+    rows = [
+        m
+        for m in report["tenants"][0]["missing"]
+        if (m["name"], m["kind"]) == ("Group.ReadWrite.All", "graph-application")
+    ]
     assert len(rows) == 1
     expected = {f.key for f in MANIFEST.features_for(rows[0]["key"], Mode.FULL)}
     assert set(rows[0]["features"]) == expected and expected
