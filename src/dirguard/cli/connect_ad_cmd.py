@@ -175,24 +175,29 @@ def _render_setup(result: DomainSetup) -> None:
         )
 
 
-def _render_check(check: AdAccountCheck) -> None:
-    scope = f"{check.mode.value} mode, partitions {', '.join(p.value for p in check.partitions)}"
-    console.print(f"[bold]{escape(check.domain)}[/bold]: account {escape(check.account)} ({scope})")
-    if check.ok:
-        console.print(f"  All {len(check.consent.satisfied)} required grants are held.")
+def print_account_findings(check: AdAccountCheck, *, indent: str = "  ") -> None:
+    """The missing grants (with the features they break) and the absent groups of a check."""
     for missing in check.missing:
         console.print(
-            f"  [bold red]✗ {escape(missing.name)}[/bold red] ({missing.kind}) missing:"
+            f"{indent}[bold red]✗ {escape(missing.name)}[/bold red] ({missing.kind}) missing:"
             f" {escape(check.details.get(missing.key, ''))}",
             soft_wrap=True,
         )
-        console.print(f"      breaks: {', '.join(missing.features)}", soft_wrap=True)
+        console.print(f"{indent}    breaks: {', '.join(missing.features)}", soft_wrap=True)
     for absent in check.absent:
         console.print(
             f"  [yellow]! {escape(absent.name)}: the group does not exist in this domain"
             f" (would serve {', '.join(absent.features)})[/yellow]",
             soft_wrap=True,
         )
+
+
+def _render_check(check: AdAccountCheck) -> None:
+    scope = f"{check.mode.value} mode, partitions {', '.join(p.value for p in check.partitions)}"
+    console.print(f"[bold]{escape(check.domain)}[/bold]: account {escape(check.account)} ({scope})")
+    if check.ok:
+        console.print(f"  All {len(check.consent.satisfied)} required grants are held.")
+    print_account_findings(check)
 
 
 def _check(

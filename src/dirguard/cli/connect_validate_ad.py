@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.markup import escape
 
+from dirguard.cli.connect_ad_cmd import print_account_findings
 from dirguard.cli.context import console, err_console
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.credentials import CredentialError, resolve_credential
@@ -113,19 +114,7 @@ def render(outcome: DomainOutcome) -> None:
         console.print(f"  All {len(check.consent.satisfied)} checked grants are held.")
     elif check.account_dn is not None:
         console.print("  [bold]Missing:[/bold]")
-    for missing in check.missing:
-        console.print(
-            f"    [bold red]✗ {escape(missing.name)}[/bold red] ({missing.kind}):"
-            f" {escape(check.details.get(missing.key, ''))}",
-            soft_wrap=True,
-        )
-        console.print(f"        breaks: {', '.join(missing.features)}", soft_wrap=True)
-    for absent in check.absent:
-        console.print(
-            f"  [yellow]! {escape(absent.name)}: the group does not exist in this domain"
-            f" (would serve {', '.join(absent.features)})[/yellow]",
-            soft_wrap=True,
-        )
+    print_account_findings(check, indent="    ")
     if result.rights_note:
         console.print(
             f"  [yellow]Not checked: {escape(result.rights_note)}[/yellow]", soft_wrap=True
