@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from dirguard.catalog.manifest import MANIFEST
 from dirguard.catalog.permission_model import Kind
 from dirguard.catalog.resource_type import Partition
+from dirguard.core import sddl_names
 
 ROLLBACK_FEATURES: Mapping[Partition, str] = {
     Partition.DOMAIN: "guardian.ad.rollback.domain",
@@ -28,9 +29,14 @@ ROLLBACK_FEATURES: Mapping[Partition, str] = {
 RECOVER_FEATURE = "guardian.ad.recover-deleted"
 
 WELL_KNOWN_RIDS: Mapping[str, int] = {
-    "domain admins": 512,
-    "schema admins": 518,
-    "enterprise admins": 519,
+    name: rid
+    for rid, alias in sddl_names.DOMAIN_RIDS.items()
+    for name, wanted in (
+        ("domain admins", "DA"),
+        ("schema admins", "SA"),
+        ("enterprise admins", "EA"),
+    )
+    if alias == wanted
 }
 """Relative ids of the built-in admin groups (the same in every domain, whatever the name)."""
 
