@@ -111,6 +111,26 @@ BUILT_IN_ROLES: tuple[BuiltInRole, ...] = (
         description="Can read basic directory information. Commonly used to grant directory "
         "read access to applications and guests.",
     ),
+    BuiltInRole(
+        template_id="c4e39bd9-1100-46d3-8c65-fb160da0071f",
+        display_name="Authentication Administrator",
+        description="Can access to view, set and reset authentication method information for "
+        "any non-admin user.",
+        privileged=True,
+    ),
+    BuiltInRole(
+        template_id="7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+        display_name="Privileged Authentication Administrator",
+        description="Can access to view, set and reset authentication method information for "
+        "any user (admin or non-admin).",
+        privileged=True,
+    ),
+    BuiltInRole(
+        template_id="95e79109-95c0-4d8e-aee3-d01accf2d47b",
+        display_name="Guest Inviter",
+        description="Can invite guest users independent of the 'members can invite guests' "
+        "setting.",
+    ),
 )
 ROLES_BY_TEMPLATE = {role.template_id: role for role in BUILT_IN_ROLES}
 

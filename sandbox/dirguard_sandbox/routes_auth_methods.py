@@ -16,10 +16,12 @@ import secrets
 from starlette.responses import Response
 
 from dirguard_sandbox.audit import modified_properties, record_audit, target
+from dirguard_sandbox.delegated_access import may_manage_methods_of
 from dirguard_sandbox.directory_state import Json, graph_time, new_id
-from dirguard_sandbox.errors import bad_request, not_found
+from dirguard_sandbox.errors import bad_request, insufficient_privileges, not_found
 from dirguard_sandbox.graph_routing import Call, Handler, graph_json, handles, no_content
 from dirguard_sandbox.odata_query import context_url, list_page, parse_query
+from dirguard_sandbox.routes_roles import directory_role_ids
 from dirguard_sandbox.routes_users import find_user
 from dirguard_sandbox.seed_licensing_and_logs import EMAIL_METHOD_ID, PHONE_METHOD_IDS
 
@@ -47,6 +49,17 @@ METHOD_KINDS: dict[str, tuple[str, str]] = {
         "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
     ),
 }
+
+
+def _writable_user(call: Call) -> Json:
+    """The user whose methods a write changes; a signed-in caller must be allowed to manage
+    that user's methods (an Authentication Administrator only a non-admin's)."""
+    user = find_user(call.state, call.param("user_id"))
+    if "scp" in call.claims:
+        caller_roles = [str(role) for role in call.claims.get("wids") or []]
+        if not may_manage_methods_of(caller_roles, directory_role_ids(call.state, user["id"])):
+            raise insufficient_privileges()
+    return user
 
 
 def _password_method(user: Json) -> Json:
@@ -187,7 +200,7 @@ def _get_handler(collection: str) -> Handler:
 def _delete_handler(collection: str) -> Handler:
     async def delete_kind(call: Call) -> Response:
         state = call.state
-        user = find_user(state, call.param("user_id"))
+        user = _writable_user(call)
         record = _find(call, user, collection)
         del state.auth_methods[user["id"]][record["id"]]
         state.bump(user["id"])
@@ -223,7 +236,7 @@ def _register(call: Call, user: Json, record: Json, activity: str) -> None:
 
 @handles("POST", f"{_AUTH}/phoneMethods")
 async def add_phone_method(call: Call) -> Response:
-    user = find_user(call.state, call.param("user_id"))
+    user = _writable_user(call)
     body = await call.body()
     _only(body, ("phoneNumber", "phoneType"), "phoneAuthenticationMethod")
     number, phone_type = _phone_fields(body)
@@ -244,7 +257,7 @@ async def add_phone_method(call: Call) -> Response:
 
 @handles("POST", f"{_AUTH}/emailMethods")
 async def add_email_method(call: Call) -> Response:
-    user = find_user(call.state, call.param("user_id"))
+    user = _writable_user(call)
     body = await call.body()
     _only(body, ("emailAddress",), "emailAuthenticationMethod")
     address = body.get("emailAddress")
@@ -294,7 +307,7 @@ def _phone_fields(body: Json) -> tuple[str, str]:
 
 async def _update(call: Call, collection: str, allowed: tuple[str, ...]) -> Response:
     state = call.state
-    user = find_user(state, call.param("user_id"))
+    user = _writable_user(call)
     record = _find(call, user, collection)
     body = await call.body()
     _only(body, allowed, METHOD_KINDS[collection][0])
@@ -328,7 +341,7 @@ async def update_email_method(call: Call) -> Response:
 @handles("POST", f"{_AUTH}/temporaryAccessPassMethods")
 async def add_temporary_access_pass(call: Call) -> Response:
     state = call.state
-    user = find_user(state, call.param("user_id"))
+    user = _writable_user(call)
     body = await call.body()
     _only(
         body,

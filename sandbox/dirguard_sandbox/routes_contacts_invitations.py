@@ -19,8 +19,9 @@ from starlette.routing import Route
 
 from dirguard_sandbox.admin_path import admin_refusal
 from dirguard_sandbox.audit import Actor, modified_properties, record_audit, target
+from dirguard_sandbox.delegated_access import may_invite
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time, new_id
-from dirguard_sandbox.errors import bad_request, not_found
+from dirguard_sandbox.errors import bad_request, insufficient_privileges, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles
 from dirguard_sandbox.odata_query import context_url, list_page, parse_query, project
 from dirguard_sandbox.seed_data import new_user_record
@@ -153,9 +154,23 @@ def _create_guest(call: Call, email: str, body: Json) -> Json:
     return record
 
 
+def _check_inviter(call: Call) -> None:
+    """A signed-in user may invite only as the tenant's allowInvitesFrom lets them."""
+    if "scp" not in call.claims:
+        return
+    state = call.state
+    inviter = state.users.get(str(call.claims.get("oid")))
+    setting = state.policies["authorizationPolicy"].get("allowInvitesFrom", "everyone")
+    roles = [str(role) for role in call.claims.get("wids") or []]
+    user_type = inviter.get("userType", "Member") if inviter is not None else "Member"
+    if not may_invite(roles, str(user_type), str(setting)):
+        raise insufficient_privileges()
+
+
 @handles("POST", "/invitations")
 async def create_invitation(call: Call) -> Response:
     state = call.state
+    _check_inviter(call)
     body = await call.body()
     email, redirect = _checked_invitation(state, body)
     guest = _existing_guest(state, email) or _create_guest(call, email, body)
