@@ -1,6 +1,6 @@
 """Applications and service principals: create, read, update, delete (to directory/deletedItems,
-restorable 30 days), client secrets and certificates (addPassword, removePassword, addKey,
-removeKey), and lookup by appId.
+restorable 30 days; deleting an application deletes its service principal too), client secrets
+and certificates (addPassword, removePassword, addKey, removeKey), and lookup by appId.
 
 Each application keeps a private side (``DirectoryState.applications``: secrets, certificates)
 that the token endpoint reads; Graph answers never show a secret or key after creation.
@@ -179,6 +179,8 @@ async def update_application(call: Call) -> Response:
 async def delete_application(call: Call) -> Response:
     state = call.state
     record = _application(call)
+    private = state.applications.get(record["appId"])
+    principal = state.service_principals.get(private.service_principal_id if private else "")
     soft_delete_application(state, record)
     audit_change(
         call,
@@ -188,6 +190,11 @@ async def delete_application(call: Call) -> Response:
         object_type="Application",
         record=record,
     )
+    if principal is not None:
+        # Entra deletes the app's service principal with it; restoring the application does not
+        # bring the service principal back (it is restored on its own).
+        soft_delete_service_principal(state, principal)
+        _principal_removed(call, principal)
     return no_content()
 
 
@@ -365,6 +372,11 @@ async def delete_service_principal(call: Call) -> Response:
     state = call.state
     record = require(state.service_principals, call.param("servicePrincipal_id"))
     soft_delete_service_principal(state, record)
+    _principal_removed(call, record)
+    return no_content()
+
+
+def _principal_removed(call: Call, record: Json) -> None:
     audit_change(
         call,
         activity="Remove service principal",
@@ -373,4 +385,3 @@ async def delete_service_principal(call: Call) -> Response:
         object_type="ServicePrincipal",
         record=record,
     )
-    return no_content()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import jwt
 
 from tests.fixtures.graph_sandbox import InProcessTenant, RunningSandbox
 from tests.sandbox.identity_helpers import register_app
@@ -51,30 +52,44 @@ def _app_token(sandbox: RunningSandbox, app_id: str, secret: str) -> httpx.Respo
 
 
 def test_a_deleted_application_is_restored_with_its_secret(graph_sandbox: RunningSandbox) -> None:
+    """Deleting an application deletes its service principal too; restoring the application does
+    not bring the service principal back, which is restored on its own."""
     with graph_sandbox.client() as client:
-        app, _ = register_app(client, "Payroll export", permissions=("User.Read.All",))
+        app, sp = register_app(client, "Payroll export", permissions=("User.Read.All",))
         secret = client.post(f"/applications/{app['id']}/addPassword", json={}).json()["secretText"]
         assert _app_token(graph_sandbox, app["appId"], secret).status_code == 200
         assert client.delete(f"/applications/{app['id']}").status_code == 204
         live = client.get(f"/applications/{app['id']}")
         listed = client.get(f"{DELETED}/microsoft.graph.application").json()["value"]
+        principals = client.get(f"{DELETED}/microsoft.graph.servicePrincipal").json()["value"]
         single = client.get(f"{DELETED}/{app['id']}").json()
         refused = _app_token(graph_sandbox, app["appId"], secret)
         restored = client.post(f"{DELETED}/{app['id']}/restore")
         back = client.get(f"/applications/{app['id']}")
+        without_principal = _app_token(graph_sandbox, app["appId"], secret)
+        principal_restored = client.post(f"{DELETED}/{sp['id']}/restore")
         token_again = _app_token(graph_sandbox, app["appId"], secret)
         activities = _activities(client, app["id"])
     assert live.status_code == 404
     entry = next(item for item in listed if item["id"] == app["id"])
     assert entry["@odata.type"] == "#microsoft.graph.application"
     assert entry["appId"] == app["appId"] and entry["deletedDateTime"]
+    assert sp["id"] in {item["id"] for item in principals}
     assert single["@odata.type"] == "#microsoft.graph.application"
     assert single["displayName"] == "Payroll export"
     assert refused.json()["error"] == "unauthorized_client"
     assert restored.status_code == 200, restored.text
     assert restored.json()["@odata.type"] == "#microsoft.graph.application"
     assert back.status_code == 200 and back.json()["deletedDateTime"] is None
+    assert without_principal.json()["error_codes"] == [7000229]
+    assert principal_restored.status_code == 200, principal_restored.text
     assert token_again.status_code == 200, token_again.text
+    assert (
+        "User.Read.All"
+        in jwt.decode(token_again.json()["access_token"], options={"verify_signature": False})[
+            "roles"
+        ]
+    )
     assert activities[-2:] == ["Delete application", "Restore application"]
 
 
