@@ -1,11 +1,13 @@
 """Applying a stored restore plan to the directory, step by step, and verifying each step.
 
 Each step finds its object by objectGUID (tombstones included, with the Show-Deleted control
-1.2.840.113556.1.4.417), checks that the object still holds what the plan expects (a difference
-is a conflict: skipped unless the plan was made with ``force``), performs one LDAP operation,
-reads the object back and compares it with the intended state. The step's status and outcome and
-an audit record (dirguard acting on behalf of the person who asked) are committed together after
-every step, so a partial failure is visible per step, also after a crash.
+1.2.840.113556.1.4.417) in the naming context its DN lies in (domain, configuration or schema
+partition: :mod:`dirguard.services.partition_search`), checks that the object still holds what
+the plan expects (a difference is a conflict: skipped unless the plan was made with ``force``),
+performs one LDAP operation, reads the object back and compares it with the intended state. The
+step's status and outcome and an audit record (dirguard acting on behalf of the person who asked)
+are committed together after every step, so a partial failure is visible per step, also after a
+crash.
 """
 
 from __future__ import annotations
@@ -16,18 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ldap
-from ldap.controls import LDAPControl
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.connectors.ad.connection import AdConnection
-from dirguard.core.ad_values import Value, guid_bytes, guid_filter_value
+from dirguard.core.ad_values import Value
 from dirguard.core.restore_plan import PlannedStep, StepKind, same_values, split_dn
+from dirguard.services.partition_search import find_by_guid, show_deleted
 from dirguard.services.tombstones import recreate_step
 from dirguard.store.audit import SELF, AuditOutcome, record_audit
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import RestorePlan, RestoreStep
-
-SHOW_DELETED_OID = "1.2.840.113556.1.4.417"
 
 
 class RollbackError(Exception):
@@ -52,10 +52,6 @@ class ApplyReport:
             "counts": dict(sorted(self.counts.items())),
             "steps": self.steps,
         }
-
-
-def _show_deleted() -> LDAPControl:
-    return LDAPControl(SHOW_DELETED_OID, True, None)
 
 
 def _info(error: ldap.LDAPError) -> str:
@@ -85,23 +81,19 @@ def _same(live: Sequence[bytes], wanted: Sequence[Value]) -> bool:
     return same_values(_text(live), [w for w in wanted])
 
 
-def find_live(conn: AdConnection, guid: str, attribute: str | None) -> tuple[str, list[bytes]]:
-    """The object's current DN (tombstone DN when deleted) and the attribute's values."""
-    wanted = [attribute] if attribute else ["objectGUID"]
-    found = conn.ldap.search_ext_s(
-        conn.contexts.default,
-        ldap.SCOPE_SUBTREE,
-        f"(objectGUID={guid_filter_value(guid_bytes(guid))})",
-        wanted,
-        serverctrls=[_show_deleted()],
-    )
-    for dn, attributes in found:
-        if dn and isinstance(attributes, dict):
-            values: list[bytes] = next(
-                (v for k, v in attributes.items() if k.lower() == (attribute or "").lower()), []
-            )
-            return dn, list(values)
-    raise StepFailed(f"no object with objectGUID {guid} in the directory (not even a tombstone)")
+def find_live(
+    conn: AdConnection, guid: str, attribute: str | None, dn: str | None = None
+) -> tuple[str, list[bytes]]:
+    """The object's current DN (tombstone DN when deleted) and the attribute's values, found in
+    the naming context holding ``dn`` (the DN known when planning) first, then in the others."""
+    found = find_by_guid(conn, guid, [attribute] if attribute else ["objectGUID"], dn=dn)
+    if found is None:
+        raise StepFailed(
+            f"no object with objectGUID {guid} in the directory (not even a tombstone)"
+        )
+    live_dn, attributes = found
+    values = next((v for k, v in attributes.items() if k.lower() == (attribute or "").lower()), [])
+    return live_dn, list(values)
 
 
 def _check_expected(step: PlannedStep, dn: str, live: list[bytes]) -> str | None:
@@ -148,7 +140,7 @@ def _run(conn: AdConnection, step: PlannedStep, dn: str, live: list[bytes]) -> s
                 (ldap.MOD_DELETE, "isDeleted", None),
                 (ldap.MOD_REPLACE, "distinguishedName", [target.encode()]),
             ],
-            serverctrls=[_show_deleted()],
+            serverctrls=[show_deleted()],
         )
     elif step.kind is StepKind.DELETE:
         conn.ldap.delete_s(dn)
@@ -158,16 +150,10 @@ def _run(conn: AdConnection, step: PlannedStep, dn: str, live: list[bytes]) -> s
 def _verify(conn: AdConnection, step: PlannedStep) -> None:
     """Read the object back and compare it with the step's intended state."""
     if step.kind is StepKind.DELETE:
-        found = conn.ldap.search_s(
-            conn.contexts.default,
-            ldap.SCOPE_SUBTREE,
-            f"(objectGUID={guid_filter_value(guid_bytes(step.object_guid))})",
-            ["1.1"],
-        )
-        if any(dn for dn, _a in found):
+        if find_by_guid(conn, step.object_guid, [], dn=step.dn, deleted=False) is not None:
             raise StepFailed("the object is still there after the delete")
         return
-    dn, live = find_live(conn, step.object_guid, step.attribute)
+    dn, live = find_live(conn, step.object_guid, step.attribute, step.dn)
     if step.kind in (StepKind.MOVE, StepKind.REANIMATE):
         if not same_values((dn,), (str(step.values[0]),)):
             raise StepFailed(f"read back at {dn}, not at {step.values[0]!s}")
@@ -184,7 +170,7 @@ def apply_step(conn: AdConnection, step: PlannedStep, *, force: bool) -> tuple[s
     if step.kind is StepKind.RECREATE:
         return recreate_step(conn, step)
     try:
-        dn, live = find_live(conn, step.object_guid, step.attribute)
+        dn, live = find_live(conn, step.object_guid, step.attribute, step.dn)
         if (
             step.kind is not StepKind.REANIMATE
             and "\\0ADEL:" in dn

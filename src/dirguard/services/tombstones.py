@@ -2,7 +2,8 @@
 
 :func:`missing_tombstones` asks the directory, with the Show-Deleted control
 (1.2.840.113556.1.4.417), for each objectGUID; an object it does not return at all has no
-tombstone left (garbage-collected after the tombstone lifetime) and can only be re-created.
+tombstone left (garbage-collected after the tombstone lifetime) and can only be re-created;
+every naming context of the domain is asked (domain, configuration, schema).
 :func:`recreate_step` performs a plan's RECREATE step: one LDAP add of the entry recorded in the
 step, then the object is read back by DN and every attribute compared with the entry.
 """
@@ -12,35 +13,18 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 import ldap
-from ldap.controls import LDAPControl
 
 from dirguard.connectors.ad.connection import AdConnection
-from dirguard.core.ad_values import Value, guid_bytes, guid_filter_value, guid_text
+from dirguard.core.ad_values import Value, guid_text
 from dirguard.core.restore_plan import PlannedStep, StepKind
-
-SHOW_DELETED_OID = "1.2.840.113556.1.4.417"
-BATCH = 100
+from dirguard.services.partition_search import present_guids
 
 
 def missing_tombstones(conn: AdConnection, guids: Collection[str]) -> frozenset[str]:
-    """The GUIDs (of objects dirguard knows as deleted) the directory no longer holds at all."""
-    wanted = sorted(set(guids))
-    found: set[str] = set()
-    for start in range(0, len(wanted), BATCH):
-        terms = "".join(
-            f"(objectGUID={guid_filter_value(guid_bytes(g))})"
-            for g in wanted[start : start + BATCH]
-        )
-        for dn, attributes in conn.ldap.search_ext_s(
-            conn.contexts.default,
-            ldap.SCOPE_SUBTREE,
-            f"(|{terms})",
-            ["objectGUID"],
-            serverctrls=[LDAPControl(SHOW_DELETED_OID, True, None)],
-        ):
-            if dn and isinstance(attributes, dict) and attributes.get("objectGUID"):
-                found.add(guid_text(bytes(attributes["objectGUID"][0])))
-    return frozenset(g for g in wanted if g not in found)
+    """The GUIDs (of objects dirguard knows as deleted) the directory no longer holds at all,
+    in any partition (each keeps its tombstones in its own Deleted Objects container)."""
+    wanted = frozenset(guids)
+    return wanted - present_guids(conn, wanted)
 
 
 def _raw(values: Sequence[Value]) -> list[bytes]:
