@@ -17,7 +17,7 @@ Json = dict[str, Any]
 Clock = Callable[[], datetime.datetime]
 
 DELETED_RETENTION = datetime.timedelta(days=30)
-"""How long a soft-deleted user or group can be restored."""
+"""How long a soft-deleted user, group, application or service principal can be restored."""
 
 KINDS = ("users", "groups")
 """Collections whose changes delta queries track."""
@@ -226,7 +226,8 @@ class DirectoryState:
 
     # ------------------------------------------------------------- deletions
     def soft_delete(self, kind: str, object_id: str) -> Json:
-        """Move a user or group to directory/deletedItems, dropping its links as Entra does."""
+        """Move a user, group, application or service principal to directory/deletedItems,
+        dropping its links as Entra does."""
         record = self.collection(kind).pop(object_id)
         links: Json = {"memberOf": [], "members": [], "owners": []}
         for group_id in self.groups_of(object_id):

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 from starlette.responses import Response
 
-from dirguard_sandbox.application_records import restore_application_side, restore_conflict
+from dirguard_sandbox.application_records import (
+    new_application_record,
+    restore_application_side,
+    restore_conflict,
+)
 from dirguard_sandbox.audit import modified_properties, record_audit, target
 from dirguard_sandbox.directory_state import Json
 from dirguard_sandbox.errors import bad_request, insufficient_privileges, not_found
@@ -185,6 +189,8 @@ DELETED_KINDS = {
         noun="servicePrincipal", category="ApplicationManagement", audit_type="ServicePrincipal"
     ),
 }
+_APP_TEMPLATE = new_application_record(object_id="", app_id="", display_name="", created="")
+"""Every property of an application, so ``$select`` works on an empty deleted list too."""
 _ACTIVITY_NOUN = {"servicePrincipal": "service principal"}
 _WRITE_BY_KIND = {
     "users": "User.ReadWrite.All",
@@ -239,6 +245,7 @@ async def deleted_applications(call: Call) -> Response:
         _deleted_of(call, "applications"),
         "directoryObjects",
         "application",
+        _APP_TEMPLATE,
         annotate="#microsoft.graph.application",
     )
 
@@ -250,6 +257,7 @@ async def deleted_service_principals(call: Call) -> Response:
         _deleted_of(call, "servicePrincipals"),
         "directoryObjects",
         "servicePrincipal",
+        dict.fromkeys(_sp_properties(call)),
         annotate="#microsoft.graph.servicePrincipal",
     )
 

@@ -195,6 +195,15 @@ def test_deleted_applications_expire_after_30_days(
         assert answer.status_code == 200, answer.text
         return {item["id"] for item in answer.json()["value"]}
 
+    selected = tenant.http.get(
+        f"/v1.0{DELETED}/microsoft.graph.application",
+        params={"$select": "id,displayName,deletedDateTime"},
+        headers=headers,
+    )
+    assert selected.status_code == 200, selected.text
+    assert [set(item) for item in selected.json()["value"]] == [
+        {"@odata.type", "id", "displayName", "deletedDateTime"}
+    ]
     tenant.clock.advance(29 * 86400)
     assert app_id in listed()
     tenant.clock.advance(2 * 86400)
