@@ -4,12 +4,14 @@ after 30 days; audited; and reported by delta as ``changed`` while restorable.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import jwt
 
+from dirguard_sandbox.state_file import state_from_json, state_to_json
 from tests.fixtures.graph_sandbox import InProcessTenant, RunningSandbox
 from tests.sandbox.identity_helpers import register_app
 
@@ -204,6 +206,9 @@ def test_deleted_applications_expire_after_30_days(
     assert [set(item) for item in selected.json()["value"]] == [
         {"@odata.type", "id", "displayName", "deletedDateTime"}
     ]
+    saved = state_from_json(json.loads(json.dumps(state_to_json(tenant.state))))
+    assert saved.deleted[app_id]["record"]["displayName"] == "Old"
+    assert saved.deleted_links[app_id]["application"]["object_id"] == app_id
     tenant.clock.advance(29 * 86400)
     assert app_id in listed()
     tenant.clock.advance(2 * 86400)
