@@ -1,9 +1,10 @@
 """Rollback outside the domain partition (against the session's real Samba AD DC, through the
-CLI): a subnet's description in the configuration partition is put back, a subnet created by
-mistake is deleted again, a deleted subnet is reanimated from the configuration partition's
-Deleted Objects container with its objectGUID. In the schema partition the throwaway DC refuses
-every modification (no ``dsdb:schema update allowed``); there a step is shown to find and read
-its object and to report the DC's refusal."""
+CLI): a subnet's description in the configuration partition is put back (one event, or the
+whole subnet to a moment with its site link), a subnet created by mistake is deleted again, a
+deleted subnet is reanimated from the configuration partition's Deleted Objects container with
+its objectGUID (a search of the domain's naming context alone does not find that tombstone).
+In the schema partition the throwaway DC refuses every modification (no ``dsdb:schema update
+allowed``); there a step is shown to find and read its object and to report the DC's refusal."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from typer.testing import CliRunner
 
 from dirguard.cli.app import app
 from dirguard.connectors.ad.connection import AdConnection, NamingContexts
+from dirguard.core.ad_values import guid_bytes, guid_filter_value
 from dirguard.core.restore_plan import PlannedStep, StepKind, as_values
-from dirguard.services.partition_search import search_bases
+from dirguard.services.partition_search import search_bases, show_deleted
 from dirguard.services.rollback import apply_step
 from dirguard.services.tombstones import missing_tombstones
+from dirguard.store.column_types import utcnow
 from dirguard.store.database import create_engine_for, session_factory
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.rollback.helpers import events_of, guid_of, read, write_config
@@ -112,6 +115,35 @@ def test_a_subnet_description_change_is_captured_and_rolled_back(
 
 
 @pytest.mark.samba
+def test_a_subnet_is_restored_to_a_moment_attributes_and_site_link(
+    samba_dc: SambaDC, tmp_path: Path, ldap_admin: Any, subnet_dn: str
+) -> None:
+    run = _cli(tmp_path, samba_dc, '"domain", "configuration"')
+    site = f"CN=Default-First-Site-Name,CN=Sites,{_configuration(ldap_admin)}"
+    _add_subnet(ldap_admin, subnet_dn, b"Leipzig office")
+    ldap_admin.modify_s(subnet_dn, [(ldap.MOD_REPLACE, "location", [b"Leipzig/Floor 1"])])
+    guid = guid_of(ldap_admin, subnet_dn)
+    run("snapshot", "ad")
+    moment = utcnow().isoformat()
+    ldap_admin.modify_s(
+        subnet_dn,
+        [
+            (ldap.MOD_REPLACE, "description", [b"Dresden office"]),
+            (ldap.MOD_DELETE, "location", None),
+            (ldap.MOD_ADD, "siteObject", [site.encode()]),
+        ],
+    )
+
+    applied = run("restore", guid, "--at", moment, "--apply")
+
+    assert applied["status"] == "applied", applied["steps"]
+    assert {s["attribute"] for s in applied["steps"]} == {"description", "location", "siteObject"}
+    assert {s["status"] for s in applied["steps"]} == {"succeeded"}
+    back = read(ldap_admin, subnet_dn, "description", "location", "siteObject")
+    assert back == {"description": [b"Leipzig office"], "location": [b"Leipzig/Floor 1"]}
+
+
+@pytest.mark.samba
 def test_a_created_subnet_is_deleted_by_rolling_back_its_creation(
     samba_dc: SambaDC, tmp_path: Path, ldap_admin: Any, subnet_dn: str
 ) -> None:
@@ -139,6 +171,16 @@ def test_a_deleted_subnet_is_undeleted_with_its_objectguid(
     guid = guid_of(ldap_admin, subnet_dn)
     ldap_admin.delete_s(subnet_dn)
     assert _gone(ldap_admin, subnet_dn)
+    query = f"(objectGUID={guid_filter_value(guid_bytes(guid))})"
+    where = {
+        base: ldap_admin.search_ext_s(
+            base, ldap.SCOPE_SUBTREE, query, ["1.1"], serverctrls=[show_deleted()]
+        )
+        for base in (samba_dc.base_dn, _configuration(ldap_admin))
+    }
+    assert not [dn for dn, _a in where[samba_dc.base_dn] if dn], "not in the domain's context"
+    [tombstone] = [dn for dn, _a in where[_configuration(ldap_admin)] if dn]
+    assert "CN=Deleted Objects,CN=Configuration," in tombstone
 
     result = run("undelete", guid, "--as", "alice")
 
