@@ -10,7 +10,7 @@ from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, handles
 from dirguard_sandbox.identity_answers import collection_answer, entity_answer, required_fields
 from dirguard_sandbox.role_catalog import ROLES_BY_TEMPLATE
-from dirguard_sandbox.routes_roles import activate_role, assign_role
+from dirguard_sandbox.routes_roles import activate_role, assign_role, unassign_role
 
 _RM = "/roleManagement/directory"
 _ACTIONS = (
@@ -127,7 +127,7 @@ async def _request(call: Call, *, eligibility: bool) -> Response:
                 body["principalId"],
                 body["roleDefinitionId"],
             ):
-                del state.role_assignments[assignment_id]
+                unassign_role(state, assignment_id)
     elif not eligibility:
         assign_role(state, str(body["principalId"]), str(body["roleDefinitionId"]))
     else:

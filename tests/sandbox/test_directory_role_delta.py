@@ -64,3 +64,29 @@ def test_role_delta_reports_members_added_and_removed(graph_sandbox: RunningSand
     )
     assert quiet == []
     assert [holder["id"] for holder in holders] == [second]
+
+
+def test_role_delta_reports_a_member_removed_by_a_pim_request(
+    graph_sandbox: RunningSandbox,
+) -> None:
+    someone = list(graph_sandbox.state.users)[5]
+    requests = "/roleManagement/directory/roleAssignmentScheduleRequests"
+    request = {
+        "principalId": someone,
+        "roleDefinitionId": HELPDESK_ADMINISTRATOR,
+        "directoryScopeId": "/",
+        "justification": "on call",
+        "scheduleInfo": {"startDateTime": "2026-01-01T00:00:00Z"},
+    }
+    with graph_sandbox.client() as client:
+        added = client.post(requests, json={**request, "action": "adminAssign"})
+        assert added.status_code == 201, added.text
+        _, link = _round(client, "/directoryRoles/delta")
+        removed = client.post(requests, json={**request, "action": "adminRemove"})
+        assert removed.status_code == 201, removed.text
+        changes, _ = _round(client, link)
+    helpdesk = [role for role in changes if role["roleTemplateId"] == HELPDESK_ADMINISTRATOR]
+    assert len(helpdesk) == 1
+    assert {"@odata.type": USER, "id": someone, "@removed": {"reason": "deleted"}} in helpdesk[0][
+        "members@delta"
+    ]
