@@ -51,7 +51,7 @@ METHOD_KINDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _writable_user(call: Call) -> Json:
+def writable_user(call: Call) -> Json:
     """The user whose methods a write changes; a signed-in caller must be allowed to manage
     that user's methods (an Authentication Administrator only a non-admin's)."""
     user = find_user(call.state, call.param("user_id"))
@@ -200,7 +200,7 @@ def _get_handler(collection: str) -> Handler:
 def _delete_handler(collection: str) -> Handler:
     async def delete_kind(call: Call) -> Response:
         state = call.state
-        user = _writable_user(call)
+        user = writable_user(call)
         record = _find(call, user, collection)
         del state.auth_methods[user["id"]][record["id"]]
         state.bump(user["id"])
@@ -236,7 +236,7 @@ def _register(call: Call, user: Json, record: Json, activity: str) -> None:
 
 @handles("POST", f"{_AUTH}/phoneMethods")
 async def add_phone_method(call: Call) -> Response:
-    user = _writable_user(call)
+    user = writable_user(call)
     body = await call.body()
     _only(body, ("phoneNumber", "phoneType"), "phoneAuthenticationMethod")
     number, phone_type = _phone_fields(body)
@@ -257,7 +257,7 @@ async def add_phone_method(call: Call) -> Response:
 
 @handles("POST", f"{_AUTH}/emailMethods")
 async def add_email_method(call: Call) -> Response:
-    user = _writable_user(call)
+    user = writable_user(call)
     body = await call.body()
     _only(body, ("emailAddress",), "emailAuthenticationMethod")
     address = body.get("emailAddress")
@@ -307,7 +307,7 @@ def _phone_fields(body: Json) -> tuple[str, str]:
 
 async def _update(call: Call, collection: str, allowed: tuple[str, ...]) -> Response:
     state = call.state
-    user = _writable_user(call)
+    user = writable_user(call)
     record = _find(call, user, collection)
     body = await call.body()
     _only(body, allowed, METHOD_KINDS[collection][0])
@@ -341,7 +341,7 @@ async def update_email_method(call: Call) -> Response:
 @handles("POST", f"{_AUTH}/temporaryAccessPassMethods")
 async def add_temporary_access_pass(call: Call) -> Response:
     state = call.state
-    user = _writable_user(call)
+    user = writable_user(call)
     body = await call.body()
     _only(
         body,

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from dirguard_sandbox.audit import modified_properties, record_audit, target
 from dirguard_sandbox.errors import bad_request
 from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
+from dirguard_sandbox.routes_auth_methods import writable_user
 from dirguard_sandbox.routes_users import find_user
 
 _REQUIREMENTS = "/users/{user-id}/authentication/requirements"
@@ -33,7 +34,7 @@ async def get_requirements(call: Call) -> Response:
 @handles("PATCH", _REQUIREMENTS)
 async def update_requirements(call: Call) -> Response:
     state = call.state
-    user = find_user(state, call.param("user_id"))
+    user = writable_user(call)
     body = await call.body()
     unknown = sorted(set(body) - {"perUserMfaState", "@odata.type"})
     if unknown:

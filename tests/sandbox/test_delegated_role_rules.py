@@ -19,7 +19,9 @@ AUTHENTICATION_ADMINISTRATOR = "c4e39bd9-1100-46d3-8c65-fb160da0071f"
 PRIVILEGED_AUTHENTICATION_ADMINISTRATOR = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13"
 GUEST_INVITER = "95e79109-95c0-4d8e-aee3-d01accf2d47b"
 USER_ADMINISTRATOR = "fe930be7-5e62-47db-91af-98c3a49a38b1"
-SCOPES = "UserAuthenticationMethod.ReadWrite.All User.Invite.All"
+SCOPES = (
+    "UserAuthenticationMethod.ReadWrite.All User.Invite.All Policy.ReadWrite.AuthenticationMethod"
+)
 REDIRECT = "https://myapps.microsoft.com"
 
 
@@ -179,3 +181,21 @@ def test_any_member_invites_under_the_default_policy(tenant: Tenant) -> None:
         answer = _invite(client)
     assert answer.status_code == 201, answer.text
     assert answer.json()["invitedUserType"] == "Guest"
+
+
+def test_per_user_mfa_state_follows_the_same_rule(tenant: Tenant) -> None:
+    """Beta ``authentication/requirements``: an Authentication Administrator sets the per-user
+    MFA state of a non-admin, not of an admin."""
+    plain, _, _ = tenant.user()
+    user_admin, _, _ = tenant.user(USER_ADMINISTRATOR)
+    beta = tenant.sandbox.info.graph_base.removesuffix("/v1.0") + "/beta"
+    enforce = {"perUserMfaState": "enforced"}
+    with tenant.signed_in(AUTHENTICATION_ADMINISTRATOR) as client:
+        on_plain = client.patch(f"{beta}/users/{plain}/authentication/requirements", json=enforce)
+        on_admin = client.patch(
+            f"{beta}/users/{user_admin}/authentication/requirements", json=enforce
+        )
+    assert on_plain.status_code == 204, on_plain.text
+    assert _denied(on_admin), on_admin.text
+    assert tenant.sandbox.state.mfa_states.get(plain) == "enforced"
+    assert user_admin not in tenant.sandbox.state.mfa_states
