@@ -205,7 +205,8 @@ def test_schema_steps_find_their_object_and_report_samba_refusing_schema_updates
     schema modification, an administrator's too: a schema change cannot even be made to be
     rolled back. What is checked: a step on a schema object finds it in the schema partition
     (also when the DN known at planning lies elsewhere), reads it back there, and a write the
-    DC refuses fails with the DC's reason, the value untouched."""
+    DC refuses fails with the DC's reason, the value untouched; a delete (undoing a create) is
+    refused by dirguard itself, since AD never deletes schema objects."""
     dn = f"{SCHEMA_ATTRIBUTE},{ad_conn.contexts.schema}"
     current = tuple(
         v.decode() for v in read(ldap_admin, dn, "adminDescription").get("adminDescription", [])
@@ -236,6 +237,12 @@ def test_schema_steps_find_their_object_and_report_samba_refusing_schema_updates
     assert "updates are not allowed" in outcome
     after = read(ldap_admin, dn, "adminDescription").get("adminDescription", [])
     assert tuple(v.decode() for v in after) == current
+
+    delete = PlannedStep(kind=StepKind.DELETE, object_guid=guid, dn=dn, description=f"Delete {dn}")
+    status, outcome = apply_step(ad_conn, delete, force=False)
+    assert status == "failed"
+    assert outcome.startswith(f"{dn} is in the schema partition: AD never deletes")
+    assert guid_of(ldap_admin, dn) == guid
 
 
 @pytest.mark.samba

@@ -45,6 +45,11 @@ def search_bases(contexts: NamingContexts, dn: str | None = None) -> tuple[str, 
     return (home, *(b for b in every if b != home))
 
 
+def in_schema(contexts: NamingContexts, dn: str) -> bool:
+    """``dn`` lies in the schema partition (whose objects AD never deletes or brings back)."""
+    return _under(dn, contexts.schema)
+
+
 def find_by_guid(
     conn: AdConnection,
     guid: str,
