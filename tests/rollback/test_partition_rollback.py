@@ -193,6 +193,29 @@ def test_a_deleted_subnet_is_undeleted_with_its_objectguid(
     assert back["location"] == [b"Munich/Floor 3"]
 
 
+@pytest.mark.samba
+def test_rolling_back_a_subnet_delete_reanimates_its_tombstone(
+    samba_dc: SambaDC, tmp_path: Path, ldap_admin: Any, ad_conn: AdConnection, subnet_dn: str
+) -> None:
+    run = _cli(tmp_path, samba_dc, '"domain", "configuration"')
+    _add_subnet(ldap_admin, subnet_dn, b"Cologne office")
+    run("snapshot", "ad")
+    guid = guid_of(ldap_admin, subnet_dn)
+    ldap_admin.delete_s(subnet_dn)
+    assert missing_tombstones(ad_conn, [guid]) == frozenset(), "the tombstone is there"
+    run("capture", "ad")
+    event = _event(tmp_path, guid, "delete", None)
+
+    plan = run("rollback", "plan", "--event", str(event.sequence))
+    kinds = [s["kind"] for s in plan["steps"]]
+    assert kinds[0] == "reanimate" and "recreate" not in kinds
+    done = run("rollback", "apply", str(plan["id"]))
+
+    assert done["status"] == "applied", done["steps"]
+    assert guid_of(ldap_admin, subnet_dn) == guid
+    assert read(ldap_admin, subnet_dn, "description")["description"] == [b"Cologne office"]
+
+
 SCHEMA_ATTRIBUTE = "CN=Extension-Name"
 """An attributeSchema of the base schema (its adminDescription is what an admin would change)."""
 
