@@ -152,11 +152,13 @@ def _open(domain: AdDomainConfig, server: str, password: str | None, timeout: fl
         if domain.transport == "starttls":
             conn.start_tls_s()
         if domain.auth == "gssapi":
-            conn.sasl_interactive_bind_s("", ldap.sasl.gssapi())
+            _gssapi_bind(conn)
         else:
             conn.simple_bind_s(domain.bind_upn, password or "")
     except ldap.INVALID_CREDENTIALS:
         _quiet_unbind(conn)
+        if domain.auth == "gssapi":
+            raise AdAuthError(f"{where}: the server refused the Kerberos ticket") from None
         raise AdAuthError(
             f"{where}: the server refused the credentials of {domain.bind_upn} "
             "(wrong password, locked or disabled account)"
@@ -181,8 +183,62 @@ def _open(domain: AdDomainConfig, server: str, password: str | None, timeout: fl
         raise AdUnreachable(f"{where}: cannot connect ({text})") from None
     except ldap.LDAPError as error:
         _quiet_unbind(conn)
+        if domain.auth == "gssapi":
+            hint = _kerberos_hint(error, server)
+            raise AdAuthError(f"{where}: Kerberos bind failed: {hint}") from None
         raise AdConnectionError(f"{where}: bind failed: {_info(error)}") from None
     return conn
+
+
+def _gssapi_bind(conn: Any) -> None:
+    """SASL GSSAPI with the ticket in the default credential cache (``KRB5CCNAME``).
+
+    The service principal is ``ldap/<server as configured>``: no reverse DNS by libldap
+    (``SASL_NOCANON``), so the name in ``servers`` must be one the DC has an SPN for. TLS already
+    protects the connection and AD refuses a SASL security layer inside TLS, so none is
+    negotiated (``maxssf=0``)."""
+    conn.set_option(ldap.OPT_X_SASL_NOCANON, 1)
+    conn.set_option(ldap.OPT_X_SASL_SECPROPS, "maxssf=0")
+    conn.sasl_interactive_bind_s("", ldap.sasl.gssapi())
+
+
+def _kerberos_hint(error: ldap.LDAPError, server: str) -> str:
+    """What a failed GSSAPI bind means and what to do, from the GSSAPI/SASL/server text."""
+    text = _info(error)
+    lowered = text.lower()
+    if "no kerberos credentials" in lowered or "credentials cache" in lowered:
+        return (
+            "no Kerberos ticket: run kinit <account>@<REALM> as the user dirguard runs as "
+            f"(or point KRB5CCNAME at a credential cache holding a ticket) ({text})"
+        )
+    if "ticket expired" in lowered:
+        return f"the Kerberos ticket has expired: run kinit again ({text})"
+    if "server not found in kerberos database" in lowered:
+        return (
+            f"the KDC knows no service principal ldap/{server}: list the DC in servers by a "
+            "name it has an SPN for (its DNS name, e.g. dc01.corp.example.com), or register "
+            f"that SPN on the DC's account (setspn -S ldap/{server} <DC name>) ({text})"
+        )
+    if "clock skew" in lowered:
+        return (
+            "this host's clock differs from the domain controller's by more than the allowed "
+            f"skew (5 minutes by default): synchronise time (NTP) with the domain ({text})"
+        )
+    if "cannot find kdc" in lowered or "cannot contact any kdc" in lowered:
+        return f"no KDC found for the realm: check krb5.conf (KRB5_CONFIG) ({text})"
+    if "no worthy mechs" in lowered:
+        return (
+            "the Cyrus SASL GSSAPI module is not installed (Debian: apt-get install "
+            f"libsasl2-modules-gssapi-mit) ({text})"
+        )
+    if "sign or seal are required" in lowered:
+        return (
+            "the DC refuses a Kerberos bind over TLS without a SASL security layer, and one is "
+            "not allowed inside TLS (Samba before 4.20 with 'ldap server require strong auth = "
+            "yes'): set 'ldap server require strong auth = allow_sasl_over_tls' in the DC's "
+            f"smb.conf, or use auth = 'simple' ({text})"
+        )
+    return text
 
 
 def _quiet_unbind(conn: Any) -> None:
