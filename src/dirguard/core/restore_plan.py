@@ -34,7 +34,8 @@ NEVER_WRITTEN = (
 )
 """Besides the catalog's read-only and volatile fields: the RDN attributes (changed by a rename
 step), objectClass (fixed at creation), pwdLastSet (only 0 or -1 can be written) and the
-security descriptor (its events hold SDDL text; restoring descriptors is not in this slice)."""
+security descriptor (never set as a whole: a ``set-security`` step from
+:mod:`dirguard.core.sd_restore` writes only the parts that changed, with the SD-flags control)."""
 
 
 class StepKind(StrEnum):
@@ -43,6 +44,8 @@ class StepKind(StrEnum):
     """No tombstone is left: add the object anew from history (new objectGUID and objectSid)."""
     MOVE = "move"
     SET = "set"
+    SET_SECURITY = "set-security"
+    """Write back the DACL (owner, group when they changed) of a stored earlier descriptor."""
     ADD_VALUE = "add-value"
     REMOVE_VALUE = "remove-value"
     DELETE = "delete"
@@ -53,6 +56,7 @@ PHASES = {
     StepKind.RECREATE: 0,
     StepKind.MOVE: 0,
     StepKind.SET: 2,
+    StepKind.SET_SECURITY: 2,
     StepKind.ADD_VALUE: 3,
     StepKind.REMOVE_VALUE: 3,
     StepKind.DELETE: 4,
@@ -72,6 +76,10 @@ class HistoryEvent:
     new: Any
     when: datetime
     actor: str | None = None
+    old_bytes: bytes | None = None
+    """A security descriptor change: the binary descriptor before it (the event holds SDDL)."""
+    new_bytes: bytes | None = None
+    """A security descriptor change: the binary descriptor it left."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,6 +35,8 @@ from dirguard.core.restore_plan import (
     with_conflict,
     writable,
 )
+from dirguard.core.sd_restore import ATTRIBUTE as SD_ATTRIBUTE
+from dirguard.core.sd_restore import security_step
 
 Membership = tuple[ObjectFacts, str]
 """An object holding a link to the one being restored, and the linked attribute (``member``)."""
@@ -241,8 +243,26 @@ def _undo_object(
             step = move_step(obj, target, expected, tuple(e.id for e in dn_events))
             steps.append(with_conflict(step, conflict, force))
     steps.extend(_attribute_steps(obj, events, now, force))
+    steps.extend(_security_steps(obj, events, now, force, warnings))
     steps.extend(_link_steps(obj, events, now, force))
     return steps
+
+
+def _security_steps(
+    obj: ObjectFacts, events: list[HistoryEvent], now: Content, force: bool, warnings: list[str]
+) -> list[PlannedStep]:
+    """One ``set-security`` step for the object's security descriptor changes, if any."""
+    changes = [
+        e
+        for e in events
+        if e.op == ChangeOp.MODIFY and (e.attribute or "").lower() == SD_ATTRIBUTE.lower()
+    ]
+    if not changes:
+        return []
+    step, warning = security_step(obj, changes, now, force)
+    if warning is not None:
+        warnings.append(warning)
+    return [] if step is None else [step]
 
 
 def _attribute_steps(

@@ -24,6 +24,7 @@ from dirguard.connectors.ad.connection import AdConnection
 from dirguard.core.ad_values import Value
 from dirguard.core.restore_plan import PlannedStep, StepKind, same_values, split_dn
 from dirguard.services.partition_search import find_by_guid, in_schema, show_deleted
+from dirguard.services.sd_apply import security_conflict, security_problem, write_security
 from dirguard.services.tombstones import recreate_step
 from dirguard.store.audit import SELF, AuditOutcome, record_audit
 from dirguard.store.column_types import utcnow
@@ -107,6 +108,8 @@ def _check_expected(step: PlannedStep, dn: str, live: list[bytes]) -> str | None
         return None if same_values((dn,), step.expected) else f"it is now at {dn}"
     if step.kind is StepKind.SET and not _same(live, step.expected):
         return "it changed again since the plan was made"
+    if step.kind is StepKind.SET_SECURITY:
+        return security_conflict(step, live)
     return None
 
 
@@ -114,6 +117,8 @@ def _run(conn: AdConnection, step: PlannedStep, dn: str, live: list[bytes]) -> s
     """Perform the step; returns ``succeeded`` or ``unchanged`` (already as intended)."""
     name = step.attribute or ""
     value_raw = _raw(step.values)
+    if step.kind is StepKind.SET_SECURITY:
+        return write_security(conn, step, dn)
     if step.kind is StepKind.SET:
         if _same(live, step.values):
             return "unchanged"
@@ -162,6 +167,8 @@ def _verify(conn: AdConnection, step: PlannedStep) -> None:
             raise StepFailed(f"read back at {dn}, not at {step.values[0]!s}")
     elif step.kind is StepKind.SET and not _same(live, step.values):
         raise StepFailed(f"read back {len(live)} value(s) that differ from the intended ones")
+    elif step.kind is StepKind.SET_SECURITY and (problem := security_problem(conn, step, dn)):
+        raise StepFailed(problem)
     elif step.kind is StepKind.ADD_VALUE and not any(_same([v], step.values) for v in live):
         raise StepFailed(f"{step.values[0]!s} is not in {step.attribute} after the add")
     elif step.kind is StepKind.REMOVE_VALUE and any(_same([v], step.values) for v in live):

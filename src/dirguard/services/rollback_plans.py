@@ -27,6 +27,7 @@ from dirguard.core.restore_plan import HistoryEvent, ObjectFacts, PlanningError,
 from dirguard.core.undo_planner import Membership, plan_events, plan_point_in_time, plan_undelete
 from dirguard.services import history_query
 from dirguard.services.ad_snapshot import latest_versions
+from dirguard.services.sd_apply import with_descriptor_bytes
 from dirguard.store import json_codec
 from dirguard.store.models import (
     ChangeEvent,
@@ -154,6 +155,7 @@ def events_plan(
         raise PlanningError("no recorded change matches the selection; nothing to undo")
     objects = {o.id: o for _e, o in rows}
     events = [_history_event(e, o.external_id) for e, o in rows]
+    events = with_descriptor_bytes(session, rows, events)
     facts = object_facts(session, objects.values())
     memberships = _deleted_memberships(session, objects.values())
     draft = plan_events(
