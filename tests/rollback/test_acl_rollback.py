@@ -25,12 +25,18 @@ from dirguard.cli.app import app
 from dirguard.core import sddl_names as names
 from dirguard.core.ad_values import Content
 from dirguard.core.change_op import ChangeOp
-from dirguard.core.dacl_edit import INHERITED_ACE, access_allowed_ace, sid_to_bytes
+from dirguard.core.dacl_edit import (
+    INHERITED_ACE,
+    access_allowed_ace,
+    sid_to_bytes,
+    with_aces_removed,
+)
 from dirguard.core.object_diff import security_descriptor_change
 from dirguard.core.restore_plan import HistoryEvent, ObjectFacts, StepKind
 from dirguard.core.sd_restore import explicit_aces, mismatch, sd_flags_of
 from dirguard.core.security_descriptor import parse_security_descriptor, sid_from_bytes
 from dirguard.core.undo_planner import plan_events
+from dirguard.services.ad_directory import read_dacl, write_dacl
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.rollback.helpers import add_ou, add_user, read, remove_tree, write_config
 
@@ -256,5 +262,42 @@ def test_a_dacl_changed_again_is_a_conflict(
         assert [s["status"] for s in done["steps"]] == ["succeeded"], done
         now = _explicit(ldap_admin, ou_dn)
         assert not any(sid in ace for ace in now)
+    finally:
+        remove_tree(ldap_admin, ou_dn)
+
+
+@pytest.mark.samba
+def test_an_ace_removed_by_an_ldap_rewrite_of_a_users_dacl_is_added_back(
+    samba_dc: SambaDC, tmp_path: Path, ldap_admin: Any, unique: Callable[[str], str]
+) -> None:
+    cli = Cli(
+        write_config(tmp_path, samba_dc), {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
+    )
+    ou_dn = f"OU={unique('aclu')},{samba_dc.base_dn}"
+    add_ou(ldap_admin, ou_dn)
+    user_dn = f"CN={unique('target')},{ou_dn}"
+    try:
+        add_user(ldap_admin, user_dn, unique("target"))
+        cli("snapshot", "ad")
+        before = _explicit(ldap_admin, user_dn)
+        victim = sorted(before)[0]
+        sd = read_dacl(ldap_admin, user_dn)
+        rewritten, count = with_aces_removed(sd, lambda ace: ace.sddl() == victim)
+        assert count == before[victim]
+        write_dacl(ldap_admin, user_dn, rewritten)
+        assert victim not in _explicit(ldap_admin, user_dn)
+        cli("capture", "ad")
+        [change] = _sd_changes(cli, user_dn)
+        assert len(change["details"]["aces_removed"]) == count
+        assert "aces_added" not in change["details"]
+
+        plan = cli("rollback", "plan", "--event", str(change["sequence"]))
+        [step] = plan["steps"]
+        assert step["kind"] == "set-security" and step["status"] == "planned"
+        assert step["description"].count("add back (") == count
+        assert "remove (" not in step["description"]
+        applied = cli("rollback", "apply", str(plan["id"]))
+        assert [s["status"] for s in applied["steps"]] == ["succeeded"], applied
+        assert _explicit(ldap_admin, user_dn) == before
     finally:
         remove_tree(ldap_admin, ou_dn)
