@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -103,8 +104,11 @@ def _sasl_over_tls_allowed(dc: SambaDC) -> bool:
 def test_no_ticket_says_run_kinit(samba_dc: SambaDC, kinit: Kinit) -> None:
     with pytest.raises(AdAuthError) as caught:
         connect(domain_config(samba_dc, auth="gssapi", bind_upn=None, password=None), None)
-    assert "no Kerberos ticket: run kinit" in str(caught.value)
+    assert "no Kerberos ticket: run kinit <account>@<REALM>" in str(caught.value)
     assert f"{samba_dc.host}:636" in str(caught.value)
+    named = domain_config(samba_dc, auth="gssapi", password=None)  # bind_upn names the account
+    with pytest.raises(AdAuthError, match=re.escape(f"run kinit {samba_dc.admin_upn} ")):
+        connect(named, None)
 
 
 def test_a_server_name_without_an_ldap_spn_is_named(samba_dc: SambaDC, kinit: Kinit) -> None:

@@ -184,7 +184,7 @@ def _open(domain: AdDomainConfig, server: str, password: str | None, timeout: fl
     except ldap.LDAPError as error:
         _quiet_unbind(conn)
         if domain.auth == "gssapi":
-            hint = _kerberos_hint(error, server)
+            hint = _kerberos_hint(error, server, domain.bind_upn or "<account>@<REALM>")
             raise AdAuthError(f"{where}: Kerberos bind failed: {hint}") from None
         raise AdConnectionError(f"{where}: bind failed: {_info(error)}") from None
     return conn
@@ -202,13 +202,13 @@ def _gssapi_bind(conn: Any) -> None:
     conn.sasl_interactive_bind_s("", ldap.sasl.gssapi())
 
 
-def _kerberos_hint(error: ldap.LDAPError, server: str) -> str:
+def _kerberos_hint(error: ldap.LDAPError, server: str, principal: str) -> str:
     """What a failed GSSAPI bind means and what to do, from the GSSAPI/SASL/server text."""
     text = _info(error)
     lowered = text.lower()
     if "no kerberos credentials" in lowered or "credentials cache" in lowered:
         return (
-            "no Kerberos ticket: run kinit <account>@<REALM> as the user dirguard runs as "
+            f"no Kerberos ticket: run kinit {principal} as the user dirguard runs as "
             f"(or point KRB5CCNAME at a credential cache holding a ticket) ({text})"
         )
     if "ticket expired" in lowered:
