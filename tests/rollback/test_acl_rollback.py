@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import ldap
 import pytest
 from typer.testing import CliRunner
 
@@ -35,8 +36,9 @@ from dirguard.core.object_diff import security_descriptor_change
 from dirguard.core.restore_plan import HistoryEvent, ObjectFacts, StepKind
 from dirguard.core.sd_restore import explicit_aces, mismatch, sd_flags_of
 from dirguard.core.security_descriptor import parse_security_descriptor, sid_from_bytes
-from dirguard.core.undo_planner import plan_events
+from dirguard.core.undo_planner import plan_events, plan_point_in_time
 from dirguard.services.ad_directory import read_dacl, write_dacl
+from dirguard.store.column_types import utcnow
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.rollback.helpers import add_ou, add_user, read, remove_tree, write_config
 
@@ -301,3 +303,55 @@ def test_an_ace_removed_by_an_ldap_rewrite_of_a_users_dacl_is_added_back(
         assert _explicit(ldap_admin, user_dn) == before
     finally:
         remove_tree(ldap_admin, ou_dn)
+
+
+@pytest.mark.samba
+def test_restore_at_a_moment_brings_the_dacl_back(
+    samba_dc: SambaDC,
+    tmp_path: Path,
+    ldap_admin: Any,
+    samba_tool: Callable[..., str],
+    unique: Callable[[str], str],
+) -> None:
+    cli = Cli(
+        write_config(tmp_path, samba_dc), {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
+    )
+    ou_dn = f"OU={unique('aclt')},{samba_dc.base_dn}"
+    add_ou(ldap_admin, ou_dn)
+    user_dn = f"CN={unique('writer')},{ou_dn}"
+    try:
+        add_user(ldap_admin, user_dn, unique("writer"))
+        sid = sid_from_bytes(read(ldap_admin, user_dn, "objectSid")["objectSid"][0])[0]
+        ldap_admin.modify_s(ou_dn, [(ldap.MOD_REPLACE, "description", [b"kept"])])
+        cli("snapshot", "ad")
+        before = _explicit(ldap_admin, ou_dn)
+        moment = utcnow().isoformat()
+        samba_tool("dsacl", "set", f"--objectdn={ou_dn}", f"--sddl=(A;;RPWP;;;{sid})")
+        samba_tool("dsacl", "set", f"--objectdn={ou_dn}", f"--sddl=(D;;WP;;;{sid})")
+
+        planned = cli("restore", ou_dn, "--at", moment)
+        [step] = planned["steps"]
+        assert step["kind"] == "set-security"
+        assert f"remove (A;;RPWP;;;{sid})" in step["description"]
+        assert f"remove (D;;WP;;;{sid})" in step["description"]
+        applied = cli("restore", ou_dn, "--at", moment, "--apply")
+        assert [s["status"] for s in applied["steps"]] == ["succeeded"], applied
+        assert _explicit(ldap_admin, ou_dn) == before
+        assert cli("restore", ou_dn, "--at", moment)["plan"] is None, "nothing left to restore"
+    finally:
+        remove_tree(ldap_admin, ou_dn)
+
+
+def test_point_in_time_restores_only_a_dacl_that_differs() -> None:
+    then = _sd("S-1-5-32-544", [AU_READ, SYSTEM_INHERITED])
+    now = _sd("S-1-5-32-544", [USER_RC, AU_READ])
+    [ou] = _ou(now).values()
+    target: Content = {"distinguishedName": [OU_DN], "nTSecurityDescriptor": [then]}
+    [step] = plan_point_in_time(ou, target).steps
+    assert step.kind is StepKind.SET_SECURITY and step.expected == (now,)
+    assert f"remove (A;;RC;;;{USER})" in step.description and "add back" not in step.description
+    assert parse_security_descriptor(bytes(step.values[0])).dacl == (
+        parse_security_descriptor(then).dacl
+    )
+    same = _sd("S-1-5-32-544", [AU_READ, USER_RC, SYSTEM_INHERITED])  # reordered, inherited
+    assert plan_point_in_time(ou, {**target, "nTSecurityDescriptor": [same]}).steps == ()

@@ -32,6 +32,7 @@ from dirguard.core.restore_plan import (
 from dirguard.core.security_descriptor import (
     SecurityDescriptor,
     SecurityDescriptorError,
+    diff_security_descriptors,
     parse_security_descriptor,
     sid_from_bytes,
 )
@@ -70,15 +71,15 @@ def restoring_descriptor(old: bytes, new: bytes) -> bytes:
             raw = _sid_raw(old, at)
             offsets[index], position = position, position + len(raw)
             parts.append(raw)
+    if not (before.dacl_present and dacl_at):
+        raise SecurityDescriptorError(
+            "the earlier descriptor has no DACL (or a NULL DACL, which grants everyone full "
+            "access); dirguard does not write that back"
+        )
     flags = names.SE_SELF_RELATIVE | names.SE_DACL_PRESENT | (control & _DACL_FLAG_BITS)
-    if before.dacl_present and dacl_at:
-        (size,) = struct.unpack_from("<H", old, dacl_at + 2)
-        offsets[2] = position
-        parts.append(old[dacl_at : dacl_at + size])
-    elif before.dacl_present:
-        offsets[2] = 0  # a NULL DACL: present, with no ACL
-    else:
-        flags &= ~names.SE_DACL_PRESENT
+    (size,) = struct.unpack_from("<H", old, dacl_at + 2)
+    offsets[2] = position
+    parts.append(old[dacl_at : dacl_at + size])
     header = struct.pack("<BBHIIII", 1, 0, flags, offsets[0], offsets[1], 0, offsets[2])
     return header + b"".join(parts)
 
@@ -201,3 +202,43 @@ def security_step(
         if found is not None:
             conflict = f"its DACL changed again since (explicit ACEs compared): {found}"
     return with_conflict(step, conflict, force), None
+
+
+def _inherited(ace: str) -> bool:
+    flags = ace.split(";")[1] if ace.count(";") >= 1 else ""
+    return "ID" in {flags[i : i + 2] for i in range(0, len(flags), 2)}
+
+
+def point_in_time_step(obj: ObjectFacts, target: Content, now: Content) -> PlannedStep | None:
+    """The step bringing the object's DACL (owner, group) back to ``target``'s, or ``None`` when
+    the explicit ACEs, owner and group already match (or either descriptor is not recorded)."""
+    wanted = next(iter(target.get(ATTRIBUTE, [])), None)
+    current = next(iter(now.get(ATTRIBUTE, [])), None)
+    if not isinstance(wanted, bytes) or not isinstance(current, bytes):
+        return None
+    try:
+        descriptor = restoring_descriptor(wanted, current)
+        flags = sd_flags_of(descriptor)
+    except (SecurityDescriptorError, struct.error):
+        return None
+    if mismatch(descriptor, current, flags) is None:
+        return None
+    diff = diff_security_descriptors(current, wanted)
+    what = [
+        f"{'remove' if c.kind == 'removed' else 'add back'} {c.ace}"
+        for c in diff.aces
+        if c.acl == "DACL" and c.kind != "moved" and not _inherited(c.ace)
+    ]
+    for label, pair in (("owner", diff.owner), ("group", diff.group)):
+        if pair is not None:
+            what.append(f"{label} back from {pair[0] or '-'} to {pair[1] or '-'}")
+    return PlannedStep(
+        kind=StepKind.SET_SECURITY,
+        object_guid=obj.guid,
+        dn=obj.dn,
+        attribute=ATTRIBUTE,
+        values=(descriptor,),
+        expected=(current,),
+        description=f"Restore the {parts_text(flags)} of {obj.dn} as recorded then "
+        f"(SD flags {flags}; the SACL is left alone): " + ("; ".join(what) or "as recorded"),
+    )

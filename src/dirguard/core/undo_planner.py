@@ -36,7 +36,7 @@ from dirguard.core.restore_plan import (
     writable,
 )
 from dirguard.core.sd_restore import ATTRIBUTE as SD_ATTRIBUTE
-from dirguard.core.sd_restore import security_step
+from dirguard.core.sd_restore import point_in_time_step, security_step
 
 Membership = tuple[ObjectFacts, str]
 """An object holding a link to the one being restored, and the linked attribute (``member``)."""
@@ -326,6 +326,8 @@ def plan_point_in_time(
     steps: list[PlannedStep] = []
     target_dn = _dn_of(target)
     now = obj.current
+    was_deleted = obj.deleted
+    # a reanimated object gets a descriptor the DC derives anew: not compared
     if obj.deleted:
         steps.extend(reanimation_steps(obj, target_dn, memberships))
         now = obj.last_live or now
@@ -352,6 +354,9 @@ def plan_point_in_time(
             )
         else:
             steps.append(set_step(obj, name, wanted, current))
+    security = None if was_deleted else point_in_time_step(obj, target, now)
+    if security is not None:
+        steps.append(security)
     return RestorePlanDraft(steps=ordered(steps))
 
 
