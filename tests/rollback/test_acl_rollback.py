@@ -355,3 +355,14 @@ def test_point_in_time_restores_only_a_dacl_that_differs() -> None:
     )
     same = _sd("S-1-5-32-544", [AU_READ, USER_RC, SYSTEM_INHERITED])  # reordered, inherited
     assert plan_point_in_time(ou, {**target, "nTSecurityDescriptor": [same]}).steps == ()
+
+
+def test_an_earlier_descriptor_without_a_dacl_is_never_written_back() -> None:
+    after = _sd("S-1-5-32-544", [AU_READ, USER_RPWP])
+    sid = sid_to_bytes("S-1-5-32-544")
+    no_dacl = struct.pack("<BBHIIII", 1, 0, names.SE_SELF_RELATIVE, 20, 20, 0, 0) + sid
+    draft = plan_events([_change(3, no_dacl, after)], _ou(after))
+    assert draft.steps == ()
+    [warning] = draft.warnings
+    assert warning.startswith(f"{OU_DN}: the stored security descriptor cannot be restored")
+    assert "NULL DACL, which grants everyone full access" in warning

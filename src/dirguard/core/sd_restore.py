@@ -175,7 +175,7 @@ def security_step(
         descriptor = restoring_descriptor(first.old_bytes, last.new_bytes)
         flags = sd_flags_of(descriptor)
     except (SecurityDescriptorError, struct.error) as error:
-        return None, f"{obj.dn}: the stored security descriptor cannot be read: {error}"
+        return None, f"{obj.dn}: the stored security descriptor cannot be restored: {error}"
     remove, add_back, moved = _net_aces(events)
     what = [f"remove {ace}" for ace in remove] + [f"add back {ace}" for ace in add_back]
     if moved:
