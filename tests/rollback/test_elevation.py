@@ -9,6 +9,7 @@ audit log, and its membership changes are dirguard's own writes in the history.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -32,6 +33,8 @@ from dirguard.store.models import AuditRecord, ChangeEvent
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.rollback.accounts import (
     DIRGUARD,
+    REPLICATE_CHANGES,
+    REPLICATE_CHANGES_ALL,
     Account,
     cli_json,
     domain_admins,
@@ -485,3 +488,56 @@ def test_the_monitor_revokes_a_pending_elevation_when_it_starts(
         if ro_account.dn.lower() in group_members(ldap_admin, admins):
             ldap_admin.modify_s(admins, [(ldap.MOD_DELETE, "member", [ro_account.dn.encode()])])
         remove_tree(ldap_admin, ou_dn)
+
+
+def test_undelete_of_a_configuration_object_is_elevated_to_enterprise_admins(
+    samba_dc: SambaDC,
+    tmp_path: Path,
+    ldap_admin: Any,
+    unique: Callable[[str], str],
+    ro_account: Account,
+    samba_tool: Callable[..., str],
+) -> None:
+    """A subnet lives in the configuration partition: its reanimation needs Enterprise Admins,
+    which the elevation grants before planning (the rights are known from the stored DN)."""
+    configuration = f"CN=Configuration,{samba_dc.base_dn}"
+    rights = "".join(
+        f"(OA;;CR;{right};;{ro_account.sid})"
+        for right in (REPLICATE_CHANGES, REPLICATE_CHANGES_ALL)
+    )
+    samba_tool("dsacl", "set", f"--objectdn={configuration}", f"--sddl={rights}")
+    config = write_config(
+        tmp_path,
+        samba_dc,
+        mode="read-only",
+        bind_upn=ro_account.upn,
+        secret_env="TEST_RO_PW",
+        extra=(
+            f'elevation_bind_upn = "{samba_dc.admin_upn}"\n'
+            'elevation_password = "env:TEST_ELEVATION_PW"\n'
+            'partitions = ["domain", "configuration"]\n'
+        ),
+    )
+    env = {"TEST_RO_PW": ro_account.password, "TEST_ELEVATION_PW": samba_dc.admin_password}
+    run = _runner(config, env)
+    octet = int(unique("")[:4], 16) % 250 + 1
+    dn = f"CN=10.{octet}.77.0/24,CN=Subnets,CN=Sites,{configuration}"
+    ldap_admin.add_s(dn, [("objectClass", [b"subnet"]), ("description", [b"Lyon office"])])
+    try:
+        guid = guid_of(ldap_admin, dn)
+        run("snapshot", "ad")
+        ldap_admin.delete_s(dn)
+
+        done = run("undelete", guid, "--as", "dora")
+        assert done["status"] == "applied"
+        recent = run("elevation", "status")["recent"]
+        granted = {row["group"] for row in recent if row["plan_id"] == done["id"]}
+        assert "Enterprise Admins" in granted, recent
+        assert {row["status"] for row in recent if row["plan_id"] == done["id"]} == {"ended"}
+        assert guid_of(ldap_admin, dn) == guid
+        assert read(ldap_admin, dn, "description")["description"] == [b"Lyon office"]
+        enterprise_admins = f"CN=Enterprise Admins,CN=Users,{samba_dc.base_dn}"
+        assert ro_account.dn.lower() not in group_members(ldap_admin, enterprise_admins)
+    finally:
+        with contextlib.suppress(ldap.NO_SUCH_OBJECT):
+            ldap_admin.delete_s(dn)

@@ -33,6 +33,7 @@ from dirguard.services.elevation import (
     elevated,
     revoke_pending,
 )
+from dirguard.services.history_query import find_objects
 from dirguard.services.rollback import ApplyReport, RollbackError, apply_plan
 from dirguard.store.audit import AuditOutcome, record_audit
 from dirguard.store.models import RestorePlan
@@ -252,16 +253,21 @@ def undelete_guarded(
     make_plan: PlanMaker,
 ) -> GuardedApply:
     """Plan (with ``make_plan``) and apply the undelete of ``object_text`` under the same rules;
-    it needs what a reanimation in the domain partition needs. With elevation the plan is made
+    it needs what a reanimation in the object's partition needs (its last known DN in the
+    store: a subnet in the configuration partition needs Enterprise Admins; an object the store
+    does not know is taken to be in the domain partition). With elevation the plan is made
     while elevated: the capture before planning must see the tombstone, which a read-only
     account may not be shown."""
+    with sessions() as session:
+        known = find_objects(session, object_text, domain.name)
+    stored_dn = known[0].path if len(known) == 1 else None
     return _guarded(
         sessions,
         domain,
         openers,
         requested_by=requested_by,
         reason=f"undelete {object_text}",
-        probe=lambda conn: [(conn.contexts.default, True)],
+        probe=lambda conn: [(stored_dn or conn.contexts.default, True)],
         make_plan=make_plan,
     )
 
