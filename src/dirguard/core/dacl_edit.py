@@ -2,7 +2,8 @@
 
 The edited descriptor carries only the DACL (control ``SE_SELF_RELATIVE | SE_DACL_PRESENT`` plus
 the DACL's own flags); written with the SD-flags control set to DACL_SECURITY_INFORMATION (4),
-the server replaces the DACL and leaves owner, group and SACL alone. Existing ACEs are copied
+the server replaces the DACL and leaves group and SACL alone (the owner too on Windows; Samba
+4.17 needs the owner written along: :func:`with_owner_and_group`). Existing ACEs are copied
 byte for byte (types this code does not know survive unchanged); a new ACE goes after the last
 explicit ACE, ahead of inherited ones, which keeps the canonical order (explicit before
 inherited). Pure: no I/O.
@@ -29,7 +30,10 @@ INHERITED_ACE = 0x10
 INHERIT_ONLY_ACE = 0x08
 CONTROL_ACCESS = 0x0000_0100
 GENERIC_ALL = 0x1000_0000
+OWNER_SECURITY_INFORMATION = 0x1
+GROUP_SECURITY_INFORMATION = 0x2
 DACL_SECURITY_INFORMATION = 0x4
+"""SD-flags bits (LDAP_SERVER_SD_FLAGS_OID): which parts of a descriptor are read or written."""
 _DACL_FLAG_BITS = sum(bit for _name, bit in names.DACL_FLAGS)
 
 
@@ -165,3 +169,53 @@ def control_access_decision(
         if _covers(ace, right_guid):
             return ace.ace_type in (ACCESS_ALLOWED, ACCESS_ALLOWED_OBJECT), ace
     return False, None
+
+
+def _sid_at(sd: bytes, offset: int) -> bytes:
+    if not offset:
+        return b""
+    if offset + 8 > len(sd):
+        raise SecurityDescriptorError(f"SID at offset {offset} lies beyond the descriptor")
+    size = 8 + 4 * sd[offset + 1]
+    if offset + size > len(sd):
+        raise SecurityDescriptorError(f"SID at offset {offset} lies beyond the descriptor")
+    return sd[offset : offset + size]
+
+
+def _acl_at(sd: bytes, offset: int) -> bytes:
+    if not offset:
+        return b""
+    if offset + 8 > len(sd):
+        raise SecurityDescriptorError(f"ACL at offset {offset} lies beyond the descriptor")
+    (size,) = struct.unpack_from("<H", sd, offset + 2)
+    if size < 8 or offset + size > len(sd):
+        raise SecurityDescriptorError(f"ACL at offset {offset} has invalid size {size}")
+    return sd[offset : offset + size]
+
+
+def with_owner_and_group(descriptor: bytes, source: bytes) -> bytes:
+    """``descriptor`` carrying ``source``'s owner and group where it has none of its own.
+
+    Samba 4.17 gives an object the writer's default owner (Domain Admins) when a descriptor
+    without an owner is written, even under an SD-flags control naming the DACL alone; a Windows
+    DC keeps the owner. Writing the live owner and group along (the flags unchanged) keeps them
+    on both."""
+    for sd in (descriptor, source):
+        if len(sd) < 20:
+            raise SecurityDescriptorError("security descriptor shorter than its 20-byte header")
+    _r, _s, control, owner_at, group_at, sacl_at, dacl_at = struct.unpack_from(
+        "<BBHIIII", descriptor, 0
+    )
+    _r, _s, _c, source_owner_at, source_group_at, _sa, _da = struct.unpack_from(
+        "<BBHIIII", source, 0
+    )
+    owner = _sid_at(descriptor, owner_at) or _sid_at(source, source_owner_at)
+    group = _sid_at(descriptor, group_at) or _sid_at(source, source_group_at)
+    sacl = _acl_at(descriptor, sacl_at) if control & names.SE_SACL_PRESENT else b""
+    dacl = _acl_at(descriptor, dacl_at) if control & names.SE_DACL_PRESENT else b""
+    offsets, position = [], 20
+    for part in (owner, group, sacl, dacl):
+        offsets.append(position if part else 0)
+        position += len(part)
+    header = struct.pack("<BBHIIII", 1, 0, control | names.SE_SELF_RELATIVE, *offsets)
+    return header + owner + group + sacl + dacl

@@ -22,6 +22,11 @@ from typing import Any
 
 from dirguard.core import sddl_names as names
 from dirguard.core.ad_values import Content
+from dirguard.core.dacl_edit import (
+    DACL_SECURITY_INFORMATION,
+    GROUP_SECURITY_INFORMATION,
+    OWNER_SECURITY_INFORMATION,
+)
 from dirguard.core.restore_plan import (
     HistoryEvent,
     ObjectFacts,
@@ -38,9 +43,6 @@ from dirguard.core.security_descriptor import (
 )
 
 ATTRIBUTE = "nTSecurityDescriptor"
-OWNER_SECURITY_INFORMATION = 0x1
-GROUP_SECURITY_INFORMATION = 0x2
-DACL_SECURITY_INFORMATION = 0x4
 INHERITED_ACE = 0x10
 _DACL_FLAG_BITS = sum(bit for _name, bit in names.DACL_FLAGS)
 PARTS = (

@@ -16,7 +16,13 @@ from ldap.filter import escape_filter_chars
 from dirguard.connectors.ad.connection import NamingContexts
 from dirguard.connectors.ad.ldap_read import sd_flags_control
 from dirguard.core.ad_account_grants import GroupIdentity
-from dirguard.core.dacl_edit import DACL_SECURITY_INFORMATION, sid_to_bytes
+from dirguard.core.dacl_edit import (
+    DACL_SECURITY_INFORMATION,
+    GROUP_SECURITY_INFORMATION,
+    OWNER_SECURITY_INFORMATION,
+    sid_to_bytes,
+    with_owner_and_group,
+)
 from dirguard.core.security_descriptor import sid_from_bytes
 
 Attrs = dict[str, list[bytes]]
@@ -159,7 +165,19 @@ def read_dacl(conn: Any, dn: str) -> bytes:
 
 
 def write_dacl(conn: Any, dn: str, descriptor: bytes) -> None:
-    """Replace ``dn``'s DACL (only the DACL: the SD-flags control says so)."""
+    """Replace ``dn``'s DACL (only the DACL: the SD-flags control says so); the live owner and
+    group are written along so that Samba keeps them (see ``with_owner_and_group``)."""
+    msgid = conn.search_ext(
+        dn,
+        ldap.SCOPE_BASE,
+        "(objectClass=*)",
+        ["nTSecurityDescriptor"],
+        serverctrls=[sd_flags_control(OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION)],
+    )
+    _type, data, _id, _ctrls = conn.result3(msgid)
+    live = (data[0][1].get("nTSecurityDescriptor") if data else None) or []
+    if live:
+        descriptor = with_owner_and_group(descriptor, bytes(live[0]))
     conn.modify_ext_s(
         dn,
         [(ldap.MOD_REPLACE, "nTSecurityDescriptor", [descriptor])],

@@ -25,6 +25,11 @@ from sqlalchemy.orm import Session
 from dirguard.connectors.ad.connection import AdConnection
 from dirguard.connectors.ad.ldap_read import sd_flags_control
 from dirguard.core.change_op import ChangeOp
+from dirguard.core.dacl_edit import (
+    GROUP_SECURITY_INFORMATION,
+    OWNER_SECURITY_INFORMATION,
+    with_owner_and_group,
+)
 from dirguard.core.restore_plan import HistoryEvent, PlannedStep
 from dirguard.core.sd_restore import ATTRIBUTE, mismatch, sd_flags_of
 from dirguard.store.models import ChangeEvent, ObjectVersion
@@ -109,6 +114,10 @@ def write_security(conn: AdConnection, step: PlannedStep, dn: str) -> str:
     flags = sd_flags_of(descriptor)
     if mismatch(descriptor, read_security(conn, dn, flags), flags) is None:
         return "unchanged"
+    live_owner_group = read_security(
+        conn, dn, OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION
+    )
+    descriptor = with_owner_and_group(descriptor, live_owner_group)
     conn.ldap.modify_ext_s(
         dn,
         [(ldap.MOD_REPLACE, ATTRIBUTE, [descriptor])],
