@@ -16,7 +16,9 @@ from typing import Any
 
 import ldap
 import pytest
+from typer.testing import CliRunner
 
+from dirguard.cli.app import app
 from dirguard.core.security_descriptor import sid_from_bytes
 from dirguard.throwaway.samba_dc import SambaDC, audit_records
 from tests.rollback.helpers import read
@@ -92,3 +94,21 @@ def cli_json(config: Path, env: dict[str, str], *args: str, code: int = 0) -> An
     result = cli(config, env, *args, "--json")
     assert result.returncode == code, result.stderr
     return json.loads(result.stdout)
+
+
+def cli_runner(config: Path, env: dict[str, str]) -> Callable[..., Any]:
+    """``run(ARGS, code=0, as_json=True)``: ``dirguard --config CONFIG ARGS [--json]`` in this
+    process; asserts the exit code and that no secret of ``env`` is printed; the parsed JSON
+    (with ``as_json``) or the result."""
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0, as_json: bool = True) -> Any:
+        result = runner.invoke(
+            app, ["--config", str(config), *args, *(["--json"] if as_json else [])], env=env
+        )
+        assert result.exit_code == code, result.output
+        for secret in env.values():
+            assert secret not in result.output
+        return json.loads(result.stdout) if as_json else result
+
+    return run

@@ -37,6 +37,7 @@ from tests.rollback.accounts import (
     REPLICATE_CHANGES_ALL,
     Account,
     cli_json,
+    cli_runner,
     domain_admins,
     group_members,
     ro_account,
@@ -72,19 +73,6 @@ def _config(tmp_path: Path, dc: SambaDC, account: Account) -> tuple[Path, dict[s
         ),
     )
     return config, {"TEST_RO_PW": account.password, "TEST_ELEVATION_PW": dc.admin_password}
-
-
-def _runner(config: Path, env: dict[str, str]) -> Callable[..., Any]:
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0) -> Any:
-        result = runner.invoke(app, ["--config", str(config), *args, "--json"], env=env)
-        assert result.exit_code == code, result.output
-        for secret in env.values():
-            assert secret not in result.output
-        return json.loads(result.stdout)
-
-    return run
 
 
 def _store(tmp_path: Path) -> Any:
@@ -144,7 +132,7 @@ def test_elevation_is_granted_for_the_rollback_and_gone_afterwards(
     ro_account: Account,
 ) -> None:
     config, env = _config(tmp_path, samba_dc, ro_account)
-    run = _runner(config, env)
+    run = cli_runner(config, env)
     ou_dn = f"OU={unique('elev')},{samba_dc.base_dn}"
     add_ou(ldap_admin, ou_dn)
     try:
@@ -193,7 +181,7 @@ def test_a_failed_step_still_ends_the_elevation(
     ro_account: Account,
 ) -> None:
     config, env = _config(tmp_path, samba_dc, ro_account)
-    run = _runner(config, env)
+    run = cli_runner(config, env)
     ou_dn = f"OU={unique('elf')},{samba_dc.base_dn}"
     add_ou(ldap_admin, ou_dn)
     try:
@@ -262,7 +250,7 @@ def test_a_killed_dirguard_leaves_a_pending_elevation_that_the_next_start_revoke
 ) -> None:
     began = datetime.now(UTC).isoformat()
     config, env = _config(tmp_path, samba_dc, ro_account)
-    run = _runner(config, env)
+    run = cli_runner(config, env)
     ou_dn = f"OU={unique('elk')},{samba_dc.base_dn}"
     add_ou(ldap_admin, ou_dn)
     admins = domain_admins(samba_dc)
@@ -328,7 +316,7 @@ def test_the_next_apply_revokes_a_pending_elevation_first(
     ro_account: Account,
 ) -> None:
     config, env = _config(tmp_path, samba_dc, ro_account)
-    run = _runner(config, env)
+    run = cli_runner(config, env)
     ou_dn = f"OU={unique('eln')},{samba_dc.base_dn}"
     add_ou(ldap_admin, ou_dn)
     admins = domain_admins(samba_dc)
@@ -369,7 +357,7 @@ def test_undelete_in_read_only_mode_runs_inside_one_elevation(
 ) -> None:
     """The read-only account is not shown tombstones: the capture and the plan run elevated."""
     config, env = _config(tmp_path, samba_dc, ro_account)
-    run = _runner(config, env)
+    run = cli_runner(config, env)
     ou_dn = f"OU={unique('elu')},{samba_dc.base_dn}"
     add_ou(ldap_admin, ou_dn)
     try:
@@ -419,7 +407,7 @@ def test_an_elevation_that_cannot_be_ended_stays_pending_and_is_said(
         ),
     )
     env = {"TEST_RO_PW": ro_account.password, "TEST_ELEVATION_PW": elevator_password}
-    run = _runner(config, env)
+    run = cli_runner(config, env)
     ou_dn = f"OU={unique('elx')},{samba_dc.base_dn}"
     add_ou(ldap_admin, ou_dn)
     admins = domain_admins(samba_dc)
@@ -460,7 +448,7 @@ def test_the_monitor_revokes_a_pending_elevation_when_it_starts(
     ro_account: Account,
 ) -> None:
     config, env = _config(tmp_path, samba_dc, ro_account)
-    run = _runner(config, env)
+    run = cli_runner(config, env)
     ou_dn = f"OU={unique('elm')},{samba_dc.base_dn}"
     add_ou(ldap_admin, ou_dn)
     admins = domain_admins(samba_dc)
@@ -519,7 +507,7 @@ def test_undelete_of_a_configuration_object_is_elevated_to_enterprise_admins(
         ),
     )
     env = {"TEST_RO_PW": ro_account.password, "TEST_ELEVATION_PW": samba_dc.admin_password}
-    run = _runner(config, env)
+    run = cli_runner(config, env)
     octet = int(unique("")[:4], 16) % 250 + 1
     dn = f"CN=10.{octet}.77.0/24,CN=Subnets,CN=Sites,{configuration}"
     ldap_admin.add_s(dn, [("objectClass", [b"subnet"]), ("description", [b"Lyon office"])])

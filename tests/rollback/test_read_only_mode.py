@@ -15,13 +15,11 @@ from typing import Any
 import ldap
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from dirguard.cli.app import app
 from dirguard.store.database import create_engine_for, session_factory
 from dirguard.store.models import AuditRecord, RestorePlan
 from dirguard.throwaway.samba_dc import SambaDC
-from tests.rollback.accounts import Account, ro_account, writes_by
+from tests.rollback.accounts import Account, cli_runner, ro_account, writes_by
 from tests.rollback.helpers import (
     add_ou,
     add_user,
@@ -35,21 +33,6 @@ from tests.rollback.helpers import (
 pytestmark = pytest.mark.samba
 
 __all__ = ["ro_account"]
-
-
-def _runner(config: Path, env: dict[str, str]) -> Callable[..., Any]:
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0, as_json: bool = True) -> Any:
-        result = runner.invoke(
-            app, ["--config", str(config), *args, *(["--json"] if as_json else [])], env=env
-        )
-        assert result.exit_code == code, result.output
-        for secret in env.values():
-            assert secret not in result.output
-        return json.loads(result.stdout) if as_json and code == 0 else result
-
-    return run
 
 
 def _first_description_change(tmp_path: Path, ldap_admin: Any, dn: str) -> int:
@@ -91,7 +74,7 @@ def test_read_only_mode_writes_nothing_to_the_directory(
     config = write_config(
         tmp_path, samba_dc, mode="read-only", bind_upn=ro_account.upn, secret_env="TEST_RO_PW"
     )
-    run = _runner(config, {"TEST_RO_PW": ro_account.password})
+    run = cli_runner(config, {"TEST_RO_PW": ro_account.password})
     ou_dn = f"OU={unique('ro')},{samba_dc.base_dn}"
     add_ou(ldap_admin, ou_dn)
     try:
@@ -131,7 +114,7 @@ def test_read_only_undelete_is_refused_before_any_write(
     config = write_config(
         tmp_path, samba_dc, mode="read-only", bind_upn=ro_account.upn, secret_env="TEST_RO_PW"
     )
-    run = _runner(config, {"TEST_RO_PW": ro_account.password})
+    run = cli_runner(config, {"TEST_RO_PW": ro_account.password})
     ou_dn = f"OU={unique('rou')},{samba_dc.base_dn}"
     add_ou(ldap_admin, ou_dn)
     try:
@@ -159,7 +142,7 @@ def test_full_mode_refuses_an_account_outside_domain_admins(
     config = write_config(
         tmp_path, samba_dc, mode="full", bind_upn=ro_account.upn, secret_env="TEST_RO_PW"
     )
-    run = _runner(config, {"TEST_RO_PW": ro_account.password})
+    run = cli_runner(config, {"TEST_RO_PW": ro_account.password})
     ou_dn = f"OU={unique('pc')},{samba_dc.base_dn}"
     add_ou(ldap_admin, ou_dn)
     try:
