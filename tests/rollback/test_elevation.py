@@ -16,7 +16,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -241,6 +241,38 @@ def _kill(child: subprocess.Popen[str]) -> None:
     assert child.returncode == -signal.SIGKILL
 
 
+@contextlib.contextmanager
+def _killed_with_pending_elevation(
+    samba_dc: SambaDC,
+    tmp_path: Path,
+    ldap_admin: Any,
+    unique: Callable[[str], str],
+    ro_account: Account,
+    tag: str,
+    person: str,
+) -> Iterator[tuple[Path, dict[str, str], Callable[..., Any], dict[str, Any], str]]:
+    """A description-change plan whose apply was killed while elevated: ``(config, env, run,
+    plan, Domain Admins' DN)``, the read-only account still a member; cleaned up afterwards."""
+    config, env = _config(tmp_path, samba_dc, ro_account)
+    run = cli_runner(config, env)
+    ou_dn = f"OU={unique(tag)},{samba_dc.base_dn}"
+    add_ou(ldap_admin, ou_dn)
+    admins = domain_admins(samba_dc)
+    try:
+        dn = f"CN={person},{ou_dn}"
+        add_user(ldap_admin, dn, unique(person), {"description": [b"original"]})
+        run("snapshot", "ad")
+        plan = _description_plan(run, tmp_path, ldap_admin, dn)
+        child, _marker = _paused_apply(config, env, tmp_path, plan["id"])
+        _kill(child)
+        assert ro_account.dn.lower() in group_members(ldap_admin, admins)
+        yield config, env, run, plan, admins
+    finally:
+        if ro_account.dn.lower() in group_members(ldap_admin, admins):
+            ldap_admin.modify_s(admins, [(ldap.MOD_DELETE, "member", [ro_account.dn.encode()])])
+        remove_tree(ldap_admin, ou_dn)
+
+
 def test_a_killed_dirguard_leaves_a_pending_elevation_that_the_next_start_revokes(
     samba_dc: SambaDC,
     tmp_path: Path,
@@ -315,20 +347,9 @@ def test_the_next_apply_revokes_a_pending_elevation_first(
     unique: Callable[[str], str],
     ro_account: Account,
 ) -> None:
-    config, env = _config(tmp_path, samba_dc, ro_account)
-    run = cli_runner(config, env)
-    ou_dn = f"OU={unique('eln')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    admins = domain_admins(samba_dc)
-    try:
-        dn = f"CN=nina,{ou_dn}"
-        add_user(ldap_admin, dn, unique("nina"), {"description": [b"original"]})
-        run("snapshot", "ad")
-        plan = _description_plan(run, tmp_path, ldap_admin, dn)
-        child, _marker = _paused_apply(config, env, tmp_path, plan["id"])
-        _kill(child)
-        assert ro_account.dn.lower() in group_members(ldap_admin, admins)
-
+    with _killed_with_pending_elevation(
+        samba_dc, tmp_path, ldap_admin, unique, ro_account, "eln", "nina"
+    ) as (config, env, _run, plan, admins):
         result = CliRunner().invoke(
             app, ["--config", str(config), "rollback", "apply", str(plan["id"]), "--json"], env=env
         )
@@ -342,10 +363,6 @@ def test_the_next_apply_revokes_a_pending_elevation_first(
             "elevation.grant",
             "elevation.end",
         ]
-    finally:
-        if ro_account.dn.lower() in group_members(ldap_admin, admins):
-            ldap_admin.modify_s(admins, [(ldap.MOD_DELETE, "member", [ro_account.dn.encode()])])
-        remove_tree(ldap_admin, ou_dn)
 
 
 def test_undelete_in_read_only_mode_runs_inside_one_elevation(
@@ -447,20 +464,9 @@ def test_the_monitor_revokes_a_pending_elevation_when_it_starts(
     unique: Callable[[str], str],
     ro_account: Account,
 ) -> None:
-    config, env = _config(tmp_path, samba_dc, ro_account)
-    run = cli_runner(config, env)
-    ou_dn = f"OU={unique('elm')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    admins = domain_admins(samba_dc)
-    try:
-        dn = f"CN=mona,{ou_dn}"
-        add_user(ldap_admin, dn, unique("mona"), {"description": [b"original"]})
-        run("snapshot", "ad")
-        plan = _description_plan(run, tmp_path, ldap_admin, dn)
-        child, _marker = _paused_apply(config, env, tmp_path, plan["id"])
-        _kill(child)
-        assert ro_account.dn.lower() in group_members(ldap_admin, admins)
-
+    with _killed_with_pending_elevation(
+        samba_dc, tmp_path, ldap_admin, unique, ro_account, "elm", "mona"
+    ) as (config, env, run, _plan, admins):
         result = CliRunner().invoke(
             app, ["--config", str(config), "monitor", "--once", "--json"], env=env
         )
@@ -472,10 +478,6 @@ def test_the_monitor_revokes_a_pending_elevation_when_it_starts(
             "elevation.grant",
             "elevation.revoke",
         ]
-    finally:
-        if ro_account.dn.lower() in group_members(ldap_admin, admins):
-            ldap_admin.modify_s(admins, [(ldap.MOD_DELETE, "member", [ro_account.dn.encode()])])
-        remove_tree(ldap_admin, ou_dn)
 
 
 def test_undelete_of_a_configuration_object_is_elevated_to_enterprise_admins(
