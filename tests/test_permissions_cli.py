@@ -80,7 +80,13 @@ def test_json_lists_usage_and_features_for_each_row() -> None:
 
 def test_feature_filter_and_unknown_feature() -> None:
     names = names_in_json("--feature", "guardian.ad.collect-changes")
-    assert names == {"Replicate Directory Changes", "Replicate Directory Changes All"}
+    assert names == {
+        "Replicate Directory Changes",
+        "Replicate Directory Changes All",
+        "List Contents and Read Property on Deleted Objects",  # read-only mode's only
+    }
+    full = names_in_json("--feature", "guardian.ad.collect-changes", "--mode", "full")
+    assert full == {"Replicate Directory Changes", "Replicate Directory Changes All"}
     code, _, err = run("permissions", "--feature", "guardian.nope")
     assert code == 2
     assert "guardian.nope" in err

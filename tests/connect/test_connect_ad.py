@@ -1,7 +1,8 @@
 """``dirguard connect ad`` against the session's real Samba AD DC: the read-only account runs
-DirSync and cannot write, the full account reanimates a tombstone, a removed ACE is named by
-``--check`` with the features it breaks, a second run adds nothing, an operator without Domain
-Admins is refused.
+DirSync and cannot write, and sees deletions once it may read CN=Deleted Objects (a grant Samba
+makes only in its own database: ``--samba-conf``), the full account reanimates a tombstone, a
+removed ACE is named by ``--check`` with the features it breaks, a second run adds nothing, an
+operator without Domain Admins is refused.
 
 The command is reached through dirguard's own CLI app (``dirguard connect ad``).
 """
@@ -25,7 +26,7 @@ from typer.testing import CliRunner
 from dirguard.cli.app import app
 from dirguard.config.secret_store import SecretStore
 from dirguard.connectors.ad.connection import AdConnection, connect
-from dirguard.connectors.ad.ldap_read import dirsync_pages
+from dirguard.connectors.ad.ldap_read import deleted_objects_readable, dirsync_pages
 from dirguard.core.ad_account_grants import EXTENDED_RIGHT_GUIDS
 from dirguard.core.dacl_edit import grants_control_access, with_aces_removed
 from dirguard.core.security_descriptor import parse_security_descriptor
@@ -41,6 +42,7 @@ pytestmark = pytest.mark.samba
 ADMIN_ENV = "TEST_DIRGUARD_AD_PASSWORD"
 OPERATOR_ENV = "TEST_DIRGUARD_OPERATOR_PASSWORD"
 SHOW_DELETED = "1.2.840.113556.1.4.417"
+DELETED_OBJECTS = "List Contents and Read Property on Deleted Objects"
 
 Run = Callable[..., tuple[int, Any, str]]
 
@@ -109,6 +111,11 @@ def _explicit_aces_for(ldap_admin: Any, base: str, sid: str) -> dict[str, int]:
     }
 
 
+def _local(dc: SambaDC) -> tuple[str, str]:
+    """Run on the DC itself: grants Samba refuses over LDAP go into its database."""
+    return ("--samba-conf", str(dc.smb_conf))
+
+
 def _setup(data: Any) -> dict[str, Any]:
     (domain,) = data["domains"]
     setup: dict[str, Any] = domain["setup"]
@@ -132,15 +139,22 @@ def test_read_only_account_runs_dirsync_and_cannot_write(
     ):
         list(dirsync_pages(conn.ldap, conn.contexts.default, b""))
 
+    # Over LDAP alone Samba refuses the Deleted Objects grant (not even Domain Admins may take
+    # ownership there): everything else is made, the refusal says how, and the exit is 2.
     name = unique("ro")
     code, data, output = run("--mode", "read-only", "--account", name, "--json")
-    assert code == 0, output
+    assert code == 2, output
     setup = _setup(data)
     assert setup["account_kind"] in ("gmsa", "user")
     statuses = {a["name"]: a["status"] for a in setup["actions"]}
     assert statuses["Event Log Readers"] == "added"
     assert statuses["Replicate Directory Changes"] == "added"
     assert statuses["Replicate Directory Changes All"] == "added"
+    assert statuses[DELETED_OBJECTS] == "refused"
+    (refused,) = [a for a in setup["actions"] if a["status"] == "refused"]
+    assert "take ownership" in refused["detail"]
+    assert f'dsacls "CN=Deleted Objects,{samba_dc.base_dn}" /takeownership' in refused["detail"]
+    assert "--samba-conf" in refused["detail"]
     assert "Reanimate Tombstones" not in statuses
     assert "Domain Admins" not in statuses
     for group in ("Remote Management Users", "ADSyncOperators"):
@@ -149,7 +163,6 @@ def test_read_only_account_runs_dirsync_and_cannot_write(
                 samba_dc.base_dn, ldap.SCOPE_SUBTREE, f"(sAMAccountName={group})", ["cn"]
             )
             assert not [dn for dn, _ in found if dn]
-    assert data["domains"][0]["check"]["ok"] is True
     if setup["account_kind"] == "gmsa":
         pytest.skip("this DC computes gMSA passwords; binding as the gMSA is not covered here")
     assert "KDS root key" in setup["kind_reason"] or "msDS-ManagedPassword" in setup["kind_reason"]
@@ -158,23 +171,53 @@ def test_read_only_account_runs_dirsync_and_cannot_write(
     assert password not in output
     assert password not in (Path(store.store_file).read_text(encoding="utf-8"))
 
+    victim = unique("gone")
+    samba_tool("user", "create", victim, "Victim-Pass-1234!")
     with _bind_as(samba_dc, f"{name}@{samba_dc.realm}", password) as conn:
-        entries = [
-            e for page in dirsync_pages(conn.ldap, conn.contexts.default, b"") for e in page.entries
-        ]
+        base = conn.contexts.default
+        cookie = b""
+        entries = []
+        for page in dirsync_pages(conn.ldap, base, b""):
+            entries += page.entries
+            cookie = page.cookie
         assert any(dn.lower() == setup["account_dn"].lower() for dn, _ in entries)
         with pytest.raises(ldap.INSUFFICIENT_ACCESS):
             conn.ldap.modify_s(
                 f"CN={plain},CN=Users,{samba_dc.base_dn}",
                 [(ldap.MOD_REPLACE, "description", [b"written by the read-only account"])],
             )
+        assert not deleted_objects_readable(conn.ldap, base)
+        samba_tool("user", "delete", victim)
+        # Without the grant, Samba's DirSync leaves the deletion out for this account.
+        assert _tombstones(conn, cookie, victim) == []
+
+        # Run on the DC (root, its smb.conf): the grant is made, and DirSync now returns it.
+        code, data, output = run(
+            "--mode", "read-only", *_local(samba_dc), "--account", name, "--json"
+        )
+        assert code == 0, output
+        statuses = {a["name"]: a["status"] for a in _setup(data)["actions"]}
+        assert statuses[DELETED_OBJECTS] == "added"
+        assert statuses["Replicate Directory Changes"] == "present"
+        assert data["domains"][0]["check"]["ok"] is True
+        assert deleted_objects_readable(conn.ldap, base)
+        (tombstone,) = _tombstones(conn, cookie, victim)
+        assert tombstone[1]["isDeleted"] == [b"TRUE"]
+
+
+def _tombstones(conn: AdConnection, cookie: bytes, name: str) -> list[Any]:
+    """The deleted objects named ``name`` a DirSync from ``cookie`` returns."""
+    found = [
+        e for page in dirsync_pages(conn.ldap, conn.contexts.default, cookie) for e in page.entries
+    ]
+    return [(dn, attrs) for dn, attrs in found if f"CN={name}\\0ADEL:".lower() in dn.lower()]
 
 
 def test_second_run_and_forest_run_add_nothing(
     run: Run, samba_dc: SambaDC, ldap_admin: Any, unique: Callable[[str], str]
 ) -> None:
     name = unique("idem")
-    code, first, output = run("--mode", "read-only", "--account", name, "--json")
+    code, first, output = run("--mode", "read-only", *_local(samba_dc), "--account", name, "--json")
     assert code == 0, output
     assert _setup(first)["changed"] is True
     sid = ad_directory.find_account(ldap_admin, samba_dc.base_dn, name)
@@ -183,7 +226,9 @@ def test_second_run_and_forest_run_add_nothing(
     assert before["Replicate Directory Changes"] == 1
     assert before["Replicate Directory Changes All"] == 1
 
-    code, again, output = run("--mode", "read-only", "--account", name, "--forest", "--json")
+    code, again, output = run(
+        "--mode", "read-only", *_local(samba_dc), "--account", name, "--forest", "--json"
+    )
     assert code == 0, output
     assert len(again["domains"]) == 1  # the test forest has one domain
     setup = _setup(again)
@@ -191,7 +236,7 @@ def test_second_run_and_forest_run_add_nothing(
     assert {a["status"] for a in setup["actions"]} <= {"exists", "present", "absent"}
     assert _explicit_aces_for(ldap_admin, samba_dc.base_dn, sid.sid) == before
 
-    code, _, text = run("--mode", "read-only", "--account", name)
+    code, _, text = run("--mode", "read-only", *_local(samba_dc), "--account", name)
     assert code == 0, text
     assert "Nothing to add" in text
 
@@ -256,7 +301,7 @@ def test_check_names_a_removed_ace_and_the_features_it_breaks(
     samba_tool: Callable[..., str],
 ) -> None:
     name = unique("chk")
-    code, _, output = run("--mode", "read-only", "--account", name)
+    code, _, output = run("--mode", "read-only", *_local(samba_dc), "--account", name)
     assert code == 0, output
     code, data, output = run("--check", "--mode", "read-only", "--account", name, "--json")
     assert code == 0, output
@@ -288,7 +333,7 @@ def test_check_names_a_removed_ace_and_the_features_it_breaks(
     assert "Replicate Directory Changes All" in text
     assert "breaks: guardian.ad.collect-changes" in text
 
-    code, data, output = run("--mode", "read-only", "--account", name, "--json")
+    code, data, output = run("--mode", "read-only", *_local(samba_dc), "--account", name, "--json")
     assert code == 0, output
     statuses = {a["name"]: a["status"] for a in _setup(data)["actions"]}
     assert statuses["Replicate Directory Changes All"] == "added"
@@ -341,12 +386,12 @@ def test_an_existing_account_keeps_its_password_unless_dirguard_made_it(
         assert conn.contexts.default == samba_dc.base_dn  # password untouched
 
     name = unique("lost")
-    code, data, output = run("--account", name, "--json")
+    code, data, output = run(*_local(samba_dc), "--account", name, "--json")
     assert code == 0, output
     secret = _setup(data)["secret"].removeprefix("secret:")
     old = store.get(secret)
     assert store.delete(secret)
-    code, data, output = run("--account", name, "--json")
+    code, data, output = run(*_local(samba_dc), "--account", name, "--json")
     assert code == 0, output
     statuses = [a["status"] for a in _setup(data)["actions"] if a["kind"] == "account"]
     assert statuses == ["exists", "password-stored"]
@@ -399,7 +444,7 @@ def test_a_gmsa_is_tried_when_the_forest_has_a_kds_root_key(
     unique: Callable[[str], str],
 ) -> None:
     name = unique("gm")
-    code, data, output = run("--mode", "read-only", "--account", name, "--json")
+    code, data, output = run("--mode", "read-only", *_local(samba_dc), "--account", name, "--json")
     assert code == 0, output
     setup = _setup(data)
     managed = ldap_admin.search_s(

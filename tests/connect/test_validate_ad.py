@@ -32,6 +32,7 @@ pytestmark = pytest.mark.samba
 
 ADMIN_ENV = "TEST_DIRGUARD_AD_PASSWORD"
 GROUP = "Event Log Readers"
+DELETED_OBJECTS = "List Contents and Read Property on Deleted Objects"
 
 
 def _config(
@@ -68,11 +69,10 @@ def _invoke(config: Path, *args: str, env: dict[str, str] | None = None) -> tupl
     return result.exit_code, data, result.stdout + result.stderr
 
 
-@pytest.fixture
-def read_only_account(
-    samba_dc: SambaDC, tmp_path: Path, unique: Callable[[str], str]
-) -> tuple[str, Path]:
-    """An account ``connect ad --mode read-only`` made, and a configuration binding as it."""
+def _make_account(
+    samba_dc: SambaDC, tmp_path: Path, name: str, *extra: str
+) -> tuple[int, dict[str, Any], str]:
+    """``connect ad --mode read-only`` as the admin (``extra``: more options)."""
     admin = _config(
         samba_dc,
         tmp_path,
@@ -80,29 +80,45 @@ def read_only_account(
         password=f"env:{ADMIN_ENV}",
         name="admin.toml",
     )
-    name = unique("val")
-    code, data, output = _invoke(
+    return _invoke(
         admin,
         "ad",
         "--mode",
         "read-only",
         "--account",
         name,
+        *extra,
         "--json",
         env={ADMIN_ENV: samba_dc.admin_password},
     )
-    assert code == 0, output
-    (entry,) = data["domains"]
-    if entry["setup"]["account_kind"] == "gmsa":
+
+
+def _bound_as(samba_dc: SambaDC, tmp_path: Path, name: str, setup: dict[str, Any]) -> Path:
+    """A configuration binding as the account ``connect ad`` made."""
+    if setup["account_kind"] == "gmsa":
         pytest.skip("this DC computes gMSA passwords; binding as the gMSA is not covered here")
-    config = _config(
+    return _config(
         samba_dc,
         tmp_path,
         bind_upn=f"{name}@{samba_dc.realm}",
-        password=entry["setup"]["secret"],
+        password=setup["secret"],
         name="validate.toml",
     )
-    return name, config
+
+
+@pytest.fixture
+def read_only_account(
+    samba_dc: SambaDC, tmp_path: Path, unique: Callable[[str], str]
+) -> tuple[str, Path]:
+    """An account ``connect ad --mode read-only`` made (on the DC: ``--samba-conf``), and a
+    configuration binding as it."""
+    name = unique("val")
+    code, data, output = _make_account(
+        samba_dc, tmp_path, name, "--samba-conf", str(samba_dc.smb_conf)
+    )
+    assert code == 0, output
+    (entry,) = data["domains"]
+    return name, _bound_as(samba_dc, tmp_path, name, entry["setup"])
 
 
 def _expected_features(name: str) -> set[str]:
@@ -122,7 +138,7 @@ def test_validate_names_a_group_the_account_left(
     assert (ad["domain"], ad["bind"], ad["account"]) == (domain, "ok", name)
     assert ad["missing"] == []
     assert any(key.endswith(f":{GROUP}") for key in ad["satisfied"])
-    rights = {g.name for g in account_grants(Mode.READ_ONLY, [Partition.DOMAIN]) if not g.is_group}
+    rights = {g.name for g in account_grants(Mode.READ_ONLY, [Partition.DOMAIN]) if g.is_right}
     if ad["rights_not_read"]:  # Samba: a read-only account may not read the head's DACL
         assert {m["name"] for m in ad["not_checked"]} == rights
         assert "dirguard connect ad --check" in ad["rights_not_read"]
@@ -148,6 +164,33 @@ def test_validate_names_a_group_the_account_left(
     samba_tool("group", "addmembers", GROUP, name)
     code, _, output = _invoke(config, "validate", "--skip-entra")
     assert code == 0, output
+
+
+def test_validate_names_deleted_objects_access_until_it_is_granted(
+    samba_dc: SambaDC, tmp_path: Path, unique: Callable[[str], str]
+) -> None:
+    """Bound as the account, validate finds out whether it may read CN=Deleted Objects (which
+    it cannot read the descriptor of) by trying, and names the feature that needs it."""
+    name = unique("del")
+    code, data, output = _make_account(samba_dc, tmp_path, name)  # over LDAP: refused
+    assert code == 2, output
+    config = _bound_as(samba_dc, tmp_path, name, data["domains"][0]["setup"])
+    code, data, output = _invoke(config, "validate", "--skip-entra", "--json")
+    assert code == 2, output
+    (ad,) = data["ad"]
+    (missing,) = ad["missing"]
+    assert missing["name"] == DELETED_OBJECTS
+    assert missing["kind"] == Kind.AD_CONTAINER_ACCESS.value
+    assert missing["features"] == ["guardian.ad.collect-changes"]
+    assert f"cannot read CN=Deleted Objects,{samba_dc.base_dn}" in missing["detail"]
+
+    code, _, output = _make_account(
+        samba_dc, tmp_path, name, "--samba-conf", str(samba_dc.smb_conf)
+    )
+    assert code == 0, output
+    code, data, output = _invoke(config, "validate", "--skip-entra", "--json")
+    assert code == 0, output
+    assert any(key.endswith(f":{DELETED_OBJECTS}") for key in data["ad"][0]["satisfied"])
 
 
 def test_refused_bind_unreachable_dc_and_unknown_domain(samba_dc: SambaDC, tmp_path: Path) -> None:

@@ -58,8 +58,8 @@ def dlg(*names: str) -> tuple[str, ...]:
 
 
 def gmsa(*names: str) -> tuple[str, ...]:
-    """Keys of the Guardian AD account's groups and extended rights."""
-    kinds = (Kind.AD_GROUP, Kind.AD_EXTENDED_RIGHT)
+    """Keys of the Guardian AD account's groups, extended rights and container access."""
+    kinds = (Kind.AD_GROUP, Kind.AD_EXTENDED_RIGHT, Kind.AD_CONTAINER_ACCESS)
     return tuple(_key(Principal.GUARDIAN_AD_ACCOUNT, kinds, n) for n in names)
 
 
@@ -291,8 +291,13 @@ GUARDIAN_FEATURES: tuple[Feature, ...] = (
     _g(
         "ad.collect-changes",
         "AD change collection",
-        "Collect every attribute change through DirSync, confidential attributes included.",
-        gmsa("Replicate Directory Changes", "Replicate Directory Changes All"),
+        "Collect every attribute change through DirSync, confidential attributes and deletions"
+        " included.",
+        gmsa(
+            "Replicate Directory Changes",
+            "Replicate Directory Changes All",
+            "List Contents and Read Property on Deleted Objects",
+        ),
     ),
     _g(
         "ad.collect-events",

@@ -69,6 +69,7 @@ class Kind(StrEnum):
     AZURE_SERVICE_MANAGEMENT_DELEGATED = "azure-service-management-delegated"
     AD_GROUP = "ad-group"
     AD_EXTENDED_RIGHT = "ad-extended-right"
+    AD_CONTAINER_ACCESS = "ad-container-access"
     AD_SETUP_GROUP = "ad-setup-group"
 
 

@@ -12,6 +12,12 @@ Decisions the seed leaves open (rows whose modes go beyond what the seed says ca
   seed lists them for both gMSAs) and also Replicate Directory Changes and Replicate Directory
   Changes All, which the seed lists only for the administrative gMSA: monitoring collects changes
   through DirSync, which needs them.
+- **Deleted Objects** (List Contents and Read Property on the domain's ``CN=Deleted Objects``):
+  read-only mode only, added by the project. Samba 4.17 returns deleted objects through DirSync
+  only to an account that may read that container (Domain Admins may, through Administrators,
+  so full mode is covered); without it a read-only account sees a deletion only at the next
+  snapshot. It is the grant Microsoft documents for letting non-administrators see deleted
+  objects (``dsacls /takeownership``, then ``/G account:LCRP``).
 - **Rollback rights** (Domain Admins, Enterprise Admins, Schema Admins, Reanimate Tombstones,
   Global Administrator, User Access Administrator) are full mode only.
 - **Global Reader** is read-only mode only; in full mode Global Administrator covers reading.
@@ -63,6 +69,11 @@ BOTH = frozenset({Mode.READ_ONLY, Mode.FULL})
 DIRSYNC_REASON = (
     "read-only mode: the seed lists this right only for the administrative gMSA, but monitoring"
     " collects changes through DirSync, which needs it in read-only mode too"
+)
+DELETED_OBJECTS_REASON = (
+    "read-only mode: the seed does not name it; Samba returns deleted objects through DirSync"
+    " only to an account that may list and read CN=Deleted Objects, so without it a read-only"
+    " account sees a deletion only at the next snapshot (full mode holds it through Domain Admins)"
 )
 READER_REASON = (
     "full mode: the seed names Reader for read-only and calls the rollback roles 'additional',"
@@ -208,6 +219,16 @@ AD_PERMISSIONS: tuple[Permission, ...] = (
         kind=Kind.AD_EXTENDED_RIGHT,
         modes=BOTH,
         added_by_project=DIRSYNC_REASON,
+    ),
+    _ad(
+        (),
+        "Collect deletions from DirSync",
+        "List Contents and Read Property on Deleted Objects",
+        "Grant List Contents and Read Property on the domain's CN=Deleted Objects container, so"
+        " that DirSync returns deleted objects (tombstones) to the account.",
+        kind=Kind.AD_CONTAINER_ACCESS,
+        modes=READ_ONLY,
+        added_by_project=DELETED_OBJECTS_REASON,
     ),
     _ad(
         (GMSA_ADMIN,),

@@ -3,7 +3,8 @@
 The operator's own credentials come from the domain's configuration (``bind_upn``/``password``)
 or from ``--operator-upn`` with ``--operator-password`` (a credential reference) or a prompt.
 Exit codes: 0 done (or everything held); 2 the operator lacks a group a partition's setup needs,
-or (``--check``, and after a setup) the account lacks something; 1 a directory operation failed;
+the DC refused a grant (the output says how to make it by hand), or (``--check``, and after a
+setup) the account lacks something; 1 a directory operation failed;
 3 invalid configuration or an unresolvable credential; 4 no domain controller answered.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import ldap
@@ -158,7 +160,7 @@ def _render_setup(result: DomainSetup) -> None:
         soft_wrap=True,
     )
     console.print(f"  why: {escape(result.kind_reason)}", soft_wrap=True)
-    marks = {"added": "+", "created": "+", "password-stored": "+", "absent": "!"}
+    marks = {"added": "+", "created": "+", "password-stored": "+", "absent": "!", "refused": "✗"}
     for action in result.actions:
         mark = marks.get(action.status, "=")
         detail = f" — {escape(action.detail)}" if action.detail else ""
@@ -226,6 +228,7 @@ def _run(
     operator_upn: str | None,
     operator_password: str | None,
     check_only: bool,
+    samba_conf: Path | None = None,
 ) -> tuple[dict[str, Any], bool]:
     domain = _domain(config, domain_name)
     chosen_mode = mode or domain.mode
@@ -260,11 +263,13 @@ def _run(
                             account=name,
                             store=store,
                             operator_upn=bound.bind_upn,
+                            samba_conf=samba_conf,
                         )
                     except SetupError as exc:
                         raise _Failed(str(exc), ExitCode.FAILURE) from None
                     entry["setup"] = setup.to_dict()
                     _render_setup(setup)
+                    ok = ok and not setup.refused
                 check = _check(here, dns_name, name, chosen_mode, partitions)
                 entry["check"] = check.to_dict()
                 _render_check(check)
@@ -317,6 +322,14 @@ def connect_ad(
     check: Annotated[
         bool, typer.Option("--check", help="Only check the account (writes nothing).")
     ] = False,
+    samba_conf: Annotated[
+        Path | None,
+        typer.Option(
+            "--samba-conf",
+            help="On a Samba DC, as root: its smb.conf; grants Samba refuses over LDAP"
+            " (CN=Deleted Objects) are made in its database.",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Create dirguard's AD service account with the groups and rights its mode needs, or check it.
@@ -337,6 +350,7 @@ def connect_ad(
             operator_upn=operator_upn,
             operator_password=operator_password,
             check_only=check,
+            samba_conf=samba_conf,
         )
     except (LookupError, ldap.LDAPError) as exc:
         text = ldap_error_text(exc) if isinstance(exc, ldap.LDAPError) else str(exc)

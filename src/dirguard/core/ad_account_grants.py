@@ -1,9 +1,10 @@
 """What dirguard's AD service account must hold, per mode and partition, and what the operator
 setting it up must hold (pure: reads the permission catalog, no I/O).
 
-The catalog's ``guardian-ad-account`` rows are the account's groups (``ad-group``) and extended
-rights (``ad-extended-right``) with the modes they are held in; a row is needed when a feature
-that lists it is offered in the mode and applies to a selected partition (the
+The catalog's ``guardian-ad-account`` rows are the account's groups (``ad-group``), extended
+rights (``ad-extended-right``) and rights on a container (``ad-container-access``) with the
+modes they are held in; a row is needed when a feature that lists it is offered in the mode and
+applies to a selected partition (the
 ``guardian.ad.rollback.<partition>`` features apply to their partition only, every other AD
 feature to the domain). The operator's needs come from ``guardian.ad.setup.<partition>``: the
 setup row (``Domain Admin``…) is held by being a member of the group that the same partition's
@@ -24,6 +25,7 @@ from dirguard.catalog.manifest import MANIFEST
 from dirguard.catalog.permission_model import Kind, Mode, Permission, Principal, Service
 from dirguard.catalog.resource_type import Partition
 from dirguard.core import sddl_names
+from dirguard.core.dacl_edit import LIST_CHILDREN, READ_PROPERTY
 
 EXTENDED_RIGHT_GUIDS: Final = MappingProxyType(
     {
@@ -33,6 +35,36 @@ EXTENDED_RIGHT_GUIDS: Final = MappingProxyType(
     }
 )
 """Catalog extended-right name -> rightsGuid (the object type of the ACE granting it)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerAccess:
+    """Rights on one container of the domain partition (an ``ad-container-access`` row)."""
+
+    rdn: str
+    """The container under the domain head, e.g. ``CN=Deleted Objects``."""
+    mask: int
+    """The access mask an ACCESS_ALLOWED ACE for the account grants there."""
+    rights: str
+    """The same as SDDL rights letters (``LCRP``), for the operator's commands."""
+    deleted_container: bool
+    """The container holds deleted objects: it is read and written with Show Deleted."""
+
+    def dn(self, naming_context: str) -> str:
+        return f"{self.rdn},{naming_context}"
+
+
+CONTAINER_ACCESS: Final = MappingProxyType(
+    {
+        "List Contents and Read Property on Deleted Objects": ContainerAccess(
+            rdn="CN=Deleted Objects",
+            mask=LIST_CHILDREN | READ_PROPERTY,
+            rights="LCRP",
+            deleted_container=True,
+        ),
+    }
+)
+"""Catalog container-access name -> where and what it grants."""
 
 GroupScope = Literal["domain", "forest-root", "builtin", "by-name"]
 
@@ -119,8 +151,19 @@ class AccountGrant:
         return self.permission.kind is Kind.AD_GROUP
 
     @property
+    def is_right(self) -> bool:
+        return self.permission.kind is Kind.AD_EXTENDED_RIGHT
+
+    @property
     def right_guid(self) -> str:
         return EXTENDED_RIGHT_GUIDS[self.permission.name]
+
+    @property
+    def container(self) -> ContainerAccess | None:
+        """Where and what an ``ad-container-access`` row grants (``None`` for other kinds)."""
+        if self.permission.kind is not Kind.AD_CONTAINER_ACCESS:
+            return None
+        return CONTAINER_ACCESS[self.permission.name]
 
 
 def account_grants(mode: Mode, partitions: Iterable[Partition]) -> tuple[AccountGrant, ...]:
@@ -174,10 +217,13 @@ def operator_needs(partitions: Iterable[Partition]) -> tuple[OperatorNeed, ...]:
 
 
 def _check_catalog() -> None:
-    """Every extended right the catalog names has a GUID here (a programming error otherwise)."""
+    """Every extended right and container access the catalog names is declared here (a
+    programming error otherwise)."""
     for row in MANIFEST.permissions:
         if row.kind is Kind.AD_EXTENDED_RIGHT and row.name not in EXTENDED_RIGHT_GUIDS:
             raise LookupError(f"catalog right {row.name!r} has no rightsGuid in {__name__}")
+        if row.kind is Kind.AD_CONTAINER_ACCESS and row.name not in CONTAINER_ACCESS:
+            raise LookupError(f"catalog access {row.name!r} has no container in {__name__}")
 
 
 _check_catalog()

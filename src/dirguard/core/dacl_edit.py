@@ -30,6 +30,11 @@ INHERITED_ACE = 0x10
 INHERIT_ONLY_ACE = 0x08
 CONTROL_ACCESS = 0x0000_0100
 GENERIC_ALL = 0x1000_0000
+GENERIC_READ = 0x8000_0000
+_GENERIC_READ_RIGHTS = 0x0002_0094
+"""READ_CONTROL | LIST_CHILDREN | READ_PROPERTY | LIST_OBJECT: what GENERIC_READ means to AD."""
+LIST_CHILDREN = 0x0000_0004
+READ_PROPERTY = 0x0000_0010
 OWNER_SECURITY_INFORMATION = 0x1
 GROUP_SECURITY_INFORMATION = 0x2
 DACL_SECURITY_INFORMATION = 0x4
@@ -69,6 +74,12 @@ def access_allowed_ace(sid: str, mask: int) -> bytes:
     """An explicit ACCESS_ALLOWED_ACE granting ``mask`` to ``sid``."""
     body = struct.pack("<I", mask) + sid_to_bytes(sid)
     return struct.pack("<BBH", ACCESS_ALLOWED, 0, 4 + len(body)) + body
+
+
+def owner_descriptor(sid: str) -> bytes:
+    """A self-relative descriptor holding only an owner (written with SD flags OWNER)."""
+    owner = sid_to_bytes(sid)
+    return struct.pack("<BBHIIII", 1, 0, names.SE_SELF_RELATIVE, 20, 0, 0, 0) + owner
 
 
 def dacl_descriptor(aces: Collection[bytes]) -> bytes:
@@ -169,6 +180,43 @@ def control_access_decision(
         if _covers(ace, right_guid):
             return ace.ace_type in (ACCESS_ALLOWED, ACCESS_ALLOWED_OBJECT), ace
     return False, None
+
+
+def access_mask_decision(sd: bytes, mask: int, token: Collection[str]) -> tuple[bool, str]:
+    """Whether a caller whose token holds the SIDs ``token`` is granted every bit of ``mask``
+    on the whole object, evaluated in DACL order (a bit is decided by the first ACE that allows
+    or denies it; object ACEs, which grant on a property or class only, are not counted), and
+    what decided: the bits still missing, or the ACEs that granted."""
+    parsed = parse_security_descriptor(bytes(sd))
+    if parsed.dacl is None:
+        held = not parsed.dacl_present
+        return held, "no DACL: everyone is allowed" if held else "an empty DACL allows nothing"
+    granted = denied = 0
+    deciding: list[Ace] = []
+    for ace in parsed.dacl.aces:
+        if ace.flags & INHERIT_ONLY_ACE or ace.sid not in token:
+            continue
+        bits = _expanded(ace.mask) & mask & ~(granted | denied)
+        if not bits:
+            continue
+        if ace.ace_type == ACCESS_ALLOWED:
+            granted |= bits
+            deciding.append(ace)
+        elif ace.ace_type in (ACCESS_DENIED, ACCESS_DENIED_OBJECT) and ace.object_type is None:
+            denied |= bits
+    missing = mask & ~granted
+    if missing:
+        return False, f"{names.rights_string(missing)} not granted"
+    return True, "allowed by " + "".join(ace.sddl() for ace in deciding)
+
+
+def _expanded(mask: int) -> int:
+    """``mask`` with its generic bits mapped to directory rights (MS-ADTS 5.1.3.2)."""
+    if mask & GENERIC_ALL:
+        return 0xFFFF_FFFF
+    if mask & GENERIC_READ:
+        mask |= _GENERIC_READ_RIGHTS
+    return mask
 
 
 def _sid_at(sd: bytes, offset: int) -> bytes:

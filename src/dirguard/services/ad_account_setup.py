@@ -1,5 +1,6 @@
 """Provision dirguard's AD service account: check the operator, create the account, add its
-groups, grant its extended rights on the domain head. Idempotent: a second run adds nothing.
+groups, grant its extended rights on the domain head and its rights on containers
+(``services.ad_container_access``). Idempotent: a second run adds nothing.
 
 What the account needs comes from the catalog (``core.ad_account_grants``). The account is a
 gMSA when the domain controller computes managed passwords, found out by trying: the schema must
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import ldap
@@ -23,6 +25,7 @@ from dirguard.catalog.resource_type import Partition
 from dirguard.config.secret_store import SecretStore
 from dirguard.connectors.ad.connection import AdConnection
 from dirguard.core.ad_account_grants import (
+    AccountGrant,
     OperatorNeed,
     account_grants,
     group_identity,
@@ -38,6 +41,7 @@ from dirguard.core.dacl_edit import (
 from dirguard.core.security_descriptor import parse_security_descriptor
 from dirguard.log_setup import register_secret
 from dirguard.services import ad_directory as directory
+from dirguard.services.ad_container_access import grant_container_access
 from dirguard.throwaway.samba_dc import generate_admin_password
 
 DEFAULT_ACCOUNTS = {Mode.READ_ONLY: "dirguard-ro", Mode.FULL: "dirguard-full"}
@@ -49,7 +53,7 @@ DESCRIPTION = "dirguard Guardian service account"
 """Start of the description of accounts dirguard creates (only their passwords it ever resets)."""
 KDS_ROOT_KEYS = "CN=Master Root Keys,CN=Group Key Distribution Service,CN=Services"
 AccountKind = Literal["gmsa", "user"]
-Status = Literal["added", "present", "absent", "created", "exists", "password-stored"]
+Status = Literal["added", "present", "absent", "created", "exists", "password-stored", "refused"]
 
 
 class SetupError(Exception):
@@ -121,7 +125,7 @@ def check_operator(
 
 @dataclass(frozen=True, kw_only=True)
 class SetupAction:
-    kind: Literal["account", "group", "right"]
+    kind: Literal["account", "group", "right", "access"]
     name: str
     status: Status
     detail: str = ""
@@ -142,6 +146,11 @@ class DomainSetup:
     @property
     def changed(self) -> bool:
         return any(a.status in ("added", "created", "password-stored") for a in self.actions)
+
+    @property
+    def refused(self) -> tuple[SetupAction, ...]:
+        """Grants the DC would not let the operator make (each detail says how to make it)."""
+        return tuple(a for a in self.actions if a.status == "refused")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -346,6 +355,30 @@ def _rights(
     return actions
 
 
+def _container_access(
+    ctx: _Context,
+    account: directory.DirectoryObject,
+    grants: Sequence[AccountGrant],
+    samba_conf: Path | None,
+) -> list[SetupAction]:
+    actions: list[SetupAction] = []
+    for grant in grants:
+        if grant.container is None:
+            continue
+        result = grant_container_access(
+            ctx.conn.ldap,
+            ctx.conn.contexts.default,
+            grant.container,
+            account_sid=account.sid,
+            account_upn=f"{account.name}@{ctx.domain}",
+            samba_conf=samba_conf,
+        )
+        actions.append(
+            SetupAction(kind="access", name=grant.name, status=result.status, detail=result.detail)
+        )
+    return actions
+
+
 def setup_account(
     conn: AdConnection,
     *,
@@ -355,9 +388,11 @@ def setup_account(
     account: str | None,
     store: SecretStore,
     operator_upn: str | None = None,
+    samba_conf: Path | None = None,
 ) -> DomainSetup:
     """Create or complete the service account in the domain ``conn`` is bound to (as an
-    operator who passed :func:`check_operator`)."""
+    operator who passed :func:`check_operator`). ``samba_conf``: the DC's smb.conf, when run as
+    root on a Samba DC, for the grants Samba refuses over LDAP."""
     name = account_name(account, mode)
     base = conn.contexts.default
     domain_sid = directory.object_sid(conn.ldap, base)
@@ -372,7 +407,8 @@ def setup_account(
     try:
         found, kind, reason, secret, actions = _ensure_account(ctx, name, mode, store)
         actions += _memberships(ctx, found, [g.name for g in grants if g.is_group])
-        actions += _rights(ctx, found, [(g.name, g.right_guid) for g in grants if not g.is_group])
+        actions += _rights(ctx, found, [(g.name, g.right_guid) for g in grants if g.is_right])
+        actions += _container_access(ctx, found, grants, samba_conf)
     except ldap.INSUFFICIENT_ACCESS as error:
         raise SetupError(
             f"{domain}: the operator may not make this change: {ldap_error_text(error)}"

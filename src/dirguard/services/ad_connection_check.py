@@ -4,9 +4,11 @@ and list, per catalog row, what is missing and which features that breaks.
 A group counts as held when its SID is in the account's token (tokenGroups: nested membership
 counts, as it does for the DC). An extended right counts as held when the domain head's DACL,
 evaluated in order for the account's token, allows it (an explicit ACE for the account, or one
-for a group it is in). A group the domain does not have at all (ADSyncOperators without Entra
-Connect; Remote Management Users on Samba) is reported under ``absent`` with the features it
-would serve, not as missing: nobody can add the account to it.
+for a group it is in); rights on a container likewise, from the container's DACL, or by trying
+when only the account itself can tell (``ad_container_access``). A group the domain does not
+have at all (ADSyncOperators without Entra Connect; Remote Management Users on Samba) is
+reported under ``absent`` with the features it would serve, not as missing: nobody can add the
+account to it.
 
 The result reuses ``core.consent_check``'s shapes, so ``connect validate`` can render AD and
 Entra findings alike.
@@ -26,6 +28,7 @@ from dirguard.core.ad_account_grants import AccountGrant, account_grants, group_
 from dirguard.core.consent_check import ConsentReport, GrantedEntry, MissingGrant, check_consent
 from dirguard.core.dacl_edit import control_access_decision
 from dirguard.services import ad_directory as directory
+from dirguard.services.ad_container_access import check_container_access
 
 
 class AdCheckError(Exception):
@@ -101,6 +104,7 @@ def check_ad_account(
     mode: Mode,
     partitions: Sequence[Partition] = (Partition.DOMAIN,),
     rights: bool = True,
+    bound_as_account: bool = False,
 ) -> AdAccountCheck:
     """Read ``account``'s groups and rights in the domain ``conn`` is bound to and compare them
     with what the catalog requires for ``mode`` and ``partitions``.
@@ -108,6 +112,8 @@ def check_ad_account(
     ``conn`` must be able to read the account's tokenGroups and the domain head's DACL (the
     account itself can, and so can an administrator). Raises ``ldap.LDAPError`` on read errors.
     ``rights=False``: the DACL is not read; the extended rights are listed as ``not_checked``.
+    ``bound_as_account``: ``conn`` is bound as the account, so rights on a container whose
+    descriptor it may not read are found out by trying (``ad_container_access``).
     """
     grants = account_grants(mode, partitions)
     base = conn.contexts.default
@@ -156,6 +162,21 @@ def check_ad_account(
                 details[row.key] = f"member of {group.dn}"
             else:
                 details[row.key] = f"not a member of {group.dn}"
+        elif grant.container is not None:
+            found_access = check_container_access(
+                conn.ldap,
+                base,
+                grant.container,
+                token=token,
+                bound_as_account=bound_as_account,
+            )
+            details[row.key] = found_access.detail
+            if found_access.held is None:
+                unread.append(_missing(grant))
+                continue
+            required.append(row)
+            if found_access.held:
+                held.append(_entry(row.name, row.kind, grant.container.rdn))
         elif not rights:
             unread.append(_missing(grant))
             details[row.key] = f"the security descriptor of {base} was not read"

@@ -14,12 +14,13 @@ import ldap
 from ldap.filter import escape_filter_chars
 
 from dirguard.connectors.ad.connection import NamingContexts
-from dirguard.connectors.ad.ldap_read import sd_flags_control
+from dirguard.connectors.ad.ldap_read import sd_flags_control, show_deleted_control
 from dirguard.core.ad_account_grants import GroupIdentity
 from dirguard.core.dacl_edit import (
     DACL_SECURITY_INFORMATION,
     GROUP_SECURITY_INFORMATION,
     OWNER_SECURITY_INFORMATION,
+    owner_descriptor,
     sid_to_bytes,
     with_owner_and_group,
 )
@@ -148,14 +149,19 @@ def token_sids(conn: Any, dn: str) -> frozenset[str]:
     return frozenset(sids)
 
 
-def read_dacl(conn: Any, dn: str) -> bytes:
-    """``dn``'s nTSecurityDescriptor with its DACL (owner, group and SACL not asked for)."""
+def _controls(flags: int, show_deleted: bool) -> list[Any]:
+    return [sd_flags_control(flags), *([show_deleted_control()] if show_deleted else [])]
+
+
+def read_dacl(conn: Any, dn: str, *, show_deleted: bool = False) -> bytes:
+    """``dn``'s nTSecurityDescriptor with its DACL (owner, group and SACL not asked for).
+    ``show_deleted``: ``dn`` is the Deleted Objects container or under it."""
     msgid = conn.search_ext(
         dn,
         ldap.SCOPE_BASE,
         "(objectClass=*)",
         ["nTSecurityDescriptor"],
-        serverctrls=[sd_flags_control(DACL_SECURITY_INFORMATION)],
+        serverctrls=_controls(DACL_SECURITY_INFORMATION, show_deleted),
     )
     _type, data, _id, _ctrls = conn.result3(msgid)
     values = data[0][1].get("nTSecurityDescriptor") if data else None
@@ -164,7 +170,7 @@ def read_dacl(conn: Any, dn: str) -> bytes:
     return bytes(values[0])
 
 
-def write_dacl(conn: Any, dn: str, descriptor: bytes) -> None:
+def write_dacl(conn: Any, dn: str, descriptor: bytes, *, show_deleted: bool = False) -> None:
     """Replace ``dn``'s DACL (only the DACL: the SD-flags control says so); the live owner and
     group are written along so that Samba keeps them (see ``with_owner_and_group``)."""
     msgid = conn.search_ext(
@@ -172,7 +178,9 @@ def write_dacl(conn: Any, dn: str, descriptor: bytes) -> None:
         ldap.SCOPE_BASE,
         "(objectClass=*)",
         ["nTSecurityDescriptor"],
-        serverctrls=[sd_flags_control(OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION)],
+        serverctrls=_controls(
+            OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION, show_deleted
+        ),
     )
     _type, data, _id, _ctrls = conn.result3(msgid)
     live = (data[0][1].get("nTSecurityDescriptor") if data else None) or []
@@ -181,7 +189,18 @@ def write_dacl(conn: Any, dn: str, descriptor: bytes) -> None:
     conn.modify_ext_s(
         dn,
         [(ldap.MOD_REPLACE, "nTSecurityDescriptor", [descriptor])],
-        serverctrls=[sd_flags_control(DACL_SECURITY_INFORMATION)],
+        serverctrls=_controls(DACL_SECURITY_INFORMATION, show_deleted),
+    )
+
+
+def take_ownership(conn: Any, dn: str, owner_sid: str, *, show_deleted: bool = False) -> None:
+    """Make ``owner_sid`` the owner of ``dn`` (only the owner is written), as ``dsacls
+    /takeownership`` does: the owner may then read and write the DACL. Windows lets an
+    administrator do it (SeTakeOwnershipPrivilege); Samba refuses it over LDAP."""
+    conn.modify_ext_s(
+        dn,
+        [(ldap.MOD_REPLACE, "nTSecurityDescriptor", [owner_descriptor(owner_sid)])],
+        serverctrls=_controls(OWNER_SECURITY_INFORMATION, show_deleted),
     )
 
 

@@ -87,6 +87,7 @@ def _check(
         mode=domain.mode,
         partitions=domain.partitions,
         rights=rights,
+        bound_as_account=True,
     )
 
 

@@ -14,17 +14,12 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 import ldap
-from ldap.controls import LDAPControl
 
 from dirguard.connectors.ad.connection import AdConnection, NamingContexts
+from dirguard.connectors.ad.ldap_read import show_deleted_control
 from dirguard.core.ad_values import guid_bytes, guid_filter_value, guid_text
 
-SHOW_DELETED_OID = "1.2.840.113556.1.4.417"
 BATCH = 100
-
-
-def show_deleted() -> LDAPControl:
-    return LDAPControl(SHOW_DELETED_OID, True, None)
 
 
 def _under(dn: str, base: str) -> bool:
@@ -61,7 +56,7 @@ def find_by_guid(
     """``(dn, attributes)`` of the object with ``guid`` (its tombstone too, with ``deleted``),
     searched in the context holding ``dn`` first; ``None`` when no context holds it."""
     query = f"(objectGUID={guid_filter_value(guid_bytes(guid))})"
-    controls = [show_deleted()] if deleted else []
+    controls = [show_deleted_control()] if deleted else []
     for base in search_bases(conn.contexts, dn):
         found = conn.ldap.search_ext_s(
             base, ldap.SCOPE_SUBTREE, query, list(attributes) or ["1.1"], serverctrls=controls
@@ -89,7 +84,7 @@ def present_guids(conn: AdConnection, guids: Collection[str]) -> frozenset[str]:
                 ldap.SCOPE_SUBTREE,
                 f"(|{terms})",
                 ["objectGUID"],
-                serverctrls=[show_deleted()],
+                serverctrls=[show_deleted_control()],
             ):
                 if dn and isinstance(values, dict) and values.get("objectGUID"):
                     found.add(guid_text(bytes(values["objectGUID"][0])))

@@ -21,9 +21,10 @@ import ldap
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.connectors.ad.connection import AdConnection
+from dirguard.connectors.ad.ldap_read import show_deleted_control
 from dirguard.core.ad_values import Value
 from dirguard.core.restore_plan import PlannedStep, StepKind, same_values, split_dn
-from dirguard.services.partition_search import find_by_guid, in_schema, show_deleted
+from dirguard.services.partition_search import find_by_guid, in_schema
 from dirguard.services.sd_apply import security_conflict, security_problem, write_security
 from dirguard.services.tombstones import recreate_step
 from dirguard.store.audit import SELF, AuditOutcome, record_audit
@@ -148,7 +149,7 @@ def _run(conn: AdConnection, step: PlannedStep, dn: str, live: list[bytes]) -> s
                 (ldap.MOD_DELETE, "isDeleted", None),
                 (ldap.MOD_REPLACE, "distinguishedName", [target.encode()]),
             ],
-            serverctrls=[show_deleted()],
+            serverctrls=[show_deleted_control()],
         )
     elif step.kind is StepKind.DELETE:
         conn.ldap.delete_s(dn)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from dirguard.connectors.ad.samba_local_acl import SambaLocalError, interpreter_of
 from dirguard.throwaway.samba_dc_ports import (
     DC_PORTS,
     DCBusyError,
@@ -393,13 +394,10 @@ def _provision(samba_tool: str, dc: SambaDC, password: str) -> None:
 
 
 def _interpreter_of(script: str) -> str:
-    """The Python that runs ``samba-tool`` (its ``#!`` line, possibly via ``env``)."""
-    with Path(script).open("rb") as handle:
-        parts = handle.readline().decode("utf-8", "replace").removeprefix("#!").split()
-    python = shutil.which(parts[-1]) if parts and "python" in parts[-1] else None
-    if python is None:
-        raise SambaDCError(f"{script} does not start with a Python #! line; cannot run it")
-    return python
+    try:
+        return interpreter_of(script)
+    except SambaLocalError as exc:
+        raise SambaDCError(str(exc)) from None
 
 
 def _write_krb5_conf(dc: SambaDC) -> None:

@@ -55,6 +55,28 @@ def sd_flags_control(flags: int = SD_OWNER_GROUP_DACL) -> LDAPControl:
     return LDAPControl(SD_FLAGS_OID, False, encoder.encode(value))
 
 
+def show_deleted_control() -> LDAPControl:
+    """LDAP_SERVER_SHOW_DELETED_OID: tombstones and the Deleted Objects container are found."""
+    return LDAPControl(SHOW_DELETED_OID, True, None)
+
+
+def deleted_objects_readable(conn: Any, naming_context: str) -> bool:
+    """Whether the bound account may read the ``CN=Deleted Objects`` container of
+    ``naming_context`` (its objectGUID comes back): what Samba asks before DirSync returns
+    deleted objects to an account that is not an administrator."""
+    try:
+        found = conn.search_ext_s(
+            f"CN=Deleted Objects,{naming_context}",
+            ldap.SCOPE_BASE,
+            "(objectClass=*)",
+            ["objectGUID"],
+            serverctrls=[show_deleted_control()],
+        )
+    except (ldap.NO_SUCH_OBJECT, ldap.INSUFFICIENT_ACCESS):
+        return False
+    return any(dn and attrs.get("objectGUID") for dn, attrs in found)
+
+
 def _complete_ranges(conn: Any, dn: str, attrs: dict[str, list[bytes]]) -> dict[str, list[bytes]]:
     """Fetch the rest of attributes AD returned in ranges (``member;range=0-1499``)."""
     for name in [n for n in attrs if ";" in n and ";range=" in n.lower()]:
@@ -186,7 +208,7 @@ def read_by_guid(
 ) -> Entry | None:
     """The object whose objectGUID is ``guid`` (text form), live or a tombstone (the
     show-deleted control); ``None`` when the directory holds no such object any more."""
-    controls = [LDAPControl(SHOW_DELETED_OID, True, None), sd_flags_control()]
+    controls = [show_deleted_control(), sd_flags_control()]
     try:
         found = conn.search_ext_s(
             f"<GUID={guid}>",
