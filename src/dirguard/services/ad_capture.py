@@ -25,7 +25,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from dirguard.catalog.resource_types import RESOURCE_TYPES
 from dirguard.config.schema import AdDomainConfig
 from dirguard.connectors.ad.connection import AdConnection
-from dirguard.connectors.ad.ldap_read import DirSyncPage, Entry, dirsync_pages, read_schema
+from dirguard.connectors.ad.ldap_read import (
+    DirSyncPage,
+    Entry,
+    deleted_objects_readable,
+    dirsync_pages,
+    read_schema,
+)
 from dirguard.connectors.ad.samba_audit import LdapSidResolver, SambaAuditSource
 from dirguard.core.ad_values import Content, Schema, classify, guid_text
 from dirguard.core.change_op import ChangeOp
@@ -65,9 +71,29 @@ class CaptureResult:
     events: int = 0
     ops: Counter[str] = field(default_factory=Counter)
     skipped_not_in_catalog: int = 0
+    deletions_hidden: bool = False
+    """The bound account may not read CN=Deleted Objects: Samba leaves deletions out of its
+    DirSync answers (found by the next snapshot instead)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {**shallow_fields(self), "ops": dict(sorted(self.ops.items()))}
+
+
+def deletions_hidden(conn: AdConnection, domain: AdDomainConfig) -> bool:
+    """Whether DirSync may leave deletions out for the bound account (it may not read the
+    domain's CN=Deleted Objects; Samba then returns no tombstones to it), said in the log with
+    what to do."""
+    if deleted_objects_readable(conn.ldap, conn.contexts.default):
+        return False
+    log.warning(
+        "domain %s: the bound account may not read CN=Deleted Objects,%s; a Samba DC leaves"
+        " deletions out of its DirSync answers then, and they are found only by the next"
+        " `dirguard snapshot ad`. Grant it with `dirguard connect ad` (checked by `dirguard"
+        " connect validate`)",
+        domain.name,
+        conn.contexts.default,
+    )
+    return True
 
 
 def ingest_page(
@@ -261,6 +287,7 @@ def capture_domain(
     with sessions.begin() as session:
         own = start_run(session, "capture", domain.name)
     result = CaptureResult(domain=domain.name, run_id=own.id)
+    result.deletions_hidden = deletions_hidden(conn, domain)
     try:
         _capture_pages(sessions, conn, domain, own, result, schema, before_commit)
     except BaseException as error:

@@ -57,6 +57,7 @@ from dirguard.services.ad_capture import (
     CaptureResult,
     audit_source_for,
     capture_domain,
+    deletions_hidden,
     fill_domain_actors,
 )
 from dirguard.services.monitor_runs import OWNER_KEY, close_abandoned_runs, process_owner
@@ -141,9 +142,12 @@ class DomainState:
     connects: int = 0
     ops: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
+    deletions_hidden: bool | None = None
+    """Found out once, at the first connection (``ad_capture.deletions_hidden``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "deletions_hidden": self.deletions_hidden,
             "passes": self.passes,
             "entries": self.entries,
             "events": self.events,
@@ -256,6 +260,8 @@ class Monitor:
                     )
             if state.schema is None:
                 state.schema = read_schema(state.conn.ldap, state.conn.contexts.schema)
+            if state.deletions_hidden is None:
+                state.deletions_hidden = deletions_hidden(state.conn, state.domain)
             result = self.capture(
                 self.sessions, state.conn, state.domain, schema=state.schema, run=self._run
             )
