@@ -2,13 +2,10 @@
 groups, grant its extended rights on the domain head and its rights on containers
 (``services.ad_container_access``). Idempotent: a second run adds nothing.
 
-What the account needs comes from the catalog (``core.ad_account_grants``). The account is a
-gMSA when the domain controller computes managed passwords, found out by trying: the schema must
-have ``msDS-GroupManagedServiceAccount``, the forest a KDS root key, and the DC must return
-``msDS-ManagedPassword`` for a gMSA the operator may read. Otherwise (Samba before 4.20, for one)
-it is a regular user with a long random password, stored encrypted in dirguard's secret store and
-never printed. A group the domain does not have (ADSyncOperators without Entra Connect; Remote
-Management Users on Samba) is reported, not created.
+What the account needs comes from the catalog (``core.ad_account_grants``). Whether it is a gMSA
+or a regular user with a stored password is found out by trying (``services.ad_account_create``).
+A group the domain does not have (ADSyncOperators without Entra Connect; Remote Management Users
+on Samba) is reported, not created.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import ldap
 
@@ -31,39 +28,33 @@ from dirguard.core.ad_account_grants import (
     group_identity,
     operator_needs,
 )
-from dirguard.core.dacl_edit import (
-    access_allowed_ace,
-    control_access_ace,
-    dacl_descriptor,
-    grants_control_access,
-    with_aces_added,
-)
+from dirguard.core.dacl_edit import control_access_ace, grants_control_access, with_aces_added
 from dirguard.core.security_descriptor import parse_security_descriptor
-from dirguard.log_setup import register_secret
 from dirguard.services import ad_directory as directory
+from dirguard.services.ad_account_create import (
+    AccountKind,
+    SetupAction,
+    SetupContext,
+    SetupError,
+    ensure_account,
+    secret_name,
+)
 from dirguard.services.ad_container_access import grant_container_access
-from dirguard.throwaway.samba_dc import generate_admin_password
+
+__all__ = [
+    "DEFAULT_ACCOUNTS",
+    "DomainSetup",
+    "OperatorCheck",
+    "SetupAction",
+    "SetupError",
+    "account_name",
+    "check_operator",
+    "ldap_error_text",
+    "secret_name",
+    "setup_account",
+]
 
 DEFAULT_ACCOUNTS = {Mode.READ_ONLY: "dirguard-ro", Mode.FULL: "dirguard-full"}
-PASSWORD_LENGTH = 64
-UF_NORMAL_ACCOUNT = 0x0200
-UF_DONT_EXPIRE_PASSWD = 0x10000
-UF_WORKSTATION_TRUST_ACCOUNT = 0x1000
-DESCRIPTION = "dirguard Guardian service account"
-"""Start of the description of accounts dirguard creates (only their passwords it ever resets)."""
-KDS_ROOT_KEYS = "CN=Master Root Keys,CN=Group Key Distribution Service,CN=Services"
-AccountKind = Literal["gmsa", "user"]
-Status = Literal["added", "present", "absent", "created", "exists", "password-stored", "refused"]
-
-
-class SetupError(Exception):
-    """The setup cannot go on; the message names the object and the reason, never a secret."""
-
-
-def secret_name(domain: str, account: str) -> str:
-    """The secret store entry holding a regular account's password (``secret:<this>``)."""
-    return f"ad.{domain}.{account.removesuffix('$')}"
-
 
 _BAD_NAME_CHARACTERS = '"/\\[]:;|=,+*?<>@ '
 
@@ -124,14 +115,6 @@ def check_operator(
 
 
 @dataclass(frozen=True, kw_only=True)
-class SetupAction:
-    kind: Literal["account", "group", "right", "access"]
-    name: str
-    status: Status
-    detail: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
 class DomainSetup:
     domain: str
     account: str
@@ -158,156 +141,8 @@ class DomainSetup:
         return data
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Context:
-    conn: AdConnection
-    domain: str
-    domain_sid: str
-    root_sid: str
-    operator: directory.DirectoryObject
-
-
-def _gmsa_probe(ctx: _Context, name: str) -> tuple[bool, str]:
-    """Create the gMSA when the DC computes managed passwords; (created, why or why not)."""
-    conn, contexts = ctx.conn.ldap, ctx.conn.contexts
-    schema = conn.search_s(
-        contexts.schema,
-        ldap.SCOPE_ONELEVEL,
-        "(lDAPDisplayName=msDS-GroupManagedServiceAccount)",
-        ["cn"],
-    )
-    if not [dn for dn, _a in schema if dn]:
-        return False, "the schema has no msDS-GroupManagedServiceAccount class"
-    keys_dn = f"{KDS_ROOT_KEYS},{contexts.configuration}"
-    try:
-        keys = conn.search_s(
-            keys_dn, ldap.SCOPE_ONELEVEL, "(objectClass=msKds-ProvRootKey)", ["cn"]
-        )
-    except ldap.NO_SUCH_OBJECT:
-        keys = []
-    if not [dn for dn, _a in keys if dn]:
-        return False, (
-            f"the forest has no KDS root key ({keys_dn} holds none), so the domain controller"
-            " cannot compute gMSA passwords"
-        )
-    dn = f"CN={name},CN=Managed Service Accounts,{contexts.default}"
-    readers = _reader_sd(ctx.operator.sid)
-    conn.add_s(
-        dn,
-        [
-            ("objectClass", [b"msDS-GroupManagedServiceAccount"]),
-            ("sAMAccountName", [f"{name}$".encode()]),
-            ("dNSHostName", [f"{name}.{ctx.domain}".encode()]),
-            ("msDS-ManagedPasswordInterval", [b"30"]),
-            ("userAccountControl", [str(UF_WORKSTATION_TRUST_ACCOUNT).encode()]),
-            ("msDS-GroupMSAMembership", [readers]),
-        ],
-    )
-    found = conn.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", ["msDS-ManagedPassword"])
-    if found and found[0][1].get("msDS-ManagedPassword"):
-        return True, "the domain controller computes managed passwords (msDS-ManagedPassword read)"
-    conn.delete_s(dn)
-    return False, (
-        "a KDS root key exists, but the domain controller returned no msDS-ManagedPassword for a"
-        " trial gMSA (removed again)"
-    )
-
-
-def _reader_sd(sid: str) -> bytes:
-    """msDS-GroupMSAMembership: D:(A;;0xf01ff;;;<sid>) (who may read the managed password)."""
-    return dacl_descriptor([access_allowed_ace(sid, 0xF01FF)])
-
-
-def _made_by_dirguard(conn: Any, dn: str) -> bool:
-    found = conn.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", ["description"])
-    values = found[0][1].get("description", []) if found else []
-    return any(v.decode("utf-8").startswith(DESCRIPTION) for v in values)
-
-
-def _password() -> str:
-    return generate_admin_password(PASSWORD_LENGTH)
-
-
-def _unicode_pwd(password: str) -> bytes:
-    return f'"{password}"'.encode("utf-16-le")
-
-
-def _ensure_account(
-    ctx: _Context, name: str, mode: Mode, store: SecretStore
-) -> tuple[directory.DirectoryObject, AccountKind, str, str | None, list[SetupAction]]:
-    conn, base = ctx.conn.ldap, ctx.conn.contexts.default
-    existing = directory.find_account(conn, base, name)
-    secret = secret_name(ctx.domain, name)
-    if existing is not None:
-        if "msDS-GroupManagedServiceAccount" in existing.object_classes:
-            return (
-                existing,
-                "gmsa",
-                "the account exists as a gMSA",
-                None,
-                [SetupAction(kind="account", name=existing.name, status="exists", detail="gMSA")],
-            )
-        actions = [SetupAction(kind="account", name=existing.name, status="exists")]
-        if secret not in store.names():
-            if not _made_by_dirguard(conn, existing.dn):
-                raise SetupError(
-                    f"{ctx.domain}: the account {existing.name} exists but was not created by"
-                    " dirguard and its password is not in the secret store; choose another"
-                    f" --account, or store its password with `dirguard secret set {secret}`"
-                )
-            password = _password()
-            register_secret(password)
-            conn.modify_s(existing.dn, [(ldap.MOD_REPLACE, "unicodePwd", [_unicode_pwd(password)])])
-            store.set(secret, password)
-            actions.append(
-                SetupAction(
-                    kind="account",
-                    name=existing.name,
-                    status="password-stored",
-                    detail="the secret store had no password for it: a new one was set",
-                )
-            )
-        return existing, "user", "the account exists as a regular user", f"secret:{secret}", actions
-    created, why = _gmsa_probe(ctx, name)
-    if created:
-        account = directory.find_account(conn, base, f"{name}$")
-        assert account is not None
-        return (
-            account,
-            "gmsa",
-            why,
-            None,
-            [SetupAction(kind="account", name=account.name, status="created", detail="gMSA")],
-        )
-    password = _password()
-    register_secret(password)
-    dn = f"CN={name},CN=Users,{base}"
-    conn.add_s(
-        dn,
-        [
-            ("objectClass", [b"user"]),
-            ("sAMAccountName", [name.encode()]),
-            ("userPrincipalName", [f"{name}@{ctx.domain}".encode()]),
-            ("description", [f"{DESCRIPTION} ({mode.value})".encode()]),
-            ("unicodePwd", [_unicode_pwd(password)]),
-            ("userAccountControl", [str(UF_NORMAL_ACCOUNT | UF_DONT_EXPIRE_PASSWD).encode()]),
-        ],
-    )
-    store.set(secret, password)
-    account = directory.find_account(conn, base, name)
-    assert account is not None
-    reason = f"regular user, not a gMSA: {why}; its password is stored encrypted as secret:{secret}"
-    return (
-        account,
-        "user",
-        reason,
-        f"secret:{secret}",
-        [SetupAction(kind="account", name=account.name, status="created", detail="regular user")],
-    )
-
-
 def _memberships(
-    ctx: _Context, account: directory.DirectoryObject, groups: Sequence[str]
+    ctx: SetupContext, account: directory.DirectoryObject, groups: Sequence[str]
 ) -> list[SetupAction]:
     conn, base = ctx.conn.ldap, ctx.conn.contexts.default
     token = directory.token_sids(conn, account.dn)
@@ -336,7 +171,7 @@ def _memberships(
 
 
 def _rights(
-    ctx: _Context, account: directory.DirectoryObject, rights: Sequence[tuple[str, str]]
+    ctx: SetupContext, account: directory.DirectoryObject, rights: Sequence[tuple[str, str]]
 ) -> list[SetupAction]:
     conn, head = ctx.conn.ldap, ctx.conn.contexts.default
     sd = directory.read_dacl(conn, head)
@@ -356,7 +191,7 @@ def _rights(
 
 
 def _container_access(
-    ctx: _Context,
+    ctx: SetupContext,
     account: directory.DirectoryObject,
     grants: Sequence[AccountGrant],
     samba_conf: Path | None,
@@ -396,7 +231,7 @@ def setup_account(
     name = account_name(account, mode)
     base = conn.contexts.default
     domain_sid = directory.object_sid(conn.ldap, base)
-    ctx = _Context(
+    ctx = SetupContext(
         conn=conn,
         domain=domain,
         domain_sid=domain_sid,
@@ -405,7 +240,7 @@ def setup_account(
     )
     grants = account_grants(mode, partitions)
     try:
-        found, kind, reason, secret, actions = _ensure_account(ctx, name, mode, store)
+        found, kind, reason, secret, actions = ensure_account(ctx, name, mode, store)
         actions += _memberships(ctx, found, [g.name for g in grants if g.is_group])
         actions += _rights(ctx, found, [(g.name, g.right_guid) for g in grants if g.is_right])
         actions += _container_access(ctx, found, grants, samba_conf)
