@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import struct
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import ldap
 import pytest
@@ -173,6 +174,38 @@ class Cli:
         return json.loads(result.stdout)
 
 
+class _OuWithUser(NamedTuple):
+    cli: Cli
+    ou_dn: str
+    user_dn: str
+    sid: str
+
+
+@contextmanager
+def _ou_with_user(
+    samba_dc: SambaDC,
+    tmp_path: Path,
+    ldap_admin: Any,
+    unique: Callable[[str], str],
+    ou: str,
+    user: str,
+) -> Iterator[_OuWithUser]:
+    """The CLI on a config for the DC, and a new OU holding one new user (with its SID); the OU's
+    tree is removed afterwards."""
+    cli = Cli(
+        write_config(tmp_path, samba_dc), {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
+    )
+    ou_dn = f"OU={unique(ou)},{samba_dc.base_dn}"
+    add_ou(ldap_admin, ou_dn)
+    user_dn = f"CN={unique(user)},{ou_dn}"
+    try:
+        add_user(ldap_admin, user_dn, unique(user))
+        sid = sid_from_bytes(read(ldap_admin, user_dn, "objectSid")["objectSid"][0])[0]
+        yield _OuWithUser(cli, ou_dn, user_dn, sid)
+    finally:
+        remove_tree(ldap_admin, ou_dn)
+
+
 def _sd_changes(cli: Cli, ou_dn: str) -> list[dict[str, Any]]:
     found = cli("changes", "--object", ou_dn, "--attribute", "nTSecurityDescriptor")["changes"]
     assert isinstance(found, list)
@@ -187,15 +220,8 @@ def test_an_ace_granted_with_dsacl_is_rolled_back(
     samba_tool: Callable[..., str],
     unique: Callable[[str], str],
 ) -> None:
-    cli = Cli(
-        write_config(tmp_path, samba_dc), {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
-    )
-    ou_dn = f"OU={unique('acl')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    user_dn = f"CN={unique('writer')},{ou_dn}"
-    try:
-        add_user(ldap_admin, user_dn, unique("writer"))
-        sid = sid_from_bytes(read(ldap_admin, user_dn, "objectSid")["objectSid"][0])[0]
+    with _ou_with_user(samba_dc, tmp_path, ldap_admin, unique, "acl", "writer") as scene:
+        cli, ou_dn, _, sid = scene
         cli("snapshot", "ad")
         before = _explicit(ldap_admin, ou_dn)
         before_printed = _dsacl_aces(samba_tool("dsacl", "get", f"--objectdn={ou_dn}"))
@@ -219,8 +245,6 @@ def test_an_ace_granted_with_dsacl_is_rolled_back(
         assert not any(sid in ace for ace in after_printed)
         assert sorted(after_printed) == sorted(before_printed)
         assert _explicit(ldap_admin, ou_dn) == before
-    finally:
-        remove_tree(ldap_admin, ou_dn)
 
 
 @pytest.mark.samba
@@ -231,15 +255,8 @@ def test_a_dacl_changed_again_is_a_conflict(
     samba_tool: Callable[..., str],
     unique: Callable[[str], str],
 ) -> None:
-    cli = Cli(
-        write_config(tmp_path, samba_dc), {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
-    )
-    ou_dn = f"OU={unique('aclc')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    user_dn = f"CN={unique('writer')},{ou_dn}"
-    try:
-        add_user(ldap_admin, user_dn, unique("writer"))
-        sid = sid_from_bytes(read(ldap_admin, user_dn, "objectSid")["objectSid"][0])[0]
+    with _ou_with_user(samba_dc, tmp_path, ldap_admin, unique, "aclc", "writer") as scene:
+        cli, ou_dn, _, sid = scene
         cli("snapshot", "ad")
         samba_tool("dsacl", "set", f"--objectdn={ou_dn}", f"--sddl=(A;;RPWP;;;{sid})")
         cli("capture", "ad")
@@ -264,22 +281,14 @@ def test_a_dacl_changed_again_is_a_conflict(
         assert [s["status"] for s in done["steps"]] == ["succeeded"], done
         now = _explicit(ldap_admin, ou_dn)
         assert not any(sid in ace for ace in now)
-    finally:
-        remove_tree(ldap_admin, ou_dn)
 
 
 @pytest.mark.samba
 def test_an_ace_removed_by_an_ldap_rewrite_of_a_users_dacl_is_added_back(
     samba_dc: SambaDC, tmp_path: Path, ldap_admin: Any, unique: Callable[[str], str]
 ) -> None:
-    cli = Cli(
-        write_config(tmp_path, samba_dc), {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
-    )
-    ou_dn = f"OU={unique('aclu')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    user_dn = f"CN={unique('target')},{ou_dn}"
-    try:
-        add_user(ldap_admin, user_dn, unique("target"))
+    with _ou_with_user(samba_dc, tmp_path, ldap_admin, unique, "aclu", "target") as scene:
+        cli, _, user_dn, _ = scene
         cli("snapshot", "ad")
         before = _explicit(ldap_admin, user_dn)
         victim = sorted(before)[0]
@@ -301,8 +310,6 @@ def test_an_ace_removed_by_an_ldap_rewrite_of_a_users_dacl_is_added_back(
         applied = cli("rollback", "apply", str(plan["id"]))
         assert [s["status"] for s in applied["steps"]] == ["succeeded"], applied
         assert _explicit(ldap_admin, user_dn) == before
-    finally:
-        remove_tree(ldap_admin, ou_dn)
 
 
 @pytest.mark.samba
@@ -313,15 +320,8 @@ def test_restore_at_a_moment_brings_the_dacl_back(
     samba_tool: Callable[..., str],
     unique: Callable[[str], str],
 ) -> None:
-    cli = Cli(
-        write_config(tmp_path, samba_dc), {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
-    )
-    ou_dn = f"OU={unique('aclt')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    user_dn = f"CN={unique('writer')},{ou_dn}"
-    try:
-        add_user(ldap_admin, user_dn, unique("writer"))
-        sid = sid_from_bytes(read(ldap_admin, user_dn, "objectSid")["objectSid"][0])[0]
+    with _ou_with_user(samba_dc, tmp_path, ldap_admin, unique, "aclt", "writer") as scene:
+        cli, ou_dn, _, sid = scene
         ldap_admin.modify_s(ou_dn, [(ldap.MOD_REPLACE, "description", [b"kept"])])
         cli("snapshot", "ad")
         before = _explicit(ldap_admin, ou_dn)
@@ -338,8 +338,6 @@ def test_restore_at_a_moment_brings_the_dacl_back(
         assert [s["status"] for s in applied["steps"]] == ["succeeded"], applied
         assert _explicit(ldap_admin, ou_dn) == before
         assert cli("restore", ou_dn, "--at", moment)["plan"] is None, "nothing left to restore"
-    finally:
-        remove_tree(ldap_admin, ou_dn)
 
 
 def test_point_in_time_restores_only_a_dacl_that_differs() -> None:
