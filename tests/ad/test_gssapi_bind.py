@@ -11,6 +11,10 @@ Samba before 4.20 with its default ``ldap server require strong auth = yes`` ref
 bind over TLS (a security layer is "not allowed if TLS is used", none is "required"); the
 throwaway DC is provisioned with ``allow_sasl_over_tls``, as a Windows DC behaves, and
 dirguard's error message for the default names that setting.
+
+The failure cases are real too: a server name the KDC has no SPN for (skipped for the next
+configured server), a ticket that has run out (``kinit -l 5s``: the KDC grants it, the test waits
+it out) and a clock an hour ahead of the DC's (the CLI under libfaketime's ``faketime``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import os
 import re
 import shutil
 import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +36,9 @@ import pytest
 from typer.testing import CliRunner
 
 from dirguard.cli.app import app
-from dirguard.connectors.ad.connection import AdAuthError, connect
+from dirguard.cli.exit_codes import ExitCode
+from dirguard.config.schema import AdDomainConfig
+from dirguard.connectors.ad.connection import AdAuthError, AdUnknownSpn, connect
 from dirguard.core.security_descriptor import sid_from_bytes
 from dirguard.throwaway.samba_dc import HOST_NAME, SambaDC, audit_records
 from tests.ad.conftest import domain_config
@@ -39,7 +47,7 @@ from tests.fixtures.requirements import unavailable
 pytestmark = pytest.mark.samba
 
 KDC_PORT = 88
-Kinit = Callable[[str, str], None]
+Kinit = Callable[..., None]
 
 
 def _gssapi_module_installed() -> bool:
@@ -48,8 +56,8 @@ def _gssapi_module_installed() -> bool:
 
 @pytest.fixture
 def kinit(samba_dc: SambaDC, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Kinit:
-    """A krb5.conf and an empty credential cache for this test; ``kinit(principal, password)``
-    puts a ticket in it."""
+    """A krb5.conf and an empty credential cache for this test; ``kinit(principal, password,
+    *options)`` puts a ticket in it (``options``: kinit's, e.g. ``"-l", "5s"``)."""
     if shutil.which("kinit") is None:
         unavailable("samba", "kinit not found (apt-get install krb5-user)")
     if not _gssapi_module_installed():
@@ -68,9 +76,9 @@ def kinit(samba_dc: SambaDC, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("KRB5_CONFIG", str(conf))
     monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'ccache'}")
 
-    def run(principal: str, password: str) -> None:
+    def run(principal: str, password: str, *options: str) -> None:
         result = subprocess.run(
-            ["kinit", principal],
+            ["kinit", *options, principal],
             input=password + "\n",
             env=dict(os.environ),
             capture_output=True,
@@ -91,6 +99,19 @@ def ldap_spn(samba_dc: SambaDC, samba_tool: Callable[..., str]) -> Iterator[str]
         yield spn
     finally:
         samba_tool("spn", "delete", spn, account)
+
+
+def gssapi_config_file(dc: SambaDC, directory: Path) -> Path:
+    """A dirguard configuration (store in ``directory``) binding to ``dc`` with Kerberos."""
+    config = directory / "dirguard.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{directory / "store.db"}"\n'
+        f'[[ad.domains]]\nname = "{dc.realm.lower()}"\n'
+        f'servers = ["{dc.host}"]\nca_file = "{dc.ca_cert_path}"\n'
+        'auth = "gssapi"\n',
+        encoding="utf-8",
+    )
+    return config
 
 
 def _sasl_over_tls_allowed(dc: SambaDC) -> bool:
@@ -179,14 +200,7 @@ def test_a_kerberos_bind_reads_and_writes_as_the_ticket_owner(
         assert len(changes) == 2
         assert all(change["userSid"] == sid for change in changes)
 
-        config = tmp_path / "dirguard.toml"
-        config.write_text(
-            f'[store]\nurl = "sqlite:///{tmp_path / "store.db"}"\n'
-            f'[[ad.domains]]\nname = "{samba_dc.realm.lower()}"\n'
-            f'servers = ["{samba_dc.host}"]\nca_file = "{samba_dc.ca_cert_path}"\n'
-            'auth = "gssapi"\n',
-            encoding="utf-8",
-        )
+        config = gssapi_config_file(samba_dc, tmp_path)
         runner = CliRunner()
         snap = runner.invoke(app, ["--config", str(config), "snapshot", "ad", "--json"])
         assert snap.exit_code == 0, snap.output
@@ -196,3 +210,119 @@ def test_a_kerberos_bind_reads_and_writes_as_the_ticket_owner(
     finally:
         ldap_admin.delete_s(user_dn)
         ldap_admin.delete_s(target_dn)
+
+
+# "localhost" reaches the DC but the KDC has no ldap/localhost. libldap checks a certificate
+# reached as "localhost" against this machine's own name, which the throwaway DC's certificate
+# does not hold, so the tests listing "localhost" turn certificate validation off (the tests
+# above validate it for 127.0.0.1).
+NO_SPN_NAME = "localhost"
+
+
+def _unvalidated(dc: SambaDC, servers: list[str], **overrides: object) -> AdDomainConfig:
+    values: dict[str, object] = {"bind_upn": None, "ca_file": None, "verify_tls": False}
+    values.update(overrides)
+    return domain_config(dc, auth="gssapi", password=None, servers=servers, **values)
+
+
+def test_a_server_name_without_an_spn_is_skipped_for_the_next_server(
+    samba_dc: SambaDC, kinit: Kinit, ldap_spn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    kinit(samba_dc.admin_upn, samba_dc.admin_password)
+    domain = _unvalidated(samba_dc, [NO_SPN_NAME, samba_dc.host])
+    with (
+        caplog.at_level(logging.WARNING, logger="dirguard.connectors.ad.connection"),
+        connect(domain, None) as conn,
+    ):
+        assert conn.server == samba_dc.host
+        assert conn.contexts.default == samba_dc.base_dn
+    skipped = [
+        r.getMessage() for r in caplog.records if f"skipping {NO_SPN_NAME}" in r.getMessage()
+    ]
+    assert len(skipped) == 1
+    assert f"no service principal ldap/{NO_SPN_NAME}" in skipped[0]
+    assert samba_dc.admin_password not in caplog.text
+
+
+def test_when_no_server_name_has_an_spn_the_error_names_each(
+    samba_dc: SambaDC, kinit: Kinit
+) -> None:
+    kinit(samba_dc.admin_upn, samba_dc.admin_password)
+    with pytest.raises(AdUnknownSpn) as caught:
+        connect(_unvalidated(samba_dc, [NO_SPN_NAME, samba_dc.host]), None)
+    message = str(caught.value)
+    for server in (NO_SPN_NAME, samba_dc.host):
+        assert f"{server}:636: Kerberos bind failed: the KDC knows no service principal" in message
+        assert f"setspn -S ldap/{server} <DC name>" in message
+
+
+def test_a_missing_ticket_is_not_retried_on_the_next_server(
+    samba_dc: SambaDC, kinit: Kinit, ldap_spn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING, logger="dirguard.connectors.ad.connection"),
+        pytest.raises(AdAuthError) as caught,
+    ):
+        connect(_unvalidated(samba_dc, [NO_SPN_NAME, samba_dc.host]), None)
+    assert not isinstance(caught.value, AdUnknownSpn)
+    assert f"{NO_SPN_NAME}:636: Kerberos bind failed: no Kerberos ticket" in str(caught.value)
+    assert f"{samba_dc.host}:636" not in str(caught.value)
+    assert not any("skipping" in r.getMessage() for r in caplog.records)
+
+
+def _wait_until_the_ticket_expires(limit_s: float = 70.0) -> None:
+    """Until ``klist -s`` (exit status only: is there a valid ticket?) says there is none."""
+    deadline = time.monotonic() + limit_s
+    while subprocess.run(["klist", "-s"], env=dict(os.environ), check=False).returncode == 0:
+        assert time.monotonic() < deadline, f"the ticket is still valid after {limit_s:.0f} s"
+        time.sleep(1)
+
+
+def test_an_expired_ticket_says_to_run_kinit_again(
+    samba_dc: SambaDC, kinit: Kinit, ldap_spn: str
+) -> None:
+    kinit(samba_dc.admin_upn, samba_dc.admin_password, "-l", "5s")  # the KDC grants 5 s
+    _wait_until_the_ticket_expires()
+    domain = domain_config(samba_dc, auth="gssapi", password=None)  # bind_upn names the account
+    with pytest.raises(AdAuthError) as caught:
+        connect(domain, None)
+    message = str(caught.value)
+    assert not isinstance(caught.value, AdUnknownSpn)
+    assert f"{samba_dc.host}:636: Kerberos bind failed: the Kerberos ticket has expired" in message
+    assert f"run kinit {samba_dc.admin_upn} again" in message
+    assert "(Ticket expired)" in message  # the GSSAPI reason is kept
+
+
+def test_a_clock_an_hour_ahead_of_the_dc_is_named(
+    samba_dc: SambaDC, kinit: Kinit, ldap_spn: str, tmp_path: Path
+) -> None:
+    """``dirguard snapshot ad`` under libfaketime: the same command with the clock unchanged
+    binds, an hour ahead the KDC refuses the authenticator and the message says why."""
+    if shutil.which("faketime") is None:
+        unavailable("samba", "faketime not found (apt-get install faketime)")
+    kinit(samba_dc.admin_upn, samba_dc.admin_password)
+    command = [
+        sys.executable,
+        "-m",
+        "dirguard",
+        "--config",
+        str(gssapi_config_file(samba_dc, tmp_path)),
+    ]
+
+    def snapshot(offset: str) -> tuple[int, str]:
+        result = subprocess.run(
+            ["faketime", "-f", offset, *command, "snapshot", "ad"],
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return result.returncode, " ".join((result.stdout + result.stderr).split())
+
+    code, output = snapshot("+0")
+    assert code == ExitCode.OK, output
+    code, output = snapshot("+1h")
+    assert code == ExitCode.CRITICAL, output
+    assert f"{samba_dc.host}:636: Kerberos bind failed: this host's clock differs" in output
+    assert "synchronise time (NTP)" in output
+    assert "(Clock skew too great)" in output

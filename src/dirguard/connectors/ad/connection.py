@@ -23,6 +23,12 @@ import ldap.sasl
 
 from dirguard.catalog.resource_type import Partition
 from dirguard.config.schema import AdDomainConfig
+from dirguard.connectors.ad.gssapi_errors import (
+    is_unknown_spn,
+    kerberos_hint,
+    unknown_spn_advice,
+    unknown_spn_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,11 @@ class AdTlsError(AdConnectionError):
 
 class AdAuthError(AdConnectionError):
     """The server refused the credentials."""
+
+
+class AdUnknownSpn(AdAuthError):
+    """Kerberos: the KDC knows no ``ldap/<name>`` for the server name as configured (another
+    configured name of a DC may have one, so :func:`connect` tries the next server)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,7 +195,11 @@ def _open(domain: AdDomainConfig, server: str, password: str | None, timeout: fl
     except ldap.LDAPError as error:
         _quiet_unbind(conn)
         if domain.auth == "gssapi":
-            hint = _kerberos_hint(error, server, domain.bind_upn or "<account>@<REALM>")
+            text = _info(error)
+            if is_unknown_spn(text):
+                problem = unknown_spn_problem(server, text)
+                raise AdUnknownSpn(f"{where}: Kerberos bind failed: {problem}") from None
+            hint = kerberos_hint(text, principal=domain.bind_upn or "<account>@<REALM>")
             raise AdAuthError(f"{where}: Kerberos bind failed: {hint}") from None
         raise AdConnectionError(f"{where}: bind failed: {_info(error)}") from None
     return conn
@@ -200,45 +215,6 @@ def _gssapi_bind(conn: Any) -> None:
     conn.set_option(ldap.OPT_X_SASL_NOCANON, 1)
     conn.set_option(ldap.OPT_X_SASL_SECPROPS, "maxssf=0")
     conn.sasl_interactive_bind_s("", ldap.sasl.gssapi())
-
-
-def _kerberos_hint(error: ldap.LDAPError, server: str, principal: str) -> str:
-    """What a failed GSSAPI bind means and what to do, from the GSSAPI/SASL/server text."""
-    text = _info(error)
-    lowered = text.lower()
-    if "no kerberos credentials" in lowered or "credentials cache" in lowered:
-        return (
-            f"no Kerberos ticket: run kinit {principal} as the user dirguard runs as "
-            f"(or point KRB5CCNAME at a credential cache holding a ticket) ({text})"
-        )
-    if "ticket expired" in lowered:
-        return f"the Kerberos ticket has expired: run kinit again ({text})"
-    if "server not found in kerberos database" in lowered:
-        return (
-            f"the KDC knows no service principal ldap/{server}: list the DC in servers by a "
-            "name it has an SPN for (its DNS name, e.g. dc01.corp.example.com), or register "
-            f"that SPN on the DC's account (setspn -S ldap/{server} <DC name>) ({text})"
-        )
-    if "clock skew" in lowered:
-        return (
-            "this host's clock differs from the domain controller's by more than the allowed "
-            f"skew (5 minutes by default): synchronise time (NTP) with the domain ({text})"
-        )
-    if "cannot find kdc" in lowered or "cannot contact any kdc" in lowered:
-        return f"no KDC found for the realm: check krb5.conf (KRB5_CONFIG) ({text})"
-    if "no worthy mechs" in lowered:
-        return (
-            "the Cyrus SASL GSSAPI module is not installed (Debian: apt-get install "
-            f"libsasl2-modules-gssapi-mit) ({text})"
-        )
-    if "sign or seal are required" in lowered:
-        return (
-            "the DC refuses a Kerberos bind over TLS without a SASL security layer, and one is "
-            "not allowed inside TLS (Samba before 4.20 with 'ldap server require strong auth = "
-            "yes'): set 'ldap server require strong auth = allow_sasl_over_tls' in the DC's "
-            f"smb.conf, or use auth = 'simple' ({text})"
-        )
-    return text
 
 
 def _quiet_unbind(conn: Any) -> None:
@@ -284,15 +260,25 @@ def connect(
 ) -> AdConnection:
     """Connect to the first server of ``domain.servers`` that answers, bind, read the rootDSE.
 
-    An unreachable server moves on to the next; refused credentials stop at once (trying them
-    on every DC only brings the account closer to lockout)."""
+    An unreachable server moves on to the next, and so does a server name the KDC has no
+    ``ldap/`` service principal for (Kerberos); refused credentials, a missing or expired ticket
+    stop at once (trying them on every DC fails the same way, and for a password only brings the
+    account closer to lockout). The final error names every server tried and why it failed."""
     if domain.auth == "simple" and not password:
         raise AdAuthError(f"{domain.name}: simple bind needs a password (none was resolved)")
     problems: list[str] = []
+    no_spn: list[str] = []
     for server in servers or domain.servers:
         try:
             conn = _open(domain, server, password, timeout)
-        except AdAuthError:
+        except AdUnknownSpn as error:
+            log.warning("domain %s: skipping %s: %s", domain.name, server, error)
+            problems.append(str(error))
+            no_spn.append(server)
+            continue
+        except AdAuthError as error:
+            if problems:
+                raise type(error)(f"{error} (tried before: {'; '.join(problems)})") from None
             raise
         except AdConnectionError as error:
             log.warning("domain %s: %s", domain.name, error)
@@ -306,6 +292,12 @@ def connect(
             continue
         log.info("domain %s: connected to %s", domain.name, _uri(domain, server))
         return AdConnection(ldap=conn, server=server, uri=_uri(domain, server), contexts=contexts)
+    if no_spn:
+        raise AdUnknownSpn(
+            f"{domain.name}: no configured server accepted a Kerberos bind: "
+            + "; ".join(problems)
+            + f"; {unknown_spn_advice(no_spn)}"
+        )
     if problems and all("TLS failed" in p for p in problems):
         raise AdTlsError(f"{domain.name}: " + "; ".join(problems))
     raise AdUnreachable(f"{domain.name}: no domain controller answered: " + "; ".join(problems))
