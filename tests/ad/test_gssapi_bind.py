@@ -219,10 +219,17 @@ def test_a_kerberos_bind_reads_and_writes_as_the_ticket_owner(
 NO_SPN_NAME = "localhost"
 
 
-def _unvalidated(dc: SambaDC, servers: list[str], **overrides: object) -> AdDomainConfig:
-    values: dict[str, object] = {"bind_upn": None, "ca_file": None, "verify_tls": False}
-    values.update(overrides)
-    return domain_config(dc, auth="gssapi", password=None, servers=servers, **values)
+def _unvalidated(dc: SambaDC, servers: list[str]) -> AdDomainConfig:
+    """Kerberos with no account named, certificate validation off (see above)."""
+    return domain_config(
+        dc,
+        auth="gssapi",
+        bind_upn=None,
+        password=None,
+        servers=servers,
+        ca_file=None,
+        verify_tls=False,
+    )
 
 
 def test_a_server_name_without_an_spn_is_skipped_for_the_next_server(
