@@ -1,6 +1,6 @@
 """The shapes of the permission manifest: permissions, the identities holding them, features.
 
-Pure data, no I/O. The rows themselves live in ``permission_rows_*.py`` and ``features.py``;
+Pure data, no I/O. The rows themselves live in ``permission_rows_*.py`` and ``features_*.py``;
 ``manifest.py`` assembles and indexes them. Features refer to permissions by key; resource
 types refer to features by key (see ``resource_type.py``).
 """
