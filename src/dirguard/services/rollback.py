@@ -24,15 +24,13 @@ from dirguard.connectors.ad.connection import AdConnection
 from dirguard.connectors.ad.ldap_read import show_deleted_control
 from dirguard.core.ad_values import Value
 from dirguard.core.restore_plan import PlannedStep, StepKind, same_values, split_dn
+from dirguard.core.schema_refusal import SCHEMA_REFUSED, schema_refusal
 from dirguard.services.partition_search import find_by_guid, in_schema
 from dirguard.services.sd_apply import security_conflict, security_problem, write_security
 from dirguard.services.tombstones import recreate_step
 from dirguard.store.audit import SELF, AuditOutcome, record_audit
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import RestorePlan, RestoreStep
-
-SCHEMA_REFUSED = frozenset({StepKind.DELETE, StepKind.RECREATE, StepKind.REANIMATE})
-"""Steps AD refuses on schema objects; the executor says so instead of trying."""
 
 
 class RollbackError(Exception):
@@ -179,11 +177,8 @@ def _verify(conn: AdConnection, step: PlannedStep) -> None:
 def apply_step(conn: AdConnection, step: PlannedStep, *, force: bool) -> tuple[str, str]:
     """``(status, outcome)`` of one step: succeeded, unchanged, skipped or failed."""
     if step.kind in SCHEMA_REFUSED and in_schema(conn.contexts, step.dn):
-        return "failed", (
-            f"{step.dn} is in the schema partition: AD never deletes, re-creates or reanimates "
-            "schema objects (an unwanted class or attribute can only be made defunct, by hand: "
-            "isDefunct = TRUE)"
-        )
+        # planning skips these already (dirguard.core.schema_refusal); a second line of defence
+        return "failed", schema_refusal(step.dn)
     if step.kind is StepKind.RECREATE:
         return recreate_step(conn, step)
     try:

@@ -24,6 +24,7 @@ from dirguard.core.ad_values import DN_ATTRIBUTE
 from dirguard.core.change_op import ChangeOp
 from dirguard.core.recreate_plan import with_recreations
 from dirguard.core.restore_plan import HistoryEvent, ObjectFacts, PlanningError, RestorePlanDraft
+from dirguard.core.schema_refusal import refuse_schema_steps
 from dirguard.core.undo_planner import Membership, plan_events, plan_point_in_time, plan_undelete
 from dirguard.services import history_query
 from dirguard.services.ad_snapshot import latest_versions
@@ -135,13 +136,15 @@ TombstoneCheck = Callable[[Collection[str]], frozenset[str]]
 (:func:`dirguard.services.tombstones.missing_tombstones` on a connection)."""
 
 
-def _recreating(
+def _finished(
     draft: RestorePlanDraft, facts: dict[str, ObjectFacts], tombstones: TombstoneCheck | None
 ) -> RestorePlanDraft:
-    if tombstones is None:
-        return draft
-    deleted = [guid for guid, f in facts.items() if f.deleted]
-    return with_recreations(draft, facts, tombstones(deleted) if deleted else frozenset())
+    """``draft`` with re-creations where no tombstone is left (when ``tombstones`` can tell),
+    and the deletes, re-creations and reanimations of schema objects skipped: AD refuses them."""
+    if tombstones is not None:
+        deleted = [guid for guid, f in facts.items() if f.deleted]
+        draft = with_recreations(draft, facts, tombstones(deleted) if deleted else frozenset())
+    return refuse_schema_steps(draft, facts)
 
 
 def events_plan(
@@ -161,7 +164,7 @@ def events_plan(
     draft = plan_events(
         events, facts, memberships=memberships, force=force, disable_instead=disable_instead
     )
-    return _recreating(draft, facts, tombstones)
+    return _finished(draft, facts, tombstones)
 
 
 def window_query(
@@ -297,7 +300,7 @@ def plan_for_object(
     facts = object_facts(session, [obj])
     memberships = memberships_at_deletion(session, obj) if obj.deleted else []
     draft = plan_point_in_time(facts[obj.external_id], version.content, memberships=memberships)
-    return _recreating(draft, facts, tombstones)
+    return _finished(draft, facts, tombstones)
 
 
 def plan_for_undelete(
@@ -313,7 +316,7 @@ def plan_for_undelete(
     draft = plan_undelete(
         facts[obj.external_id], memberships_at_deletion(session, obj), to_ou=to_ou
     )
-    return _recreating(draft, facts, tombstones)
+    return _finished(draft, facts, tombstones)
 
 
 def save_plan(
