@@ -66,7 +66,7 @@ def refuse_schema_steps(
 ) -> RestorePlanDraft:
     """``draft`` with every delete, re-create and reanimation of a schema object skipped with
     :func:`schema_refusal` as its reason (``force`` plays no part). When a schema object is not
-    brought back, the later steps on it and the links others would get to it are skipped too:
+    brought back, the other steps on it and the links others would get to it are skipped too:
     they would find no live object."""
 
     def refused(step: PlannedStep) -> bool:
