@@ -2,7 +2,8 @@
 [--admin-only | --realistic]``.
 
 Prints ONE JSON line when ready: tenant id, base URLs, CA file, the two apps' client ids and
-secrets, and the Global Administrator's sign-in. With ``--state``, an existing file is loaded
+secrets, the Global Administrator's sign-in, and the admin key with the URLs it opens (the fault
+control and the outbox where sent mail lands). With ``--state``, an existing file is loaded
 (``--users``/``--seed`` are then ignored) and the state is saved back on exit.
 """
 

@@ -5,11 +5,13 @@ With a delegated token Graph allows a call only when both the client's consented
 permissions); writes need a directory role whose reach covers the resource. The token's ``wids``
 claim names the roles, as Graph reads them. Reads of audit logs need a reader role.
 
-Two rules depend on more than the path, and the routes apply them with the functions here:
+The rules that depend on more than the path are applied by the routes with the functions here:
 a user's authentication methods may be changed by an Authentication Administrator only when the
 user holds no administrator role (``may_manage_methods_of``), by a Privileged Authentication
-Administrator or a Global Administrator for anyone; and who may invite guests is the tenant's
-``authorizationPolicy.allowInvitesFrom`` (``may_invite``), a Guest Inviter always.
+Administrator or a Global Administrator for anyone; who may read another user's methods
+(``may_read_methods_of``) and per-user MFA state (``may_read_mfa_state_of``); and who may invite
+guests is the tenant's ``authorizationPolicy.allowInvitesFrom`` (``may_invite``), a Guest Inviter
+always. A signed-in user may always read their own methods and MFA state (the routes check that).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ USER_ADMINISTRATOR = "fe930be7-5e62-47db-91af-98c3a49a38b1"
 HELPDESK_ADMINISTRATOR = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
 AUTHENTICATION_ADMINISTRATOR = "c4e39bd9-1100-46d3-8c65-fb160da0071f"
 PRIVILEGED_AUTHENTICATION_ADMINISTRATOR = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13"
+AUTHENTICATION_POLICY_ADMINISTRATOR = "0526716b-113d-4c15-b2c8-68e3c22b9f80"
 GUEST_INVITER = "95e79109-95c0-4d8e-aee3-d01accf2d47b"
 DIRECTORY_READERS = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"
 _AUTH_METHODS = "/users/{user-id}/authentication"
@@ -58,6 +61,23 @@ NON_ADMIN_ROLES = frozenset(
 )
 """Roles whose holders an Authentication Administrator may still reset (Microsoft's "who can
 reset passwords and authentication methods" table); any other role makes a user an admin."""
+METHOD_READERS = frozenset(
+    {GLOBAL_ADMINISTRATOR, GLOBAL_READER, PRIVILEGED_AUTHENTICATION_ADMINISTRATOR}
+)
+"""Roles that read anyone's authentication methods. Source: Microsoft Graph's "List methods" and
+each per-kind method page ("Permissions acting on other users", the include
+``rbac-authentication-methods-apis-read-others``): Global Reader, Authentication Administrator,
+Privileged Authentication Administrator; Global Administrator holds every permission. The
+Authentication Administrator is left out here: the Entra built-in roles page says it reads (and
+updates) the methods only of the users in "Who can reset passwords" (``NON_ADMIN_ROLES``).
+Security Reader and Security Administrator are not listed and may not."""
+MFA_STATE_READERS = frozenset(
+    {GLOBAL_ADMINISTRATOR, GLOBAL_READER, AUTHENTICATION_POLICY_ADMINISTRATOR}
+)
+"""Roles that read another user's per-user MFA state. Source: the beta "Get authentication method
+states" page, "Permissions to read per-user MFA state" (include
+``rbac-authentication-methods-policy-apis-read``): at least Global Reader or Authentication Policy
+Administrator."""
 INVITERS_BY_POLICY: dict[str, frozenset[str]] = {
     "none": frozenset(),
     "adminsAndGuestInviters": frozenset({GLOBAL_ADMINISTRATOR, USER_ADMINISTRATOR, GUEST_INVITER}),
@@ -104,6 +124,20 @@ def may_manage_methods_of(role_ids: list[str], target_role_ids: list[str]) -> bo
     if held & {GLOBAL_ADMINISTRATOR, PRIVILEGED_AUTHENTICATION_ADMINISTRATOR}:
         return True
     return AUTHENTICATION_ADMINISTRATOR in held and set(target_role_ids) <= NON_ADMIN_ROLES
+
+
+def may_read_methods_of(role_ids: list[str], target_role_ids: list[str]) -> bool:
+    """Whether a user holding ``role_ids`` may read the authentication methods of another user,
+    one holding ``target_role_ids``."""
+    held = set(role_ids)
+    if held & METHOD_READERS:
+        return True
+    return AUTHENTICATION_ADMINISTRATOR in held and set(target_role_ids) <= NON_ADMIN_ROLES
+
+
+def may_read_mfa_state_of(role_ids: list[str]) -> bool:
+    """Whether a user holding ``role_ids`` may read another user's per-user MFA state."""
+    return bool(MFA_STATE_READERS & set(role_ids))
 
 
 def may_invite(role_ids: list[str], user_type: str, allow_invites_from: str) -> bool:

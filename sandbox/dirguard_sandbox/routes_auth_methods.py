@@ -5,6 +5,10 @@ Temporary Access Pass); the beta per-user MFA state is in ``routes_mfa_requireme
 Phone and email methods carry Graph's fixed ids (one per phone type, one email); a Temporary
 Access Pass is shown in clear only in the answer that creates it. Every change is logged as the
 Authentication Methods service logs it (``Admin registered security info``...).
+
+A signed-in (delegated) caller reads their own methods; another user's only with a role that
+reads methods (``readable_user``), and changes them only with one that manages them
+(``writable_user``). App-only callers are limited by their application permissions alone.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import secrets
 from starlette.responses import Response
 
 from dirguard_sandbox.audit import modified_properties, record_audit, target
-from dirguard_sandbox.delegated_access import may_manage_methods_of
+from dirguard_sandbox.delegated_access import may_manage_methods_of, may_read_methods_of
 from dirguard_sandbox.directory_state import Json, graph_time, new_id
 from dirguard_sandbox.errors import bad_request, insufficient_privileges, not_found
 from dirguard_sandbox.graph_routing import Call, Handler, graph_json, handles, no_content
@@ -58,6 +62,18 @@ def writable_user(call: Call) -> Json:
     if "scp" in call.claims:
         caller_roles = [str(role) for role in call.claims.get("wids") or []]
         if not may_manage_methods_of(caller_roles, directory_role_ids(call.state, user["id"])):
+            raise insufficient_privileges()
+    return user
+
+
+def readable_user(call: Call) -> Json:
+    """The user whose methods a read shows; a signed-in caller reads their own, and another
+    user's only with a role that reads methods (an Authentication Administrator only a
+    non-admin's), as Graph's "List methods" page says."""
+    user = find_user(call.state, call.param("user_id"))
+    if "scp" in call.claims and call.claims.get("oid") != user["id"]:
+        caller_roles = [str(role) for role in call.claims.get("wids") or []]
+        if not may_read_methods_of(caller_roles, directory_role_ids(call.state, user["id"])):
             raise insufficient_privileges()
     return user
 
@@ -142,13 +158,13 @@ def _audit(call: Call, user: Json, activity: str, operation: str, changes: list[
 
 @handles("GET", f"{_AUTH}/methods")
 async def list_methods(call: Call) -> Response:
-    user = find_user(call.state, call.param("user_id"))
+    user = readable_user(call)
     return _answer_list(call, user, "methods", _methods(call, user))
 
 
 @handles("GET", f"{_AUTH}/methods/{{authenticationMethod-id}}")
 async def get_method(call: Call) -> Response:
-    user = find_user(call.state, call.param("user_id"))
+    user = readable_user(call)
     wanted = call.param("authenticationMethod_id")
     for record in _methods(call, user):
         if record["id"] == wanted:
@@ -183,7 +199,7 @@ def _described(record: Json) -> Json:
 
 def _list_handler(collection: str) -> Handler:
     async def list_kind(call: Call) -> Response:
-        user = find_user(call.state, call.param("user_id"))
+        user = readable_user(call)
         return _answer_list(call, user, collection, _of_kind(call, user, collection))
 
     return list_kind
@@ -191,7 +207,7 @@ def _list_handler(collection: str) -> Handler:
 
 def _get_handler(collection: str) -> Handler:
     async def get_kind(call: Call) -> Response:
-        user = find_user(call.state, call.param("user_id"))
+        user = readable_user(call)
         return _answer_one(call, user, collection, _find(call, user, collection))
 
     return get_kind
@@ -277,13 +293,13 @@ async def add_email_method(call: Call) -> Response:
 
 @handles("GET", f"{_AUTH}/passwordMethods")
 async def list_password_methods(call: Call) -> Response:
-    user = find_user(call.state, call.param("user_id"))
+    user = readable_user(call)
     return _answer_list(call, user, "passwordMethods", [_password_method(user)])
 
 
 @handles("GET", f"{_AUTH}/passwordMethods/{{passwordAuthenticationMethod-id}}")
 async def get_password_method(call: Call) -> Response:
-    user = find_user(call.state, call.param("user_id"))
+    user = readable_user(call)
     wanted = call.param("passwordAuthenticationMethod_id")
     if wanted != PASSWORD_METHOD_ID:
         raise not_found(wanted)

@@ -34,7 +34,8 @@ class SandboxInfo:
     admin_user_principal_name: str
     admin_password: str
     admin_key: str = ""
-    """Opens the fault injection control at ``{login_base}/_sandbox/faults``."""
+    """Opens the fault injection control at ``{login_base}/_sandbox/faults`` and the outbox of
+    sent mail (``users/{id}/sendMail``, invitation messages) at ``{login_base}/_sandbox/outbox``."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -56,7 +57,11 @@ class SandboxInfo:
                 "user_principal_name": self.admin_user_principal_name,
                 "password": self.admin_password,
             },
-            "admin": {"faults_url": f"{self.login_base}/_sandbox/faults", "key": self.admin_key},
+            "admin": {
+                "faults_url": f"{self.login_base}/_sandbox/faults",
+                "key": self.admin_key,
+                "outbox_url": f"{self.login_base}/_sandbox/outbox",
+            },
         }
 
 

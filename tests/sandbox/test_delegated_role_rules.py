@@ -75,11 +75,15 @@ class Tenant:
 
     def signed_in(self, role: str | None) -> httpx.Client:
         """A Graph client with the delegated token of a new user holding ``role``."""
-        _, upn, password = self.user(role)
+        return self.signed_in_user(role)[1]
+
+    def signed_in_user(self, role: str | None) -> tuple[str, httpx.Client]:
+        """A new user holding ``role``: its id and a Graph client with its delegated token."""
+        user_id, upn, password = self.user(role)
         scope = " ".join(f"https://graph.microsoft.com/{s}" for s in SCOPES.split())
         answer = _device_sign_in(self.sandbox, self.app["appId"], upn, password, scope)
         assert answer.status_code == 200, answer.text
-        return httpx.Client(
+        return user_id, httpx.Client(
             base_url=self.sandbox.info.graph_base,
             verify=self.sandbox.tls(),
             headers={"Authorization": f"Bearer {answer.json()['access_token']}"},

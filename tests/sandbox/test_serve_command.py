@@ -74,6 +74,29 @@ def test_serve_announces_everything_needed_and_keeps_state(tmp_path: Path) -> No
             assert [a["activityDisplayName"] for a in audits] == ["Update user"]
 
 
+def test_serve_line_tells_where_sent_mail_lands() -> None:
+    with _serving("--users", "4", "--seed", "5") as info:
+        tls = ssl.create_default_context(cafile=info["ca_file"])
+        headers = {"Authorization": f"Bearer {_token(info, tls)}"}
+        with httpx.Client(base_url=info["graph_base"], verify=tls, headers=headers) as client:
+            sender = next(u for u in client.get("/users").json()["value"] if u.get("mail"))
+            message = {
+                "subject": "Where does this go?",
+                "toRecipients": [{"emailAddress": {"address": "kim@partner.example"}}],
+            }
+            sent = client.post(f"/users/{sender['id']}/sendMail", json={"message": message})
+        assert sent.status_code == 202, sent.text
+        outbox_url = info["admin"]["outbox_url"]
+        refused = httpx.get(outbox_url, verify=tls)
+        shown = httpx.get(
+            outbox_url, headers={"x-sandbox-admin-key": info["admin"]["key"]}, verify=tls
+        )
+    assert refused.status_code == 403
+    assert shown.status_code == 200, shown.text
+    landed = [m["message"]["subject"] for m in shown.json()["messages"]]
+    assert landed == ["Where does this go?"]
+
+
 def test_same_seed_same_tenant_and_bad_input_is_named(tmp_path: Path) -> None:
     from dirguard_sandbox.seed_data import SeedOptions, generate_tenant
 
