@@ -21,9 +21,10 @@ from typer.testing import CliRunner
 
 from dirguard.cli.app import app
 from dirguard.connectors.ad.connection import AdConnection, NamingContexts
+from dirguard.connectors.ad.ldap_read import show_deleted_control
 from dirguard.core.ad_values import guid_bytes, guid_filter_value
 from dirguard.core.restore_plan import PlannedStep, StepKind, as_values
-from dirguard.services.partition_search import search_bases, show_deleted
+from dirguard.services.partition_search import search_bases
 from dirguard.services.rollback import apply_step
 from dirguard.services.tombstones import missing_tombstones
 from dirguard.store.column_types import utcnow
@@ -174,7 +175,7 @@ def test_a_deleted_subnet_is_undeleted_with_its_objectguid(
     query = f"(objectGUID={guid_filter_value(guid_bytes(guid))})"
     where = {
         base: ldap_admin.search_ext_s(
-            base, ldap.SCOPE_SUBTREE, query, ["1.1"], serverctrls=[show_deleted()]
+            base, ldap.SCOPE_SUBTREE, query, ["1.1"], serverctrls=[show_deleted_control()]
         )
         for base in (samba_dc.base_dn, _configuration(ldap_admin))
     }
