@@ -41,7 +41,8 @@ def serve(
     ] = False,
 ) -> None:
     """Serve a sandbox tenant over HTTPS on loopback; prints one JSON line with tenant id,
-    URLs, CA file, two ready applications and a Global Administrator sign-in."""
+    URLs, CA file, two ready applications, a Global Administrator sign-in and the admin URLs
+    (faults, and the outbox where sent mail lands)."""
     from dirguard_sandbox.__main__ import main
 
     argv = ["serve", "--port", str(port), "--users", str(users), "--seed", str(seed)]
