@@ -18,6 +18,7 @@ from dirguard.cli.context import console, err_console, load_cli_config
 from dirguard.cli.elevation_cmd import revoke_at_start
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.schema import AdDomainConfig, Config
+from dirguard.connectors.ad.change_notification import change_notifier
 from dirguard.services.ad_capture import CaptureError, CaptureResult
 from dirguard.services.ad_monitor import (
     RETRYABLE,
@@ -60,18 +61,29 @@ def monitor_cmd(
     ] = None,
     interval: Annotated[
         float,
-        typer.Option("--interval", "-i", help="Seconds between DirSync polls of each domain."),
+        typer.Option(
+            "--interval", "-i", help="Seconds between DirSync polls of each domain (the fallback)."
+        ),
     ] = 2.0,
     once: Annotated[
         bool, typer.Option("--once", help="One pass per domain, then exit (no retries).")
+    ] = False,
+    no_notify: Annotated[
+        bool,
+        typer.Option(
+            "--no-notify",
+            help="Poll only: no LDAP change-notification search (for DCs or firewalls where a "
+            "persistent search is unwanted).",
+        ),
     ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="JSON lines: one per pass with changes, then a summary.")
     ] = False,
 ) -> None:
-    """Store AD changes as they happen: a DirSync poll per domain, resumed from the stored cookie,
-    retried with backoff while a DC is down. Needs a baseline (`dirguard snapshot ad`). Stops
-    cleanly on SIGTERM or Ctrl-C (exit 0)."""
+    """Store AD changes as they happen: a DirSync pass per domain whenever the DC reports a change
+    (LDAP change notification) and at least every --interval seconds, resumed from the stored
+    cookie, retried with backoff while a DC is down. Needs a baseline (`dirguard snapshot ad`).
+    Stops cleanly on SIGTERM or Ctrl-C (exit 0)."""
     if not 0 < interval <= 3600:
         raise typer.BadParameter(
             f"{interval} s: give a number of seconds above 0 and at most 3600",
@@ -104,8 +116,9 @@ def monitor_cmd(
             interval=interval,
             once=once,
             on_pass=report,
+            notifier=None if no_notify else change_notifier,
         )
-        with stop_on_signals(monitor.stop):
+        with stop_on_signals(monitor.stop, monitor.notifications.wake):
             result = monitor.run()
     except MonitorError as error:
         raise _fail(str(error), ExitCode.CRITICAL) from None
@@ -124,7 +137,8 @@ def monitor_cmd(
     for name, counts in result.domains.items():
         console.print(
             f"[bold]{name}[/]: {counts['passes']} passes, {counts['events']} events, "
-            f"{counts['errors']} errors (run {result.run_id} {result.status})",
+            f"{counts['errors']} errors, {counts['notifications']} change notifications "
+            f"(run {result.run_id} {result.status})",
             highlight=False,
         )
 

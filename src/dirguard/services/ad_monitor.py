@@ -1,4 +1,5 @@
-"""``dirguard monitor``: a short DirSync poll loop per configured AD domain, run until stopped.
+"""``dirguard monitor``: a DirSync pass per configured AD domain whenever the DC reports a change
+(LDAP change notification) and at least every ``interval`` seconds, run until stopped.
 
 Each pass is one :func:`dirguard.services.ad_capture.capture_domain` call, which stores every
 DirSync page with its cookie in one transaction; resuming after a crash is therefore the
@@ -18,9 +19,12 @@ This module adds what a long-running process needs on top:
   ``interrupted`` a run left ``running`` by a killed process: only when that process is on this
   host and no longer alive (a live monitor's run, or one owned elsewhere, is left alone);
 - the schema is read once per connection (it is needed to parse every page) rather than on every
-  pass; a reconnect reads it afresh.
+  pass; a reconnect reads it afresh;
+- near-real-time: a change notification (``change_notification``, on a second connection) ends
+  the wait and makes its domain due (a burst is one pass; the DirSync cookie decides what is
+  stored). The poll every ``interval`` is the fallback; ``notifier=None`` polls only.
 
-Time is injected (``clock`` and ``wait``) so tests drive the loop without real waiting.
+Time is injected (``clock``, ``wait``; with ``notifier=None``) so tests need not really wait.
 """
 
 from __future__ import annotations
@@ -43,6 +47,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from dirguard.config.credentials import CredentialError, resolve_credential
 from dirguard.config.schema import AdDomainConfig, Config
 from dirguard.config.secret_store import SecretStore
+from dirguard.connectors.ad.change_notification import (
+    DomainNotifications,
+    NotifierFactory,
+    change_notifier,
+    reason,
+)
 from dirguard.connectors.ad.connection import (
     AdAuthError,
     AdConnection,
@@ -188,14 +198,6 @@ def config_connector(config: Config) -> Connector:
     return open_connection
 
 
-def _reason(error: BaseException) -> str:
-    if isinstance(error, ldap.LDAPError) and error.args and isinstance(error.args[0], dict):
-        details = error.args[0]
-        parts = [str(details.get("desc", "")).strip(), str(details.get("info", "")).strip()]
-        return ": ".join(p for p in parts if p) or type(error).__name__
-    return str(error) or type(error).__name__
-
-
 def _close(state: DomainState) -> None:
     if state.conn is not None:
         with contextlib.suppress(Exception):
@@ -223,6 +225,7 @@ class Monitor:
     wait: Wait | None = None
     draw: Callable[[], float] = random.random
     on_pass: PassReport | None = None
+    notifier: NotifierFactory | None = change_notifier
 
     def __post_init__(self) -> None:
         if not self.domains:
@@ -232,15 +235,22 @@ class Monitor:
         self.states = {d.name: DomainState(domain=d) for d in self.domains}
         self.owner: dict[str, Any] = process_owner()
         self._run: Run | None = None
+        self.notifications = DomainNotifications(None if self.once else self.notifier)
 
     def _now(self) -> float:
         return self.clock()
 
     def _wait(self, seconds: float) -> bool:
-        return self.wait(seconds) if self.wait is not None else self.stop.wait(seconds)
+        if self.wait is not None:
+            return self.wait(seconds)
+        return self.notifications.wait(seconds, self.stop, self._now)
 
     def counters(self) -> dict[str, Any]:
-        return {name: s.as_dict() for name, s in self.states.items()}
+        return {n: s.as_dict() | self.notifications.counters(n) for n, s in self.states.items()}
+
+    def _marks(self) -> list[tuple[Any, ...]]:
+        keys = ("events", "errors", "notification_active")  # what changes the saved counters
+        return [tuple(c[k] for k in keys) for c in self.counters().values()]
 
     def _pass(self, state: DomainState) -> None:
         """One pass for one domain; a retryable failure schedules a retry with backoff."""
@@ -276,7 +286,7 @@ class Monitor:
             _close(state)
             state.failures += 1
             state.errors += 1
-            state.last_error = _reason(error).removeprefix(f"{name}: ")
+            state.last_error = reason(error).removeprefix(f"{name}: ")
             delay = self.backoff.delay(state.failures, self.draw())
             log.warning(
                 "domain %s: DC %s unreachable (%s), retrying in %.1f s",
@@ -323,16 +333,23 @@ class Monitor:
             " (one pass)" if self.once else "; stop with SIGTERM or Ctrl-C",
         )
         status = RunStatus.SUCCEEDED
+        saved = self._marks()
         try:
+            self.notifications.start(
+                self.domains, self.connector, lambda n: self.backoff.delay(n, self.draw())
+            )
             while not self.stop.is_set():
+                for name in self.notifications.take():  # due now, unless its DC is retried
+                    if not (state := self.states[name]).failures:
+                        state.due = min(state.due, self._now())
                 for state in self.states.values():
                     if self.stop.is_set():
                         break
                     if state.due <= self._now():
-                        before = (state.events, state.errors)
                         self._pass(state)
-                        if (state.events, state.errors) != before:
-                            self._save_counters(run)
+                if saved != (now := self._marks()):
+                    saved = now
+                    self._save_counters(run)
                 if self.once:
                     break
                 pause = min(s.due for s in self.states.values()) - self._now()
@@ -348,10 +365,11 @@ class Monitor:
                     session.merge(run),
                     final or RunStatus.FAILED,
                     counters=self._run_counters(),
-                    error=f"{type(error).__name__}: {_reason(error)}",
+                    error=f"{type(error).__name__}: {reason(error)}",
                 )
             raise
         finally:
+            self.notifications.close()
             for state in self.states.values():
                 _close(state)
         with self.sessions.begin() as session:
@@ -361,15 +379,16 @@ class Monitor:
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """While inside: the first SIGTERM/SIGINT sets ``stop``; a second one raises
+def stop_on_signals(stop: threading.Event, *wake: threading.Event) -> Iterator[None]:
+    """While inside: the first SIGTERM/SIGINT sets ``stop`` and ``wake``; a second one raises
     ``KeyboardInterrupt`` (abandoning the pass in progress). Handlers are restored after."""
 
     def handle(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
         log.warning("received %s: stopping after the current pass", signal.Signals(signum).name)
-        stop.set()
+        for event in (stop, *wake):
+            event.set()
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
