@@ -3,13 +3,14 @@
 A :class:`ChangeNotifier` keeps a connection of its own to one domain's DC and, on it, one
 asynchronous search per watched partition with the notification control (1.2.840.113556.1.4.528,
 critical, no value): filter ``(objectClass=*)``, subtree scope on the partition's naming-context
-head, attribute ``objectGUID``. That is what [MS-ADTS] 3.1.1.3.4.1.9 allows (subtree only at an
-NC head, a filter every object matches) and what Samba's ``dsdb_notification`` module accepts
-(it re-runs the search as ``uSNChanged >=`` the last USN it saw, at once after a write through
-its LDAP server, otherwise every 5 s). The search never completes while it is active: each
-changed object comes back as one entry, and a reader thread waiting on ``result3(all=0)`` calls
-``on_change`` for it. The entry only says "look now": what is stored is decided by the caller's
-DirSync cookie, never by a notification.
+head, attribute ``objectGUID``. That is what [MS-ADTS] (LDAP_SERVER_NOTIFICATION_OID) allows
+(filter ``(objectclass=*)`` only; subtree only at an NC head; at most five notification searches
+per connection) and what Samba's ``dsdb_notification`` module accepts (it re-runs the search
+as ``uSNChanged >=`` the last USN it saw, at once after a write through its LDAP server,
+otherwise every 5 s). The search never completes while it is active: each changed object comes
+back as one entry, and a reader thread waiting on ``result3(all=0)`` calls ``on_change``.
+The entry only says "look now": what is stored is decided by the caller's DirSync cookie, never
+by a notification.
 
 When the search is refused (a DC or firewall that does not allow it) or its connection drops,
 the notifier logs one warning, reports itself inactive (``on_status``) and retries with the
@@ -257,6 +258,7 @@ class DomainNotifications:
         self.wake = threading.Event()
         self.notifiers: dict[str, Notifier] = {}
         self._marked: set[str] = set()
+        self._lock = threading.Lock()  # _marked: added to by the readers, taken by the loop
 
     def start(
         self,
@@ -268,7 +270,8 @@ class DomainNotifications:
             assert self.factory is not None
 
             def changed(name: str = domain.name) -> None:
-                self._marked.add(name)
+                with self._lock:
+                    self._marked.add(name)
                 self.wake.set()
 
             self.notifiers[domain.name] = self.factory(
@@ -280,7 +283,8 @@ class DomainNotifications:
         """The domains with a change reported since the last call (``wake`` is cleared first:
         a change reported from now on ends the next wait)."""
         self.wake.clear()
-        marked, self._marked = self._marked, set()
+        with self._lock:
+            marked, self._marked = self._marked, set()
         return marked
 
     def wait(self, seconds: float, stop: threading.Event, clock: Callable[[], float]) -> bool:
