@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +24,16 @@ from dirguard.services.ad_monitor import Backoff, Monitor
 from dirguard.services.ad_snapshot import snapshot_domain
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.ad.conftest import domain_config
-from tests.ad.test_ad_monitor import Cli, Sessions, _config, _runs, _stop, _store, _wait_for
+from tests.ad.test_ad_monitor import (
+    DIRGUARD,
+    Cli,
+    Sessions,
+    _config,
+    _runs,
+    _stop,
+    _store,
+    _wait_for,
+)
 
 FIRST_PASS_LINE = '"pass"'
 """A ``--json`` line of a pass that stored changes (the first pass finds the one made before)."""
@@ -152,3 +163,14 @@ def test_an_unavailable_notification_is_warned_once_and_polling_goes_on(
     assert len(warnings) == 1 and "change notification unavailable" in warnings[0]
     assert f"{samba_dc.host}:1" in warnings[0]
     assert samba_dc.admin_password not in warnings[0]
+
+
+def test_monitor_help_offers_no_notify() -> None:
+    done = subprocess.run(
+        [DIRGUARD, "monitor", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},  # one line per option: nothing wrapped
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--no-notify" in done.stdout and "change notification" in done.stdout

@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 
 NOTIFICATION_OID = "1.2.840.113556.1.4.528"
 READ_SLICE_S = 0.5
+"""How long one ``result3`` waits before the reader checks whether it should stop."""
 STOP_SLICE_S = 0.5
 """The longest a waiting loop goes without checking whether it should stop."""
-"""How long one ``result3`` waits before the reader checks whether it should stop."""
 SETTLE_S = 1.0
 """How long a fresh search may take to be refused before it counts as active."""
 JOIN_TIMEOUT_S = 5.0
@@ -116,7 +116,8 @@ class ChangeNotifier:
         if self._thread.is_alive():
             self._thread.join(JOIN_TIMEOUT_S)
             if self._thread.is_alive():
-                log.warning("domain %s: change notification reader did not stop", self.name)
+                # still connecting to an unresponsive DC: a daemon thread, it ends with the process
+                log.debug("domain %s: change notification reader still busy", self.name)
 
     def _set_active(self, active: bool) -> None:
         if active != self.active:
