@@ -353,7 +353,7 @@ def connect_ad(
             samba_conf=samba_conf,
         )
     except (LookupError, ldap.LDAPError) as exc:
-        text = ldap_error_text(exc) if isinstance(exc, ldap.LDAPError) else str(exc)
+        text = ldap_error_text(exc)
         err_console.print(f"error: {text}", markup=False, soft_wrap=True)
         if json_out:
             print_json({"error": text})

@@ -21,6 +21,7 @@ from dirguard.catalog.permission_model import Mode
 from dirguard.catalog.resource_type import Partition
 from dirguard.config.secret_store import SecretStore
 from dirguard.connectors.ad.connection import AdConnection
+from dirguard.connectors.ad.ldap_errors import ldap_error_text
 from dirguard.core.ad_account_grants import (
     AccountGrant,
     OperatorNeed,
@@ -259,10 +260,3 @@ def setup_account(
         secret=secret,
         actions=tuple(actions),
     )
-
-
-def ldap_error_text(error: ldap.LDAPError) -> str:
-    """The server's description and diagnostic text of an LDAP error (no request values)."""
-    details = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
-    parts = [str(details.get("desc", "")).strip(), str(details.get("info", "")).strip()]
-    return ": ".join(p for p in parts if p) or type(error).__name__

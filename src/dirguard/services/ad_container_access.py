@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import ldap
 
+from dirguard.connectors.ad.ldap_errors import ldap_error_text
 from dirguard.connectors.ad.ldap_read import deleted_objects_readable
 from dirguard.connectors.ad.samba_local_acl import SambaLocalError, grant_locally
 from dirguard.core.ad_account_grants import ContainerAccess
@@ -88,9 +89,9 @@ def grant_container_access(
 
 def directory_refusal(exc: Exception) -> str:
     if isinstance(exc, ldap.LDAPError):
-        details = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-        text = str(details.get("info") or details.get("desc") or type(exc).__name__).strip()
-        return f"the DC refused to let the operator take ownership over LDAP ({text})"
+        return (
+            f"the DC refused to let the operator take ownership over LDAP ({ldap_error_text(exc)})"
+        )
     return f"the operator may not read the descriptor ({exc})"
 
 

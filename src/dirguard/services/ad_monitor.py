@@ -51,7 +51,6 @@ from dirguard.connectors.ad.change_notification import (
     DomainNotifications,
     NotifierFactory,
     change_notifier,
-    reason,
 )
 from dirguard.connectors.ad.connection import (
     AdAuthError,
@@ -59,6 +58,7 @@ from dirguard.connectors.ad.connection import (
     AdConnectionError,
     connect,
 )
+from dirguard.connectors.ad.ldap_errors import ldap_error_text
 from dirguard.connectors.ad.ldap_read import read_schema
 from dirguard.connectors.ad.samba_audit import SambaAuditSource
 from dirguard.core.ad_values import Schema
@@ -286,7 +286,7 @@ class Monitor:
             _close(state)
             state.failures += 1
             state.errors += 1
-            state.last_error = reason(error).removeprefix(f"{name}: ")
+            state.last_error = ldap_error_text(error).removeprefix(f"{name}: ")
             delay = self.backoff.delay(state.failures, self.draw())
             log.warning(
                 "domain %s: DC %s unreachable (%s), retrying in %.1f s",
@@ -365,7 +365,7 @@ class Monitor:
                     session.merge(run),
                     final or RunStatus.FAILED,
                     counters=self._run_counters(),
-                    error=f"{type(error).__name__}: {reason(error)}",
+                    error=f"{type(error).__name__}: {ldap_error_text(error)}",
                 )
             raise
         finally:

@@ -37,6 +37,7 @@ from dirguard.connectors.ad.account_token import (
     remove_member,
 )
 from dirguard.connectors.ad.connection import AdConnection, AdConnectionError
+from dirguard.connectors.ad.ldap_errors import ldap_error_text
 from dirguard.store.audit import AuditOutcome, record_audit
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import Elevation
@@ -90,14 +91,6 @@ def elevation_dict(row: Elevation) -> dict[str, Any]:
     }
 
 
-def _reason(error: BaseException) -> str:
-    if isinstance(error, ldap.LDAPError) and error.args and isinstance(error.args[0], dict):
-        details = error.args[0]
-        parts = [str(details.get("desc", "")).strip(), str(details.get("info", "")).strip()]
-        return ": ".join(p for p in parts if p) or type(error).__name__
-    return str(error) or type(error).__name__
-
-
 def _audit(
     session: Session,
     action: str,
@@ -127,7 +120,9 @@ def _grant(
         account_dn = find_account(conn, request.account)
         group_dn = find_group(conn, group)
     except (AccountTokenError, ldap.LDAPError) as error:
-        raise ElevationError(f"elevating {request.account} to {group}: {_reason(error)}") from None
+        raise ElevationError(
+            f"elevating {request.account} to {group}: {ldap_error_text(error)}"
+        ) from None
     with sessions.begin() as session:
         row = Elevation(
             source=request.source,
@@ -147,13 +142,14 @@ def _grant(
     try:
         add_member(conn, group_dn, account_dn)
     except ldap.LDAPError as error:
+        why = ldap_error_text(error)
         with sessions.begin() as session:
             row = session.get_one(Elevation, row_id)
             row.status, row.ended_at = ENDED, utcnow()
-            row.end_note = f"never granted: the directory refused the add ({_reason(error)})"
+            row.end_note = f"never granted: the directory refused the add ({why})"
             _audit(session, "elevation.grant", row, AuditOutcome.FAILED)
         raise ElevationError(
-            f"the elevation account could not add {request.account} to {group}: {_reason(error)}"
+            f"the elevation account could not add {request.account} to {group}: {why}"
         ) from None
     with sessions.begin() as session:
         _audit(
@@ -220,11 +216,11 @@ def _end_all(sessions: sessionmaker[Session], open_elevator: Opener, run: Elevat
                 try:
                     _remove(sessions, conn, row_id, "elevation.end", run.requested_by)
                 except ldap.LDAPError as error:
-                    run.problems.append(f"elevation {row_id} not ended: {_reason(error)}")
+                    run.problems.append(f"elevation {row_id} not ended: {ldap_error_text(error)}")
     except Exception as error:
         # Any failure here must not hide the rollback's own outcome or exception: the rows
         # stay pending and are revoked at the next start.
-        run.problems.append(f"elevations {run.ids} not ended: {_reason(error)}")
+        run.problems.append(f"elevations {run.ids} not ended: {ldap_error_text(error)}")
     for problem in run.problems:
         log.error("%s; it stays pending and is revoked at the next start", problem)
 
@@ -274,7 +270,7 @@ def revoke_pending(
                 except ldap.LDAPError as error:
                     raise ElevationError(
                         f"{source}: removing {row['account']} from {row['group']} failed: "
-                        f"{_reason(error)}"
+                        f"{ldap_error_text(error)}"
                     ) from None
     except AdConnectionError as error:
         raise ElevationError(f"{source}: revoking pending elevations: {error}") from None

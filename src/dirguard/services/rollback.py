@@ -21,6 +21,7 @@ import ldap
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.connectors.ad.connection import AdConnection
+from dirguard.connectors.ad.ldap_errors import ldap_error_text
 from dirguard.connectors.ad.ldap_read import show_deleted_control
 from dirguard.core.ad_values import Value
 from dirguard.core.restore_plan import PlannedStep, StepKind, same_values, split_dn
@@ -55,12 +56,6 @@ class ApplyReport:
             "counts": dict(sorted(self.counts.items())),
             "steps": self.steps,
         }
-
-
-def _info(error: ldap.LDAPError) -> str:
-    details = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
-    parts = [str(details.get("desc", "")).strip(), str(details.get("info", "")).strip()]
-    return ": ".join(p for p in parts if p) or type(error).__name__
 
 
 def _raw(values: Sequence[Value]) -> list[bytes]:
@@ -197,7 +192,7 @@ def apply_step(conn: AdConnection, step: PlannedStep, *, force: bool) -> tuple[s
     except StepFailed as error:
         return "failed", str(error)
     except ldap.LDAPError as error:
-        return "failed", f"the directory refused: {_info(error)}"
+        return "failed", f"the directory refused: {ldap_error_text(error)}"
     return status, "verified" if status == "succeeded" else "already as intended"
 
 

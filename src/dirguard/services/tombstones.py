@@ -15,6 +15,7 @@ from collections.abc import Collection, Sequence
 import ldap
 
 from dirguard.connectors.ad.connection import AdConnection
+from dirguard.connectors.ad.ldap_errors import ldap_error_text
 from dirguard.core.ad_values import Value, guid_text
 from dirguard.core.restore_plan import PlannedStep, StepKind
 from dirguard.services.partition_search import present_guids
@@ -50,10 +51,7 @@ def recreate_step(conn: AdConnection, step: PlannedStep) -> tuple[str, str]:
             dn, ldap.SCOPE_BASE, "(objectClass=*)", ["objectGUID", *(n for n, _v in step.entry)]
         )
     except ldap.LDAPError as error:
-        details = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
-        return "failed", f"the directory refused: {details.get('desc', type(error).__name__)}" + (
-            f": {details['info']}" if details.get("info") else ""
-        )
+        return "failed", f"the directory refused: {ldap_error_text(error)}"
     lowered = {k.lower(): v for k, v in live.items()}
     differ = [
         name

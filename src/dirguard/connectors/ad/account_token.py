@@ -16,6 +16,7 @@ import ldap
 import ldap.filter
 
 from dirguard.connectors.ad.connection import AdConnection
+from dirguard.connectors.ad.ldap_errors import ldap_error_text
 from dirguard.core.partition_rights import HeldGroup, PartitionBases
 from dirguard.core.security_descriptor import sid_from_bytes
 
@@ -33,12 +34,6 @@ class BoundAccount:
     dn: str
     sid: str
     groups: tuple[HeldGroup, ...]
-
-
-def _info(error: ldap.LDAPError) -> str:
-    details = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
-    parts = [str(details.get("desc", "")).strip(), str(details.get("info", "")).strip()]
-    return ": ".join(p for p in parts if p) or type(error).__name__
 
 
 def _text(attributes: dict[str, list[bytes]], name: str) -> str | None:
@@ -74,7 +69,9 @@ def _own_entry(conn: AdConnection, upn: str) -> tuple[str, dict[str, list[bytes]
             conn.ldap.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", ["objectSid", "tokenGroups"])
         )
     except ldap.LDAPError as error:
-        raise AccountTokenError(f"reading {upn}'s own object failed: {_info(error)}") from None
+        raise AccountTokenError(
+            f"reading {upn}'s own object failed: {ldap_error_text(error)}"
+        ) from None
     if len(found) != 1:
         raise AccountTokenError(f"found {len(found)} objects for {upn}, expected one")
     return found[0]

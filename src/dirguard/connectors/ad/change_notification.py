@@ -33,6 +33,7 @@ from ldap.controls import LDAPControl
 from dirguard.catalog.resource_type import Partition
 from dirguard.config.schema import AdDomainConfig
 from dirguard.connectors.ad.connection import AdConnection
+from dirguard.connectors.ad.ldap_errors import ldap_error_text
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +66,6 @@ class _QuietConnects(logging.Filter):
 
 
 logging.getLogger("dirguard.connectors.ad.connection").addFilter(_QuietConnects())
-
-
-def reason(error: BaseException) -> str:
-    """An LDAP error's description and server text (``str`` of anything else)."""
-    if isinstance(error, ldap.LDAPError) and error.args and isinstance(error.args[0], dict):
-        details = error.args[0]
-        parts = [str(details.get("desc", "")).strip(), str(details.get("info", "")).strip()]
-        return ": ".join(p for p in parts if p) or type(error).__name__
-    return str(error) or type(error).__name__
 
 
 class NotificationEnded(Exception):
@@ -135,7 +127,7 @@ class ChangeNotifier:
             except Exception as error:  # any failure: back to polling, retry later
                 self._set_active(False)
                 self.failures += 1
-                self.last_error = reason(error)
+                self.last_error = ldap_error_text(error)
                 delay = self.delay(self.failures)
                 if self.failures == 1:
                     log.warning(
@@ -267,8 +259,9 @@ class DomainNotifications:
         connector: Callable[[AdDomainConfig], AdConnection],
         delay: Delay,
     ) -> None:
-        for domain in domains if self.factory is not None else ():
-            assert self.factory is not None
+        if self.factory is None:
+            return
+        for domain in domains:
 
             def changed(name: str = domain.name) -> None:
                 with self._lock:

@@ -29,6 +29,7 @@ from dirguard.connectors.ad.gssapi_errors import (
     unknown_spn_advice,
     unknown_spn_problem,
 )
+from dirguard.connectors.ad.ldap_errors import ldap_error_text
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +102,6 @@ def _uri(domain: AdDomainConfig, server: str) -> str:
     return f"{scheme}://{server}:{port}"
 
 
-def _info(error: ldap.LDAPError) -> str:
-    details = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
-    parts = [str(details.get("desc", "")).strip(), str(details.get("info", "")).strip()]
-    return ": ".join(p for p in parts if p) or type(error).__name__
-
-
 def _tls_problem(text: str) -> bool:
     lowered = text.lower()
     return any(w in lowered for w in ("certificate", "tls", "ssl", "x509", "handshake"))
@@ -176,7 +171,7 @@ def _open(domain: AdDomainConfig, server: str, password: str | None, timeout: fl
         ) from None
     except ldap.SERVER_DOWN as error:
         _quiet_unbind(conn)
-        text = _info(error)
+        text = ldap_error_text(error)
         if not _tls_problem(text):
             port = int(uri.rsplit(":", 1)[1])
             text = _diagnose_tls(domain, server, port, timeout) or text
@@ -188,20 +183,20 @@ def _open(domain: AdDomainConfig, server: str, password: str | None, timeout: fl
         raise AdUnreachable(f"{where}: unreachable ({text})") from None
     except ldap.CONNECT_ERROR as error:
         _quiet_unbind(conn)
-        text = _info(error)
+        text = ldap_error_text(error)
         if _tls_problem(text):
             raise AdTlsError(f"{where}: TLS failed: {text}; check ca_file") from None
         raise AdUnreachable(f"{where}: cannot connect ({text})") from None
     except ldap.LDAPError as error:
         _quiet_unbind(conn)
         if domain.auth == "gssapi":
-            text = _info(error)
+            text = ldap_error_text(error)
             if is_unknown_spn(text):
                 problem = unknown_spn_problem(server, text)
                 raise AdUnknownSpn(f"{where}: Kerberos bind failed: {problem}") from None
             hint = kerberos_hint(text, principal=domain.bind_upn or "<account>@<REALM>")
             raise AdAuthError(f"{where}: Kerberos bind failed: {hint}") from None
-        raise AdConnectionError(f"{where}: bind failed: {_info(error)}") from None
+        raise AdConnectionError(f"{where}: bind failed: {ldap_error_text(error)}") from None
     return conn
 
 
@@ -288,7 +283,7 @@ def connect(
             contexts = read_root_dse(conn)
         except ldap.LDAPError as error:
             _quiet_unbind(conn)
-            problems.append(f"{server}: reading the rootDSE failed: {_info(error)}")
+            problems.append(f"{server}: reading the rootDSE failed: {ldap_error_text(error)}")
             continue
         log.info("domain %s: connected to %s", domain.name, _uri(domain, server))
         return AdConnection(ldap=conn, server=server, uri=_uri(domain, server), contexts=contexts)
