@@ -62,12 +62,22 @@ def collection_answer(
     return graph_json(body)
 
 
-def entity_answer(call: Call, record: Json, entity_set: str, status: int = 200) -> Response:
+def entity_answer(
+    call: Call,
+    record: Json,
+    entity_set: str,
+    status: int = 200,
+    *,
+    known: frozenset[str] | None = None,
+    type_name: str | None = None,
+) -> Response:
+    """One entity with its ``@odata.context``, ``$select`` applied (``known``: the properties
+    ``$select`` may name, by default the record's own; ``type_name`` for error messages)."""
     options = parse_query(
         call.request.query_params,
         call.request.headers,
-        known=frozenset(record),
-        type_name=entity_set,
+        known=frozenset(record) if known is None else known,
+        type_name=type_name or entity_set,
     )
     return graph_json(
         {

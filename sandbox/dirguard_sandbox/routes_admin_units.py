@@ -17,8 +17,13 @@ from dirguard_sandbox.delta import delta_response
 from dirguard_sandbox.directory_state import DirectoryState, Json, new_id
 from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
-from dirguard_sandbox.identity_answers import audit_change, directory_object, known_properties
-from dirguard_sandbox.odata_query import context_url, list_page, parse_query, project
+from dirguard_sandbox.identity_answers import (
+    audit_change,
+    directory_object,
+    entity_answer,
+    known_properties,
+)
+from dirguard_sandbox.odata_query import list_page, parse_query
 from dirguard_sandbox.resource_rules import USER_DEFAULT_SELECT, check_body
 from dirguard_sandbox.seed_licensing_and_logs import new_unit_record
 
@@ -79,15 +84,13 @@ async def list_units(call: Call) -> Response:
 
 
 def _entity(call: Call, record: Json, status: int = 200) -> Response:
-    options = parse_query(
-        call.request.query_params,
-        call.request.headers,
+    return entity_answer(
+        call,
+        record,
+        "directory/administrativeUnits",
+        status,
         known=UNIT_PROPERTIES,
         type_name="administrativeUnit",
-    )
-    context = context_url(call.graph_base, "directory/administrativeUnits", options.select)
-    return graph_json(
-        {"@odata.context": context + "/$entity", **project(record, options.select, None)}, status
     )
 
 

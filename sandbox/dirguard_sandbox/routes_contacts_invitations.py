@@ -21,9 +21,10 @@ from dirguard_sandbox.admin_path import admin_refusal
 from dirguard_sandbox.audit import Actor, modified_properties, record_audit, target
 from dirguard_sandbox.delegated_access import may_invite
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time, new_id
-from dirguard_sandbox.errors import bad_request, insufficient_privileges, not_found
+from dirguard_sandbox.errors import bad_request, insufficient_privileges
 from dirguard_sandbox.graph_routing import Call, graph_json, handles
-from dirguard_sandbox.odata_query import context_url, list_page, parse_query, project
+from dirguard_sandbox.identity_answers import entity_answer, require
+from dirguard_sandbox.odata_query import list_page, parse_query
 from dirguard_sandbox.seed_data import new_user_record
 from dirguard_sandbox.seed_licensing_and_logs import new_contact_record
 
@@ -63,22 +64,8 @@ async def list_contacts(call: Call) -> Response:
 
 @handles("GET", "/contacts/{orgContact-id}")
 async def get_contact(call: Call) -> Response:
-    wanted = call.param("orgContact_id")
-    record = call.state.contacts.get(wanted)
-    if record is None:
-        raise not_found(wanted)
-    options = parse_query(
-        call.request.query_params,
-        call.request.headers,
-        known=CONTACT_PROPERTIES,
-        type_name="orgContact",
-    )
-    return graph_json(
-        {
-            "@odata.context": context_url(call.graph_base, "contacts", options.select) + "/$entity",
-            **project(record, options.select, None),
-        }
-    )
+    record = require(call.state.contacts, call.param("orgContact_id"))
+    return entity_answer(call, record, "contacts", known=CONTACT_PROPERTIES, type_name="orgContact")
 
 
 def _initial_domain(state: DirectoryState) -> str:

@@ -14,6 +14,7 @@ from dirguard_sandbox.audit import modified_properties, record_audit, target
 from dirguard_sandbox.directory_state import Json
 from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles
+from dirguard_sandbox.identity_answers import entity_answer, require
 from dirguard_sandbox.license_catalog import (
     SKUS_BY_ID,
     consumed_units,
@@ -69,22 +70,13 @@ async def list_subscribed_skus(call: Call) -> Response:
 
 @handles("GET", "/subscribedSkus/{subscribedSku-id}")
 async def get_subscribed_sku(call: Call) -> Response:
-    wanted = call.param("subscribedSku_id")
-    record = call.state.subscribed_skus.get(wanted)
-    if record is None:
-        raise not_found(wanted)
-    options = parse_query(
-        call.request.query_params,
-        call.request.headers,
+    record = require(call.state.subscribed_skus, call.param("subscribedSku_id"))
+    return entity_answer(
+        call,
+        _with_usage(call, record),
+        "subscribedSkus",
         known=_SKU_PROPERTIES,
         type_name="subscribedSku",
-    )
-    return graph_json(
-        {
-            "@odata.context": context_url(call.graph_base, "subscribedSkus", options.select)
-            + "/$entity",
-            **project(_with_usage(call, record), options.select, None),
-        }
     )
 
 
