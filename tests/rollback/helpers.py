@@ -3,6 +3,8 @@ configuration file for the CLI aimed at the session's DC."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,16 @@ def add_user(conn: Any, dn: str, sam: str, extra: dict[str, list[bytes]] | None 
 
 def add_group(conn: Any, dn: str, sam: str) -> None:
     conn.add_s(dn, [("objectClass", [b"group"]), ("sAMAccountName", [sam.encode()])])
+
+
+@contextmanager
+def scratch_ou(conn: Any, dn: str) -> Iterator[str]:
+    """The new OU ``dn``; it and everything under it are removed afterwards."""
+    add_ou(conn, dn)
+    try:
+        yield dn
+    finally:
+        remove_tree(conn, dn)
 
 
 def remove_tree(conn: Any, dn: str) -> None:

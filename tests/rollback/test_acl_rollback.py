@@ -41,7 +41,7 @@ from dirguard.core.undo_planner import plan_events, plan_point_in_time
 from dirguard.services.ad_directory import read_dacl, write_dacl
 from dirguard.store.column_types import utcnow
 from dirguard.throwaway.samba_dc import SambaDC
-from tests.rollback.helpers import add_ou, add_user, read, remove_tree, write_config
+from tests.rollback.helpers import add_user, read, scratch_ou, write_config
 
 DOMAIN = "S-1-5-21-1-2-3"
 USER = f"{DOMAIN}-1105"
@@ -195,15 +195,11 @@ def _ou_with_user(
     cli = Cli(
         write_config(tmp_path, samba_dc), {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
     )
-    ou_dn = f"OU={unique(ou)},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    user_dn = f"CN={unique(user)},{ou_dn}"
-    try:
+    with scratch_ou(ldap_admin, f"OU={unique(ou)},{samba_dc.base_dn}") as ou_dn:
+        user_dn = f"CN={unique(user)},{ou_dn}"
         add_user(ldap_admin, user_dn, unique(user))
         sid = sid_from_bytes(read(ldap_admin, user_dn, "objectSid")["objectSid"][0])[0]
         yield _OuWithUser(cli, ou_dn, user_dn, sid)
-    finally:
-        remove_tree(ldap_admin, ou_dn)
 
 
 def _sd_changes(cli: Cli, ou_dn: str) -> list[dict[str, Any]]:

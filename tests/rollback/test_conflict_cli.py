@@ -17,12 +17,11 @@ from dirguard.cli.app import app
 from dirguard.store.database import create_engine_for, session_factory
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.rollback.helpers import (
-    add_ou,
     add_user,
     events_of,
     guid_of,
     read,
-    remove_tree,
+    scratch_ou,
     write_config,
 )
 
@@ -42,9 +41,7 @@ def test_a_conflict_is_skipped_without_force_and_undone_with_it(
         parsed: dict[str, Any] = json.loads(result.stdout)
         return parsed
 
-    ou_dn = f"OU={unique('conf')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    try:
+    with scratch_ou(ldap_admin, f"OU={unique('conf')},{samba_dc.base_dn}") as ou_dn:
         run("snapshot", "ad")
         dn = f"CN=dora,{ou_dn}"
         add_user(ldap_admin, dn, unique("dora"), {"description": [b"a"]})
@@ -79,8 +76,6 @@ def test_a_conflict_is_skipped_without_force_and_undone_with_it(
         done = run("rollback", "apply", str(forced["id"]))
         assert [s["status"] for s in done["steps"]] == ["succeeded"]
         assert read(ldap_admin, dn, "description")["description"] == [b"a"]
-    finally:
-        remove_tree(ldap_admin, ou_dn)
 
 
 def test_bad_selections_get_clear_errors(samba_dc: SambaDC, tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ from tests.rollback.helpers import (
     guid_of,
     read,
     remove_tree,
+    scratch_ou,
     write_config,
 )
 
@@ -133,9 +134,7 @@ def test_elevation_is_granted_for_the_rollback_and_gone_afterwards(
 ) -> None:
     config, env = _config(tmp_path, samba_dc, ro_account)
     run = cli_runner(config, env)
-    ou_dn = f"OU={unique('elev')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    try:
+    with scratch_ou(ldap_admin, f"OU={unique('elev')},{samba_dc.base_dn}") as ou_dn:
         dn = f"CN=emil,{ou_dn}"
         add_user(ldap_admin, dn, unique("emil"), {"description": [b"original"]})
         run("snapshot", "ad")
@@ -169,8 +168,6 @@ def test_elevation_is_granted_for_the_rollback_and_gone_afterwards(
         # Added and removed between two capture passes: the history holds no membership change.
         run("capture", "ad")
         assert _membership_events(tmp_path, ldap_admin, samba_dc, ro_account) == []
-    finally:
-        remove_tree(ldap_admin, ou_dn)
 
 
 def test_a_failed_step_still_ends_the_elevation(
@@ -182,9 +179,7 @@ def test_a_failed_step_still_ends_the_elevation(
 ) -> None:
     config, env = _config(tmp_path, samba_dc, ro_account)
     run = cli_runner(config, env)
-    ou_dn = f"OU={unique('elf')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    try:
+    with scratch_ou(ldap_admin, f"OU={unique('elf')},{samba_dc.base_dn}") as ou_dn:
         dn = f"CN=fred,{ou_dn}"
         add_user(ldap_admin, dn, unique("fred"), {"description": [b"original"]})
         run("snapshot", "ad")
@@ -202,8 +197,6 @@ def test_a_failed_step_still_ends_the_elevation(
             "elevation.grant",
             "elevation.end",
         ]
-    finally:
-        remove_tree(ldap_admin, ou_dn)
 
 
 def _wait_for(path: Path, child: subprocess.Popen[str]) -> None:
@@ -375,9 +368,7 @@ def test_undelete_in_read_only_mode_runs_inside_one_elevation(
     """The read-only account is not shown tombstones: the capture and the plan run elevated."""
     config, env = _config(tmp_path, samba_dc, ro_account)
     run = cli_runner(config, env)
-    ou_dn = f"OU={unique('elu')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    try:
+    with scratch_ou(ldap_admin, f"OU={unique('elu')},{samba_dc.base_dn}") as ou_dn:
         dn = f"CN=uwe,{ou_dn}"
         sam = unique("uwe")
         add_user(ldap_admin, dn, sam, {"description": [b"kept"]})
@@ -394,8 +385,6 @@ def test_undelete_in_read_only_mode_runs_inside_one_elevation(
         assert row["status"] == "ended" and row["requested_by"] == "dora"
         assert row["plan_id"] == done["id"]
         assert row["reason"] == f"undelete {sam} (plan {done['id']})"
-    finally:
-        remove_tree(ldap_admin, ou_dn)
 
 
 def test_an_elevation_that_cannot_be_ended_stays_pending_and_is_said(

@@ -20,7 +20,12 @@ from dirguard.connectors.ad.samba_local_acl import grant_locally
 from dirguard.core.ad_account_grants import CONTAINER_ACCESS
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.rollback.accounts import Account, cli_runner, ro_account
-from tests.rollback.helpers import add_ou, add_user, guid_of, remove_tree, write_config
+from tests.rollback.helpers import (
+    add_user,
+    guid_of,
+    scratch_ou,
+    write_config,
+)
 
 pytestmark = pytest.mark.samba
 
@@ -40,9 +45,7 @@ def test_deletions_reach_a_read_only_account_once_it_may_read_deleted_objects(
         tmp_path, samba_dc, mode="read-only", bind_upn=ro_account.upn, secret_env="TEST_RO_PW"
     )
     run = cli_runner(config, {"TEST_RO_PW": ro_account.password})
-    ou_dn = f"OU={unique('del')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    try:
+    with scratch_ou(ldap_admin, f"OU={unique('del')},{samba_dc.base_dn}") as ou_dn:
         first, second = f"CN=dora,{ou_dn}", f"CN=dirk,{ou_dn}"
         add_user(ldap_admin, first, unique("dora"))
         add_user(ldap_admin, second, unique("dirk"))
@@ -77,5 +80,3 @@ def test_deletions_reach_a_read_only_account_once_it_may_read_deleted_objects(
         run("snapshot", "ad")
         (late,) = run("changes", "--object", hidden_guid)["changes"]
         assert (late["op"], late["detected_by"]) == ("delete", "snapshot")
-    finally:
-        remove_tree(ldap_admin, ou_dn)

@@ -21,12 +21,11 @@ from dirguard.store.models import AuditRecord, RestorePlan
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.rollback.accounts import Account, cli_runner, ro_account, writes_by
 from tests.rollback.helpers import (
-    add_ou,
     add_user,
     events_of,
     guid_of,
     read,
-    remove_tree,
+    scratch_ou,
     write_config,
 )
 
@@ -75,9 +74,7 @@ def test_read_only_mode_writes_nothing_to_the_directory(
         tmp_path, samba_dc, mode="read-only", bind_upn=ro_account.upn, secret_env="TEST_RO_PW"
     )
     run = cli_runner(config, {"TEST_RO_PW": ro_account.password})
-    ou_dn = f"OU={unique('ro')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    try:
+    with scratch_ou(ldap_admin, f"OU={unique('ro')},{samba_dc.base_dn}") as ou_dn:
         dn = f"CN=rita,{ou_dn}"
         add_user(ldap_admin, dn, unique("rita"), {"description": [b"before"]})
         run("snapshot", "ad")
@@ -98,8 +95,6 @@ def test_read_only_mode_writes_nothing_to_the_directory(
         [denied] = [r for r in _audit(tmp_path) if r.action == "rollback.refused"]
         assert denied.actor == "carol" and denied.outcome == "denied"
         assert "read-only mode" in denied.details["reason"]
-    finally:
-        remove_tree(ldap_admin, ou_dn)
     # Samba's own audit trail: the admin's change is there, nothing by the read-only account.
     assert writes_by(samba_dc, ro_account.sid) == []
 
@@ -115,9 +110,7 @@ def test_read_only_undelete_is_refused_before_any_write(
         tmp_path, samba_dc, mode="read-only", bind_upn=ro_account.upn, secret_env="TEST_RO_PW"
     )
     run = cli_runner(config, {"TEST_RO_PW": ro_account.password})
-    ou_dn = f"OU={unique('rou')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    try:
+    with scratch_ou(ldap_admin, f"OU={unique('rou')},{samba_dc.base_dn}") as ou_dn:
         run("snapshot", "ad")
         dn = f"CN=ulla,{ou_dn}"
         add_user(ldap_admin, dn, unique("ulla"), {"description": [b"kept"]})
@@ -127,8 +120,6 @@ def test_read_only_undelete_is_refused_before_any_write(
         assert "read-only mode" in refused.stderr
         found = ldap_admin.search_s(ou_dn, ldap.SCOPE_ONELEVEL, "(objectClass=user)", ["1.1"])
         assert [d for d, _a in found if d] == []
-    finally:
-        remove_tree(ldap_admin, ou_dn)
     assert writes_by(samba_dc, ro_account.sid) == []
 
 
@@ -143,9 +134,7 @@ def test_full_mode_refuses_an_account_outside_domain_admins(
         tmp_path, samba_dc, mode="full", bind_upn=ro_account.upn, secret_env="TEST_RO_PW"
     )
     run = cli_runner(config, {"TEST_RO_PW": ro_account.password})
-    ou_dn = f"OU={unique('pc')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    try:
+    with scratch_ou(ldap_admin, f"OU={unique('pc')},{samba_dc.base_dn}") as ou_dn:
         dn = f"CN=pia,{ou_dn}"
         add_user(ldap_admin, dn, unique("pia"), {"description": [b"one"]})
         run("snapshot", "ad")
@@ -164,6 +153,4 @@ def test_full_mode_refuses_an_account_outside_domain_admins(
         assert ro_account.name in refused.stderr
         assert read(ldap_admin, dn, "description")["description"] == [b"two"]
         assert _plan_status(tmp_path, plan["id"]) == "planned"
-    finally:
-        remove_tree(ldap_admin, ou_dn)
     assert writes_by(samba_dc, ro_account.sid) == []

@@ -19,7 +19,13 @@ from dirguard.cli.app import app
 from dirguard.store.database import create_engine_for, session_factory
 from dirguard.store.models import AuditRecord
 from dirguard.throwaway.samba_dc import SambaDC
-from tests.rollback.helpers import add_group, add_ou, add_user, read, remove_tree, write_config
+from tests.rollback.helpers import (
+    add_group,
+    add_user,
+    read,
+    scratch_ou,
+    write_config,
+)
 
 pytestmark = pytest.mark.samba
 
@@ -69,9 +75,7 @@ def test_undelete_brings_back_guid_sid_attributes_and_memberships(
         return parsed
 
     tag = unique("")
-    ou_dn = f"OU=undel-{tag},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    try:
+    with scratch_ou(ldap_admin, f"OU=undel-{tag},{samba_dc.base_dn}") as ou_dn:
         run("snapshot", "ad")
         sam = f"jana{tag}"
         user_dn = f"CN=Jana {tag},{ou_dn}"
@@ -115,8 +119,6 @@ def test_undelete_brings_back_guid_sid_attributes_and_memberships(
         assert {a.details["by"] for a in audit} == {"dirguard"}
         assert "rollback.reanimate" in {a.action for a in audit}
         assert len([a for a in audit if a.action == "rollback.add-value"]) == 25
-    finally:
-        remove_tree(ldap_admin, ou_dn)
 
 
 def test_undelete_of_a_live_object_is_refused_with_a_clear_error(
@@ -125,9 +127,7 @@ def test_undelete_of_a_live_object_is_refused_with_a_clear_error(
     runner = CliRunner()
     config = write_config(tmp_path, samba_dc)
     env = {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
-    ou_dn = f"OU={unique('live')},{samba_dc.base_dn}"
-    add_ou(ldap_admin, ou_dn)
-    try:
+    with scratch_ou(ldap_admin, f"OU={unique('live')},{samba_dc.base_dn}") as ou_dn:
         assert (
             runner.invoke(app, ["--config", str(config), "snapshot", "ad"], env=env).exit_code == 0
         )
@@ -137,5 +137,3 @@ def test_undelete_of_a_live_object_is_refused_with_a_clear_error(
         missing = runner.invoke(app, ["--config", str(config), "undelete", "nobody-x1"], env=env)
         assert missing.exit_code == 1
         assert "no object 'nobody-x1'" in missing.stderr
-    finally:
-        remove_tree(ldap_admin, ou_dn)
