@@ -125,6 +125,12 @@ def _description_plan(
     return plan
 
 
+def _leave_group(ldap_admin: Any, group_dn: str, account: Account) -> None:
+    """Clean-up: take ``account`` out of ``group_dn`` if a failed test left it there."""
+    if account.dn.lower() in group_members(ldap_admin, group_dn):
+        ldap_admin.modify_s(group_dn, [(ldap.MOD_DELETE, "member", [account.dn.encode()])])
+
+
 def test_elevation_is_granted_for_the_rollback_and_gone_afterwards(
     samba_dc: SambaDC,
     tmp_path: Path,
@@ -261,8 +267,7 @@ def _killed_with_pending_elevation(
         assert ro_account.dn.lower() in group_members(ldap_admin, admins)
         yield config, env, run, plan, admins
     finally:
-        if ro_account.dn.lower() in group_members(ldap_admin, admins):
-            ldap_admin.modify_s(admins, [(ldap.MOD_DELETE, "member", [ro_account.dn.encode()])])
+        _leave_group(ldap_admin, admins, ro_account)
         remove_tree(ldap_admin, ou_dn)
 
 
@@ -328,8 +333,7 @@ def test_a_killed_dirguard_leaves_a_pending_elevation_that_the_next_start_revoke
         assert read(ldap_admin, dn, "description")["description"] == [b"original"]
         assert ro_account.dn.lower() not in group_members(ldap_admin, admins)
     finally:
-        if ro_account.dn.lower() in group_members(ldap_admin, admins):
-            ldap_admin.modify_s(admins, [(ldap.MOD_DELETE, "member", [ro_account.dn.encode()])])
+        _leave_group(ldap_admin, admins, ro_account)
         remove_tree(ldap_admin, ou_dn)
 
 
@@ -440,8 +444,7 @@ def test_an_elevation_that_cannot_be_ended_stays_pending_and_is_said(
         assert [r["id"] for r in revoked["revoked"]] == [pending["id"]]
         assert ro_account.dn.lower() not in group_members(ldap_admin, admins)
     finally:
-        if ro_account.dn.lower() in group_members(ldap_admin, admins):
-            ldap_admin.modify_s(admins, [(ldap.MOD_DELETE, "member", [ro_account.dn.encode()])])
+        _leave_group(ldap_admin, admins, ro_account)
         ldap_admin.delete_s(f"CN={elevator},CN=Users,{samba_dc.base_dn}")
         remove_tree(ldap_admin, ou_dn)
 
