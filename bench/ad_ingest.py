@@ -20,9 +20,9 @@ from pathlib import Path
 import ldap
 from bench_dc import LOCK_WAIT_S, domain_config, fresh_store, say
 
-from dirguard.connectors.ad.connection import connect
-from dirguard.services.ad_capture import capture_domain
-from dirguard.services.ad_snapshot import snapshot_domain
+from dirguard.providers.ad.connection import connect
+from dirguard.services.capture.ad_capture import capture_domain
+from dirguard.services.capture.ad_snapshot import snapshot_domain
 from dirguard.throwaway.samba_dc import open_ldaps, throwaway_samba_dc
 
 PER_GROUP = 100

@@ -6,7 +6,7 @@ A fresh throwaway DC and store: one bench user, a baseline snapshot, then ``dirg
 --interval S`` as a separate process. Each change replaces the user's ``description`` with a new
 value at a random moment of the poll cycle; the clock starts just before the modify is sent
 and stops when the store query behind ``dirguard changes --object USER --attribute description
---json`` (:func:`dirguard.services.history_query.changes`) returns the new value, polled every
+--json`` (:func:`dirguard.services.history.changes`) returns the new value, polled every
 20 ms. Prints p50, p95 and max over the changes (goal: p95 at most 2 s), and once what the
 ``dirguard changes --json`` command itself takes (process start included). The monitor uses
 LDAP change notification unless ``--no-notify`` is given (then the poll alone finds changes).
@@ -29,9 +29,9 @@ import ldap
 from bench_dc import LOCK_WAIT_S, config_file, domain_config, fresh_store, say
 from sqlalchemy.orm import Session, sessionmaker
 
-from dirguard.connectors.ad.connection import connect
-from dirguard.services import history_query
-from dirguard.services.ad_snapshot import snapshot_domain
+from dirguard.providers.ad.connection import connect
+from dirguard.services import history as history_query
+from dirguard.services.capture.ad_snapshot import snapshot_domain
 from dirguard.throwaway.samba_dc import open_ldaps, throwaway_samba_dc
 
 DIRGUARD = str(Path(sys.executable).with_name("dirguard"))

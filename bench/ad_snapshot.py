@@ -29,10 +29,10 @@ from pathlib import Path
 
 from bench_dc import big_dc, domain_config, fresh_store, ldap_tool, password_file_of, say
 
-from dirguard.connectors.ad.connection import connect
-from dirguard.connectors.ad.ldap_read import PAGE_SIZE, paged_search
-from dirguard.services import ad_snapshot as ad_snapshot_service
-from dirguard.services.ad_snapshot import SnapshotResult, snapshot_domain
+from dirguard.providers.ad.connection import connect
+from dirguard.providers.ad.ldap_read import PAGE_SIZE, paged_search
+from dirguard.services.capture import ad_snapshot as ad_snapshot_service
+from dirguard.services.capture.ad_snapshot import SnapshotResult, snapshot_domain
 from dirguard.throwaway.samba_dc import SambaDC
 
 SD_FLAGS_OWNER_GROUP_DACL = "1.2.840.113556.1.4.801=::MAMCAQc="

@@ -42,12 +42,12 @@ from bench_dc import LOCK_WAIT_S, domain_config, fresh_store, ldap_tool, passwor
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.schema import AdDomainConfig
-from dirguard.connectors.ad.connection import connect
-from dirguard.core.ad_values import guid_bytes, guid_filter_value, guid_text
-from dirguard.services.ad_capture import capture_domain, fill_domain_actors
-from dirguard.services.ad_snapshot import snapshot_domain
-from dirguard.services.rollback import apply_plan
-from dirguard.services.rollback_plans import plan_for_actor, plan_for_undelete, save_plan
+from dirguard.providers.ad.connection import connect
+from dirguard.providers.ad.values import guid_bytes, guid_filter_value, guid_text
+from dirguard.services.capture.ad_capture import capture_domain, fill_domain_actors
+from dirguard.services.capture.ad_snapshot import snapshot_domain
+from dirguard.services.rollback.apply import apply_plan
+from dirguard.services.rollback.plans import plan_for_actor, plan_for_undelete, save_plan
 from dirguard.store.column_types import utcnow
 from dirguard.throwaway.samba_dc import SambaDC, open_ldaps, throwaway_samba_dc
 

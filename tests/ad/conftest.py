@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from dirguard.config.schema import AdDomainConfig
-from dirguard.connectors.ad.connection import AdConnection, connect
+from dirguard.providers.ad.connection import AdConnection, connect
 from dirguard.throwaway.samba_dc import SambaDC
 
 

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.catalog.resource_type import Partition
 from dirguard.config.schema import AdDomainConfig
-from dirguard.connectors.ad.connection import AdConnection
-from dirguard.connectors.ad.ldap_read import DirSyncPage
-from dirguard.core.ad_values import guid_text
-from dirguard.services import history_query
-from dirguard.services.ad_capture import CaptureError, capture_domain
-from dirguard.services.ad_snapshot import dirsync_stream, snapshot_domain
+from dirguard.providers.ad.connection import AdConnection
+from dirguard.providers.ad.ldap_read import DirSyncPage
+from dirguard.providers.ad.values import guid_text
+from dirguard.services import history as history_query
+from dirguard.services.capture.ad_capture import CaptureError, capture_domain
+from dirguard.services.capture.ad_snapshot import dirsync_stream, snapshot_domain
 from dirguard.store.cursors import get_cursor, save_cursor
 from dirguard.store.models import ChangeEvent, DirectoryObject, ObjectVersion
 from dirguard.throwaway.samba_dc import SambaDC

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dirguard.cli.app import app
-from dirguard.connectors.ad.connection import AdAuthError, AdTlsError, AdUnreachable, connect
+from dirguard.providers.ad.connection import AdAuthError, AdTlsError, AdUnreachable, connect
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.ad.conftest import domain_config
 
@@ -45,7 +45,7 @@ def test_certificate_from_an_unknown_ca_fails_unless_validation_is_off(
     with pytest.raises(AdTlsError, match="certificate"):
         connect(domain_config(samba_dc, ca_file=other_ca), samba_dc.admin_password)
     with (
-        caplog.at_level(logging.WARNING, logger="dirguard.connectors.ad.connection"),
+        caplog.at_level(logging.WARNING, logger="dirguard.providers.ad.connection"),
         connect(
             domain_config(samba_dc, ca_file=None, verify_tls=False), samba_dc.admin_password
         ) as conn,

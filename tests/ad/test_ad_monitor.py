@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.catalog.resource_type import Partition
 from dirguard.config.schema import AdDomainConfig
-from dirguard.connectors.ad.connection import AdConnection, connect
-from dirguard.services import history_query
-from dirguard.services.ad_capture import CaptureResult
-from dirguard.services.ad_monitor import Backoff, Monitor
-from dirguard.services.ad_snapshot import dirsync_stream, snapshot_domain
-from dirguard.services.monitor_runs import close_abandoned_runs
+from dirguard.providers.ad.connection import AdConnection, connect
+from dirguard.services import history as history_query
+from dirguard.services.capture.ad_capture import CaptureResult
+from dirguard.services.capture.ad_snapshot import dirsync_stream, snapshot_domain
+from dirguard.services.capture.monitor import Backoff, Monitor
+from dirguard.services.capture.monitor_runs import close_abandoned_runs
 from dirguard.store.cursors import get_cursor, save_cursor
 from dirguard.store.models import ChangeEvent, Run
 from dirguard.store.runs import start_run
@@ -170,7 +170,7 @@ def test_monitor_backs_off_while_the_dc_is_unreachable_and_survives_a_dropped_co
         on_pass=on_pass,
         notifier=None,  # fake time: no notification may cut a wait short
     )
-    with caplog.at_level("INFO", logger="dirguard.services.ad_monitor"):
+    with caplog.at_level("INFO", logger="dirguard.services.capture.monitor"):
         result = monitor.run()
 
     # Three refused connections: 1, 2, 4 s; after recovery the normal interval; the dropped

@@ -38,8 +38,8 @@ from typer.testing import CliRunner
 from dirguard.cli.app import app
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.schema import AdDomainConfig
-from dirguard.connectors.ad.connection import AdAuthError, AdUnknownSpn, connect
-from dirguard.core.security_descriptor import sid_from_bytes
+from dirguard.providers.ad.connection import AdAuthError, AdUnknownSpn, connect
+from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
 from dirguard.throwaway.samba_dc import HOST_NAME, SambaDC, audit_records
 from tests.ad.conftest import domain_config
 from tests.fixtures.requirements import unavailable
@@ -147,7 +147,7 @@ def test_verify_tls_off_is_logged_for_a_kerberos_bind(
         samba_dc, auth="gssapi", bind_upn=None, password=None, ca_file=None, verify_tls=False
     )
     with (
-        caplog.at_level(logging.WARNING, logger="dirguard.connectors.ad.connection"),
+        caplog.at_level(logging.WARNING, logger="dirguard.providers.ad.connection"),
         pytest.raises(AdAuthError, match="no Kerberos ticket"),
     ):
         connect(domain, None)
@@ -238,7 +238,7 @@ def test_a_server_name_without_an_spn_is_skipped_for_the_next_server(
     kinit(samba_dc.admin_upn, samba_dc.admin_password)
     domain = _unvalidated(samba_dc, [NO_SPN_NAME, samba_dc.host])
     with (
-        caplog.at_level(logging.WARNING, logger="dirguard.connectors.ad.connection"),
+        caplog.at_level(logging.WARNING, logger="dirguard.providers.ad.connection"),
         connect(domain, None) as conn,
     ):
         assert conn.server == samba_dc.host
@@ -267,7 +267,7 @@ def test_a_missing_ticket_is_not_retried_on_the_next_server(
     samba_dc: SambaDC, kinit: Kinit, ldap_spn: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     with (
-        caplog.at_level(logging.WARNING, logger="dirguard.connectors.ad.connection"),
+        caplog.at_level(logging.WARNING, logger="dirguard.providers.ad.connection"),
         pytest.raises(AdAuthError) as caught,
     ):
         connect(_unvalidated(samba_dc, [NO_SPN_NAME, samba_dc.host]), None)

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from dirguard.config.schema import AdDomainConfig
-from dirguard.connectors.ad.change_notification import change_notifier
-from dirguard.connectors.ad.connection import AdConnection, connect
-from dirguard.services.ad_capture import CaptureResult
-from dirguard.services.ad_monitor import Backoff, Monitor
-from dirguard.services.ad_snapshot import snapshot_domain
+from dirguard.providers.ad.change_notification import change_notifier
+from dirguard.providers.ad.connection import AdConnection, connect
+from dirguard.services.capture.ad_capture import CaptureResult
+from dirguard.services.capture.ad_snapshot import snapshot_domain
+from dirguard.services.capture.monitor import Backoff, Monitor
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.ad.conftest import domain_config
 from tests.ad.test_ad_monitor import (
@@ -153,7 +153,7 @@ def test_an_unavailable_notification_is_warned_once_and_polling_goes_on(
         on_pass=on_pass,
         notifier=notifier,
     )
-    with caplog.at_level(logging.DEBUG, logger="dirguard.connectors.ad.change_notification"):
+    with caplog.at_level(logging.DEBUG, logger="dirguard.providers.ad.change_notification"):
         result = monitor.run()
 
     counts = result.domains[ad_domain.name]

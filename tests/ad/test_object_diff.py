@@ -5,13 +5,13 @@ from __future__ import annotations
 from pyasn1.codec.ber import encoder  # type: ignore[import-untyped]
 from pyasn1.type import namedtype, univ  # type: ignore[import-untyped]
 
-from dirguard.connectors.ad.dirsync_control import (
+from dirguard.providers.ad.dirsync_control import (
     LDAP_DIRSYNC_INCREMENTAL_VALUES,
     decode_response_value,
     encode_request_value,
 )
-from dirguard.core.ad_values import AttributeSyntax, Schema, normalize_entry
-from dirguard.core.object_diff import apply_delta, diff_contents, parse_dirsync_entry
+from dirguard.providers.ad.object_diff import apply_delta, diff_contents, parse_dirsync_entry
+from dirguard.providers.ad.values import AttributeSyntax, Schema, normalize_entry
 
 SCHEMA = Schema(
     [

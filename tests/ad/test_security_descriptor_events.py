@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import struct
 
-from dirguard.core.ad_values import AttributeSyntax, Schema
-from dirguard.core.object_diff import DirSyncDelta, apply_delta, diff_contents
+from dirguard.providers.ad.object_diff import DirSyncDelta, apply_delta, diff_contents
+from dirguard.providers.ad.values import AttributeSyntax, Schema
 
 DOMAIN_SID = "S-1-5-21-1111-2222-3333"
 SCHEMA = Schema(

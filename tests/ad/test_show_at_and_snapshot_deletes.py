@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dirguard.cli.app import app
-from dirguard.core.ad_values import guid_text
+from dirguard.providers.ad.values import guid_text
 from dirguard.store.column_types import utcnow
 from dirguard.store.database import create_engine_for, session_factory
 from dirguard.store.models import DirectoryObject

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from dirguard.connectors.ad.connection import connect
-from dirguard.core.ad_account_grants import EXTENDED_RIGHT_GUIDS
-from dirguard.core.security_descriptor import sid_from_bytes
-from dirguard.services.ad_snapshot import snapshot_domain
+from dirguard.providers.ad.connection import connect
+from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
+from dirguard.providers.ad.setup.account_grants import EXTENDED_RIGHT_GUIDS
+from dirguard.services.capture.ad_snapshot import snapshot_domain
 from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.store.models import DirectoryObject
 from dirguard.throwaway.samba_dc import SambaDC

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.catalog.resource_types import RESOURCE_TYPES
-from dirguard.connectors.ad.ldap_read import read_ahead
-from dirguard.services.ad_snapshot_store import ObservedObject, store_observed
+from dirguard.providers.ad.ldap_read import read_ahead
+from dirguard.services.capture.snapshot_store import ObservedObject, store_observed
 from dirguard.store import json_codec
 from dirguard.store.models import DirectoryObject, ObjectVersion
 

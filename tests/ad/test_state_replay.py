@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from dirguard.core.ad_values import DN_ATTRIBUTE
 from dirguard.core.change_op import ChangeOp
-from dirguard.services import history_query
+from dirguard.providers.ad.values import DN_ATTRIBUTE
+from dirguard.services import history as history_query
 from dirguard.store.events import NewChangeEvent, append_events
 from dirguard.store.models import DirectoryObject, ObjectVersion
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from dirguard.cli.app import app
-from dirguard.core.security_descriptor import sid_from_bytes
+from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
 from dirguard.store.database import create_engine_for, session_factory
 from dirguard.store.models import DirectoryObject, ObjectVersion
 from dirguard.throwaway.samba_dc import SambaDC
@@ -208,7 +208,7 @@ def test_changes_name_the_acting_account_and_its_address(
 
 
 def _guid(ldap_admin: Any, dn: str) -> str:
-    from dirguard.core.ad_values import guid_text
+    from dirguard.providers.ad.values import guid_text
 
     return guid_text(read_attribute(ldap_admin, dn, "objectGUID"))
 

@@ -8,13 +8,7 @@ import pytest
 from dirguard.catalog.manifest import MANIFEST
 from dirguard.catalog.permission_model import Kind, Mode, Principal
 from dirguard.catalog.resource_type import Partition
-from dirguard.core.ad_account_grants import (
-    EXTENDED_RIGHT_GUIDS,
-    account_grants,
-    group_identity,
-    operator_needs,
-)
-from dirguard.core.dacl_edit import (
+from dirguard.providers.ad.sd.dacl_edit import (
     INHERITED_ACE,
     access_allowed_ace,
     control_access_ace,
@@ -25,7 +19,13 @@ from dirguard.core.dacl_edit import (
     with_aces_added,
     with_aces_removed,
 )
-from dirguard.core.security_descriptor import parse_security_descriptor, sid_from_bytes
+from dirguard.providers.ad.sd.security_descriptor import parse_security_descriptor, sid_from_bytes
+from dirguard.providers.ad.setup.account_grants import (
+    EXTENDED_RIGHT_GUIDS,
+    account_grants,
+    group_identity,
+    operator_needs,
+)
 
 DOMAIN_SID = "S-1-5-21-1000-2000-3000"
 ACCOUNT = f"{DOMAIN_SID}-1105"

@@ -25,12 +25,12 @@ from typer.testing import CliRunner
 
 from dirguard.cli.app import app
 from dirguard.config.secret_store import SecretStore
-from dirguard.connectors.ad.connection import AdConnection, connect
-from dirguard.connectors.ad.ldap_read import deleted_objects_readable, dirsync_pages
-from dirguard.core.ad_account_grants import EXTENDED_RIGHT_GUIDS
-from dirguard.core.dacl_edit import grants_control_access, with_aces_removed
-from dirguard.core.security_descriptor import parse_security_descriptor
-from dirguard.services import ad_directory
+from dirguard.providers.ad import directory as ad_directory
+from dirguard.providers.ad.connection import AdConnection, connect
+from dirguard.providers.ad.ldap_read import deleted_objects_readable, dirsync_pages
+from dirguard.providers.ad.sd.dacl_edit import grants_control_access, with_aces_removed
+from dirguard.providers.ad.sd.security_descriptor import parse_security_descriptor
+from dirguard.providers.ad.setup.account_grants import EXTENDED_RIGHT_GUIDS
 from dirguard.throwaway.samba_dc import SambaDC
 
 # The AD fixtures live in tests/ad/conftest.py; imported here, they are this module's too (the

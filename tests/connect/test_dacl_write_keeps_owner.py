@@ -12,10 +12,10 @@ from typing import Any
 
 import ldap
 
-from dirguard.connectors.ad.ldap_read import sd_flags_control
-from dirguard.core.dacl_edit import access_allowed_ace, sid_to_bytes, with_aces_added
-from dirguard.core.security_descriptor import parse_security_descriptor
-from dirguard.services import ad_directory
+from dirguard.providers.ad import directory as ad_directory
+from dirguard.providers.ad.ldap_read import sd_flags_control
+from dirguard.providers.ad.sd.dacl_edit import access_allowed_ace, sid_to_bytes, with_aces_added
+from dirguard.providers.ad.sd.security_descriptor import parse_security_descriptor
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.ad.conftest import unique  # noqa: F401
 from tests.rollback.helpers import add_ou, add_user, read, remove_tree

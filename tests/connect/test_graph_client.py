@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dirguard.connectors.graph.client import (
+from dirguard.providers.entra.graph_client import (
     MAX_RETRIES,
     GraphClient,
     GraphError,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dirguard.connectors.graph.client import GraphClient, make_credential
-from dirguard.services.upn_suffix import (
+from dirguard.providers.entra.graph_client import GraphClient, make_credential
+from dirguard.providers.entra.upn_suffix import (
     InvalidUpnSuffix,
     check_remote_mailbox_suffix,
     verified_domains,

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from dirguard.catalog.permission_model import Kind, Mode
 from dirguard.catalog.resource_type import Partition
 from dirguard.cli.app import app
-from dirguard.core.ad_account_grants import account_grants
+from dirguard.providers.ad.setup.account_grants import account_grants
 from dirguard.throwaway.samba_dc import SambaDC
 
 # The AD fixtures live in tests/ad/conftest.py; imported here, they are this module's too.

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dirguard.cli.app import app
-from dirguard.core.security_descriptor import sid_from_bytes
+from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
 from dirguard.throwaway.samba_dc import SambaDC, audit_records
 from tests.rollback.helpers import read
 

@@ -12,7 +12,7 @@ import ldap
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dirguard.core.ad_values import guid_text
+from dirguard.providers.ad.values import guid_text
 from dirguard.store.models import ChangeEvent, DirectoryObject
 from dirguard.throwaway.samba_dc import SambaDC
 

@@ -24,21 +24,21 @@ from typer.testing import CliRunner
 
 from dirguard.catalog.resource_types import RESOURCE_TYPES
 from dirguard.cli.app import app
-from dirguard.core import sddl_names as names
-from dirguard.core.ad_values import Content
 from dirguard.core.change_op import ChangeOp
-from dirguard.core.dacl_edit import (
+from dirguard.providers.ad.directory import read_dacl, write_dacl
+from dirguard.providers.ad.object_diff import security_descriptor_change
+from dirguard.providers.ad.plan.restore_plan import HistoryEvent, ObjectFacts, StepKind
+from dirguard.providers.ad.plan.undo_planner import plan_events, plan_point_in_time
+from dirguard.providers.ad.sd import sddl_names as names
+from dirguard.providers.ad.sd.dacl_edit import (
     INHERITED_ACE,
     access_allowed_ace,
     sid_to_bytes,
     with_aces_removed,
 )
-from dirguard.core.object_diff import security_descriptor_change
-from dirguard.core.restore_plan import HistoryEvent, ObjectFacts, StepKind
-from dirguard.core.sd_restore import explicit_aces, mismatch, sd_flags_of
-from dirguard.core.security_descriptor import parse_security_descriptor, sid_from_bytes
-from dirguard.core.undo_planner import plan_events, plan_point_in_time
-from dirguard.services.ad_directory import read_dacl, write_dacl
+from dirguard.providers.ad.sd.sd_restore import explicit_aces, mismatch, sd_flags_of
+from dirguard.providers.ad.sd.security_descriptor import parse_security_descriptor, sid_from_bytes
+from dirguard.providers.ad.values import Content
 from dirguard.store.column_types import utcnow
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.rollback.helpers import add_user, read, scratch_ou, write_config

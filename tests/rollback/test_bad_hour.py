@@ -26,12 +26,12 @@ from typer.testing import CliRunner
 from dirguard.catalog.resource_types import RESOURCE_TYPES
 from dirguard.cli.app import app
 from dirguard.config.schema import AdDomainConfig
-from dirguard.connectors.ad.connection import AdConnection
-from dirguard.core.ad_values import Content, significant
-from dirguard.core.security_descriptor import sid_from_bytes
-from dirguard.services.ad_snapshot import latest_versions, snapshot_domain
-from dirguard.services.rollback import apply_plan
-from dirguard.services.rollback_plans import UNATTRIBUTED_NOTE
+from dirguard.providers.ad.connection import AdConnection
+from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
+from dirguard.providers.ad.values import Content, significant
+from dirguard.services.capture.ad_snapshot import latest_versions, snapshot_domain
+from dirguard.services.rollback.apply import apply_plan
+from dirguard.services.rollback.plans import UNATTRIBUTED_NOTE
 from dirguard.store.column_types import utcnow
 from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.store.models import DirectoryObject

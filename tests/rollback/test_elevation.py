@@ -27,7 +27,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from dirguard.cli.app import app
-from dirguard.services.elevation import PAUSE_ENV
+from dirguard.services.rollback.elevation import PAUSE_ENV
 from dirguard.store.database import create_engine_for, session_factory
 from dirguard.store.models import AuditRecord, ChangeEvent
 from dirguard.throwaway.samba_dc import SambaDC

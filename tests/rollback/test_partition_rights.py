@@ -7,7 +7,7 @@ import pytest
 
 from dirguard.catalog.manifest import MANIFEST
 from dirguard.catalog.resource_type import Partition
-from dirguard.core.partition_rights import (
+from dirguard.providers.ad.plan.partition_rights import (
     HeldGroup,
     PartitionBases,
     feature_groups,

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dirguard.catalog.resource_types import RESOURCE_TYPES
-from dirguard.core.ad_values import Content
 from dirguard.core.change_op import ChangeOp
-from dirguard.core.restore_plan import HistoryEvent, ObjectFacts, StepKind
-from dirguard.core.undo_planner import plan_events
+from dirguard.providers.ad.plan.restore_plan import HistoryEvent, ObjectFacts, StepKind
+from dirguard.providers.ad.plan.undo_planner import plan_events
+from dirguard.providers.ad.values import Content
 
 BASE = "DC=corp,DC=example"
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)

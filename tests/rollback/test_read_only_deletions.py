@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from dirguard.connectors.ad.samba_local_acl import grant_locally
-from dirguard.core.ad_account_grants import CONTAINER_ACCESS
+from dirguard.providers.ad.setup.account_grants import CONTAINER_ACCESS
+from dirguard.providers.ad.setup.samba_local_acl import grant_locally
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.rollback.accounts import Account, cli_runner, ro_account
 from tests.rollback.helpers import (

@@ -4,7 +4,7 @@ lookup finds none, the plan re-creates the user with its attributes and puts it 
 group, says plainly that objectGUID and objectSid change, and the user comes back disabled.
 
 Every step goes through the executor's ``apply_step``, which hands RECREATE steps to
-:func:`dirguard.services.tombstones.recreate_step`."""
+:func:`dirguard.providers.ad.tombstones.recreate_step`."""
 
 from __future__ import annotations
 
@@ -21,14 +21,14 @@ import ldap
 import pytest
 
 from dirguard.config.schema import AdDomainConfig
-from dirguard.connectors.ad.connection import AdConnection
-from dirguard.core.ad_values import guid_text
-from dirguard.core.restore_plan import StepKind
-from dirguard.services.ad_capture import capture_domain
-from dirguard.services.ad_snapshot import snapshot_domain
-from dirguard.services.rollback import apply_step
-from dirguard.services.rollback_plans import plan_for_undelete
-from dirguard.services.tombstones import missing_tombstones
+from dirguard.providers.ad.connection import AdConnection
+from dirguard.providers.ad.plan.restore_plan import StepKind
+from dirguard.providers.ad.tombstones import missing_tombstones
+from dirguard.providers.ad.values import guid_text
+from dirguard.services.capture.ad_capture import capture_domain
+from dirguard.services.capture.ad_snapshot import snapshot_domain
+from dirguard.services.rollback.apply import apply_step
+from dirguard.services.rollback.plans import plan_for_undelete
 from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.rollback.helpers import add_group, add_ou, add_user, read, remove_tree

@@ -13,19 +13,19 @@ import pytest
 from sqlalchemy import func, select
 
 from dirguard.config.schema import AdDomainConfig
-from dirguard.connectors.ad.connection import AdConnection
-from dirguard.core.ad_values import guid_text
-from dirguard.core.restore_plan import StepKind
-from dirguard.services.ad_capture import capture_domain, fill_domain_actors
-from dirguard.services.ad_snapshot import snapshot_domain
-from dirguard.services.rollback import apply_plan
-from dirguard.services.rollback_plans import (
+from dirguard.providers.ad.connection import AdConnection
+from dirguard.providers.ad.plan.restore_plan import StepKind
+from dirguard.providers.ad.values import guid_text
+from dirguard.services.capture.ad_capture import capture_domain, fill_domain_actors
+from dirguard.services.capture.ad_snapshot import snapshot_domain
+from dirguard.services.rollback.apply import apply_plan
+from dirguard.services.rollback.plans import (
     plan_for_actor,
     plan_for_event,
     plan_for_object,
     save_plan,
 )
-from dirguard.services.undelete import undelete
+from dirguard.services.rollback.undelete import undelete
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import RestorePlan, RestoreStep
 from dirguard.throwaway.samba_dc import SambaDC

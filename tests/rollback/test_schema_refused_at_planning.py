@@ -29,9 +29,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from dirguard.cli.app import app
-from dirguard.core.ad_values import DN_ATTRIBUTE
 from dirguard.core.change_op import ChangeOp
-from dirguard.services.ad_snapshot import latest_versions, record_state
+from dirguard.providers.ad.values import DN_ATTRIBUTE
+from dirguard.services.capture.ad_snapshot import latest_versions, record_state
 from dirguard.store.column_types import utcnow
 from dirguard.store.database import create_engine_for, session_factory
 from dirguard.store.events import NewChangeEvent, append_events

@@ -9,10 +9,15 @@ from datetime import UTC, datetime
 import pytest
 
 from dirguard.catalog.resource_types import RESOURCE_TYPES
-from dirguard.core.ad_values import Content
 from dirguard.core.change_op import ChangeOp
-from dirguard.core.restore_plan import HistoryEvent, ObjectFacts, PlanningError, StepKind
-from dirguard.core.undo_planner import plan_events, plan_point_in_time, plan_undelete
+from dirguard.providers.ad.plan.restore_plan import (
+    HistoryEvent,
+    ObjectFacts,
+    PlanningError,
+    StepKind,
+)
+from dirguard.providers.ad.plan.undo_planner import plan_events, plan_point_in_time, plan_undelete
+from dirguard.providers.ad.values import Content
 
 BASE = "DC=corp,DC=example"
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)

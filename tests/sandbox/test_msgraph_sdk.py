@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from dirguard.connectors.graph.client import make_credential
+from dirguard.providers.entra.graph_client import make_credential
 from dirguard_sandbox.seed_data import SeedOptions, generate_tenant
 from dirguard_sandbox.server import BackgroundSandbox
 from tests.fixtures.graph_sandbox import RunningSandbox

@@ -10,7 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from dirguard.connectors.graph.client import MAX_RETRIES, GraphClient, GraphError, make_credential
+from dirguard.providers.entra.graph_client import (
+    MAX_RETRIES,
+    GraphClient,
+    GraphError,
+    make_credential,
+)
 from dirguard_sandbox.seed_data import SeedOptions, generate_tenant
 from dirguard_sandbox.server import describe
 from dirguard_sandbox.throttling import resource_unit_limit

@@ -12,7 +12,7 @@ import ldap
 import ldap.dn
 import pytest
 
-from dirguard.core.security_descriptor import sid_from_bytes
+from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.who.helpers import DELEGATE_PASSWORD, bind_as, read_attribute, samba_tool
 

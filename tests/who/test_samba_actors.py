@@ -14,11 +14,11 @@ import ldap
 import pytest
 from sqlalchemy import select
 
-from dirguard.connectors.ad.audit_source import AuditOperation, AuditRecord
-from dirguard.connectors.ad.samba_audit import LdapSidResolver, SambaAuditSource
-from dirguard.core.actor_correlation import ChangeFacts, attribute_change
 from dirguard.core.change_op import ChangeOp
-from dirguard.services.actor_fill import fill_actors
+from dirguard.providers.ad.audit.actor_correlation import ChangeFacts, attribute_change
+from dirguard.providers.ad.audit.audit_source import AuditOperation, AuditRecord
+from dirguard.providers.ad.audit.samba_audit import LdapSidResolver, SambaAuditSource
+from dirguard.services.capture.actor_fill import fill_actors
 from dirguard.store.column_types import utcnow
 from dirguard.store.cursors import get_cursor
 from dirguard.store.database import create_engine_for, session_factory, upgrade

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dirguard.core.security_descriptor import (
+from dirguard.providers.ad.sd.security_descriptor import (
     SecurityDescriptorError,
     diff_security_descriptors,
     parse_security_descriptor,

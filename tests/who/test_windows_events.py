@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dirguard.connectors.ad.audit_source import AuditOperation, ValueAction
-from dirguard.connectors.ad.windows_events import (
+from dirguard.providers.ad.audit.audit_source import AuditOperation, ValueAction
+from dirguard.providers.ad.audit.windows_events import (
     EventParseError,
     WinRmEventReader,
     record_from_event,

@@ -21,16 +21,16 @@ from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.credentials import CredentialError, resolve_credential
 from dirguard.config.schema import AdDomainConfig, Config
 from dirguard.config.secret_store import SecretStore
-from dirguard.connectors.ad.connection import (
+from dirguard.providers.ad.connection import (
     AdAuthError,
     AdConnection,
     AdConnectionError,
     AdUnreachable,
     connect,
 )
-from dirguard.services import history_query
-from dirguard.services.ad_capture import CaptureError, capture_domain, fill_domain_actors
-from dirguard.services.ad_snapshot import snapshot_domain
+from dirguard.services import history as history_query
+from dirguard.services.capture.ad_capture import CaptureError, capture_domain, fill_domain_actors
+from dirguard.services.capture.ad_snapshot import snapshot_domain
 from dirguard.store.database import StoreError, create_engine_for, session_factory, upgrade
 
 T = TypeVar("T")

@@ -26,15 +26,16 @@ from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.credentials import CredentialError, resolve_credential
 from dirguard.config.schema import AdDomainConfig, Config
 from dirguard.config.secret_store import SecretStore
-from dirguard.connectors.ad.connection import (
+from dirguard.log_setup import register_secret
+from dirguard.providers.ad.connection import (
     AdAuthError,
     AdConnection,
     AdConnectionError,
     AdUnreachable,
     connect,
 )
-from dirguard.log_setup import register_secret
-from dirguard.services.ad_account_setup import (
+from dirguard.providers.ad.directory import forest_domains
+from dirguard.providers.ad.setup.account_setup import (
     DomainSetup,
     OperatorCheck,
     SetupError,
@@ -43,8 +44,11 @@ from dirguard.services.ad_account_setup import (
     ldap_error_text,
     setup_account,
 )
-from dirguard.services.ad_connection_check import AdAccountCheck, AdCheckError, check_ad_account
-from dirguard.services.ad_directory import forest_domains
+from dirguard.providers.ad.setup.connection_check import (
+    AdAccountCheck,
+    AdCheckError,
+    check_ad_account,
+)
 
 
 class _Failed(Exception):

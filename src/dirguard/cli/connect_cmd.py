@@ -24,21 +24,21 @@ from dirguard.cli.context import console, err_console, load_cli_config, print_js
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.schema import Config
 from dirguard.config.secret_store import SecretStore
-from dirguard.connectors.graph.client import (
+from dirguard.providers.entra.azure_rbac import ArmRbac, RbacError
+from dirguard.providers.entra.graph_client import (
     GraphAuthError,
     GraphError,
 )
-from dirguard.services.azure_rbac import ArmRbac, RbacError
-from dirguard.services.entra_setup import EntraSetup, SetupError, SetupReport
-from dirguard.services.entra_setup_plan import setup_scopes, setup_target
-from dirguard.services.entra_setup_target import (
+from dirguard.providers.entra.setup.app import EntraSetup, SetupError, SetupReport
+from dirguard.providers.entra.setup.plan import setup_scopes, setup_target
+from dirguard.providers.entra.setup.target import (
     EntraTarget,
     TargetError,
     config_snippet,
     resolve_target,
     setup_json,
 )
-from dirguard.services.entra_sign_in import (
+from dirguard.providers.entra.sign_in import (
     DEFAULT_SETUP_CLIENT_ID,
     admin_graph_client,
     device_code_credential,

@@ -19,7 +19,7 @@ from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.credentials import CredentialError, resolve_credential
 from dirguard.config.schema import AdDomainConfig, Config
 from dirguard.config.secret_store import SecretStore
-from dirguard.services.ad_validate import (
+from dirguard.providers.ad.setup.validate import (
     AdValidateError,
     BindFailure,
     DomainValidation,

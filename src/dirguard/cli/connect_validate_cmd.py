@@ -25,14 +25,14 @@ from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.credentials import CredentialError, resolve_credential
 from dirguard.config.schema import Config, EntraTenantConfig
 from dirguard.config.secret_store import SecretStore
-from dirguard.connectors.graph.client import (
+from dirguard.providers.entra.azure_rbac import ArmRbac
+from dirguard.providers.entra.graph_client import (
     GraphAuthError,
     GraphClient,
     GraphError,
     make_credential,
 )
-from dirguard.services.azure_rbac import ArmRbac
-from dirguard.services.entra_validate import TenantValidation, validate_tenant
+from dirguard.providers.entra.validate import TenantValidation, validate_tenant
 
 
 class _Failed(Exception):

@@ -21,18 +21,20 @@ from dirguard.cli.ad_cmd import DomainOption, JsonOption, _domains, _fail, _stor
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.schema import AdDomainConfig, Config
-from dirguard.connectors.ad.account_token import AccountTokenError
-from dirguard.connectors.ad.connection import (
+from dirguard.providers.ad.account_token import AccountTokenError
+from dirguard.providers.ad.connection import (
     AdAuthError,
     AdConnection,
     AdConnectionError,
     AdUnreachable,
 )
-from dirguard.core.partition_rights import PartitionError
-from dirguard.core.restore_plan import PlanningError
-from dirguard.services import elevation
-from dirguard.services.ad_capture import CaptureError
-from dirguard.services.guarded_apply import (
+from dirguard.providers.ad.plan.partition_rights import PartitionError
+from dirguard.providers.ad.plan.restore_plan import PlanningError
+from dirguard.services.capture.ad_capture import CaptureError
+from dirguard.services.history import HistoryQueryError
+from dirguard.services.rollback import elevation
+from dirguard.services.rollback.apply import RollbackError
+from dirguard.services.rollback.guarded_apply import (
     CredentialProblem,
     GuardedApply,
     RightsRefused,
@@ -42,9 +44,7 @@ from dirguard.services.guarded_apply import (
     revoke_all_pending,
     undelete_guarded,
 )
-from dirguard.services.history_query import HistoryQueryError
-from dirguard.services.rollback import RollbackError
-from dirguard.services.undelete import plan_undelete
+from dirguard.services.rollback.undelete import plan_undelete
 from dirguard.store.models import RestorePlan
 
 T = TypeVar("T")

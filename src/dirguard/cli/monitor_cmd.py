@@ -18,9 +18,9 @@ from dirguard.cli.context import console, err_console, load_cli_config
 from dirguard.cli.elevation_cmd import revoke_at_start
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.schema import AdDomainConfig, Config
-from dirguard.connectors.ad.change_notification import change_notifier
-from dirguard.services.ad_capture import CaptureError, CaptureResult
-from dirguard.services.ad_monitor import (
+from dirguard.providers.ad.change_notification import change_notifier
+from dirguard.services.capture.ad_capture import CaptureError, CaptureResult
+from dirguard.services.capture.monitor import (
     RETRYABLE,
     Monitor,
     MonitorError,

@@ -23,9 +23,10 @@ from dirguard.cli import rollback_cmd
 from dirguard.cli.ad_cmd import DomainOption, JsonOption, _connect, _fail, _store, _time
 from dirguard.cli.context import console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
-from dirguard.core.restore_plan import PlanningError
-from dirguard.services import history_query, rollback_plans
-from dirguard.services.tombstones import missing_tombstones
+from dirguard.providers.ad.plan.restore_plan import PlanningError
+from dirguard.providers.ad.tombstones import missing_tombstones
+from dirguard.services import history as history_query
+from dirguard.services.rollback import plans as rollback_plans
 
 
 def restore_cmd(

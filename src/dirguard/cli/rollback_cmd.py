@@ -28,10 +28,12 @@ from dirguard.cli.elevation_cmd import (
 )
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.schema import AdDomainConfig, Config
-from dirguard.core.restore_plan import PlanningError
-from dirguard.services import history_query, rollback_plans, subtree_plans
-from dirguard.services.ad_capture import CaptureError, capture_domain, fill_domain_actors
-from dirguard.services.tombstones import missing_tombstones
+from dirguard.providers.ad.plan.restore_plan import PlanningError
+from dirguard.providers.ad.tombstones import missing_tombstones
+from dirguard.services import history as history_query
+from dirguard.services.capture.ad_capture import CaptureError, capture_domain, fill_domain_actors
+from dirguard.services.rollback import plans as rollback_plans
+from dirguard.services.rollback import subtree_plans
 
 TIME_HELP = "ISO 8601 time, e.g. 2024-05-01T12:00:00+02:00; without a zone it is UTC."
 

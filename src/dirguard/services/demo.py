@@ -135,8 +135,8 @@ def snapshot_samba_dc(
 ) -> dict[str, Any]:
     """Baseline snapshot of a running DC (all three partitions) through dirguard's own AD
     connector, then the stored objects counted per resource type."""
-    from dirguard.connectors.ad.connection import connect
-    from dirguard.services.ad_snapshot import snapshot_domain
+    from dirguard.providers.ad.connection import connect
+    from dirguard.services.capture.ad_snapshot import snapshot_domain
 
     domain = AdDomainConfig(
         name=dc.realm.lower(),

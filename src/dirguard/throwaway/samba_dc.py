@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dirguard.connectors.ad.samba_local_acl import SambaLocalError, interpreter_of
+from dirguard.providers.ad.setup.samba_local_acl import SambaLocalError, interpreter_of
 from dirguard.throwaway.samba_dc_ports import (
     DC_PORTS,
     DCBusyError,

@@ -1,1 +1,0 @@
-"""Active Directory over LDAP: connection, paged search, DirSync, schema syntaxes."""

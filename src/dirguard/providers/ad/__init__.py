@@ -1,0 +1,2 @@
+"""Active Directory over LDAP: connection, reading, DirSync, normalisation, planning, security
+descriptors, audit sources, setup."""

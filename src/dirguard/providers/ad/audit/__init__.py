@@ -1,0 +1,1 @@
+"""AD actor sources: Samba JSON audit, Windows security events, and matching them to changes."""

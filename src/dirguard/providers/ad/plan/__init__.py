@@ -1,0 +1,1 @@
+"""Planning AD restores from recorded history (pure: no I/O)."""

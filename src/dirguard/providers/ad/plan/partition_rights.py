@@ -1,0 +1,197 @@
+"""Which AD groups a rollback needs, per partition, and which of them an account lacks (pure).
+
+The groups come from the permission catalog: ``guardian.ad.rollback.domain`` (Domain Admins),
+``guardian.ad.rollback.configuration`` (Enterprise Admins; also application partitions),
+``guardian.ad.rollback.schema`` (Schema Admins) and, for a tombstone reanimation,
+``guardian.ad.recover-deleted``. Only the catalog's *group* rows are checked here; the
+Reanimate Tombstones extended right of ``recover-deleted`` is an ACE on the domain object that
+Domain Admins hold by default, so it is not read from the account's token.
+
+A group is held when the account's token names it, or names a SID whose relative id is the
+group's well-known one (512, 519, 518), so a renamed or localized built-in group still counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from dirguard.catalog.manifest import MANIFEST
+from dirguard.catalog.permission_model import Kind
+from dirguard.catalog.resource_type import Partition
+from dirguard.providers.ad.sd import sddl_names
+
+ROLLBACK_FEATURES: Mapping[Partition, str] = {
+    Partition.DOMAIN: "guardian.ad.rollback.domain",
+    Partition.CONFIGURATION: "guardian.ad.rollback.configuration",
+    Partition.SCHEMA: "guardian.ad.rollback.schema",
+}
+RECOVER_FEATURE = "guardian.ad.recover-deleted"
+
+WELL_KNOWN_RIDS: Mapping[str, int] = {
+    name: rid
+    for rid, alias in sddl_names.DOMAIN_RIDS.items()
+    for name, wanted in (
+        ("domain admins", "DA"),
+        ("schema admins", "SA"),
+        ("enterprise admins", "EA"),
+    )
+    if alias == wanted
+}
+"""Relative ids of the built-in admin groups (the same in every domain, whatever the name)."""
+
+
+class PartitionError(ValueError):
+    """A DN lies in none of the domain's naming contexts."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartitionBases:
+    """Where each partition starts (the rootDSE's naming contexts)."""
+
+    domain: str
+    configuration: str
+    schema: str
+    applications: tuple[str, ...] = ()
+    """Application partitions (e.g. DomainDnsZones): rolled back with configuration rights."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeldGroup:
+    """One group in the account's token: its name and SID."""
+
+    name: str
+    sid: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Need:
+    """One group a plan needs, and why (the partition and the feature that names it)."""
+
+    group: str
+    partition: Partition
+    feature: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RightsVerdict:
+    """The outcome of a pre-check: what the plan needs, and what the account lacks."""
+
+    account: str
+    partitions: tuple[Partition, ...]
+    needs: tuple[Need, ...]
+    missing: tuple[Need, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+    @property
+    def missing_groups(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(n.group for n in self.missing))
+
+    def message(self) -> str:
+        if self.ok:
+            return f"{self.account} holds every group the plan needs"
+        parts = [
+            f"{group} (needed for the {', '.join(_partitions_of(self.missing, group))} partition)"
+            for group in self.missing_groups
+        ]
+        return (
+            f"{self.account} is not a member of {'; '.join(parts)}; nothing was written. "
+            "Add the account to the group, or configure elevation_bind_upn and "
+            "elevation_password for just-in-time elevation"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "account": self.account,
+            "partitions": [p.value for p in self.partitions],
+            "needs": [_need_dict(n) for n in self.needs],
+            "missing": [_need_dict(n) for n in self.missing],
+            "ok": self.ok,
+        }
+
+
+def _need_dict(need: Need) -> dict[str, str]:
+    return {"group": need.group, "partition": need.partition.value, "feature": need.feature}
+
+
+def _partitions_of(needs: Iterable[Need], group: str) -> list[str]:
+    return list(dict.fromkeys(n.partition.value for n in needs if n.group == group))
+
+
+def feature_groups(feature: str) -> tuple[str, ...]:
+    """The catalog's group names for ``feature`` (its AD group rows only)."""
+    return tuple(p.name for p in MANIFEST.by_feature(feature) if p.kind is Kind.AD_GROUP)
+
+
+def _norm(dn: str) -> str:
+    return ",".join(part.strip() for part in dn.lower().split(","))
+
+
+def _under(dn: str, base: str) -> bool:
+    dn_n, base_n = _norm(dn), _norm(base)
+    return dn_n == base_n or dn_n.endswith("," + base_n)
+
+
+def partition_of(dn: str, bases: PartitionBases) -> Partition:
+    """The partition holding ``dn``; the most specific naming context wins (the schema lies
+    under the configuration, which lies under the forest root domain's name)."""
+    if _under(dn, bases.schema):
+        return Partition.SCHEMA
+    if _under(dn, bases.configuration):
+        return Partition.CONFIGURATION
+    if any(_under(dn, app) for app in bases.applications):
+        return Partition.CONFIGURATION
+    if _under(dn, bases.domain):
+        return Partition.DOMAIN
+    raise PartitionError(
+        f"{dn} is in none of this domain's naming contexts ({bases.domain}, "
+        f"{bases.configuration}, {bases.schema}); is the plan for another domain?"
+    )
+
+
+def needs_for(
+    targets: Iterable[tuple[str, bool]], bases: PartitionBases
+) -> tuple[tuple[Partition, ...], tuple[Need, ...]]:
+    """The partitions and groups needed to write each ``(dn, reanimation)`` target."""
+    partitions: dict[Partition, None] = {}
+    needs: dict[tuple[str, Partition, str], Need] = {}
+    for dn, reanimation in targets:
+        partition = partition_of(dn, bases)
+        partitions[partition] = None
+        features = [ROLLBACK_FEATURES[partition]]
+        if reanimation:
+            features.append(RECOVER_FEATURE)
+        for feature in features:
+            for group in feature_groups(feature):
+                needs.setdefault(
+                    (group.lower(), partition, feature),
+                    Need(group=group, partition=partition, feature=feature),
+                )
+    return tuple(partitions), tuple(needs.values())
+
+
+def holds(group: str, held: Iterable[HeldGroup]) -> bool:
+    """Whether the token names ``group``, by name or by its well-known relative id."""
+    rid = WELL_KNOWN_RIDS.get(group.lower())
+    for entry in held:
+        if entry.name.lower() == group.lower():
+            return True
+        if rid is not None and entry.sid.rsplit("-", 1)[-1] == str(rid):
+            return True
+    return False
+
+
+def verdict(
+    account: str,
+    targets: Iterable[tuple[str, bool]],
+    bases: PartitionBases,
+    held: Iterable[HeldGroup],
+) -> RightsVerdict:
+    """What the account lacks to write every target."""
+    held_list = list(held)
+    partitions, needs = needs_for(targets, bases)
+    missing = tuple(n for n in needs if not holds(n.group, held_list))
+    return RightsVerdict(account=account, partitions=partitions, needs=needs, missing=missing)

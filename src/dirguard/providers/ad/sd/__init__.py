@@ -1,0 +1,1 @@
+"""AD security descriptors: binary parsing, SDDL, DACL edits and their restore."""

@@ -1,0 +1,1 @@
+"""Setting up and checking dirguard's AD service account: groups, rights, container access."""

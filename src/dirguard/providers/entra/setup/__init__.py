@@ -1,0 +1,1 @@
+"""Connecting an Entra tenant: the API-access application, its certificate, roles and consent."""

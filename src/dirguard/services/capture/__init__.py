@@ -1,0 +1,1 @@
+"""Capture use cases: snapshot, incremental capture, monitor, actor fill-in."""

@@ -1,0 +1,399 @@
+"""``dirguard monitor``: a DirSync pass per configured AD domain whenever the DC reports a change
+(LDAP change notification) and at least every ``interval`` seconds, run until stopped.
+
+Each pass is one :func:`dirguard.services.capture.ad_capture.capture_domain` call, which stores
+every
+DirSync page with its cookie in one transaction; resuming after a crash is therefore the
+capture's job (the stored cookie is where the next pass starts, a replayed page adds nothing).
+This module adds what a long-running process needs on top:
+
+- a connection per domain, opened on demand and dropped when it fails (a restarted DC or a
+  network error), with capped exponential backoff and jitter before the next attempt, and a log
+  line saying which DC failed, why and when the next attempt is;
+- a clean stop: :func:`stop_on_signals` turns the first SIGTERM/SIGINT into a stop request that
+  the loop honours between passes (a pass in progress finishes; its pages are atomic anyway); a
+  second signal raises ``KeyboardInterrupt``, which abandons the pass (its open page is rolled
+  back) and marks the run interrupted;
+- one ``runs`` row of kind ``monitor`` whose counters are kept up to date while it runs; every
+  pass stores its events and cookies under that run (no row per pass). The row records the
+  process (host and pid) that owns it, so that a later monitor of the same domain can close as
+  ``interrupted`` a run left ``running`` by a killed process: only when that process is on this
+  host and no longer alive (a live monitor's run, or one owned elsewhere, is left alone);
+- the schema is read once per connection (it is needed to parse every page) rather than on every
+  pass; a reconnect reads it afresh;
+- near-real-time: a change notification (``change_notification``, on a second connection) ends
+  the wait and makes its domain due (a burst is one pass; the DirSync cookie decides what is
+  stored). The poll every ``interval`` is the fallback; ``notifier=None`` polls only.
+
+Time is injected (``clock``, ``wait``; with ``notifier=None``) so tests need not really wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any, Protocol
+
+import ldap
+from sqlalchemy.orm import Session, sessionmaker
+
+from dirguard.config.credentials import CredentialError, resolve_credential
+from dirguard.config.schema import AdDomainConfig, Config
+from dirguard.config.secret_store import SecretStore
+from dirguard.providers.ad.audit.samba_audit import SambaAuditSource
+from dirguard.providers.ad.change_notification import (
+    DomainNotifications,
+    NotifierFactory,
+    change_notifier,
+)
+from dirguard.providers.ad.connection import (
+    AdAuthError,
+    AdConnection,
+    AdConnectionError,
+    connect,
+)
+from dirguard.providers.ad.ldap_errors import ldap_error_text
+from dirguard.providers.ad.ldap_read import read_schema
+from dirguard.providers.ad.values import Schema
+from dirguard.services.capture.actor_fill import FillReport
+from dirguard.services.capture.ad_capture import (
+    CaptureResult,
+    audit_source_for,
+    capture_domain,
+    deletions_hidden,
+    fill_domain_actors,
+)
+from dirguard.services.capture.monitor_runs import OWNER_KEY, close_abandoned_runs, process_owner
+from dirguard.store.models import Run, RunStatus
+from dirguard.store.runs import finish_run, start_run
+
+log = logging.getLogger(__name__)
+
+Connector = Callable[[AdDomainConfig], AdConnection]
+"""Opens a bound connection to one of the domain's DCs (raises ``AdConnectionError``)."""
+
+
+class Capture(Protocol):
+    """One capture pass (:func:`capture_domain`) under the monitor's run."""
+
+    def __call__(
+        self,
+        sessions: sessionmaker[Session],
+        conn: AdConnection,
+        domain: AdDomainConfig,
+        *,
+        schema: Schema | None = ...,
+        run: Run | None = ...,
+    ) -> CaptureResult: ...
+
+
+FillActors = Callable[
+    [sessionmaker[Session], AdConnection, AdDomainConfig, SambaAuditSource | None],
+    FillReport | None,
+]
+"""Attributes the domain's new events from its audit source (:func:`fill_domain_actors`)."""
+
+Wait = Callable[[float], bool]
+"""Waits up to the given seconds; returns ``True`` when a stop was requested meanwhile."""
+
+RETRYABLE: tuple[type[BaseException], ...] = (AdConnectionError, ldap.LDAPError, OSError)
+"""What a DC restart or a network problem raises; anything else ends the monitor."""
+
+
+class MonitorError(Exception):
+    """The monitor cannot go on (refused credentials, unresolvable password); says what to do."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backoff:
+    """Delay before the n-th consecutive retry: ``initial * factor**(n-1)``, at most ``cap``,
+    then reduced by up to ``jitter`` (a fraction) so that several monitors do not retry in step.
+    """
+
+    initial: float = 1.0
+    factor: float = 2.0
+    cap: float = 60.0
+    jitter: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.initial <= 0 or self.factor < 1 or self.cap < self.initial:
+            raise ValueError("backoff: need initial > 0, factor >= 1 and cap >= initial")
+        if not 0 <= self.jitter < 1:
+            raise ValueError("backoff: jitter is a fraction in [0, 1)")
+
+    def delay(self, failures: int, draw: float) -> float:
+        """Seconds to wait after ``failures`` consecutive failures; ``draw`` is in [0, 1)."""
+        base = min(self.cap, self.initial * self.factor ** max(0, failures - 1))
+        return base * (1 - self.jitter * draw)
+
+
+@dataclass(kw_only=True)
+class DomainState:
+    """What the loop knows about one domain between passes."""
+
+    domain: AdDomainConfig
+    conn: AdConnection | None = None
+    schema: Schema | None = None
+    audit: SambaAuditSource | None = None
+    """The domain's audit source over ``conn`` (built once per connection)."""
+    failures: int = 0
+    due: float = 0.0
+    passes: int = 0
+    events: int = 0
+    entries: int = 0
+    errors: int = 0
+    connects: int = 0
+    ops: Counter[str] = field(default_factory=Counter)
+    last_error: str | None = None
+    deletions_hidden: bool | None = None
+    """Found out once, at the first connection (``ad_capture.deletions_hidden``)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "deletions_hidden": self.deletions_hidden,
+            "passes": self.passes,
+            "entries": self.entries,
+            "events": self.events,
+            "ops": dict(sorted(self.ops.items())),
+            "errors": self.errors,
+            "connects": self.connects,
+            "last_error": self.last_error,
+        }
+
+
+@dataclass(kw_only=True)
+class MonitorResult:
+    run_id: int
+    status: str
+    domains: dict[str, dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "status": self.status, "domains": self.domains}
+
+
+PassReport = Callable[[str, CaptureResult], None]
+"""Called after every successful pass (the CLI prints the ones that found changes)."""
+
+
+def config_connector(config: Config) -> Connector:
+    """Connects with the domain's configured credential, resolved afresh at every connection."""
+
+    def open_connection(domain: AdDomainConfig) -> AdConnection:
+        password = None
+        if domain.password is not None:
+            store = SecretStore(config.secrets.key_file, config.secrets.store_file)
+            try:
+                password = resolve_credential(domain.password, store)
+            except CredentialError as error:
+                raise MonitorError(f"{domain.name}: password: {error}") from None
+        return connect(domain, password)
+
+    return open_connection
+
+
+def _close(state: DomainState) -> None:
+    if state.conn is not None:
+        with contextlib.suppress(Exception):
+            state.conn.close()
+        state.conn = None
+        state.schema = None
+        state.audit = None
+
+
+@dataclass(kw_only=True)
+class Monitor:
+    """The poll loop over ``domains``; :meth:`run` returns when ``stop`` is set (or after one
+    pass per domain with ``once``)."""
+
+    sessions: sessionmaker[Session]
+    domains: Sequence[AdDomainConfig]
+    connector: Connector
+    interval: float = 2.0
+    once: bool = False
+    backoff: Backoff = field(default_factory=Backoff)
+    capture: Capture = capture_domain
+    fill_actors: FillActors = fill_domain_actors
+    stop: threading.Event = field(default_factory=threading.Event)
+    clock: Callable[[], float] = time.monotonic
+    wait: Wait | None = None
+    draw: Callable[[], float] = random.random
+    on_pass: PassReport | None = None
+    notifier: NotifierFactory | None = change_notifier
+
+    def __post_init__(self) -> None:
+        if not self.domains:
+            raise MonitorError("no AD domain to monitor: add [[ad.domains]] to the configuration")
+        if not 0 < self.interval <= 3600:
+            raise MonitorError(f"interval {self.interval} s: give 0 < seconds <= 3600")
+        self.states = {d.name: DomainState(domain=d) for d in self.domains}
+        self.owner: dict[str, Any] = process_owner()
+        self._run: Run | None = None
+        self.notifications = DomainNotifications(None if self.once else self.notifier)
+
+    def _now(self) -> float:
+        return self.clock()
+
+    def _wait(self, seconds: float) -> bool:
+        if self.wait is not None:
+            return self.wait(seconds)
+        return self.notifications.wait(seconds, self.stop, self._now)
+
+    def counters(self) -> dict[str, Any]:
+        return {n: s.as_dict() | self.notifications.counters(n) for n, s in self.states.items()}
+
+    def _marks(self) -> list[tuple[Any, ...]]:
+        keys = ("events", "errors", "notification_active")  # what changes the saved counters
+        return [tuple(c[k] for k in keys) for c in self.counters().values()]
+
+    def _pass(self, state: DomainState) -> None:
+        """One pass for one domain; a retryable failure schedules a retry with backoff."""
+        name = state.domain.name
+        where = state.conn.server if state.conn is not None else ", ".join(state.domain.servers)
+        try:
+            if state.conn is None:
+                state.conn = self.connector(state.domain)
+                state.connects += 1
+                where = state.conn.server
+                if state.failures:
+                    log.warning(
+                        "domain %s: DC %s reachable again after %d failed attempt(s)",
+                        name,
+                        where,
+                        state.failures,
+                    )
+            if state.schema is None:
+                state.schema = read_schema(state.conn.ldap, state.conn.contexts.schema)
+            if state.deletions_hidden is None:
+                state.deletions_hidden = deletions_hidden(state.conn, state.domain)
+            result = self.capture(
+                self.sessions, state.conn, state.domain, schema=state.schema, run=self._run
+            )
+            # Who and where: the DC's audit records of this pass (and late ones of earlier passes).
+            if state.audit is None:
+                state.audit = audit_source_for(state.conn, state.domain)
+            self.fill_actors(self.sessions, state.conn, state.domain, state.audit)
+        except AdAuthError as error:
+            _close(state)
+            raise MonitorError(str(error)) from None
+        except RETRYABLE as error:
+            _close(state)
+            state.failures += 1
+            state.errors += 1
+            state.last_error = ldap_error_text(error).removeprefix(f"{name}: ")
+            delay = self.backoff.delay(state.failures, self.draw())
+            log.warning(
+                "domain %s: DC %s unreachable (%s), retrying in %.1f s",
+                name,
+                where,
+                state.last_error,
+                delay,
+            )
+            state.due = self._now() + delay
+            if self.once:
+                raise
+            return
+        state.failures = 0
+        state.passes += 1
+        state.entries += result.entries
+        state.events += result.events
+        state.ops.update(result.ops)
+        state.due = self._now() + self.interval
+        if result.events:
+            log.info("domain %s: %d change event(s) stored", name, result.events)
+        if self.on_pass is not None:
+            self.on_pass(name, result)
+
+    def _run_counters(self) -> dict[str, Any]:
+        return {**self.counters(), OWNER_KEY: self.owner}
+
+    def _save_counters(self, run: Run) -> None:
+        run.counters = self._run_counters()  # the detached copy too: each pass merges it
+        with self.sessions.begin() as session:
+            session.merge(run)
+
+    def run(self) -> MonitorResult:
+        names = ", ".join(self.states)
+        with self.sessions.begin() as session:
+            close_abandoned_runs(session, list(self.states))
+            run = start_run(session, "monitor", names[:255])
+            run.counters = self._run_counters()
+        self._run = run
+        log.info(
+            "monitor (run %d) watching %s every %.1f s%s",
+            run.id,
+            names,
+            self.interval,
+            " (one pass)" if self.once else "; stop with SIGTERM or Ctrl-C",
+        )
+        status = RunStatus.SUCCEEDED
+        saved = self._marks()
+        try:
+            self.notifications.start(
+                self.domains, self.connector, lambda n: self.backoff.delay(n, self.draw())
+            )
+            while not self.stop.is_set():
+                for name in self.notifications.take():  # due now, unless its DC is retried
+                    if not (state := self.states[name]).failures:
+                        state.due = min(state.due, self._now())
+                for state in self.states.values():
+                    if self.stop.is_set():
+                        break
+                    if state.due <= self._now():
+                        self._pass(state)
+                if saved != (now := self._marks()):
+                    saved = now
+                    self._save_counters(run)
+                if self.once:
+                    break
+                pause = min(s.due for s in self.states.values()) - self._now()
+                if pause > 0 and self._wait(pause):
+                    break
+            if self.stop.is_set():
+                status = RunStatus.INTERRUPTED
+        except BaseException as error:
+            final = RunStatus.INTERRUPTED if isinstance(error, KeyboardInterrupt) else None
+            with self.sessions.begin() as session:
+                finish_run(
+                    session,
+                    session.merge(run),
+                    final or RunStatus.FAILED,
+                    counters=self._run_counters(),
+                    error=f"{type(error).__name__}: {ldap_error_text(error)}",
+                )
+            raise
+        finally:
+            self.notifications.close()
+            for state in self.states.values():
+                _close(state)
+        with self.sessions.begin() as session:
+            finish_run(session, session.merge(run), status, counters=self._run_counters())
+        log.info("monitor (run %d) stopped: %s", run.id, status.value)
+        return MonitorResult(run_id=run.id, status=status.value, domains=self.counters())
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event, *wake: threading.Event) -> Iterator[None]:
+    """While inside: the first SIGTERM/SIGINT sets ``stop`` and ``wake``; a second one raises
+    ``KeyboardInterrupt`` (abandoning the pass in progress). Handlers are restored after."""
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        log.warning("received %s: stopping after the current pass", signal.Signals(signum).name)
+        for event in (stop, *wake):
+            event.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,1 @@
+"""Rollback use cases: plans, guarded apply, elevation, undelete."""

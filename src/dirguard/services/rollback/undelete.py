@@ -1,0 +1,82 @@
+"""Bringing a deleted AD object back: reanimate its tombstone, then restore from history.
+
+The object keeps its objectGUID and objectSid (the tombstone itself is brought back with the
+Show-Deleted control into its last parent or a chosen OU); the attributes the tombstone lost and
+the links other objects held to it (group memberships) come from dirguard's recorded history.
+The plan is stored like any rollback plan (:func:`plan_undelete`, reads only) and applied step
+by step with verification.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad.connection import AdConnection
+from dirguard.services.capture.ad_capture import capture_domain
+from dirguard.services.rollback.apply import ApplyReport, apply_plan
+from dirguard.services.rollback.plans import plan_dict, plan_for_undelete, save_plan
+
+
+@dataclass(frozen=True, kw_only=True)
+class UndeleteResult:
+    plan: dict[str, Any]
+    report: ApplyReport
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"plan": self.plan, "result": self.report.as_dict()}
+
+
+def plan_undelete(
+    sessions: sessionmaker[Session],
+    conn: AdConnection,
+    domain: AdDomainConfig,
+    object_text: str,
+    *,
+    requested_by: str,
+    to_ou: str | None = None,
+    refresh: bool = True,
+) -> int:
+    """Store the plan to undelete one object (named by GUID, DN or sAMAccountName); its id.
+    Reads only: ``conn`` may be a read-only account.
+
+    With ``refresh`` a capture pass runs first, so the plan sees the deletion and the current
+    state of the groups that held the object."""
+    if refresh:
+        capture_domain(sessions, conn, domain)
+    with sessions.begin() as session:
+        draft = plan_for_undelete(session, domain.name, object_text, to_ou)
+        plan = save_plan(
+            session,
+            source=domain.name,
+            requested_by=requested_by,
+            selection={"undelete": object_text, "to": to_ou},
+            force=False,
+            draft=draft,
+        )
+        return plan.id
+
+
+def undelete(
+    sessions: sessionmaker[Session],
+    conn: AdConnection,
+    domain: AdDomainConfig,
+    object_text: str,
+    *,
+    requested_by: str,
+    to_ou: str | None = None,
+    refresh: bool = True,
+) -> UndeleteResult:
+    """Plan and apply the undelete of one object over ``conn`` (whose account must hold the
+    rights; the CLI goes through :mod:`dirguard.services.rollback.guarded_apply`, which checks
+    them)."""
+    plan_id = plan_undelete(
+        sessions, conn, domain, object_text, requested_by=requested_by, to_ou=to_ou, refresh=refresh
+    )
+    report = apply_plan(sessions, conn, plan_id, requested_by=requested_by)
+    with sessions() as session:
+        stored = plan_dict(session, plan_id)
+    return UndeleteResult(plan=stored, report=report)
