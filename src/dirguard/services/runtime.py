@@ -1,0 +1,156 @@
+"""Everything a use case needs from its surroundings, passed in instead of looked up.
+
+A :class:`Runtime` holds the loaded configuration, the store's session factory, how to open an
+authenticated connection to each configured source, who is acting (the person dirguard works for)
+and a clock. The CLI builds one per command (:func:`open_runtime`), the web console one per
+process with the principal set per request (:meth:`Runtime.acting_as`), tests one with their own
+openers and clock. Turning configuration into a connection is written here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from dirguard.config.credentials import CredentialError, resolve_credential
+from dirguard.config.schema import AdDomainConfig, Config
+from dirguard.config.secret_store import SecretStore
+from dirguard.services.errors import Problem, ServiceError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from dirguard.providers.ad.connection import AdConnection
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+AdOpener = Callable[[], "AdConnection"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdOpeners:
+    """Connections for one domain: the bind account, and the elevation account if configured.
+    Each resolves its credential when it is first called."""
+
+    bind: AdOpener
+    elevator: AdOpener | None
+
+
+def resolve_secret(config: Config, owner: str, key: str, reference: str | None) -> str | None:
+    """The secret a credential reference names (``None`` when none is configured)."""
+    if reference is None:
+        return None
+    store = SecretStore(config.secrets.key_file, config.secrets.store_file)
+    try:
+        return resolve_credential(reference, store)
+    except CredentialError as error:
+        raise ServiceError(f"{owner}: {key}: {error}", Problem.CONFIG) from None
+
+
+def connect_ad(domain: AdDomainConfig, password: str | None) -> AdConnection:
+    """Bind to the domain; connection failures become :class:`ServiceError` of the right kind."""
+    from dirguard.providers.ad.connection import (
+        AdAuthError,
+        AdConnectionError,
+        AdUnreachable,
+        connect,
+    )
+
+    try:
+        return connect(domain, password)
+    except AdUnreachable as error:
+        raise ServiceError(str(error), Problem.UNAVAILABLE) from None
+    except AdAuthError as error:
+        raise ServiceError(str(error), Problem.PERMISSION) from None
+    except AdConnectionError as error:
+        raise ServiceError(str(error), Problem.UNAVAILABLE) from None
+
+
+def config_ad_openers(config: Config, domain: AdDomainConfig) -> AdOpeners:
+    """Openers bound with the domain's configured credentials."""
+
+    def bind() -> AdConnection:
+        return connect_ad(domain, resolve_secret(config, domain.name, "password", domain.password))
+
+    if domain.elevation_bind_upn is None:
+        return AdOpeners(bind=bind, elevator=None)
+    as_elevator = domain.model_copy(update={"bind_upn": domain.elevation_bind_upn})
+
+    def elevator() -> AdConnection:
+        secret = resolve_secret(
+            config, domain.name, "elevation_password", domain.elevation_password
+        )
+        return connect_ad(as_elevator, secret or "")
+
+    return AdOpeners(bind=bind, elevator=elevator)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Runtime:
+    """Configuration, store, connection openers, the acting principal and a clock."""
+
+    config: Config
+    sessions: sessionmaker[Session]
+    principal: str
+    """The person on whose behalf dirguard acts (``dirguard`` for its own jobs)."""
+    clock: Callable[[], datetime] = utc_now
+    ad_openers: Callable[[AdDomainConfig], AdOpeners] | None = field(default=None)
+    """How to open a domain's connections; ``None``: from the configuration's credentials."""
+
+    def acting_as(self, principal: str) -> Runtime:
+        """The same runtime working for someone else (the web console: one per request)."""
+        return replace(self, principal=principal)
+
+    def ad_domains(self, name: str | None = None) -> list[AdDomainConfig]:
+        """The configured AD domains, or the one named; a clear error when there is none."""
+        domains = self.config.ad.domains
+        if not domains:
+            raise ServiceError("no [[ad.domains]] in the configuration", Problem.CONFIG)
+        if name is None:
+            return list(domains)
+        chosen = [d for d in domains if d.name == name.lower()]
+        if not chosen:
+            known = ", ".join(d.name for d in domains)
+            raise ServiceError(
+                f"no AD domain {name!r} configured (configured: {known})", Problem.NOT_FOUND
+            )
+        return chosen
+
+    def ad_domain(self, name: str | None = None) -> AdDomainConfig:
+        """One domain: the one named, or the only one configured."""
+        domains = self.ad_domains(name)
+        if len(domains) > 1:
+            known = ", ".join(d.name for d in domains)
+            raise ServiceError(f"several AD domains are configured ({known}): name one")
+        return domains[0]
+
+    def openers(self, domain: AdDomainConfig) -> AdOpeners:
+        if self.ad_openers is not None:
+            return self.ad_openers(domain)
+        return config_ad_openers(self.config, domain)
+
+    def open_ad(self, domain: AdDomainConfig) -> AdConnection:
+        """A connection bound as the domain's configured account."""
+        return self.openers(domain).bind()
+
+
+@contextmanager
+def open_runtime(config: Config, principal: str) -> Iterator[Runtime]:
+    """A runtime over the configured store (migrated to the newest schema), closed at the end."""
+    from dirguard.store.database import StoreError, create_engine_for, session_factory, upgrade
+
+    try:
+        engine = create_engine_for(config.store.url)
+        upgrade(engine)
+    except StoreError as error:
+        raise ServiceError(str(error), Problem.UNAVAILABLE) from None
+    try:
+        yield Runtime(config=config, sessions=session_factory(engine), principal=principal)
+    finally:
+        engine.dispose()
