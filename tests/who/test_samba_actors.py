@@ -12,7 +12,7 @@ from typing import Any
 
 import ldap
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from dirguard.core.change_op import ChangeOp
 from dirguard.providers.ad.audit.actor_correlation import ChangeFacts, attribute_change
@@ -192,3 +192,63 @@ def test_partial_last_line_and_truncation(tmp_path: Path, samba_dc: SambaDC, cut
         p.record.transaction_id
         for p in SambaAuditSource(directory_changes=path).read_after(None).records
     ]
+
+
+def test_a_pass_reexamines_only_what_the_records_read_may_have_made_in_a_few_queries(
+    samba_dc: SambaDC, ldap_admin: Any, delegation: Delegation, delegate_conn: Any, tmp_path: Path
+) -> None:
+    """Changes older than every record read (by more than the correlation window) are not
+    loaded again on each pass, yet still count as unknown; the statements a pass issues do not
+    grow with the number of unattributed changes."""
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(engine)
+    sessions = session_factory(engine)
+    contact = f"CN=c-{uuid.uuid4().hex[:6]},{delegation.ou_dn}"
+    delegate_conn.add_s(contact, [("objectClass", [b"contact"]), ("description", [b"a"])])
+    source = _source(samba_dc, ldap_admin)
+    long_ago = utcnow() - timedelta(hours=20)  # before the session's DC wrote any record
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    with sessions() as session:
+        objects = [
+            DirectoryObject(
+                source=samba_dc.realm, resource_type="ad.contact",
+                external_id=str(uuid.uuid4()), path=f"CN=old-{i},{delegation.ou_dn}",
+            )
+            for i in range(40)
+        ]  # fmt: skip
+        recent = DirectoryObject(
+            source=samba_dc.realm, resource_type="ad.contact", external_id=str(uuid.uuid4()),
+            path=contact,
+        )  # fmt: skip
+        session.add_all([*objects, recent])
+        session.flush()
+        append_events(
+            session,
+            [
+                *(
+                    NewChangeEvent(
+                        object_id=o.id, op=ChangeOp.MODIFY, attribute="description",
+                        new_value=["x"], occurred_at=long_ago,
+                        observed_at=utcnow() - timedelta(hours=1),
+                    )
+                    for o in objects
+                ),
+                NewChangeEvent(object_id=recent.id, op=ChangeOp.CREATE),
+            ],
+        )  # fmt: skip
+        session.commit()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            report = fill_actors(session, source=samba_dc.realm, audit=source)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        session.commit()
+    assert (report.filled, report.unknown) == (1, 40)
+    assert len(report.attributions) == 1  # the 40 old changes were not correlated again
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) <= 5, selects
+    engine.dispose()

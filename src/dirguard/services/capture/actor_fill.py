@@ -8,19 +8,31 @@ attributions are committed together. The event hash chain leaves the actor field
 (see :mod:`dirguard.store.events`), so filling them later keeps the chain intact.
 
 Records of the last ``retain`` period (measured from the newest record) are read again on the
-next call, so a change captured after its audit record was read still finds it.
+next call, so a change captured after its audit record was read still finds it. A call looks
+back only as far as the records it read can reach: the unattributed events within the records'
+time span (widened by the correlation window) are loaded in one query and their objects' DNs in
+another, so the monitor's pass every few seconds does not re-examine a day of changes one by one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from dirguard.providers.ad.audit.actor_correlation import Attribution, ChangeFacts, attribute_change
+from dirguard.providers.ad.audit.actor_correlation import (
+    DEFAULT_AFTER,
+    DEFAULT_BEFORE,
+    Attribution,
+    ChangeFacts,
+    RecordLike,
+    attribute_change,
+)
 from dirguard.providers.ad.audit.audit_source import AuditSource, PositionedRecord
+from dirguard.services.history import SNAPSHOT_CORRELATION_PREFIX
 from dirguard.store.column_types import utcnow
 from dirguard.store.cursors import get_cursor, save_cursor
 from dirguard.store.models import ChangeEvent, DirectoryObject
@@ -39,26 +51,34 @@ class FillReport:
     attributions: tuple[Attribution, ...]
 
 
-def _dn_history(session: Session, obj: DirectoryObject) -> tuple[str, ...]:
-    dns = [obj.path] if obj.path else []
+def dn_histories(
+    session: Session, objects: Iterable[DirectoryObject]
+) -> dict[int, tuple[str, ...]]:
+    """Every DN each object had, newest first (its path, then its DN events' new and old
+    values), for all ``objects`` in one query."""
+    known = {obj.id: [obj.path] if obj.path else [] for obj in objects}
+    if not known:
+        return {}
     rows = session.execute(
-        select(ChangeEvent.old_value, ChangeEvent.new_value)
-        .where(ChangeEvent.object_id == obj.id, ChangeEvent.op.in_(_DN_OPS))
-        .order_by(ChangeEvent.sequence.desc())
+        select(ChangeEvent.object_id, ChangeEvent.old_value, ChangeEvent.new_value)
+        .where(ChangeEvent.object_id.in_(list(known)), ChangeEvent.op.in_(_DN_OPS))
+        .order_by(ChangeEvent.object_id, ChangeEvent.sequence.desc())
     )
-    for old, new in rows:
+    for object_id, old, new in rows:
+        dns = known[object_id]
         dns.extend(value for value in (new, old) if isinstance(value, str) and value not in dns)
-    return tuple(dns)
+    return {object_id: tuple(dns) for object_id, dns in known.items()}
 
 
-def change_facts(session: Session, event: ChangeEvent, obj: DirectoryObject) -> ChangeFacts:
-    """What correlation needs to know about a stored event."""
+def change_facts(event: ChangeEvent, obj: DirectoryObject, dns: tuple[str, ...]) -> ChangeFacts:
+    """What correlation needs to know about a stored event (``dns``: the object's DNs,
+    :func:`dn_histories`)."""
     value = event.old_value if event.op == "remove-value" else event.new_value
     return ChangeFacts(
         key=event.id,
         op=event.op,
         attribute=event.attribute,
-        dns=_dn_history(session, obj),
+        dns=dns,
         object_guid=obj.external_id if len(obj.external_id) == 36 else None,
         value=value,
         when=event.occurred_at or event.observed_at,
@@ -77,6 +97,47 @@ def _next_position(
     return records[kept_from - 1].position if kept_from > 0 else old
 
 
+def _pending(
+    source: str, since: datetime, records: Sequence[RecordLike], before: timedelta, after: timedelta
+) -> Select[ChangeEvent, DirectoryObject]:
+    """The unattributed events observed since ``since`` that one of ``records`` may have made:
+    those that happened within the records' time span widened by the correlation window, and
+    those carrying a correlation id a record's transaction id may name (snapshot-detected
+    deletes never do)."""
+    low = min(r.timestamp for r in records) - after
+    high = max(r.timestamp for r in records) + before
+    when = func.coalesce(ChangeEvent.occurred_at, ChangeEvent.observed_at)
+    by_id = ChangeEvent.correlation_id.is_not(None) & ~ChangeEvent.correlation_id.startswith(
+        SNAPSHOT_CORRELATION_PREFIX, autoescape=True
+    )
+    return (
+        select(ChangeEvent, DirectoryObject)
+        .join(DirectoryObject, ChangeEvent.object_id == DirectoryObject.id)
+        .where(
+            ChangeEvent.source == source,
+            ChangeEvent.actor.is_(None),
+            ChangeEvent.observed_at >= since,
+            when.between(low, high) | by_id,
+        )
+        .order_by(ChangeEvent.sequence)
+    )
+
+
+def _unattributed(session: Session, source: str, since: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ChangeEvent)
+            .where(
+                ChangeEvent.source == source,
+                ChangeEvent.actor.is_(None),
+                ChangeEvent.observed_at >= since,
+            )
+        )
+        or 0
+    )
+
+
 def fill_actors(
     session: Session,
     *,
@@ -89,7 +150,11 @@ def fill_actors(
     now: datetime | None = None,
 ) -> FillReport:
     """Attribute ``source``'s unattributed events observed within ``max_age``; flushes, does not
-    commit (commit once: attributions and audit position belong together)."""
+    commit (commit once: attributions and audit position belong together).
+
+    Only the events the records just read may have made are loaded and correlated (one query
+    for them, one for their objects' DNs): a pass without new records touches no event, and
+    an older change whose record was never found is not re-examined on every pass."""
     stream = audit.name
     stored = get_cursor(session, source, stream)
     position = stored.decode("utf-8") if stored is not None else None
@@ -97,20 +162,24 @@ def fill_actors(
     records = [p.record for p in batch.records]
     windows = {k: v for k, v in (("before", before), ("after", after)) if v is not None}
     since = (now or utcnow()) - max_age
-    pending = session.execute(
-        select(ChangeEvent, DirectoryObject)
-        .join(DirectoryObject, ChangeEvent.object_id == DirectoryObject.id)
-        .where(
-            ChangeEvent.source == source,
-            ChangeEvent.actor.is_(None),
-            ChangeEvent.observed_at >= since,
-        )
-        .order_by(ChangeEvent.sequence)
-    ).all()
+    pending = (
+        session.execute(
+            _pending(
+                source,
+                since,
+                records,
+                DEFAULT_BEFORE if before is None else before,
+                DEFAULT_AFTER if after is None else after,
+            )
+        ).all()
+        if records
+        else []
+    )
+    dns = dn_histories(session, (obj for _event, obj in pending))
     attributions = []
     filled = 0
     for event, obj in pending:
-        attribution = attribute_change(change_facts(session, event, obj), records, **windows)
+        attribution = attribute_change(change_facts(event, obj, dns[obj.id]), records, **windows)
         attributions.append(attribution)
         if attribution.actor is not None:
             event.actor = attribution.actor
@@ -124,6 +193,6 @@ def fill_actors(
     return FillReport(
         records_read=len(records),
         filled=filled,
-        unknown=len(attributions) - filled,
+        unknown=_unattributed(session, source, since),
         attributions=tuple(attributions),
     )
