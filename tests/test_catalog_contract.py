@@ -20,7 +20,8 @@ from dirguard.catalog.resource_type import (
     ResourceType,
     ResourceTypeRegistry,
 )
-from dirguard.catalog.resource_types import RESOURCE_TYPES, modes_offered, permissions_for_type
+from dirguard.catalog.type_permissions import modes_offered, permissions_for_type
+from dirguard.providers.registry import RESOURCE_TYPES
 from tests.fixtures.requirements import unavailable
 
 TYPES = list(RESOURCE_TYPES.values())
@@ -112,7 +113,7 @@ def test_field_classes_are_consistent(resource_type: ResourceType) -> None:
         assert {"whenChanged", "uSNChanged", "replPropertyMetaData"} <= t.volatile_fields
         assert {"objectSid", "whenCreated"} <= t.read_only_fields
         if t.source.partition.value != "schema":
-            assert "reanimate-tombstone" in t.restore_hooks
+            assert t.restore.reanimate
 
 
 @pytest.mark.parametrize(

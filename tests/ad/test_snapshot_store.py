@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dirguard.catalog.resource_types import RESOURCE_TYPES
 from dirguard.providers.ad.ldap_read import read_ahead
+from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.capture.snapshot_store import ObservedObject, store_observed
 from dirguard.store import json_codec
 from dirguard.store.models import DirectoryObject, ObjectVersion

@@ -22,7 +22,6 @@ import ldap
 import pytest
 from typer.testing import CliRunner
 
-from dirguard.catalog.resource_types import RESOURCE_TYPES
 from dirguard.cli.app import app
 from dirguard.core.change_op import ChangeOp
 from dirguard.providers.ad.directory import read_dacl, write_dacl
@@ -39,6 +38,7 @@ from dirguard.providers.ad.sd.dacl_edit import (
 from dirguard.providers.ad.sd.sd_restore import explicit_aces, mismatch, sd_flags_of
 from dirguard.providers.ad.sd.security_descriptor import parse_security_descriptor, sid_from_bytes
 from dirguard.providers.ad.values import Content
+from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.store.column_types import utcnow
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.rollback.helpers import add_user, read, scratch_ou, write_config

@@ -23,12 +23,12 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from dirguard.catalog.resource_types import RESOURCE_TYPES
 from dirguard.cli.app import app
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
 from dirguard.providers.ad.values import Content, significant
+from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.capture.ad_snapshot import latest_versions, snapshot_domain
 from dirguard.services.rollback.apply import apply_plan
 from dirguard.services.rollback.plans import UNATTRIBUTED_NOTE

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from dirguard.catalog.resource_types import RESOURCE_TYPES
 from dirguard.core.change_op import ChangeOp
 from dirguard.providers.ad.plan.restore_plan import HistoryEvent, ObjectFacts, StepKind
 from dirguard.providers.ad.plan.undo_planner import plan_events
 from dirguard.providers.ad.values import Content
+from dirguard.providers.registry import RESOURCE_TYPES
 
 BASE = "DC=corp,DC=example"
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dirguard.catalog.resource_types import RESOURCE_TYPES
 from dirguard.core.change_op import ChangeOp
 from dirguard.providers.ad.plan.restore_plan import (
     HistoryEvent,
@@ -18,6 +17,7 @@ from dirguard.providers.ad.plan.restore_plan import (
 )
 from dirguard.providers.ad.plan.undo_planner import plan_events, plan_point_in_time, plan_undelete
 from dirguard.providers.ad.values import Content
+from dirguard.providers.registry import RESOURCE_TYPES
 
 BASE = "DC=corp,DC=example"
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)

@@ -1,11 +1,13 @@
 """Render ``docs/permissions.md`` from the catalog (pure: returns the Markdown text).
 
-``dirguard docs`` writes it; a test fails when the committed file differs from ``render()``.
+``dirguard docs`` writes it with the registry's resource types
+(:data:`dirguard.providers.registry.RESOURCE_TYPES`); a test fails when the committed file
+differs from ``render(RESOURCE_TYPES)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from dirguard.catalog.manifest import MANIFEST, PRINCIPAL_TITLES, display_section
 from dirguard.catalog.permission_model import Lifecycle, Mode, Permission, Service
@@ -16,7 +18,7 @@ from dirguard.catalog.resource_type import (
     LdapSource,
     ResourceType,
 )
-from dirguard.catalog.resource_types import RESOURCE_TYPES, modes_offered, permissions_for_type
+from dirguard.catalog.type_permissions import modes_offered, permissions_for_type
 
 SERVICE_TITLES = {
     Service.ADMINISTRATOR: "Administrator service",
@@ -161,7 +163,7 @@ def _source(resource_type: ResourceType) -> str:
     raise TypeError(f"unknown source {source!r}")
 
 
-def _resource_types() -> list[str]:
+def _resource_types(types: Sequence[ResourceType]) -> list[str]:
     lines = ["## Resource types", ""]
     lines += _table(
         ("Type", "Source", "Identity", "Collected by", "Read features", "Write features"),
@@ -174,10 +176,10 @@ def _resource_types() -> list[str]:
                 "\n".join(t.read_features),
                 "\n".join(t.write_features),
             )
-            for t in RESOURCE_TYPES.values()
+            for t in types
         ),
     )
-    for t in RESOURCE_TYPES.values():
+    for t in types:
         lines += [f"### `{t.key}` — {t.title}", ""]
         lines += _table(
             ("Mode", "Read needs", "Write needs"),
@@ -211,14 +213,14 @@ def _decisions() -> list[str]:
     return lines
 
 
-def render() -> str:
-    """The whole ``docs/permissions.md``."""
+def render(types: Mapping[str, ResourceType]) -> str:
+    """The whole ``docs/permissions.md``, with ``types`` (the registry) as its resource types."""
     lines = [
         *_intro(),
         *_permission_sections(),
         *_mode_summary(),
         *_features(),
-        *_resource_types(),
+        *_resource_types(list(types.values())),
         *_decisions(),
     ]
     while lines and lines[-1] == "":

@@ -10,6 +10,7 @@ import typer
 from dirguard.catalog.permissions_doc import render
 from dirguard.cli.context import console, err_console
 from dirguard.cli.exit_codes import ExitCode
+from dirguard.providers.registry import RESOURCE_TYPES
 
 DEFAULT_OUTPUT = Path("docs/permissions.md")
 
@@ -24,7 +25,7 @@ def docs(
     ] = False,
 ) -> None:
     """Regenerate the permissions and resource-types page from the catalog."""
-    text = render()
+    text = render(RESOURCE_TYPES)
     if check:
         try:
             current = output.read_text(encoding="utf-8")

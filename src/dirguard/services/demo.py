@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from dirguard.catalog.manifest import MANIFEST
 from dirguard.catalog.permission_model import Mode, Service
 from dirguard.catalog.resource_type import Partition
-from dirguard.catalog.resource_types import RESOURCE_TYPES
 from dirguard.config.schema import AdDomainConfig, Config
+from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.store import database
 from dirguard.store.audit import AuditOutcome, record_audit
 from dirguard.store.models import DirectoryObject, RunStatus

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from dirguard.catalog.resource_type import LdapSource, Partition, ResourceType
+from dirguard.catalog.resource_type import LdapSource, Partition, ResourceType, select_type
 
 BINARY_SYNTAXES = frozenset({"2.5.5.10", "2.5.5.15", "2.5.5.17"})
 """Octet string (objectGUID, thumbnailPhoto, userCertificate…), NT security descriptor, SID."""
@@ -209,30 +209,10 @@ def first_text(content: Mapping[str, list[Value]], name: str) -> str | None:
 def classify(
     types: Iterable[ResourceType], partition: Partition, content: Mapping[str, list[Value]]
 ) -> ResourceType | None:
-    """The catalog type of an object, by partition and objectClass; ``None`` when none fits.
-
-    Order matters: a computer is also a user, so ``ad.computer`` is tested first."""
-    classes = {str(c).lower() for c in content.get("objectClass", [])}
-    category = (first_text(content, "objectCategory") or "").lower()
+    """The row of an object read from ``partition``: among the rows read from that partition,
+    the first whose selector (its LDAP filter) accepts it, else the one taking the rest;
+    ``None`` when none fits."""
     candidates = [
         t for t in types if isinstance(t.source, LdapSource) and t.source.partition is partition
     ]
-    by_key = {t.key: t for t in candidates}
-    if partition is Partition.DOMAIN:
-        rules = (
-            ("ad.computer", "computer" in classes),
-            ("ad.user", "user" in classes and category.startswith("cn=person,")),
-            ("ad.group", "group" in classes),
-            ("ad.organizational_unit", "organizationalunit" in classes),
-            ("ad.contact", "contact" in classes),
-            ("ad.gpo", "grouppolicycontainer" in classes),
-        )
-        for key, matches in rules:
-            if matches and key in by_key:
-                return by_key[key]
-        return by_key.get("ad.domain_object")  # containers, builtinDomain, the domain head, ...
-    if partition is Partition.SCHEMA:
-        if classes & {"attributeschema", "classschema"}:
-            return by_key.get("ad.schema_object")
-        return None
-    return by_key.get("ad.configuration_object")
+    return select_type(candidates, content)

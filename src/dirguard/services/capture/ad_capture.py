@@ -23,7 +23,7 @@ import ldap
 from ldap.filter import escape_filter_chars
 from sqlalchemy.orm import Session, sessionmaker
 
-from dirguard.catalog.resource_types import RESOURCE_TYPES
+from dirguard.catalog.resource_type import Identifier
 from dirguard.config.schema import AdDomainConfig
 from dirguard.core.change_op import ChangeOp
 from dirguard.providers.ad.audit.samba_audit import LdapSidResolver, SambaAuditSource
@@ -37,7 +37,8 @@ from dirguard.providers.ad.ldap_read import (
 )
 from dirguard.providers.ad.object_diff import apply_delta, parse_dirsync_entry
 from dirguard.providers.ad.sd.security_descriptor import SecurityDescriptorError, sid_from_bytes
-from dirguard.providers.ad.values import Content, Schema, classify, guid_text
+from dirguard.providers.ad.values import Content, Schema, classify
+from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.capture.actor_fill import FillReport, fill_actors
 from dirguard.services.capture.ad_snapshot import (
     dirsync_stream,
@@ -97,6 +98,13 @@ def deletions_hidden(conn: AdConnection, domain: AdDomainConfig) -> bool:
     return True
 
 
+def _identity(identify: Identifier, dn: str, raw: dict[str, list[bytes]]) -> str:
+    guid = identify(raw)
+    if guid is None:
+        raise CaptureError(f"{dn}: the DirSync answer holds no objectGUID")
+    return guid
+
+
 def ingest_page(
     session: Session,
     source: str,
@@ -111,7 +119,8 @@ def ingest_page(
     """Store the events and states of one page's entries (flushes; the caller commits).
     ``domain_sid`` gives the domain's groups their aliases in security descriptor changes."""
     partition, types = partition_types
-    guids = {dn: guid_text(bytes(raw["objectGUID"][0])) for dn, raw in entries}
+    identify = RESOURCE_TYPES.identify("ad")
+    guids = {dn: _identity(identify, dn, raw) for dn, raw in entries}
     objects = objects_by_guid(session, source, guids.values())
     latest = latest_versions(session, (o.id for o in objects.values()))
     states: dict[str, Content] = {

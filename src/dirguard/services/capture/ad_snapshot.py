@@ -33,7 +33,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.catalog.resource_type import Partition, ResourceType
-from dirguard.catalog.resource_types import RESOURCE_TYPES
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.ldap_read import (
@@ -49,11 +48,11 @@ from dirguard.providers.ad.values import (
     Schema,
     classify,
     first_text,
-    guid_text,
     is_tombstone_dn,
     normalize_entry,
     significant,
 )
+from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.capture.ad_snapshot_deletes import detect_deletes
 from dirguard.services.capture.snapshot_store import ObservedObject, store_observed
 from dirguard.store import json_codec
@@ -226,9 +225,11 @@ def _snapshot_partition(
     batch: list[ObservedObject] = []
     seen: set[str] = set()
     unreadable = 0
+    identify = RESOURCE_TYPES.identify("ad")
     for page in read_ahead(partial(paged_search, conn.ldap, base)):
         for dn, raw in page:
-            if not raw.get("objectGUID"):
+            guid = identify(raw)
+            if guid is None:
                 unreadable += 1
                 log.debug("%s: no readable objectGUID for the bind account; skipped", dn)
                 continue
@@ -239,7 +240,6 @@ def _snapshot_partition(
                 classes = content.get("objectClass") or ["(none)"]
                 result.not_in_catalog[str(classes[-1])] += 1
                 continue
-            guid = guid_text(bytes(raw["objectGUID"][0]))
             seen.add(guid)
             batch.append(ObservedObject(guid=guid, resource_type=resource_type, content=content))
             if len(batch) >= batch_size:

@@ -28,11 +28,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dirguard.catalog.resource_type import LdapSource, Partition
-from dirguard.catalog.resource_types import RESOURCE_TYPES
 from dirguard.core.change_op import ChangeOp
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.ldap_read import read_by_guid
 from dirguard.providers.ad.values import DN_ATTRIBUTE, Schema, is_tombstone_dn, normalize_entry
+from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.capture.snapshot_store import ObservedObject, store_observed
 from dirguard.services.history import SNAPSHOT_CORRELATION_PREFIX
 from dirguard.store.column_types import utcnow

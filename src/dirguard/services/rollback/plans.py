@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.orm import Session
 
-from dirguard.catalog.resource_types import RESOURCE_TYPES
 from dirguard.core.change_op import ChangeOp
 from dirguard.providers.ad.plan.recreate import with_recreations
 from dirguard.providers.ad.plan.restore_plan import (
@@ -39,6 +38,7 @@ from dirguard.providers.ad.plan.undo_planner import (
 )
 from dirguard.providers.ad.sd.sd_apply import with_descriptor_bytes
 from dirguard.providers.ad.values import DN_ATTRIBUTE
+from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services import history as history_query
 from dirguard.services.capture.ad_snapshot import latest_versions
 from dirguard.store import json_codec

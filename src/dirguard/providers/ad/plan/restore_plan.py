@@ -11,7 +11,7 @@ depth of their destination (parents before children: an OU deleted with its chil
 before them, a renamed OU before what moves back into it), then attributes are set, then linked
 values (group membership) are added or removed, and last the objects created by the selection
 are deleted (children first).
-Attributes the catalog names read-only or volatile are never written.
+Attributes the object's row names read-only, volatile or never written are never written.
 """
 
 from __future__ import annotations
@@ -23,20 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from dirguard.catalog.resource_type import ResourceType
-from dirguard.providers.ad.object_diff import DELETION_MARKERS
 from dirguard.providers.ad.values import Content, Value
-
-NEVER_WRITTEN = (
-    frozenset(
-        {"objectClass", "name", "cn", "ou", "pwdLastSet", "sAMAccountType", "nTSecurityDescriptor"}
-    )
-    | DELETION_MARKERS
-)
-"""Besides the catalog's read-only and volatile fields: the RDN attributes (changed by a rename
-step), objectClass (fixed at creation), pwdLastSet (only 0 or -1 can be written) and the
-security descriptor (never set as a whole: a ``set-security`` step from
-:mod:`dirguard.providers.ad.sd.sd_restore` writes only the parts that changed, with the SD-flags
-control)."""
 
 
 class StepKind(StrEnum):
@@ -218,11 +205,9 @@ def same_values(a: Iterable[Value], b: Iterable[Value]) -> bool:
 
 
 def writable(resource_type: ResourceType, attribute: str) -> bool:
-    blocked = {
-        a.lower()
-        for a in resource_type.read_only_fields | resource_type.volatile_fields | NEVER_WRITTEN
-    }
-    return attribute.lower() not in blocked
+    """Whether restore writes ``attribute`` as a plain value: the row decides
+    (:meth:`~dirguard.catalog.resource_type.ResourceType.writable`)."""
+    return resource_type.writable(attribute)
 
 
 def set_step(
