@@ -19,6 +19,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from dirguard.cli.app import app
+from dirguard.providers.ad.ldap_read import sd_flags_control
 from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
 from dirguard.store.database import create_engine_for, session_factory
 from dirguard.store.models import DirectoryObject, ObjectVersion
@@ -194,7 +195,11 @@ def test_changes_name_the_acting_account_and_its_address(
         ).first()
         assert latest is not None
         stored = latest.content["nTSecurityDescriptor"][0]
-    assert stored == read_attribute(ldap_admin, ou_dn, "nTSecurityDescriptor")
+    # Owner, group and DACL, as the SD-flags control asks (the SACL is not read).
+    [(_, live)] = ldap_admin.search_ext_s(
+        ou_dn, ldap.SCOPE_BASE, attrlist=["nTSecurityDescriptor"], serverctrls=[sd_flags_control()]
+    )
+    assert stored == live["nTSecurityDescriptor"][0]
 
     # --actor filters to one account, by DOMAIN\account or by the bare account name.
     for name in (delegate, delegate_name):

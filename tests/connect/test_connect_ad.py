@@ -139,22 +139,19 @@ def test_read_only_account_runs_dirsync_and_cannot_write(
     ):
         list(dirsync_pages(conn.ldap, conn.contexts.default, b""))
 
-    # Over LDAP alone Samba refuses the Deleted Objects grant (not even Domain Admins may take
-    # ownership there): everything else is made, the refusal says how, and the exit is 2.
+    # Over LDAP every grant is made, the Deleted Objects access too (ownership taken first, as
+    # `dsacls /takeownership` does): the exit is 0.
     name = unique("ro")
     code, data, output = run("--mode", "read-only", "--account", name, "--json")
-    assert code == 2, output
+    assert code == 0, output
     setup = _setup(data)
     assert setup["account_kind"] in ("gmsa", "user")
     statuses = {a["name"]: a["status"] for a in setup["actions"]}
     assert statuses["Event Log Readers"] == "added"
     assert statuses["Replicate Directory Changes"] == "added"
     assert statuses["Replicate Directory Changes All"] == "added"
-    assert statuses[DELETED_OBJECTS] == "refused"
-    (refused,) = [a for a in setup["actions"] if a["status"] == "refused"]
-    assert "take ownership" in refused["detail"]
-    assert f'dsacls "CN=Deleted Objects,{samba_dc.base_dn}" /takeownership' in refused["detail"]
-    assert "--samba-conf" in refused["detail"]
+    assert statuses[DELETED_OBJECTS] == "added"
+    assert data["domains"][0]["check"]["ok"] is True
     assert "Reanimate Tombstones" not in statuses
     assert "Domain Admins" not in statuses
     for group in ("Remote Management Users", "ADSyncOperators"):
@@ -186,23 +183,18 @@ def test_read_only_account_runs_dirsync_and_cannot_write(
                 f"CN={plain},CN=Users,{samba_dc.base_dn}",
                 [(ldap.MOD_REPLACE, "description", [b"written by the read-only account"])],
             )
-        assert not deleted_objects_readable(conn.ldap, base)
-        samba_tool("user", "delete", victim)
-        # Without the grant, Samba's DirSync leaves the deletion out for this account.
-        assert _tombstones(conn, cookie, victim) == []
-
-        # Run on the DC (root, its smb.conf): the grant is made, and DirSync now returns it.
-        code, data, output = run(
-            "--mode", "read-only", *_local(samba_dc), "--account", name, "--json"
-        )
-        assert code == 0, output
-        statuses = {a["name"]: a["status"] for a in _setup(data)["actions"]}
-        assert statuses[DELETED_OBJECTS] == "added"
-        assert statuses["Replicate Directory Changes"] == "present"
-        assert data["domains"][0]["check"]["ok"] is True
         assert deleted_objects_readable(conn.ldap, base)
+        samba_tool("user", "delete", victim)
+        # With the grant, Samba's DirSync returns the deletion to this account.
         (tombstone,) = _tombstones(conn, cookie, victim)
         assert tombstone[1]["isDeleted"] == [b"TRUE"]
+
+    # Run on the DC (root, its smb.conf): the grant is found in place.
+    code, data, output = run("--mode", "read-only", *_local(samba_dc), "--account", name, "--json")
+    assert code == 0, output
+    statuses = {a["name"]: a["status"] for a in _setup(data)["actions"]}
+    assert statuses[DELETED_OBJECTS] == "present"
+    assert statuses["Replicate Directory Changes"] == "present"
 
 
 def _tombstones(conn: AdConnection, cookie: bytes, name: str) -> list[Any]:

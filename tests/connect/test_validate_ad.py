@@ -16,12 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import ldap
 import pytest
 from typer.testing import CliRunner
 
 from dirguard.catalog.permission_model import Kind, Mode
 from dirguard.catalog.resource_type import Partition
 from dirguard.cli.app import app
+from dirguard.providers.ad.directory import read_dacl, write_dacl
+from dirguard.providers.ad.sd.dacl_edit import with_aces_removed
+from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
 from dirguard.providers.ad.setup.account_grants import account_grants
 from dirguard.throwaway.samba_dc import SambaDC
 
@@ -166,15 +170,32 @@ def test_validate_names_a_group_the_account_left(
     assert code == 0, output
 
 
+def _revoke_deleted_objects_access(ldap_admin: Any, samba_dc: SambaDC, account_dn: str) -> None:
+    """Take the account's ACEs off CN=Deleted Objects again (as an administrator would)."""
+    container = f"CN=Deleted Objects,{samba_dc.base_dn}"
+    [(_, attrs)] = ldap_admin.search_s(account_dn, ldap.SCOPE_BASE, attrlist=["objectSid"])
+    sid = sid_from_bytes(attrs["objectSid"][0])[0]
+    descriptor = read_dacl(ldap_admin, container, show_deleted=True)
+    remaining, removed = with_aces_removed(descriptor, lambda ace: ace.sid == sid)
+    assert removed, "connect ad had granted the account access"
+    write_dacl(ldap_admin, container, remaining, show_deleted=True)
+
+
 def test_validate_names_deleted_objects_access_until_it_is_granted(
-    samba_dc: SambaDC, tmp_path: Path, unique: Callable[[str], str]
+    samba_dc: SambaDC, ldap_admin: Any, tmp_path: Path, unique: Callable[[str], str]
 ) -> None:
     """Bound as the account, validate finds out whether it may read CN=Deleted Objects (which
     it cannot read the descriptor of) by trying, and names the feature that needs it."""
     name = unique("del")
-    code, data, output = _make_account(samba_dc, tmp_path, name)  # over LDAP: refused
-    assert code == 2, output
-    config = _bound_as(samba_dc, tmp_path, name, data["domains"][0]["setup"])
+    code, data, output = _make_account(samba_dc, tmp_path, name)
+    assert code == 0, output
+    setup = data["domains"][0]["setup"]
+    config = _bound_as(samba_dc, tmp_path, name, setup)
+    code, data, output = _invoke(config, "validate", "--skip-entra", "--json")
+    assert code == 0, output
+    assert any(key.endswith(f":{DELETED_OBJECTS}") for key in data["ad"][0]["satisfied"])
+
+    _revoke_deleted_objects_access(ldap_admin, samba_dc, setup["account_dn"])
     code, data, output = _invoke(config, "validate", "--skip-entra", "--json")
     assert code == 2, output
     (ad,) = data["ad"]
@@ -184,9 +205,7 @@ def test_validate_names_deleted_objects_access_until_it_is_granted(
     assert missing["features"] == ["guardian.ad.collect-changes"]
     assert f"cannot read CN=Deleted Objects,{samba_dc.base_dn}" in missing["detail"]
 
-    code, _, output = _make_account(
-        samba_dc, tmp_path, name, "--samba-conf", str(samba_dc.smb_conf)
-    )
+    code, _, output = _make_account(samba_dc, tmp_path, name)
     assert code == 0, output
     code, data, output = _invoke(config, "validate", "--skip-entra", "--json")
     assert code == 0, output

@@ -330,7 +330,7 @@ def connect_ad(
         Path | None,
         typer.Option(
             "--samba-conf",
-            help="On a Samba DC, as root: its smb.conf; grants Samba refuses over LDAP"
+            help="On a Samba DC, as root: its smb.conf; grants the DC refused over LDAP"
             " (CN=Deleted Objects) are made in its database.",
         ),
     ] = None,

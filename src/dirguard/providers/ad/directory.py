@@ -196,7 +196,8 @@ def write_dacl(conn: Any, dn: str, descriptor: bytes, *, show_deleted: bool = Fa
 def take_ownership(conn: Any, dn: str, owner_sid: str, *, show_deleted: bool = False) -> None:
     """Make ``owner_sid`` the owner of ``dn`` (only the owner is written), as ``dsacls
     /takeownership`` does: the owner may then read and write the DACL. Windows lets an
-    administrator do it (SeTakeOwnershipPrivilege); Samba refuses it over LDAP."""
+    administrator do it (SeTakeOwnershipPrivilege), and so does Samba under the SD-flags
+    control naming the owner alone."""
     conn.modify_ext_s(
         dn,
         [(ldap.MOD_REPLACE, "nTSecurityDescriptor", [owner_descriptor(owner_sid)])],

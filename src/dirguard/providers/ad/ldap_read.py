@@ -16,6 +16,7 @@ import contextlib
 import queue
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -50,9 +51,16 @@ class _SdFlagsValue(univ.Sequence):  # type: ignore[misc]
 
 
 def sd_flags_control(flags: int = SD_OWNER_GROUP_DACL) -> LDAPControl:
+    """LDAP_SERVER_SD_FLAGS_OID with its BER value ``SEQUENCE { INTEGER flags }``: which parts
+    of ``nTSecurityDescriptor`` are read or written (owner, group, DACL by default: the SACL
+    needs the security privilege, so a read-only account asking for it gets no descriptor).
+
+    The value goes in python-ldap's ``encodedControlValue``: the third positional argument of
+    ``LDAPControl`` is ``controlValue``, which the base class never encodes, and the control
+    then went out empty (the DC treats that as every part)."""
     value = _SdFlagsValue()
     value.setComponentByName("flags", univ.Integer(flags))
-    return LDAPControl(SD_FLAGS_OID, False, encoder.encode(value))
+    return LDAPControl(SD_FLAGS_OID, False, encodedControlValue=encoder.encode(value))
 
 
 def show_deleted_control() -> LDAPControl:
@@ -254,6 +262,27 @@ class DirSyncPage:
     more: bool
 
 
+SECURITY_DESCRIPTOR = "nTSecurityDescriptor"
+
+
+def with_readable_descriptor(conn: Any, dn: str, attrs: dict[str, list[bytes]]) -> Entry:
+    """A DirSync entry whose security descriptor changed, with the descriptor as a plain search
+    under the SD-flags control reads it (owner, group, DACL).
+
+    DirSync says *that* ``nTSecurityDescriptor`` changed but answers it with Samba's own SD
+    flags: a read-only account (no security privilege) gets the attribute with no value, which
+    reads as "removed", and an administrator gets the SACL too, which a snapshot does not read.
+    Reading it again keeps every stored descriptor to the same parts, whoever is bound."""
+    if SECURITY_DESCRIPTOR not in attrs or not attrs.get("objectGUID"):
+        return dn, attrs
+    guid = str(uuid.UUID(bytes_le=bytes(attrs["objectGUID"][0])))
+    found = read_by_guid(conn, guid, attributes=(SECURITY_DESCRIPTOR,))
+    descriptor = found[1].get(SECURITY_DESCRIPTOR) if found else None
+    if not descriptor:
+        return dn, attrs
+    return dn, {**attrs, SECURITY_DESCRIPTOR: descriptor}
+
+
 def dirsync_pages(
     conn: Any,
     base: str,
@@ -276,7 +305,7 @@ def dirsync_pages(
             )
         answer = answers[0]
         yield DirSyncPage(
-            entries=[(dn, attrs) for dn, attrs in data if dn],
+            entries=[with_readable_descriptor(conn, dn, attrs) for dn, attrs in data if dn],
             cookie=answer.cookie or cookie,
             more=answer.more_results,
         )

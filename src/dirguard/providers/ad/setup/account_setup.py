@@ -232,7 +232,7 @@ def setup_account(
 ) -> DomainSetup:
     """Create or complete the service account in the domain ``conn`` is bound to (as an
     operator who passed :func:`check_operator`). ``samba_conf``: the DC's smb.conf, when run as
-    root on a Samba DC, for the grants Samba refuses over LDAP."""
+    root on a Samba DC, for the grants the DC refused over LDAP."""
     name = account_name(account, mode)
     base = conn.contexts.default
     domain_sid = directory.object_sid(conn.ldap, base)

@@ -47,7 +47,7 @@ def manual_commands(dn: str, access: ContainerAccess, account_upn: str) -> str:
     return (
         f'on a Windows DC: dsacls "{dn}" /takeownership, then dsacls "{dn}" /G'
         f' "{account_upn}:{access.rights}"; on a Samba DC, as root on the DC: dirguard connect ad'
-        " --samba-conf /etc/samba/smb.conf (Samba refuses this change over LDAP)"
+        " --samba-conf /etc/samba/smb.conf (writes it in the DC's own database)"
     )
 
 

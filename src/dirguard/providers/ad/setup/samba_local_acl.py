@@ -1,7 +1,7 @@
 """Descriptor changes a Samba DC makes only locally: run ``samba_sam_script`` with Samba's own
 Python (the interpreter of ``samba-tool``), as root on the DC, against the ``sam.ldb`` its
-``smb.conf`` names. Used by ``dirguard connect ad --samba-conf`` for the grants Samba refuses
-over LDAP (``CN=Deleted Objects``)."""
+``smb.conf`` names. Used by ``dirguard connect ad --samba-conf`` for the grants a DC refused
+over LDAP (``CN=Deleted Objects``, when the operator may not take ownership there)."""
 
 from __future__ import annotations
 
