@@ -200,3 +200,50 @@ def test_cli_secret_set_list_never_prints_value(tmp_path: Path) -> None:
     assert json.loads(listed.stdout) == ["ad-pw"]
     assert "Tr0ub4dor" not in stored.output + listed.output
     assert SecretStore(tmp_path / "k", tmp_path / "s.json").get("ad-pw") == "Tr0ub4dor&3"
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (None, "does not exist or is not a file"),
+        (b"not a certificate\n", "holds no PEM certificate"),
+        (b"-----BEGIN CERTIFICATE-----\nbm90IGRlcg==\n-----END CERTIFICATE-----\n", "no PEM"),
+    ],
+)
+def test_a_ca_file_that_is_missing_or_not_a_certificate_is_a_config_error(
+    tmp_path: Path, content: bytes | None, words: str
+) -> None:
+    ca = tmp_path / "ca.pem"
+    if content is not None:
+        ca.write_bytes(content)
+    path = write(tmp_path, DOMAIN + f'ca_file = "{ca}"\n')
+    found = problems(path)
+    assert words in found["ad.domains[0].ca_file"]
+    assert str(ca) in found["ad.domains[0].ca_file"]
+    result = CliRunner().invoke(app, ["--config", str(path), "config", "check", "--json"])
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["problems"][0]["key"] == "ad.domains[0].ca_file"
+    snapshot = CliRunner(env={"DG_TEST_AD_PW": "x"}).invoke(
+        app, ["--config", str(path), "snapshot", "ad"]
+    )
+    assert snapshot.exit_code == 3, snapshot.output
+    assert "ca_file" in snapshot.output
+
+
+def test_cli_check_credentials_resolves_the_elevation_password(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        DOMAIN
+        + 'elevation_bind_upn = "admin@corp.example.com"\n'
+        + 'elevation_password = "env:DG_TEST_ELEVATION_PW"\n',
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DG_TEST_ELEVATION_PW"}
+    env["DG_TEST_AD_PW"] = "set"
+    result = CliRunner(env=env).invoke(
+        app, ["--config", str(path), "config", "check", "--credentials", "--json"]
+    )
+    assert result.exit_code == 3
+    creds = {c["key"]: c for c in json.loads(result.stdout)["credentials"]}
+    assert creds["ad.domains[0].password"]["ok"]
+    assert not creds["ad.domains[0].elevation_password"]["ok"]
+    assert "DG_TEST_ELEVATION_PW is not set" in creds["ad.domains[0].elevation_password"]["problem"]

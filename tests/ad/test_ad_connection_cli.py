@@ -3,9 +3,13 @@ session's real Samba AD DC."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Callable
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -123,3 +127,66 @@ def test_cli_snapshot_capture_changes_history_show(
     assert bad.exit_code == 2 and "ISO 8601" in bad.output
     missing = runner.invoke(app, ["--config", str(config), "history", "no-such-object"], env=env)
     assert missing.exit_code == 1 and "no object" in missing.output
+
+
+@contextmanager
+def _forwarder(listen: str, target: tuple[str, int]) -> Iterator[int]:
+    """A TCP forwarder from ``listen`` (an ephemeral port) to the DC: the DC answers there under
+    an address its certificate does not name (it names 127.0.0.1, localhost and its own name)."""
+    server = socket.create_server((listen, 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+    opened: list[socket.socket] = []
+
+    def pipe(a: socket.socket, b: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := a.recv(65536):
+                b.sendall(data)
+        for s in (a, b):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = server.accept()
+            except TimeoutError:
+                continue
+            upstream = socket.create_connection(target)
+            opened.extend((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        server.close()
+        for s in opened:
+            s.close()
+
+
+def test_a_server_name_the_certificate_does_not_name_is_a_tls_configuration_error(
+    samba_dc: SambaDC, tmp_path: Path
+) -> None:
+    with _forwarder("127.0.0.2", (samba_dc.host, samba_dc.ldaps_port)) as port:
+        domain = domain_config(samba_dc, servers=["127.0.0.2"], port=port)
+        with pytest.raises(AdTlsError, match="TLS failed") as caught:
+            connect(domain, samba_dc.admin_password, timeout=5)
+        assert "unreachable" not in str(caught.value)
+        config = _config(tmp_path, samba_dc).read_text(encoding="utf-8")
+        mismatched = tmp_path / "mismatch.toml"
+        mismatched.write_text(
+            config.replace(f'["{samba_dc.host}"]', f'["127.0.0.2"]\nport = {port}'),
+            encoding="utf-8",
+        )
+        result = CliRunner().invoke(
+            app,
+            ["--config", str(mismatched), "connect", "validate", "--skip-entra", "--json"],
+            env={"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password},
+        )
+    assert result.exit_code == 3, result.output
+    assert "TLS failed" in result.output

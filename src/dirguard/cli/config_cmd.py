@@ -47,8 +47,10 @@ def init(
 def _credential_refs(config: Config) -> list[tuple[str, str]]:
     refs: list[tuple[str, str]] = []
     for i, domain in enumerate(config.ad.domains):
-        if domain.password:
-            refs.append((f"ad.domains[{i}].password", domain.password))
+        for field in ("password", "elevation_password"):
+            value = getattr(domain, field)
+            if value:
+                refs.append((f"ad.domains[{i}].{field}", value))
     for i, tenant in enumerate(config.entra.tenants):
         for field in ("client_secret", "certificate"):
             value = getattr(tenant, field)

@@ -31,6 +31,7 @@ from dirguard.providers.ad.connection import (
     AdAuthError,
     AdConnection,
     AdConnectionError,
+    AdTlsError,
     AdUnreachable,
     connect,
 )
@@ -122,6 +123,8 @@ def _operator(
 def _connected(domain: AdDomainConfig, password: str | None) -> Iterator[AdConnection]:
     try:
         conn = connect(domain, password)
+    except AdTlsError as exc:  # wrong CA file or a server name the certificate lacks
+        raise _Failed(str(exc), ExitCode.CONFIG_INVALID) from None
     except AdUnreachable as exc:
         raise _Failed(str(exc), ExitCode.UNAVAILABLE) from None
     except AdAuthError as exc:

@@ -3,7 +3,8 @@ to each with its configured account, and render what the account holds and lacks
 
 A domain that cannot be validated does not stop the others; the command then exits with that
 domain's code: 4 no domain controller answered, 1 the bind was refused or the account could not
-be read, 3 its password reference does not resolve.
+be read, 3 its password reference does not resolve or TLS failed (wrong CA file, or a server
+name the certificate does not name).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dirguard.providers.ad.setup.validate import (
 
 EXIT_OF_FAILURE = {
     BindFailure.UNREACHABLE: ExitCode.UNAVAILABLE,
+    BindFailure.TLS: ExitCode.CONFIG_INVALID,
     BindFailure.REFUSED: ExitCode.FAILURE,
     BindFailure.READ_FAILED: ExitCode.FAILURE,
 }

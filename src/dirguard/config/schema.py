@@ -28,6 +28,50 @@ def _check_ref(value: str) -> str:
 
 CredentialRefText = Annotated[str, AfterValidator(_check_ref)]
 
+
+_PEM_CERTIFICATE = re.compile(
+    rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----", re.DOTALL
+)
+
+
+def _is_certificate(block: bytes) -> bool:
+    """Whether one PEM block parses as an X.509 certificate. Each block on its own: a system
+    bundle holds a few old certificates that strict parsers warn about or refuse, and one of
+    those must not make the whole file unusable."""
+    import warnings
+
+    from cryptography import x509  # only configurations that name a CA file pay for it
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            x509.load_pem_x509_certificate(block)
+        except ValueError:
+            return False
+    return True
+
+
+def _check_ca_file(value: Path | None) -> Path | None:
+    """A CA file must be there and hold at least one PEM certificate: a wrong path or a file of
+    something else is a configuration error when the file is loaded, not a TLS failure later."""
+    if value is None:
+        return None
+    if not value.is_file():
+        raise ValueError(f"{value} does not exist or is not a file")
+    try:
+        data = value.read_bytes()
+    except OSError as error:
+        raise ValueError(f"{value} cannot be read ({error.strerror})") from None
+    if not any(_is_certificate(block) for block in _PEM_CERTIFICATE.findall(data)):
+        raise ValueError(
+            f"{value} holds no PEM certificate (expected '-----BEGIN CERTIFICATE-----' blocks:"
+            " the CA that issued the server's certificate)"
+        )
+    return value
+
+
+CaFile = Annotated[Path | None, AfterValidator(_check_ca_file)]
+
 _DNS_NAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
@@ -78,7 +122,7 @@ class AdDomainConfig(_Strict):
     port: int | None = Field(default=None, ge=1, le=65535)
     verify_tls: bool = True
     """Certificate validation; turning it off is logged at every connection."""
-    ca_file: Path | None = None
+    ca_file: CaFile = None
     auth: Literal["simple", "gssapi"] = "simple"
     bind_upn: str | None = None
     password: CredentialRefText | None = None
@@ -155,7 +199,7 @@ class EntraTenantConfig(_Strict):
     """Reference to a PEM file/secret holding the certificate and its private key."""
     authority: str = "https://login.microsoftonline.com"
     graph_url: str = "https://graph.microsoft.com"
-    ca_file: Path | None = None
+    ca_file: CaFile = None
     """Extra CA bundle (TLS inspection proxies, the sandbox tenant)."""
     mode: Mode = Mode.READ_ONLY
     services: list[Service] = Field(default_factory=lambda: [Service.GUARDIAN])

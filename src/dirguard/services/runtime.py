@@ -58,12 +58,15 @@ def connect_ad(domain: AdDomainConfig, password: str | None) -> AdConnection:
     from dirguard.providers.ad.connection import (
         AdAuthError,
         AdConnectionError,
+        AdTlsError,
         AdUnreachable,
         connect,
     )
 
     try:
         return connect(domain, password)
+    except AdTlsError as error:  # the CA file or the server name is wrong: configuration
+        raise ServiceError(str(error), Problem.CONFIG) from None
     except AdUnreachable as error:
         raise ServiceError(str(error), Problem.UNAVAILABLE) from None
     except AdAuthError as error:

@@ -22,6 +22,7 @@ from dirguard.providers.ad.connection import (
     AdAuthError,
     AdConnection,
     AdConnectionError,
+    AdTlsError,
     connect,
 )
 from dirguard.providers.ad.setup.account_setup import ldap_error_text
@@ -36,7 +37,10 @@ class BindFailure(StrEnum):
     REFUSED = "refused"
     """The domain controller refused the credentials."""
     UNREACHABLE = "unreachable"
-    """No domain controller answered (or TLS failed)."""
+    """No domain controller answered."""
+    TLS = "tls"
+    """TLS failed: the CA file did not issue the DC's certificate, or the server name is not in
+    it (a configuration problem, not an unreachable DC)."""
     READ_FAILED = "read-failed"
     """Bound, but the account's own object or the domain could not be read."""
 
@@ -104,6 +108,8 @@ def validate_domain(domain: AdDomainConfig, password: str | None) -> DomainValid
         conn = connect(domain, password)
     except AdAuthError as exc:
         raise AdValidateError(f"bind refused: {exc}", BindFailure.REFUSED) from None
+    except AdTlsError as exc:
+        raise AdValidateError(str(exc), BindFailure.TLS) from None
     except AdConnectionError as exc:
         raise AdValidateError(str(exc), BindFailure.UNREACHABLE) from None
     with conn:
