@@ -15,16 +15,13 @@ from sqlalchemy import func, select
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.plan.restore_plan import StepKind
+from dirguard.providers.ad.plan.steps import generic_plan
 from dirguard.providers.ad.values import guid_text
 from dirguard.services.capture.ad_capture import capture_domain, fill_domain_actors
 from dirguard.services.capture.ad_snapshot import snapshot_domain
 from dirguard.services.rollback.apply import apply_plan
-from dirguard.services.rollback.plans import (
-    plan_for_actor,
-    plan_for_event,
-    plan_for_object,
-    save_plan,
-)
+from dirguard.services.rollback.plan_store import save_plan
+from dirguard.services.rollback.plans import plan_for_actor, plan_for_event, plan_for_object
 from dirguard.services.rollback.undelete import undelete
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import RestorePlan, RestoreStep
@@ -61,7 +58,7 @@ def _apply(sessions: Sessions, conn: AdConnection, domain: str, draft: Any) -> d
             requested_by="bob",
             selection={"test": True},
             force=False,
-            draft=draft,
+            draft=generic_plan(draft),
         )
         plan_id = plan.id
     report = apply_plan(sessions, conn, plan_id, requested_by="bob")

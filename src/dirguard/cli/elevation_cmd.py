@@ -31,6 +31,7 @@ from dirguard.providers.ad.connection import (
 from dirguard.providers.ad.plan.partition_rights import PartitionError
 from dirguard.providers.ad.plan.restore_plan import PlanningError
 from dirguard.services.capture.ad_capture import CaptureError
+from dirguard.services.errors import ServiceError
 from dirguard.services.history import HistoryQueryError
 from dirguard.services.rollback import elevation
 from dirguard.services.rollback.apply import RollbackError
@@ -92,6 +93,8 @@ def _or_exit(work: Callable[[], T]) -> T:
         raise _fail(str(error), ExitCode.CRITICAL) from None
     except AdConnectionError as error:
         raise _fail(str(error), ExitCode.UNAVAILABLE) from None
+    except ServiceError as error:
+        raise _fail(str(error), ExitCode.FAILURE) from None
     except (
         RollbackError,
         elevation.ElevationError,

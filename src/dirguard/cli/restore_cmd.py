@@ -24,8 +24,11 @@ from dirguard.cli.ad_cmd import DomainOption, JsonOption, _connect, _fail, _stor
 from dirguard.cli.context import console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.providers.ad.plan.restore_plan import PlanningError
+from dirguard.providers.ad.plan.steps import generic_plan
 from dirguard.providers.ad.tombstones import missing_tombstones
 from dirguard.services import history as history_query
+from dirguard.services.errors import ServiceError
+from dirguard.services.rollback import plan_store
 from dirguard.services.rollback import plans as rollback_plans
 
 
@@ -67,21 +70,21 @@ def restore_cmd(
                     session, dom.name, object_, moment, tombstones=tombstones
                 )
                 if draft.steps:
-                    plan = rollback_plans.save_plan(
+                    plan = plan_store.save_plan(
                         session,
                         source=dom.name,
                         requested_by=requested_by,
                         selection={"restore": object_, "at": moment.isoformat()},
                         force=False,
-                        draft=draft,
+                        draft=generic_plan(draft),
                     )
                     plan_id = plan.id
-        except (PlanningError, history_query.HistoryQueryError) as error:
+        except (PlanningError, history_query.HistoryQueryError, ServiceError) as error:
             raise _fail(str(error), ExitCode.FAILURE) from None
         shown: dict[str, Any] | None = None
         if plan_id is not None:
             with sessions() as session:
-                shown = rollback_plans.plan_dict(session, plan_id)
+                shown = plan_store.plan_dict(session, plan_id)
     if shown is None or plan_id is None:
         message = f"{object_} already is as it was at {moment.isoformat()}; nothing to restore"
         if as_json:

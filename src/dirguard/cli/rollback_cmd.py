@@ -29,11 +29,13 @@ from dirguard.cli.elevation_cmd import (
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.schema import AdDomainConfig, Config
 from dirguard.providers.ad.plan.restore_plan import PlanningError
+from dirguard.providers.ad.plan.steps import generic_plan
 from dirguard.providers.ad.tombstones import missing_tombstones
 from dirguard.services import history as history_query
 from dirguard.services.capture.ad_capture import CaptureError, capture_domain, fill_domain_actors
+from dirguard.services.errors import ServiceError
+from dirguard.services.rollback import plan_store, subtree_plans
 from dirguard.services.rollback import plans as rollback_plans
-from dirguard.services.rollback import subtree_plans
 
 TIME_HELP = "ISO 8601 time, e.g. 2024-05-01T12:00:00+02:00; without a zone it is UTC."
 
@@ -237,19 +239,19 @@ def plan_cmd(
                         disable_instead=disable_instead,
                         tombstones=tombstones,
                     )
-                plan = rollback_plans.save_plan(
+                plan = plan_store.save_plan(
                     session,
                     source=dom.name,
                     requested_by=as_ or getpass.getuser(),
                     selection={k: v for k, v in selection.items() if v is not None},
                     force=force,
-                    draft=draft,
+                    draft=generic_plan(draft),
                 )
                 plan_id = plan.id
-        except (PlanningError, history_query.HistoryQueryError) as error:
+        except (PlanningError, history_query.HistoryQueryError, ServiceError) as error:
             raise _fail(str(error), ExitCode.FAILURE) from None
         with sessions() as session:
-            shown = rollback_plans.plan_dict(session, plan_id)
+            shown = plan_store.plan_dict(session, plan_id)
     if as_json:
         print_json(shown)
     else:
@@ -277,8 +279,8 @@ def apply_cmd(
     with _store(config) as sessions:
         with sessions() as session:
             try:
-                source = rollback_plans.plan_dict(session, plan_id)["source"]
-            except PlanningError as error:
+                source = plan_store.plan_dict(session, plan_id)["source"]
+            except ServiceError as error:
                 raise _fail(str(error), ExitCode.FAILURE) from None
         dom = _one_domain(config, source)
         requested_by = as_ or getpass.getuser()
@@ -287,7 +289,7 @@ def apply_cmd(
         with _connect(config, dom) as conn:
             capture_domain(sessions, conn, dom)  # record dirguard's own writes in the history
         with sessions() as session:
-            shown = rollback_plans.plan_dict(session, plan_id)
+            shown = plan_store.plan_dict(session, plan_id)
     shown.update(
         rights=result.rights.as_dict(),
         elevations=result.elevations,
@@ -331,7 +333,7 @@ def undelete_cmd(
         with _connect(config, dom) as conn:
             capture_domain(sessions, conn, dom)
         with sessions() as session:
-            shown = rollback_plans.plan_dict(session, plan_id)
+            shown = plan_store.plan_dict(session, plan_id)
     shown.update(
         rights=result.rights.as_dict(),
         elevations=result.elevations,

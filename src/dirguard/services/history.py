@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from dirguard.core.change_op import ChangeOp
@@ -136,6 +136,15 @@ def event_dict(event: ChangeEvent, obj: DirectoryObject) -> dict[str, Any]:
     }
 
 
+def by_actor(actor: str) -> ColumnElement[bool]:
+    """Events whose actor is ``actor``; a bare account name matches DOMAIN\\account of any
+    domain."""
+    wanted = func.lower(ChangeEvent.actor)
+    if "\\" in actor or "@" in actor:
+        return wanted == actor.lower()
+    return (wanted == actor.lower()) | wanted.endswith("\\" + actor.lower(), autoescape=True)
+
+
 def changes(
     session: Session,
     *,
@@ -162,13 +171,7 @@ def changes(
             )
         query = query.where(ChangeEvent.object_id.in_(ids))
     if actor is not None:
-        wanted = func.lower(ChangeEvent.actor)
-        if "\\" in actor or "@" in actor:
-            query = query.where(wanted == actor.lower())
-        else:  # a bare account name matches DOMAIN\\account of any domain
-            query = query.where(
-                (wanted == actor.lower()) | wanted.endswith("\\" + actor.lower(), autoescape=True)
-            )
+        query = query.where(by_actor(actor))
     when = func.coalesce(ChangeEvent.occurred_at, ChangeEvent.observed_at)
     if since is not None:
         query = query.where(when >= since)

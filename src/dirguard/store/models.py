@@ -228,7 +228,8 @@ class RestorePlan(Base):
 
 
 class RestoreStep(Base):
-    """One LDAP operation of a plan, in order, with the outcome of applying it."""
+    """One step of a plan (a provider's operation on one object), in order, with the outcome of
+    applying it (:class:`dirguard.core.plan.Step`)."""
 
     __tablename__ = "restore_steps"
     __table_args__ = (UniqueConstraint("plan_id", "position"),)
@@ -236,13 +237,26 @@ class RestoreStep(Base):
     id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("restore_plans.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(32))
+    """The provider that performs the step (``ad``, ``entra``)."""
     kind: Mapped[str] = mapped_column(String(32))
+    """The provider's operation name (``set``, ``reanimate``…)."""
     object_external_id: Mapped[str] = mapped_column(String(255))
+    """The object's immutable id; a reference to a produced id is kept in ``step``."""
     target: Mapped[str] = mapped_column(Text)
-    """The object's DN as dirguard knew it when planning (for people; execution goes by GUID)."""
+    """The object's label (DN) as dirguard knew it when planning (for people; execution goes by
+    the external id)."""
     attribute: Mapped[str | None] = mapped_column(String(512))
     step: Mapped[dict[str, Any]] = mapped_column(StoredJson())
-    """The step itself (values, expected values, event ids), as the planner made it."""
+    """The provider's payload (values, event ids…), as the planner made it."""
+    expected: Mapped[Any] = mapped_column(StoredJson(), nullable=True)
+    """What the object should hold when the step runs; ``None``: nothing to check."""
+    depends_on: Mapped[list[int]] = mapped_column(StoredJson(), default=list)
+    """Positions of earlier steps that must succeed first."""
+    produces: Mapped[str | None] = mapped_column(String(255))
+    """The name later steps use for the id this step produces."""
+    produced_id: Mapped[str | None] = mapped_column(String(255))
+    """The id it produced, once applied."""
     description: Mapped[str] = mapped_column(Text)
     conflict: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="planned")

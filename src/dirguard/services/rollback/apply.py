@@ -26,9 +26,11 @@ from dirguard.providers.ad.ldap_read import show_deleted_control
 from dirguard.providers.ad.partition_search import find_by_guid, in_schema
 from dirguard.providers.ad.plan.restore_plan import PlannedStep, StepKind, same_values, split_dn
 from dirguard.providers.ad.plan.schema_refusal import SCHEMA_REFUSED, schema_refusal
+from dirguard.providers.ad.plan.steps import planned_step
 from dirguard.providers.ad.sd.sd_apply import security_conflict, security_problem, write_security
 from dirguard.providers.ad.tombstones import recreate_step
 from dirguard.providers.ad.values import Value
+from dirguard.services.rollback.plan_store import stored_step
 from dirguard.store.audit import SELF, AuditOutcome, record_audit
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import RestorePlan, RestoreStep
@@ -211,7 +213,7 @@ def apply_plan(
             )
         force = plan.force
         pending = [
-            (s.id, PlannedStep.from_dict(s.step)) for s in plan.steps if s.status == "planned"
+            (s.id, planned_step(stored_step(s))) for s in plan.steps if s.status == "planned"
         ]
         source = plan.source
     report = ApplyReport(plan_id=plan_id, status="applied")

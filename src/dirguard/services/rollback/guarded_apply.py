@@ -27,7 +27,8 @@ from dirguard.config.secret_store import SecretStore
 from dirguard.providers.ad.account_token import bound_account, partition_bases
 from dirguard.providers.ad.connection import AdConnection, connect
 from dirguard.providers.ad.plan.partition_rights import RightsVerdict, verdict
-from dirguard.providers.ad.plan.restore_plan import PlannedStep, StepKind
+from dirguard.providers.ad.plan.restore_plan import StepKind
+from dirguard.providers.ad.plan.steps import planned_step
 from dirguard.services.history import find_objects
 from dirguard.services.rollback.apply import ApplyReport, RollbackError, apply_plan
 from dirguard.services.rollback.elevation import (
@@ -37,6 +38,7 @@ from dirguard.services.rollback.elevation import (
     elevated,
     revoke_pending,
 )
+from dirguard.services.rollback.plan_store import stored_step
 from dirguard.store.audit import AuditOutcome, record_audit
 from dirguard.store.models import RestorePlan
 
@@ -116,7 +118,7 @@ def plan_targets(sessions: sessionmaker[Session], plan_id: int) -> list[tuple[st
             raise RollbackError(
                 f"plan {plan_id} was already applied ({plan.status}); make a new plan"
             )
-        steps = [PlannedStep.from_dict(s.step) for s in plan.steps if s.status == "planned"]
+        steps = [planned_step(stored_step(s)) for s in plan.steps if s.status == "planned"]
     targets: list[tuple[str, bool]] = []
     for step in steps:
         reanimation = step.kind is StepKind.REANIMATE

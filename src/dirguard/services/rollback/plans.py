@@ -41,14 +41,7 @@ from dirguard.providers.ad.values import DN_ATTRIBUTE
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services import history as history_query
 from dirguard.services.capture.ad_snapshot import latest_versions
-from dirguard.store import json_codec
-from dirguard.store.models import (
-    ChangeEvent,
-    DirectoryObject,
-    ObjectVersion,
-    RestorePlan,
-    RestoreStep,
-)
+from dirguard.store.models import ChangeEvent, DirectoryObject, ObjectVersion
 
 
 def _history_event(event: ChangeEvent, guid: str) -> HistoryEvent:
@@ -236,15 +229,19 @@ def plan_for_actor(
     and renames on Samba) are added only with ``include_unattributed``, each step undoing one
     flagged "actor unknown, included on request"; otherwise the plan says how many were left
     out."""
-    found = history_query.changes(session, source=source, actor=actor, since=since, until=until)
-    sequences = {c["sequence"] for c in found}
+    rows = [
+        (e, o)
+        for e, o in session.execute(
+            window_query(source, since, until).where(history_query.by_actor(actor))
+        )
+    ]
     unattributed = [
         (e, o)
         for e, o in session.execute(
             window_query(source, since, until).where(ChangeEvent.actor.is_(None))
         )
     ]
-    if not sequences and not (include_unattributed and unattributed):
+    if not rows and not (include_unattributed and unattributed):
         hint = (
             f"; {len(unattributed)} change(s) in the window have no known actor: "
             "--include-unattributed adds them"
@@ -254,12 +251,6 @@ def plan_for_actor(
         raise PlanningError(
             f"no recorded change by {actor!r} {window_text(source, since, until)}{hint}"
         )
-    rows = [
-        (e, o)
-        for e, o in session.execute(
-            window_query(source, since, until).where(ChangeEvent.sequence.in_(sequences))
-        )
-    ]
     if not include_unattributed:
         draft = events_plan(session, rows, force, disable_instead, tombstones)
         if not unattributed:
@@ -329,83 +320,3 @@ def plan_for_undelete(
         facts[obj.external_id], memberships_at_deletion(session, obj), to_ou=to_ou
     )
     return _finished(draft, facts, tombstones)
-
-
-def save_plan(
-    session: Session,
-    *,
-    source: str,
-    requested_by: str,
-    selection: dict[str, Any],
-    force: bool,
-    draft: RestorePlanDraft,
-) -> RestorePlan:
-    """Store the plan and its steps (flushes; the caller commits)."""
-    if not draft.steps:
-        raise PlanningError("the selection needs no change: the directory already matches it")
-    unattributed = {
-        key: count
-        for key, count in (
-            ("unattributed_left_out", draft.unattributed_left_out),
-            ("unattributed_included", draft.unattributed_included),
-        )
-        if count
-    }
-    plan = RestorePlan(
-        source=source,
-        requested_by=requested_by,
-        selection={**selection, **unattributed, "warnings": list(draft.warnings)},
-        force=force,
-        status="planned",
-    )
-    session.add(plan)
-    session.flush()
-    for position, step in enumerate(draft.steps, start=1):
-        session.add(
-            RestoreStep(
-                plan_id=plan.id,
-                position=position,
-                kind=step.kind.value,
-                object_external_id=step.object_guid,
-                target=step.dn,
-                attribute=step.attribute,
-                step=step.as_dict(),
-                description=step.description,
-                conflict=step.conflict,
-                status="skipped" if step.skipped else "planned",
-                outcome=f"skipped: {step.conflict}" if step.skipped else None,
-            )
-        )
-    session.flush()
-    return plan
-
-
-def plan_dict(session: Session, plan_id: int) -> dict[str, Any]:
-    """A stored plan, its steps and their outcomes, JSON-ready."""
-    plan = session.get(RestorePlan, plan_id)
-    if plan is None:
-        raise PlanningError(f"no restore plan {plan_id}; `dirguard rollback plan` makes one")
-    return {
-        "id": plan.id,
-        "source": plan.source,
-        "created_at": plan.created_at.isoformat(),
-        "requested_by": plan.requested_by,
-        "selection": json_codec.encode(plan.selection),
-        "force": plan.force,
-        "status": plan.status,
-        "applied_at": plan.applied_at.isoformat() if plan.applied_at else None,
-        "steps": [
-            {
-                "position": s.position,
-                "kind": s.kind,
-                "object_guid": s.object_external_id,
-                "dn": s.target,
-                "attribute": s.attribute,
-                "description": s.description,
-                "conflict": s.conflict,
-                "status": s.status,
-                "outcome": s.outcome,
-            }
-            for s in plan.steps
-        ],
-    }

@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.connection import AdConnection
+from dirguard.providers.ad.plan.steps import generic_plan
 from dirguard.services.capture.ad_capture import capture_domain
 from dirguard.services.rollback.apply import ApplyReport, apply_plan
-from dirguard.services.rollback.plans import plan_dict, plan_for_undelete, save_plan
+from dirguard.services.rollback.plan_store import plan_dict, save_plan
+from dirguard.services.rollback.plans import plan_for_undelete
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,7 +57,7 @@ def plan_undelete(
             requested_by=requested_by,
             selection={"undelete": object_text, "to": to_ou},
             force=False,
-            draft=draft,
+            draft=generic_plan(draft),
         )
         return plan.id
 

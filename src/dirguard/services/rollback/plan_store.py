@@ -1,0 +1,132 @@
+"""Storing plans of any provider in ``restore_plans`` / ``restore_steps`` and reading them back.
+
+A plan is stored once, with every step as the provider planned it (:class:`~dirguard.core.plan.
+Step`: operation, target, expected value, payload, dependencies, produced-id name); applying it
+(:mod:`dirguard.services.rollback.steps`) records each step's status, outcome and produced id.
+A target whose external id is a reference to an id produced by an earlier step is stored as
+``$ref:<name>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from dirguard.core.plan import PlanDraft, Step, Target, check_shape, ref, ref_name
+from dirguard.services.errors import Problem, ServiceError
+from dirguard.store import json_codec
+from dirguard.store.models import RestorePlan, RestoreStep
+
+REF_PREFIX = "$ref:"
+PLANNED = "planned"
+
+
+def no_plan(plan_id: int) -> ServiceError:
+    return ServiceError(
+        f"no restore plan {plan_id}; `dirguard rollback plan` makes one", Problem.NOT_FOUND
+    )
+
+
+def _external_id(target: Target) -> str:
+    name = ref_name(target.external_id)
+    return f"{REF_PREFIX}{name}" if name is not None else str(target.external_id)
+
+
+def stored_step(row: RestoreStep) -> Step:
+    """The step a row holds, as planned."""
+    external: str | dict[str, str] = row.object_external_id
+    if row.object_external_id.startswith(REF_PREFIX):
+        external = ref(row.object_external_id.removeprefix(REF_PREFIX))
+    return Step(
+        op=row.kind,
+        target=Target(provider=row.provider, external_id=external, label=row.target),
+        description=row.description,
+        attribute=row.attribute,
+        payload=dict(row.step),
+        expected=row.expected,
+        depends_on=tuple(row.depends_on or ()),
+        produces=row.produces,
+        conflict=row.conflict,
+    )
+
+
+def save_plan(
+    session: Session,
+    *,
+    source: str,
+    requested_by: str,
+    selection: dict[str, Any],
+    force: bool,
+    draft: PlanDraft,
+) -> RestorePlan:
+    """Store the plan and its steps (flushes; the caller commits)."""
+    if not draft.steps:
+        raise ServiceError("the selection needs no change: the directory already matches it")
+    check_shape(draft.steps)
+    plan = RestorePlan(
+        source=source,
+        requested_by=requested_by,
+        selection={
+            **selection,
+            **{k: v for k, v in draft.notes.items() if v},
+            "warnings": list(draft.warnings),
+        },
+        force=force,
+        status=PLANNED,
+    )
+    session.add(plan)
+    session.flush()
+    for position, step in enumerate(draft.steps, start=1):
+        session.add(
+            RestoreStep(
+                plan_id=plan.id,
+                position=position,
+                provider=step.target.provider,
+                kind=step.op,
+                object_external_id=_external_id(step.target),
+                target=step.target.label,
+                attribute=step.attribute,
+                step=dict(step.payload),
+                expected=step.expected,
+                depends_on=list(step.depends_on),
+                produces=step.produces,
+                description=step.description,
+                conflict=step.conflict,
+                status="skipped" if step.skipped else PLANNED,
+                outcome=f"skipped: {step.conflict}" if step.skipped else None,
+            )
+        )
+    session.flush()
+    return plan
+
+
+def plan_dict(session: Session, plan_id: int) -> dict[str, Any]:
+    """A stored plan, its steps and their outcomes, JSON-ready."""
+    plan = session.get(RestorePlan, plan_id)
+    if plan is None:
+        raise no_plan(plan_id)
+    return {
+        "id": plan.id,
+        "source": plan.source,
+        "created_at": plan.created_at.isoformat(),
+        "requested_by": plan.requested_by,
+        "selection": json_codec.encode(plan.selection),
+        "force": plan.force,
+        "status": plan.status,
+        "applied_at": plan.applied_at.isoformat() if plan.applied_at else None,
+        "steps": [
+            {
+                "position": s.position,
+                "kind": s.kind,
+                "object_guid": s.object_external_id,
+                "dn": s.target,
+                "attribute": s.attribute,
+                "description": s.description,
+                "conflict": s.conflict,
+                "status": s.status,
+                "outcome": s.outcome,
+            }
+            for s in plan.steps
+        ],
+    }
