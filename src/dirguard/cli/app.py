@@ -1,4 +1,9 @@
-"""The ``dirguard`` command: a thin layer that parses, calls a service and renders."""
+"""The ``dirguard`` command: a thin layer that parses, calls a service and renders.
+
+Commands are registered by name (:data:`COMMANDS`) and their modules imported when they run
+(:mod:`dirguard.cli.lazy_commands`): ``dirguard --help`` and a command that needs neither the
+store nor a directory start without SQLAlchemy, the LDAP stack or azure-identity.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +13,8 @@ from typing import Annotated
 import typer
 
 from dirguard import __version__
-from dirguard.cli import (
-    ad_cmd,
-    config_cmd,
-    connect_cmd,
-    db_cmd,
-    demo_cmd,
-    docs_cmd,
-    elevation_cmd,
-    monitor_cmd,
-    permissions_cmd,
-    restore_cmd,
-    rollback_cmd,
-    sandbox_cmd,
-)
 from dirguard.cli.context import state
+from dirguard.cli.lazy_commands import LazyCommand, LazyCommands
 from dirguard.log_setup import configure_logging
 
 HELP = (
@@ -31,9 +23,95 @@ HELP = (
     "3 invalid configuration; 4 a needed service is unreachable."
 )
 
+COMMANDS = (
+    LazyCommand(
+        "init",
+        "config_cmd",
+        "Write a commented example configuration to --config (or the default path).",
+    ),
+    LazyCommand(
+        "docs", "docs_cmd", "Regenerate the permissions and resource-types page from the catalog."
+    ),
+    LazyCommand(
+        "demo",
+        "demo_cmd",
+        "Migrate the store, read the catalog, snapshot a throwaway Samba AD DC into the store.",
+    ),
+    LazyCommand(
+        "changes", "ad_cmd", "Recorded changes, oldest first, filtered by every option given."
+    ),
+    LazyCommand(
+        "history", "ad_cmd", "The attribute timeline of one object (moves and renames included)."
+    ),
+    LazyCommand("show", "ad_cmd", "The object's recorded state at a moment."),
+    LazyCommand(
+        "monitor",
+        "monitor_cmd",
+        "Store AD changes as they happen: a DirSync pass per domain whenever the DC reports a"
+        " change\n(LDAP change notification) and at least every --interval seconds, resumed from"
+        " the stored\ncookie, retried with backoff while a DC is down. Needs a baseline"
+        " (`dirguard snapshot ad`).\nStops cleanly on SIGTERM or Ctrl-C (exit 0).",
+    ),
+    LazyCommand(
+        "undelete",
+        "rollback_cmd",
+        "Bring a deleted object back from its tombstone (same objectGUID and objectSid), then\n"
+        "restore its attributes and group memberships from dirguard's history. The rights check,"
+        "\nread-only mode and elevation work as for `dirguard rollback apply` (exit code 2 when\n"
+        "refused; the plan stays stored).",
+    ),
+    LazyCommand(
+        "restore",
+        "restore_cmd",
+        "Plan OBJECT back to its recorded state at --at TIME and print the plan; with --apply,\n"
+        "apply it step by step and verify each step. Exit code 0 when the plan was made (and,"
+        " with\n--apply, applied in full) or nothing needed changing; 1 when the object or moment"
+        " cannot be\nplanned or a step failed or was skipped.",
+    ),
+    LazyCommand("config", "config_cmd", "Validate and show the configuration."),
+    LazyCommand(
+        "secret",
+        "config_cmd",
+        "Manage dirguard's encrypted secret store (values are never printed).",
+    ),
+    LazyCommand(
+        "permissions",
+        "permissions_cmd",
+        "What dirguard needs to be granted, and why; check a granted set against it.",
+    ),
+    LazyCommand(
+        "connect",
+        "connect_cmd",
+        "Connections to Active Directory and Entra ID: create and validate them.",
+    ),
+    LazyCommand("db", "db_cmd", "The store (SQLite or PostgreSQL): schema migrations and status."),
+    LazyCommand(
+        "sandbox",
+        "sandbox_cmd",
+        "The sandbox Microsoft 365 tenant: a local Graph + Entra token emulator.",
+    ),
+    LazyCommand("snapshot", "ad_cmd", "Baseline snapshots."),
+    LazyCommand("capture", "ad_cmd", "One incremental capture pass."),
+    LazyCommand("rollback", "rollback_cmd", "Undo recorded changes with a stored plan."),
+    LazyCommand(
+        "elevation",
+        "elevation_cmd",
+        "Just-in-time elevations of the read-only AD account: status and revocation.",
+    ),
+)
+"""Every top-level command in the order ``dirguard --help`` lists them, the module that
+registers it and the first paragraph of its help (``tests/test_cli_startup.py`` checks these
+against the commands themselves)."""
+
+
+class DirguardCommands(LazyCommands):
+    table = COMMANDS
+
+
 app = typer.Typer(
     name="dirguard",
     help=HELP,
+    cls=DirguardCommands,
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -69,20 +147,6 @@ def root(
     state(ctx).config_path = config
     state(ctx).verbose = verbose
     configure_logging("debug" if verbose > 1 else "info" if verbose else "warning")
-
-
-config_cmd.register(app)
-permissions_cmd.register(app)
-connect_cmd.register(app)
-docs_cmd.register(app)
-db_cmd.register(app)
-demo_cmd.register(app)
-sandbox_cmd.register(app)
-ad_cmd.register(app)
-monitor_cmd.register(app)
-rollback_cmd.register(app)
-restore_cmd.register(app)
-elevation_cmd.register(app)
 
 
 def main() -> None:

@@ -18,10 +18,9 @@ import typer
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 
 from dirguard.catalog.permission_model import Mode
-from dirguard.cli.connect_ad_cmd import register as register_connect_ad
-from dirguard.cli.connect_validate_cmd import register as register_connect_validate
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
+from dirguard.cli.lazy_commands import LazyCommand, LazyCommands
 from dirguard.config.schema import Config
 from dirguard.config.secret_store import SecretStore
 from dirguard.providers.entra.azure_rbac import ArmRbac, RbacError
@@ -45,8 +44,28 @@ from dirguard.providers.entra.sign_in import (
     token_tenant,
 )
 
+
+class _ConnectCommands(LazyCommands):
+    """``validate`` and ``ad`` are imported when they run: ``connect entra`` needs no LDAP."""
+
+    table = (
+        LazyCommand(
+            "validate",
+            "connect_validate_cmd",
+            "Validate each configured Entra tenant and AD domain against the permission manifest.",
+        ),
+        LazyCommand(
+            "ad",
+            "connect_ad_cmd",
+            "Create dirguard's AD service account with the groups and rights its mode needs, or"
+            " check it.",
+        ),
+    )
+
+
 connect_app = typer.Typer(
     help="Connections to Active Directory and Entra ID: create and validate them.",
+    cls=_ConnectCommands,
     context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
 )
@@ -228,6 +247,4 @@ def entra(
 
 
 def register(app: typer.Typer) -> None:
-    register_connect_validate(connect_app)
-    register_connect_ad(connect_app)
     app.add_typer(connect_app, name="connect")

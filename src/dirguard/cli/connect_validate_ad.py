@@ -10,29 +10,21 @@ name the certificate does not name).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
-from dirguard.cli.connect_ad_cmd import print_account_findings
 from dirguard.cli.context import console, err_console
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.credentials import CredentialError, resolve_credential
 from dirguard.config.schema import AdDomainConfig, Config
 from dirguard.config.secret_store import SecretStore
-from dirguard.providers.ad.setup.validate import (
-    AdValidateError,
-    BindFailure,
-    DomainValidation,
-    validate_domain,
-)
 
-EXIT_OF_FAILURE = {
-    BindFailure.UNREACHABLE: ExitCode.UNAVAILABLE,
-    BindFailure.TLS: ExitCode.CONFIG_INVALID,
-    BindFailure.REFUSED: ExitCode.FAILURE,
-    BindFailure.READ_FAILED: ExitCode.FAILURE,
-}
+if TYPE_CHECKING:
+    from dirguard.providers.ad.setup.validate import DomainValidation
+
+# The LDAP side is imported by the functions that bind: `connect validate` of an Entra-only
+# site (no `ad` extra, so no python-ldap) never reaches them.
 
 
 class DomainSelectionError(Exception):
@@ -69,6 +61,16 @@ def select_domains(config: Config, name: str | None) -> list[AdDomainConfig]:
 
 
 def validate_domains(config: Config, domains: list[AdDomainConfig]) -> list[DomainOutcome]:
+    if not domains:
+        return []
+    from dirguard.providers.ad.setup.validate import AdValidateError, BindFailure, validate_domain
+
+    exit_of_failure = {
+        BindFailure.UNREACHABLE: ExitCode.UNAVAILABLE,
+        BindFailure.TLS: ExitCode.CONFIG_INVALID,
+        BindFailure.REFUSED: ExitCode.FAILURE,
+        BindFailure.READ_FAILED: ExitCode.FAILURE,
+    }
     store = SecretStore(config.secrets.key_file, config.secrets.store_file)
     outcomes: list[DomainOutcome] = []
     for domain in domains:
@@ -94,13 +96,15 @@ def validate_domains(config: Config, domains: list[AdDomainConfig]) -> list[Doma
                     domain=domain.name,
                     error=str(exc),
                     failure=exc.failure.value,
-                    code=EXIT_OF_FAILURE[exc.failure],
+                    code=exit_of_failure[exc.failure],
                 )
             )
     return outcomes
 
 
 def render(outcome: DomainOutcome) -> None:
+    from dirguard.cli.connect_ad_cmd import print_account_findings
+
     result = outcome.result
     if result is None:
         err_console.print(f"error: {outcome.error}", markup=False, soft_wrap=True)

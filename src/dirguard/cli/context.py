@@ -6,14 +6,16 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from dirguard.cli.exit_codes import ExitCode
-from dirguard.config.loader import ConfigError, LoadedConfig, load_config
 from dirguard.log_setup import configure_logging
+
+if TYPE_CHECKING:
+    from dirguard.config.loader import LoadedConfig
 
 
 @dataclass
@@ -45,6 +47,8 @@ def load_cli_config(
     ctx: typer.Context, *, require_file: bool = False, as_json: bool = False
 ) -> LoadedConfig:
     """Load the configuration for a command; on problems print each one and exit with 3."""
+    from dirguard.config.loader import ConfigError, load_config  # pydantic models: when used
+
     try:
         loaded = load_config(state(ctx).config_path, require_file=require_file)
     except ConfigError as exc:

@@ -1,0 +1,177 @@
+"""The CLI starts without the heavy and optional dependencies, and says what to install.
+
+Commands are imported when they run (``cli/lazy_commands.py``); the group help lists them from
+a table, so the table must read exactly as the commands do. Start-up time itself is measured in
+``bench/startup.py``, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.core import TyperGroup
+from typer.main import get_command
+
+from dirguard.cli.app import app
+from dirguard.cli.lazy_commands import LazyCommands
+
+DIRGUARD = Path(sys.executable).with_name("dirguard")
+
+HEAVY = ("sqlalchemy", "alembic", "ldap", "_ldap", "azure", "msal", "httpx", "cryptography")
+"""Third-party packages ``--help`` and ``permissions`` must not import."""
+
+LDAP_BLOCKER = """\
+import sys
+
+
+class _NoLdap:
+    \"\"\"python-ldap as absent as on a machine without the 'ad' extra.\"\"\"
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("ldap", "_ldap", "ldapurl", "ldif"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NoLdap())
+"""
+
+
+def _helps(capsys: pytest.CaptureFixture[str], *, load_first: bool) -> dict[str, str]:
+    """The help of every lazy group, rendered before (as ``dirguard --help`` does) or after its
+    commands were imported; fresh groups each time."""
+    helps: dict[str, str] = {}
+
+    def visit(group: LazyCommands, ctx: typer.Context) -> None:
+        names = group.list_commands(ctx)
+        if load_first:
+            for name in names:
+                group.get_command(ctx, name)
+        group.get_help(ctx)
+        helps[ctx.command_path] = capsys.readouterr().out
+        for row in group.table:
+            command = group.get_command(ctx, row.name)
+            assert command is not None
+            assert command.callback is not None or isinstance(command, TyperGroup), (
+                f"{row.module}.register adds no command {row.name!r}"
+            )
+        for name in names:
+            command = group.get_command(ctx, name)
+            if isinstance(command, LazyCommands):
+                visit(command, typer.Context(command, info_name=name, parent=ctx))
+
+    root = get_command(app)
+    assert isinstance(root, LazyCommands)
+    visit(root, typer.Context(root, info_name="dirguard"))
+    return helps
+
+
+def test_group_help_lists_the_commands_as_they_read_once_imported(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    listed = _helps(capsys, load_first=False)
+    assert set(listed) == {"dirguard", "dirguard connect"}
+    assert "monitor" in listed["dirguard"] and "validate" in listed["dirguard connect"]
+    assert listed == _helps(capsys, load_first=True)
+
+
+def _modules_after(args: list[str], tmp_path: Path, env: dict[str, str]) -> list[str]:
+    """The third-party top-level packages loaded by ``dirguard ARGS`` in a fresh interpreter."""
+    out = tmp_path / "modules.json"
+    script = (
+        "import json, sys\n"
+        f"sys.argv = ['dirguard', *{args!r}]\n"
+        "from dirguard.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "names = sorted({m.partition('.')[0] for m in sys.modules})\n"
+        f"open({str(out)!r}, 'w').write(json.dumps(names))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    loaded: list[str] = json.loads(out.read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.mark.parametrize("args", [["--help"], ["permissions"], ["permissions", "--json"]])
+def test_help_and_permissions_import_nothing_heavy(args: list[str], tmp_path: Path) -> None:
+    env = {**os.environ, "DIRGUARD_CONFIG": str(tmp_path / "absent.toml")}
+    loaded = _modules_after(args, tmp_path, env)
+    assert "typer" in loaded
+    assert [name for name in HEAVY if name in loaded] == []
+
+
+@pytest.fixture
+def without_ldap(tmp_path: Path) -> dict[str, str]:
+    """An environment in which python-ldap cannot be imported.
+
+    A real ``pip install dirguard`` without the ``ad`` extra would need a second virtualenv
+    with every other dependency downloaded and installed per test run; instead the
+    subprocess's ``sitecustomize`` (found first on ``PYTHONPATH``) puts a ``sys.meta_path``
+    finder in front that raises ``ModuleNotFoundError`` for ``ldap`` exactly as an absent
+    package does, so the installed python-ldap is never reached."""
+    blocker = tmp_path / "no-ldap"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(LDAP_BLOCKER, encoding="utf-8")
+    config = tmp_path / "dirguard.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "store.db"}"\n\n'
+        "[[ad.domains]]\n"
+        'name = "corp.example.com"\n'
+        'servers = ["dc1.corp.example.com"]\n'
+        'bind_upn = "svc-dirguard@corp.example.com"\n'
+        'password = "env:DG_TEST_AD_PW"\n',
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(blocker),
+        "DIRGUARD_CONFIG": str(config),
+        "DG_TEST_AD_PW": "not-used-1234",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    probe = subprocess.run(
+        [sys.executable, "-c", "import ldap"], capture_output=True, text=True, env=env, check=False
+    )
+    assert "ModuleNotFoundError: No module named 'ldap'" in probe.stderr
+    return env
+
+
+def _dirguard(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(DIRGUARD), *args], capture_output=True, text=True, env=env, check=False
+    )
+
+
+def test_an_ad_command_without_python_ldap_says_what_to_install(
+    without_ldap: dict[str, str],
+) -> None:
+    done = _dirguard(["snapshot", "ad"], without_ldap)
+    assert done.returncode == 4, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "`dirguard snapshot ad` needs python-ldap" in done.stderr
+    assert "pip install 'dirguard[ad]'" in done.stderr
+    assert "libldap2-dev libsasl2-dev" in done.stderr
+    connect = _dirguard(["connect", "ad", "--check"], without_ldap)
+    assert connect.returncode == 4, connect.stderr
+    assert "`dirguard connect ad` needs python-ldap" in connect.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["permissions"], ["config", "check"], ["connect", "--help"], ["db", "status"]],
+)
+def test_commands_that_need_no_ldap_work_without_it(
+    args: list[str], without_ldap: dict[str, str]
+) -> None:
+    done = _dirguard(args, without_ldap)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout
