@@ -1,35 +1,65 @@
-"""A Microsoft Graph client for one tenant: token acquisition, paging, errors and throttling.
+"""A Microsoft Graph client for one tenant: tokens, API versions, paging, errors and throttling.
 
 Tokens come from azure-identity (client secret or certificate) against the configured authority,
-with instance discovery off (so a sovereign cloud or the sandbox tenant works) and the configured
-CA bundle. Requests follow ``@odata.nextLink``; a Graph error envelope becomes a ``GraphError``
-naming the code and message; a 429 or 503 is retried after its ``Retry-After`` (fractional seconds
-honoured) a bounded number of times.
+with instance discovery off (so a national cloud or the sandbox tenant works) and the configured
+CA bundle; they are asked for on the Graph resource of the configured Graph URL (a national
+cloud's own, e.g. ``https://graph.microsoft.us/.default``, as Microsoft requires).
+
+A long-running guardian outlives its tokens (Entra issues them for 60-90 minutes): the client
+asks its credential for a new one five minutes before the one it holds expires (as azure-core's
+bearer-token policy does; azure-identity answers from its cache until then), and once more when
+Graph answers 401 ``InvalidAuthenticationToken`` anyway (a revoked token, a clock that differs),
+passing on the claims a ``WWW-Authenticate`` challenge asks for, then repeats the request. A
+token the credential hands back unchanged is not sent again: the 401 is raised.
+
+Each call names its API version (``v1.0`` unless it asks for ``beta``); absolute URLs (an
+``@odata.nextLink``, Resource Manager) are used as they are. Requests follow ``@odata.nextLink``;
+a Graph error envelope becomes a ``GraphError`` naming the code and message; a 429, 503 or 504
+is retried after its ``Retry-After`` (fractional seconds honoured) a bounded number of times.
+Tests pass an httpx transport; the product passes none (httpx's own, with TLS verification).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from azure.core.credentials import TokenCredential
+from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import CertificateCredential, ClientSecretCredential
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
+NATIONAL_GRAPH_HOSTS = frozenset(
+    {
+        "graph.microsoft.com",
+        "graph.microsoft.us",
+        "dod-graph.microsoft.us",
+        "microsoftgraph.chinacloudapi.cn",
+    }
+)
+"""Graph's service roots: global, US Government L4 and L5 (DoD), China (21Vianet)."""
+API_VERSIONS = ("v1.0", "beta")
+"""What a call may ask for (``GraphSource.api_version`` of a resource type, or by hand)."""
 MAX_RETRIES = 4
 """How many times one request is retried after a 429/503/504 or a dropped connection before the
 error is raised."""
+REFRESH_MARGIN = 300.0
+"""Seconds before its expiry a token is replaced."""
 _RETRY_STATUSES = frozenset({429, 503, 504})
 _RETRY_TRANSPORT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
 """A connection that drops is retried only where repeating the request cannot create twice."""
+_TOKEN_REJECTED = frozenset({"InvalidAuthenticationToken", "ExpiredAuthenticationToken"})
+"""Graph's (and Resource Manager's) codes for a bearer token it no longer accepts."""
 _AADSTS = re.compile(r"AADSTS\d+")
+_CLAIMS = re.compile(r'\bclaims="([^"]*)"')
 
 
 class GraphError(Exception):
@@ -50,10 +80,12 @@ class GraphAuthError(Exception):
         self.code = code
 
 
-def _scope(graph_url: str) -> str:
-    host = urlsplit(graph_url).hostname or ""
-    resource = graph_url if host.startswith("graph.") or host.startswith("microsoftgraph.") else ""
-    return f"{resource or GRAPH_RESOURCE}/.default"
+def graph_resource(graph_url: str) -> str:
+    """The resource tokens are asked for: a known Graph root's own (national clouds), else the
+    global one (the sandbox tenant on loopback accepts it)."""
+    host = (urlsplit(graph_url).hostname or "").lower()
+    known = host in NATIONAL_GRAPH_HOSTS or host.startswith(("graph.", "microsoftgraph."))
+    return f"https://{host}" if known else GRAPH_RESOURCE
 
 
 def make_credential(
@@ -82,7 +114,7 @@ def make_credential(
 
 
 class GraphClient:
-    """Authenticated Graph v1.0 requests for one tenant."""
+    """Authenticated Graph requests for one tenant (``v1.0`` unless a call asks for ``beta``)."""
 
     def __init__(
         self,
@@ -93,17 +125,24 @@ class GraphClient:
         ca_file: Path | None,
         secret: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """``clock`` tells when a token is due for renewal (seconds since the epoch, as the
+        credential's ``expires_on``); ``transport`` replaces httpx's (tests only)."""
         self._tenant = tenant_id
         self._credential = credential
-        self._scope = _scope(graph_url)
+        self._scope = f"{graph_resource(graph_url)}/.default"
         self._secret = secret
         self._sleep = sleep
-        self._token: str | None = None
+        self._clock = clock
+        self._token: AccessToken | None = None
         verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=str(ca_file)) if ca_file is not None else True
         )
-        self._http = httpx.Client(base_url=f"{graph_url}/v1.0", verify=verify, timeout=30.0)
+        self._http = httpx.Client(
+            base_url=graph_url.rstrip("/"), verify=verify, timeout=30.0, transport=transport
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -118,28 +157,71 @@ class GraphClient:
         self.close()
 
     def token(self) -> str:
-        """Acquire (once) an app-only token; ``GraphAuthError`` when Entra ID refuses."""
-        if self._token is None:
-            try:
-                self._token = self._credential.get_token(self._scope).token
-            except ClientAuthenticationError as exc:
-                text = str(exc.message or exc)
-                if self._secret:
-                    text = text.replace(self._secret, "***")
-                found = _AADSTS.search(text)
-                first = next((line for line in text.splitlines() if "AADSTS" in line), text)
-                first = first.split(" Trace ID:", 1)[0]
-                raise GraphAuthError(
-                    self._tenant, found.group(0) if found else None, first.strip()[:300]
-                ) from None
-        return self._token
+        """A token good for at least ``REFRESH_MARGIN`` more seconds, renewed when due;
+        ``GraphAuthError`` when Entra ID refuses."""
+        held = self._token
+        if held is None or self._clock() >= held.expires_on - REFRESH_MARGIN:
+            held = self._token = self._acquire()
+        return held.token
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One request, retried after throttling; raises ``GraphError`` on an error answer."""
-        headers = {"Authorization": f"Bearer {self.token()}"}
+    def _acquire(self, claims: str | None = None) -> AccessToken:
+        try:
+            return self._credential.get_token(self._scope, claims=claims)
+        except ClientAuthenticationError as exc:
+            text = str(exc.message or exc)
+            if self._secret:
+                text = text.replace(self._secret, "***")
+            found = _AADSTS.search(text)
+            first = next((line for line in text.splitlines() if "AADSTS" in line), text)
+            first = first.split(" Trace ID:", 1)[0]
+            raise GraphAuthError(
+                self._tenant, found.group(0) if found else None, first.strip()[:300]
+            ) from None
+
+    def _renew_rejected(self, rejected: str, answer: httpx.Response) -> bool:
+        """After a 401 for ``rejected``: a new token (with the challenge's claims, if any);
+        False when the credential has no other token to give."""
+        fresh = self._acquire(_challenge_claims(answer))
+        self._token = fresh
+        return fresh.token != rejected
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        api_version: str = "v1.0",
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One request, retried after throttling and once with a renewed token after a 401
+        ``InvalidAuthenticationToken``; raises ``GraphError`` on an error answer."""
+        if api_version not in API_VERSIONS:
+            raise ValueError(f"Graph API version {api_version!r}: one of {API_VERSIONS}")
+        url = path if "://" in path else f"/{api_version}/{path.lstrip('/')}"
+        answer, sent = self._send(method, url, path, headers, kwargs)
+        if _token_rejected(answer) and self._renew_rejected(sent, answer):
+            answer, _ = self._send(method, url, path, headers, kwargs)
+        if answer.is_error:
+            code, message = _error_of(answer)
+            raise GraphError(answer.status_code, code, message, path)
+        return answer
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        headers: Mapping[str, str] | None,
+        kwargs: dict[str, Any],
+    ) -> tuple[httpx.Response, str]:
+        """The answer after throttling retries, and the token it was sent with (each attempt
+        takes the token anew: a long Retry-After may outlast one)."""
         for attempt in range(MAX_RETRIES + 1):
+            token = self.token()
+            sent = {**(headers or {}), "Authorization": f"Bearer {token}"}
             try:
-                answer = self._http.request(method, path, headers=headers, **kwargs)
+                answer = self._http.request(method, url, headers=sent, **kwargs)
             except httpx.TransportError as error:
                 retry = method.upper() in _RETRY_TRANSPORT_METHODS and attempt < MAX_RETRIES
                 if not retry:
@@ -152,24 +234,46 @@ class GraphClient:
                 self._sleep(_retry_after(answer, attempt))
                 continue
             break
-        if answer.is_error:
-            code, message = _error_of(answer)
-            raise GraphError(answer.status_code, code, message, path)
-        return answer
+        return answer, token
 
-    def get(self, path: str, **params: str) -> dict[str, Any]:
-        body: dict[str, Any] = self.request("GET", path, params=params or None).json()
+    def get(self, path: str, *, api_version: str = "v1.0", **params: str) -> dict[str, Any]:
+        answer = self.request("GET", path, api_version=api_version, params=params or None)
+        body: dict[str, Any] = answer.json()
         return body
 
-    def pages(self, path: str, **params: str) -> Iterator[dict[str, Any]]:
+    def pages(
+        self, path: str, *, api_version: str = "v1.0", **params: str
+    ) -> Iterator[dict[str, Any]]:
         """Every item of a collection, following ``@odata.nextLink``."""
-        body = self.get(path, **params)
+        body = self.get(path, api_version=api_version, **params)
         while True:
             yield from body.get("value", [])
             link = body.get("@odata.nextLink")
             if not link:
                 return
             body = self.request("GET", link).json()
+
+
+def _token_rejected(answer: httpx.Response) -> bool:
+    if answer.status_code != 401:
+        return False
+    if _challenge_claims(answer) is not None:
+        return True
+    code, _ = _error_of(answer)
+    return code in _TOKEN_REJECTED
+
+
+def _challenge_claims(answer: httpx.Response) -> str | None:
+    """The claims a ``WWW-Authenticate: Bearer ... error="insufficient_claims", claims="..."``
+    challenge asks for (base64 in the header; the JSON text the token request takes)."""
+    found = _CLAIMS.search(answer.headers.get("WWW-Authenticate", ""))
+    if found is None or not found.group(1):
+        return None
+    raw = found.group(1)
+    try:
+        return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
 
 
 def _retry_after(answer: httpx.Response, attempt: int) -> float:

@@ -14,12 +14,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.identity import DeviceCodeCredential
 
-from dirguard.providers.entra.graph_client import GRAPH_RESOURCE, GraphClient
+from dirguard.providers.entra.graph_client import GraphClient, graph_resource
 
 DEFAULT_SETUP_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dad1f6"
 """Microsoft Graph Command Line Tools: a public client with device code sign-in in every tenant."""
@@ -70,11 +69,6 @@ def token_tenant(token: str) -> str | None:
     return str(tid) if tid else None
 
 
-def graph_scope_prefix(graph_url: str) -> str:
-    host = urlsplit(graph_url).hostname or ""
-    return graph_url if host.startswith(("graph.", "microsoftgraph.")) else GRAPH_RESOURCE
-
-
 def device_code_credential(
     *,
     tenant_id: str,
@@ -104,7 +98,7 @@ def admin_graph_client(
 ) -> GraphClient:
     """A Graph client acting as the administrator signed in (``device_code_credential``) through
     the setup application, asking for the named delegated ``scopes``."""
-    prefix = graph_scope_prefix(graph_url)
+    prefix = graph_resource(graph_url)
     return GraphClient(
         tenant_id=tenant_id,
         credential=ScopedCredential(credential, [f"{prefix}/{name}" for name in scopes]),
