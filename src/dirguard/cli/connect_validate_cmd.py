@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ServiceRequestError
 
 from dirguard.catalog.manifest import PRINCIPAL_TITLES
@@ -26,12 +25,8 @@ from dirguard.config.credentials import CredentialError, resolve_credential
 from dirguard.config.schema import Config, EntraTenantConfig
 from dirguard.config.secret_store import SecretStore
 from dirguard.providers.entra.azure_rbac import ArmRbac
-from dirguard.providers.entra.graph_client import (
-    GraphAuthError,
-    GraphClient,
-    GraphError,
-    make_credential,
-)
+from dirguard.providers.entra.graph_client import GraphAuthError, GraphClient, GraphError
+from dirguard.providers.entra.provider import open_graph, tenant_credential, tenant_label
 from dirguard.providers.entra.validate import TenantValidation, validate_tenant
 
 
@@ -51,34 +46,14 @@ def _client(config: Config, tenant: EntraTenantConfig) -> tuple[GraphClient, Arm
         value = resolve_credential(ref, store)
     except CredentialError as exc:
         raise _Failed(f"{tenant.name}: {field}: {exc}", ExitCode.CONFIG_INVALID) from None
-    secret = value if tenant.client_secret else None
-
-    def credential() -> TokenCredential:
-        # One per resource: a credential reuses its signed client assertion for a while, and an
-        # assertion is good for one token request (the jti is not to be replayed).
-        return make_credential(
-            tenant_id=str(tenant.tenant_id),
-            client_id=str(tenant.client_id),
-            authority=tenant.authority,
-            ca_file=tenant.ca_file,
-            client_secret=secret,
-            certificate_pem=None if secret else value,
-        )
-
-    graph = GraphClient(
-        tenant_id=f"{tenant.name} ({tenant.tenant_id})",
-        credential=credential(),
-        graph_url=tenant.graph_url,
-        ca_file=tenant.ca_file,
-        secret=value,
-    )
+    graph = open_graph(tenant, value)
     rbac = None
     if tenant.subscriptions:
         rbac = ArmRbac.connect(
-            credential(),
+            tenant_credential(tenant, value),  # one per resource: see tenant_credential
             arm_url=tenant.arm_url,
             ca_file=tenant.ca_file,
-            tenant=f"{tenant.name} ({tenant.tenant_id})",
+            tenant=tenant_label(tenant),
             delegated=False,
         )
     return graph, rbac

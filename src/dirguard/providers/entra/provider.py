@@ -1,0 +1,88 @@
+"""The Entra ID provider: Microsoft Graph for one tenant (with Intune, Exchange Online and Azure
+RBAC, read and written through the tenant's Guardian application).
+
+So far it is what the :class:`~dirguard.providers.base.Provider` protocol asks of every provider
+(its kind and its rows of the resource-type registry) and how a configured tenant becomes an
+authenticated :class:`GraphClient`: the tenant's authority and Graph URL (a national cloud's, or
+the sandbox tenant's), its CA bundle, its secret or certificate. Reading everything, reading
+changes from a delta link, reading the directory audit from a position, planning and applying
+steps arrive with the Entra guardian, on this client.
+
+Credential references are resolved by the caller (``services/runtime.py``): providers import no
+services.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+from azure.core.credentials import TokenCredential
+
+from dirguard.catalog.resource_type import ResourceType
+from dirguard.config.schema import EntraTenantConfig
+from dirguard.providers.entra.graph_client import GraphClient, make_credential
+from dirguard.providers.entra.types import ENTRA_TYPES
+
+
+def tenant_label(tenant: EntraTenantConfig) -> str:
+    """How messages name the tenant: its configured name and id."""
+    return f"{tenant.name} ({tenant.tenant_id})"
+
+
+def tenant_credential(tenant: EntraTenantConfig, secret: str) -> TokenCredential:
+    """The Guardian application's credential: ``secret`` is the resolved ``client_secret``, or
+    the PEM (certificate and key) the ``certificate`` reference names.
+
+    Open one credential per resource (Graph, Resource Manager): a certificate credential reuses
+    its signed client assertion for a while, and an assertion is good for one token request of
+    one resource (its ``jti`` is not to be replayed)."""
+    with_secret = tenant.client_secret is not None
+    return make_credential(
+        tenant_id=str(tenant.tenant_id),
+        client_id=str(tenant.client_id),
+        authority=tenant.authority,
+        ca_file=tenant.ca_file,
+        client_secret=secret if with_secret else None,
+        certificate_pem=None if with_secret else secret,
+    )
+
+
+def open_graph(
+    tenant: EntraTenantConfig,
+    secret: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> GraphClient:
+    """A Graph client for the configured tenant, acting as its Guardian application.
+
+    ``transport``, ``clock`` and ``sleep`` are for tests (the product passes none)."""
+    return GraphClient(
+        tenant_id=tenant_label(tenant),
+        credential=tenant_credential(tenant, secret),
+        graph_url=tenant.graph_url,
+        ca_file=tenant.ca_file,
+        secret=secret,
+        clock=clock,
+        sleep=sleep,
+        transport=transport,
+    )
+
+
+class EntraProvider:
+    """Entra ID (and the Microsoft 365 services read through it) as a kind of source."""
+
+    @property
+    def kind(self) -> str:
+        return "entra"
+
+    def resource_types(self) -> tuple[ResourceType, ...]:
+        """The cloud rows (``providers/entra/types.py``), in declaration order."""
+        return ENTRA_TYPES
+
+    def open(self, tenant: EntraTenantConfig, secret: str) -> GraphClient:
+        """An authenticated connection to the tenant (see :func:`open_graph`)."""
+        return open_graph(tenant, secret)
