@@ -24,15 +24,20 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench_dc import big_dc, domain_config, fresh_store, ldap_tool, password_file_of, say
 
-from dirguard.providers.ad.connection import connect
+from dirguard.catalog.resource_type import Partition
+from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad.connection import AdConnection, connect
 from dirguard.providers.ad.ldap_read import PAGE_SIZE, paged_search
-from dirguard.services.capture import ad_snapshot as ad_snapshot_service
-from dirguard.services.capture.ad_snapshot import SnapshotResult, snapshot_domain
+from dirguard.providers.ad.read import AdReader
+from dirguard.providers.base import ReadScope, SnapshotPage
+from dirguard.services.capture.ad_snapshot import SnapshotResult, snapshot_domain, snapshot_source
 from dirguard.throwaway.samba_dc import SambaDC
 
 SD_FLAGS_OWNER_GROUP_DACL = "1.2.840.113556.1.4.801=::MAMCAQc="
@@ -107,23 +112,32 @@ def time_ldap3(dc: SambaDC) -> tuple[float, int] | None:
 
 
 def time_store_only(dc: SambaDC, scratch: Path) -> tuple[float, float]:
-    """dirguard's own work alone: the pages are read into memory first, then ``snapshot_domain``
-    runs on them (its paged search replaced by the list) into a fresh store; wall and CPU
-    seconds. Separates the client's processing from the DC and the machine's other load."""
+    """dirguard's own work alone: the pages are read into memory first, then the snapshot runs
+    on them (a reader that serves the list instead of searching) into a fresh store; wall and
+    CPU seconds. Separates the client's processing from the DC and the machine's other load."""
     domain = domain_config(dc)
     with connect(domain, dc.admin_password) as conn:
         pages = list(paged_search(conn.ldap, dc.base_dn))
         store = scratch / "store-only"
         store.mkdir()
         sessions = fresh_store(store)
-        searching = ad_snapshot_service.paged_search
-        ad_snapshot_service.paged_search = lambda _conn, _base: iter(pages)  # type: ignore[assignment]
-        try:
-            started, cpu = time.monotonic(), time.process_time()
-            snapshot_domain(sessions, conn, domain)
-            return time.monotonic() - started, time.process_time() - cpu
-        finally:
-            ad_snapshot_service.paged_search = searching
+        reader = PagesReader(conn, domain, pages)
+        started, cpu = time.monotonic(), time.process_time()
+        snapshot_source(sessions, reader)
+        return time.monotonic() - started, time.process_time() - cpu
+
+
+class PagesReader(AdReader):
+    """A reader whose full reads return pages read beforehand (every partition the same)."""
+
+    def __init__(self, conn: AdConnection, domain: AdDomainConfig, pages: list[Any]) -> None:
+        super().__init__(conn, domain)
+        self.pages = pages
+
+    def read_all(self, scope: ReadScope) -> Iterator[SnapshotPage]:
+        schema, partition = self.schema, Partition(scope.name)
+        for entries in self.pages:
+            yield self.snapshot_page(schema, partition, entries)
 
 
 @dataclass(kw_only=True)

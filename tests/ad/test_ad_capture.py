@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from dirguard.catalog.resource_type import Partition
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.ldap_read import DirSyncPage
+from dirguard.providers.ad.read import dirsync_stream
 from dirguard.providers.ad.values import guid_text
+from dirguard.providers.base import ChangePage
 from dirguard.services import history as history_query
 from dirguard.services.capture.ad_capture import CaptureError, capture_domain
-from dirguard.services.capture.ad_snapshot import dirsync_stream, snapshot_domain
+from dirguard.services.capture.ad_snapshot import snapshot_domain
 from dirguard.store.cursors import get_cursor, save_cursor
 from dirguard.store.models import ChangeEvent, DirectoryObject, ObjectVersion
 from dirguard.throwaway.samba_dc import SambaDC
@@ -237,7 +238,7 @@ def test_cursor_never_advances_without_its_events(
     user = unique("c")
     samba_tool("user", "create", user, "Pa55word!" + user)
 
-    def crash(_session: Session, _page: DirSyncPage) -> None:
+    def crash(_session: Session, _page: ChangePage) -> None:
         raise RuntimeError("injected failure before commit")
 
     with pytest.raises(RuntimeError, match="injected"):

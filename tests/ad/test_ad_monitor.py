@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from dirguard.catalog.resource_type import Partition
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.connection import AdConnection, connect
+from dirguard.providers.ad.read import dirsync_stream
 from dirguard.services import history as history_query
 from dirguard.services.capture.ad_capture import CaptureResult
-from dirguard.services.capture.ad_snapshot import dirsync_stream, snapshot_domain
+from dirguard.services.capture.ad_snapshot import snapshot_domain
 from dirguard.services.capture.monitor import Backoff, Monitor
 from dirguard.services.capture.monitor_runs import close_abandoned_runs
 from dirguard.store.cursors import get_cursor, save_cursor

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.providers.ad.ldap_read import read_ahead
+from dirguard.providers.base import ObservedObject
 from dirguard.providers.registry import RESOURCE_TYPES
-from dirguard.services.capture.snapshot_store import ObservedObject, store_observed
+from dirguard.services.capture.snapshot_store import store_observed
 from dirguard.store import json_codec
 from dirguard.store.models import DirectoryObject, ObjectVersion
 
@@ -52,7 +53,7 @@ def _user(guid: str, name: str, **extra: list[Any]) -> ObservedObject:
         "whenChanged": ["20260501120000.0Z"],
         **extra,
     }
-    return ObservedObject(guid=guid, resource_type=USER, content=content)
+    return ObservedObject(external_id=guid, resource_type=USER, content=content)
 
 
 def _stored(sessions: Sessions) -> dict[str, tuple[DirectoryObject, list[ObjectVersion]]]:

@@ -9,9 +9,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from dirguard.cli.common import EXIT_CODES
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.services.demo import run_demo
+from dirguard.services.errors import ServiceError
 from dirguard.store.database import StoreError, StoreUnavailable
 from dirguard.throwaway.samba_dc import DCBusyError, PortInUseError, SambaDCError
 
@@ -39,6 +41,9 @@ def demo(
     except (StoreError, PortInUseError, DCBusyError, SambaDCError) as exc:
         err_console.print(str(exc), highlight=False)
         raise typer.Exit(ExitCode.FAILURE) from None
+    except ServiceError as exc:
+        err_console.print(str(exc), highlight=False)
+        raise typer.Exit(EXIT_CODES[exc.problem]) from None
     if as_json:
         print_json(report.as_dict())
         return

@@ -17,7 +17,10 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from dirguard.cli.ad_cmd import DomainOption, JsonOption, _domains, _fail, _store
+from dirguard.cli.common import DomainOption, JsonOption
+from dirguard.cli.common import configured_domains as _domains
+from dirguard.cli.common import fail as _fail
+from dirguard.cli.common import store_sessions as _store
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.config.schema import AdDomainConfig, Config

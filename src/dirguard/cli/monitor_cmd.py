@@ -11,41 +11,32 @@ import json
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from sqlalchemy.orm import Session, sessionmaker
 
-from dirguard.cli.context import console, err_console, load_cli_config
+from dirguard.cli.common import DomainOption, cli_runtime
+from dirguard.cli.context import console, err_console
 from dirguard.cli.elevation_cmd import revoke_at_start
-from dirguard.cli.exit_codes import ExitCode
-from dirguard.config.schema import AdDomainConfig, Config
-from dirguard.providers.ad.change_notification import change_notifier
-from dirguard.services.capture.ad_capture import CaptureError, CaptureResult
-from dirguard.services.capture.monitor import (
-    RETRYABLE,
-    Monitor,
-    MonitorError,
-    config_connector,
-    stop_on_signals,
-)
-from dirguard.store.database import StoreError, create_engine_for, session_factory, upgrade
+from dirguard.services.capture.ad_capture import CaptureResult
+from dirguard.services.capture.monitor import MonitorResult
+from dirguard.services.capture.use_cases import MonitorRequest, monitor
 
-
-def _fail(message: str, code: ExitCode) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {escape(message)}", markup=True, highlight=False)
-    return typer.Exit(code)
-
-
-def _domains(config: Config, name: str | None) -> list[AdDomainConfig]:
-    domains = list(config.ad.domains)
-    if not domains:
-        raise _fail("no [[ad.domains]] in the configuration", ExitCode.CONFIG_INVALID)
-    if name is None:
-        return domains
-    chosen = [d for d in domains if d.name == name.lower()]
-    if not chosen:
-        known = ", ".join(d.name for d in domains)
-        raise _fail(f"no AD domain {name!r} configured (configured: {known})", ExitCode.FAILURE)
-    return chosen
+Interval = Annotated[
+    float,
+    typer.Option(
+        "--interval", "-i", help="Seconds between DirSync polls of each domain (the fallback)."
+    ),
+]
+Once = Annotated[bool, typer.Option("--once", help="One pass per domain, then exit (no retries).")]
+NoNotify = Annotated[
+    bool,
+    typer.Option(
+        "--no-notify",
+        help="Poll only: no LDAP change-notification search (for DCs or firewalls where a "
+        "persistent search is unwanted).",
+    ),
+]
+JsonLines = Annotated[
+    bool, typer.Option("--json", help="JSON lines: one per pass with changes, then a summary.")
+]
 
 
 def _line(data: object) -> None:
@@ -55,30 +46,11 @@ def _line(data: object) -> None:
 
 def monitor_cmd(
     ctx: typer.Context,
-    domain: Annotated[
-        str | None,
-        typer.Option("--domain", "-d", help="Domain name from the configuration (default: all)."),
-    ] = None,
-    interval: Annotated[
-        float,
-        typer.Option(
-            "--interval", "-i", help="Seconds between DirSync polls of each domain (the fallback)."
-        ),
-    ] = 2.0,
-    once: Annotated[
-        bool, typer.Option("--once", help="One pass per domain, then exit (no retries).")
-    ] = False,
-    no_notify: Annotated[
-        bool,
-        typer.Option(
-            "--no-notify",
-            help="Poll only: no LDAP change-notification search (for DCs or firewalls where a "
-            "persistent search is unwanted).",
-        ),
-    ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="JSON lines: one per pass with changes, then a summary.")
-    ] = False,
+    domain: DomainOption = None,
+    interval: Interval = 2.0,
+    once: Once = False,
+    no_notify: NoNotify = False,
+    as_json: JsonLines = False,
 ) -> None:
     """Store AD changes as they happen: a DirSync pass per domain whenever the DC reports a change
     (LDAP change notification) and at least every --interval seconds, resumed from the stored
@@ -89,48 +61,29 @@ def monitor_cmd(
             f"{interval} s: give a number of seconds above 0 and at most 3600",
             param_hint="--interval",
         )
-    config = load_cli_config(ctx).config
-    domains = _domains(config, domain)
 
     def report(name: str, result: CaptureResult) -> None:
-        if not result.events:
-            return
-        if as_json:
+        if result.events and as_json:
             _line({"pass": result.as_dict()})
-            return
-        ops = ", ".join(f"{k} {v}" for k, v in sorted(result.ops.items()))
-        console.print(f"[bold]{name}[/]: {result.events} events ({ops})", highlight=False)
+        elif result.events:
+            ops = ", ".join(f"{k} {v}" for k, v in sorted(result.ops.items()))
+            console.print(f"[bold]{name}[/]: {result.events} events ({ops})", highlight=False)
 
-    try:
-        engine = create_engine_for(config.store.url)
-        upgrade(engine)
-    except StoreError as error:
-        raise _fail(str(error), ExitCode.UNAVAILABLE) from None
-    try:
-        sessions: sessionmaker[Session] = session_factory(engine)
-        revoke_at_start(config, sessions, domains)  # left by a dirguard that stopped
-        monitor = Monitor(
-            sessions=sessions,
-            domains=domains,
-            connector=config_connector(config),
-            interval=interval,
-            once=once,
-            on_pass=report,
-            notifier=None if no_notify else change_notifier,
-        )
-        with stop_on_signals(monitor.stop, monitor.notifications.wake):
-            result = monitor.run()
-    except MonitorError as error:
-        raise _fail(str(error), ExitCode.CRITICAL) from None
-    except CaptureError as error:
-        raise _fail(str(error), ExitCode.FAILURE) from None
-    except KeyboardInterrupt:
-        err_console.print("monitor: stopped during a pass (the open page was not committed)")
-        return
-    except RETRYABLE as error:
-        raise _fail(f"monitor --once: {error}", ExitCode.UNAVAILABLE) from None
-    finally:
-        engine.dispose()
+    request = MonitorRequest(
+        domain=domain, interval=interval, once=once, notify=not no_notify, on_pass=report
+    )
+    with cli_runtime(ctx) as runtime:
+        # left by a dirguard that stopped
+        revoke_at_start(runtime.config, runtime.sessions, runtime.ad_domains(domain))
+        try:
+            result = monitor(runtime, request)
+        except KeyboardInterrupt:
+            err_console.print("monitor: stopped during a pass (the open page was not committed)")
+            return
+    _summary(result, as_json)
+
+
+def _summary(result: MonitorResult, as_json: bool) -> None:
     if as_json:
         _line({"monitor": result.as_dict()})
         return

@@ -20,7 +20,11 @@ import typer
 from rich.markup import escape
 
 from dirguard.cli import rollback_cmd
-from dirguard.cli.ad_cmd import DomainOption, JsonOption, _connect, _fail, _store, _time
+from dirguard.cli.common import DomainOption, JsonOption
+from dirguard.cli.common import connect_domain as _connect
+from dirguard.cli.common import fail as _fail
+from dirguard.cli.common import store_sessions as _store
+from dirguard.cli.common import time_option as _time
 from dirguard.cli.context import console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.providers.ad.plan.restore_plan import PlanningError

@@ -16,7 +16,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dirguard.cli.ad_cmd import DomainOption, JsonOption, _connect, _domains, _fail, _store, _time
+from dirguard.cli.common import DomainOption, JsonOption
+from dirguard.cli.common import configured_domains as _domains
+from dirguard.cli.common import connect_domain as _connect
+from dirguard.cli.common import fail as _fail
+from dirguard.cli.common import store_sessions as _store
+from dirguard.cli.common import time_option as _time
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
 from dirguard.cli.elevation_cmd import (
     check_plan_cmd,

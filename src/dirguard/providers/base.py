@@ -13,9 +13,15 @@ The protocol grows as the use cases move onto it; each method says which use cas
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dirguard.catalog.resource_type import ResourceType
+
+if TYPE_CHECKING:
+    from dirguard.providers.ad.audit.audit_source import AuditSource
 
 
 class Provider(Protocol):
@@ -29,6 +35,166 @@ class Provider(Protocol):
     def resource_types(self) -> tuple[ResourceType, ...]:
         """This provider's rows of the resource-type registry, in declaration order."""
         ...
+
+    def open(self, runtime: Connections, name: str) -> SourceReader:
+        """A connection to the configured source ``name``, for reading (snapshot, capture,
+        monitor, actors)."""
+        ...
+
+
+# ---- Reading: what snapshot, capture, monitor and actors call (CAPTURE) --------------------
+
+Content = dict[str, list[Any]]
+"""An object's state as stored: each field's values, normalized by the provider."""
+
+
+class ReadError(Exception):
+    """A source's answer cannot be stored (an entry without its identity, say); the message
+    names the entry."""
+
+
+class Connections(Protocol):
+    """What a provider opens its connections with: the runtime (``services.runtime.Runtime``),
+    which turns configuration into an authenticated connection in one place."""
+
+    def source_config(self, kind: str, name: str) -> Any:
+        """The configuration of the source ``name`` of kind ``kind``."""
+        ...
+
+    def connection(self, kind: str, name: str) -> Any:
+        """An authenticated connection to it (the provider's own connection type)."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadScope:
+    """A part of a source that is read and followed on its own (an AD partition): its name, the
+    cursor stream its changes are followed with, and the resource types read from it."""
+
+    name: str
+    stream: str
+    type_keys: frozenset[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObservedObject:
+    """One object as a full read returned it, ready to store."""
+
+    external_id: str
+    resource_type: ResourceType
+    content: Content
+
+
+@dataclass(kw_only=True)
+class SnapshotPage:
+    """One page of a full read: the objects of catalog types, and what was left out."""
+
+    objects: list[ObservedObject] = field(default_factory=list)
+    read: int = 0
+    """Objects read (those not in the catalog included; unreadable ones not)."""
+    not_in_catalog: Counter[str] = field(default_factory=Counter)
+    """Objects of no catalog type, by their most specific class."""
+    unreadable: int = 0
+    """Entries listed whose identity the account may not read (skipped)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LookedUp:
+    """An object read by its id after a full read missed it."""
+
+    path: str
+    content: Content
+    gone: bool
+    """It is deleted (a tombstone), not merely elsewhere."""
+
+
+class FieldChange(Protocol):
+    """One change event to store: ``op`` is a :class:`dirguard.core.change_op.ChangeOp` value."""
+
+    @property
+    def op(self) -> str: ...
+    @property
+    def attribute(self) -> str | None: ...
+    @property
+    def old(self) -> Any: ...
+    @property
+    def new(self) -> Any: ...
+
+
+class AppliedChange(Protocol):
+    """An observed change applied to the last stored state: the new state and its events."""
+
+    @property
+    def content(self) -> Content: ...
+    @property
+    def changes(self) -> Sequence[FieldChange]: ...
+
+
+class ObservedChange(Protocol):
+    """One object's change as a change read returned it."""
+
+    @property
+    def external_id(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+
+    def resource_type(self) -> ResourceType | None:
+        """The catalog type of an object not stored yet (``None``: not in the catalog)."""
+        ...
+
+    def apply(self, previous: Content | None, volatile: frozenset[str]) -> AppliedChange | None:
+        """The change applied to ``previous`` (``None``: nothing stored yet); ``None`` when
+        it changes nothing (``volatile`` fields do not count)."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangePage:
+    """One page of a change read and the cursor after it (stored with what is made of it)."""
+
+    changes: Sequence[ObservedChange]
+    cursor: bytes
+
+
+class SourceReader(Protocol):
+    """An open connection to one source, for reading; closed with :meth:`close`."""
+
+    @property
+    def name(self) -> str:
+        """The source's configured name."""
+        ...
+
+    def scopes(self) -> Sequence[ReadScope]:
+        """The configured parts of the source, in reading order."""
+        ...
+
+    def start_cursor(self, scope: ReadScope) -> bytes:
+        """A cursor for "now": changes from here on (taken before a full read)."""
+        ...
+
+    def read_all(self, scope: ReadScope) -> Iterator[SnapshotPage]:
+        """Everything in ``scope``, page by page (a snapshot)."""
+        ...
+
+    def look_up(self, external_id: str) -> LookedUp | None:
+        """One object by id, live or deleted; ``None`` when the source holds it no more."""
+        ...
+
+    def read_changes(self, scope: ReadScope, cursor: bytes) -> Iterator[ChangePage]:
+        """The changes in ``scope`` since ``cursor`` (empty: since the beginning), page by
+        page, each with the cursor after it (a DirSync cookie, a Graph deltaLink)."""
+        ...
+
+    def changes_incomplete(self) -> bool:
+        """Whether the account may be shown no deletions by change reads (said in the log)."""
+        ...
+
+    def audit(self) -> AuditSource | None:
+        """The source's audit trail, read from a stored position (``read_after``); ``None``
+        when none is configured."""
+        ...
+
+    def close(self) -> None: ...
 
 
 def store_source(kind: str, name: str) -> str:

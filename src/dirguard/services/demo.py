@@ -3,7 +3,7 @@
 It migrates the configured store (SQLite by default), records a run and an audit entry, reads the
 permission manifest and resource catalog, and — where Debian's ``samba-ad-dc`` and python-ldap
 are installed and dirguard runs as root — provisions a throwaway Samba AD DC on loopback and
-takes a baseline snapshot of it into the store through dirguard's own AD connector, then
+takes a baseline snapshot of it into the store through dirguard's own snapshot use case, then
 stops it. Each step reports what it did or why it was
 skipped; nothing here needs a network beyond loopback.
 """
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dirguard.catalog.manifest import MANIFEST
 from dirguard.catalog.permission_model import Mode, Service
 from dirguard.catalog.resource_type import Partition
-from dirguard.config.schema import AdDomainConfig, Config
+from dirguard.config.schema import AdDomainConfig, AdSection, Config
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.store import database
 from dirguard.store.audit import AuditOutcome, record_audit
@@ -133,10 +133,11 @@ def snapshot_throwaway_domain(
 def snapshot_samba_dc(
     dc: SambaDC, sessions: sessionmaker[Session], progress: Progress
 ) -> dict[str, Any]:
-    """Baseline snapshot of a running DC (all three partitions) through dirguard's own AD
-    connector, then the stored objects counted per resource type."""
-    from dirguard.providers.ad.connection import connect
-    from dirguard.services.capture.ad_snapshot import snapshot_domain
+    """Baseline snapshot of a running DC (all three partitions) through dirguard's own snapshot
+    use case, bound with the DC's generated password, then the stored objects counted per
+    resource type."""
+    from dirguard.services.capture.use_cases import SnapshotRequest, snapshot
+    from dirguard.services.runtime import AdOpeners, Runtime, connect_ad
 
     domain = AdDomainConfig(
         name=dc.realm.lower(),
@@ -147,9 +148,16 @@ def snapshot_samba_dc(
         password="env:DIRGUARD_DEMO_UNUSED",  # noqa: S106 - a reference, not a secret
         partitions=[Partition.DOMAIN, Partition.CONFIGURATION, Partition.SCHEMA],
     )
+    runtime = Runtime(
+        config=Config(ad=AdSection(domains=[domain])),
+        sessions=sessions,
+        principal="dirguard",
+        ad_openers=lambda d: AdOpeners(
+            bind=lambda: connect_ad(d, dc.admin_password), elevator=None
+        ),
+    )
     progress(f"Snapshotting {dc.realm} over {dc.ldaps_uri} (certificate checked)")
-    with connect(domain, dc.admin_password) as conn:
-        result = snapshot_domain(sessions, conn, domain)
+    (result,) = snapshot(runtime, SnapshotRequest(domain=domain.name)).snapshots
     with sessions() as session:
         counts = dict(
             session.execute(

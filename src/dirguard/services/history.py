@@ -9,7 +9,7 @@ capturing when it happened) has ``detected_by`` ``"snapshot"``."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,33 +107,54 @@ def _values(event: ChangeEvent) -> tuple[Any, Any, Any]:
     return event.old_value, new, None
 
 
-def event_dict(event: ChangeEvent, obj: DirectoryObject) -> dict[str, Any]:
+@dataclass(frozen=True, kw_only=True)
+class ChangeView:
+    """One recorded change as shown: values JSON-ready, times in ISO 8601."""
+
+    sequence: int
+    source: str
+    object: dict[str, str | None]
+    """The object's ``guid``, ``type``, ``name`` (natural key) and ``dn``."""
+    op: str
+    attribute: str | None
+    old: Any
+    new: Any
+    details: Any
+    actor: str | None
+    actor_source: str | None
+    actor_address: str | None
+    occurred_at: str | None
+    observed_at: str
+    detected_by: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def change_view(event: ChangeEvent, obj: DirectoryObject) -> ChangeView:
     old, new, details = _values(event)
-    return {
-        "sequence": event.sequence,
-        "source": event.source,
-        "object": {
+    snapshot = (event.correlation_id or "").startswith(SNAPSHOT_CORRELATION_PREFIX)
+    return ChangeView(
+        sequence=event.sequence,
+        source=event.source,
+        object={
             "guid": obj.external_id,
             "type": obj.resource_type,
             "name": obj.natural_key,
             "dn": obj.path,
         },
-        "op": event.op,
-        "attribute": event.attribute,
-        "old": json_codec.encode(old),
-        "new": json_codec.encode(new),
-        "details": json_codec.encode(details),
-        "actor": event.actor,
-        "actor_source": event.actor_source,
-        "actor_address": event.actor_address,
-        "occurred_at": event.occurred_at.isoformat() if event.occurred_at else None,
-        "observed_at": event.observed_at.isoformat(),
-        "detected_by": (
-            "snapshot"
-            if (event.correlation_id or "").startswith(SNAPSHOT_CORRELATION_PREFIX)
-            else None
-        ),
-    }
+        op=event.op,
+        attribute=event.attribute,
+        old=json_codec.encode(old),
+        new=json_codec.encode(new),
+        details=json_codec.encode(details),
+        actor=event.actor,
+        actor_source=event.actor_source,
+        actor_address=event.actor_address,
+        occurred_at=event.occurred_at.isoformat() if event.occurred_at else None,
+        observed_at=event.observed_at.isoformat(),
+        detected_by="snapshot" if snapshot else None,
+    )
 
 
 def by_actor(actor: str) -> ColumnElement[bool]:
@@ -145,7 +166,16 @@ def by_actor(actor: str) -> ColumnElement[bool]:
     return (wanted == actor.lower()) | wanted.endswith("\\" + actor.lower(), autoescape=True)
 
 
-def changes(
+def event_dict(event: ChangeEvent, obj: DirectoryObject) -> dict[str, Any]:
+    return change_view(event, obj).as_dict()
+
+
+def changes(session: Session, **filters: Any) -> list[dict[str, Any]]:
+    """:func:`find_changes` as JSON-ready dictionaries."""
+    return [v.as_dict() for v in find_changes(session, **filters)]
+
+
+def find_changes(
     session: Session,
     *,
     source: str | None = None,
@@ -155,7 +185,7 @@ def changes(
     until: datetime | None = None,
     attribute: str | None = None,
     limit: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ChangeView]:
     """Change events matching every given filter, oldest first. Times compare against when the
     change occurred, or when dirguard observed it where the source does not say."""
     query = select(ChangeEvent, DirectoryObject).join(
@@ -182,16 +212,21 @@ def changes(
     query = query.order_by(ChangeEvent.source, ChangeEvent.sequence)
     if limit is not None:
         query = query.limit(limit)
-    return [event_dict(e, o) for e, o in session.execute(query)]
+    return [change_view(e, o) for e, o in session.execute(query)]
 
 
 def history(session: Session, ref: ObjectRef) -> list[dict[str, Any]]:
     """Every event of one object, oldest first (its attribute timeline)."""
+    return [v.as_dict() for v in timeline(session, ref)]
+
+
+def timeline(session: Session, ref: ObjectRef) -> list[ChangeView]:
+    """Every event of one object, oldest first."""
     obj = session.get_one(DirectoryObject, ref.id)
     events = session.scalars(
         select(ChangeEvent).where(ChangeEvent.object_id == ref.id).order_by(ChangeEvent.sequence)
     )
-    return [event_dict(e, obj) for e in events]
+    return [change_view(e, obj) for e in events]
 
 
 def state_at(session: Session, ref: ObjectRef, at: datetime) -> dict[str, Any] | None:

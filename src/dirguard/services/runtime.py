@@ -94,6 +94,22 @@ def config_ad_openers(config: Config, domain: AdDomainConfig) -> AdOpeners:
     return AdOpeners(bind=bind, elevator=elevator)
 
 
+def choose_ad_domains(config: Config, name: str | None = None) -> list[AdDomainConfig]:
+    """The configured AD domains, or the one named; a clear error when there is none."""
+    domains = config.ad.domains
+    if not domains:
+        raise ServiceError("no [[ad.domains]] in the configuration", Problem.CONFIG)
+    if name is None:
+        return list(domains)
+    chosen = [d for d in domains if d.name == name.lower()]
+    if not chosen:
+        known = ", ".join(d.name for d in domains)
+        raise ServiceError(
+            f"no AD domain {name!r} configured (configured: {known})", Problem.NOT_FOUND
+        )
+    return chosen
+
+
 @dataclass(frozen=True, kw_only=True)
 class Runtime:
     """Configuration, store, connection openers, the acting principal and a clock."""
@@ -112,18 +128,7 @@ class Runtime:
 
     def ad_domains(self, name: str | None = None) -> list[AdDomainConfig]:
         """The configured AD domains, or the one named; a clear error when there is none."""
-        domains = self.config.ad.domains
-        if not domains:
-            raise ServiceError("no [[ad.domains]] in the configuration", Problem.CONFIG)
-        if name is None:
-            return list(domains)
-        chosen = [d for d in domains if d.name == name.lower()]
-        if not chosen:
-            known = ", ".join(d.name for d in domains)
-            raise ServiceError(
-                f"no AD domain {name!r} configured (configured: {known})", Problem.NOT_FOUND
-            )
-        return chosen
+        return choose_ad_domains(self.config, name)
 
     def ad_domain(self, name: str | None = None) -> AdDomainConfig:
         """One domain: the one named, or the only one configured."""
@@ -141,6 +146,16 @@ class Runtime:
     def open_ad(self, domain: AdDomainConfig) -> AdConnection:
         """A connection bound as the domain's configured account."""
         return self.openers(domain).bind()
+
+    # What providers open their connections with (providers.base.Connections).
+
+    def source_config(self, kind: str, name: str) -> AdDomainConfig:
+        if kind != "ad":
+            raise ServiceError(f"no {kind!r} source can be read yet", Problem.NOT_FOUND)
+        return self.ad_domain(name)
+
+    def connection(self, kind: str, name: str) -> AdConnection:
+        return self.open_ad(self.source_config(kind, name))
 
 
 @contextmanager

@@ -1,47 +1,36 @@
-"""Incremental capture of AD changes with DirSync: one transaction per DirSync page.
+"""Incremental capture of a source's changes: one transaction per page of its change read.
 
-Each page's entries are turned into change events against dirguard's last stored state
-(:func:`dirguard.providers.ad.object_diff.apply_delta`), the objects' versions and rows are brought
-up to
-date, and the page's cookie is saved, all in ONE transaction: the cookie never moves without the
-events it covers. Replaying a page (after a crash between the server's answer and the commit)
-finds its changes already stored and adds nothing. Actors are left unknown by the pages;
-:func:`fill_domain_actors` then correlates the domain's unattributed events with the DC's audit
-trail (the domain's ``samba_audit_files``) in its own transaction, which stores the attributions
-together with the new audit position — a record read late fills its actor in on a later pass.
+Each page's changes (for AD a DirSync page, :mod:`dirguard.providers.ad.dirsync`) are applied
+to dirguard's last stored state, giving change events; the objects' versions and rows are
+brought up to date, and the page's cursor is saved, all in ONE transaction: the cursor never
+moves without the events it covers. Replaying a page (after a crash between the server's
+answer and the commit) finds its changes already stored and adds nothing. Actors are left
+unknown by the pages; :func:`fill_source_actors` then correlates the source's unattributed
+events with its audit trail (for AD the domain's ``samba_audit_files``) in its own transaction,
+which stores the attributions together with the new audit position — a record read late fills
+its actor in on a later pass.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import ldap
-from ldap.filter import escape_filter_chars
 from sqlalchemy.orm import Session, sessionmaker
 
-from dirguard.catalog.resource_type import Identifier
 from dirguard.config.schema import AdDomainConfig
 from dirguard.core.change_op import ChangeOp
-from dirguard.providers.ad.audit.samba_audit import LdapSidResolver, SambaAuditSource
+from dirguard.providers.ad.audit.audit_source import AuditSource
 from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.ldap_read import (
-    DirSyncPage,
-    Entry,
-    deleted_objects_readable,
-    dirsync_pages,
-    read_schema,
-)
-from dirguard.providers.ad.object_diff import apply_delta, parse_dirsync_entry
-from dirguard.providers.ad.sd.security_descriptor import SecurityDescriptorError, sid_from_bytes
-from dirguard.providers.ad.values import Content, Schema, classify
+from dirguard.providers.ad.read import AdReader
+from dirguard.providers.ad.values import Content, Schema
+from dirguard.providers.base import ChangePage, ObservedChange, ReadError, ReadScope, SourceReader
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.capture.actor_fill import FillReport, fill_actors
 from dirguard.services.capture.ad_snapshot import (
-    dirsync_stream,
     latest_versions,
     objects_by_guid,
     record_state,
@@ -56,7 +45,7 @@ from dirguard.store.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
 
-BeforeCommit = Callable[[Session, DirSyncPage], None]
+BeforeCommit = Callable[[Session, ChangePage], None]
 """Called with each page's session just before it commits (tests inject failures here)."""
 
 
@@ -81,75 +70,36 @@ class CaptureResult:
         return {**shallow_fields(self), "ops": dict(sorted(self.ops.items()))}
 
 
-def deletions_hidden(conn: AdConnection, domain: AdDomainConfig) -> bool:
-    """Whether DirSync may leave deletions out for the bound account (it may not read the
-    domain's CN=Deleted Objects; Samba then returns no tombstones to it), said in the log with
-    what to do."""
-    if deleted_objects_readable(conn.ldap, conn.contexts.default):
-        return False
-    log.warning(
-        "domain %s: the bound account may not read CN=Deleted Objects,%s; a Samba DC leaves"
-        " deletions out of its DirSync answers then, and they are found only by the next"
-        " `dirguard snapshot ad`. Grant it with `dirguard connect ad` (checked by `dirguard"
-        " connect validate`)",
-        domain.name,
-        conn.contexts.default,
-    )
-    return True
-
-
-def _identity(identify: Identifier, dn: str, raw: dict[str, list[bytes]]) -> str:
-    guid = identify(raw)
-    if guid is None:
-        raise CaptureError(f"{dn}: the DirSync answer holds no objectGUID")
-    return guid
-
-
 def ingest_page(
     session: Session,
     source: str,
-    partition_types: Any,
-    schema: Schema,
-    entries: list[Entry],
+    changes: Sequence[ObservedChange],
     run: Run | None,
     result: CaptureResult,
-    *,
-    domain_sid: str | None = None,
 ) -> None:
-    """Store the events and states of one page's entries (flushes; the caller commits).
-    ``domain_sid`` gives the domain's groups their aliases in security descriptor changes."""
-    partition, types = partition_types
-    identify = RESOURCE_TYPES.identify("ad")
-    guids = {dn: _identity(identify, dn, raw) for dn, raw in entries}
-    objects = objects_by_guid(session, source, guids.values())
+    """Store the events and states of one page's changes (flushes; the caller commits)."""
+    objects = objects_by_guid(session, source, (c.external_id for c in changes))
     latest = latest_versions(session, (o.id for o in objects.values()))
     states: dict[str, Content] = {
         guid: latest[obj.id].content for guid, obj in objects.items() if obj.id in latest
     }
-    for dn, raw in entries:
+    for change in changes:
         result.entries += 1
-        guid = guids[dn]
-        delta = parse_dirsync_entry(schema, dn, raw)
+        guid = change.external_id
         obj = objects.get(guid)
         if obj is None:
-            resource_type = classify(types, partition, delta.replaced)
+            resource_type = change.resource_type()
             if resource_type is None:
                 result.skipped_not_in_catalog += 1
                 continue
         else:
             resource_type = RESOURCE_TYPES[obj.resource_type]
-        applied = apply_delta(
-            schema,
-            states.get(guid),
-            delta,
-            volatile=resource_type.volatile_fields,
-            domain_sid=domain_sid,
-        )
+        applied = change.apply(states.get(guid), resource_type.volatile_fields)
         if applied is None:
             continue
         if obj is None:
             obj = DirectoryObject(
-                source=source, resource_type=resource_type.key, external_id=guid, path=dn
+                source=source, resource_type=resource_type.key, external_id=guid, path=change.path
             )
             session.add(obj)
             session.flush()
@@ -160,18 +110,18 @@ def ingest_page(
             [
                 NewChangeEvent(
                     object_id=obj.id,
-                    op=ChangeOp(change.op),
-                    attribute=change.attribute,
-                    old_value=change.old,
-                    new_value=change.new,
+                    op=ChangeOp(event.op),
+                    attribute=event.attribute,
+                    old_value=event.old,
+                    new_value=event.new,
                     observed_at=now,
                 )
-                for change in applied.changes
+                for event in applied.changes
             ],
             run,
         )
         result.events += len(applied.changes)
-        result.ops.update(change.op for change in applied.changes)
+        result.ops.update(event.op for event in applied.changes)
         added = record_state(session, obj, applied.content, latest.get(obj.id), run)
         if added is not None:
             session.flush()
@@ -180,83 +130,36 @@ def ingest_page(
     session.flush()
 
 
-def _base_attribute(conn: AdConnection, dn: str, ldap_filter: str, name: str) -> bytes | None:
-    found = conn.ldap.search_s(dn, ldap.SCOPE_BASE, ldap_filter, [name])
-    for _dn, attributes in found:
-        if isinstance(attributes, dict) and attributes.get(name):
-            return bytes(attributes[name][0])
-    return None
-
-
-def read_domain_sid(conn: AdConnection) -> str | None:
-    """The domain SID (the domain head's ``objectSid``), or ``None`` when it cannot be read."""
-    raw = _base_attribute(conn, conn.contexts.default, "(objectClass=*)", "objectSid")
-    if raw is None:
-        return None
-    try:
-        return sid_from_bytes(raw)[0]
-    except SecurityDescriptorError:
-        return None
-
-
-def read_netbios_name(conn: AdConnection, domain: AdDomainConfig) -> str:
-    """The domain's NetBIOS name (its crossRef's ``nETBIOSName``); actors are shown as
-    ``NETBIOS\\account``. Falls back to the DNS name's first label in capitals."""
-    partitions = f"CN=Partitions,{conn.contexts.configuration}"
-    escaped = escape_filter_chars(conn.contexts.default)
-    try:
-        found = conn.ldap.search_s(
-            partitions,
-            ldap.SCOPE_ONELEVEL,
-            f"(&(objectClass=crossRef)(nCName={escaped}))",
-            ["nETBIOSName"],
-        )
-    except ldap.LDAPError:
-        found = []
-    for _dn, attributes in found:
-        if isinstance(attributes, dict) and attributes.get("nETBIOSName"):
-            return bytes(attributes["nETBIOSName"][0]).decode("utf-8")
-    return domain.name.split(".")[0].upper()
-
-
-def audit_source_for(conn: AdConnection, domain: AdDomainConfig) -> SambaAuditSource | None:
-    """The domain's Samba audit files as an audit source (``None`` when none are configured);
-    SIDs are resolved to account names over ``conn``."""
-    files = domain.samba_audit_files
-    if not files:
-        return None
-    return SambaAuditSource(
-        directory_changes=files[0],
-        group_changes=files[1] if len(files) > 1 else None,
-        password_changes=files[2] if len(files) > 2 else None,
-        dc=conn.contexts.dns_host_name,
-        resolve_sid=LdapSidResolver(conn.ldap, domain=read_netbios_name(conn, domain)),
-    )
-
-
 def fill_domain_actors(
     sessions: sessionmaker[Session],
     conn: AdConnection,
     domain: AdDomainConfig,
-    audit: SambaAuditSource | None = None,
+    audit: AuditSource | None = None,
 ) -> FillReport | None:
-    """Attribute the domain's unattributed events: first dirguard's own rollback writes (on behalf
-    of their requester), then the rest from its audit files, in one transaction with the new
-    audit position; ``None`` when the domain names no audit source. A caller that runs this
-    repeatedly over one connection (the monitor) passes the ``audit`` source it built once, so
-    the NetBIOS name is not read again and the SID cache is kept."""
+    """:func:`fill_source_actors` of a domain over a bound connection (left open)."""
+    return fill_source_actors(sessions, AdReader(conn, domain), audit)
+
+
+def fill_source_actors(
+    sessions: sessionmaker[Session], reader: SourceReader, audit: AuditSource | None = None
+) -> FillReport | None:
+    """Attribute the source's unattributed events: first dirguard's own rollback writes (on
+    behalf of their requester), then the rest from its audit trail, in one transaction with the
+    new audit position; ``None`` when the source has no audit trail configured. ``audit``: the
+    trail to read instead of the reader's."""
+    name = reader.name
     with sessions.begin() as session:
-        own = mark_own_writes(session, domain.name)
+        own = mark_own_writes(session, name)
     if own:
-        log.info("%d change(s) of %s were dirguard's own rollback writes", own, domain.name)
-    audit = audit or audit_source_for(conn, domain)
+        log.info("%d change(s) of %s were dirguard's own rollback writes", own, name)
+    audit = audit or reader.audit()
     if audit is None:
         return None
     with sessions.begin() as session:
-        report = fill_actors(session, source=domain.name, audit=audit)
+        report = fill_actors(session, source=name, audit=audit)
     log.info(
         "actors of %s: %d records read, %d events attributed, %d still unknown",
-        domain.name,
+        name,
         report.records_read,
         report.filled,
         report.unknown,
@@ -273,33 +176,42 @@ def capture_domain(
     before_commit: BeforeCommit | None = None,
     run: Run | None = None,
 ) -> CaptureResult:
-    """One DirSync pass over every selected partition, from the stored cookies on.
+    """:func:`capture_source` of a domain over a bound connection (left open)."""
+    reader = AdReader(conn, domain, schema=schema)
+    return capture_source(sessions, reader, before_commit=before_commit, run=run)
+
+
+def capture_source(
+    sessions: sessionmaker[Session],
+    reader: SourceReader,
+    *,
+    before_commit: BeforeCommit | None = None,
+    run: Run | None = None,
+) -> CaptureResult:
+    """One change read over every scope of the source, from the stored cursors on.
 
     Without ``run`` the pass is a run of its own (a ``capture`` row, closed with its counters).
-    With ``run`` (the monitor's, still open) the pass's events and cookies belong to that run and
-    no row is opened or closed: an error reaches the caller, who owns the run.
+    With ``run`` (the monitor's, still open) the pass's events and cursors belong to that run
+    and no row is opened or closed: an error reaches the caller, who owns the run.
     """
+    name = reader.name
     with sessions() as session:
-        missing = [
-            p.value
-            for p in domain.partitions
-            if get_cursor(session, domain.name, dirsync_stream(p)) is None
-        ]
+        missing = [s.name for s in reader.scopes() if get_cursor(session, name, s.stream) is None]
     if missing:
         raise CaptureError(
-            f"domain {domain.name}: no baseline for partition(s) {', '.join(missing)}; "
+            f"domain {name}: no baseline for partition(s) {', '.join(missing)}; "
             "run `dirguard snapshot ad` first"
         )
     if run is not None:
-        result = CaptureResult(domain=domain.name, run_id=run.id)
-        _capture_pages(sessions, conn, domain, run, result, schema, before_commit)
+        result = CaptureResult(domain=name, run_id=run.id)
+        _capture_pages(sessions, reader, run, result, before_commit)
         return result
     with sessions.begin() as session:
-        own = start_run(session, "capture", domain.name)
-    result = CaptureResult(domain=domain.name, run_id=own.id)
-    result.deletions_hidden = deletions_hidden(conn, domain)
+        own = start_run(session, "capture", name)
+    result = CaptureResult(domain=name, run_id=own.id)
+    result.deletions_hidden = reader.changes_incomplete()
     try:
-        _capture_pages(sessions, conn, domain, own, result, schema, before_commit)
+        _capture_pages(sessions, reader, own, result, before_commit)
     except BaseException as error:
         status = RunStatus.INTERRUPTED if isinstance(error, KeyboardInterrupt) else RunStatus.FAILED
         with sessions.begin() as session:
@@ -313,41 +225,33 @@ def capture_domain(
         raise
     with sessions.begin() as session:
         finish_run(session, session.merge(own), RunStatus.SUCCEEDED, counters=result.as_dict())
-    log.info("capture of %s: %d entries, %d events", domain.name, result.entries, result.events)
+    log.info("capture of %s: %d entries, %d events", name, result.entries, result.events)
     return result
+
+
+def _pages(reader: SourceReader, scope: ReadScope, cursor: bytes) -> Iterator[ChangePage]:
+    try:
+        yield from reader.read_changes(scope, cursor)
+    except ReadError as error:
+        raise CaptureError(str(error)) from None
 
 
 def _capture_pages(
     sessions: sessionmaker[Session],
-    conn: AdConnection,
-    domain: AdDomainConfig,
+    reader: SourceReader,
     run: Run,
     result: CaptureResult,
-    schema: Schema | None,
     before_commit: BeforeCommit | None,
 ) -> None:
-    schema = schema or read_schema(conn.ldap, conn.contexts.schema)
-    domain_sid = read_domain_sid(conn)
-    types = list(RESOURCE_TYPES.values())
-    for partition in domain.partitions:
-        stream = dirsync_stream(partition)
+    name = reader.name
+    for scope in reader.scopes():
         with sessions() as session:
-            cookie = get_cursor(session, domain.name, stream) or b""
-        base = conn.contexts.base(partition)
-        for page in dirsync_pages(conn.ldap, base, cookie):
+            cursor = get_cursor(session, name, scope.stream) or b""
+        for page in _pages(reader, scope, cursor):
             with sessions.begin() as session:
                 page_run = session.merge(run)
-                ingest_page(
-                    session,
-                    domain.name,
-                    (partition, types),
-                    schema,
-                    page.entries,
-                    page_run,
-                    result,
-                    domain_sid=domain_sid,
-                )
-                save_cursor(session, domain.name, stream, page.cookie, page_run)
+                ingest_page(session, name, page.changes, page_run, result)
+                save_cursor(session, name, scope.stream, page.cursor, page_run)
                 if before_commit is not None:
                     before_commit(session, page)
             result.pages += 1

@@ -1,20 +1,18 @@
-"""Baseline snapshot of an AD domain: every object of the selected partitions, keyed by GUID.
+"""Baseline snapshot of a source: every object of its scopes (an AD domain's partitions).
 
-For each partition: first a DirSync with a filter that matches nothing gives a cookie for "now";
-then a paged search reads every object (all attributes, the security descriptor's owner, group
-and DACL, forward links), on a reader thread a few pages ahead of the storing
-(:func:`~dirguard.providers.ad.ldap_read.read_ahead`). Objects are classified to a catalog type,
-normalized (:mod:`dirguard.providers.ad.values`) and stored in batches, one transaction per batch
+For each scope: first the provider's cursor for "now" (for AD, a DirSync with a filter that
+matches nothing); then the provider reads every object, classified to a catalog type and
+normalized (:meth:`~dirguard.providers.base.SourceReader.read_all`, a few pages ahead of the
+storing), stored in batches, one transaction per batch
 (:mod:`dirguard.services.capture.snapshot_store`: a few bulk statements per batch); a version is
-added
-only when the object's content differs from its last version (volatile fields ignored). So an
-interrupted snapshot is resumed by running it again: what was stored is found unchanged, the rest
-is added. When a partition's search is complete, objects stored as live that it did not return
+added only when the object's content differs from its last version (volatile fields ignored). So
+an interrupted snapshot is resumed by running it again: what was stored is found unchanged, the
+rest is added. When a scope's read is complete, objects stored as live that it did not return
 were deleted while nothing was capturing: each gets a delete event
-(:mod:`dirguard.services.capture.ad_snapshot_deletes`). Then, when no capture cursor exists yet, the
-cookie taken before the search becomes the capture starting point (in the same transaction), so
-changes made during the snapshot are replayed by the first capture (and found already stored
-where the search saw them).
+(:mod:`dirguard.services.capture.ad_snapshot_deletes`). Then, when no capture cursor exists yet,
+the cursor taken before the read becomes the capture starting point (in the same transaction),
+so changes made during the snapshot are replayed by the first capture (and found already stored
+where the read saw them).
 """
 
 from __future__ import annotations
@@ -26,35 +24,27 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dirguard.catalog.resource_type import Partition, ResourceType
+from dirguard.catalog.resource_type import ResourceType
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.ldap_read import (
-    NO_MATCH_FILTER,
-    dirsync_pages,
-    paged_search,
-    read_ahead,
-    read_schema,
-)
+from dirguard.providers.ad.read import AdReader
 from dirguard.providers.ad.values import (
     DN_ATTRIBUTE,
     Content,
     Schema,
-    classify,
     first_text,
     is_tombstone_dn,
-    normalize_entry,
     significant,
 )
+from dirguard.providers.base import ObservedObject, ReadScope, SourceReader
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.capture.ad_snapshot_deletes import detect_deletes
-from dirguard.services.capture.snapshot_store import ObservedObject, store_observed
+from dirguard.services.capture.snapshot_store import store_observed
 from dirguard.store import json_codec
 from dirguard.store.column_types import utcnow
 from dirguard.store.cursors import get_cursor, save_cursor
@@ -65,11 +55,6 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 """Objects per transaction: one page of the paged search."""
-
-
-def dirsync_stream(partition: Partition) -> str:
-    """Cursor stream name of a partition's DirSync cookie."""
-    return f"dirsync:{partition.value}"
 
 
 def shallow_fields(result: Any) -> dict[str, Any]:
@@ -183,13 +168,6 @@ def store_batch(
     result.unchanged += counts.unchanged
 
 
-def _start_cookie(conn: AdConnection, base: str) -> bytes:
-    cookie = b""
-    for page in dirsync_pages(conn.ldap, base, b"", ldap_filter=NO_MATCH_FILTER):
-        cookie = page.cookie
-    return cookie
-
-
 @contextlib.contextmanager
 def fewer_collections() -> Iterator[None]:
     """Run the cyclic garbage collector less often while the block runs (restored after).
@@ -206,45 +184,31 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _snapshot_partition(
+def _snapshot_scope(
     sessions: sessionmaker[Session],
-    conn: AdConnection,
-    domain: AdDomainConfig,
-    partition: Partition,
-    schema: Schema,
+    reader: SourceReader,
+    scope: ReadScope,
     run: Run,
     result: SnapshotResult,
     progress: Callable[[int], None] | None,
     batch_size: int,
 ) -> None:
-    """Read one partition (a reader thread a few pages ahead), store it batch by batch, then
+    """Read one scope (the provider reads a few pages ahead), store it batch by batch, then
     record what it no longer holds and, with the last batch, the capture starting point."""
-    base = conn.contexts.base(partition)
-    start_cookie = _start_cookie(conn, base)
-    types = list(RESOURCE_TYPES.values())
+    start_cursor = reader.start_cursor(scope)
     batch: list[ObservedObject] = []
     seen: set[str] = set()
     unreadable = 0
-    identify = RESOURCE_TYPES.identify("ad")
-    for page in read_ahead(partial(paged_search, conn.ldap, base)):
-        for dn, raw in page:
-            guid = identify(raw)
-            if guid is None:
-                unreadable += 1
-                log.debug("%s: no readable objectGUID for the bind account; skipped", dn)
-                continue
-            content = normalize_entry(schema, dn, raw)
-            resource_type = classify(types, partition, content)
-            result.objects += 1
-            if resource_type is None:
-                classes = content.get("objectClass") or ["(none)"]
-                result.not_in_catalog[str(classes[-1])] += 1
-                continue
-            seen.add(guid)
-            batch.append(ObservedObject(guid=guid, resource_type=resource_type, content=content))
+    for page in reader.read_all(scope):
+        unreadable += page.unreadable
+        result.objects += page.read
+        result.not_in_catalog.update(page.not_in_catalog)
+        for observed in page.objects:
+            seen.add(observed.external_id)
+            batch.append(observed)
             if len(batch) >= batch_size:
                 with sessions.begin() as session:
-                    store_batch(session, domain.name, batch, run, result)
+                    store_batch(session, reader.name, batch, run, result)
                 batch = []
         if progress is not None:
             progress(result.objects)
@@ -252,25 +216,17 @@ def _snapshot_partition(
         log.warning(
             "%s partition: %d entries skipped, the bind account may not read their objectGUID "
             "(grant it read access to the whole partition to guard them)",
-            partition.value,
+            scope.name,
             unreadable,
         )
     result.unreadable += unreadable
     with sessions.begin() as session:
-        store_batch(session, domain.name, batch, run, result)
+        store_batch(session, reader.name, batch, run, result)
         result.deletes_detected += detect_deletes(
-            session,
-            conn,
-            domain.name,
-            partition,
-            seen,
-            schema=schema,
-            run=run,
-            unreadable=unreadable,
+            session, reader, scope, seen, run=run, unreadable=unreadable
         )
-        stream = dirsync_stream(partition)
-        if get_cursor(session, domain.name, stream) is None:
-            save_cursor(session, domain.name, stream, start_cookie, run)
+        if get_cursor(session, reader.name, scope.stream) is None:
+            save_cursor(session, reader.name, scope.stream, start_cursor, run)
 
 
 def snapshot_domain(
@@ -282,21 +238,29 @@ def snapshot_domain(
     progress: Callable[[int], None] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> SnapshotResult:
-    """Read and store every object of ``domain``'s partitions; ``progress`` gets the number of
-    objects read so far after each batch."""
+    """:func:`snapshot_source` of a domain over a bound connection (left open)."""
+    reader = AdReader(conn, domain, schema=schema)
+    return snapshot_source(sessions, reader, progress=progress, batch_size=batch_size)
+
+
+def snapshot_source(
+    sessions: sessionmaker[Session],
+    reader: SourceReader,
+    *,
+    progress: Callable[[int], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> SnapshotResult:
+    """Read and store every object of the source's scopes; ``progress`` gets the number of
+    objects read so far after each page."""
     started = time.monotonic()
     with sessions.begin() as session:
-        run = start_run(session, "snapshot", domain.name)
-    result = SnapshotResult(
-        domain=domain.name, run_id=run.id, partitions=[p.value for p in domain.partitions]
-    )
+        run = start_run(session, "snapshot", reader.name)
+    scopes = reader.scopes()
+    result = SnapshotResult(domain=reader.name, run_id=run.id, partitions=[s.name for s in scopes])
     try:
-        schema = schema or read_schema(conn.ldap, conn.contexts.schema)
         with fewer_collections():
-            for partition in domain.partitions:
-                _snapshot_partition(
-                    sessions, conn, domain, partition, schema, run, result, progress, batch_size
-                )
+            for scope in scopes:
+                _snapshot_scope(sessions, reader, scope, run, result, progress, batch_size)
     except BaseException as error:
         status = RunStatus.INTERRUPTED if isinstance(error, KeyboardInterrupt) else RunStatus.FAILED
         with sessions.begin() as session:
@@ -313,7 +277,7 @@ def snapshot_domain(
         finish_run(session, session.merge(run), RunStatus.SUCCEEDED, counters=result.as_dict())
     log.info(
         "snapshot of %s: %d objects, %d new, %d new versions in %.1f s",
-        domain.name,
+        reader.name,
         result.objects,
         result.new_objects,
         result.new_versions,

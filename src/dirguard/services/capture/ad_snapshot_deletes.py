@@ -27,13 +27,11 @@ from collections.abc import Set
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from dirguard.catalog.resource_type import LdapSource, Partition
 from dirguard.core.change_op import ChangeOp
-from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.ldap_read import read_by_guid
-from dirguard.providers.ad.values import DN_ATTRIBUTE, Schema, is_tombstone_dn, normalize_entry
+from dirguard.providers.ad.values import DN_ATTRIBUTE
+from dirguard.providers.base import ObservedObject, ReadScope, SourceReader
 from dirguard.providers.registry import RESOURCE_TYPES
-from dirguard.services.capture.snapshot_store import ObservedObject, store_observed
+from dirguard.services.capture.snapshot_store import store_observed
 from dirguard.services.history import SNAPSHOT_CORRELATION_PREFIX
 from dirguard.store.column_types import utcnow
 from dirguard.store.events import NewChangeEvent, append_events
@@ -42,38 +40,28 @@ from dirguard.store.models import DirectoryObject, Run
 log = logging.getLogger(__name__)
 
 
-def partition_type_keys(partition: Partition) -> list[str]:
-    """Catalog keys of the resource types read from ``partition``."""
-    return [
-        t.key
-        for t in RESOURCE_TYPES.values()
-        if isinstance(t.source, LdapSource) and t.source.partition is partition
-    ]
-
-
 def detect_deletes(
     session: Session,
-    conn: AdConnection,
-    source: str,
-    partition: Partition,
+    reader: SourceReader,
+    scope: ReadScope,
     seen: Set[str],
     *,
-    schema: Schema,
     run: Run,
     unreadable: int = 0,
 ) -> int:
-    """Record the deletes of objects stored as live in ``partition`` whose GUID is not in
-    ``seen`` (the GUIDs a complete search just returned); the number of delete events. Flushes,
-    does not commit: the caller commits with the partition's last batch.
+    """Record the deletes of objects stored as live in ``scope`` whose id is not in ``seen``
+    (the ids a complete read just returned); the number of delete events. Flushes, does not
+    commit: the caller commits with the scope's last batch.
 
-    ``unreadable``: entries the search returned without an objectGUID the account may read.
-    When there were any, an object that is not found at all is not called deleted (the account
-    may merely be unable to see it): it is logged and left as it was."""
+    ``unreadable``: entries the read returned without an id the account may read. When there
+    were any, an object that is not found at all is not called deleted (the account may merely
+    be unable to see it): it is logged and left as it was."""
+    source = reader.name
     rows = session.execute(
         select(DirectoryObject.external_id, DirectoryObject.id).where(
             DirectoryObject.source == source,
             DirectoryObject.deleted.is_(False),
-            DirectoryObject.resource_type.in_(partition_type_keys(partition)),
+            DirectoryObject.resource_type.in_(scope.type_keys),
         )
     )
     missing = sorted((guid, object_id) for guid, object_id in rows if guid not in seen)
@@ -88,14 +76,10 @@ def detect_deletes(
     deletes = 0
     for guid, object_id in missing:
         obj = objects[object_id]
-        entry = read_by_guid(conn.ldap, guid)
-        content = None if entry is None else normalize_entry(schema, entry[0], entry[1])
-        tombstone = content is not None and (
-            content.get("isDeleted") == ["TRUE"] or is_tombstone_dn(entry[0] if entry else "")
-        )
-        if content is not None and not tombstone:
+        found = reader.look_up(guid)
+        if found is not None and not found.gone:
             log.warning("%s (%s) was not returned by the search but is live", obj.path, guid)
-        elif entry is None and unreadable:
+        elif found is None and unreadable:
             log.warning(
                 "%s (%s) was not found, but the bind account could not read %d entries of the "
                 "partition: not recorded as deleted",
@@ -113,7 +97,7 @@ def detect_deletes(
                         op=ChangeOp.DELETE,
                         attribute=DN_ATTRIBUTE,
                         old_value=obj.path,
-                        new_value=None if entry is None else entry[0],
+                        new_value=None if found is None else found.path,
                         observed_at=utcnow(),
                         correlation_id=f"{SNAPSHOT_CORRELATION_PREFIX}{run.id}",
                     )
@@ -122,9 +106,11 @@ def detect_deletes(
             )
             deletes += 1
             log.info("%s (%s) was deleted while nothing was capturing", obj.path, guid)
-        if content is not None:
+        if found is not None:
             observed = ObservedObject(
-                guid=guid, resource_type=RESOURCE_TYPES[obj.resource_type], content=content
+                external_id=guid,
+                resource_type=RESOURCE_TYPES[obj.resource_type],
+                content=found.content,
             )
             store_observed(session, source, [observed], run.id)
         else:

@@ -1,9 +1,8 @@
 """``dirguard monitor``: a DirSync pass per configured AD domain whenever the DC reports a change
 (LDAP change notification) and at least every ``interval`` seconds, run until stopped.
 
-Each pass is one :func:`dirguard.services.capture.ad_capture.capture_domain` call, which stores
-every
-DirSync page with its cookie in one transaction; resuming after a crash is therefore the
+Each pass is one :func:`dirguard.services.capture.ad_capture.capture_source` call, which stores
+every DirSync page with its cookie in one transaction; resuming after a crash is therefore the
 capture's job (the stored cookie is where the next pass starts, a replayed page adds nothing).
 This module adds what a long-running process needs on top:
 
@@ -20,7 +19,8 @@ This module adds what a long-running process needs on top:
   ``interrupted`` a run left ``running`` by a killed process: only when that process is on this
   host and no longer alive (a live monitor's run, or one owned elsewhere, is left alone);
 - the schema is read once per connection (it is needed to parse every page) rather than on every
-  pass; a reconnect reads it afresh;
+  pass, and so is the audit source (:class:`~dirguard.providers.ad.read.AdReader`); a reconnect
+  reads them afresh;
 - near-real-time: a change notification (``change_notification``, on a second connection) ends
   the wait and makes its domain due (a burst is one pass; the DirSync cookie decides what is
   stored). The poll every ``interval`` is the fallback; ``notifier=None`` polls only.
@@ -42,70 +42,49 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Protocol
 
-import ldap
 from sqlalchemy.orm import Session, sessionmaker
 
-from dirguard.config.credentials import CredentialError, resolve_credential
-from dirguard.config.schema import AdDomainConfig, Config
-from dirguard.config.secret_store import SecretStore
-from dirguard.providers.ad.audit.samba_audit import SambaAuditSource
+from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad.audit.audit_source import AuditSource
 from dirguard.providers.ad.change_notification import (
     DomainNotifications,
     NotifierFactory,
     change_notifier,
 )
-from dirguard.providers.ad.connection import (
-    AdAuthError,
-    AdConnection,
-    AdConnectionError,
-    connect,
-)
-from dirguard.providers.ad.ldap_errors import ldap_error_text
-from dirguard.providers.ad.ldap_read import read_schema
-from dirguard.providers.ad.values import Schema
+from dirguard.providers.ad.connection import AdAuthError, AdConnection
+from dirguard.providers.ad.read import RETRYABLE, AdReader, error_text
+from dirguard.providers.base import SourceReader
 from dirguard.services.capture.actor_fill import FillReport
 from dirguard.services.capture.ad_capture import (
     CaptureResult,
-    audit_source_for,
-    capture_domain,
-    deletions_hidden,
-    fill_domain_actors,
+    capture_source,
+    fill_source_actors,
 )
 from dirguard.services.capture.monitor_runs import OWNER_KEY, close_abandoned_runs, process_owner
+from dirguard.services.errors import Problem, ServiceError
 from dirguard.store.models import Run, RunStatus
 from dirguard.store.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
 
 Connector = Callable[[AdDomainConfig], AdConnection]
-"""Opens a bound connection to one of the domain's DCs (raises ``AdConnectionError``)."""
+"""Opens a bound connection to one of the domain's DCs (raises ``AdConnectionError``, or a
+:class:`ServiceError`: ``unavailable`` is retried, any other kind ends the monitor)."""
 
 
 class Capture(Protocol):
-    """One capture pass (:func:`capture_domain`) under the monitor's run."""
+    """One capture pass (:func:`capture_source`) under the monitor's run."""
 
     def __call__(
-        self,
-        sessions: sessionmaker[Session],
-        conn: AdConnection,
-        domain: AdDomainConfig,
-        *,
-        schema: Schema | None = ...,
-        run: Run | None = ...,
+        self, sessions: sessionmaker[Session], reader: SourceReader, *, run: Run | None = ...
     ) -> CaptureResult: ...
 
 
-FillActors = Callable[
-    [sessionmaker[Session], AdConnection, AdDomainConfig, SambaAuditSource | None],
-    FillReport | None,
-]
-"""Attributes the domain's new events from its audit source (:func:`fill_domain_actors`)."""
+FillActors = Callable[[sessionmaker[Session], SourceReader, AuditSource | None], FillReport | None]
+"""Attributes the source's new events from its audit trail (:func:`fill_source_actors`)."""
 
 Wait = Callable[[float], bool]
 """Waits up to the given seconds; returns ``True`` when a stop was requested meanwhile."""
-
-RETRYABLE: tuple[type[BaseException], ...] = (AdConnectionError, ldap.LDAPError, OSError)
-"""What a DC restart or a network problem raises; anything else ends the monitor."""
 
 
 class MonitorError(Exception):
@@ -140,10 +119,8 @@ class DomainState:
     """What the loop knows about one domain between passes."""
 
     domain: AdDomainConfig
-    conn: AdConnection | None = None
-    schema: Schema | None = None
-    audit: SambaAuditSource | None = None
-    """The domain's audit source over ``conn`` (built once per connection)."""
+    reader: AdReader | None = None
+    """The open connection, if any: it reads the schema and builds the audit source once."""
     failures: int = 0
     due: float = 0.0
     passes: int = 0
@@ -154,7 +131,11 @@ class DomainState:
     ops: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
     deletions_hidden: bool | None = None
-    """Found out once, at the first connection (``ad_capture.deletions_hidden``)."""
+    """Found out once, at the first connection (``SourceReader.changes_incomplete``)."""
+
+    @property
+    def conn(self) -> AdConnection | None:
+        return self.reader.conn if self.reader is not None else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -183,29 +164,11 @@ PassReport = Callable[[str, CaptureResult], None]
 """Called after every successful pass (the CLI prints the ones that found changes)."""
 
 
-def config_connector(config: Config) -> Connector:
-    """Connects with the domain's configured credential, resolved afresh at every connection."""
-
-    def open_connection(domain: AdDomainConfig) -> AdConnection:
-        password = None
-        if domain.password is not None:
-            store = SecretStore(config.secrets.key_file, config.secrets.store_file)
-            try:
-                password = resolve_credential(domain.password, store)
-            except CredentialError as error:
-                raise MonitorError(f"{domain.name}: password: {error}") from None
-        return connect(domain, password)
-
-    return open_connection
-
-
 def _close(state: DomainState) -> None:
-    if state.conn is not None:
+    if state.reader is not None:
         with contextlib.suppress(Exception):
-            state.conn.close()
-        state.conn = None
-        state.schema = None
-        state.audit = None
+            state.reader.close()
+        state.reader = None
 
 
 @dataclass(kw_only=True)
@@ -219,8 +182,8 @@ class Monitor:
     interval: float = 2.0
     once: bool = False
     backoff: Backoff = field(default_factory=Backoff)
-    capture: Capture = capture_domain
-    fill_actors: FillActors = fill_domain_actors
+    capture: Capture = capture_source
+    fill_actors: FillActors = fill_source_actors
     stop: threading.Event = field(default_factory=threading.Event)
     clock: Callable[[], float] = time.monotonic
     wait: Wait | None = None
@@ -258,10 +221,10 @@ class Monitor:
         name = state.domain.name
         where = state.conn.server if state.conn is not None else ", ".join(state.domain.servers)
         try:
-            if state.conn is None:
-                state.conn = self.connector(state.domain)
+            if state.reader is None:
+                state.reader = AdReader(self.connector(state.domain), state.domain)
                 state.connects += 1
-                where = state.conn.server
+                where = state.reader.conn.server
                 if state.failures:
                     log.warning(
                         "domain %s: DC %s reachable again after %d failed attempt(s)",
@@ -269,36 +232,25 @@ class Monitor:
                         where,
                         state.failures,
                     )
-            if state.schema is None:
-                state.schema = read_schema(state.conn.ldap, state.conn.contexts.schema)
+            reader = state.reader
+            reader.schema  # noqa: B018 - read once per connection, before the pass
             if state.deletions_hidden is None:
-                state.deletions_hidden = deletions_hidden(state.conn, state.domain)
-            result = self.capture(
-                self.sessions, state.conn, state.domain, schema=state.schema, run=self._run
-            )
+                state.deletions_hidden = reader.changes_incomplete()
+            result = self.capture(self.sessions, reader, run=self._run)
             # Who and where: the DC's audit records of this pass (and late ones of earlier passes).
-            if state.audit is None:
-                state.audit = audit_source_for(state.conn, state.domain)
-            self.fill_actors(self.sessions, state.conn, state.domain, state.audit)
+            self.fill_actors(self.sessions, reader, None)
         except AdAuthError as error:
             _close(state)
             raise MonitorError(str(error)) from None
+        except ServiceError as error:
+            _close(state)
+            if error.problem is not Problem.UNAVAILABLE:
+                raise MonitorError(str(error)) from None
+            self._retry_later(state, where, error)
+            return
         except RETRYABLE as error:
             _close(state)
-            state.failures += 1
-            state.errors += 1
-            state.last_error = ldap_error_text(error).removeprefix(f"{name}: ")
-            delay = self.backoff.delay(state.failures, self.draw())
-            log.warning(
-                "domain %s: DC %s unreachable (%s), retrying in %.1f s",
-                name,
-                where,
-                state.last_error,
-                delay,
-            )
-            state.due = self._now() + delay
-            if self.once:
-                raise
+            self._retry_later(state, where, error)
             return
         state.failures = 0
         state.passes += 1
@@ -310,6 +262,24 @@ class Monitor:
             log.info("domain %s: %d change event(s) stored", name, result.events)
         if self.on_pass is not None:
             self.on_pass(name, result)
+
+    def _retry_later(self, state: DomainState, where: str, error: BaseException) -> None:
+        """A retryable failure: the next attempt after the backoff (with ``once``: raised)."""
+        name = state.domain.name
+        state.failures += 1
+        state.errors += 1
+        state.last_error = error_text(error).removeprefix(f"{name}: ")
+        delay = self.backoff.delay(state.failures, self.draw())
+        log.warning(
+            "domain %s: DC %s unreachable (%s), retrying in %.1f s",
+            name,
+            where,
+            state.last_error,
+            delay,
+        )
+        state.due = self._now() + delay
+        if self.once:
+            raise error
 
     def _run_counters(self) -> dict[str, Any]:
         return {**self.counters(), OWNER_KEY: self.owner}
@@ -366,7 +336,7 @@ class Monitor:
                     session.merge(run),
                     final or RunStatus.FAILED,
                     counters=self._run_counters(),
-                    error=f"{type(error).__name__}: {ldap_error_text(error)}",
+                    error=f"{type(error).__name__}: {error_text(error)}",
                 )
             raise
         finally:

@@ -26,7 +26,6 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from dirguard.catalog.resource_type import ResourceType
 from dirguard.providers.ad.values import (
     DN_ATTRIBUTE,
     Content,
@@ -34,21 +33,13 @@ from dirguard.providers.ad.values import (
     is_tombstone_dn,
     significant,
 )
+from dirguard.providers.base import ObservedObject
 from dirguard.store import json_codec
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import DirectoryObject, ObjectVersion
 
 _OBJECTS = cast(Table, DirectoryObject.__table__)
 _VERSIONS = cast(Table, ObjectVersion.__table__)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ObservedObject:
-    """One object as read from the directory, ready to store."""
-
-    guid: str
-    resource_type: ResourceType
-    content: Content
 
 
 @dataclass(kw_only=True)
@@ -136,7 +127,7 @@ def store_observed(
 ) -> BatchCounts:
     """Store one batch (flushes nothing through the ORM; the caller commits)."""
     counts = BatchCounts()
-    unique = {o.guid: o for o in batch}  # a repeated GUID: its last reading counts
+    unique = {o.external_id: o for o in batch}  # a repeated GUID: its last reading counts
     if not unique:
         return counts
     now = utcnow()

@@ -1,0 +1,212 @@
+"""The capture use cases as the CLI and the HTTP API call them: a :class:`Runtime` and a typed
+request in, a typed result out, failures as :class:`ServiceError`.
+
+* :func:`snapshot` — a baseline of each chosen domain (resumable);
+* :func:`capture` — one change read of each chosen domain, then its actors;
+* :func:`fill_actors` — the actors of each chosen domain's unattributed changes;
+* :func:`monitor` — capture continuously until stopped (SIGTERM / Ctrl-C).
+
+Each domain is opened through the runtime (its openers turn configuration into an
+authenticated connection) and read through the AD provider's reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad.change_notification import change_notifier
+from dirguard.providers.ad.read import RETRYABLE, AdReader, open_reader
+from dirguard.services.capture.actor_fill import FillReport
+from dirguard.services.capture.ad_capture import (
+    CaptureError,
+    CaptureResult,
+    capture_source,
+    fill_source_actors,
+)
+from dirguard.services.capture.ad_snapshot import SnapshotResult, snapshot_source
+from dirguard.services.capture.monitor import (
+    Monitor,
+    MonitorError,
+    MonitorResult,
+    PassReport,
+    stop_on_signals,
+)
+from dirguard.services.errors import Problem, ServiceError
+from dirguard.services.runtime import Runtime
+
+
+@contextmanager
+def _reader(runtime: Runtime, domain: AdDomainConfig) -> Iterator[AdReader]:
+    with open_reader(runtime, domain.name) as reader:
+        yield reader
+
+
+@dataclass(frozen=True, kw_only=True)
+class SnapshotRequest:
+    domain: str | None = None
+    """A configured domain's name; ``None``: every configured domain."""
+    progress: Callable[[str, int], None] | None = None
+    """Called with the domain and the number of objects read so far (0 when it starts)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SnapshotReport:
+    snapshots: tuple[SnapshotResult, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"snapshots": [s.as_dict() for s in self.snapshots]}
+
+
+def snapshot(runtime: Runtime, request: SnapshotRequest) -> SnapshotReport:
+    """Read every object of each domain's configured partitions and store new versions."""
+    results = []
+    tell = request.progress
+    for domain in runtime.ad_domains(request.domain):
+        with _reader(runtime, domain) as reader:
+            progress = None if tell is None else partial(tell, domain.name)
+            if progress is not None:
+                progress(0)
+            results.append(snapshot_source(runtime.sessions, reader, progress=progress))
+    return SnapshotReport(snapshots=tuple(results))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActorCounts:
+    """What filling in the actors of one domain did."""
+
+    records_read: int
+    attributed: int
+    unknown: int
+
+    @classmethod
+    def of(cls, report: FillReport | None) -> ActorCounts | None:
+        if report is None:
+            return None
+        return cls(
+            records_read=report.records_read, attributed=report.filled, unknown=report.unknown
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "records_read": self.records_read,
+            "attributed": self.attributed,
+            "unknown": self.unknown,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class DomainCapture:
+    capture: CaptureResult
+    actors: ActorCounts | None
+    """``None``: the domain names no audit source (``samba_audit_files``)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        actors = None if self.actors is None else self.actors.as_dict()
+        return {**self.capture.as_dict(), "actors": actors}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptureRequest:
+    domain: str | None = None
+    """A configured domain's name; ``None``: every configured domain."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptureReport:
+    captures: tuple[DomainCapture, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"captures": [c.as_dict() for c in self.captures]}
+
+
+def _actors(runtime: Runtime, reader: AdReader) -> ActorCounts | None:
+    try:
+        return ActorCounts.of(fill_source_actors(runtime.sessions, reader))
+    except OSError as error:
+        message = f"{reader.name}: reading the audit files: {error}"
+        raise ServiceError(message, Problem.FAILURE) from None
+
+
+def capture(runtime: Runtime, request: CaptureRequest) -> CaptureReport:
+    """One DirSync pass per domain (the changes since the last pass or the snapshot), then the
+    actors of its unattributed changes."""
+    results = []
+    for domain in runtime.ad_domains(request.domain):
+        with _reader(runtime, domain) as reader:
+            try:
+                result = capture_source(runtime.sessions, reader)
+            except CaptureError as error:
+                raise ServiceError(str(error), Problem.FAILURE) from None
+            results.append(DomainCapture(capture=result, actors=_actors(runtime, reader)))
+    return CaptureReport(captures=tuple(results))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActorsRequest:
+    domain: str | None = None
+    """A configured domain's name; ``None``: every configured domain."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActorsReport:
+    domains: dict[str, ActorCounts | None]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {n: None if a is None else a.as_dict() for n, a in self.domains.items()}
+
+
+def fill_actors(runtime: Runtime, request: ActorsRequest) -> ActorsReport:
+    """Attribute each domain's unattributed changes (dirguard's own writes, then its audit
+    trail)."""
+    found = {}
+    for domain in runtime.ad_domains(request.domain):
+        with _reader(runtime, domain) as reader:
+            found[domain.name] = _actors(runtime, reader)
+    return ActorsReport(domains=found)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitorRequest:
+    domain: str | None = None
+    """A configured domain's name; ``None``: every configured domain."""
+    interval: float = 2.0
+    """Seconds between DirSync polls of each domain (the fallback to change notification)."""
+    once: bool = False
+    """One pass per domain, then return (no retries: an unreachable DC is an error)."""
+    notify: bool = True
+    """Follow the DCs' LDAP change notification (``False``: poll only)."""
+    on_pass: PassReport | None = None
+    """Called after every successful pass."""
+
+
+def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
+    """Capture the domains' changes as they happen until SIGTERM or Ctrl-C (a second signal
+    raises ``KeyboardInterrupt``: the pass in progress is abandoned, the run marked
+    interrupted). Every connection is opened through the runtime, its credential resolved
+    afresh."""
+    domains = runtime.ad_domains(request.domain)
+    try:
+        watcher = Monitor(
+            sessions=runtime.sessions,
+            domains=domains,
+            connector=lambda domain: runtime.openers(domain).bind(),
+            interval=request.interval,
+            once=request.once,
+            on_pass=request.on_pass,
+            notifier=change_notifier if request.notify else None,
+        )
+        with stop_on_signals(watcher.stop, watcher.notifications.wake):
+            return watcher.run()
+    except MonitorError as error:
+        raise ServiceError(str(error), Problem.PERMISSION) from None
+    except CaptureError as error:
+        raise ServiceError(str(error), Problem.FAILURE) from None
+    except RETRYABLE as error:
+        raise ServiceError(f"monitor --once: {error}", Problem.UNAVAILABLE) from None
+    except ServiceError as error:  # unavailable, with --once
+        raise ServiceError(f"monitor --once: {error}", Problem.UNAVAILABLE) from None
