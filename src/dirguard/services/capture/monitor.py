@@ -245,7 +245,7 @@ class Monitor:
         except ServiceError as error:
             _close(state)
             if error.problem is not Problem.UNAVAILABLE:
-                raise MonitorError(str(error)) from None
+                raise  # a refused bind, a wrong CA file, an unresolvable credential
             self._retry_later(state, where, error)
             return
         except RETRYABLE as error:

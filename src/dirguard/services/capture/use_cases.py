@@ -208,5 +208,7 @@ def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
         raise ServiceError(str(error), Problem.FAILURE) from None
     except RETRYABLE as error:
         raise ServiceError(f"monitor --once: {error}", Problem.UNAVAILABLE) from None
-    except ServiceError as error:  # unavailable, with --once
+    except ServiceError as error:
+        if error.problem is not Problem.UNAVAILABLE:
+            raise
         raise ServiceError(f"monitor --once: {error}", Problem.UNAVAILABLE) from None
