@@ -23,13 +23,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, func, inspect, select, table
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from dirguard.config.paths import default_store_url
 from dirguard.store import json_codec
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another writer's lock before failing."""
+
+WRITE_OPTION = "dirguard_write"
+"""Execution option of a connection whose transaction writes (see :class:`StoreSession`)."""
 
 SUPPORTED_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 _DRIVERS = {
@@ -112,7 +115,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A write transaction takes the write lock at BEGIN, where SQLite's busy timeout waits
+        # for another writer. A deferred one that reads first and writes later cannot wait: if
+        # another writer committed in between, its snapshot is stale and the write fails at once
+        # with "database is locked" (SQLITE_BUSY_SNAPSHOT), whatever the timeout.
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def json_text(value: Any) -> str:
@@ -193,7 +201,7 @@ def current_revision(engine: Engine) -> str | None:
 def _run(engine: Engine, action: str, revision: str) -> None:
     config = migrations_config()
     try:
-        with engine.begin() as connection:
+        with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
             config.attributes["connection"] = connection
             if action == "upgrade":
                 command.upgrade(config, revision)
@@ -230,6 +238,21 @@ def table_row_counts(engine: Engine, tables: tuple[str, ...]) -> dict[str, int |
         raise _unavailable(engine, error) from None
 
 
+class StoreSession(Session):
+    """A session whose explicit transactions (``with sessions.begin() as session``: every write
+    in dirguard) are write transactions: on SQLite they begin with ``BEGIN IMMEDIATE``, so two
+    writers (the monitor and an apply, the web console and a capture) queue for the lock
+    instead of one failing with "database is locked". Reads (``with sessions() as session``)
+    begin deferred and never wait for a writer (WAL). Keep write transactions short: the lock
+    is held from their start."""
+
+    def begin(self, nested: bool = False) -> SessionTransaction:
+        transaction = super().begin(nested=nested)
+        if not nested:
+            self.connection(execution_options={WRITE_OPTION: True})
+        return transaction
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions bound to ``engine``; objects stay readable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    return sessionmaker(bind=engine, class_=StoreSession, expire_on_commit=False)

@@ -12,9 +12,10 @@ stored (Entra's directoryAudits arrive minutes later), nor the run id (bookkeepi
 NULL when an old run is purged). Truncating the tail of the chain is not detectable from the
 chain alone; the run counters record how many events each run appended.
 
-Concurrent writers to one source: the second to commit fails (on PostgreSQL the unique
-``(source, sequence)`` constraint, on SQLite "database is locked") and must retry its whole
-transaction; nothing is silently interleaved. One collector per source avoids the retries.
+Concurrent writers to one source queue: on SQLite every write transaction holds the database's
+write lock from its start (``BEGIN IMMEDIATE``, see :class:`dirguard.store.database.StoreSession`),
+on PostgreSQL appenders take a transaction advisory lock on the source. Nothing is interleaved;
+the unique ``(source, sequence)`` constraint stays as the last line of defence.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from dirguard.core.change_op import ChangeOp
@@ -77,6 +78,16 @@ def event_digest(event: ChangeEvent, prev_digest: str | None) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
+def _lock_chain(session: Session, source: str) -> None:
+    """Serialize appenders of one chain until the transaction ends. PostgreSQL: a transaction
+    advisory lock on the source (the head row's ``FOR UPDATE`` does not cover a chain that has
+    no event yet). SQLite: the write transaction already holds the database's write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:source, 0))"), {"source": source}
+        )
+
+
 def _chain_head(session: Session, source: str) -> tuple[int, str | None]:
     last = session.execute(
         select(ChangeEvent.sequence, ChangeEvent.digest)
@@ -111,6 +122,7 @@ def append_events(
     for draft in drafts:
         source = sources[draft.object_id]
         if source not in heads:
+            _lock_chain(session, source)
             heads[source] = _chain_head(session, source)
         sequence, prev_digest = heads[source]
         event = ChangeEvent(

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Protocol
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.schema import AdDomainConfig
@@ -248,7 +249,9 @@ class Monitor:
                 raise  # a refused bind, a wrong CA file, an unresolvable credential
             self._retry_later(state, where, error)
             return
-        except RETRYABLE as error:
+        except (*RETRYABLE, OperationalError) as error:
+            # a busy or unreachable store too: the pass's transaction was rolled back, so the
+            # next pass simply does it again from the stored cursor
             _close(state)
             self._retry_later(state, where, error)
             return
