@@ -68,6 +68,10 @@ from dirguard.store.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
 
+RETRYABLE_PASS: tuple[type[BaseException], ...] = (*RETRYABLE, OperationalError)
+"""What makes a pass worth doing again later: the reader's retryable errors, and a busy or
+unreachable store."""
+
 Connector = Callable[[AdDomainConfig], AdConnection]
 """Opens a bound connection to one of the domain's DCs (raises ``AdConnectionError``, or a
 :class:`ServiceError`: ``unavailable`` is retried, any other kind ends the monitor)."""
@@ -249,7 +253,7 @@ class Monitor:
                 raise  # a refused bind, a wrong CA file, an unresolvable credential
             self._retry_later(state, where, error)
             return
-        except (*RETRYABLE, OperationalError) as error:
+        except RETRYABLE_PASS as error:
             # a busy or unreachable store too: the pass's transaction was rolled back, so the
             # next pass simply does it again from the stored cursor
             _close(state)
