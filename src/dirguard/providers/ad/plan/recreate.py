@@ -5,8 +5,8 @@ control by :mod:`dirguard.providers.ad.tombstones`), reanimation cannot work. Th
 object anew from dirguard's history: one LDAP add with the attributes the reanimation and the
 following steps on that object would have given it (its links to others travel with it; the
 links others hold to it are added by DN afterwards, as for a reanimation). The new object gets a
-new objectGUID and objectSid, and the plan says so plainly; an account comes back disabled
-because its password cannot be restored.
+new objectGUID and objectSid, and the plan says so plainly; an account (a row with a
+disable-instead rule) comes back disabled because its password cannot be restored.
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ from dirguard.providers.ad.values import DN_ATTRIBUTE, Value
 NOT_ON_ADD = frozenset({"primaryGroupID", "adminCount", "operatorCount", "systemFlags"})
 """Left to the directory's defaults when adding: the primary group (Domain Users, set at add),
 the counters Samba keeps itself, and flags only the system sets."""
-
-ACCOUNT_DISABLE = 0x2
 
 
 def _entry(obj: ObjectFacts, steps: list[PlannedStep]) -> dict[str, list[Value]]:
@@ -53,9 +51,10 @@ def _entry(obj: ObjectFacts, steps: list[PlannedStep]) -> dict[str, list[Value]]
                 for k in entry.get(name, [])
                 if not any(same_values((v,), (k,)) for v in step.values)
             ]
-    if entry.get("userAccountControl"):
-        flags = int(str(entry["userAccountControl"][0]))
-        entry["userAccountControl"] = [str(flags | ACCOUNT_DISABLE)]
+    disable = obj.resource_type.restore.disable_instead
+    if disable is not None:
+        write = disable(entry)
+        entry[write.field] = list(write.values)
     return {name: values for name, values in entry.items() if values}
 
 
@@ -85,7 +84,7 @@ def with_recreations(
         target = str(step.values[0])
         rdn, parent = split_dn(target)
         entry = _entry(obj, [s for _i, s in later])
-        account = "userAccountControl" in entry
+        account = obj.resource_type.restore.disable_instead is not None
         steps.append(
             replace(
                 step,

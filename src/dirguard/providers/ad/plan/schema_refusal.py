@@ -1,18 +1,18 @@
-"""Steps AD refuses on schema objects, refused already when planning (pure: no I/O).
+"""Whole-object steps a row's restore rules refuse, refused already when planning (pure: no I/O).
 
 AD never deletes, re-creates or reanimates an object of the schema partition (an unwanted class
-or attribute is made defunct instead); changing a schema object's attributes is legal. A plan
-step that would delete (undoing a creation), re-create or reanimate (undoing a deletion) a
-schema object is therefore kept in the plan, marked skipped with the reason, whatever
-``--force`` says, so ``rollback plan``, ``rollback check`` and ``restore`` show it before anyone
-applies it. The executor keeps its own check (:func:`dirguard.services.rollback.apply.apply_step`)
-with the same wording, as a second line of defence.
+or attribute is made defunct instead); changing a schema object's attributes is legal. The
+``ad.schema_object`` row says so (:data:`dirguard.providers.ad.types.SCHEMA_RESTORE`). A plan step
+that would delete (undoing a creation), re-create or reanimate (undoing a deletion) an object
+whose row does not allow it is therefore kept in the plan, marked skipped with the row's reason,
+whatever ``--force`` says, so ``rollback plan``, ``rollback check`` and ``restore`` show it
+before anyone applies it. The executor keeps its own check of schema DNs
+(:func:`dirguard.services.rollback.apply.apply_step`) with the same wording, as a second line of
+defence.
 
 Planning has no LDAP connection, so it cannot compare a DN with the schema naming context; it
-knows the partition from the object's catalog type instead: a snapshot or capture stores every
-object with the resource type its partition and classes give it
-(:func:`dirguard.providers.ad.values.classify`), and ``ad.schema_object`` is read from the schema
-partition only.
+reads the rules of the object's row instead: a snapshot or capture stores every object with the
+row its partition and classes select (:func:`dirguard.providers.ad.values.classify`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from dirguard.catalog.resource_type import LdapSource, Partition, ResourceType
+from dirguard.catalog.resource_type import RestoreRules
 from dirguard.providers.ad.plan.restore_plan import (
     ObjectFacts,
     PlannedStep,
@@ -28,6 +28,7 @@ from dirguard.providers.ad.plan.restore_plan import (
     StepKind,
     same_values,
 )
+from dirguard.providers.ad.types import SCHEMA_RESTORE
 
 SCHEMA_REFUSED = frozenset({StepKind.DELETE, StepKind.RECREATE, StepKind.REANIMATE})
 """Steps AD refuses on schema objects; neither the planner nor the executor tries them."""
@@ -37,17 +38,18 @@ BROUGHT_BACK = frozenset({StepKind.RECREATE, StepKind.REANIMATE})
 
 def schema_refusal(dn: str) -> str:
     """Why a delete, re-create or reanimation of the schema object ``dn`` is not done."""
-    return (
-        f"{dn} is in the schema partition: AD never deletes, re-creates or reanimates "
-        "schema objects (an unwanted class or attribute can only be made defunct, by hand: "
-        "isDefunct = TRUE)"
-    )
+    return f"{dn} {SCHEMA_RESTORE.refusal}"
 
 
-def in_schema_partition(resource_type: ResourceType) -> bool:
-    """Objects of ``resource_type`` are read from (so lie in) the AD schema partition."""
-    source = resource_type.source
-    return isinstance(source, LdapSource) and source.partition is Partition.SCHEMA
+def allowed(rules: RestoreRules, kind: StepKind) -> bool:
+    """Whether ``rules`` allow a step of ``kind`` (attribute and link steps always are)."""
+    if kind is StepKind.DELETE:
+        return rules.delete
+    if kind is StepKind.RECREATE:
+        return rules.recreate
+    if kind is StepKind.REANIMATE:
+        return rules.reanimate
+    return True
 
 
 def _named_dn(step: PlannedStep) -> str:
@@ -64,28 +66,30 @@ def _refused(step: PlannedStep, reason: str) -> PlannedStep:
 def refuse_schema_steps(
     draft: RestorePlanDraft, facts: Mapping[str, ObjectFacts]
 ) -> RestorePlanDraft:
-    """``draft`` with every delete, re-create and reanimation of a schema object skipped with
-    :func:`schema_refusal` as its reason (``force`` plays no part). When a schema object is not
-    brought back, the other steps on it and the links others would get to it are skipped too:
-    they would find no live object."""
+    """``draft`` with every delete, re-create and reanimation the object's row refuses (a
+    schema object's) skipped, with the row's reason (``force`` plays no part). When an object is
+    not brought back, the other steps on it and the links others would get to it are skipped
+    too: they would find no live object."""
+
+    def refusal(step: PlannedStep) -> str | None:
+        """The row's reason when it refuses ``step``."""
+        obj = facts.get(step.object_guid)
+        if obj is None or allowed(obj.resource_type.restore, step.kind):
+            return None
+        return f"{_named_dn(step)} {obj.resource_type.restore.refusal}"
 
     def refused(step: PlannedStep) -> bool:
-        obj = facts.get(step.object_guid)
-        return (
-            step.kind in SCHEMA_REFUSED
-            and obj is not None
-            and in_schema_partition(obj.resource_type)
-        )
+        return refusal(step) is not None
 
-    # GUID of each schema object not brought back -> the DN it would have had
+    # GUID of each object not brought back -> the DN it would have had
     not_back = {
         s.object_guid: _named_dn(s) for s in draft.steps if s.kind in BROUGHT_BACK and refused(s)
     }
     steps: list[PlannedStep] = []
     warnings = list(draft.warnings)
     for step in draft.steps:
-        if refused(step):
-            reason = schema_refusal(_named_dn(step))
+        reason = refusal(step)
+        if reason is not None:
             steps.append(_refused(step, reason))
             warnings.append(f"{step.description}: refused, {reason}; skipped, also with --force")
             continue

@@ -43,19 +43,6 @@ Membership = tuple[ObjectFacts, str]
 """An object holding a link to the one being restored, and the linked attribute (``member``)."""
 
 
-REANIMATION_ADDS = ("adminCount", "operatorCount")
-"""Samba sets these to 0 on a security principal it brings back from a tombstone; cleared again
-when the live object did not have them."""
-
-PRINCIPAL_TYPES = frozenset({"ad.user", "ad.computer", "ad.group"})
-
-ACCOUNT_TYPES = frozenset({"ad.user", "ad.computer"})
-"""Types a ``--disable-instead`` policy disables (userAccountControl) rather than deletes."""
-
-ACCOUNT_DISABLE = 0x2
-"""userAccountControl ACCOUNTDISABLE."""
-
-
 def _dn_of(content: Content) -> str:
     return str(content.get(DN_ATTRIBUTE, [""])[0])
 
@@ -71,7 +58,9 @@ def reanimation_steps(
     event_ids: tuple[int, ...] = (),
 ) -> list[PlannedStep]:
     """Reanimate the tombstone at ``target_dn``, set what the tombstone lost from the last live
-    state, and put the links back (linked values of the object itself, then memberships)."""
+    state, and put the links back (linked values of the object itself, then memberships). The
+    fields the row says the directory sets on reanimation are cleared again when the live
+    object had none."""
     if facts.last_live is None:
         raise PlanningError(
             f"{facts.dn}: dirguard holds no live state of this deleted object, so it cannot "
@@ -96,8 +85,7 @@ def reanimation_steps(
         current=facts.current,
     )
     linked = {a.lower() for a in facts.resource_type.linked_fields}
-    principal = facts.resource_type.key in PRINCIPAL_TYPES
-    added = set(REANIMATION_ADDS) if principal else set()
+    added = set(facts.resource_type.restore.reanimation_resets)
     for name in sorted(set(facts.last_live) | set(facts.current) | added):
         if not writable(facts.resource_type, name) or name == DN_ATTRIBUTE:
             continue
@@ -166,16 +154,16 @@ def plan_events(
 def _undo_create(
     obj: ObjectFacts, ids: tuple[int, ...], disable_instead: bool, warnings: list[str]
 ) -> PlannedStep:
-    if disable_instead and obj.resource_type.key in ACCOUNT_TYPES:
-        current = obj.current.get("userAccountControl", [])
-        flags = int(str(current[0])) if current else 0x200
+    disable = obj.resource_type.restore.disable_instead
+    if disable_instead and disable is not None:
+        write = disable(obj.current)
         return PlannedStep(
             kind=StepKind.SET,
             object_guid=obj.guid,
             dn=obj.dn,
-            attribute="userAccountControl",
-            values=(str(flags | ACCOUNT_DISABLE),),
-            expected=tuple(current) if current else None,
+            attribute=write.field,
+            values=write.values,
+            expected=write.expected,
             description=f"Disable {obj.dn} (created by the selected change; kept and disabled "
             "by the --disable-instead policy)",
             event_ids=ids,
