@@ -1,11 +1,18 @@
-"""Contract over the whole resource-type table: every row is usable by snapshot, diff, rollback,
-permission checks and docs. Adding a type is adding a row; this test is what holds it."""
+"""Contract over the whole resource-type registry, walked provider by provider: every row is
+usable by snapshot, capture, diff, rollback, permission checks and docs, and carries the
+behaviour it declares. Adding a type is adding a row and its fixture
+(``tests/fixtures/resource_types/<key>.json``: one object of the type, as stored); this test is
+what holds it, with no table of its own per type (Cloud Custodian's registry lint)."""
 
 from __future__ import annotations
 
+import ast
+import json
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,12 +26,17 @@ from dirguard.catalog.resource_type import (
     LdapSource,
     ResourceType,
     ResourceTypeRegistry,
+    select_type,
 )
 from dirguard.catalog.type_permissions import modes_offered, permissions_for_type
 from dirguard.providers.registry import RESOURCE_TYPES
+from dirguard.store import json_codec
 from tests.fixtures.requirements import unavailable
 
-TYPES = list(RESOURCE_TYPES.values())
+PROVIDERS = RESOURCE_TYPES.providers()
+TYPES = [t for provider in PROVIDERS for t in RESOURCE_TYPES.of_provider(provider)]
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "resource_types"
+SRC = Path(__file__).resolve().parents[1] / "src" / "dirguard"
 SOURCE_PREFIX = {
     "ad": LdapSource,
     "entra": GraphSource,
@@ -32,6 +44,7 @@ SOURCE_PREFIX = {
     "exchange": ExchangeSource,
     "azure": ArmSource,
 }
+"""What the key's first part says about where a type is read from (one line per source)."""
 DELTA_COLLECTIONS = {
     "users",
     "groups",
@@ -46,25 +59,39 @@ DELTA_COLLECTIONS = {
 """Graph collections with a delta function (../shared/reference/README.md); poll the rest."""
 
 CSDL = Path(__file__).resolve().parents[1].parent / "shared/reference/graph/v1.0-Prod.csdl"
-GRAPH_ENTITY = {
-    "users": "user",
-    "groups": "group",
-    "applications": "application",
-    "servicePrincipals": "servicePrincipal",
-    "roleManagement/directory/roleAssignments": "unifiedRoleAssignment",
-    "identity/conditionalAccess/policies": "conditionalAccessPolicy",
-    "identity/conditionalAccess/namedLocations": "namedLocation",
-    "policies/authorizationPolicy": "authorizationPolicy",
-    "deviceManagement/managedDevices": "managedDevice",
-}
 
 
 def ids(value: ResourceType) -> str:
     return value.key
 
 
+def fixture(resource_type: ResourceType) -> dict[str, Any]:
+    """The type's fixture object, decoded as the store decodes a version."""
+    path = FIXTURES / f"{resource_type.key}.json"
+    assert path.is_file(), f"{resource_type.key} has no fixture object ({path})"
+    content = json_codec.decode(json.loads(path.read_text(encoding="utf-8")))
+    assert isinstance(content, dict)
+    return content
+
+
+def same_place(a: ResourceType, b: ResourceType) -> bool:
+    """``a`` and ``b`` are read from the same place (one AD partition, one collection), so the
+    selectors decide between them."""
+    if a.provider != b.provider:
+        return False
+    if isinstance(a.source, LdapSource) and isinstance(b.source, LdapSource):
+        return a.source.partition is b.source.partition
+    return a.source == b.source
+
+
+def neighbours(resource_type: ResourceType) -> list[ResourceType]:
+    """The rows read from the same place, ``resource_type`` included, in declaration order."""
+    return [t for t in TYPES if same_place(t, resource_type)]
+
+
 def test_keys_are_unique_and_name_their_source() -> None:
     assert len(TYPES) >= 19
+    assert len(TYPES) == len(RESOURCE_TYPES), "every row belongs to one provider"
     with pytest.raises(ValueError, match="declared twice"):
         ResourceTypeRegistry([TYPES[0], TYPES[0]])
     for t in TYPES:
@@ -99,6 +126,23 @@ def test_features_exist_and_give_permissions_in_every_mode_offered(
 
 
 @pytest.mark.parametrize("resource_type", TYPES, ids=ids)
+def test_restore_rights_derive_from_the_write_features(resource_type: ResourceType) -> None:
+    """What a restore step on the type needs is some of its write features: Guardian features
+    offered in full mode only, each with permissions there."""
+    rules = resource_type.restore
+    assert rules.needs, "a restore write needs some feature"
+    for reanimation in (False, True):
+        for key in rules.rights(reanimation=reanimation):
+            assert key in resource_type.write_features, key
+            feature = MANIFEST.feature(key)
+            assert feature.service is Service.GUARDIAN, key
+            assert feature.modes == {Mode.FULL}, key
+            assert MANIFEST.by_feature(key, Mode.FULL), key
+    if not (rules.reanimate and rules.recreate and rules.delete):
+        assert rules.refusal, "a refused operation says why"
+
+
+@pytest.mark.parametrize("resource_type", TYPES, ids=ids)
 def test_field_classes_are_consistent(resource_type: ResourceType) -> None:
     t = resource_type
     assert t.identity in t.read_only_fields, "the identity must be read-only"
@@ -113,7 +157,96 @@ def test_field_classes_are_consistent(resource_type: ResourceType) -> None:
         assert {"whenChanged", "uSNChanged", "replPropertyMetaData"} <= t.volatile_fields
         assert {"objectSid", "whenCreated"} <= t.read_only_fields
         if t.source.partition.value != "schema":
-            assert t.restore.reanimate
+            assert t.restore.reanimate, "a tombstone is reanimated"
+        else:
+            assert not (t.restore.reanimate or t.restore.recreate or t.restore.delete)
+    for name in t.read_only_fields | t.volatile_fields | t.never_written:
+        assert not t.writable(name) and not t.writable(name.upper()), name
+    for name in t.linked_fields:
+        assert t.writable(name), f"link {name} is restored, so written"
+
+
+@pytest.mark.parametrize("resource_type", TYPES, ids=ids)
+def test_the_selector_takes_its_own_fixture_and_no_other(resource_type: ResourceType) -> None:
+    """Among the rows read from the same place, the fixture is classified as its own type; no
+    other row's selector accepts it (the one taking the rest has none)."""
+    own = fixture(resource_type)
+    place = neighbours(resource_type)
+    assert select_type(place, own) is resource_type
+    if resource_type.selects is not None:
+        assert resource_type.selects(own)
+    for other in place:
+        if other is not resource_type and other.selects is not None:
+            assert not other.selects(own), f"{other.key} also selects it"
+    assert sum(t.selects is None for t in place) <= 1, "one row at most takes the rest"
+
+
+@pytest.mark.parametrize("resource_type", TYPES, ids=ids)
+def test_identity_is_extracted_from_the_fixture(resource_type: ResourceType) -> None:
+    own = fixture(resource_type)
+    identity = resource_type.identify(own)
+    assert isinstance(identity, str) and identity, "the fixture holds the identity"
+    without = {k: v for k, v in own.items() if k != resource_type.identity}
+    assert resource_type.identify(without) is None, "no identity field: no identity made up"
+
+
+def test_ad_objects_are_identified_before_they_are_classified() -> None:
+    """Capture identifies a DirSync entry before knowing its row (the entry holds only what
+    changed), so the AD rows share one identity extraction."""
+    identify = RESOURCE_TYPES.identify("ad")
+    for resource_type in RESOURCE_TYPES.of_provider("ad"):
+        assert identify(fixture(resource_type)) == resource_type.identify(fixture(resource_type))
+
+
+@pytest.mark.parametrize("resource_type", TYPES, ids=ids)
+def test_versions_compare_without_volatile_fields_and_order_of_unordered_ones(
+    resource_type: ResourceType,
+) -> None:
+    own = fixture(resource_type)
+    reordered = {
+        k: list(reversed(v)) if k in resource_type.unordered_fields and isinstance(v, list) else v
+        for k, v in own.items()
+    }
+    assert resource_type.same_content(own, reordered)
+    for name in resource_type.volatile_fields:
+        assert resource_type.same_content(own, {**own, name: ["changed on its own"]}), name
+    changed = {**own, resource_type.natural_key: "someone else"}
+    assert not resource_type.same_content(own, changed)
+
+
+@pytest.mark.parametrize(
+    "resource_type", [t for t in TYPES if t.restore.disable_instead is not None], ids=ids
+)
+def test_disable_instead_writes_a_writable_field_once(resource_type: ResourceType) -> None:
+    disable = resource_type.restore.disable_instead
+    assert disable is not None
+    own = fixture(resource_type)
+    write = disable(own)
+    assert resource_type.writable(write.field)
+    assert write.expected == tuple(own.get(write.field) or ()) or write.expected is None
+    assert write.values != write.expected, "disabling changes the fixture"
+    again = disable({**own, write.field: list(write.values)})
+    assert again.values == write.values, "a disabled object stays as it is"
+
+
+def _string_constants(path: Path) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.lineno, node.value
+
+
+def test_no_code_names_a_type_key_outside_the_rows() -> None:
+    """What a type does is on its row: no module of the product compares, looks up or lists a
+    type by its key, except the modules declaring the rows."""
+    keys = set(RESOURCE_TYPES)
+    found = [
+        f"{path.relative_to(SRC)}:{line}: {value!r}"
+        for path in sorted(SRC.rglob("*.py"))
+        if path.name != "types.py" or path.parent.parent.name != "providers"
+        for line, value in _string_constants(path)
+        if value in keys
+    ]
+    assert not found, found
 
 
 @pytest.mark.parametrize(
@@ -166,7 +299,7 @@ def test_graph_field_names_exist_in_microsofts_schema(resource_type: ResourceTyp
     if not CSDL.is_file():
         unavailable("graph-reference", f"{CSDL} (../shared/reference) is absent")
     assert isinstance(resource_type.source, GraphSource)
-    entity = GRAPH_ENTITY[resource_type.source.collection]
+    entity = resource_type.source.entity
     properties = _graph_properties()[entity]
     t = resource_type
     fields = (

@@ -1,5 +1,6 @@
-"""The rights check's pure part: which partition a DN is in, which groups the catalog names for
-it, and what an account's token lacks (no DC needed: this is the logic the DC tests rely on)."""
+"""The rights check's pure part: which partition a DN is in, which groups the rows of the
+written objects need through the manifest, and what an account's token lacks (no DC needed: this
+is the logic the DC tests rely on)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from dirguard.catalog.resource_type import Partition
 from dirguard.providers.ad.plan.partition_rights import (
     HeldGroup,
     PartitionBases,
+    WriteTarget,
     feature_groups,
     partition_of,
     verdict,
 )
+from dirguard.providers.registry import RESOURCE_TYPES
 
 BASES = PartitionBases(
     domain="DC=corp,DC=example,DC=com",
@@ -60,9 +63,15 @@ def test_groups_come_from_the_catalog_features() -> None:
 
 def test_missing_groups_are_named_with_their_partition() -> None:
     targets = [
-        ("CN=a,DC=corp,DC=example,DC=com", False),
-        ("CN=Sites,CN=Configuration,DC=corp,DC=example,DC=com", False),
-        ("CN=b,CN=Schema,CN=Configuration,DC=corp,DC=example,DC=com", False),
+        WriteTarget(dn="CN=a,DC=corp,DC=example,DC=com", resource_type=RESOURCE_TYPES["ad.user"]),
+        WriteTarget(
+            dn="CN=Sites,CN=Configuration,DC=corp,DC=example,DC=com",
+            resource_type=RESOURCE_TYPES["ad.configuration_object"],
+        ),
+        WriteTarget(
+            dn="CN=b,CN=Schema,CN=Configuration,DC=corp,DC=example,DC=com",
+            resource_type=RESOURCE_TYPES["ad.schema_object"],
+        ),
     ]
     held = [HeldGroup(name="Domain Users", sid=f"{DOMAIN_SID}-513")]
     result = verdict("CORP\\ro", targets, BASES, held)
@@ -75,9 +84,30 @@ def test_missing_groups_are_named_with_their_partition() -> None:
 
 
 def test_a_group_is_held_by_name_or_by_its_well_known_rid() -> None:
-    targets = [("CN=a,DC=corp,DC=example,DC=com", True)]
+    targets = [
+        WriteTarget(dn="CN=a,DC=corp,DC=example,DC=com", resource_type=None, reanimation=True)
+    ]
     assert verdict("CORP\\adm", targets, BASES, [HeldGroup(name="Domain Admins", sid="S-1")]).ok
     localized = [HeldGroup(name="Domänen-Admins", sid=f"{DOMAIN_SID}-512")]
     assert verdict("CORP\\adm", targets, BASES, localized).ok
     other = [HeldGroup(name="Enterprise Admins", sid=f"{DOMAIN_SID}-519")]
     assert verdict("CORP\\adm", targets, BASES, other).missing_groups == ("Domain Admins",)
+
+
+def test_the_rights_come_from_the_row_of_the_written_object() -> None:
+    """A reanimation needs the row's reanimation features besides its writes; an object of no
+    known row needs what any row of its DN's partition needs."""
+    subnet = "CN=10.1.2.0/24,CN=Subnets,CN=Sites,CN=Configuration,DC=corp,DC=example,DC=com"
+    row = RESOURCE_TYPES["ad.configuration_object"]
+    for resource_type in (row, None):
+        written = WriteTarget(dn=subnet, resource_type=resource_type)
+        back = WriteTarget(dn=subnet, resource_type=resource_type, reanimation=True)
+        held = [HeldGroup(name="Domain Users", sid=f"{DOMAIN_SID}-513")]
+        assert verdict("CORP\\ro", [written], BASES, held).missing_groups == ("Enterprise Admins",)
+        assert verdict("CORP\\ro", [back], BASES, held).missing_groups == (
+            "Enterprise Admins",
+            "Domain Admins",
+        )
+    features = {n.feature for n in verdict("CORP\\ro", [back], BASES, []).needs}
+    assert features == set(row.restore.rights(reanimation=True))
+    assert features <= set(row.write_features)

@@ -127,11 +127,13 @@ class RestoreRules:
     reanimation_resets: frozenset[str] = frozenset()
     """Fields the directory sets on an object it brings back; cleared again when the live object
     had none."""
+    refusal: str = ""
+    """Why the whole-object operations it does not allow are never done; follows the object's
+    DN in plans and messages."""
 
-    @property
-    def refused(self) -> bool:
-        """Some whole-object operation (reanimate, re-create, delete) is never done."""
-        return not (self.reanimate and self.recreate and self.delete)
+    def rights(self, *, reanimation: bool = False) -> tuple[str, ...]:
+        """The feature keys whose rights a restore write needs (a reanimation: more)."""
+        return self.needs + self.reanimate_needs if reanimation else self.needs
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -119,10 +119,16 @@ def restore_rules(
 
 DOMAIN_RESTORE = restore_rules((DOMAIN_WRITE,))
 SCHEMA_RESTORE = RestoreRules(
-    needs=("guardian.ad.rollback.schema",), reanimate=False, recreate=False, delete=False
+    needs=("guardian.ad.rollback.schema",),
+    reanimate=False,
+    recreate=False,
+    delete=False,
+    refusal="is in the schema partition: AD never deletes, re-creates or reanimates schema "
+    "objects (an unwanted class or attribute can only be made defunct, by hand: "
+    "isDefunct = TRUE)",
 )
 """AD never deletes, re-creates or reanimates schema objects; an unwanted class or attribute is
-made defunct instead."""
+made defunct instead. Changing a schema object's attributes is legal."""
 
 
 def _ad(
@@ -227,7 +233,7 @@ AD_TYPES: tuple[ResourceType, ...] = (
         "distinguishedName",
         partition=Partition.CONFIGURATION,
         rest=True,
-        write=("guardian.ad.rollback.configuration",),
+        write=("guardian.ad.rollback.configuration", RECOVER_DELETED),
         restore=restore_rules(("guardian.ad.rollback.configuration",)),
     ),
     _ad(

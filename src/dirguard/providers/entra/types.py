@@ -43,7 +43,14 @@ def cloud_restore(rollback: str, *, deleted_items: bool = False) -> RestoreRules
     ``deleted_items``: a deleted object can be brought back with its id
     (``directory/deletedItems/{id}/restore``, 30 days), then links and attributes from history;
     otherwise it is created anew from history."""
-    return RestoreRules(needs=(rollback,), reanimate=deleted_items)
+    return RestoreRules(
+        needs=(rollback,),
+        reanimate=deleted_items,
+        refusal=""
+        if deleted_items
+        else "cannot be brought back once deleted (the service keeps no deleted items): it "
+        "is created anew from history, with a new id",
+    )
 
 
 def _cloud(*, identity: str, **fields: Any) -> ResourceType:

@@ -2,13 +2,12 @@
 elevation.
 
 Before the first write the bound account's token groups are compared with the groups each
-step's partition needs (:mod:`dirguard.providers.ad.plan.partition_rights`); a missing group
-refuses the
-whole plan. In full mode dirguard applies the plan as ``bind_upn``. In read-only mode it writes
-nothing, unless ``elevation_bind_upn`` is configured: then exactly the missing groups are granted
-to ``bind_upn`` for the rollback (:mod:`dirguard.services.rollback.elevation`), dirguard binds anew
-as
-``bind_upn`` (group membership counts at bind), checks again, applies, and the membership is
+step needs, from the row of the object it writes
+(:mod:`dirguard.providers.ad.plan.partition_rights`); a missing group refuses the whole plan. In
+full mode dirguard applies the plan as ``bind_upn``. In read-only mode it writes nothing, unless
+``elevation_bind_upn`` is configured: then exactly the missing groups are granted to
+``bind_upn`` for the rollback (:mod:`dirguard.services.rollback.elevation`), dirguard binds anew
+as ``bind_upn`` (group membership counts at bind), checks again, applies, and the membership is
 removed in a ``finally``. Every refusal is in dirguard's audit log.
 """
 
@@ -18,17 +17,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.catalog.permission_model import Mode
+from dirguard.catalog.resource_type import ResourceType
 from dirguard.config.credentials import CredentialError, resolve_credential
 from dirguard.config.schema import AdDomainConfig, Config
 from dirguard.config.secret_store import SecretStore
 from dirguard.providers.ad.account_token import bound_account, partition_bases
 from dirguard.providers.ad.connection import AdConnection, connect
-from dirguard.providers.ad.plan.partition_rights import RightsVerdict, verdict
+from dirguard.providers.ad.plan.partition_rights import RightsVerdict, WriteTarget, verdict
 from dirguard.providers.ad.plan.restore_plan import StepKind
 from dirguard.providers.ad.plan.steps import planned_step
+from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.history import find_objects
 from dirguard.services.rollback.apply import ApplyReport, RollbackError, apply_plan
 from dirguard.services.rollback.elevation import (
@@ -40,7 +42,7 @@ from dirguard.services.rollback.elevation import (
 )
 from dirguard.services.rollback.plan_store import stored_step
 from dirguard.store.audit import AuditOutcome, record_audit
-from dirguard.store.models import RestorePlan
+from dirguard.store.models import DirectoryObject, RestorePlan
 
 Opener = Callable[[], AdConnection]
 
@@ -108,8 +110,9 @@ def openers_for(config: Config, domain: AdDomainConfig) -> Openers:
     return Openers(bind=bind, elevator=elevator)
 
 
-def plan_targets(sessions: sessionmaker[Session], plan_id: int) -> list[tuple[str, bool]]:
-    """``(dn, reanimation)`` of every DN the plan's pending steps write (moves: both ends)."""
+def plan_targets(sessions: sessionmaker[Session], plan_id: int) -> list[WriteTarget]:
+    """Every DN the plan's pending steps write (moves and reanimations: both ends), with the
+    row of the object each step writes."""
     with sessions() as session:
         plan = session.get(RestorePlan, plan_id)
         if plan is None:
@@ -119,17 +122,34 @@ def plan_targets(sessions: sessionmaker[Session], plan_id: int) -> list[tuple[st
                 f"plan {plan_id} was already applied ({plan.status}); make a new plan"
             )
         steps = [planned_step(stored_step(s)) for s in plan.steps if s.status == "planned"]
-    targets: list[tuple[str, bool]] = []
+        types = stored_types(session, plan.source, {s.object_guid for s in steps})
+    targets: list[WriteTarget] = []
     for step in steps:
         reanimation = step.kind is StepKind.REANIMATE
-        targets.append((step.dn, reanimation))
+        row = types.get(step.object_guid)
+        targets.append(WriteTarget(dn=step.dn, resource_type=row, reanimation=reanimation))
         if step.kind in (StepKind.MOVE, StepKind.REANIMATE) and step.values:
-            targets.append((str(step.values[0]), reanimation))
+            targets.append(
+                WriteTarget(dn=str(step.values[0]), resource_type=row, reanimation=reanimation)
+            )
     return targets
 
 
+def stored_types(session: Session, source: str, guids: Iterable[str]) -> dict[str, ResourceType]:
+    """The row of each stored object of ``source`` among ``guids``."""
+    wanted = list(guids)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(DirectoryObject.external_id, DirectoryObject.resource_type).where(
+            DirectoryObject.source == source, DirectoryObject.external_id.in_(wanted)
+        )
+    )
+    return {row.external_id: RESOURCE_TYPES[row.resource_type] for row in rows}
+
+
 def check_rights(
-    conn: AdConnection, domain: AdDomainConfig, targets: Iterable[tuple[str, bool]]
+    conn: AdConnection, domain: AdDomainConfig, targets: Iterable[WriteTarget]
 ) -> RightsVerdict:
     """What ``bind_upn`` (the account ``conn`` is bound as) lacks to write ``targets`` (reads
     only)."""
@@ -182,7 +202,7 @@ def _guarded(
     *,
     requested_by: str,
     reason: str,
-    probe: Callable[[AdConnection], list[tuple[str, bool]]],
+    probe: Callable[[AdConnection], list[WriteTarget]],
     make_plan: PlanMaker,
     known_plan: int | None = None,
 ) -> GuardedApply:
@@ -265,13 +285,16 @@ def undelete_guarded(
     with sessions() as session:
         known = find_objects(session, object_text, domain.name)
     stored_dn = known[0].path if len(known) == 1 else None
+    row = RESOURCE_TYPES[known[0].resource_type] if len(known) == 1 else None
     return _guarded(
         sessions,
         domain,
         openers,
         requested_by=requested_by,
         reason=f"undelete {object_text}",
-        probe=lambda conn: [(stored_dn or conn.contexts.default, True)],
+        probe=lambda conn: [
+            WriteTarget(dn=stored_dn or conn.contexts.default, resource_type=row, reanimation=True)
+        ],
         make_plan=make_plan,
     )
 

@@ -1,11 +1,15 @@
-"""Which AD groups a rollback needs, per partition, and which of them an account lacks (pure).
+"""Which AD groups a rollback needs, and which of them an account lacks (pure).
 
-The groups come from the permission catalog: ``guardian.ad.rollback.domain`` (Domain Admins),
-``guardian.ad.rollback.configuration`` (Enterprise Admins; also application partitions),
-``guardian.ad.rollback.schema`` (Schema Admins) and, for a tombstone reanimation,
-``guardian.ad.recover-deleted``. Only the catalog's *group* rows are checked here; the
-Reanimate Tombstones extended right of ``recover-deleted`` is an ACE on the domain object that
-Domain Admins hold by default, so it is not read from the account's token.
+The rights come from the rows of the objects the plan's steps write: each row's restore rules
+name the features every restore write needs (``guardian.ad.rollback.domain``,
+``guardian.ad.rollback.configuration``, ``guardian.ad.rollback.schema``) and those a tombstone
+reanimation needs besides (``guardian.ad.recover-deleted``); the permission manifest gives each
+feature's groups. Only the manifest's *group* rows are checked here; the Reanimate Tombstones
+extended right of ``recover-deleted`` is an ACE on the domain object that Domain Admins hold by
+default, so it is not read from the account's token. A write whose object has no known row (an
+undelete of an object the store does not know) needs what any row of its DN's partition needs.
+The partition each DN lies in is named with every need, and a DN outside the domain's naming
+contexts is refused.
 
 A group is held when the account's token names it, or names a SID whose relative id is the
 group's well-known one (512, 519, 518), so a renamed or localized built-in group still counts.
@@ -18,15 +22,9 @@ from dataclasses import dataclass
 
 from dirguard.catalog.manifest import MANIFEST
 from dirguard.catalog.permission_model import Kind
-from dirguard.catalog.resource_type import Partition
+from dirguard.catalog.resource_type import LdapSource, Partition, ResourceType
 from dirguard.providers.ad.sd import sddl_names
-
-ROLLBACK_FEATURES: Mapping[Partition, str] = {
-    Partition.DOMAIN: "guardian.ad.rollback.domain",
-    Partition.CONFIGURATION: "guardian.ad.rollback.configuration",
-    Partition.SCHEMA: "guardian.ad.rollback.schema",
-}
-RECOVER_FEATURE = "guardian.ad.recover-deleted"
+from dirguard.providers.ad.types import AD_TYPES
 
 WELL_KNOWN_RIDS: Mapping[str, int] = {
     name: rid
@@ -54,6 +52,31 @@ class PartitionBases:
     schema: str
     applications: tuple[str, ...] = ()
     """Application partitions (e.g. DomainDnsZones): rolled back with configuration rights."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WriteTarget:
+    """One DN a plan writes, the row of the object written there, and whether it is a
+    reanimation."""
+
+    dn: str
+    resource_type: ResourceType | None
+    """``None``: the store does not know the object (yet)."""
+    reanimation: bool = False
+
+    def features(self, partition: Partition) -> tuple[str, ...]:
+        """What the write needs, from its row (or any row of ``partition``)."""
+        rows = (
+            [self.resource_type]
+            if self.resource_type is not None
+            else [
+                t
+                for t in AD_TYPES
+                if isinstance(t.source, LdapSource) and t.source.partition is partition
+            ]
+        )
+        found = (f for row in rows for f in row.restore.rights(reanimation=self.reanimation))
+        return tuple(dict.fromkeys(found))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,18 +176,15 @@ def partition_of(dn: str, bases: PartitionBases) -> Partition:
 
 
 def needs_for(
-    targets: Iterable[tuple[str, bool]], bases: PartitionBases
+    targets: Iterable[WriteTarget], bases: PartitionBases
 ) -> tuple[tuple[Partition, ...], tuple[Need, ...]]:
-    """The partitions and groups needed to write each ``(dn, reanimation)`` target."""
+    """The partitions and groups needed to write each target."""
     partitions: dict[Partition, None] = {}
     needs: dict[tuple[str, Partition, str], Need] = {}
-    for dn, reanimation in targets:
-        partition = partition_of(dn, bases)
+    for target in targets:
+        partition = partition_of(target.dn, bases)
         partitions[partition] = None
-        features = [ROLLBACK_FEATURES[partition]]
-        if reanimation:
-            features.append(RECOVER_FEATURE)
-        for feature in features:
+        for feature in target.features(partition):
             for group in feature_groups(feature):
                 needs.setdefault(
                     (group.lower(), partition, feature),
@@ -186,7 +206,7 @@ def holds(group: str, held: Iterable[HeldGroup]) -> bool:
 
 def verdict(
     account: str,
-    targets: Iterable[tuple[str, bool]],
+    targets: Iterable[WriteTarget],
     bases: PartitionBases,
     held: Iterable[HeldGroup],
 ) -> RightsVerdict:
