@@ -114,6 +114,26 @@ def test_a_batch_stores_new_objects_and_only_significant_changes(store_sessions:
     assert [v.version for v in ann_versions] == [1, 2]
 
 
+def test_values_of_an_unordered_field_in_another_order_are_no_new_version(
+    store_sessions: Sessions,
+) -> None:
+    """The row's unordered fields (a user's servicePrincipalName) compare as sets; the order
+    of an ordered one still counts."""
+    guid = "6f1c1a00-0000-4000-8000-0000000000aa"
+    spns = ["HTTP/web.example.test", "HOST/web"]
+    first = _user(guid, "web", servicePrincipalName=spns, description=["a", "b"])
+    with store_sessions.begin() as session:
+        store_observed(session, "example.test", [first], None)
+    reordered = _user(guid, "web", servicePrincipalName=spns[::-1], description=["a", "b"])
+    with store_sessions.begin() as session:
+        counts = store_observed(session, "example.test", [reordered], None)
+    assert (counts.new_versions, counts.unchanged) == (0, 1)
+    swapped = _user(guid, "web", servicePrincipalName=spns, description=["b", "a"])
+    with store_sessions.begin() as session:
+        counts = store_observed(session, "example.test", [swapped], None)
+    assert (counts.new_versions, counts.unchanged) == (1, 0)
+
+
 def test_read_ahead_yields_everything_in_order_and_raises_the_readers_error() -> None:
     assert list(read_ahead(lambda: iter(range(50)), depth=2)) == list(range(50))
 

@@ -27,7 +27,7 @@ from dirguard.cli.app import app
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
-from dirguard.providers.ad.values import Content, significant
+from dirguard.providers.ad.values import Content
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.capture.ad_snapshot import latest_versions, snapshot_domain
 from dirguard.services.rollback.apply import apply_plan
@@ -74,9 +74,7 @@ def directory_state(
             return {
                 o.external_id: (
                     str(o.path),
-                    significant(
-                        latest[o.id].content, RESOURCE_TYPES[o.resource_type].volatile_fields
-                    ),
+                    RESOURCE_TYPES[o.resource_type].significant(latest[o.id].content),
                 )
                 for o in objects
             }

@@ -192,12 +192,6 @@ def is_tombstone_dn(dn: str) -> bool:
     return "\\0ADEL:" in dn or "\nDEL:" in dn
 
 
-def significant(content: Mapping[str, list[Value]], volatile: frozenset[str]) -> Content:
-    """The content that diffs and version comparison look at: volatile fields left out."""
-    lowered = {v.lower() for v in volatile}
-    return {k: list(v) for k, v in content.items() if k.lower() not in lowered}
-
-
 def first_text(content: Mapping[str, list[Value]], name: str) -> str | None:
     values = content.get(name)
     if not values:

@@ -39,7 +39,6 @@ from dirguard.providers.ad.values import (
     Schema,
     first_text,
     is_tombstone_dn,
-    significant,
 )
 from dirguard.providers.base import ObservedObject, ReadScope, SourceReader
 from dirguard.providers.registry import RESOURCE_TYPES
@@ -131,7 +130,8 @@ def record_state(
     previous: ObjectVersion | None,
     run: Run | None,
 ) -> ObjectVersion | None:
-    """Add a version when ``content`` differs from ``previous`` (volatile fields ignored) and
+    """Add a version when ``content`` differs from ``previous`` as the row compares versions
+    (volatile fields ignored, unordered fields in any order) and
     bring the object row up to date; the new version, or ``None`` when nothing changed."""
     resource_type = RESOURCE_TYPES[obj.resource_type]
     now = utcnow()
@@ -142,10 +142,7 @@ def record_state(
     key = natural_key_of(resource_type, content)
     if key is not None:
         obj.natural_key = key
-    volatile = resource_type.volatile_fields
-    if previous is not None and significant(previous.content, volatile) == significant(
-        content, volatile
-    ):
+    if previous is not None and resource_type.same_content(previous.content, content):
         return None
     version = ObjectVersion(
         object_id=obj.id,

@@ -8,8 +8,9 @@ For one batch of observed objects, in the caller's transaction:
 2. objects not stored yet are inserted in one multi-row ``INSERT … RETURNING`` (their ids);
 3. each object's content is serialized once (:func:`~dirguard.store.json_codec.flat_content_json`):
    the same text gives the content hash and is what the version row stores. A hash equal to
-   the newest version's means unchanged; a different hash is compared again without the type's
-   volatile fields, loading only those previous versions (a version is added only when the
+   the newest version's means unchanged; a different hash is compared again as the type's row
+   compares versions (volatile fields left out, unordered fields in any order), loading only
+   those previous versions (a version is added only when the
    significant content differs, as :func:`dirguard.services.capture.ad_snapshot.record_state`
    decides);
 4. the new versions go in one executemany ``INSERT``; every object's ``last_seen`` in one
@@ -31,7 +32,6 @@ from dirguard.providers.ad.values import (
     Content,
     first_text,
     is_tombstone_dn,
-    significant,
 )
 from dirguard.providers.base import ObservedObject
 from dirguard.store import json_codec
@@ -229,5 +229,4 @@ def store_observed(
 def _same_significant(previous: Content | None, observed: ObservedObject) -> bool:
     if previous is None:
         return False
-    volatile = observed.resource_type.volatile_fields
-    return significant(previous, volatile) == significant(observed.content, volatile)
+    return observed.resource_type.same_content(previous, observed.content)
