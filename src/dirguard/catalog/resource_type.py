@@ -127,6 +127,8 @@ class RestoreRules:
     reanimation_resets: frozenset[str] = frozenset()
     """Fields the directory sets on an object it brings back; cleared again when the live object
     had none."""
+    recreate_omits: frozenset[str] = frozenset()
+    """Fields left to the directory's defaults when an object is created anew from history."""
     refusal: str = ""
     """Why the whole-object operations it does not allow are never done; follows the object's
     DN in plans and messages."""

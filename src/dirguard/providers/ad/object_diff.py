@@ -26,6 +26,7 @@ from dirguard.providers.ad.sd.security_descriptor import (
     to_sddl,
 )
 from dirguard.providers.ad.values import (
+    DELETION_MARKERS,
     DN_ATTRIBUTE,
     DROPPED_ATTRIBUTES,
     Content,
@@ -45,7 +46,6 @@ RENAME = ChangeOp.RENAME
 DELETE = ChangeOp.DELETE
 UNDELETE = ChangeOp.UNDELETE
 
-DELETION_MARKERS = frozenset({"isDeleted", "isRecycled", "lastKnownParent"})
 SECURITY_DESCRIPTOR_SYNTAX = "2.5.5.15"
 
 

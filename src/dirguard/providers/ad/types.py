@@ -19,8 +19,7 @@ from dirguard.catalog.resource_type import (
     RestoreRules,
 )
 from dirguard.providers.ad.ldap_filter import selector
-from dirguard.providers.ad.object_diff import DELETION_MARKERS
-from dirguard.providers.ad.values import guid_text
+from dirguard.providers.ad.values import DELETION_MARKERS, guid_text
 
 AD_READ_ONLY = frozenset(
     {
@@ -83,6 +82,9 @@ ACCOUNT_DISABLE = 0x2
 NORMAL_ACCOUNT = 0x200
 REANIMATION_ADDS = frozenset({"adminCount", "operatorCount"})
 """Samba sets these to 0 on a security principal it brings back from a tombstone."""
+NOT_ON_ADD = frozenset({"primaryGroupID", "adminCount", "operatorCount", "systemFlags"})
+"""Left to the directory's defaults when re-creating an object: the primary group (Domain Users,
+set at add), the counters Samba keeps itself, and flags only the system sets."""
 
 
 def object_guid(content: Content) -> str | None:
@@ -108,12 +110,14 @@ def restore_rules(
     write: tuple[str, ...], *, account: bool = False, principal: bool = False
 ) -> RestoreRules:
     """Tombstones are reanimated (with ``recover-deleted`` besides the partition's rollback
-    feature), objects without one re-created; an account can be disabled instead of deleted."""
+    feature), objects without one re-created (the directory's own fields left to it); an account
+    can be disabled instead of deleted."""
     return RestoreRules(
         needs=write,
         reanimate_needs=(RECOVER_DELETED,),
         disable_instead=disable_account if account else None,
         reanimation_resets=REANIMATION_ADDS if principal else frozenset(),
+        recreate_omits=NOT_ON_ADD,
     )
 
 

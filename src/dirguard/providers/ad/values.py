@@ -28,6 +28,8 @@ _BYTES, _TEXT, _DN = 0, 1, 2
 """How :meth:`Schema.plan` says an attribute's values are normalized."""
 
 DN_ATTRIBUTE = "distinguishedName"
+DELETION_MARKERS = frozenset({"isDeleted", "isRecycled", "lastKnownParent"})
+"""What a deletion sets on the tombstone."""
 DROPPED_ATTRIBUTES = frozenset({"parentGUID"})
 """Constructed attributes DirSync adds that a paged search of ``*`` does not return."""
 

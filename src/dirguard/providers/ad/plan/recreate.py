@@ -4,7 +4,8 @@ When the directory holds no tombstone of a deleted object any more (found with t
 control by :mod:`dirguard.providers.ad.tombstones`), reanimation cannot work. The plan then adds the
 object anew from dirguard's history: one LDAP add with the attributes the reanimation and the
 following steps on that object would have given it (its links to others travel with it; the
-links others hold to it are added by DN afterwards, as for a reanimation). The new object gets a
+links others hold to it are added by DN afterwards, as for a reanimation; the fields the row
+leaves to the directory are not written). The new object gets a
 new objectGUID and objectSid, and the plan says so plainly; an account (a row with a
 disable-instead rule) comes back disabled because its password cannot be restored.
 """
@@ -25,20 +26,17 @@ from dirguard.providers.ad.plan.restore_plan import (
 )
 from dirguard.providers.ad.values import DN_ATTRIBUTE, Value
 
-NOT_ON_ADD = frozenset({"primaryGroupID", "adminCount", "operatorCount", "systemFlags"})
-"""Left to the directory's defaults when adding: the primary group (Domain Users, set at add),
-the counters Samba keeps itself, and flags only the system sets."""
-
 
 def _entry(obj: ObjectFacts, steps: list[PlannedStep]) -> dict[str, list[Value]]:
     assert obj.last_live is not None
+    omitted = obj.resource_type.restore.recreate_omits
     entry: dict[str, list[Value]] = {"objectClass": list(obj.last_live.get("objectClass", []))}
     for name, values in obj.last_live.items():
-        if name != DN_ATTRIBUTE and name not in NOT_ON_ADD and writable(obj.resource_type, name):
+        if name != DN_ATTRIBUTE and name not in omitted and writable(obj.resource_type, name):
             entry[name] = list(values)
     for step in steps:
         name = step.attribute or ""
-        if not name or name in NOT_ON_ADD:
+        if not name or name in omitted:
             continue
         if step.kind is StepKind.SET:
             entry[name] = list(step.values)
