@@ -36,16 +36,19 @@ class Provider(Protocol):
         """This provider's rows of the resource-type registry, in declaration order."""
         ...
 
-    def open(self, runtime: Connections, name: str) -> SourceReader:
-        """A connection to the configured source ``name``, for reading (snapshot, capture,
-        monitor, actors)."""
-        ...
-
 
 # ---- Reading: what snapshot, capture, monitor and actors call (CAPTURE) --------------------
 
 Content = dict[str, list[Any]]
 """An object's state as stored: each field's values, normalized by the provider."""
+
+
+class ReadingProvider(Provider, Protocol):
+    """A provider whose sources dirguard reads (snapshot, capture, monitor, actors)."""
+
+    def open_reader(self, runtime: Connections, name: str) -> SourceReader:
+        """The configured source ``name`` opened for reading, through the runtime."""
+        ...
 
 
 class ReadError(Exception):

@@ -44,7 +44,6 @@ from dirguard.providers.ad.values import (
 )
 from dirguard.providers.base import (
     ChangePage,
-    Connections,
     LookedUp,
     ObservedObject,
     ReadScope,
@@ -251,8 +250,3 @@ class AdReader:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-
-def open_reader(runtime: Connections, name: str) -> AdReader:
-    """The configured domain ``name`` opened for reading (``Provider.open`` for AD)."""
-    return AdReader(runtime.connection("ad", name), runtime.source_config("ad", name))

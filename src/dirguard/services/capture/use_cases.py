@@ -13,14 +13,16 @@ authenticated connection) and read through the AD provider's reader.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.change_notification import change_notifier
-from dirguard.providers.ad.read import RETRYABLE, AdReader, open_reader
+from dirguard.providers.ad.provider import AdProvider
+from dirguard.providers.ad.read import RETRYABLE
+from dirguard.providers.base import ReadingProvider, SourceReader
 from dirguard.services.capture.actor_fill import FillReport
 from dirguard.services.capture.ad_capture import (
     CaptureError,
@@ -39,10 +41,12 @@ from dirguard.services.capture.monitor import (
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.runtime import Runtime
 
+AD: ReadingProvider = AdProvider()
+
 
 @contextmanager
-def _reader(runtime: Runtime, domain: AdDomainConfig) -> Iterator[AdReader]:
-    with open_reader(runtime, domain.name) as reader:
+def _reader(runtime: Runtime, domain: AdDomainConfig) -> Iterator[SourceReader]:
+    with closing(AD.open_reader(runtime, domain.name)) as reader:
         yield reader
 
 
@@ -124,7 +128,7 @@ class CaptureReport:
         return {"captures": [c.as_dict() for c in self.captures]}
 
 
-def _actors(runtime: Runtime, reader: AdReader) -> ActorCounts | None:
+def _actors(runtime: Runtime, reader: SourceReader) -> ActorCounts | None:
     try:
         return ActorCounts.of(fill_source_actors(runtime.sessions, reader))
     except OSError as error:
