@@ -15,7 +15,9 @@ from dirguard.providers.ad.plan.partition_rights import (
     feature_groups,
     partition_of,
     verdict,
+    write_targets,
 )
+from dirguard.providers.ad.plan.restore_plan import PlannedStep, StepKind
 from dirguard.providers.registry import RESOURCE_TYPES
 
 BASES = PartitionBases(
@@ -111,3 +113,22 @@ def test_the_rights_come_from_the_row_of_the_written_object() -> None:
     features = {n.feature for n in verdict("CORP\\ro", [back], BASES, []).needs}
     assert features == set(row.restore.rights(reanimation=True))
     assert features <= set(row.write_features)
+
+
+def test_each_step_writes_its_dns_with_the_row_of_its_object() -> None:
+    user = RESOURCE_TYPES["ad.user"]
+    old, new = "CN=a,OU=Old,DC=corp,DC=example,DC=com", "CN=a,OU=New,DC=corp,DC=example,DC=com"
+    steps = [
+        PlannedStep(kind=StepKind.MOVE, object_guid="g1", dn=old, values=(new,), description="m"),
+        PlannedStep(
+            kind=StepKind.REANIMATE, object_guid="g2", dn="x", values=(new,), description="r"
+        ),
+        PlannedStep(kind=StepKind.SET, object_guid="g2", dn=new, attribute="c", description="s"),
+    ]
+    assert write_targets(steps, {"g1": user}) == [
+        WriteTarget(dn=old, resource_type=user),
+        WriteTarget(dn=new, resource_type=user),
+        WriteTarget(dn="x", resource_type=None, reanimation=True),
+        WriteTarget(dn=new, resource_type=None, reanimation=True),
+        WriteTarget(dn=new, resource_type=None),
+    ]

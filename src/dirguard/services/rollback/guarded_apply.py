@@ -27,8 +27,12 @@ from dirguard.config.schema import AdDomainConfig, Config
 from dirguard.config.secret_store import SecretStore
 from dirguard.providers.ad.account_token import bound_account, partition_bases
 from dirguard.providers.ad.connection import AdConnection, connect
-from dirguard.providers.ad.plan.partition_rights import RightsVerdict, WriteTarget, verdict
-from dirguard.providers.ad.plan.restore_plan import StepKind
+from dirguard.providers.ad.plan.partition_rights import (
+    RightsVerdict,
+    WriteTarget,
+    verdict,
+    write_targets,
+)
 from dirguard.providers.ad.plan.steps import planned_step
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.history import find_objects
@@ -123,16 +127,7 @@ def plan_targets(sessions: sessionmaker[Session], plan_id: int) -> list[WriteTar
             )
         steps = [planned_step(stored_step(s)) for s in plan.steps if s.status == "planned"]
         types = stored_types(session, plan.source, {s.object_guid for s in steps})
-    targets: list[WriteTarget] = []
-    for step in steps:
-        reanimation = step.kind is StepKind.REANIMATE
-        row = types.get(step.object_guid)
-        targets.append(WriteTarget(dn=step.dn, resource_type=row, reanimation=reanimation))
-        if step.kind in (StepKind.MOVE, StepKind.REANIMATE) and step.values:
-            targets.append(
-                WriteTarget(dn=str(step.values[0]), resource_type=row, reanimation=reanimation)
-            )
-    return targets
+    return write_targets(steps, types)
 
 
 def stored_types(session: Session, source: str, guids: Iterable[str]) -> dict[str, ResourceType]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from dirguard.catalog.manifest import MANIFEST
 from dirguard.catalog.permission_model import Kind
 from dirguard.catalog.resource_type import LdapSource, Partition, ResourceType
+from dirguard.providers.ad.plan.restore_plan import PlannedStep, StepKind
 from dirguard.providers.ad.sd import sddl_names
 from dirguard.providers.ad.types import AD_TYPES
 
@@ -77,6 +78,23 @@ class WriteTarget:
         )
         found = (f for row in rows for f in row.restore.rights(reanimation=self.reanimation))
         return tuple(dict.fromkeys(found))
+
+
+def write_targets(
+    steps: Iterable[PlannedStep], rows: Mapping[str, ResourceType]
+) -> list[WriteTarget]:
+    """Every DN ``steps`` write (moves and reanimations: both ends), each with the row of the
+    object written (``rows`` by objectGUID; an object missing there has no known row)."""
+    targets: list[WriteTarget] = []
+    for step in steps:
+        reanimation = step.kind is StepKind.REANIMATE
+        row = rows.get(step.object_guid)
+        targets.append(WriteTarget(dn=step.dn, resource_type=row, reanimation=reanimation))
+        if step.kind in (StepKind.MOVE, StepKind.REANIMATE) and step.values:
+            targets.append(
+                WriteTarget(dn=str(step.values[0]), resource_type=row, reanimation=reanimation)
+            )
+    return targets
 
 
 @dataclass(frozen=True, kw_only=True)
