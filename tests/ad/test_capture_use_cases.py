@@ -75,7 +75,7 @@ def test_snapshot_capture_and_history_through_the_runtime(
     timeline = object_history(runtime, ObjectRequest(object_text=user))
     assert timeline.object.natural_key == user and timeline.events == found
     state = object_state(runtime, StateRequest(object_text=user, at=runtime.clock())).state
-    assert state is not None and state["attributes"]["sAMAccountName"] == [user]
+    assert state is not None and state.attributes["sAMAccountName"] == [user]
 
 
 @pytest.mark.samba

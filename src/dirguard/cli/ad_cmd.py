@@ -218,10 +218,10 @@ def show_cmd(
     if state is None:
         raise fail(f"dirguard had not recorded {object_!r} by {at}", ExitCode.FAILURE)
     if as_json:
-        print_json(state)
+        print_json(state.as_dict())
         return
-    table = Table("attribute", "values", title=f"{object_} at {state['at']}")
-    for name, values in sorted(state["attributes"].items()):
+    table = Table("attribute", "values", title=f"{object_} at {state.at}")
+    for name, values in sorted(state.attributes.items()):
         table.add_row(name, _short(values))
     console.print(table)
 

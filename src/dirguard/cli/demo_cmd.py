@@ -12,7 +12,7 @@ from rich.table import Table
 from dirguard.cli.common import EXIT_CODES
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
-from dirguard.services.demo import run_demo
+from dirguard.services.demo import DemoReport, run_demo
 from dirguard.services.errors import ServiceError
 from dirguard.store.database import StoreError, StoreUnavailable
 from dirguard.throwaway.samba_dc import DCBusyError, PortInUseError, SambaDCError
@@ -46,7 +46,11 @@ def demo(
         raise typer.Exit(EXIT_CODES[exc.problem]) from None
     if as_json:
         print_json(report.as_dict())
-        return
+    else:
+        _print_report(report)
+
+
+def _print_report(report: DemoReport) -> None:
     console.print(f"Store: {report.store} (schema {report.schema_revision}), run {report.run_id}")
     perms = Table("Service", "read-only", "full", title="Permissions needed (dirguard permissions)")
     for service, counts in report.permissions.items():

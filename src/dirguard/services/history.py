@@ -229,7 +229,32 @@ def timeline(session: Session, ref: ObjectRef) -> list[ChangeView]:
     return [change_view(e, obj) for e in events]
 
 
+@dataclass(frozen=True, kw_only=True)
+class ObjectState:
+    """An object's recorded state at a moment: the base version and the events replayed onto
+    it; ``attributes`` JSON-ready."""
+
+    guid: str
+    type: str
+    at: str
+    version: int | None
+    captured_at: str | None
+    events_replayed: int
+    last_event: int | None
+    deleted: bool
+    attributes: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
 def state_at(session: Session, ref: ObjectRef, at: datetime) -> dict[str, Any] | None:
+    """:func:`object_state_at` as a JSON-ready dictionary."""
+    state = object_state_at(session, ref, at)
+    return None if state is None else state.as_dict()
+
+
+def object_state_at(session: Session, ref: ObjectRef, at: datetime) -> ObjectState | None:
     """The object's recorded state at ``at``, or ``None`` when dirguard knew nothing of it yet.
 
     The nearest full version captured at or before ``at`` is the base; the object's change
@@ -257,17 +282,17 @@ def state_at(session: Session, ref: ObjectRef, at: datetime) -> dict[str, Any] |
     content: Content = {} if version is None else {k: list(v) for k, v in version.content.items()}
     for event in events:
         replay_event(content, event.op, event.attribute, event.old_value, event.new_value)
-    return {
-        "guid": ref.external_id,
-        "type": ref.resource_type,
-        "at": at.isoformat(),
-        "version": None if version is None else version.version,
-        "captured_at": None if version is None else version.captured_at.isoformat(),
-        "events_replayed": len(events),
-        "last_event": events[-1].sequence if events else None,
-        "deleted": content.get("isDeleted") == ["TRUE"],
-        "attributes": json_codec.encode(content),
-    }
+    return ObjectState(
+        guid=ref.external_id,
+        type=ref.resource_type,
+        at=at.isoformat(),
+        version=None if version is None else version.version,
+        captured_at=None if version is None else version.captured_at.isoformat(),
+        events_replayed=len(events),
+        last_event=events[-1].sequence if events else None,
+        deleted=content.get("isDeleted") == ["TRUE"],
+        attributes=json_codec.encode(content),
+    )
 
 
 def _as_values(value: Any) -> list[Any]:

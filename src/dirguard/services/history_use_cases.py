@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from dirguard.services import history
 from dirguard.services.errors import Problem, ServiceError
-from dirguard.services.history import ChangeView, ObjectRef
+from dirguard.services.history import ChangeView, ObjectRef, ObjectState
 from dirguard.services.runtime import Runtime
 
 
@@ -110,16 +110,12 @@ class StateRequest(ObjectRequest):
 
 @dataclass(frozen=True, kw_only=True)
 class StateResult:
-    state: dict[str, Any] | None
-    """The recorded state (:func:`dirguard.services.history.state_at`); ``None`` when dirguard
-    knew nothing of the object yet at that moment."""
-
-    def as_dict(self) -> dict[str, Any] | None:
-        return self.state
+    state: ObjectState | None
+    """The recorded state; ``None`` when dirguard knew nothing of the object yet then."""
 
 
 def object_state(runtime: Runtime, request: StateRequest) -> StateResult:
     """The object's recorded state at a moment."""
     with _answering(runtime) as session:
         ref = history.find_object(session, request.object_text, _source(request.domain))
-        return StateResult(state=history.state_at(session, ref, request.at))
+        return StateResult(state=history.object_state_at(session, ref, request.at))
