@@ -29,6 +29,8 @@ from dirguard.catalog.resource_type import (
     select_type,
 )
 from dirguard.catalog.type_permissions import modes_offered, permissions_for_type
+from dirguard.providers.ad.provider import AdProvider
+from dirguard.providers.entra.provider import EntraProvider
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.store import json_codec
 from tests.fixtures.requirements import unavailable
@@ -87,6 +89,16 @@ def same_place(a: ResourceType, b: ResourceType) -> bool:
 def neighbours(resource_type: ResourceType) -> list[ResourceType]:
     """The rows read from the same place, ``resource_type`` included, in declaration order."""
     return [t for t in TYPES if same_place(t, resource_type)]
+
+
+def test_the_registry_is_the_providers_rows() -> None:
+    """Each provider's ``resource_types()`` is its part of the registry, in order; the registry
+    holds nothing else."""
+    providers = [AdProvider(), EntraProvider()]
+    assert [p.kind for p in providers] == list(PROVIDERS)
+    for provider in providers:
+        assert provider.resource_types() == RESOURCE_TYPES.of_provider(provider.kind)
+        assert {t.provider for t in provider.resource_types()} == {provider.kind}
 
 
 def test_keys_are_unique_and_name_their_source() -> None:
