@@ -165,6 +165,18 @@ def test_an_ad_command_without_python_ldap_says_what_to_install(
     assert "`dirguard connect ad` needs python-ldap" in connect.stderr
 
 
+def test_a_command_reaching_ldap_only_when_it_runs_says_the_same(
+    without_ldap: dict[str, str],
+) -> None:
+    """``connect validate`` loads without python-ldap (an Entra-only site validates its
+    tenants) and imports it only to bind to a configured domain."""
+    done = _dirguard(["connect", "validate", "--skip-entra"], without_ldap)
+    assert done.returncode == 4, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "`dirguard connect validate` needs python-ldap" in done.stderr
+    assert "pip install 'dirguard[ad]'" in done.stderr
+
+
 @pytest.mark.parametrize(
     "args",
     [["--help"], ["permissions"], ["config", "check"], ["connect", "--help"], ["db", "status"]],

@@ -107,6 +107,18 @@ def test_every_problem_names_key_problem_and_fix(tmp_path: Path) -> None:
         (TENANT.replace('tenant_id = "2f1c', 'tenant_id = "zz1c'), "tenant_id", "UUID"),
         (TENANT + 'certificate = "file:/etc/c.pem"\n', "entra.tenants[0]", "exactly one"),
         (TENANT + 'authority = "http://login"\n', "authority", "https"),
+        (
+            TENANT + 'graph_url = "https://graph.microsoft.us"\n',
+            "entra.tenants[0]",
+            "authority is the global cloud's, graph_url is US Government's",
+        ),
+        (
+            TENANT + 'authority = "https://login.chinacloudapi.cn"\n'
+            'graph_url = "https://microsoftgraph.chinacloudapi.cn"\n'
+            'subscriptions = ["0b1f6471-1bf0-4dda-aec3-111122223333"]\n',
+            "entra.tenants[0]",
+            "arm_url is the global cloud's",
+        ),
         (DOMAIN + DOMAIN, "ad.domains", "configured twice"),
         ("[store\n", "(file)", "not valid TOML"),
     ],
@@ -116,6 +128,26 @@ def test_invalid_values(tmp_path: Path, snippet: str, key: str, words: str) -> N
     matching = [v for k, v in found.items() if key in k or (key == "ad.domains" and k == "")]
     matching += [v for k, v in found.items() if k == "(top level)"]
     assert any(words in v for v in matching), found
+
+
+def test_a_national_cloud_or_the_sandbox_is_one_cloud(tmp_path: Path) -> None:
+    us = TENANT + (
+        'authority = "https://login.microsoftonline.us"\n'
+        'graph_url = "https://dod-graph.microsoft.us"\n'
+        'arm_url = "https://management.usgovcloudapi.net"\n'
+        'subscriptions = ["0b1f6471-1bf0-4dda-aec3-111122223333"]\n'
+    )
+    assert (
+        load_config(write(tmp_path, us), {})
+        .config.entra.tenants[0]
+        .graph_url.startswith("https://dod-graph")
+    )
+    sandbox = (
+        TENANT + 'authority = "https://127.0.0.1:8443"\ngraph_url = "https://127.0.0.1:8443"\n'
+    )
+    assert load_config(write(tmp_path, sandbox), {}).config.entra.tenants[0].authority == (
+        "https://127.0.0.1:8443"
+    )
 
 
 def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from dirguard.catalog.permission_model import Mode, Service
 from dirguard.catalog.resource_type import Partition
+from dirguard.config.clouds import cloud_mismatch
 from dirguard.config.credential_ref import CredentialRef
 from dirguard.config.paths import config_dir, data_dir, default_store_url
 
@@ -219,6 +220,15 @@ class EntraTenantConfig(_Strict):
     def _one_credential(self) -> EntraTenantConfig:
         if (self.client_secret is None) == (self.certificate is None):
             raise ValueError("set exactly one of client_secret or certificate")
+        return self
+
+    @model_validator(mode="after")
+    def _one_cloud(self) -> EntraTenantConfig:
+        mixed = cloud_mismatch(
+            self.authority, self.graph_url, self.arm_url if self.subscriptions else None
+        )
+        if mixed is not None:
+            raise ValueError(mixed)
         return self
 
 

@@ -36,16 +36,9 @@ from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import CertificateCredential, ClientSecretCredential
 
+from dirguard.config.clouds import GRAPH_HOSTS
+
 GRAPH_RESOURCE = "https://graph.microsoft.com"
-NATIONAL_GRAPH_HOSTS = frozenset(
-    {
-        "graph.microsoft.com",
-        "graph.microsoft.us",
-        "dod-graph.microsoft.us",
-        "microsoftgraph.chinacloudapi.cn",
-    }
-)
-"""Graph's service roots: global, US Government L4 and L5 (DoD), China (21Vianet)."""
 API_VERSIONS = ("v1.0", "beta")
 """What a call may ask for (``GraphSource.api_version`` of a resource type, or by hand)."""
 MAX_RETRIES = 4
@@ -84,7 +77,7 @@ def graph_resource(graph_url: str) -> str:
     """The resource tokens are asked for: a known Graph root's own (national clouds), else the
     global one (the sandbox tenant on loopback accepts it)."""
     host = (urlsplit(graph_url).hostname or "").lower()
-    known = host in NATIONAL_GRAPH_HOSTS or host.startswith(("graph.", "microsoftgraph."))
+    known = host in GRAPH_HOSTS or host.startswith(("graph.", "microsoftgraph."))
     return f"https://{host}" if known else GRAPH_RESOURCE
 
 
