@@ -21,7 +21,6 @@ from typing import Any
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.change_notification import change_notifier
 from dirguard.providers.ad.provider import AdProvider
-from dirguard.providers.ad.read import RETRYABLE
 from dirguard.providers.base import ReadingProvider, SourceReader
 from dirguard.services.capture.actor_fill import FillReport
 from dirguard.services.capture.ad_capture import (
@@ -32,6 +31,7 @@ from dirguard.services.capture.ad_capture import (
 )
 from dirguard.services.capture.ad_snapshot import SnapshotResult, snapshot_source
 from dirguard.services.capture.monitor import (
+    RETRYABLE_PASS,
     Monitor,
     MonitorError,
     MonitorResult,
@@ -210,7 +210,7 @@ def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
         raise ServiceError(str(error), Problem.PERMISSION) from None
     except CaptureError as error:
         raise ServiceError(str(error), Problem.FAILURE) from None
-    except RETRYABLE as error:
+    except RETRYABLE_PASS as error:
         raise ServiceError(f"monitor --once: {error}", Problem.UNAVAILABLE) from None
     except ServiceError as error:
         if error.problem is not Problem.UNAVAILABLE:
