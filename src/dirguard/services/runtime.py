@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from dirguard.config.credentials import CredentialError, resolve_credential
-from dirguard.config.schema import AdDomainConfig, Config
+from dirguard.config.schema import AdDomainConfig, Config, EntraTenantConfig
 from dirguard.config.secret_store import SecretStore
 from dirguard.services.errors import Problem, ServiceError
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from dirguard.providers.ad.connection import AdConnection
+    from dirguard.providers.entra.graph_client import GraphClient
 
 
 def utc_now() -> datetime:
@@ -94,6 +95,35 @@ def config_ad_openers(config: Config, domain: AdDomainConfig) -> AdOpeners:
     return AdOpeners(bind=bind, elevator=elevator)
 
 
+def connect_entra(config: Config, tenant: EntraTenantConfig) -> GraphClient:
+    """The tenant's Graph client as its Guardian application, the secret or certificate
+    resolved now (a token is asked for with the first request)."""
+    from dirguard.providers.entra.provider import open_graph
+
+    key = "client_secret" if tenant.client_secret is not None else "certificate"
+    secret = resolve_secret(config, tenant.name, key, tenant.client_secret or tenant.certificate)
+    assert secret is not None  # the schema requires exactly one of them
+    return open_graph(tenant, secret)
+
+
+def choose_entra_tenant(config: Config, name: str | None = None) -> EntraTenantConfig:
+    """The tenant named, or the only one configured; a clear error otherwise."""
+    tenants = config.entra.tenants
+    if not tenants:
+        raise ServiceError("no [[entra.tenants]] in the configuration", Problem.CONFIG)
+    known = ", ".join(t.name for t in tenants)
+    if name is None:
+        if len(tenants) > 1:
+            raise ServiceError(f"several Entra tenants are configured ({known}): name one")
+        return tenants[0]
+    for tenant in tenants:
+        if tenant.name == name:
+            return tenant
+    raise ServiceError(
+        f"no Entra tenant {name!r} configured (configured: {known})", Problem.NOT_FOUND
+    )
+
+
 def choose_ad_domains(config: Config, name: str | None = None) -> list[AdDomainConfig]:
     """The configured AD domains, or the one named; a clear error when there is none."""
     domains = config.ad.domains
@@ -121,6 +151,8 @@ class Runtime:
     clock: Callable[[], datetime] = utc_now
     ad_openers: Callable[[AdDomainConfig], AdOpeners] | None = field(default=None)
     """How to open a domain's connections; ``None``: from the configuration's credentials."""
+    entra_opener: Callable[[EntraTenantConfig], GraphClient] | None = field(default=None)
+    """How to open a tenant's Graph client; ``None``: from the configuration's credential."""
 
     def acting_as(self, principal: str) -> Runtime:
         """The same runtime working for someone else (the web console: one per request)."""
@@ -149,13 +181,24 @@ class Runtime:
 
     # What providers open their connections with (providers.base.Connections).
 
-    def source_config(self, kind: str, name: str) -> AdDomainConfig:
-        if kind != "ad":
-            raise ServiceError(f"no {kind!r} source can be read yet", Problem.NOT_FOUND)
-        return self.ad_domain(name)
+    def source_config(self, kind: str, name: str) -> AdDomainConfig | EntraTenantConfig:
+        if kind == "ad":
+            return self.ad_domain(name)
+        if kind == "entra":
+            return choose_entra_tenant(self.config, name)
+        raise ServiceError(f"no {kind!r} source can be read yet", Problem.NOT_FOUND)
 
-    def connection(self, kind: str, name: str) -> AdConnection:
-        return self.open_ad(self.source_config(kind, name))
+    def connection(self, kind: str, name: str) -> AdConnection | GraphClient:
+        source = self.source_config(kind, name)
+        if isinstance(source, EntraTenantConfig):
+            return self.open_entra(source)
+        return self.open_ad(source)
+
+    def open_entra(self, tenant: EntraTenantConfig) -> GraphClient:
+        """A Graph client acting as the tenant's configured application."""
+        if self.entra_opener is not None:
+            return self.entra_opener(tenant)
+        return connect_entra(self.config, tenant)
 
 
 @contextmanager

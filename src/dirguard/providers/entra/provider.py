@@ -8,8 +8,8 @@ the sandbox tenant's), its CA bundle, its secret or certificate. Reading everyth
 changes from a delta link, reading the directory audit from a position, planning and applying
 steps arrive with the Entra guardian, on this client.
 
-Credential references are resolved by the caller (``services/runtime.py``): providers import no
-services.
+Credential references are resolved by the runtime (``services/runtime.py``, ``connect_entra``):
+providers import no services.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from azure.core.credentials import TokenCredential
 
 from dirguard.catalog.resource_type import ResourceType
 from dirguard.config.schema import EntraTenantConfig
+from dirguard.providers.base import Connections
 from dirguard.providers.entra.graph_client import GraphClient, make_credential
 from dirguard.providers.entra.types import ENTRA_TYPES
 
@@ -83,6 +84,10 @@ class EntraProvider:
         """The cloud rows (``providers/entra/types.py``), in declaration order."""
         return ENTRA_TYPES
 
-    def open(self, tenant: EntraTenantConfig, secret: str) -> GraphClient:
-        """An authenticated connection to the tenant (see :func:`open_graph`)."""
-        return open_graph(tenant, secret)
+    def open(self, runtime: Connections, name: str) -> GraphClient:
+        """The configured tenant ``name`` as its application, through the runtime (which
+        resolves the credential and calls :func:`open_graph`)."""
+        graph = runtime.connection("entra", name)
+        if not isinstance(graph, GraphClient):
+            raise TypeError(f"the runtime opened {type(graph).__name__} for tenant {name!r}")
+        return graph
