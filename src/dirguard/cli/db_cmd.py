@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from dirguard.cli.common import cli_runtime
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.store import database
@@ -126,12 +128,63 @@ def status_command(
     console.print(table)
 
 
+def verify_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """Walk every event chain and check it against its newest signed checkpoint; exit 1 naming
+    the first event that does not fit, a chain cut short, or a rewritten history."""
+    from dirguard.services.chain_integrity import verify_store
+
+    with cli_runtime(ctx) as runtime:
+        report = verify_store(runtime.config, runtime.sessions)
+    if json_output:
+        print_json(report.as_dict())
+    else:
+        for problem in report.problems:
+            console.print(f"[red]✗[/red] {escape(problem)}", highlight=False)
+        for chain in report.chains:
+            pinned = (
+                f", checkpoint at event {chain.checkpoint.sequence} ({chain.checkpoint.at})"
+                if chain.checkpoint
+                else ", no checkpoint yet"
+            )
+            mark = "[green]✓[/green]" if not chain.problems else "[red]✗[/red]"
+            console.print(
+                f"{mark} {escape(chain.source)}: {chain.events} events{pinned}", highlight=False
+            )
+            for problem in chain.problems:
+                console.print(f"    {escape(problem)}", highlight=False)
+        if not report.chains:
+            console.print("The store holds no change events yet.")
+    if not report.ok:
+        raise typer.Exit(ExitCode.FAILURE)
+
+
+def checkpoint_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """Sign the head of every event chain and append it to the checkpoint file ([store]
+    checkpoint_file, and syslog with checkpoint_syslog = true); run it on a schedule."""
+    from dirguard.services.chain_integrity import write_checkpoints
+
+    with cli_runtime(ctx) as runtime:
+        made = write_checkpoints(runtime.config, runtime.sessions, runtime.clock())
+        where = runtime.config.store.checkpoint_file
+    if json_output:
+        print_json({"checkpoint_file": str(where), "checkpoints": [c.as_dict() for c in made]})
+        return
+    for checkpoint in made:
+        console.print(
+            f"{escape(checkpoint.source)}: event {checkpoint.sequence} signed", highlight=False
+        )
+    console.print(f"{len(made)} checkpoint(s) appended to {where}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     db = typer.Typer(
         name="db",
-        help="The store (SQLite or PostgreSQL): schema migrations and status.",
+        help="The store (SQLite or PostgreSQL): schema migrations, status, and the integrity of"
+        " the recorded history (verify, checkpoint).",
         no_args_is_help=True,
     )
     db.command("upgrade")(upgrade_command)
     db.command("status")(status_command)
+    db.command("verify")(verify_command)
+    db.command("checkpoint")(checkpoint_command)
     app.add_typer(db, name="db")

@@ -87,6 +87,14 @@ class _Strict(BaseModel):
 class StoreConfig(_Strict):
     url: str = Field(default_factory=default_store_url)
     """SQLAlchemy URL: sqlite:///path (embedded default) or postgresql://user@host/db."""
+    checkpoint_file: Path = Field(default_factory=lambda: data_dir() / "chain-checkpoints.jsonl")
+    """Where signed checkpoints of the event chains are appended (``dirguard db checkpoint``,
+    checked by ``dirguard db verify``): keep it where the database's writers cannot rewrite it."""
+    checkpoint_syslog: bool = False
+    """Also send every checkpoint to the local syslog (``/dev/log``), e.g. on to a SIEM."""
+    checkpoint_interval: float = Field(default=300.0, ge=0)
+    """Seconds between the checkpoints ``dirguard monitor`` writes (0: none; ``dirguard db
+    checkpoint`` from a timer instead)."""
 
     @field_validator("url")
     @classmethod

@@ -177,6 +177,18 @@ def _close(state: DomainState) -> None:
 
 
 @dataclass(kw_only=True)
+class Chore:
+    """Work the monitor does every ``every`` seconds besides capturing (first after one
+    interval), e.g. signing checkpoints of the event chains. A failure is logged and the chore
+    tried again at its next time: it never stops the capture."""
+
+    name: str
+    every: float
+    work: Callable[[], object]
+    due: float | None = None
+
+
+@dataclass(kw_only=True)
 class Monitor:
     """The poll loop over ``domains``; :meth:`run` returns when ``stop`` is set (or after one
     pass per domain with ``once``)."""
@@ -195,6 +207,8 @@ class Monitor:
     draw: Callable[[], float] = random.random
     on_pass: PassReport | None = None
     notifier: NotifierFactory | None = change_notifier
+    chores: Sequence[Chore] = ()
+    """Periodic work besides capturing (not with ``once``)."""
 
     def __post_init__(self) -> None:
         if not self.domains:
@@ -208,6 +222,27 @@ class Monitor:
 
     def _now(self) -> float:
         return self.clock()
+
+    def _chores(self) -> list[float]:
+        """Run the chores that are due; when each is due next."""
+        if self.once:
+            return []
+        for chore in self.chores:
+            if chore.due is None:
+                chore.due = self._now() + chore.every
+            elif chore.due <= self._now() and not self.stop.is_set():
+                try:
+                    chore.work()
+                except Exception as error:  # a chore never stops the capture
+                    log.warning(
+                        "monitor: %s failed (%s: %s); tried again in %.0f s",
+                        chore.name,
+                        type(error).__name__,
+                        error,
+                        chore.every,
+                    )
+                chore.due = self._now() + chore.every
+        return [c.due for c in self.chores if c.due is not None]
 
     def _wait(self, seconds: float) -> bool:
         if self.wait is not None:
@@ -330,7 +365,8 @@ class Monitor:
                     self._save_counters(run)
                 if self.once:
                     break
-                pause = min(s.due for s in self.states.values()) - self._now()
+                chores_due = self._chores()
+                pause = min([s.due for s in self.states.values()] + chores_due) - self._now()
                 if pause > 0 and self._wait(pause):
                     break
             if self.stop.is_set():

@@ -32,6 +32,7 @@ from dirguard.services.capture.ad_capture import (
 from dirguard.services.capture.ad_snapshot import SnapshotResult, snapshot_source
 from dirguard.services.capture.monitor import (
     RETRYABLE_PASS,
+    Chore,
     Monitor,
     MonitorError,
     MonitorResult,
@@ -188,6 +189,20 @@ class MonitorRequest:
     """Called after every successful pass."""
 
 
+def _chores(runtime: Runtime) -> tuple[Chore, ...]:
+    """The monitor's periodic work: signed checkpoints of the event chains."""
+    from dirguard.services.chain_integrity import write_checkpoints
+
+    every = runtime.config.store.checkpoint_interval
+    if not every:
+        return ()
+
+    def checkpoint() -> None:
+        write_checkpoints(runtime.config, runtime.sessions, runtime.clock())
+
+    return (Chore(name="chain checkpoint", every=every, work=checkpoint),)
+
+
 def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
     """Capture the domains' changes as they happen until SIGTERM or Ctrl-C (a second signal
     raises ``KeyboardInterrupt``: the pass in progress is abandoned, the run marked
@@ -203,6 +218,7 @@ def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
             once=request.once,
             on_pass=request.on_pass,
             notifier=change_notifier if request.notify else None,
+            chores=_chores(runtime),
         )
         with stop_on_signals(watcher.stop, watcher.notifications.wake):
             return watcher.run()
