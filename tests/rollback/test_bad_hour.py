@@ -25,13 +25,14 @@ from typer.testing import CliRunner
 
 from dirguard.cli.app import app
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad.apply import AdStepWriter
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
 from dirguard.providers.ad.values import Content
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.capture.ad_snapshot import latest_versions, snapshot_domain
-from dirguard.services.rollback.apply import apply_plan
 from dirguard.services.rollback.plans import UNATTRIBUTED_NOTE
+from dirguard.services.rollback.steps import apply_plan
 from dirguard.store.column_types import utcnow
 from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.store.models import DirectoryObject
@@ -239,11 +240,12 @@ def test_a_bad_hour_is_undone_by_one_plan(
 
         engine = create_engine_for(f"sqlite:///{tmp_path / 'store.db'}")
         try:
-            report = apply_plan(session_factory(engine), ad_conn, plan["id"], requested_by="ops")
+            writer = AdStepWriter(ad_conn, source=ad_domain.name, bind_upn=ad_domain.bind_upn)
+            report = apply_plan(session_factory(engine), writer, plan["id"], requested_by="ops")
         finally:
             engine.dispose()
         assert report.status == "applied", [
-            (s["description"], s["outcome"]) for s in report.steps if s["status"] != "succeeded"
+            (s.description, s.outcome) for s in report.steps if s.status != "succeeded"
         ]
         after = directory_state(tmp_path, "after", ad_conn, ad_domain, root)
 

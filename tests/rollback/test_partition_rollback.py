@@ -20,13 +20,13 @@ import pytest
 from typer.testing import CliRunner
 
 from dirguard.cli.app import app
+from dirguard.providers.ad.apply import apply_step
 from dirguard.providers.ad.connection import AdConnection, NamingContexts
 from dirguard.providers.ad.ldap_read import show_deleted_control
 from dirguard.providers.ad.partition_search import search_bases
 from dirguard.providers.ad.plan.restore_plan import PlannedStep, StepKind, as_values
 from dirguard.providers.ad.tombstones import missing_tombstones
 from dirguard.providers.ad.values import guid_bytes, guid_filter_value
-from dirguard.services.rollback.apply import apply_step
 from dirguard.store.column_types import utcnow
 from dirguard.store.database import create_engine_for, session_factory
 from dirguard.throwaway.samba_dc import SambaDC

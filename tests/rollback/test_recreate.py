@@ -21,13 +21,13 @@ import ldap
 import pytest
 
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad.apply import apply_step
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.plan.restore_plan import StepKind
 from dirguard.providers.ad.tombstones import missing_tombstones
 from dirguard.providers.ad.values import guid_text
 from dirguard.services.capture.ad_capture import capture_domain
 from dirguard.services.capture.ad_snapshot import snapshot_domain
-from dirguard.services.rollback.apply import apply_step
 from dirguard.services.rollback.plans import plan_for_undelete
 from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.throwaway.samba_dc import SambaDC

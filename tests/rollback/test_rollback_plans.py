@@ -13,15 +13,16 @@ import pytest
 from sqlalchemy import func, select
 
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad.apply import AdStepWriter
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.plan.restore_plan import StepKind
 from dirguard.providers.ad.plan.steps import generic_plan
 from dirguard.providers.ad.values import guid_text
 from dirguard.services.capture.ad_capture import capture_domain, fill_domain_actors
 from dirguard.services.capture.ad_snapshot import snapshot_domain
-from dirguard.services.rollback.apply import apply_plan
 from dirguard.services.rollback.plan_store import save_plan
 from dirguard.services.rollback.plans import plan_for_actor, plan_for_event, plan_for_object
+from dirguard.services.rollback.steps import apply_plan
 from dirguard.services.rollback.undelete import undelete
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import RestorePlan, RestoreStep
@@ -61,9 +62,10 @@ def _apply(sessions: Sessions, conn: AdConnection, domain: str, draft: Any) -> d
             draft=generic_plan(draft),
         )
         plan_id = plan.id
-    report = apply_plan(sessions, conn, plan_id, requested_by="bob")
+    writer = AdStepWriter(conn, source=domain, bind_upn=None)
+    report = apply_plan(sessions, writer, plan_id, requested_by="bob")
     assert report.status == "applied", report.steps
-    return {s["description"]: s["status"] for s in report.steps}
+    return {s.description: s.status for s in report.steps}
 
 
 def test_one_attribute_change_is_undone_text_and_binary(
@@ -285,7 +287,7 @@ def test_undelete_into_a_chosen_ou_keeps_guid_and_sid(
         store_sessions, ad_conn, ad_domain, sam, requested_by="carol", to_ou=restored_ou
     )
     assert result.report.status == "applied"
-    assert result.plan["steps"][0]["description"] == (
+    assert result.plan.steps[0].description == (
         f"Bring CN=eve back from the deleted objects into {restored_ou} "
         "(same objectGUID and objectSid)"
     )

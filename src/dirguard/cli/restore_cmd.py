@@ -11,29 +11,19 @@ rules, every step read back and verified).
 
 from __future__ import annotations
 
-import contextlib
 import getpass
-from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from dirguard.cli import rollback_cmd
-from dirguard.cli.common import DomainOption, JsonOption
-from dirguard.cli.common import connect_domain as _connect
-from dirguard.cli.common import fail as _fail
-from dirguard.cli.common import store_sessions as _store
-from dirguard.cli.common import time_option as _time
-from dirguard.cli.context import console, load_cli_config, print_json
+from dirguard.cli.common import DomainOption, JsonOption, cli_runtime, time_option
+from dirguard.cli.context import console, print_json
+from dirguard.cli.elevation_cmd import print_revoked
 from dirguard.cli.exit_codes import ExitCode
-from dirguard.providers.ad.plan.restore_plan import PlanningError
-from dirguard.providers.ad.plan.steps import generic_plan
-from dirguard.providers.ad.tombstones import missing_tombstones
-from dirguard.services import history as history_query
-from dirguard.services.errors import ServiceError
-from dirguard.services.rollback import plan_store
-from dirguard.services.rollback import plans as rollback_plans
+from dirguard.cli.rollback_options import TIME_HELP, AsOption, RefreshOption
+from dirguard.cli.rollback_render import print_applied, print_plan
+from dirguard.services.rollback import apply_cases, plan_cases
 
 
 def restore_cmd(
@@ -41,75 +31,49 @@ def restore_cmd(
     object_: Annotated[
         str, typer.Argument(metavar="OBJECT", help="DN, objectGUID or sAMAccountName.")
     ],
-    at: Annotated[
-        str,
-        typer.Option("--at", help="The moment to bring it back to. " + rollback_cmd.TIME_HELP),
-    ],
+    at: Annotated[str, typer.Option("--at", help="The moment to bring it back to. " + TIME_HELP)],
     apply: Annotated[
         bool,
         typer.Option("--apply", help="Apply the plan now (default: only make and print it)."),
     ] = False,
     domain: DomainOption = None,
-    as_: rollback_cmd.AsOption = None,
-    refresh: rollback_cmd.RefreshOption = True,
+    as_: AsOption = None,
+    refresh: RefreshOption = True,
     as_json: JsonOption = False,
 ) -> None:
     """Plan OBJECT back to its recorded state at --at TIME and print the plan; with --apply,
     apply it step by step and verify each step. Exit code 0 when the plan was made (and, with
     --apply, applied in full) or nothing needed changing; 1 when the object or moment cannot be
     planned or a step failed or was skipped."""
-    moment = _time(at)
-    config = load_cli_config(ctx).config
-    dom = rollback_cmd._one_domain(config, domain)
-    requested_by = as_ or getpass.getuser()
-    plan_id: int | None = None
-    with _store(config) as sessions, contextlib.ExitStack() as stack:
-        tombstones = None
-        if refresh:
-            rollback_cmd._refresh(config, sessions, dom)
-            tombstones = partial(missing_tombstones, stack.enter_context(_connect(config, dom)))
-        try:
-            with sessions.begin() as session:
-                draft = rollback_plans.plan_for_object(
-                    session, dom.name, object_, moment, tombstones=tombstones
+    moment = time_option(at)
+    request = plan_cases.RestoreRequest(
+        object_text=object_, at=moment, domain=domain, refresh=refresh
+    )
+    with cli_runtime(ctx) as runtime:
+        runtime = runtime.acting_as(as_ or getpass.getuser())
+        planned = plan_cases.plan_restore(runtime, request)
+        if planned.plan is not None and apply:
+            if not as_json:
+                console.print(
+                    f"Plan {planned.plan.id} restores {escape(object_)} to "
+                    f"{moment.isoformat()}; applying it",
+                    highlight=False,
                 )
-                if draft.steps:
-                    plan = plan_store.save_plan(
-                        session,
-                        source=dom.name,
-                        requested_by=requested_by,
-                        selection={"restore": object_, "at": moment.isoformat()},
-                        force=False,
-                        draft=generic_plan(draft),
-                    )
-                    plan_id = plan.id
-        except (PlanningError, history_query.HistoryQueryError, ServiceError) as error:
-            raise _fail(str(error), ExitCode.FAILURE) from None
-        shown: dict[str, Any] | None = None
-        if plan_id is not None:
-            with sessions() as session:
-                shown = plan_store.plan_dict(session, plan_id)
-    if shown is None or plan_id is None:
-        message = f"{object_} already is as it was at {moment.isoformat()}; nothing to restore"
-        if as_json:
-            print_json({"object": object_, "at": moment.isoformat(), "plan": None})
-        else:
-            console.print(escape(message), highlight=False)
-        return
-    if apply:
-        if not as_json:
-            console.print(
-                f"Plan {plan_id} restores {escape(object_)} to {moment.isoformat()}; applying it",
-                highlight=False,
-            )
-        rollback_cmd.apply_cmd(ctx, plan_id=plan_id, as_=as_, as_json=as_json)
-        return
+            applying = apply_cases.ApplyRequest(plan_id=planned.plan.id, on_revoked=print_revoked)
+            result = apply_cases.apply_stored(runtime, applying)
+            print_applied(result, as_json)
+            if not result.ok:
+                raise typer.Exit(ExitCode.FAILURE)
+            return
     if as_json:
-        print_json({**shown, "apply_with": f"dirguard rollback apply {plan_id}"})
+        print_json(planned.as_dict())
+    elif planned.plan is None:
+        message = f"{object_} already is as it was at {moment.isoformat()}; nothing to restore"
+        console.print(escape(message), highlight=False)
     else:
-        rollback_cmd._print_plan(shown)
+        print_plan(planned.plan)
         console.print(
-            f"Nothing was written. Apply it with: dirguard rollback apply {plan_id} "
+            f"Nothing was written. Apply it with: dirguard rollback apply {planned.plan.id} "
             f"(or run this command again with --apply)",
             highlight=False,
         )

@@ -79,6 +79,9 @@ class Target:
     earlier step."""
     label: str
     """What people know it by when planning (a DN, a display name)."""
+    resource_type: str | None = None
+    """The key of the object's row in the resource-type registry, when the store knows the
+    object (filled in when a stored plan is loaded; rights are derived from it)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,11 +14,12 @@ The protocol grows as the use cases move onto it; each method says which use cas
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dirguard.catalog.resource_type import ResourceType
+from dirguard.core.plan import PlanDraft, Step
 
 if TYPE_CHECKING:
     from dirguard.providers.ad.audit.audit_source import AuditSource
@@ -205,3 +206,93 @@ def store_source(kind: str, name: str) -> str:
     ``entra:contoso``), so an AD domain and a tenant with the same name never share objects or a
     hash chain."""
     return f"{kind}:{name}"
+
+
+# ---- planning, applying and rights (the rollback use cases) ----------------------------------
+
+
+class SourceError(Exception):
+    """A provider could not do what was asked of the source; ``refused``: for lack of rights or
+    configuration that would grant them (a use case reports it as a permission problem)."""
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepResult:
+    """How performing one plan step ended."""
+
+    status: str
+    """``succeeded``, ``unchanged`` (already as intended), ``skipped`` (a conflict) or
+    ``failed``."""
+    outcome: str
+    """What to tell people (when it verifies: the step loop reads it back first)."""
+    produced_id: str | None = None
+    """The id the step produced (a re-created object's new objectGUID, a Graph object's id)."""
+
+
+class Rights(Protocol):
+    """What a set of steps needs from the account dirguard writes with, and what it lacks."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def missing_groups(self) -> tuple[str, ...]:
+        """What a just-in-time elevation would grant (AD: group names)."""
+        ...
+
+    def needed(self) -> tuple[str, ...]:
+        """What the steps need, as people read it (AD: ``Domain Admins (domain)``)."""
+        ...
+
+    def message(self) -> str: ...
+
+    def as_dict(self) -> dict[str, object]: ...
+
+
+class Planner(Protocol):
+    """Turns a provider's own plan (its planner's draft) into source-neutral steps."""
+
+    def plan_steps(self, draft: Any) -> PlanDraft: ...
+
+
+class StepWriter(Protocol):
+    """An open connection's write side, called by the step loop
+    (:mod:`dirguard.services.rollback.steps`) with every reference to a produced id already
+    resolved."""
+
+    def apply(self, step: Step, produced: Mapping[str, str], *, force: bool) -> StepResult:
+        """Perform one step (``produced``: the ids earlier steps produced, by name)."""
+        ...
+
+    def verify(self, step: Step, produced: Mapping[str, str]) -> str | None:
+        """Read the step's object back: how it differs from the intended state, or ``None``."""
+        ...
+
+    def rights(self, steps: Sequence[Step]) -> Rights:
+        """What the bound account lacks to perform ``steps`` (reads only;
+        :class:`SourceError` when it cannot be told)."""
+        ...
+
+
+class GrantRefused(Exception):
+    """A just-in-time grant (or its removal) was refused by the source; the message says why."""
+
+
+class Grants(Protocol):
+    """A connection bound with the elevation credential: adds the bind account to what it lacks
+    (:mod:`dirguard.services.rollback.elevation`) and removes it again. Errors are
+    :class:`GrantRefused`."""
+
+    def locate(self, account: str, group: str) -> tuple[str, str]:
+        """``(account_id, group_id)`` (AD: their DNs)."""
+        ...
+
+    def add(self, group_id: str, account_id: str) -> None: ...
+
+    def remove(self, group_id: str, account_id: str) -> bool:
+        """``False`` when the account was no longer a member."""
+        ...

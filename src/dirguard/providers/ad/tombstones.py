@@ -5,7 +5,8 @@
 tombstone left (garbage-collected after the tombstone lifetime) and can only be re-created;
 every naming context of the domain is asked (domain, configuration, schema).
 :func:`recreate_step` performs a plan's RECREATE step: one LDAP add of the entry recorded in the
-step, then the object is read back by DN and every attribute compared with the entry.
+step (its result: the new objectGUID); :func:`recreated_problem` reads the object back by DN and
+compares every attribute with the entry.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from collections.abc import Collection, Sequence
 import ldap
 
 from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.ldap_errors import ldap_error_text
 from dirguard.providers.ad.partition_search import present_guids
 from dirguard.providers.ad.plan.restore_plan import PlannedStep, StepKind
 from dirguard.providers.ad.values import Value, guid_text
@@ -40,18 +40,25 @@ def _matches(live: Sequence[bytes], wanted: Sequence[Value]) -> bool:
     }
 
 
-def recreate_step(conn: AdConnection, step: PlannedStep) -> tuple[str, str]:
-    """``(status, outcome)`` of a RECREATE step: succeeded (with the new objectGUID) or failed."""
+def recreate_step(conn: AdConnection, step: PlannedStep) -> str:
+    """Perform a RECREATE step (one LDAP add); the new object's objectGUID. LDAP errors are the
+    caller's."""
     if step.kind is not StepKind.RECREATE:
         raise ValueError(f"not a re-create step: {step.kind.value}")
     dn = str(step.values[0])
-    try:
-        conn.ldap.add_s(dn, [(name, _raw(values)) for name, values in step.entry])
-        [(_dn, live)] = conn.ldap.search_s(
-            dn, ldap.SCOPE_BASE, "(objectClass=*)", ["objectGUID", *(n for n, _v in step.entry)]
-        )
-    except ldap.LDAPError as error:
-        return "failed", f"the directory refused: {ldap_error_text(error)}"
+    conn.ldap.add_s(dn, [(name, _raw(values)) for name, values in step.entry])
+    [(_dn, live)] = conn.ldap.search_s(dn, ldap.SCOPE_BASE, "(objectClass=*)", ["objectGUID"])
+    lowered = {k.lower(): v for k, v in live.items()}
+    return guid_text(bytes(lowered["objectguid"][0]))
+
+
+def recreated_problem(conn: AdConnection, step: PlannedStep) -> str | None:
+    """Read the re-created object back by DN: the attributes that differ from the entry, or
+    ``None``. LDAP errors are the caller's."""
+    dn = str(step.values[0])
+    [(_dn, live)] = conn.ldap.search_s(
+        dn, ldap.SCOPE_BASE, "(objectClass=*)", [n for n, _v in step.entry]
+    )
     lowered = {k.lower(): v for k, v in live.items()}
     differ = [
         name
@@ -59,6 +66,5 @@ def recreate_step(conn: AdConnection, step: PlannedStep) -> tuple[str, str]:
         if name.lower() != "objectclass" and not _matches(lowered.get(name.lower(), []), values)
     ]
     if differ:
-        return "failed", f"re-created, but read back different {', '.join(sorted(differ))}"
-    guid = guid_text(bytes(lowered["objectguid"][0]))
-    return "succeeded", f"verified; re-created with the new objectGUID {guid}"
+        return f"re-created, but read back different {', '.join(sorted(differ))}"
+    return None

@@ -20,24 +20,17 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import ldap
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dirguard.providers.ad.account_token import (
-    AccountTokenError,
-    add_member,
-    find_account,
-    find_group,
-    remove_member,
-)
-from dirguard.providers.ad.connection import AdConnection, AdConnectionError
-from dirguard.providers.ad.ldap_errors import ldap_error_text
+from dirguard.providers.base import GrantRefused, Grants
+from dirguard.services.errors import Problem, ServiceError
 from dirguard.store.audit import AuditOutcome, record_audit
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import Elevation
@@ -48,11 +41,11 @@ PAUSE_ENV = "TEST_DIRGUARD_PAUSE_AFTER_ELEVATION"
 PENDING = "pending"
 ENDED = "ended"
 
-Opener = Callable[[], AdConnection]
+Opener = Callable[[], AbstractContextManager[Grants]]
 """Opens a connection bound with the elevation credential."""
 
 
-class ElevationError(Exception):
+class ElevationError(ServiceError):
     """Granting or ending an elevation failed; the message names the account and the group."""
 
 
@@ -75,20 +68,52 @@ class ElevationRun:
     problems: list[str] = field(default_factory=list)
 
 
-def elevation_dict(row: Elevation) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "source": row.source,
-        "account": row.account,
-        "group": row.group_name,
-        "requested_by": row.requested_by,
-        "reason": row.reason,
-        "plan_id": row.plan_id,
-        "status": row.status,
-        "started_at": row.started_at.isoformat(),
-        "ended_at": row.ended_at.isoformat() if row.ended_at else None,
-        "end_note": row.end_note,
-    }
+@dataclass(frozen=True, kw_only=True)
+class ElevationRow:
+    """One elevation as stored: who was granted what, for whom and why, and how it ended."""
+
+    id: int
+    source: str
+    account: str
+    group: str
+    requested_by: str
+    reason: str
+    plan_id: int | None
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    end_note: str | None
+
+    @classmethod
+    def of(cls, row: Elevation) -> ElevationRow:
+        return cls(
+            id=row.id,
+            source=row.source,
+            account=row.account,
+            group=row.group_name,
+            requested_by=row.requested_by,
+            reason=row.reason,
+            plan_id=row.plan_id,
+            status=row.status,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            end_note=row.end_note,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "account": self.account,
+            "group": self.group,
+            "requested_by": self.requested_by,
+            "reason": self.reason,
+            "plan_id": self.plan_id,
+            "status": self.status,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "end_note": self.end_note,
+        }
 
 
 def _audit(
@@ -98,7 +123,7 @@ def _audit(
     outcome: AuditOutcome,
     ended_by: str | None = None,
 ) -> None:
-    details = elevation_dict(row)
+    details = ElevationRow.of(row).as_dict()
     details["account_dn"], details["group_dn"] = row.account_dn, row.group_dn
     if ended_by is not None:
         details["ended_by"] = ended_by
@@ -113,16 +138,13 @@ def _end(sessions: sessionmaker[Session], row_id: int, note: str, action: str, b
 
 
 def _grant(
-    sessions: sessionmaker[Session], conn: AdConnection, request: ElevationRequest, group: str
+    sessions: sessionmaker[Session], grants: Grants, request: ElevationRequest, group: str
 ) -> int:
     """Add the account to ``group``; the pending row is committed before the add."""
     try:
-        account_dn = find_account(conn, request.account)
-        group_dn = find_group(conn, group)
-    except (AccountTokenError, ldap.LDAPError) as error:
-        raise ElevationError(
-            f"elevating {request.account} to {group}: {ldap_error_text(error)}"
-        ) from None
+        account_dn, group_dn = grants.locate(request.account, group)
+    except GrantRefused as error:
+        raise ElevationError(f"elevating {request.account} to {group}: {error}") from None
     with sessions.begin() as session:
         row = Elevation(
             source=request.source,
@@ -140,9 +162,9 @@ def _grant(
         session.flush()
         row_id = row.id
     try:
-        add_member(conn, group_dn, account_dn)
-    except ldap.LDAPError as error:
-        why = ldap_error_text(error)
+        grants.add(group_dn, account_dn)
+    except GrantRefused as error:
+        why = str(error)
         with sessions.begin() as session:
             row = session.get_one(Elevation, row_id)
             row.status, row.ended_at = ENDED, utcnow()
@@ -160,12 +182,12 @@ def _grant(
 
 
 def _remove(
-    sessions: sessionmaker[Session], conn: AdConnection, row_id: int, action: str, by: str
+    sessions: sessionmaker[Session], grants: Grants, row_id: int, action: str, by: str
 ) -> None:
     with sessions() as session:
         row = session.get_one(Elevation, row_id)
         group_dn, account_dn, group = row.group_dn, row.account_dn, row.group_name
-    removed = remove_member(conn, group_dn, account_dn)
+    removed = grants.remove(group_dn, account_dn)
     note = (
         f"removed from {group}"
         if removed
@@ -198,9 +220,9 @@ def elevated(
     pending and is revoked at the next start)."""
     run = ElevationRun(requested_by=request.requested_by)
     try:
-        with open_elevator() as conn:
+        with open_elevator() as grants:
             for group in groups:
-                run.ids.append(_grant(sessions, conn, request, group))
+                run.ids.append(_grant(sessions, grants, request, group))
         _pause_for_tests()
         yield run
     finally:
@@ -211,16 +233,16 @@ def _end_all(sessions: sessionmaker[Session], open_elevator: Opener, run: Elevat
     if not run.ids:
         return
     try:
-        with open_elevator() as conn:
+        with open_elevator() as grants:
             for row_id in reversed(run.ids):
                 try:
-                    _remove(sessions, conn, row_id, "elevation.end", run.requested_by)
-                except ldap.LDAPError as error:
-                    run.problems.append(f"elevation {row_id} not ended: {ldap_error_text(error)}")
+                    _remove(sessions, grants, row_id, "elevation.end", run.requested_by)
+                except GrantRefused as error:
+                    run.problems.append(f"elevation {row_id} not ended: {error}")
     except Exception as error:
         # Any failure here must not hide the rollback's own outcome or exception: the rows
         # stay pending and are revoked at the next start.
-        run.problems.append(f"elevations {run.ids} not ended: {ldap_error_text(error)}")
+        run.problems.append(f"elevations {run.ids} not ended: {str(error) or type(error).__name__}")
     for problem in run.problems:
         log.error("%s; it stays pending and is revoked at the next start", problem)
 
@@ -234,46 +256,47 @@ def attach_plan(sessions: sessionmaker[Session], ids: Sequence[int], plan_id: in
             row.reason = f"{row.reason} (plan {plan_id})"
 
 
-def pending(sessions: sessionmaker[Session], source: str | None = None) -> list[dict[str, Any]]:
+def pending(sessions: sessionmaker[Session], source: str | None = None) -> list[ElevationRow]:
     with sessions() as session:
         query = select(Elevation).where(Elevation.status == PENDING).order_by(Elevation.id)
         if source is not None:
             query = query.where(Elevation.source == source)
-        return [elevation_dict(row) for row in session.scalars(query)]
+        return [ElevationRow.of(row) for row in session.scalars(query)]
 
 
-def recent(sessions: sessionmaker[Session], limit: int = 20) -> list[dict[str, Any]]:
+def recent(sessions: sessionmaker[Session], limit: int = 20) -> list[ElevationRow]:
     with sessions() as session:
         rows = session.scalars(select(Elevation).order_by(Elevation.id.desc()).limit(limit))
-        return [elevation_dict(row) for row in rows]
+        return [ElevationRow.of(row) for row in rows]
 
 
 def revoke_pending(
     sessions: sessionmaker[Session], source: str, open_elevator: Opener | None, *, by: str
-) -> list[dict[str, Any]]:
+) -> list[ElevationRow]:
     """End every pending elevation of ``source`` (left by a dirguard that stopped while elevated)
     on behalf of ``by`` (who ran the command that revoked it); the rows as they ended."""
     rows = pending(sessions, source)
     if not rows:
         return []
     if open_elevator is None:
-        names = ", ".join(f"{r['account']} in {r['group']}" for r in rows)
+        names = ", ".join(f"{r.account} in {r.group}" for r in rows)
         raise ElevationError(
             f"{source}: pending elevation(s) ({names}) but no elevation_bind_upn is configured "
             "to remove them; remove the membership by hand or configure the elevation account"
         )
     try:
-        with open_elevator() as conn:
+        with open_elevator() as grants:
             for row in rows:
                 try:
-                    _remove(sessions, conn, row["id"], "elevation.revoke", by)
-                except ldap.LDAPError as error:
+                    _remove(sessions, grants, row.id, "elevation.revoke", by)
+                except GrantRefused as error:
                     raise ElevationError(
-                        f"{source}: removing {row['account']} from {row['group']} failed: "
-                        f"{ldap_error_text(error)}"
+                        f"{source}: removing {row.account} from {row.group} failed: {error}"
                     ) from None
-    except AdConnectionError as error:
+    except ServiceError as error:
+        if error.problem is Problem.CONFIG:
+            raise  # a credential reference: reported as it is
         raise ElevationError(f"{source}: revoking pending elevations: {error}") from None
-    ended = {r["id"] for r in rows}
+    ended = {r.id for r in rows}
     with sessions() as session:
-        return [elevation_dict(session.get_one(Elevation, i)) for i in sorted(ended)]
+        return [ElevationRow.of(session.get_one(Elevation, i)) for i in sorted(ended)]

@@ -9,6 +9,9 @@ A target whose external id is a reference to an id produced by an earlier step i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -33,14 +36,21 @@ def _external_id(target: Target) -> str:
     return f"{REF_PREFIX}{name}" if name is not None else str(target.external_id)
 
 
-def stored_step(row: RestoreStep) -> Step:
-    """The step a row holds, as planned."""
+def stored_step(row: RestoreStep, types: Mapping[str, str] | None = None) -> Step:
+    """The step a row holds, as planned (``types``: the resource-type key of each object the
+    store knows, by external id)."""
     external: str | dict[str, str] = row.object_external_id
     if row.object_external_id.startswith(REF_PREFIX):
         external = ref(row.object_external_id.removeprefix(REF_PREFIX))
+    target = Target(
+        provider=row.provider,
+        external_id=external,
+        label=row.target,
+        resource_type=(types or {}).get(row.object_external_id),
+    )
     return Step(
         op=row.kind,
-        target=Target(provider=row.provider, external_id=external, label=row.target),
+        target=target,
         description=row.description,
         attribute=row.attribute,
         payload=dict(row.step),
@@ -101,32 +111,90 @@ def save_plan(
     return plan
 
 
-def plan_dict(session: Session, plan_id: int) -> dict[str, Any]:
-    """A stored plan, its steps and their outcomes, JSON-ready."""
+@dataclass(frozen=True, kw_only=True)
+class StoredStep:
+    position: int
+    kind: str
+    object_guid: str
+    dn: str
+    attribute: str | None
+    description: str
+    conflict: str | None
+    status: str
+    outcome: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "kind": self.kind,
+            "object_guid": self.object_guid,
+            "dn": self.dn,
+            "attribute": self.attribute,
+            "description": self.description,
+            "conflict": self.conflict,
+            "status": self.status,
+            "outcome": self.outcome,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredPlan:
+    """A stored plan, its steps and their outcomes (as ``rollback plan`` and ``apply`` show)."""
+
+    id: int
+    source: str
+    created_at: datetime
+    requested_by: str
+    selection: dict[str, Any]
+    force: bool
+    status: str
+    applied_at: datetime | None
+    steps: tuple[StoredStep, ...]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [str(w) for w in self.selection.get("warnings", [])]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "created_at": self.created_at.isoformat(),
+            "requested_by": self.requested_by,
+            "selection": json_codec.encode(self.selection),
+            "force": self.force,
+            "status": self.status,
+            "applied_at": self.applied_at.isoformat() if self.applied_at else None,
+            "steps": [s.as_dict() for s in self.steps],
+        }
+
+
+def load_plan(session: Session, plan_id: int) -> StoredPlan:
+    """A stored plan with its steps (:class:`ServiceError` not-found when there is none)."""
     plan = session.get(RestorePlan, plan_id)
     if plan is None:
         raise no_plan(plan_id)
-    return {
-        "id": plan.id,
-        "source": plan.source,
-        "created_at": plan.created_at.isoformat(),
-        "requested_by": plan.requested_by,
-        "selection": json_codec.encode(plan.selection),
-        "force": plan.force,
-        "status": plan.status,
-        "applied_at": plan.applied_at.isoformat() if plan.applied_at else None,
-        "steps": [
-            {
-                "position": s.position,
-                "kind": s.kind,
-                "object_guid": s.object_external_id,
-                "dn": s.target,
-                "attribute": s.attribute,
-                "description": s.description,
-                "conflict": s.conflict,
-                "status": s.status,
-                "outcome": s.outcome,
-            }
+    return StoredPlan(
+        id=plan.id,
+        source=plan.source,
+        created_at=plan.created_at,
+        requested_by=plan.requested_by,
+        selection=dict(plan.selection),
+        force=plan.force,
+        status=plan.status,
+        applied_at=plan.applied_at,
+        steps=tuple(
+            StoredStep(
+                position=s.position,
+                kind=s.kind,
+                object_guid=s.object_external_id,
+                dn=s.target,
+                attribute=s.attribute,
+                description=s.description,
+                conflict=s.conflict,
+                status=s.status,
+                outcome=s.outcome,
+            )
             for s in plan.steps
-        ],
-    }
+        ),
+    )

@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-import ldap.dn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dirguard.providers.ad.plan.relocation import DN_OPS
-from dirguard.providers.ad.plan.restore_plan import PlanningError, RestorePlanDraft
+from dirguard.providers.ad.plan.restore_plan import PlanningError, RestorePlanDraft, canonical_dn
 from dirguard.services.rollback.plans import (
     TombstoneCheck,
     events_plan,
@@ -26,15 +25,6 @@ from dirguard.services.rollback.plans import (
 from dirguard.store.models import ChangeEvent, DirectoryObject
 
 DN_OP_NAMES = frozenset(op.value for op in DN_OPS)
-
-
-def _canonical_dn(text: str) -> str:
-    try:
-        return str(ldap.dn.dn2str(ldap.dn.str2dn(text.strip())))
-    except ldap.DECODING_ERROR:
-        raise PlanningError(
-            f"{text!r} is not a distinguished name; give the OU as e.g. OU=Sales,DC=corp,DC=example"
-        ) from None
 
 
 def _under(dn: object, base: str) -> bool:
@@ -58,7 +48,7 @@ def plan_for_subtree(
     """Undo every change of the window (any actor, known or not) to the OU ``base_dn`` and the
     objects that were under it at any moment of the window: also those moved out or deleted
     since. An object's DN at each of its changes comes from its move/rename/delete events."""
-    base = _canonical_dn(base_dn).lower()
+    base = canonical_dn(base_dn).lower()
     window = [(e, o) for e, o in session.execute(window_query(source, since, until))]
     ids = {o.id for _e, o in window}
     moves: dict[int, list[ChangeEvent]] = defaultdict(list)

@@ -4,32 +4,30 @@ The object keeps its objectGUID and objectSid (the tombstone itself is brought b
 Show-Deleted control into its last parent or a chosen OU); the attributes the tombstone lost and
 the links other objects held to it (group memberships) come from dirguard's recorded history.
 The plan is stored like any rollback plan (:func:`plan_undelete`, reads only) and applied step
-by step with verification.
+by step with verification; the guarded use case (rights, elevation) is
+:func:`dirguard.services.rollback.apply_cases.undelete`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad.apply import AdStepWriter
 from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.plan.steps import generic_plan
+from dirguard.providers.ad.plan.steps import AD_PLANNER
 from dirguard.services.capture.ad_capture import capture_domain
-from dirguard.services.rollback.apply import ApplyReport, apply_plan
-from dirguard.services.rollback.plan_store import plan_dict, save_plan
+from dirguard.services.rollback.plan_store import StoredPlan, load_plan, save_plan
 from dirguard.services.rollback.plans import plan_for_undelete
+from dirguard.services.rollback.steps import ApplyReport, apply_plan
 
 
 @dataclass(frozen=True, kw_only=True)
 class UndeleteResult:
-    plan: dict[str, Any]
+    plan: StoredPlan
     report: ApplyReport
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"plan": self.plan, "result": self.report.as_dict()}
 
 
 def plan_undelete(
@@ -57,7 +55,7 @@ def plan_undelete(
             requested_by=requested_by,
             selection={"undelete": object_text, "to": to_ou},
             force=False,
-            draft=generic_plan(draft),
+            draft=AD_PLANNER.plan_steps(draft),
         )
         return plan.id
 
@@ -72,13 +70,12 @@ def undelete(
     to_ou: str | None = None,
     refresh: bool = True,
 ) -> UndeleteResult:
-    """Plan and apply the undelete of one object over ``conn`` (whose account must hold the
-    rights; the CLI goes through :mod:`dirguard.services.rollback.guarded_apply`, which checks
-    them)."""
+    """Plan and apply the undelete of one object over ``conn``, whose account must hold the
+    rights (no rights check, no elevation: the guarded use case adds them)."""
     plan_id = plan_undelete(
         sessions, conn, domain, object_text, requested_by=requested_by, to_ou=to_ou, refresh=refresh
     )
-    report = apply_plan(sessions, conn, plan_id, requested_by=requested_by)
+    writer = AdStepWriter(conn, source=domain.name, bind_upn=domain.bind_upn)
+    report = apply_plan(sessions, writer, plan_id, requested_by=requested_by)
     with sessions() as session:
-        stored = plan_dict(session, plan_id)
-    return UndeleteResult(plan=stored, report=report)
+        return UndeleteResult(plan=load_plan(session, plan_id), report=report)

@@ -144,6 +144,10 @@ class RightsVerdict:
             "elevation_password for just-in-time elevation"
         )
 
+    def needed(self) -> tuple[str, ...]:
+        """What the steps need, as people read it: each group with its partition."""
+        return tuple(f"{n.group} ({n.partition.value})" for n in self.needs)
+
     def as_dict(self) -> dict[str, object]:
         return {
             "account": self.account,

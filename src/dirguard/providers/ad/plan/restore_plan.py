@@ -22,6 +22,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import ldap.dn
+
 from dirguard.catalog.resource_type import ResourceType
 from dirguard.providers.ad.values import Content, Value
 
@@ -299,3 +301,14 @@ def with_conflict(step: PlannedStep, conflict: str | None, force: bool) -> Plann
     if conflict is None:
         return step
     return replace(step, conflict=conflict, skipped=not force)
+
+
+def canonical_dn(text: str) -> str:
+    """``text`` as a DN in python-ldap's canonical spelling (a :class:`PlanningError` when it is
+    not a DN)."""
+    try:
+        return str(ldap.dn.dn2str(ldap.dn.str2dn(text.strip())))
+    except ldap.DECODING_ERROR:
+        raise PlanningError(
+            f"{text!r} is not a distinguished name; give the OU as e.g. OU=Sales,DC=corp,DC=example"
+        ) from None

@@ -1,63 +1,50 @@
-"""Applying a stored restore plan to the directory, step by step, and verifying each step.
+"""Performing AD plan steps over LDAP, reading each one back, and checking the rights they need.
 
 Each step finds its object by objectGUID (tombstones included, with the Show-Deleted control
 1.2.840.113556.1.4.417) in the naming context its DN lies in (domain, configuration or schema
 partition: :mod:`dirguard.providers.ad.partition_search`), checks that the object still holds what
 the plan expects (a difference is a conflict: skipped unless the plan was made with ``force``),
-performs one LDAP operation, reads the object back and compares it with the intended state. The
-step's status and outcome and an audit record (dirguard acting on behalf of the person who asked)
-are committed together after every step, so a partial failure is visible per step, also after a
-crash.
+performs one LDAP operation, and is read back and compared with the intended state. A
+re-creation produces the object's new objectGUID.
+
+:class:`AdStepWriter` is AD's write side of the provider protocol
+(:class:`dirguard.providers.base.StepWriter`): the source-neutral step loop in
+:mod:`dirguard.services.rollback.steps` calls it for each step. Its rights check compares the
+bound account's token groups (``tokenGroups``) with the groups each step needs, from the row of
+the object it writes (:mod:`dirguard.providers.ad.plan.partition_rights`).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import ldap
-from sqlalchemy.orm import Session, sessionmaker
 
+from dirguard.core.plan import Step
+from dirguard.providers.ad.account_token import AccountTokenError, bound_account, partition_bases
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.ldap_errors import ldap_error_text
 from dirguard.providers.ad.ldap_read import show_deleted_control
 from dirguard.providers.ad.partition_search import find_by_guid, in_schema
+from dirguard.providers.ad.plan.partition_rights import (
+    PartitionError,
+    RightsVerdict,
+    verdict,
+    write_targets,
+)
 from dirguard.providers.ad.plan.restore_plan import PlannedStep, StepKind, same_values, split_dn
 from dirguard.providers.ad.plan.schema_refusal import SCHEMA_REFUSED, schema_refusal
 from dirguard.providers.ad.plan.steps import planned_step
 from dirguard.providers.ad.sd.sd_apply import security_conflict, security_problem, write_security
-from dirguard.providers.ad.tombstones import recreate_step
+from dirguard.providers.ad.tombstones import recreate_step, recreated_problem
 from dirguard.providers.ad.values import Value
-from dirguard.services.rollback.plan_store import stored_step
-from dirguard.store.audit import SELF, AuditOutcome, record_audit
-from dirguard.store.column_types import utcnow
-from dirguard.store.models import RestorePlan, RestoreStep
-
-
-class RollbackError(Exception):
-    """The plan cannot be applied at all; the message says why."""
+from dirguard.providers.base import SourceError, StepResult
+from dirguard.providers.registry import RESOURCE_TYPES
 
 
 class StepFailed(Exception):
     """One step failed or did not verify; the message says what the directory holds."""
-
-
-@dataclass(kw_only=True)
-class ApplyReport:
-    plan_id: int
-    status: str
-    counts: Counter[str] = field(default_factory=Counter)
-    steps: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "plan_id": self.plan_id,
-            "status": self.status,
-            "counts": dict(sorted(self.counts.items())),
-            "steps": self.steps,
-        }
 
 
 def _raw(values: Sequence[Value]) -> list[bytes]:
@@ -153,6 +140,10 @@ def _run(conn: AdConnection, step: PlannedStep, dn: str, live: list[bytes]) -> s
 
 def _verify(conn: AdConnection, step: PlannedStep) -> None:
     """Read the object back and compare it with the step's intended state."""
+    if step.kind is StepKind.RECREATE:
+        if (problem := recreated_problem(conn, step)) is not None:
+            raise StepFailed(problem)
+        return
     if step.kind is StepKind.DELETE:
         if find_by_guid(conn, step.object_guid, [], dn=step.dn, deleted=False) is not None:
             raise StepFailed("the object is still there after the delete")
@@ -171,93 +162,101 @@ def _verify(conn: AdConnection, step: PlannedStep) -> None:
         raise StepFailed(f"{step.values[0]!s} is still in {step.attribute} after the remove")
 
 
-def apply_step(conn: AdConnection, step: PlannedStep, *, force: bool) -> tuple[str, str]:
-    """``(status, outcome)`` of one step: succeeded, unchanged, skipped or failed."""
+def perform(conn: AdConnection, step: PlannedStep, *, force: bool) -> StepResult:
+    """Perform one step, without reading it back (:func:`verify` does)."""
     if step.kind in SCHEMA_REFUSED and in_schema(conn.contexts, step.dn):
         # planning skips these already (dirguard.providers.ad.plan.schema_refusal); a second line
         # of defence
-        return "failed", schema_refusal(step.dn)
-    if step.kind is StepKind.RECREATE:
-        return recreate_step(conn, step)
+        return StepResult(status="failed", outcome=schema_refusal(step.dn))
     try:
+        if step.kind is StepKind.RECREATE:
+            guid = recreate_step(conn, step)
+            return StepResult(
+                status="succeeded",
+                outcome=f"verified; re-created with the new objectGUID {guid}",
+                produced_id=guid,
+            )
         dn, live = find_live(conn, step.object_guid, step.attribute, step.dn)
-        if (
-            step.kind is not StepKind.REANIMATE
-            and "\\0ADEL:" in dn
-            and step.kind is not StepKind.DELETE
-        ):
+        if step.kind not in (StepKind.REANIMATE, StepKind.DELETE) and "\\0ADEL:" in dn:
             raise StepFailed(f"the object is deleted ({dn}); bring it back first")
         conflict = _check_expected(step, dn, live)
         if conflict is not None and not force:
-            return "skipped", f"skipped: {conflict} (plan again, or with --force)"
+            return StepResult(
+                status="skipped", outcome=f"skipped: {conflict} (plan again, or with --force)"
+            )
         status = _run(conn, step, dn, live)
+    except StepFailed as error:
+        return StepResult(status="failed", outcome=str(error))
+    except ldap.LDAPError as error:
+        return StepResult(
+            status="failed", outcome=f"the directory refused: {ldap_error_text(error)}"
+        )
+    return StepResult(
+        status=status, outcome="verified" if status == "succeeded" else "already as intended"
+    )
+
+
+def verify(conn: AdConnection, step: PlannedStep) -> str | None:
+    """How the directory differs from the step's intended state, or ``None``."""
+    try:
         _verify(conn, step)
     except StepFailed as error:
-        return "failed", str(error)
+        return str(error)
     except ldap.LDAPError as error:
-        return "failed", f"the directory refused: {ldap_error_text(error)}"
-    return status, "verified" if status == "succeeded" else "already as intended"
+        return f"the directory refused: {ldap_error_text(error)}"
+    return None
 
 
-def apply_plan(
-    sessions: sessionmaker[Session], conn: AdConnection, plan_id: int, *, requested_by: str
-) -> ApplyReport:
-    """Apply every pending step of plan ``plan_id`` in order; one commit per step."""
-    with sessions() as session:
-        plan = session.get(RestorePlan, plan_id)
-        if plan is None:
-            raise RollbackError(f"no restore plan {plan_id}; `dirguard rollback plan` makes one")
-        if plan.status != "planned":
-            raise RollbackError(
-                f"plan {plan_id} was already applied ({plan.status}); make a new plan"
+def apply_step(conn: AdConnection, step: PlannedStep, *, force: bool) -> tuple[str, str]:
+    """``(status, outcome)`` of one step performed and read back: succeeded, unchanged, skipped
+    or failed."""
+    result = perform(conn, step, force=force)
+    if result.status in ("succeeded", "unchanged") and (problem := verify(conn, step)):
+        return "failed", problem
+    return result.status, result.outcome
+
+
+class AdStepWriter:
+    """AD's write side for the step loop: one connection, bound as ``bind_upn`` (closed on
+    leaving the ``with`` block)."""
+
+    def __init__(self, conn: AdConnection, *, source: str, bind_upn: str | None) -> None:
+        self.conn = conn
+        self.source = source
+        self.bind_upn = bind_upn
+
+    def __enter__(self) -> AdStepWriter:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.conn.close()
+
+    def apply(self, step: Step, produced: Mapping[str, str], *, force: bool) -> StepResult:
+        return perform(self.conn, planned_step(step), force=force)
+
+    def verify(self, step: Step, produced: Mapping[str, str]) -> str | None:
+        return verify(self.conn, planned_step(step))
+
+    def rights(self, steps: Sequence[Step]) -> RightsVerdict:
+        """What ``bind_upn`` lacks to write every step (reads only)."""
+        if self.bind_upn is None:
+            raise SourceError(
+                f"{self.source}: set bind_upn (the account dirguard binds as, also with "
+                "Kerberos) so that its group memberships can be checked before a rollback",
+                refused=True,
             )
-        force = plan.force
-        pending = [
-            (s.id, planned_step(stored_step(s))) for s in plan.steps if s.status == "planned"
-        ]
-        source = plan.source
-    report = ApplyReport(plan_id=plan_id, status="applied")
-    for step_id, step in pending:
-        status, outcome = apply_step(conn, step, force=force)
-        with sessions.begin() as session:
-            row = session.get_one(RestoreStep, step_id)
-            row.status, row.outcome, row.applied_at = status, outcome, utcnow()
-            if status != "skipped":
-                record_audit(
-                    session,
-                    requested_by,
-                    f"rollback.{step.kind.value}",
-                    step.dn,
-                    {
-                        "by": SELF,
-                        "on_behalf_of": requested_by,
-                        "plan": plan_id,
-                        "position": row.position,
-                        "source": source,
-                        "object_guid": step.object_guid,
-                        "attribute": step.attribute,
-                        "values": list(step.values),
-                        "description": step.description,
-                        "result": outcome,
-                    },
-                    AuditOutcome.FAILED if status == "failed" else AuditOutcome.SUCCEEDED,
-                )
-    with sessions.begin() as session:
-        plan = session.get_one(RestorePlan, plan_id)
-        statuses = Counter(s.status for s in plan.steps)
-        report.counts = statuses
-        if statuses["failed"] and not (statuses["succeeded"] + statuses["unchanged"]):
-            report.status = "failed"
-        elif statuses["failed"] or statuses["skipped"]:
-            report.status = "partial"
-        plan.status, plan.applied_at = report.status, utcnow()
-        report.steps = [
-            {
-                "position": s.position,
-                "description": s.description,
-                "status": s.status,
-                "outcome": s.outcome,
-            }
-            for s in plan.steps
-        ]
-    return report
+        default = self.conn.contexts.default  # a step with no DN known: the domain partition
+        planned = [replace(p, dn=p.dn or default) for p in map(planned_step, steps)]
+        rows = {
+            str(s.target.external_id): RESOURCE_TYPES[s.target.resource_type]
+            for s in steps
+            if s.target.resource_type is not None
+        }
+        targets = write_targets(planned, rows)
+        try:
+            account = bound_account(self.conn, self.bind_upn)
+            return verdict(account.name, targets, partition_bases(self.conn), account.groups)
+        except (AccountTokenError, PartitionError) as error:
+            raise SourceError(str(error)) from None
+        except ldap.LDAPError as error:
+            raise SourceError(f"{self.source}: {ldap_error_text(error)}") from None

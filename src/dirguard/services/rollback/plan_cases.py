@@ -1,0 +1,184 @@
+"""The planning use cases: ``rollback plan`` (by event, object and time, actor and window, or
+under an OU), ``restore --at`` and showing a stored plan. Nothing is written to a directory.
+
+With ``refresh`` (the default) a capture pass runs first, so conflicts are judged against the
+directory's current state, and each deleted object is looked up with the Show-Deleted control:
+one with no tombstone left is re-created from history instead (said in the plan).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from dirguard.providers.ad.plan.restore_plan import PlanningError, RestorePlanDraft
+from dirguard.providers.ad.plan.steps import AD_PLANNER
+from dirguard.services.errors import ServiceError
+from dirguard.services.history import HistoryQueryError
+from dirguard.services.rollback import plans, subtree_plans
+from dirguard.services.rollback.ad_access import one_domain, refreshed
+from dirguard.services.rollback.plan_store import StoredPlan, load_plan, save_plan
+from dirguard.services.rollback.plans import TombstoneCheck
+from dirguard.services.runtime import Runtime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ByEvent:
+    sequence: int
+    """The change number, as ``dirguard changes`` shows it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectAt:
+    object_text: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ByActor:
+    actor: str
+    since: datetime
+    until: datetime | None = None
+    include_unattributed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnderOu:
+    base_dn: str
+    since: datetime
+    until: datetime | None = None
+
+
+Selection = ByEvent | ObjectAt | ByActor | UnderOu
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanRequest:
+    selection: Selection
+    domain: str | None = None
+    force: bool = False
+    disable_instead: bool = False
+    refresh: bool = True
+    given: Mapping[str, object] = field(default_factory=dict)
+    """The selection as the person gave it, stored with the plan."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestoreRequest:
+    object_text: str
+    at: datetime
+    domain: str | None = None
+    refresh: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestorePlanned:
+    """A restore's plan, or ``None`` when the object already is as it was."""
+
+    object_text: str
+    at: datetime
+    plan: StoredPlan | None
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.plan is None:
+            return {"object": self.object_text, "at": self.at.isoformat(), "plan": None}
+        return {**self.plan.as_dict(), "apply_with": f"dirguard rollback apply {self.plan.id}"}
+
+
+def _draft(
+    session: Session,
+    source: str,
+    request: PlanRequest,
+    tombstones: TombstoneCheck | None,
+) -> RestorePlanDraft:
+    chosen, force, disable = request.selection, request.force, request.disable_instead
+    if isinstance(chosen, ByEvent):
+        return plans.plan_for_event(
+            session,
+            source,
+            chosen.sequence,
+            force=force,
+            disable_instead=disable,
+            tombstones=tombstones,
+        )
+    if isinstance(chosen, ObjectAt):
+        return plans.plan_for_object(
+            session, source, chosen.object_text, chosen.at, tombstones=tombstones
+        )
+    if isinstance(chosen, UnderOu):
+        return subtree_plans.plan_for_subtree(
+            session,
+            source,
+            chosen.base_dn,
+            chosen.since,
+            chosen.until,
+            force=force,
+            disable_instead=disable,
+            tombstones=tombstones,
+        )
+    return plans.plan_for_actor(
+        session,
+        source,
+        chosen.actor,
+        chosen.since,
+        chosen.until,
+        force=force,
+        include_unattributed=chosen.include_unattributed,
+        disable_instead=disable,
+        tombstones=tombstones,
+    )
+
+
+def make_plan(runtime: Runtime, request: PlanRequest) -> StoredPlan:
+    """Make and store the plan for one selection; the stored plan."""
+    domain = one_domain(runtime, request.domain)
+    with refreshed(runtime, domain, request.refresh) as tombstones:
+        try:
+            with runtime.sessions.begin() as session:
+                draft = _draft(session, domain.name, request, tombstones)
+                plan_id = save_plan(
+                    session,
+                    source=domain.name,
+                    requested_by=runtime.principal,
+                    selection=dict(request.given),
+                    force=request.force,
+                    draft=AD_PLANNER.plan_steps(draft),
+                ).id
+        except (PlanningError, HistoryQueryError) as error:
+            raise ServiceError(str(error)) from None
+    return show_plan(runtime, plan_id)
+
+
+def plan_restore(runtime: Runtime, request: RestoreRequest) -> RestorePlanned:
+    """Plan one object back to its recorded state at a moment (stored unless nothing differs)."""
+    domain = one_domain(runtime, request.domain)
+    plan_id: int | None = None
+    with refreshed(runtime, domain, request.refresh) as tombstones:
+        try:
+            with runtime.sessions.begin() as session:
+                draft = plans.plan_for_object(
+                    session, domain.name, request.object_text, request.at, tombstones=tombstones
+                )
+                if draft.steps:
+                    plan_id = save_plan(
+                        session,
+                        source=domain.name,
+                        requested_by=runtime.principal,
+                        selection={"restore": request.object_text, "at": request.at.isoformat()},
+                        force=False,
+                        draft=AD_PLANNER.plan_steps(draft),
+                    ).id
+        except (PlanningError, HistoryQueryError) as error:
+            raise ServiceError(str(error)) from None
+    plan = None if plan_id is None else show_plan(runtime, plan_id)
+    return RestorePlanned(object_text=request.object_text, at=request.at, plan=plan)
+
+
+def show_plan(runtime: Runtime, plan_id: int) -> StoredPlan:
+    """A stored plan with its steps and their outcomes."""
+    with runtime.sessions() as session:
+        return load_plan(session, plan_id)
