@@ -293,6 +293,8 @@ def revoke_pending(
                     raise ElevationError(
                         f"{source}: removing {row.account} from {row.group} failed: {error}"
                     ) from None
+    except ElevationError:
+        raise
     except ServiceError as error:
         if error.problem is Problem.CONFIG:
             raise  # a credential reference: reported as it is

@@ -7,7 +7,7 @@ that would delete (undoing a creation), re-create or reanimate (undoing a deleti
 whose row does not allow it is therefore kept in the plan, marked skipped with the row's reason,
 whatever ``--force`` says, so ``rollback plan``, ``rollback check`` and ``restore`` show it
 before anyone applies it. The executor keeps its own check of schema DNs
-(:func:`dirguard.services.rollback.apply.apply_step`) with the same wording, as a second line of
+(:func:`dirguard.providers.ad.apply.perform`) with the same wording, as a second line of
 defence.
 
 Planning has no LDAP connection, so it cannot compare a DN with the schema naming context; it
