@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.orm import Session
@@ -127,7 +126,9 @@ def memberships_at_deletion(session: Session, obj: DirectoryObject) -> list[Memb
     return found
 
 
-def _deleted_memberships(session: Session, objects: Iterable[DirectoryObject]) -> dict[str, Any]:
+def _deleted_memberships(
+    session: Session, objects: Iterable[DirectoryObject]
+) -> dict[str, list[Membership]]:
     return {o.external_id: memberships_at_deletion(session, o) for o in objects if o.deleted}
 
 
