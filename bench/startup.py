@@ -5,8 +5,10 @@
 Each round runs every command below once as a fresh process, in the same order, output to a
 pipe that is read and discarded, with ``COLUMNS=100`` and no configuration file
 (``DIRGUARD_CONFIG`` points at a missing one), so the machine's load falls on all of them
-alike. Per command: the median and best wall time over the rounds and the median CPU time (user +
-system of the child), then the ratio of dirguard's median wall time to each peer's.
+alike. Per command: the median and best wall time over the rounds, the median CPU time (user +
+system of the child) and the median time to its first byte of output (``PYTHONUNBUFFERED=1``:
+when the command has started and printed its first table), then the ratio of dirguard's median
+wall time to each peer's.
 
 Peers, measured in the same run:
 
@@ -90,17 +92,22 @@ def commands(peer_file: Path) -> dict[str, list[str]]:
     }
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of the child)."""
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """(seconds to the first byte of output, wall seconds, CPU seconds of the child)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(argv, env=env, capture_output=True, check=False)
+    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        assert child.stdout is not None and child.stderr is not None
+        child.stdout.read(1)
+        first = time.perf_counter() - started
+        child.stdout.read()
+        errors = child.stderr.read()
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"{argv} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
+    if child.returncode != 0:
+        raise SystemExit(f"{argv} failed ({child.returncode}): {errors.decode()[-500:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return first, wall, cpu
 
 
 def main() -> None:
@@ -113,26 +120,29 @@ def main() -> None:
         env = {
             **os.environ,
             "COLUMNS": "100",
+            "PYTHONUNBUFFERED": "1",  # the first output is written when printed, not at 8 KiB
             "DIRGUARD_CONFIG": str(Path(scratch) / "absent.toml"),
         }
         table = commands(peer_file)
         for argv in table.values():  # warm the page cache and the bytecode caches
             run_once(argv, env)
+        firsts: dict[str, list[float]] = {name: [] for name in table}
         walls: dict[str, list[float]] = {name: [] for name in table}
         cpus: dict[str, list[float]] = {name: [] for name in table}
         for round_no in range(1, args.rounds + 1):
             say(f"round {round_no}/{args.rounds}")
             for name, argv in table.items():
-                wall, cpu = run_once(argv, env)
+                first, wall, cpu = run_once(argv, env)
+                firsts[name].append(first)
                 walls[name].append(wall)
                 cpus[name].append(cpu)
     load = os.getloadavg()
     print(f"{args.rounds} rounds, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"{'command':<48} {'median':>8} {'best':>8} {'CPU':>8}")
+    print(f"{'command':<48} {'median':>8} {'best':>8} {'CPU':>8} {'output':>8}")
     for name in table:
         print(
             f"{name:<48} {statistics.median(walls[name]):>7.3f}s {min(walls[name]):>7.3f}s"
-            f" {statistics.median(cpus[name]):>7.3f}s"
+            f" {statistics.median(cpus[name]):>7.3f}s {statistics.median(firsts[name]):>7.3f}s"
         )
     peers = [name for name in table if name.startswith(("peer:", "before:"))]
     for measured in ("dirguard --help", "dirguard permissions"):
