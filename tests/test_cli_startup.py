@@ -7,6 +7,7 @@ a table, so the table must read exactly as the commands do. Start-up time itself
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -60,6 +61,11 @@ def _helps(capsys: pytest.CaptureFixture[str], *, load_first: bool) -> dict[str,
             assert command is not None
             assert command.callback is not None or isinstance(command, TyperGroup), (
                 f"{row.module}.register adds no command {row.name!r}"
+            )
+            reads = inspect.cleandoc(command.short_help or command.help or "").split("\n\n")[0]
+            assert row.help == reads.strip(), (
+                f"the LazyCommand row of {row.name!r} ({type(group).__name__}.table) must read as"
+                f" the first paragraph of the command's help, now {reads.strip()!r}"
             )
         for name in names:
             command = group.get_command(ctx, name)

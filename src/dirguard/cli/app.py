@@ -84,7 +84,12 @@ COMMANDS = (
         "connect_cmd",
         "Connections to Active Directory and Entra ID: create and validate them.",
     ),
-    LazyCommand("db", "db_cmd", "The store (SQLite or PostgreSQL): schema migrations and status."),
+    LazyCommand(
+        "db",
+        "db_cmd",
+        "The store (SQLite or PostgreSQL): schema migrations, status, and the integrity of the"
+        " recorded history (verify, checkpoint).",
+    ),
     LazyCommand(
         "sandbox",
         "sandbox_cmd",
@@ -100,8 +105,9 @@ COMMANDS = (
     ),
 )
 """Every top-level command in the order ``dirguard --help`` lists them, the module that
-registers it and the first paragraph of its help (``tests/test_cli_startup.py`` checks these
-against the commands themselves)."""
+registers it and the first paragraph of its help. A new command, or a command whose help
+changes, changes its row here too (``tests/test_cli_startup.py`` compares the rows with the
+commands themselves)."""
 
 
 class DirguardCommands(LazyCommands):
