@@ -45,6 +45,11 @@ COMMANDS = (
     ),
     LazyCommand("show", "ad_cmd", "The object's recorded state at a moment."),
     LazyCommand(
+        "diff",
+        "diff_cmd",
+        "What differs between two recorded moments, or a moment and the live directory.",
+    ),
+    LazyCommand(
         "monitor",
         "monitor_cmd",
         "Store AD changes as they happen: a DirSync pass per domain whenever the DC reports a"

@@ -53,7 +53,7 @@ class ObjectRef:
     deleted: bool
 
 
-def _ref(obj: DirectoryObject) -> ObjectRef:
+def object_ref(obj: DirectoryObject) -> ObjectRef:
     return ObjectRef(
         id=obj.id,
         source=obj.source,
@@ -80,7 +80,7 @@ def find_objects(session: Session, text: str, source: str | None = None) -> list
         query = query.where(func.lower(DirectoryObject.path) == text.lower())
     else:
         query = query.where(func.lower(DirectoryObject.natural_key) == text.lower())
-    return [_ref(o) for o in session.scalars(query.order_by(DirectoryObject.id))]
+    return [object_ref(o) for o in session.scalars(query.order_by(DirectoryObject.id))]
 
 
 def find_object(session: Session, text: str, source: str | None = None) -> ObjectRef:
