@@ -18,11 +18,10 @@ import typer
 from rich.markup import escape
 
 from dirguard.cli.common import DomainOption, JsonOption, cli_runtime, time_option
-from dirguard.cli.context import console, print_json
+from dirguard.cli.context import console
 from dirguard.cli.elevation_cmd import print_revoked
-from dirguard.cli.exit_codes import ExitCode
 from dirguard.cli.rollback_options import TIME_HELP, AsOption, RefreshOption
-from dirguard.cli.rollback_render import print_applied, print_plan
+from dirguard.cli.rollback_render import finish_applied, print_restore_plan
 from dirguard.services.rollback import apply_cases, plan_cases
 
 
@@ -60,23 +59,9 @@ def restore_cmd(
                     highlight=False,
                 )
             applying = apply_cases.ApplyRequest(plan_id=planned.plan.id, on_revoked=print_revoked)
-            result = apply_cases.apply_stored(runtime, applying)
-            print_applied(result, as_json)
-            if not result.ok:
-                raise typer.Exit(ExitCode.FAILURE)
+            finish_applied(apply_cases.apply_stored(runtime, applying), as_json)
             return
-    if as_json:
-        print_json(planned.as_dict())
-    elif planned.plan is None:
-        message = f"{object_} already is as it was at {moment.isoformat()}; nothing to restore"
-        console.print(escape(message), highlight=False)
-    else:
-        print_plan(planned.plan)
-        console.print(
-            f"Nothing was written. Apply it with: dirguard rollback apply {planned.plan.id} "
-            f"(or run this command again with --apply)",
-            highlight=False,
-        )
+    print_restore_plan(planned, as_json)
 
 
 def register(app: typer.Typer) -> None:

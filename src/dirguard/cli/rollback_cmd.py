@@ -17,7 +17,6 @@ import typer
 from dirguard.cli.common import DomainOption, JsonOption, cli_runtime
 from dirguard.cli.context import console, print_json
 from dirguard.cli.elevation_cmd import check_plan_cmd, print_revoked
-from dirguard.cli.exit_codes import ExitCode
 from dirguard.cli.rollback_options import (
     ActorOption,
     AsOption,
@@ -33,7 +32,7 @@ from dirguard.cli.rollback_options import (
     UntilOption,
     selection_of,
 )
-from dirguard.cli.rollback_render import print_applied, print_plan
+from dirguard.cli.rollback_render import finish_applied, print_plan
 from dirguard.services.rollback import apply_cases, plan_cases
 
 rollback_app = typer.Typer(help="Undo recorded changes with a stored plan.", no_args_is_help=True)
@@ -102,9 +101,7 @@ def apply_cmd(
     request = apply_cases.ApplyRequest(plan_id=plan_id, on_revoked=print_revoked)
     with cli_runtime(ctx) as runtime:
         result = apply_cases.apply_stored(runtime.acting_as(as_ or getpass.getuser()), request)
-    print_applied(result, as_json)
-    if not result.ok:
-        raise typer.Exit(ExitCode.FAILURE)
+    finish_applied(result, as_json)
 
 
 def undelete_cmd(
@@ -128,9 +125,7 @@ def undelete_cmd(
     )
     with cli_runtime(ctx) as runtime:
         result = apply_cases.undelete(runtime.acting_as(as_ or getpass.getuser()), request)
-    print_applied(result, as_json)
-    if not result.ok:
-        raise typer.Exit(ExitCode.FAILURE)
+    finish_applied(result, as_json)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import typer
 from rich.markup import escape
 from rich.table import Table
 
 from dirguard.cli.context import console, err_console, print_json
+from dirguard.cli.exit_codes import ExitCode
 from dirguard.services.rollback.apply_cases import Applied
+from dirguard.services.rollback.plan_cases import RestorePlanned
 from dirguard.services.rollback.plan_store import StoredPlan
 
 
@@ -58,3 +61,30 @@ def print_applied(result: Applied, as_json: bool) -> None:
                 highlight=False,
             )
     warn_elevation_problems(result.problems)
+
+
+def print_restore_plan(planned: RestorePlanned, as_json: bool) -> None:
+    """A restore's plan (not applied), or that nothing needed restoring."""
+    if as_json:
+        print_json(planned.as_dict())
+    elif planned.plan is None:
+        message = (
+            f"{planned.object_text} already is as it was at {planned.at.isoformat()}; "
+            "nothing to restore"
+        )
+        console.print(escape(message), highlight=False)
+    else:
+        print_plan(planned.plan)
+        console.print(
+            f"Nothing was written. Apply it with: dirguard rollback apply {planned.plan.id} "
+            f"(or run this command again with --apply)",
+            highlight=False,
+        )
+
+
+def finish_applied(result: Applied, as_json: bool) -> None:
+    """Print the outcome; exit code 1 when a step failed or was skipped, or an elevation could
+    not be ended."""
+    print_applied(result, as_json)
+    if not result.ok:
+        raise typer.Exit(ExitCode.FAILURE)

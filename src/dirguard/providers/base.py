@@ -253,14 +253,21 @@ class Rights(Protocol):
     def as_dict(self) -> dict[str, object]: ...
 
 
-class Planner(Protocol):
-    """Turns a provider's own plan (its planner's draft) into source-neutral steps."""
+class RollbackProvider(Provider, Protocol):
+    """A provider whose sources dirguard writes back to (rollback, restore, undelete)."""
 
-    def plan_steps(self, draft: Any) -> PlanDraft: ...
+    def plan_steps(self, draft: Any) -> PlanDraft:
+        """The provider's own plan (its planner's draft) as source-neutral steps."""
+        ...
+
+    def open_writer(self, runtime: Connections, name: str) -> StepWriter:
+        """The configured source ``name`` opened for writing, through the runtime (a context
+        manager: closed on leaving the ``with`` block)."""
+        ...
 
 
 class StepWriter(Protocol):
-    """An open connection's write side, called by the step loop
+    """An open connection's write side (a context manager), called by the step loop
     (:mod:`dirguard.services.rollback.steps`) with every reference to a produced id already
     resolved."""
 
@@ -276,6 +283,10 @@ class StepWriter(Protocol):
         """What the bound account lacks to perform ``steps`` (reads only;
         :class:`SourceError` when it cannot be told)."""
         ...
+
+    def __enter__(self) -> StepWriter: ...
+
+    def __exit__(self, *_exc: object) -> None: ...
 
 
 class GrantRefused(Exception):

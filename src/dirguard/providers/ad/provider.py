@@ -16,6 +16,9 @@ from dirguard.providers.ad.types import AD_TYPES
 from dirguard.providers.base import Connections
 
 if TYPE_CHECKING:
+    from dirguard.core.plan import PlanDraft
+    from dirguard.providers.ad.apply import AdStepWriter
+    from dirguard.providers.ad.plan.restore_plan import RestorePlanDraft
     from dirguard.providers.ad.read import AdReader
 
 
@@ -35,3 +38,19 @@ class AdProvider:
         from dirguard.providers.ad.read import AdReader
 
         return AdReader(runtime.connection("ad", name), runtime.source_config("ad", name))
+
+    def plan_steps(self, draft: RestorePlanDraft) -> PlanDraft:
+        """The AD planner's draft as generic steps (:mod:`dirguard.providers.ad.plan.steps`)."""
+        from dirguard.providers.ad.plan.steps import generic_plan
+
+        return generic_plan(draft)
+
+    def open_writer(self, runtime: Connections, name: str) -> AdStepWriter:
+        """The configured domain ``name``, bound with its configured account, for writing
+        plan steps (:class:`~dirguard.providers.ad.apply.AdStepWriter`)."""
+        from dirguard.providers.ad.apply import AdStepWriter
+
+        domain = runtime.source_config("ad", name)
+        return AdStepWriter(
+            runtime.connection("ad", name), source=domain.name, bind_upn=domain.bind_upn
+        )

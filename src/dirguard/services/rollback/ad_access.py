@@ -13,14 +13,17 @@ from functools import partial
 
 from dirguard.catalog.permission_model import Mode
 from dirguard.config.schema import AdDomainConfig
-from dirguard.providers.ad.apply import AdStepWriter
+from dirguard.providers.ad.provider import AdProvider
 from dirguard.providers.ad.tombstones import missing_tombstones
+from dirguard.providers.base import RollbackProvider, StepWriter
 from dirguard.services.capture.ad_capture import CaptureError, capture_domain, fill_domain_actors
 from dirguard.services.errors import ServiceError
 from dirguard.services.rollback.elevation_cases import grants_opener
 from dirguard.services.rollback.guarded_apply import WriteAccess
 from dirguard.services.rollback.plans import TombstoneCheck
 from dirguard.services.runtime import Runtime
+
+AD: RollbackProvider = AdProvider()
 
 
 def one_domain(runtime: Runtime, name: str | None) -> AdDomainConfig:
@@ -33,10 +36,8 @@ def one_domain(runtime: Runtime, name: str | None) -> AdDomainConfig:
 
 
 def ad_access(runtime: Runtime, domain: AdDomainConfig) -> WriteAccess:
-    openers = runtime.openers(domain)
-
-    def writer() -> AdStepWriter:
-        return AdStepWriter(openers.bind(), source=domain.name, bind_upn=domain.bind_upn)
+    def writer() -> StepWriter:
+        return AD.open_writer(runtime, domain.name)
 
     return WriteAccess(
         source=domain.name,

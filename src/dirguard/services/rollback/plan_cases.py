@@ -16,11 +16,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dirguard.providers.ad.plan.restore_plan import PlanningError, RestorePlanDraft
-from dirguard.providers.ad.plan.steps import AD_PLANNER
 from dirguard.services.errors import ServiceError
 from dirguard.services.history import HistoryQueryError
 from dirguard.services.rollback import plans, subtree_plans
-from dirguard.services.rollback.ad_access import one_domain, refreshed
+from dirguard.services.rollback.ad_access import AD, one_domain, refreshed
 from dirguard.services.rollback.plan_store import StoredPlan, load_plan, save_plan
 from dirguard.services.rollback.plans import TombstoneCheck
 from dirguard.services.runtime import Runtime
@@ -146,7 +145,7 @@ def make_plan(runtime: Runtime, request: PlanRequest) -> StoredPlan:
                     requested_by=runtime.principal,
                     selection=dict(request.given),
                     force=request.force,
-                    draft=AD_PLANNER.plan_steps(draft),
+                    draft=AD.plan_steps(draft),
                 ).id
         except (PlanningError, HistoryQueryError) as error:
             raise ServiceError(str(error)) from None
@@ -170,7 +169,7 @@ def plan_restore(runtime: Runtime, request: RestoreRequest) -> RestorePlanned:
                         requested_by=runtime.principal,
                         selection={"restore": request.object_text, "at": request.at.isoformat()},
                         force=False,
-                        draft=AD_PLANNER.plan_steps(draft),
+                        draft=AD.plan_steps(draft),
                     ).id
         except (PlanningError, HistoryQueryError) as error:
             raise ServiceError(str(error)) from None

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.apply import AdStepWriter
 from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.plan.steps import AD_PLANNER
 from dirguard.services.capture.ad_capture import capture_domain
+from dirguard.services.rollback.ad_access import AD
 from dirguard.services.rollback.plan_store import StoredPlan, load_plan, save_plan
 from dirguard.services.rollback.plans import plan_for_undelete
 from dirguard.services.rollback.steps import ApplyReport, apply_plan
@@ -55,7 +55,7 @@ def plan_undelete(
             requested_by=requested_by,
             selection={"undelete": object_text, "to": to_ou},
             force=False,
-            draft=AD_PLANNER.plan_steps(draft),
+            draft=AD.plan_steps(draft),
         )
         return plan.id
 

@@ -96,15 +96,3 @@ def planned_step(step: Step) -> PlannedStep:
         "skipped": step.skipped,
     }
     return PlannedStep.from_dict(data)
-
-
-class AdPlanner:
-    """AD's :class:`dirguard.providers.base.Planner`: the AD planner's draft as generic steps."""
-
-    kind = PROVIDER
-
-    def plan_steps(self, draft: RestorePlanDraft) -> PlanDraft:
-        return generic_plan(draft)
-
-
-AD_PLANNER = AdPlanner()
