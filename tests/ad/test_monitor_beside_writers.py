@@ -64,8 +64,15 @@ def test_undelete_apply_and_capture_beside_a_running_monitor(
             samba_tool("user", "delete", gone)
             samba_tool("user", "disable", kept)
 
-            def seen(name: str = kept) -> bool:
-                return any(c["attribute"] == "userAccountControl" for c in cli.changes(name))
+            def disables(name: str = kept) -> list[dict[str, Any]]:
+                return [
+                    c
+                    for c in cli.changes(name)
+                    if c["attribute"] == "userAccountControl" and str(c["new"]) == "514"
+                ]
+
+            def seen() -> bool:
+                return bool(disables())
 
             _wait_for(seen, f"the monitor to store round {n}", monitor)
             _wait_for(
@@ -73,7 +80,7 @@ def test_undelete_apply_and_capture_beside_a_running_monitor(
                 f"the monitor to store the deletion of round {n}",
                 monitor,
             )
-            [disabled] = [c for c in cli.changes(kept) if c["attribute"] == "userAccountControl"]
+            disabled = disables()[-1]
             plan = cli.run("rollback", "plan", "--event", str(disabled["sequence"]))
             writers = [
                 _start(cli, "undelete", gone),
