@@ -7,6 +7,7 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +21,8 @@ from dirguard.providers.entra.graph_client import (
     GraphError,
     make_credential,
 )
-from tests.fixtures.graph_sandbox import RunningSandbox
+from dirguard_sandbox.throttling import ManualClock
+from tests.fixtures.graph_sandbox import RunningSandbox, start_sandbox
 
 MFA_STATE = "/users/{id}/authentication/requirements"
 
@@ -262,3 +264,41 @@ def test_a_beta_collection_pages_on_beta(
     assert sorted(ids) == sorted(graph_sandbox.state.users)
     assert len(wire.sent) > 1
     assert all(path == "/beta/users" for path, _, _ in wire.sent)
+
+
+def test_a_throttling_wait_that_outlasts_the_token_resumes_with_a_new_one(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """Conditional access allows one read a second; the client's wait (its sleep moves the
+    sandbox's throttling clock and the token clock) here outlasts the token it held."""
+    background = start_sandbox(tmp_path, throttling=True)
+    throttle_clock = ManualClock()
+    background.state.clock = throttle_clock
+    sandbox = RunningSandbox(info=background.info, state=background.state)
+    wire = ExpiringTokens(sandbox, clock)
+    tokens = SandboxTokens(sandbox, clock)
+
+    def sleep(seconds: float) -> None:
+        throttle_clock.advance(seconds)
+        clock.advance(3600.0)
+
+    graph = GraphClient(
+        tenant_id=sandbox.info.tenant_id,
+        credential=tokens,
+        graph_url=sandbox.info.login_base,
+        ca_file=sandbox.info.ca_file,
+        clock=clock,
+        sleep=sleep,
+        transport=wire,
+    )
+    try:
+        with graph:
+            graph.get("/identity/conditionalAccess/policies")
+            graph.get("/identity/conditionalAccess/policies")
+    finally:
+        wire.close()
+        background.stop()
+    statuses = [status for _, _, status in wire.sent]
+    assert statuses[0] == 200 and statuses[-1] == 200 and 429 in statuses
+    assert 401 not in statuses
+    assert len(set(tokens.issued)) == len(tokens.issued) == statuses.count(429) + 1
