@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +35,20 @@ def state(ctx: typer.Context) -> CliState:
     return obj
 
 
-console = Console()
-err_console = Console(stderr=True)
+PIPED_WIDTH = 512
+"""Output width when not on a terminal: Rich would cut tables to 80 columns for a pipe or a
+file; ``COLUMNS`` still wins when set."""
+
+
+def _console(*, stderr: bool = False) -> Console:
+    made = Console(stderr=stderr)
+    if not made.is_terminal and "COLUMNS" not in os.environ:
+        made.width = PIPED_WIDTH
+    return made
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 
 def print_json(data: Any) -> None:

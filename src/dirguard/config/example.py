@@ -42,6 +42,13 @@ format = "text"         # text | json
 # elevation_bind_upn = "svc-dirguard-elevate@corp.example.com"
 # elevation_password = "secret:dirguard-elevate"
 # partitions = ["domain"]     # domain is always on; add "configuration", "schema"
+# Who made each change and from where, from a Samba DC's JSON audit (smb.conf [global]:
+# log level = 1 dsdb_json_audit:5@/var/log/samba/dsdb_audit.json
+#   dsdb_group_json_audit:5@/var/log/samba/dsdb_group_audit.json
+#   dsdb_password_json_audit:5@/var/log/samba/dsdb_password_audit.json  -- one line).
+# Keep this order: directory changes, group changes, password changes.
+# samba_audit_files = ["/var/log/samba/dsdb_audit.json", "/var/log/samba/dsdb_group_audit.json",
+#                      "/var/log/samba/dsdb_password_audit.json"]
 
 # One table per Microsoft Entra tenant.
 # [[entra.tenants]]
