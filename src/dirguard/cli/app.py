@@ -47,7 +47,8 @@ COMMANDS = (
     LazyCommand(
         "diff",
         "diff_cmd",
-        "What differs between two recorded moments, or a moment and the live directory.",
+        "What differs between two recorded moments, or a moment and the live directory\n"
+        "(volatile attributes left out). Exit 0: the same; 1: differences (listed).",
     ),
     LazyCommand(
         "monitor",
