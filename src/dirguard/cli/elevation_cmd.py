@@ -17,12 +17,11 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.cli.common import DomainOption, JsonOption, cli_runtime, fail, service_errors
 from dirguard.cli.context import console, err_console, print_json
 from dirguard.cli.exit_codes import ExitCode
-from dirguard.config.schema import AdDomainConfig, Config
+from dirguard.config.schema import AdDomainConfig
 from dirguard.services.rollback import apply_cases, elevation_cases
 from dirguard.services.rollback.elevation import ElevationRow
 from dirguard.services.rollback.elevation_cases import Revoked
@@ -49,15 +48,9 @@ def print_revoked(revoked: Revoked) -> None:
         err_console.print(f"[yellow]warning:[/yellow] {escape(problem)}", highlight=False)
 
 
-def revoke_at_start(
-    config: Config,
-    sessions: sessionmaker[Session],
-    domains: Sequence[AdDomainConfig],
-    by: str | None = None,
-) -> Revoked:
-    """Revoke pending elevations before a command touches AD, and say so on standard error.
-    ``by``: who runs the command (default: the OS user)."""
-    runtime = Runtime(config=config, sessions=sessions, principal=by or getpass.getuser())
+def revoke_at_start(runtime: Runtime, domains: Sequence[AdDomainConfig]) -> Revoked:
+    """Revoke pending elevations before a command touches AD (on behalf of the runtime's
+    principal), and say so on standard error."""
     with service_errors():
         revoked = elevation_cases.revoke_pending_elevations(runtime, domains)
     print_revoked(revoked)

@@ -74,7 +74,7 @@ def monitor_cmd(
     )
     with cli_runtime(ctx) as runtime:
         # left by a dirguard that stopped
-        revoke_at_start(runtime.config, runtime.sessions, runtime.ad_domains(domain))
+        revoke_at_start(runtime, runtime.ad_domains(domain))
         try:
             result = monitor(runtime, request)
         except KeyboardInterrupt:
