@@ -161,6 +161,15 @@ def _attribute_matches(change: ChangeFacts, record: RecordLike) -> bool:
     if not comparable:
         return True  # the record gives no values to compare: target, attribute and time decide
     wanted_values = _as_texts(change.value)
+    if change.op == "remove-value":
+        # One modify is one audited change: a ``replace`` removes every value it does not
+        # name (a single-valued link such as ``manager`` replaced: the old value goes), a
+        # ``delete`` the values it names.
+        for action in comparable:
+            named = _as_texts(list(action.values))
+            if (str(action.action) == "replace") != bool(wanted_values & named):
+                return True
+        return False
     given = set().union(*(_as_texts(list(a.values)) for a in comparable))
     return bool(wanted_values & given)
 
