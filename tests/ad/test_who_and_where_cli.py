@@ -201,8 +201,8 @@ def test_changes_name_the_acting_account_and_its_address(
     )
     assert stored == live["nTSecurityDescriptor"][0]
 
-    # --actor filters to one account, by DOMAIN\account or by the bare account name.
-    for name in (delegate, delegate_name):
+    # --actor filters to one account, by DOMAIN\account, the bare account name or its UPN.
+    for name in (delegate, delegate_name, f"{delegate}@{samba_dc.realm.lower()}"):
         mine = run("changes", "--actor", name)["changes"]
         assert mine and {c["actor"] for c in mine} == {delegate_name}
         assert {c["object"]["guid"] for c in mine} == {

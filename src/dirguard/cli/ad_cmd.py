@@ -164,7 +164,9 @@ def changes_cmd(
     ] = None,
     actor: Annotated[
         str | None,
-        typer.Option("--actor", help="Who made the change: DOMAIN\\account or just the account."),
+        typer.Option(
+            "--actor", help="Who made the change: DOMAIN\\account, the account, or its UPN."
+        ),
     ] = None,
     since: Annotated[str | None, typer.Option("--since", help=TIME_HELP)] = None,
     until: Annotated[str | None, typer.Option("--until", help=TIME_HELP)] = None,

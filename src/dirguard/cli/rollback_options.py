@@ -35,7 +35,8 @@ ObjectOption = Annotated[
 ]
 ToOption = Annotated[str | None, typer.Option("--to", help="With --object: " + TIME_HELP)]
 ActorOption = Annotated[
-    str | None, typer.Option("--actor", help="Undo what this account did (DOMAIN\\account).")
+    str | None,
+    typer.Option("--actor", help="Undo what this account did (DOMAIN\\account, account or UPN)."),
 ]
 UnderOption = Annotated[
     str | None,

@@ -158,12 +158,15 @@ def change_view(event: ChangeEvent, obj: DirectoryObject) -> ChangeView:
 
 
 def by_actor(actor: str) -> ColumnElement[bool]:
-    """Events whose actor is ``actor``; a bare account name matches DOMAIN\\account of any
-    domain."""
+    """Events whose actor is ``actor``: ``DOMAIN\\account`` as recorded; a bare account name
+    matches ``DOMAIN\\account`` of any domain; a user principal name (``account@example.com``)
+    matches itself (an Entra actor) and the account named by its part before ``@`` (an AD
+    account's default UPN is its sAMAccountName at a domain suffix)."""
     wanted = func.lower(ChangeEvent.actor)
-    if "\\" in actor or "@" in actor:
+    if "\\" in actor:
         return wanted == actor.lower()
-    return (wanted == actor.lower()) | wanted.endswith("\\" + actor.lower(), autoescape=True)
+    account = actor.split("@", 1)[0].lower() if "@" in actor else actor.lower()
+    return (wanted == actor.lower()) | wanted.endswith("\\" + account, autoescape=True)
 
 
 def event_dict(event: ChangeEvent, obj: DirectoryObject) -> dict[str, Any]:
