@@ -23,7 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from dirguard.core.plan import Step, UnresolvedReference, resolved
 from dirguard.providers.base import StepResult, StepWriter
 from dirguard.services.errors import Problem, ServiceError
-from dirguard.services.rollback.plan_store import PLANNED, no_plan, stored_step
+from dirguard.services.rollback.plan_store import (
+    PLANNED,
+    StoredStep,
+    load_plan,
+    no_plan,
+    stored_step,
+)
 from dirguard.store.audit import SELF, AuditOutcome, record_audit
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import DirectoryObject, RestorePlan, RestoreStep
@@ -33,35 +39,14 @@ DONE = frozenset({"succeeded", "unchanged"})
 
 
 @dataclass(frozen=True, kw_only=True)
-class StepReport:
-    position: int
-    description: str
-    status: str
-    outcome: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "position": self.position,
-            "description": self.description,
-            "status": self.status,
-            "outcome": self.outcome,
-        }
-
-
-@dataclass(kw_only=True)
 class ApplyReport:
+    """How applying a plan ended: ``applied``, ``partial`` (a step failed or was skipped, some
+    succeeded) or ``failed``, with every step as it stands now."""
+
     plan_id: int
     status: str
     counts: Counter[str] = field(default_factory=Counter)
-    steps: list[StepReport] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "plan_id": self.plan_id,
-            "status": self.status,
-            "counts": dict(sorted(self.counts.items())),
-            "steps": [s.as_dict() for s in self.steps],
-        }
+    steps: tuple[StoredStep, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,17 +177,6 @@ def _finish(sessions: sessionmaker[Session], plan_id: int) -> ApplyReport:
         elif counts["failed"] or counts["skipped"]:
             status = "partial"
         plan.status, plan.applied_at = status, utcnow()
-        return ApplyReport(
-            plan_id=plan_id,
-            status=status,
-            counts=counts,
-            steps=[
-                StepReport(
-                    position=s.position,
-                    description=s.description,
-                    status=s.status,
-                    outcome=s.outcome,
-                )
-                for s in plan.steps
-            ],
-        )
+        session.flush()
+        stored = load_plan(session, plan_id)
+    return ApplyReport(plan_id=plan_id, status=status, counts=counts, steps=stored.steps)
