@@ -51,6 +51,23 @@ class ReadingProvider(Provider, Protocol):
         """The configured source ``name`` opened for reading, through the runtime."""
         ...
 
+    def object_facts(
+        self, resource_type: ResourceType, content: Content, known_path: str | None = None
+    ) -> ObjectFacts:
+        """What the store's object row says of an object in this state (``known_path``: the
+        path stored so far, for a state that does not name it)."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectFacts:
+    """An object's row in the store as its state says: where it is, whether it is deleted,
+    the name people know it by."""
+
+    path: str
+    deleted: bool
+    natural_key: str | None
+
 
 class ReadError(Exception):
     """A source's answer cannot be stored (an entry without its identity, say); the message
@@ -187,6 +204,12 @@ class SourceReader(Protocol):
     def read_changes(self, scope: ReadScope, cursor: bytes) -> Iterator[ChangePage]:
         """The changes in ``scope`` since ``cursor`` (empty: since the beginning), page by
         page, each with the cursor after it (a DirSync cookie, a Graph deltaLink)."""
+        ...
+
+    @property
+    def path_field(self) -> str:
+        """The field holding an object's path, named by the delete events a snapshot records
+        (AD: ``distinguishedName``)."""
         ...
 
     def changes_incomplete(self) -> bool:

@@ -2,9 +2,10 @@
 partitions of its DCs).
 
 What the :class:`~dirguard.providers.base.ReadingProvider` protocol asks of every provider: its
-kind, its rows of the resource-type registry (``providers/ad/types.py``) and how a configured
-domain is opened for reading (:class:`~dirguard.providers.ad.read.AdReader`, bound through the
-runtime, which resolves the credential).
+kind, its rows of the resource-type registry (``providers/ad/types.py``), what an object's
+state says of its row in the store, and how a configured domain is opened for reading
+(:class:`~dirguard.providers.ad.read.AdReader`, bound through the runtime, which resolves the
+credential).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from dirguard.catalog.resource_type import ResourceType
 from dirguard.providers.ad.types import AD_TYPES
-from dirguard.providers.base import Connections
+from dirguard.providers.ad.values import DN_ATTRIBUTE, first_text, is_tombstone_dn
+from dirguard.providers.base import Connections, Content, ObjectFacts
 
 if TYPE_CHECKING:
     from dirguard.core.plan import PlanDraft
@@ -53,4 +55,16 @@ class AdProvider:
         domain = runtime.source_config("ad", name)
         return AdStepWriter(
             runtime.connection("ad", name), source=domain.name, bind_upn=domain.bind_upn
+        )
+
+    def object_facts(
+        self, resource_type: ResourceType, content: Content, known_path: str | None = None
+    ) -> ObjectFacts:
+        """Its DN, deleted when it is a tombstone (``isDeleted``, or a DN in a Deleted Objects
+        container), its natural key (the row's, e.g. ``sAMAccountName``)."""
+        dn = str(content.get(DN_ATTRIBUTE, [known_path or ""])[0])
+        return ObjectFacts(
+            path=dn,
+            deleted=content.get("isDeleted") == ["TRUE"] or is_tombstone_dn(dn),
+            natural_key=first_text(content, resource_type.natural_key),
         )

@@ -37,6 +37,7 @@ from dirguard.providers.ad.ldap_read import (
 )
 from dirguard.providers.ad.sd.security_descriptor import SecurityDescriptorError, sid_from_bytes
 from dirguard.providers.ad.values import (
+    DN_ATTRIBUTE,
     Schema,
     classify,
     is_tombstone_dn,
@@ -216,6 +217,10 @@ class AdReader:
             identify=self._identify,
             domain_sid=self.domain_sid,
         )
+
+    @property
+    def path_field(self) -> str:
+        return DN_ATTRIBUTE
 
     def changes_incomplete(self) -> bool:
         """Whether DirSync may leave deletions out for the bound account (it may not read the

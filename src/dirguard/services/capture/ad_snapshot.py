@@ -22,25 +22,19 @@ import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dirguard.catalog.resource_type import ResourceType
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.read import AdReader
-from dirguard.providers.ad.values import (
-    DN_ATTRIBUTE,
-    Content,
-    Schema,
-    first_text,
-    is_tombstone_dn,
-)
-from dirguard.providers.base import ObservedObject, ReadScope, SourceReader
+from dirguard.providers.ad.values import Schema
+from dirguard.providers.base import Content, ObservedObject, ReadScope, SourceReader
+from dirguard.providers.readers import reading_provider
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.capture.ad_snapshot_deletes import detect_deletes
 from dirguard.services.capture.snapshot_store import store_observed
@@ -82,10 +76,6 @@ class SnapshotResult:
             "not_in_catalog": dict(sorted(self.not_in_catalog.items())),
             "seconds": round(self.seconds, 3),
         }
-
-
-def natural_key_of(resource_type: ResourceType, content: Mapping[str, list[Any]]) -> str | None:
-    return first_text(content, resource_type.natural_key)
 
 
 def latest_versions(session: Session, object_ids: Iterable[int]) -> dict[int, ObjectVersion]:
@@ -136,12 +126,11 @@ def record_state(
     resource_type = RESOURCE_TYPES[obj.resource_type]
     now = utcnow()
     obj.last_seen = now
-    dn = str(content.get(DN_ATTRIBUTE, [obj.path or ""])[0])
-    obj.path = dn
-    obj.deleted = content.get("isDeleted") == ["TRUE"] or is_tombstone_dn(dn)
-    key = natural_key_of(resource_type, content)
-    if key is not None:
-        obj.natural_key = key
+    facts = reading_provider(resource_type.provider).object_facts(resource_type, content, obj.path)
+    obj.path = facts.path
+    obj.deleted = facts.deleted
+    if facts.natural_key is not None:
+        obj.natural_key = facts.natural_key
     if previous is not None and resource_type.same_content(previous.content, content):
         return None
     version = ObjectVersion(

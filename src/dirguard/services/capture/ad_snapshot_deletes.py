@@ -28,7 +28,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dirguard.core.change_op import ChangeOp
-from dirguard.providers.ad.values import DN_ATTRIBUTE
 from dirguard.providers.base import ObservedObject, ReadScope, SourceReader
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.capture.snapshot_store import store_observed
@@ -95,7 +94,7 @@ def detect_deletes(
                     NewChangeEvent(
                         object_id=object_id,
                         op=ChangeOp.DELETE,
-                        attribute=DN_ATTRIBUTE,
+                        attribute=reader.path_field,
                         old_value=obj.path,
                         new_value=None if found is None else found.path,
                         observed_at=utcnow(),

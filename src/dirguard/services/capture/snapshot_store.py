@@ -27,13 +27,8 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from dirguard.providers.ad.values import (
-    DN_ATTRIBUTE,
-    Content,
-    first_text,
-    is_tombstone_dn,
-)
-from dirguard.providers.base import ObservedObject
+from dirguard.providers.base import Content, ObservedObject
+from dirguard.providers.readers import reading_provider
 from dirguard.store import json_codec
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import DirectoryObject, ObjectVersion
@@ -116,10 +111,9 @@ def _contents(session: Session, pairs: Iterable[tuple[int, int]]) -> dict[int, C
 
 
 def _facts(observed: ObservedObject) -> tuple[str, bool, str | None]:
-    content = observed.content
-    dn = str(content[DN_ATTRIBUTE][0])
-    deleted = content.get("isDeleted") == ["TRUE"] or is_tombstone_dn(dn)
-    return dn, deleted, first_text(content, observed.resource_type.natural_key)
+    row = observed.resource_type
+    facts = reading_provider(row.provider).object_facts(row, observed.content)
+    return facts.path, facts.deleted, facts.natural_key
 
 
 def store_observed(

@@ -20,8 +20,8 @@ from typing import Any
 
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.change_notification import change_notifier
-from dirguard.providers.ad.provider import AdProvider
-from dirguard.providers.base import ReadingProvider, SourceReader
+from dirguard.providers.base import SourceReader
+from dirguard.providers.readers import reading_provider
 from dirguard.services.capture.actor_fill import FillReport
 from dirguard.services.capture.ad_capture import (
     CaptureError,
@@ -42,7 +42,7 @@ from dirguard.services.capture.monitor import (
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.runtime import Runtime
 
-AD: ReadingProvider = AdProvider()
+AD = reading_provider("ad")
 
 
 @contextmanager
