@@ -7,6 +7,7 @@ a table, so the table must read exactly as the commands do. Start-up time itself
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import os
@@ -17,9 +18,9 @@ from pathlib import Path
 import pytest
 import typer
 from typer.core import TyperGroup
-from typer.main import get_command
+from typer.main import get_command, get_group
 
-from dirguard.cli.app import app
+from dirguard.cli.app import DirguardCommands, app
 from dirguard.cli.lazy_commands import LazyCommands
 
 DIRGUARD = Path(sys.executable).with_name("dirguard")
@@ -76,6 +77,23 @@ def _helps(capsys: pytest.CaptureFixture[str], *, load_first: bool) -> dict[str,
     assert isinstance(root, LazyCommands)
     visit(root, typer.Context(root, info_name="dirguard"))
     return helps
+
+
+def test_every_command_a_module_registers_has_its_row() -> None:
+    """A command added to a module's ``register`` without a row in the table would never run."""
+    for group in (DirguardCommands, _connect_commands()):
+        for module in {row.module for row in group.table}:
+            holder = typer.Typer()
+            importlib.import_module(f"{group.package}.{module}").register(holder)
+            registered = set(get_group(holder).commands)
+            rows = {row.name for row in group.table if row.module == module}
+            assert registered == rows, f"{group.__name__}.table rows of {module}: {sorted(rows)}"
+
+
+def _connect_commands() -> type[LazyCommands]:
+    connect = get_group(app).get_command(typer.Context(get_group(app)), "connect")
+    assert isinstance(connect, LazyCommands)
+    return type(connect)
 
 
 def test_group_help_lists_the_commands_as_they_read_once_imported(
