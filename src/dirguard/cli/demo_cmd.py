@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import sys
+import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from dirguard.cli.common import EXIT_CODES
@@ -24,16 +29,34 @@ def demo(
     no_domain: Annotated[
         bool, typer.Option("--no-domain", help="Skip the throwaway Samba AD DC.")
     ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Apply the rollback plan without asking.")
+    ] = False,
+    keep: Annotated[
+        bool,
+        typer.Option("--keep", help="Leave the DC running afterwards, until Ctrl-C, to try more."),
+    ] = False,
 ) -> None:
-    """Migrate the store, read the catalog, snapshot a throwaway Samba AD DC into the store."""
+    """The job dirguard exists for, on a throwaway domain: a small organisation, a baseline,
+    monitoring, a rogue admin's bad half hour captured with who, from where and when, one plan
+    that undoes it, applied and checked against the live directory."""
     config = load_cli_config(ctx, as_json=as_json).config
+    from dirguard.services.demo import incident_domain
+
+    inventory = (
+        skip_domain
+        if no_domain
+        else incident_domain(
+            config.store.url,
+            getpass.getuser(),
+            _confirmer(yes, as_json),
+            _keeper if keep and not as_json else None,
+        )
+    )
     try:
         with console.status("Starting", spinner="dots") as status:
             report = run_demo(
-                config,
-                getpass.getuser(),
-                lambda step: status.update(step),
-                domain=skip_domain if no_domain else None,
+                config, getpass.getuser(), lambda step: status.update(step), domain=inventory
             )
     except StoreUnavailable as exc:
         err_console.print(f"store unreachable: {exc}", highlight=False)
@@ -48,6 +71,44 @@ def demo(
         print_json(report.as_dict())
     else:
         _print_report(report)
+    if report.domain and report.domain.get("applied") and not report.domain.get("restored"):
+        raise typer.Exit(ExitCode.FAILURE)
+
+
+def _confirmer(yes: bool, as_json: bool) -> Callable[[Any], bool]:
+    def confirm(plan: Any) -> bool:
+        if yes:
+            return True
+        if as_json or not sys.stdin.isatty():
+            err_console.print("not applied: give --yes to apply the plan without a terminal")
+            return False
+        steps = Counter(s.kind for s in plan.steps)
+        console.print(
+            f"\nRollback plan {plan.id}: {len(plan.steps)} steps ("
+            + ", ".join(f"{n} {k}" for k, n in steps.most_common())
+            + ")",
+            highlight=False,
+        )
+        for warning in plan.warnings:
+            console.print(f"[yellow]note[/] {escape(warning)}", highlight=False)
+        return typer.confirm("Apply it to the domain now?", default=True)
+
+    return confirm
+
+
+def _keeper(report: dict[str, Any]) -> None:
+    config = report.get("config")
+    console.print(
+        "\nThe throwaway DC keeps running. In another terminal, try:\n"
+        f"  dirguard --config {config} changes --since {report['plan']['created_at'][:10]}\n"
+        f"  dirguard --config {config} rollback show {report['plan']['id']}\n"
+        f"  dirguard --config {config} diff --from 2000-01-01 --live\n"
+        f"  dirguard --config {config} monitor\n"
+        "Press Ctrl-C here to stop the DC and remove it.",
+        highlight=False,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
 
 
 def _print_report(report: DemoReport) -> None:
@@ -58,18 +119,55 @@ def _print_report(report: DemoReport) -> None:
     console.print(perms)
     console.print(f"{report.features} features, {report.resource_types} resource types declared")
     if report.domain:
-        snapshot = report.domain["snapshot"]
-        objects = Table(
-            "Resource type",
-            "Objects stored",
-            title=f"Baseline snapshot of {report.domain['realm']} "
-            f"({snapshot['objects']} objects read in {snapshot['seconds']:.1f} s)",
-        )
-        for key, count in report.domain["objects"].items():
-            objects.add_row(key, str(count))
-        console.print(objects)
+        _print_incident(report.domain)
     for reason in report.skipped:
         console.print(f"[yellow]skipped[/] {reason}", highlight=False)
+
+
+def _print_incident(domain: dict[str, Any]) -> None:
+    org = domain["organisation"]
+    console.print(
+        f"\n[bold]{domain['realm']}[/]: {org['departments']} departments, {org['users']} users,"
+        f" {org['service_accounts']} service accounts",
+        highlight=False,
+    )
+    console.print("[bold]The rogue admin:[/]")
+    for line in domain["incident"]:
+        console.print(f"  - {escape(line)}", highlight=False)
+    captured = domain["captured"]
+    table = Table(
+        "when", "who", "from", "what", "object", title=f"{len(captured)} changes captured"
+    )
+    for change in captured[:12]:
+        what = f"{change['op']} {change['attribute'] or ''}".strip()
+        table.add_row(
+            change["when"][11:19],
+            change["actor"] or "(unknown)",
+            change["from"] or "",
+            what,
+            change["object"] or "",
+        )
+    console.print(table)
+    if len(captured) > 12:
+        kinds = ", ".join(f"{n} {k}" for k, n in domain["captured_by_kind"].items())
+        console.print(f"  ... and {len(captured) - 12} more: {kinds}", highlight=False)
+    plan = domain["plan"]
+    console.print(f"Rollback plan {plan['id']}: {len(plan['steps'])} steps", highlight=False)
+    if domain["applied"]:
+        counts = ", ".join(f"{n} {k}" for k, n in domain["steps"].items())
+        console.print(f"Applied: {domain['status']} ({counts})", highlight=False)
+        verdict = "[green]back as it was[/]" if domain["restored"] else "[red]NOT back[/]"
+        console.print(f"The live directory against the moment before: {verdict}")
+        for left in domain["left"]:
+            what = escape(left["objects"][0])
+            if left["count"] > 1:
+                what += f" and {left['count'] - 1} more"
+            why = f"\n      {escape(left['why'])}" if left["why"] else ""
+            console.print(
+                f"  {left['presence']} {what}: {', '.join(left['fields'])}{why}", highlight=False
+            )
+    for note in domain["notes"]:
+        console.print(f"[yellow]note[/] {escape(note)}", highlight=False)
 
 
 def skip_domain(sessions: object, progress: Callable[[str], None]) -> dict[str, Any]:

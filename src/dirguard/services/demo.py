@@ -16,17 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.catalog.manifest import MANIFEST
 from dirguard.catalog.permission_model import Mode, Service
-from dirguard.catalog.resource_type import Partition
-from dirguard.config.schema import AdDomainConfig, AdSection, Config
+from dirguard.config.loader import load_config
+from dirguard.config.schema import Config
 from dirguard.providers.registry import RESOURCE_TYPES
+from dirguard.services.demo_incident import Confirm
 from dirguard.store import database
 from dirguard.store.audit import AuditOutcome, record_audit
-from dirguard.store.models import DirectoryObject, RunStatus
+from dirguard.store.models import RunStatus
 from dirguard.store.runs import finish_run, start_run
 from dirguard.throwaway.samba_dc import SambaDC
 from dirguard.throwaway.samba_dc_process import SambaNotInstalledError
@@ -49,6 +49,10 @@ class DemoReport:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def _never(_plan: object) -> bool:
+    return False
 
 
 def samba_unavailable_reason() -> str | None:
@@ -92,7 +96,9 @@ def run_demo(
             reason = None if domain is not None else samba_unavailable_reason()
             if reason is None:
                 try:
-                    report.domain = (domain or snapshot_throwaway_domain)(sessions, progress)
+                    report.domain = (domain or incident_domain(config.store.url, actor, _never))(
+                        sessions, progress
+                    )
                     if not report.domain:
                         reason = "skipped on request"
                 except SambaNotInstalledError as missing:
@@ -119,57 +125,59 @@ def run_demo(
     return report
 
 
-def snapshot_throwaway_domain(
-    sessions: sessionmaker[Session], progress: Progress
+Keep = Callable[[dict[str, Any]], None]
+"""Called with the finished report while the throwaway DC still runs (``--keep``); the DC is
+stopped when it returns."""
+
+
+def incident_domain(
+    store_url: str, actor: str, confirm: Confirm, keep: Keep | None = None
+) -> DomainInventory:
+    """The demo's domain step: a throwaway DC with the rogue admin's incident played on it."""
+
+    def inventory(sessions: sessionmaker[Session], progress: Progress) -> dict[str, Any]:
+        from dirguard.throwaway.samba_dc import throwaway_samba_dc
+
+        progress("Provisioning a throwaway Samba AD DC on 127.0.0.1 (about 10 s)")
+        with throwaway_samba_dc() as dc:
+            report = incident_on(dc, store_url, sessions, actor, progress, confirm)
+            if keep is not None:
+                keep(report)
+            return report
+
+    return inventory
+
+
+def incident_on(
+    dc: SambaDC,
+    store_url: str,
+    sessions: sessionmaker[Session],
+    actor: str,
+    progress: Progress,
+    confirm: Confirm,
+    *,
+    users_per_department: int = 40,
 ) -> dict[str, Any]:
-    """Start a throwaway DC, take a baseline snapshot of it into the store, stop it."""
-    from dirguard.throwaway.samba_dc import throwaway_samba_dc
-
-    progress("Provisioning a throwaway Samba AD DC on 127.0.0.1 (about 10 s)")
-    with throwaway_samba_dc() as dc:
-        return snapshot_samba_dc(dc, sessions, progress)
-
-
-def snapshot_samba_dc(
-    dc: SambaDC, sessions: sessionmaker[Session], progress: Progress
-) -> dict[str, Any]:
-    """Baseline snapshot of a running DC (all three partitions) through dirguard's own snapshot
-    use case, bound with the DC's generated password, then the stored objects counted per
-    resource type."""
-    from dirguard.services.capture.use_cases import SnapshotRequest, snapshot
+    """Play the incident on a running DC, dirguard bound as its administrator in full mode with
+    Samba's audit files; a configuration for the same DC and store is written into the DC's work
+    directory (password in a 0600 file) for the commands to try afterwards."""
+    from dirguard.services.demo_incident import demo_config_text, run_incident
     from dirguard.services.runtime import AdOpeners, Runtime, connect_ad
 
-    domain = AdDomainConfig(
-        name=dc.realm.lower(),
-        servers=[dc.host],
-        ca_file=dc.ca_cert_path,
-        bind_upn=dc.admin_upn,
-        # A reference is required by the schema; the generated password is handed over below.
-        password="env:DIRGUARD_DEMO_UNUSED",  # noqa: S106 - a reference, not a secret
-        partitions=[Partition.DOMAIN, Partition.CONFIGURATION, Partition.SCHEMA],
-    )
+    password_file = dc.workdir / "demo-admin-password"
+    password_file.write_text(dc.admin_password, encoding="utf-8")
+    password_file.chmod(0o600)
+    config_file = dc.workdir / "dirguard-demo.toml"
+    config_file.write_text(demo_config_text(dc, store_url, password_file), encoding="utf-8")
+    config = load_config(config_file).config
     runtime = Runtime(
-        config=Config(ad=AdSection(domains=[domain])),
+        config=config,
         sessions=sessions,
-        principal="dirguard",
+        principal=actor,
         ad_openers=lambda d: AdOpeners(
             bind=lambda: connect_ad(d, dc.admin_password), elevator=None
         ),
     )
-    progress(f"Snapshotting {dc.realm} over {dc.ldaps_uri} (certificate checked)")
-    (result,) = snapshot(runtime, SnapshotRequest(domain=domain.name)).snapshots
-    with sessions() as session:
-        counts = dict(
-            session.execute(
-                select(DirectoryObject.resource_type, func.count())
-                .where(DirectoryObject.source == domain.name)
-                .group_by(DirectoryObject.resource_type)
-                .order_by(DirectoryObject.resource_type)
-            ).all()
-        )
-    return {
-        "realm": dc.realm,
-        "base_dn": dc.base_dn,
-        "snapshot": result.as_dict(),
-        "objects": counts,
-    }
+    report = run_incident(dc, runtime, progress, confirm, users_per_department=users_per_department)
+    report.config = str(config_file)
+    return report.as_dict()
