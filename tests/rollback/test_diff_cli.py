@@ -75,6 +75,13 @@ def test_diff_between_moments_and_with_the_live_directory(
         plan = cli("rollback", "plan", "--under", ou, "--since", before)
         applied = cli("rollback", "apply", str(plan["id"]))
         assert applied["status"] == "applied", applied
+        shown = cli("rollback", "show", str(plan["id"]))  # the stored plan, as it stands
+        assert (shown["id"], shown["status"]) == (plan["id"], "applied")
+        assert [s["status"] for s in shown["steps"]] == [s["status"] for s in applied["steps"]]
+        missing = CliRunner().invoke(
+            app, ["--config", str(cli.config), "rollback", "show", "999999"], env=cli.env
+        )
+        assert missing.exit_code == 1 and "999999" in missing.output
         # Back as it was, but for what the DC itself keeps on a reanimated object: the
         # read-only lastKnownParent (set by the deletion) stays.
         restored = cli("diff", "--from", before, "--live", "--under", ou, code=1)

@@ -35,7 +35,9 @@ COMMANDS = (
     LazyCommand(
         "demo",
         "demo_cmd",
-        "Migrate the store, read the catalog, snapshot a throwaway Samba AD DC into the store.",
+        "The job dirguard exists for, on a throwaway domain: a small organisation, a baseline,\n"
+        "monitoring, a rogue admin's bad half hour captured with who, from where and when, one plan"
+        "\nthat undoes it, applied and checked against the live directory.",
     ),
     LazyCommand(
         "changes", "ad_cmd", "Recorded changes, oldest first, filtered by every option given."

@@ -1,4 +1,4 @@
-"""``dirguard rollback plan|apply|check`` and ``dirguard undelete``: undo recorded AD changes.
+"""``dirguard rollback plan|show|apply|check`` and ``dirguard undelete``: undo recorded AD changes.
 
 ``rollback plan`` first runs one capture pass (unless ``--no-refresh``) so conflicts are judged
 against the directory's current state, then stores the plan and prints it; it writes nothing to
@@ -102,6 +102,22 @@ def apply_cmd(
     with cli_runtime(ctx) as runtime:
         result = apply_cases.apply_stored(runtime.acting_as(as_ or getpass.getuser()), request)
     finish_applied(result, as_json)
+
+
+@rollback_app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    plan_id: Annotated[int, typer.Argument(metavar="PLAN_ID", help="The plan's number.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Print a stored plan again: its selection, its steps in order and, once applied, each
+    step's outcome."""
+    with cli_runtime(ctx) as runtime:
+        plan = plan_cases.show_plan(runtime, plan_id)
+    if as_json:
+        print_json(plan.as_dict())
+    else:
+        print_plan(plan)
 
 
 def undelete_cmd(
