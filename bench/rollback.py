@@ -39,14 +39,16 @@ from typing import Any
 
 import ldap
 from bench_dc import LOCK_WAIT_S, domain_config, fresh_store, ldap_tool, password_file_of, say
+from dirguard.services.rollback.apply import apply_plan
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad import KIND as AD
 from dirguard.providers.ad.connection import connect
 from dirguard.providers.ad.values import guid_bytes, guid_filter_value, guid_text
+from dirguard.providers.base import store_source
 from dirguard.services.capture.ad_capture import capture_domain, fill_domain_actors
 from dirguard.services.capture.ad_snapshot import snapshot_domain
-from dirguard.services.rollback.apply import apply_plan
 from dirguard.services.rollback.plans import plan_for_actor, plan_for_undelete, save_plan
 from dirguard.store.column_types import utcnow
 from dirguard.throwaway.samba_dc import SambaDC, open_ldaps, throwaway_samba_dc
@@ -166,10 +168,10 @@ def bench_undelete(
             captures.append(time.monotonic() - started)
             started = time.monotonic()
             with sessions.begin() as session:
-                draft = plan_for_undelete(session, domain.name, before[0], None)
+                draft = plan_for_undelete(session, store_source(AD, domain.name), before[0], None)
                 plan_id = save_plan(
                     session,
-                    source=domain.name,
+                    source=store_source(AD, domain.name),
                     requested_by="bench",
                     selection={"undelete": before[0]},
                     force=False,
@@ -277,10 +279,12 @@ def bench_actor(
         say("actor: dirguard plan + apply ...")
         started = time.monotonic()
         with sessions.begin() as session:
-            draft = plan_for_actor(session, domain.name, actor, since, None, force=False)
+            draft = plan_for_actor(
+                session, store_source(AD, domain.name), actor, since, None, force=False
+            )
             plan_id = save_plan(
                 session,
-                source=domain.name,
+                source=store_source(AD, domain.name),
                 requested_by="bench",
                 selection={"actor": actor},
                 force=False,

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.catalog.resource_type import Partition
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad import KIND as AD
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.read import dirsync_stream
 from dirguard.providers.ad.values import guid_text
-from dirguard.providers.base import ChangePage
+from dirguard.providers.base import ChangePage, store_source
 from dirguard.services import history as history_query
 from dirguard.services.capture.ad_capture import CaptureError, capture_domain
 from dirguard.services.capture.ad_snapshot import snapshot_domain
@@ -234,7 +235,7 @@ def test_cursor_never_advances_without_its_events(
     snapshot_domain(store_sessions, ad_conn, ad_domain)
     stream = dirsync_stream(Partition.DOMAIN)
     with store_sessions() as session:
-        cookie_before = get_cursor(session, ad_domain.name, stream)
+        cookie_before = get_cursor(session, store_source(AD, ad_domain.name), stream)
     user = unique("c")
     samba_tool("user", "create", user, "Pa55word!" + user)
 
@@ -244,7 +245,7 @@ def test_cursor_never_advances_without_its_events(
     with pytest.raises(RuntimeError, match="injected"):
         capture_domain(store_sessions, ad_conn, ad_domain, before_commit=crash)
     with store_sessions() as session:
-        assert get_cursor(session, ad_domain.name, stream) == cookie_before
+        assert get_cursor(session, store_source(AD, ad_domain.name), stream) == cookie_before
         assert history_query.find_objects(session, user) == []
     assert _event_count(store_sessions) == 0
 
@@ -254,7 +255,7 @@ def test_cursor_never_advances_without_its_events(
     # Replay the same DirSync answer from the old cookie: nothing is duplicated.
     with store_sessions.begin() as session:
         assert cookie_before is not None
-        save_cursor(session, ad_domain.name, stream, cookie_before)
+        save_cursor(session, store_source(AD, ad_domain.name), stream, cookie_before)
     replay = capture_domain(store_sessions, ad_conn, ad_domain)
     assert replay.entries >= 1 and replay.events == 0
     assert _event_count(store_sessions) == count

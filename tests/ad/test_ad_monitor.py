@@ -22,8 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.catalog.resource_type import Partition
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad import KIND as AD
 from dirguard.providers.ad.connection import AdConnection, connect
 from dirguard.providers.ad.read import dirsync_stream
+from dirguard.providers.base import store_source
 from dirguard.services import history as history_query
 from dirguard.services.capture.ad_capture import CaptureResult
 from dirguard.services.capture.ad_snapshot import snapshot_domain
@@ -306,7 +308,7 @@ def test_monitor_command_follows_changes_resumes_after_sigkill_and_stops_on_sigt
     sessions = _store(tmp_path)
     source, stream = samba_dc.realm.lower(), dirsync_stream(Partition.DOMAIN)
     with sessions() as session:
-        baseline_cookie = get_cursor(session, source, stream)
+        baseline_cookie = get_cursor(session, store_source(AD, source), stream)
     assert baseline_cookie is not None
 
     monitor, log = cli.start_monitor("--interval", "0.5", "--json")
@@ -373,7 +375,7 @@ def test_monitor_command_follows_changes_resumes_after_sigkill_and_stops_on_sigt
 
     # Replay everything since the snapshot: the stored events stay as they are.
     with sessions.begin() as session:
-        save_cursor(session, source, stream, baseline_cookie)
+        save_cursor(session, store_source(AD, source), stream, baseline_cookie)
     replay = cli.run("monitor", "--once")["monitor"]
     assert replay["status"] == "succeeded"
     assert replay["domains"][source]["entries"] >= len(burst) + 1

@@ -15,7 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from dirguard.cli.app import app
+from dirguard.providers.ad import KIND as AD
 from dirguard.providers.ad.values import guid_text
+from dirguard.providers.base import store_source
 from dirguard.store.column_types import utcnow
 from dirguard.store.database import create_engine_for, session_factory
 from dirguard.store.models import DirectoryObject
@@ -117,7 +119,7 @@ def test_a_snapshot_records_deletes_made_while_nothing_was_capturing(
     with session_factory(engine).begin() as session:
         session.add(
             DirectoryObject(
-                source=samba_dc.realm.lower(),
+                source=store_source(AD, samba_dc.realm.lower()),
                 resource_type="ad.contact",
                 external_id=vanished,
                 natural_key=None,

@@ -21,11 +21,13 @@ import ldap
 import pytest
 
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad import KIND as AD
 from dirguard.providers.ad.apply import apply_step
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.plan.restore_plan import StepKind
 from dirguard.providers.ad.tombstones import missing_tombstones
 from dirguard.providers.ad.values import guid_text
+from dirguard.providers.base import store_source
 from dirguard.services.capture.ad_capture import capture_domain
 from dirguard.services.capture.ad_snapshot import snapshot_domain
 from dirguard.services.rollback.plans import plan_for_undelete
@@ -93,7 +95,11 @@ def test_a_user_with_no_tombstone_left_is_recreated_with_a_plain_warning(
 
         with sessions() as session:
             draft = plan_for_undelete(
-                session, ad_domain.name, sam, None, tombstones=partial(missing_tombstones, ad_conn)
+                session,
+                store_source(AD, ad_domain.name),
+                sam,
+                None,
+                tombstones=partial(missing_tombstones, ad_conn),
             )
         first, *rest = draft.steps
         assert first.kind is StepKind.RECREATE

@@ -13,11 +13,13 @@ import pytest
 from sqlalchemy import func, select
 
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad import KIND as AD
 from dirguard.providers.ad.apply import AdStepWriter
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.plan.restore_plan import StepKind
 from dirguard.providers.ad.plan.steps import generic_plan
 from dirguard.providers.ad.values import guid_text
+from dirguard.providers.base import store_source
 from dirguard.services.capture.ad_capture import capture_domain, fill_domain_actors
 from dirguard.services.capture.ad_snapshot import snapshot_domain
 from dirguard.services.rollback.plan_store import save_plan
@@ -55,7 +57,7 @@ def _apply(sessions: Sessions, conn: AdConnection, domain: str, draft: Any) -> d
     with sessions.begin() as session:
         plan = save_plan(
             session,
-            source=domain,
+            source=store_source(AD, domain),
             requested_by="bob",
             selection={"test": True},
             force=False,
@@ -97,7 +99,9 @@ def test_one_attribute_change_is_undone_text_and_binary(
     [photo] = events_of(store_sessions, guid, "modify", "thumbnailPhoto")
 
     with store_sessions() as session:
-        draft = plan_for_event(session, ad_domain.name, description.sequence, force=False)
+        draft = plan_for_event(
+            session, store_source(AD, ad_domain.name), description.sequence, force=False
+        )
     [step] = draft.steps
     assert step.description == f"Set description of {dn} from 'second' back to 'first'"
     assert read(ldap_admin, dn, "description")["description"] == [b"second"], "planning wrote"
@@ -113,7 +117,9 @@ def test_one_attribute_change_is_undone_text_and_binary(
     assert (back.actor, back.actor_source) == ("dirguard (for bob)", "dirguard")
 
     with store_sessions() as session:
-        draft = plan_for_event(session, ad_domain.name, photo.sequence, force=False)
+        draft = plan_for_event(
+            session, store_source(AD, ad_domain.name), photo.sequence, force=False
+        )
     assert [s.description for s in draft.steps] == [
         f"Set thumbnailPhoto of {dn} from <600 bytes> back to <512 bytes>"
     ]
@@ -141,7 +147,9 @@ def test_a_membership_add_is_undone(
     [added] = events_of(store_sessions, guid_of(ldap_admin, group), "add-value", "member")
 
     with store_sessions() as session:
-        draft = plan_for_event(session, ad_domain.name, added.sequence, force=False)
+        draft = plan_for_event(
+            session, store_source(AD, ad_domain.name), added.sequence, force=False
+        )
     assert [(s.kind, s.description) for s in draft.steps] == [
         (StepKind.REMOVE_VALUE, f"Remove CN=kim from group {group}")
     ]
@@ -177,7 +185,7 @@ def test_an_object_goes_back_to_a_point_in_time_after_modifies_and_a_move(
     capture_domain(store_sessions, ad_conn, ad_domain)
 
     with store_sessions() as session:
-        draft = plan_for_object(session, ad_domain.name, moved, moment)
+        draft = plan_for_object(session, store_source(AD, ad_domain.name), moved, moment)
     kinds = [s.kind for s in draft.steps]
     assert kinds[0] is StepKind.MOVE, "the move comes before the attributes"
     assert draft.steps[0].description == f"Move {moved} back to {ou}"
@@ -219,7 +227,9 @@ def test_everything_one_account_did_in_a_window_is_undone_by_one_plan(
 
     actor = f"{samba_dc.domain}\\{samba_dc.admin_user}"
     with store_sessions() as session:
-        draft = plan_for_actor(session, domain.name, actor, since, None, force=False)
+        draft = plan_for_actor(
+            session, store_source(AD, domain.name), actor, since, None, force=False
+        )
     assert [s.description for s in draft.steps] == [
         f"Set description of {ann} from 'leaving' back to 'keeps the lights on'",
         f"Remove CN=ann from group {group}",
@@ -259,7 +269,9 @@ def test_a_delete_is_undone_by_reanimating_the_tombstone_with_its_memberships(
     [deletion] = events_of(store_sessions, guid, "delete", None)
 
     with store_sessions() as session:
-        draft = plan_for_event(session, ad_domain.name, deletion.sequence, force=False)
+        draft = plan_for_event(
+            session, store_source(AD, ad_domain.name), deletion.sequence, force=False
+        )
     assert draft.steps[0].kind is StepKind.REANIMATE
     assert draft.steps[-1].description == f"Add CN=ben back to group {group}"
     _apply(store_sessions, ad_conn, ad_domain.name, draft)

@@ -30,7 +30,9 @@ from typer.testing import CliRunner
 
 from dirguard.cli.app import app
 from dirguard.core.change_op import ChangeOp
+from dirguard.providers.ad import KIND as AD
 from dirguard.providers.ad.values import DN_ATTRIBUTE
+from dirguard.providers.base import store_source
 from dirguard.services.capture.ad_snapshot import latest_versions, record_state
 from dirguard.store.column_types import utcnow
 from dirguard.store.database import create_engine_for, session_factory
@@ -82,7 +84,7 @@ def forest(samba_dc: SambaDC, tmp_path_factory: pytest.TempPathFactory) -> Fores
     return Forest(
         run=run,
         sessions=sessions,
-        source=samba_dc.realm.lower(),
+        source=store_source(AD, samba_dc.realm.lower()),
         schema_nc=f"CN=Schema,CN=Configuration,{samba_dc.base_dn}",
     )
 

@@ -182,7 +182,12 @@ class SourceReader(Protocol):
 
     @property
     def name(self) -> str:
-        """The source's configured name."""
+        """The source's configured name (what people are shown)."""
+        ...
+
+    @property
+    def source(self) -> str:
+        """The source's store key (:func:`store_source` of its kind and name)."""
         ...
 
     def scopes(self) -> Sequence[ReadScope]:
@@ -227,8 +232,20 @@ class SourceReader(Protocol):
 def store_source(kind: str, name: str) -> str:
     """The store key of a connection: namespaced by provider (``ad:corp.example.com``,
     ``entra:contoso``), so an AD domain and a tenant with the same name never share objects or a
-    hash chain."""
+    hash chain. Everything that writes or filters the ``source`` column of the store builds the
+    key here."""
     return f"{kind}:{name}"
+
+
+def source_name(key: str) -> str:
+    """The configured name in a store key (``corp.example.com`` of ``ad:corp.example.com``):
+    what people are shown, and what they type after ``--domain``."""
+    return key.partition(":")[2] or key
+
+
+def source_kind(key: str) -> str:
+    """The provider kind in a store key (``ad`` of ``ad:corp.example.com``)."""
+    return key.partition(":")[0]
 
 
 # ---- planning, applying and rights (the rollback use cases) ----------------------------------

@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import select
 
 from dirguard.core.state_diff import FieldDifference, Presence, compare_states
+from dirguard.providers.ad import KIND as AD
+from dirguard.providers.base import store_source
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.history import (
@@ -140,17 +142,17 @@ def compare(runtime: Runtime, request: CompareRequest) -> CompareReport:
     if request.until is not None and request.until < request.since:
         raise ServiceError("--to is earlier than --from", Problem.FAILURE)
     domain = runtime.ad_domain(request.domain)
-    source = domain.name
+    source, key = domain.name, store_source(AD, domain.name)
     with runtime.sessions() as session:
         if request.object is not None:
             try:
-                refs = [find_object(session, request.object, source)]
+                refs = [find_object(session, request.object, key)]
             except HistoryQueryError as error:
                 raise ServiceError(str(error), Problem.NOT_FOUND) from None
         else:
             rows = session.scalars(
                 select(DirectoryObject)
-                .where(DirectoryObject.source == source)
+                .where(DirectoryObject.source == key)
                 .order_by(DirectoryObject.id)
             )
             refs = [object_ref(o) for o in rows]

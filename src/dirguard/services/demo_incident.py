@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dirguard.providers.ad import KIND as AD
+from dirguard.providers.base import store_source
 from dirguard.services.compare import CompareReport, CompareRequest, compare
 from dirguard.services.history import ChangeView, find_changes
 from dirguard.services.rollback.plan_store import StoredPlan
@@ -70,18 +72,18 @@ def _guids(conn: Any, dns: list[str]) -> dict[str, str]:
     return found
 
 
-def _captured(runtime: Runtime, source: str, since: datetime) -> list[ChangeView]:
+def _captured(runtime: Runtime, domain_name: str, since: datetime) -> list[ChangeView]:
     with runtime.sessions() as session:
-        return find_changes(session, source=source, since=since)
+        return find_changes(session, source=store_source(AD, domain_name), since=since)
 
 
 def _wait_for_capture(
-    runtime: Runtime, source: str, since: datetime, expected: dict[str, str]
+    runtime: Runtime, domain_name: str, since: datetime, expected: dict[str, str]
 ) -> list[ChangeView]:
     """The changes since ``since`` once every expected object has one, and its actor is known."""
     deadline = time.monotonic() + CAPTURE_WAIT_S
     while True:
-        changes = _captured(runtime, source, since)
+        changes = _captured(runtime, domain_name, since)
         seen = {c.object["guid"] for c in changes if c.actor}
         if set(expected) <= seen or time.monotonic() > deadline:
             return changes

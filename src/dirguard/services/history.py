@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from dirguard.core.change_op import ChangeOp
 from dirguard.providers.ad.values import DN_ATTRIBUTE, Content
+from dirguard.providers.base import source_name
 from dirguard.store import json_codec
 from dirguard.store.models import ChangeEvent, DirectoryObject, ObjectVersion
 
@@ -51,6 +52,10 @@ class ObjectRef:
     natural_key: str | None
     path: str | None
     deleted: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, with the source as people name it (the configured domain or tenant)."""
+        return {**vars(self), "source": source_name(self.source)}
 
 
 def object_ref(obj: DirectoryObject) -> ObjectRef:
@@ -86,12 +91,12 @@ def find_objects(session: Session, text: str, source: str | None = None) -> list
 def find_object(session: Session, text: str, source: str | None = None) -> ObjectRef:
     found = find_objects(session, text, source)
     if not found:
-        where = f" in {source}" if source else ""
+        where = f" in {source_name(source)}" if source else ""
         raise HistoryQueryError(
             f"no object {text!r}{where}; give a GUID, a distinguished name or a sAMAccountName"
         )
     if len(found) > 1:
-        names = ", ".join(f"{o.source}:{o.external_id}" for o in found)
+        names = ", ".join(f"{source_name(o.source)}:{o.external_id}" for o in found)
         raise HistoryQueryError(
             f"{text!r} names several objects ({names}); add --domain or use a GUID"
         )
@@ -136,7 +141,7 @@ def change_view(event: ChangeEvent, obj: DirectoryObject) -> ChangeView:
     snapshot = (event.correlation_id or "").startswith(SNAPSHOT_CORRELATION_PREFIX)
     return ChangeView(
         sequence=event.sequence,
-        source=event.source,
+        source=source_name(event.source),
         object={
             "guid": obj.external_id,
             "type": obj.resource_type,

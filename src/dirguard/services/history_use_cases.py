@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from dirguard.providers.ad import KIND as AD
+from dirguard.providers.base import store_source
 from dirguard.services import history
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.history import ChangeView, ObjectRef, ObjectState
@@ -61,7 +63,8 @@ class ChangesResult:
 
 
 def _source(domain: str | None) -> str | None:
-    return domain.lower() if domain else None
+    """The store key of the domain named (``None``: every source)."""
+    return store_source(AD, domain.lower()) if domain else None
 
 
 def list_changes(runtime: Runtime, request: ChangesRequest) -> ChangesResult:
@@ -93,7 +96,7 @@ class HistoryResult:
     events: tuple[ChangeView, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"object": self.object.__dict__, "events": [e.as_dict() for e in self.events]}
+        return {"object": self.object.as_dict(), "events": [e.as_dict() for e in self.events]}
 
 
 def object_history(runtime: Runtime, request: ObjectRequest) -> HistoryResult:

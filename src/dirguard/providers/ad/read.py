@@ -21,6 +21,7 @@ from ldap.filter import escape_filter_chars
 
 from dirguard.catalog.resource_type import LdapSource, Partition, ResourceType
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad import KIND
 from dirguard.providers.ad.audit.samba_audit import LdapSidResolver, SambaAuditSource
 from dirguard.providers.ad.connection import AdConnection, AdConnectionError
 from dirguard.providers.ad.dirsync import read_changes
@@ -49,6 +50,7 @@ from dirguard.providers.base import (
     ObservedObject,
     ReadScope,
     SnapshotPage,
+    store_source,
 )
 from dirguard.providers.registry import RESOURCE_TYPES
 
@@ -145,6 +147,10 @@ class AdReader:
     @property
     def name(self) -> str:
         return self.domain.name
+
+    @property
+    def source(self) -> str:
+        return store_source(KIND, self.domain.name)
 
     @property
     def schema(self) -> Schema:

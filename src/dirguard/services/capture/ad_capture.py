@@ -147,16 +147,16 @@ def fill_source_actors(
     behalf of their requester), then the rest from its audit trail, in one transaction with the
     new audit position; ``None`` when the source has no audit trail configured. ``audit``: the
     trail to read instead of the reader's."""
-    name = reader.name
+    name, source = reader.name, reader.source
     with sessions.begin() as session:
-        own = mark_own_writes(session, name)
+        own = mark_own_writes(session, source)
     if own:
         log.info("%d change(s) of %s were dirguard's own rollback writes", own, name)
     audit = audit or reader.audit()
     if audit is None:
         return None
     with sessions.begin() as session:
-        report = fill_actors(session, source=name, audit=audit)
+        report = fill_actors(session, source=source, audit=audit)
     log.info(
         "actors of %s: %d records read, %d events attributed, %d still unknown",
         name,
@@ -194,9 +194,9 @@ def capture_source(
     With ``run`` (the monitor's, still open) the pass's events and cursors belong to that run
     and no row is opened or closed: an error reaches the caller, who owns the run.
     """
-    name = reader.name
+    name, source = reader.name, reader.source
     with sessions() as session:
-        missing = [s.name for s in reader.scopes() if get_cursor(session, name, s.stream) is None]
+        missing = [s.name for s in reader.scopes() if get_cursor(session, source, s.stream) is None]
     if missing:
         raise CaptureError(
             f"domain {name}: no baseline for partition(s) {', '.join(missing)}; "
@@ -207,7 +207,7 @@ def capture_source(
         _capture_pages(sessions, reader, run, result, before_commit)
         return result
     with sessions.begin() as session:
-        own = start_run(session, "capture", name)
+        own = start_run(session, "capture", source)
     result = CaptureResult(domain=name, run_id=own.id)
     result.deletions_hidden = reader.changes_incomplete()
     try:
@@ -243,15 +243,15 @@ def _capture_pages(
     result: CaptureResult,
     before_commit: BeforeCommit | None,
 ) -> None:
-    name = reader.name
+    source = reader.source
     for scope in reader.scopes():
         with sessions() as session:
-            cursor = get_cursor(session, name, scope.stream) or b""
+            cursor = get_cursor(session, source, scope.stream) or b""
         for page in _pages(reader, scope, cursor):
             with sessions.begin() as session:
                 page_run = session.merge(run)
-                ingest_page(session, name, page.changes, page_run, result)
-                save_cursor(session, name, scope.stream, page.cursor, page_run)
+                ingest_page(session, source, page.changes, page_run, result)
+                save_cursor(session, source, scope.stream, page.cursor, page_run)
                 if before_commit is not None:
                     before_commit(session, page)
             result.pages += 1

@@ -194,7 +194,7 @@ def _snapshot_scope(
             batch.append(observed)
             if len(batch) >= batch_size:
                 with sessions.begin() as session:
-                    store_batch(session, reader.name, batch, run, result)
+                    store_batch(session, reader.source, batch, run, result)
                 batch = []
         if progress is not None:
             progress(result.objects)
@@ -207,12 +207,12 @@ def _snapshot_scope(
         )
     result.unreadable += unreadable
     with sessions.begin() as session:
-        store_batch(session, reader.name, batch, run, result)
+        store_batch(session, reader.source, batch, run, result)
         result.deletes_detected += detect_deletes(
             session, reader, scope, seen, run=run, unreadable=unreadable
         )
-        if get_cursor(session, reader.name, scope.stream) is None:
-            save_cursor(session, reader.name, scope.stream, start_cursor, run)
+        if get_cursor(session, reader.source, scope.stream) is None:
+            save_cursor(session, reader.source, scope.stream, start_cursor, run)
 
 
 def snapshot_domain(
@@ -240,7 +240,7 @@ def snapshot_source(
     objects read so far after each page."""
     started = time.monotonic()
     with sessions.begin() as session:
-        run = start_run(session, "snapshot", reader.name)
+        run = start_run(session, "snapshot", reader.source)
     scopes = reader.scopes()
     result = SnapshotResult(domain=reader.name, run_id=run.id, partitions=[s.name for s in scopes])
     try:

@@ -55,7 +55,7 @@ def detect_deletes(
     ``unreadable``: entries the read returned without an id the account may read. When there
     were any, an object that is not found at all is not called deleted (the account may merely
     be unable to see it): it is logged and left as it was."""
-    source = reader.name
+    source = reader.source
     rows = session.execute(
         select(DirectoryObject.external_id, DirectoryObject.id).where(
             DirectoryObject.source == source,

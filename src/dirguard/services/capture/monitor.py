@@ -46,6 +46,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad import KIND as AD
 from dirguard.providers.ad.audit.audit_source import AuditSource
 from dirguard.providers.ad.change_notification import (
     DomainNotifications,
@@ -54,7 +55,7 @@ from dirguard.providers.ad.change_notification import (
 )
 from dirguard.providers.ad.connection import AdAuthError, AdConnection
 from dirguard.providers.ad.read import RETRYABLE, AdReader, error_text
-from dirguard.providers.base import SourceReader
+from dirguard.providers.base import SourceReader, store_source
 from dirguard.services.capture.actor_fill import FillReport
 from dirguard.services.capture.ad_capture import (
     CaptureResult,
@@ -333,9 +334,10 @@ class Monitor:
 
     def run(self) -> MonitorResult:
         names = ", ".join(self.states)
+        sources = [store_source(AD, name) for name in self.states]
         with self.sessions.begin() as session:
-            close_abandoned_runs(session, list(self.states))
-            run = start_run(session, "monitor", names[:255])
+            close_abandoned_runs(session, sources)
+            run = start_run(session, "monitor", ", ".join(sources)[:255])
             run.counters = self._run_counters()
         self._run = run
         log.info(

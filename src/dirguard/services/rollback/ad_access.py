@@ -13,9 +13,10 @@ from functools import partial
 
 from dirguard.catalog.permission_model import Mode
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad import KIND as AD_KIND
 from dirguard.providers.ad.provider import AdProvider
 from dirguard.providers.ad.tombstones import missing_tombstones
-from dirguard.providers.base import RollbackProvider, StepWriter
+from dirguard.providers.base import RollbackProvider, StepWriter, store_source
 from dirguard.services.capture.ad_capture import CaptureError, capture_domain, fill_domain_actors
 from dirguard.services.errors import ServiceError
 from dirguard.services.rollback.elevation_cases import grants_opener
@@ -40,7 +41,7 @@ def ad_access(runtime: Runtime, domain: AdDomainConfig) -> WriteAccess:
         return AD.open_writer(runtime, domain.name)
 
     return WriteAccess(
-        source=domain.name,
+        source=store_source(AD_KIND, domain.name),
         read_only=domain.mode is Mode.READ_ONLY,
         mode=domain.mode.value,
         account=domain.bind_upn,

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dirguard.core.plan import Step, Target
+from dirguard.providers.ad import KIND as AD_KIND
 from dirguard.providers.ad.plan.restore_plan import PlanningError, StepKind
-from dirguard.providers.base import Rights
+from dirguard.providers.base import Rights, store_source
 from dirguard.services.capture.ad_capture import CaptureError
 from dirguard.services.errors import ServiceError
 from dirguard.services.history import HistoryQueryError, find_objects
@@ -119,7 +120,7 @@ def undelete(runtime: Runtime, request: UndeleteRequest) -> Applied:
     domain = one_domain(runtime, request.domain)
     request.on_revoked(revoke_pending_elevations(runtime, [domain]))
     with runtime.sessions() as session:
-        known = find_objects(session, request.object_text, domain.name)
+        known = find_objects(session, request.object_text, store_source(AD_KIND, domain.name))
     stored_dn = known[0].path if len(known) == 1 else None
     row = known[0].resource_type if len(known) == 1 else None
     probe = Step(

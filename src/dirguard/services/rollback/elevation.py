@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dirguard.providers.base import GrantRefused, Grants
+from dirguard.providers.base import GrantRefused, Grants, source_name
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.store.audit import AuditOutcome, record_audit
 from dirguard.store.column_types import utcnow
@@ -88,7 +88,7 @@ class ElevationRow:
     def of(cls, row: Elevation) -> ElevationRow:
         return cls(
             id=row.id,
-            source=row.source,
+            source=source_name(row.source),
             account=row.account,
             group=row.group_name,
             requested_by=row.requested_by,
@@ -278,10 +278,11 @@ def revoke_pending(
     rows = pending(sessions, source)
     if not rows:
         return []
+    name = source_name(source)
     if open_elevator is None:
         names = ", ".join(f"{r.account} in {r.group}" for r in rows)
         raise ElevationError(
-            f"{source}: pending elevation(s) ({names}) but no elevation_bind_upn is configured "
+            f"{name}: pending elevation(s) ({names}) but no elevation_bind_upn is configured "
             "to remove them; remove the membership by hand or configure the elevation account"
         )
     try:
@@ -291,14 +292,14 @@ def revoke_pending(
                     _remove(sessions, grants, row.id, "elevation.revoke", by)
                 except GrantRefused as error:
                     raise ElevationError(
-                        f"{source}: removing {row.account} from {row.group} failed: {error}"
+                        f"{name}: removing {row.account} from {row.group} failed: {error}"
                     ) from None
     except ElevationError:
         raise
     except ServiceError as error:
         if error.problem is Problem.CONFIG:
             raise  # a credential reference: reported as it is
-        raise ElevationError(f"{source}: revoking pending elevations: {error}") from None
+        raise ElevationError(f"{name}: revoking pending elevations: {error}") from None
     ended = {r.id for r in rows}
     with sessions() as session:
         return [ElevationRow.of(session.get_one(Elevation, i)) for i in sorted(ended)]

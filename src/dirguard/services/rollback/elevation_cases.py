@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad import KIND as AD_KIND
 from dirguard.providers.ad.grants import AdGrants
+from dirguard.providers.base import store_source
 from dirguard.services.errors import ServiceError
 from dirguard.services.rollback import elevation
 from dirguard.services.rollback.elevation import ElevationRow
@@ -74,7 +76,7 @@ def revoke_pending_elevations(runtime: Runtime, domains: Sequence[AdDomainConfig
             result.ended.extend(
                 elevation.revoke_pending(
                     runtime.sessions,
-                    domain.name,
+                    store_source(AD_KIND, domain.name),
                     grants_opener(runtime, domain),
                     by=runtime.principal,
                 )

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.core.plan import Step
-from dirguard.providers.base import Grants, Rights, SourceError, StepWriter
+from dirguard.providers.base import Grants, Rights, SourceError, StepWriter, source_name
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.rollback.elevation import ElevationRequest, attach_plan, elevated
 from dirguard.services.rollback.steps import ApplyReport, apply_plan, pending_plan
@@ -75,9 +75,9 @@ class CheckResult:
 
 def read_only_message(access: WriteAccess) -> str:
     return (
-        f"{access.source} is in read-only mode: dirguard does not write to it, so nothing was "
-        "written. To roll back, configure just-in-time elevation (elevation_bind_upn and "
-        "elevation_password: an account that may add "
+        f"{source_name(access.source)} is in read-only mode: dirguard does not write to it, so "
+        "nothing was written. To roll back, configure just-in-time elevation (elevation_bind_upn "
+        "and elevation_password: an account that may add "
         f"{access.account or 'the bind account'} to the admin group the plan needs), or set "
         'mode = "full" with a bind account that is a member of that group'
     )

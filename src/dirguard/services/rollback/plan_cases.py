@@ -15,7 +15,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from dirguard.providers.ad import KIND as AD_KIND
 from dirguard.providers.ad.plan.restore_plan import PlanningError, RestorePlanDraft
+from dirguard.providers.base import store_source
 from dirguard.services.errors import ServiceError
 from dirguard.services.history import HistoryQueryError
 from dirguard.services.rollback import plans, subtree_plans
@@ -138,10 +140,11 @@ def make_plan(runtime: Runtime, request: PlanRequest) -> StoredPlan:
     with refreshed(runtime, domain, request.refresh) as tombstones:
         try:
             with runtime.sessions.begin() as session:
-                draft = _draft(session, domain.name, request, tombstones)
+                source = store_source(AD_KIND, domain.name)
+                draft = _draft(session, source, request, tombstones)
                 plan_id = save_plan(
                     session,
-                    source=domain.name,
+                    source=source,
                     requested_by=runtime.principal,
                     selection=dict(request.given),
                     force=request.force,
@@ -159,13 +162,14 @@ def plan_restore(runtime: Runtime, request: RestoreRequest) -> RestorePlanned:
     with refreshed(runtime, domain, request.refresh) as tombstones:
         try:
             with runtime.sessions.begin() as session:
+                source = store_source(AD_KIND, domain.name)
                 draft = plans.plan_for_object(
-                    session, domain.name, request.object_text, request.at, tombstones=tombstones
+                    session, source, request.object_text, request.at, tombstones=tombstones
                 )
                 if draft.steps:
                     plan_id = save_plan(
                         session,
-                        source=domain.name,
+                        source=source,
                         requested_by=runtime.principal,
                         selection={"restore": request.object_text, "at": request.at.isoformat()},
                         force=False,

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dirguard.core.plan import PlanDraft, Step, Target, check_shape, ref, ref_name
+from dirguard.providers.base import source_name
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.store import json_codec
 from dirguard.store.models import RestorePlan, RestoreStep
@@ -176,7 +177,7 @@ def load_plan(session: Session, plan_id: int) -> StoredPlan:
         raise no_plan(plan_id)
     return StoredPlan(
         id=plan.id,
-        source=plan.source,
+        source=source_name(plan.source),
         created_at=plan.created_at,
         requested_by=plan.requested_by,
         selection=dict(plan.selection),

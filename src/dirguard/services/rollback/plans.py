@@ -37,6 +37,7 @@ from dirguard.providers.ad.plan.undo_planner import (
 )
 from dirguard.providers.ad.sd.sd_apply import with_descriptor_bytes
 from dirguard.providers.ad.values import DN_ATTRIBUTE
+from dirguard.providers.base import source_name
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services import history as history_query
 from dirguard.services.capture.ad_snapshot import latest_versions
@@ -188,7 +189,7 @@ def window_query(
 
 
 def window_text(source: str, since: datetime, until: datetime | None) -> str:
-    return f"in {source} since {since.isoformat()}" + (
+    return f"in {source_name(source)} since {since.isoformat()}" + (
         f" until {until.isoformat()}" if until else ""
     )
 
@@ -209,7 +210,8 @@ def plan_for_event(
     ).first()
     if row is None:
         raise PlanningError(
-            f"no change #{sequence} in {source}; the numbers are those `dirguard changes` shows"
+            f"no change #{sequence} in {source_name(source)}; the numbers are those "
+            "`dirguard changes` shows"
         )
     return events_plan(session, [(row[0], row[1])], force, disable_instead, tombstones)
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad import KIND as AD_KIND
 from dirguard.providers.ad.apply import AdStepWriter
 from dirguard.providers.ad.connection import AdConnection
+from dirguard.providers.base import store_source
 from dirguard.services.capture.ad_capture import capture_domain
 from dirguard.services.rollback.ad_access import AD
 from dirguard.services.rollback.plan_store import StoredPlan, load_plan, save_plan
@@ -48,10 +50,11 @@ def plan_undelete(
     if refresh:
         capture_domain(sessions, conn, domain)
     with sessions.begin() as session:
-        draft = plan_for_undelete(session, domain.name, object_text, to_ou)
+        source = store_source(AD_KIND, domain.name)
+        draft = plan_for_undelete(session, source, object_text, to_ou)
         plan = save_plan(
             session,
-            source=domain.name,
+            source=source,
             requested_by=requested_by,
             selection={"undelete": object_text, "to": to_ou},
             force=False,
