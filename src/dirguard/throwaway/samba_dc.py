@@ -18,9 +18,7 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import shutil
-import string
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -28,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from dirguard.providers.ad.passwords import complex_password
 from dirguard.providers.ad.setup.samba_local_acl import SambaLocalError, interpreter_of
 from dirguard.throwaway.samba_dc_ports import (
     DC_PORTS,
@@ -56,7 +55,6 @@ __all__ = [
     "SambaDCError",
     "SambaNotInstalledError",
     "audit_records",
-    "generate_admin_password",
     "open_ldaps",
     "throwaway_samba_dc",
 ]
@@ -66,7 +64,6 @@ HOST_NAME = "dc1"
 ADMIN_USER = "Administrator"
 _REALM = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,14}(\.[A-Za-z0-9-]+)+$")
 _WORKDIR_PREFIX = "dirguard-samba-"
-_SYMBOLS = "!#%+-.:=?@^_~"
 # samba-tool is a Python script; run it so the password arrives on stdin, not in argv (ps).
 _PROVISION_LAUNCHER = (
     "import runpy, sys; secret = sys.stdin.readline().rstrip('\\n'); tool = sys.argv[1]; "
@@ -132,20 +129,6 @@ class SambaDC:
     def client_env(self) -> dict[str, str]:
         """Environment for client processes (ldapsearch, kinit) aimed at this DC."""
         return {"KRB5_CONFIG": str(self.krb5_conf), "LDAPTLS_CACERT": str(self.ca_cert_path)}
-
-
-def generate_admin_password(length: int = 24) -> str:
-    """A random password meeting AD complexity (all four character classes, no account name)."""
-    if length < 12:
-        raise ValueError(f"admin password length {length} is too short; use at least 12")
-    classes = (string.ascii_lowercase, string.ascii_uppercase, string.digits, _SYMBOLS)
-    alphabet = "".join(classes)
-    while True:
-        candidate = "".join(secrets.choice(alphabet) for _ in range(length))
-        if all(any(c in group for c in candidate) for group in classes) and (
-            ADMIN_USER.lower() not in candidate.lower()
-        ):
-            return candidate
 
 
 def open_ldaps(dc: SambaDC, *, timeout: float = 10.0) -> Any:
@@ -261,7 +244,7 @@ def _provisioned_and_running(
             if any(root.iterdir()):
                 raise SambaDCError(f"work directory {root} is not empty; give an empty one")
         write_pid_file(root, 0)
-        password = generate_admin_password()
+        password = complex_password(avoid=ADMIN_USER)
         dc_base = _layout(root, realm, password)
         _provision(samba_tool, dc_base, password)
         yield from _running(samba, dc_base, ready_timeout, stop_grace)

@@ -21,8 +21,8 @@ from dirguard.config.secret_store import SecretStore
 from dirguard.log_setup import register_secret
 from dirguard.providers.ad import directory
 from dirguard.providers.ad.connection import AdConnection
+from dirguard.providers.ad.passwords import complex_password
 from dirguard.providers.ad.sd.dacl_edit import access_allowed_ace, dacl_descriptor
-from dirguard.throwaway.samba_dc import generate_admin_password
 
 PASSWORD_LENGTH = 64
 UF_NORMAL_ACCOUNT = 0x0200
@@ -121,7 +121,7 @@ def _made_by_dirguard(conn: Any, dn: str) -> bool:
 
 
 def _password() -> str:
-    return generate_admin_password(PASSWORD_LENGTH)
+    return complex_password(PASSWORD_LENGTH)
 
 
 def _unicode_pwd(password: str) -> bytes:

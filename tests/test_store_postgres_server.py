@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dirguard.throwaway import postgres
-from dirguard.throwaway.postgres import PostgresUnavailable, throwaway_postgres
+from tests.fixtures import postgres_server
+from tests.fixtures.postgres_server import PostgresUnavailable, throwaway_postgres
 from tests.fixtures.requirements import unavailable
 
 
@@ -39,8 +39,8 @@ def test_missing_server_binaries_are_named_with_the_fix(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A machine without PostgreSQL: no Debian directory, nothing on PATH, no override.
-    monkeypatch.setattr(postgres, "DEBIAN_ROOT", tmp_path / "usr-lib-postgresql")
+    monkeypatch.setattr(postgres_server, "DEBIAN_ROOT", tmp_path / "usr-lib-postgresql")
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("DIRGUARD_PG_BINDIR", raising=False)
     with pytest.raises(PostgresUnavailable, match="apt-get install postgresql"):
-        postgres.find_bindir()
+        postgres_server.find_bindir()
