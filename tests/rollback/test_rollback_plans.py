@@ -299,8 +299,8 @@ def test_undelete_into_a_chosen_ou_keeps_guid_and_sid(
         store_sessions, ad_conn, ad_domain, sam, requested_by="carol", to_ou=restored_ou
     )
     assert result.report.status == "applied"
-    assert result.plan.steps[0].description == (
+    assert result.plan.steps[0].description.startswith(
         f"Bring CN=eve back from the deleted objects into {restored_ou} "
-        "(same objectGUID and objectSid)"
+        "(same objectGUID and objectSid); its password is not restored"
     )
     assert read(ldap_admin, f"CN=eve,{restored_ou}", "objectGUID", "objectSid", "title") == before

@@ -102,3 +102,41 @@ def test_planning_errors_name_the_problem() -> None:
         plan_events([_event(1, "x", ChangeOp.MODIFY, "title", "a", "b")], {"u": user})
     with pytest.raises(PlanningError, match="is not deleted"):
         plan_undelete(user, [])
+
+
+def _deleted_user(flags: int) -> ObjectFacts:
+    dn = "CN=jdoe,OU=Sales,DC=corp,DC=example"
+    live: Content = {
+        "distinguishedName": [dn],
+        "sAMAccountName": ["jdoe"],
+        "userAccountControl": [str(flags)],
+        "description": ["kept"],
+    }
+    tombstone: Content = {
+        "distinguishedName": ["CN=jdoe\\0ADEL:1,CN=Deleted Objects,DC=corp,DC=example"],
+        "userAccountControl": [str(flags)],
+        "isDeleted": ["TRUE"],
+    }
+    return ObjectFacts(
+        guid="u",
+        resource_type=RESOURCE_TYPES["ad.user"],
+        dn=str(tombstone["distinguishedName"][0]),
+        deleted=True,
+        current=tombstone,
+        last_live=live,
+    )
+
+
+def test_an_undeleted_account_is_told_its_password_is_not_back() -> None:
+    steps = plan_undelete(_deleted_user(0x200), []).steps
+    [reanimate] = [s for s in steps if s.kind is StepKind.REANIMATE]
+    assert "its password is not restored" in reanimate.description
+    assert not [s for s in steps if s.attribute == "userAccountControl"], "enabled as it was"
+
+
+def test_an_account_that_needs_no_password_comes_back_disabled() -> None:
+    steps = plan_undelete(_deleted_user(0x200 | 0x20), []).steps
+    [reanimate] = [s for s in steps if s.kind is StepKind.REANIMATE]
+    assert "comes back disabled" in reanimate.description
+    [uac] = [s for s in steps if s.attribute == "userAccountControl"]
+    assert uac.values == (str(0x200 | 0x20 | 0x2),)

@@ -39,6 +39,10 @@ from dirguard.providers.ad.sd.sd_restore import ATTRIBUTE as SD_ATTRIBUTE
 from dirguard.providers.ad.sd.sd_restore import point_in_time_step, security_step
 from dirguard.providers.ad.values import DN_ATTRIBUTE, Content, Value
 
+UAC = "userAccountControl"
+PASSWD_NOTREQD = 0x20
+"""userAccountControl: the account may have an empty password."""
+
 Membership = tuple[ObjectFacts, str]
 """An object holding a link to the one being restored, and the linked attribute (``member``)."""
 
@@ -66,6 +70,21 @@ def reanimation_steps(
             f"{facts.dn}: dirguard holds no live state of this deleted object, so it cannot "
             "restore its attributes"
         )
+    disable = facts.resource_type.restore.disable_instead
+    last_live = dict(facts.last_live)
+    note = ""
+    if disable is not None:
+        # An account's password is not on its tombstone (AD keeps none), so it comes back
+        # without one. Nobody can sign in as it until one is set, except where the account
+        # needs no password (PASSWD_NOTREQD): that one comes back disabled.
+        note = (
+            "; its password is not restored (AD keeps none on a tombstone): set a new one"
+            " before it is used"
+        )
+        flags = last_live.get(UAC) or []
+        if flags and int(str(flags[0])) & PASSWD_NOTREQD:
+            last_live[UAC] = list(disable(last_live).values)
+            note += "; it needs no password, so it comes back disabled until one is set"
     steps = [
         PlannedStep(
             kind=StepKind.REANIMATE,
@@ -73,7 +92,7 @@ def reanimation_steps(
             dn=facts.dn,
             values=(target_dn,),
             description=f"Bring {split_dn(target_dn)[0]} back from the deleted objects into "
-            f"{split_dn(target_dn)[1]} (same objectGUID and objectSid)",
+            f"{split_dn(target_dn)[1]} (same objectGUID and objectSid){note}",
             event_ids=event_ids,
         )
     ]
@@ -86,10 +105,10 @@ def reanimation_steps(
     )
     linked = {a.lower() for a in facts.resource_type.linked_fields}
     added = set(facts.resource_type.restore.reanimation_resets)
-    for name in sorted(set(facts.last_live) | set(facts.current) | added):
+    for name in sorted(set(last_live) | set(facts.current) | added):
         if not writable(facts.resource_type, name) or name == DN_ATTRIBUTE:
             continue
-        values = facts.last_live.get(name, [])
+        values = last_live.get(name, [])
         if name.lower() in linked:
             # a tombstone keeps no links, whatever the recorded tombstone still shows
             steps.extend(link_step(restored, name, str(v), add=True) for v in values)
