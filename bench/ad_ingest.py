@@ -21,8 +21,8 @@ import ldap
 from bench_dc import LOCK_WAIT_S, domain_config, fresh_store, say
 
 from dirguard.providers.ad.connection import connect
-from dirguard.services.capture.ad_capture import capture_domain
-from dirguard.services.capture.ad_snapshot import snapshot_domain
+from dirguard.services.capture.capture import capture_domain
+from dirguard.services.capture.snapshot import snapshot_domain
 from dirguard.throwaway.samba_dc import open_ldaps, throwaway_samba_dc
 
 PER_GROUP = 100

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.providers.ad.connection import connect
 from dirguard.services import history as history_query
-from dirguard.services.capture.ad_snapshot import snapshot_domain
+from dirguard.services.capture.snapshot import snapshot_domain
 from dirguard.throwaway.samba_dc import open_ldaps, throwaway_samba_dc
 
 DIRGUARD = str(Path(sys.executable).with_name("dirguard"))

@@ -37,7 +37,7 @@ from dirguard.providers.ad.connection import AdConnection, connect
 from dirguard.providers.ad.ldap_read import PAGE_SIZE, paged_search
 from dirguard.providers.ad.read import AdReader
 from dirguard.providers.base import ReadScope, SnapshotPage
-from dirguard.services.capture.ad_snapshot import SnapshotResult, snapshot_domain, snapshot_source
+from dirguard.services.capture.snapshot import SnapshotResult, snapshot_domain, snapshot_source
 from dirguard.throwaway.samba_dc import SambaDC
 
 SD_FLAGS_OWNER_GROUP_DACL = "1.2.840.113556.1.4.801=::MAMCAQc="

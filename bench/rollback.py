@@ -47,8 +47,8 @@ from dirguard.providers.ad import KIND as AD
 from dirguard.providers.ad.connection import connect
 from dirguard.providers.ad.values import guid_bytes, guid_filter_value, guid_text
 from dirguard.providers.base import store_source
-from dirguard.services.capture.ad_capture import capture_domain, fill_domain_actors
-from dirguard.services.capture.ad_snapshot import snapshot_domain
+from dirguard.services.capture.capture import capture_domain, fill_domain_actors
+from dirguard.services.capture.snapshot import snapshot_domain
 from dirguard.services.rollback.plans import plan_for_actor, plan_for_undelete, save_plan
 from dirguard.store.column_types import utcnow
 from dirguard.throwaway.samba_dc import SambaDC, open_ldaps, throwaway_samba_dc

@@ -23,8 +23,8 @@ from dirguard.providers.ad.read import dirsync_stream
 from dirguard.providers.ad.values import guid_text
 from dirguard.providers.base import ChangePage, store_source
 from dirguard.services import history as history_query
-from dirguard.services.capture.ad_capture import CaptureError, capture_domain
-from dirguard.services.capture.ad_snapshot import snapshot_domain
+from dirguard.services.capture.capture import CaptureError, capture_domain
+from dirguard.services.capture.snapshot import snapshot_domain
 from dirguard.store.cursors import get_cursor, save_cursor
 from dirguard.store.models import ChangeEvent, DirectoryObject, ObjectVersion
 from dirguard.throwaway.samba_dc import SambaDC

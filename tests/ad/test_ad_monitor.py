@@ -27,10 +27,10 @@ from dirguard.providers.ad.connection import AdConnection, connect
 from dirguard.providers.ad.read import dirsync_stream
 from dirguard.providers.base import store_source
 from dirguard.services import history as history_query
-from dirguard.services.capture.ad_capture import CaptureResult
-from dirguard.services.capture.ad_snapshot import snapshot_domain
+from dirguard.services.capture.capture import CaptureResult
 from dirguard.services.capture.monitor import Backoff, Monitor
 from dirguard.services.capture.monitor_runs import close_abandoned_runs
+from dirguard.services.capture.snapshot import snapshot_domain
 from dirguard.store.cursors import get_cursor, save_cursor
 from dirguard.store.models import ChangeEvent, Run
 from dirguard.store.runs import start_run

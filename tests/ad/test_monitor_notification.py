@@ -19,9 +19,9 @@ import pytest
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.change_notification import change_notifier
 from dirguard.providers.ad.connection import AdConnection, connect
-from dirguard.services.capture.ad_capture import CaptureResult
-from dirguard.services.capture.ad_snapshot import snapshot_domain
+from dirguard.services.capture.capture import CaptureResult
 from dirguard.services.capture.monitor import Backoff, Monitor
+from dirguard.services.capture.snapshot import snapshot_domain
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.ad.conftest import domain_config
 from tests.ad.test_ad_monitor import (

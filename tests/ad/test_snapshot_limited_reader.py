@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from dirguard.providers.ad.connection import connect
 from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
 from dirguard.providers.ad.setup.account_grants import EXTENDED_RIGHT_GUIDS
-from dirguard.services.capture.ad_snapshot import snapshot_domain
+from dirguard.services.capture.snapshot import snapshot_domain
 from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.store.models import DirectoryObject
 from dirguard.throwaway.samba_dc import SambaDC

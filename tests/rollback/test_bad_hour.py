@@ -30,7 +30,7 @@ from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
 from dirguard.providers.ad.values import Content
 from dirguard.providers.registry import RESOURCE_TYPES
-from dirguard.services.capture.ad_snapshot import latest_versions, snapshot_domain
+from dirguard.services.capture.snapshot import latest_versions, snapshot_domain
 from dirguard.services.rollback.plans import UNATTRIBUTED_NOTE
 from dirguard.services.rollback.steps import apply_plan
 from dirguard.store.column_types import utcnow

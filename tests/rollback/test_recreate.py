@@ -28,8 +28,8 @@ from dirguard.providers.ad.plan.restore_plan import StepKind
 from dirguard.providers.ad.tombstones import missing_tombstones
 from dirguard.providers.ad.values import guid_text
 from dirguard.providers.base import store_source
-from dirguard.services.capture.ad_capture import capture_domain
-from dirguard.services.capture.ad_snapshot import snapshot_domain
+from dirguard.services.capture.capture import capture_domain
+from dirguard.services.capture.snapshot import snapshot_domain
 from dirguard.services.rollback.plans import plan_for_undelete
 from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.throwaway.samba_dc import SambaDC

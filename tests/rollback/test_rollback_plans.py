@@ -20,8 +20,8 @@ from dirguard.providers.ad.plan.restore_plan import StepKind
 from dirguard.providers.ad.plan.steps import generic_plan
 from dirguard.providers.ad.values import guid_text
 from dirguard.providers.base import store_source
-from dirguard.services.capture.ad_capture import capture_domain, fill_domain_actors
-from dirguard.services.capture.ad_snapshot import snapshot_domain
+from dirguard.services.capture.capture import capture_domain, fill_domain_actors
+from dirguard.services.capture.snapshot import snapshot_domain
 from dirguard.services.rollback.plan_store import save_plan
 from dirguard.services.rollback.plans import plan_for_actor, plan_for_event, plan_for_object
 from dirguard.services.rollback.steps import apply_plan

@@ -33,7 +33,7 @@ from dirguard.core.change_op import ChangeOp
 from dirguard.providers.ad import KIND as AD
 from dirguard.providers.ad.values import DN_ATTRIBUTE
 from dirguard.providers.base import store_source
-from dirguard.services.capture.ad_snapshot import latest_versions, record_state
+from dirguard.services.capture.snapshot import latest_versions, record_state
 from dirguard.store.column_types import utcnow
 from dirguard.store.database import create_engine_for, session_factory
 from dirguard.store.events import NewChangeEvent, append_events

@@ -16,7 +16,7 @@ from rich.table import Table
 from dirguard.cli.common import TIME_HELP, DomainOption, JsonOption, cli_runtime, fail
 from dirguard.cli.context import console, err_console, print_json
 from dirguard.cli.exit_codes import ExitCode
-from dirguard.services.capture.ad_snapshot import SnapshotResult
+from dirguard.services.capture.snapshot import SnapshotResult
 from dirguard.services.capture.use_cases import (
     CaptureRequest,
     DomainCapture,

@@ -15,7 +15,7 @@ import typer
 from dirguard.cli.common import DomainOption, cli_runtime
 from dirguard.cli.context import console, err_console
 from dirguard.cli.elevation_cmd import revoke_at_start
-from dirguard.services.capture.ad_capture import CaptureResult
+from dirguard.services.capture.capture import CaptureResult
 from dirguard.services.capture.monitor import MonitorResult
 from dirguard.services.capture.use_cases import MonitorRequest, monitor
 

@@ -24,7 +24,7 @@ from dirguard.store.models import ChangeEvent, DirectoryObject, ObjectVersion
 
 SNAPSHOT_CORRELATION_PREFIX = "snapshot:"
 """Correlation id prefix (``snapshot:<run id>``) of the delete events a snapshot detected
-(:mod:`dirguard.services.capture.ad_snapshot_deletes`); shown as ``detected_by: snapshot``."""
+(:mod:`dirguard.services.capture.snapshot_deletes`); shown as ``detected_by: snapshot``."""
 
 
 class HistoryQueryError(ValueError):

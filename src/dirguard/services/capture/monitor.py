@@ -1,7 +1,7 @@
 """``dirguard monitor``: a DirSync pass per configured AD domain whenever the DC reports a change
 (LDAP change notification) and at least every ``interval`` seconds, run until stopped.
 
-Each pass is one :func:`dirguard.services.capture.ad_capture.capture_source` call, which stores
+Each pass is one :func:`dirguard.services.capture.capture.capture_source` call, which stores
 every DirSync page with its cookie in one transaction; resuming after a crash is therefore the
 capture's job (the stored cookie is where the next pass starts, a replayed page adds nothing).
 This module adds what a long-running process needs on top:
@@ -57,7 +57,7 @@ from dirguard.providers.ad.connection import AdAuthError, AdConnection
 from dirguard.providers.ad.read import RETRYABLE, AdReader, error_text
 from dirguard.providers.base import SourceReader, store_source
 from dirguard.services.capture.actor_fill import FillReport
-from dirguard.services.capture.ad_capture import (
+from dirguard.services.capture.capture import (
     CaptureResult,
     capture_source,
     fill_source_actors,

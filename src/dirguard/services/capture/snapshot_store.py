@@ -11,7 +11,7 @@ For one batch of observed objects, in the caller's transaction:
    the newest version's means unchanged; a different hash is compared again as the type's row
    compares versions (volatile fields left out, unordered fields in any order), loading only
    those previous versions (a version is added only when the
-   significant content differs, as :func:`dirguard.services.capture.ad_snapshot.record_state`
+   significant content differs, as :func:`dirguard.services.capture.snapshot.record_state`
    decides);
 4. the new versions go in one executemany ``INSERT``; every object's ``last_seen`` in one
    ``UPDATE``, and the path, deleted flag, natural key and type only of the objects where one of

@@ -23,13 +23,12 @@ from dirguard.providers.ad.change_notification import change_notifier
 from dirguard.providers.base import SourceReader
 from dirguard.providers.readers import reading_provider
 from dirguard.services.capture.actor_fill import FillReport
-from dirguard.services.capture.ad_capture import (
+from dirguard.services.capture.capture import (
     CaptureError,
     CaptureResult,
     capture_source,
     fill_source_actors,
 )
-from dirguard.services.capture.ad_snapshot import SnapshotResult, snapshot_source
 from dirguard.services.capture.monitor import (
     RETRYABLE_PASS,
     Chore,
@@ -39,6 +38,7 @@ from dirguard.services.capture.monitor import (
     PassReport,
     stop_on_signals,
 )
+from dirguard.services.capture.snapshot import SnapshotResult, snapshot_source
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.runtime import Runtime
 

@@ -17,7 +17,7 @@ from dirguard.providers.ad import KIND as AD_KIND
 from dirguard.providers.ad.provider import AdProvider
 from dirguard.providers.ad.tombstones import missing_tombstones
 from dirguard.providers.base import RollbackProvider, StepWriter, store_source
-from dirguard.services.capture.ad_capture import CaptureError, capture_domain, fill_domain_actors
+from dirguard.services.capture.capture import CaptureError, capture_domain, fill_domain_actors
 from dirguard.services.errors import ServiceError
 from dirguard.services.rollback.elevation_cases import grants_opener
 from dirguard.services.rollback.guarded_apply import WriteAccess

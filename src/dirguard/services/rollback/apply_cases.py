@@ -18,7 +18,7 @@ from dirguard.core.plan import Step, Target
 from dirguard.providers.ad import KIND as AD_KIND
 from dirguard.providers.ad.plan.restore_plan import PlanningError, StepKind
 from dirguard.providers.base import Rights, store_source
-from dirguard.services.capture.ad_capture import CaptureError
+from dirguard.services.capture.capture import CaptureError
 from dirguard.services.errors import ServiceError
 from dirguard.services.history import HistoryQueryError, find_objects
 from dirguard.services.rollback.ad_access import ad_access, capture, one_domain

@@ -40,7 +40,7 @@ from dirguard.providers.ad.values import DN_ATTRIBUTE
 from dirguard.providers.base import source_name
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services import history as history_query
-from dirguard.services.capture.ad_snapshot import latest_versions
+from dirguard.services.capture.snapshot import latest_versions
 from dirguard.store.models import ChangeEvent, DirectoryObject, ObjectVersion
 
 

@@ -19,7 +19,7 @@ from dirguard.providers.ad import KIND as AD_KIND
 from dirguard.providers.ad.apply import AdStepWriter
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.base import store_source
-from dirguard.services.capture.ad_capture import capture_domain
+from dirguard.services.capture.capture import capture_domain
 from dirguard.services.rollback.ad_access import AD
 from dirguard.services.rollback.plan_store import StoredPlan, load_plan, save_plan
 from dirguard.services.rollback.plans import plan_for_undelete

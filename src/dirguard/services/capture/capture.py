@@ -30,7 +30,7 @@ from dirguard.providers.ad.values import Content, Schema
 from dirguard.providers.base import ChangePage, ObservedChange, ReadError, ReadScope, SourceReader
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.capture.actor_fill import FillReport, fill_actors
-from dirguard.services.capture.ad_snapshot import (
+from dirguard.services.capture.snapshot import (
     latest_versions,
     objects_by_guid,
     record_state,

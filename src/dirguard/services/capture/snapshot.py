@@ -9,7 +9,7 @@ added only when the object's content differs from its last version (volatile fie
 an interrupted snapshot is resumed by running it again: what was stored is found unchanged, the
 rest is added. When a scope's read is complete, objects stored as live that it did not return
 were deleted while nothing was capturing: each gets a delete event
-(:mod:`dirguard.services.capture.ad_snapshot_deletes`). Then, when no capture cursor exists yet,
+(:mod:`dirguard.services.capture.snapshot_deletes`). Then, when no capture cursor exists yet,
 the cursor taken before the read becomes the capture starting point (in the same transaction),
 so changes made during the snapshot are replayed by the first capture (and found already stored
 where the read saw them).
@@ -36,7 +36,7 @@ from dirguard.providers.ad.values import Schema
 from dirguard.providers.base import Content, ObservedObject, ReadScope, SourceReader
 from dirguard.providers.readers import reading_provider
 from dirguard.providers.registry import RESOURCE_TYPES
-from dirguard.services.capture.ad_snapshot_deletes import detect_deletes
+from dirguard.services.capture.snapshot_deletes import detect_deletes
 from dirguard.services.capture.snapshot_store import store_observed
 from dirguard.store import json_codec
 from dirguard.store.column_types import utcnow
