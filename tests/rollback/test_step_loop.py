@@ -146,6 +146,27 @@ def test_a_later_step_uses_the_id_an_earlier_step_produced(
         assert {a.details["on_behalf_of"] for a in audit} == {"carol"}
 
 
+def test_an_interrupted_apply_resumes_with_the_ids_it_had_produced(
+    store_sessions: sessionmaker[Session],
+) -> None:
+    """The create was done and recorded before the apply stopped: applying again runs only the
+    rest, with the id the create produced then."""
+    directory = MemoryDirectory(objects={"group-1": {"name": "admins"}, "id-7": {"name": "alice"}})
+    plan_id = _plan(store_sessions, RECREATE_AND_LINK)
+    with store_sessions.begin() as session:
+        first = session.scalars(
+            select(RestoreStep).where(RestoreStep.plan_id == plan_id, RestoreStep.position == 1)
+        ).one()
+        first.status, first.produced_id = "succeeded", "id-7"
+
+    report = apply_plan(store_sessions, directory, plan_id, requested_by="carol")
+
+    assert report.status == "applied"
+    assert [op for op, _, _ in directory.seen] == ["add-member", "set", "set"], "no second create"
+    assert directory.objects["group-1"]["members"] == ["id-7"]
+    assert directory.objects["id-7"]["title"] == "Ops"
+
+
 def test_dependants_of_a_failed_step_are_skipped_and_the_rest_runs(
     store_sessions: sessionmaker[Session],
 ) -> None:

@@ -96,6 +96,23 @@ def _check_expected(step: PlannedStep, dn: str, live: list[bytes]) -> str | None
     return None
 
 
+def _already_done(conn: AdConnection, step: PlannedStep, dn: str, live: list[bytes]) -> bool:
+    """Whether the directory already holds what the step would write. Read before the expected
+    value is compared: a step an interrupted apply performed but did not record would otherwise
+    count as changed again (or fail, a reanimation of a live object)."""
+    deleted = "\\0ADEL:" in dn
+    target = str(step.values[0]) if step.values else ""
+    if step.kind is StepKind.SET:
+        return _same(live, step.values)
+    if step.kind in (StepKind.MOVE, StepKind.REANIMATE):
+        return not deleted and same_values((dn,), (target,))
+    if step.kind is StepKind.DELETE:
+        return deleted
+    if step.kind is StepKind.SET_SECURITY:
+        return security_problem(conn, step, dn) is None
+    return False
+
+
 def _run(conn: AdConnection, step: PlannedStep, dn: str, live: list[bytes]) -> str:
     """Perform the step; returns ``succeeded`` or ``unchanged`` (already as intended)."""
     name = step.attribute or ""
@@ -179,6 +196,9 @@ def perform(conn: AdConnection, step: PlannedStep, *, force: bool) -> StepResult
         dn, live = find_live(conn, step.object_guid, step.attribute, step.dn)
         if step.kind not in (StepKind.REANIMATE, StepKind.DELETE) and "\\0ADEL:" in dn:
             raise StepFailed(f"the object is deleted ({dn}); bring it back first")
+        if _already_done(conn, step, dn, live):
+            # an apply that stopped after this write and before recording it: done already
+            return StepResult(status="unchanged", outcome="already as intended")
         conflict = _check_expected(step, dn, live)
         if conflict is not None and not force:
             return StepResult(

@@ -60,7 +60,10 @@ class PendingPlan:
     steps: dict[int, tuple[int, Step]]
     """position -> (row id, step) of the steps still ``planned``."""
     settled: dict[int, str]
-    """position -> status of the steps already settled when planning (skipped)."""
+    """position -> status of the steps already settled (skipped when planning, or done by an
+    apply that was interrupted)."""
+    produced: dict[str, str] = field(default_factory=dict)
+    """The ids settled steps produced, by name (an interrupted apply resumes with them)."""
 
 
 def pending_plan(sessions: sessionmaker[Session], plan_id: int) -> PendingPlan:
@@ -83,6 +86,11 @@ def pending_plan(sessions: sessionmaker[Session], plan_id: int) -> PendingPlan:
             requested_by=plan.requested_by,
             steps={r.position: (r.id, stored_step(r, types)) for r in rows},
             settled={s.position: s.status for s in plan.steps if s.status != PLANNED},
+            produced={
+                s.produces: s.produced_id
+                for s in plan.steps
+                if s.status != PLANNED and s.produces and s.produced_id
+            },
         )
 
 
@@ -151,7 +159,7 @@ def apply_plan(
     """Apply every pending step of plan ``plan_id`` in order; one commit per step."""
     plan = pending_plan(sessions, plan_id)
     statuses = dict(plan.settled)
-    produced: dict[str, str] = {}
+    produced = dict(plan.produced)
     for position in sorted(plan.steps):
         row_id, step = plan.steps[position]
         result = run_step(writer, step, produced, statuses, plan.force)
