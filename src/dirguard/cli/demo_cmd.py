@@ -7,14 +7,14 @@ import getpass
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dirguard.cli.common import EXIT_CODES
+from dirguard.cli.common import EXIT_CODES, JsonOption
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.services.demo import DemoReport, run_demo
@@ -22,20 +22,36 @@ from dirguard.services.errors import ServiceError
 from dirguard.store.database import StoreError, StoreUnavailable
 from dirguard.throwaway.samba_dc import DCBusyError, PortInUseError, SambaDCError
 
+NoDomain = Annotated[bool, typer.Option("--no-domain", help="Skip the throwaway Samba AD DC.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Apply the rollback plan without asking.")]
+Keep = Annotated[
+    bool, typer.Option("--keep", help="Leave the DC running afterwards, until Ctrl-C, to try more.")
+]
+
+
+@contextlib.contextmanager
+def _demo_errors() -> Iterator[None]:
+    """The demo's failures as exit codes: 4 for an unreachable store, the service error's kind,
+    1 for the rest (a busy port or DC, a failed provisioning)."""
+    try:
+        yield
+    except StoreUnavailable as exc:
+        err_console.print(f"store unreachable: {exc}", highlight=False)
+        raise typer.Exit(ExitCode.UNAVAILABLE) from None
+    except (StoreError, PortInUseError, DCBusyError, SambaDCError) as exc:
+        err_console.print(str(exc), highlight=False)
+        raise typer.Exit(ExitCode.FAILURE) from None
+    except ServiceError as exc:
+        err_console.print(str(exc), highlight=False)
+        raise typer.Exit(EXIT_CODES[exc.problem]) from None
+
 
 def demo(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-    no_domain: Annotated[
-        bool, typer.Option("--no-domain", help="Skip the throwaway Samba AD DC.")
-    ] = False,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Apply the rollback plan without asking.")
-    ] = False,
-    keep: Annotated[
-        bool,
-        typer.Option("--keep", help="Leave the DC running afterwards, until Ctrl-C, to try more."),
-    ] = False,
+    as_json: JsonOption = False,
+    no_domain: NoDomain = False,
+    yes: Yes = False,
+    keep: Keep = False,
 ) -> None:
     """The job dirguard exists for, on a throwaway domain: a small organisation, a baseline,
     monitoring, a rogue admin's bad half hour captured with who, from where and when, one plan
@@ -53,20 +69,10 @@ def demo(
             _keeper if keep and not as_json else None,
         )
     )
-    try:
-        with console.status("Starting", spinner="dots") as status:
-            report = run_demo(
-                config, getpass.getuser(), lambda step: status.update(step), domain=inventory
-            )
-    except StoreUnavailable as exc:
-        err_console.print(f"store unreachable: {exc}", highlight=False)
-        raise typer.Exit(ExitCode.UNAVAILABLE) from None
-    except (StoreError, PortInUseError, DCBusyError, SambaDCError) as exc:
-        err_console.print(str(exc), highlight=False)
-        raise typer.Exit(ExitCode.FAILURE) from None
-    except ServiceError as exc:
-        err_console.print(str(exc), highlight=False)
-        raise typer.Exit(EXIT_CODES[exc.problem]) from None
+    with _demo_errors(), console.status("Starting", spinner="dots") as status:
+        report = run_demo(
+            config, getpass.getuser(), lambda step: status.update(step), domain=inventory
+        )
     if as_json:
         print_json(report.as_dict())
     else:
