@@ -132,6 +132,24 @@ class ObjectVersion(Base):
     object: Mapped[DirectoryObject] = relationship(back_populates="versions")
 
 
+class ObjectLink(Base):
+    """A link some recorded version of an object held: the index that finds a deleted object's
+    holders (:mod:`dirguard.store.links`)."""
+
+    __tablename__ = "object_links"
+    __table_args__ = (
+        UniqueConstraint("object_id", "attribute", "target_key"),
+        Index(None, "target_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    object_id: Mapped[int] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"))
+    """The holder (a group holding ``member``, a user holding ``manager``)."""
+    attribute: Mapped[str] = mapped_column(String(512))
+    target_key: Mapped[str] = mapped_column(String(64))
+    """:func:`dirguard.store.links.link_key` of the target's DN."""
+
+
 class ChangeEvent(Base):
     """One attribute or linked-value change, chained per source by a SHA-256 digest."""
 
@@ -271,6 +289,7 @@ TABLES = (
     "runs",
     "objects",
     "object_versions",
+    "object_links",
     "change_events",
     "cursors",
     "audit_log",

@@ -41,6 +41,7 @@ from dirguard.services.capture.snapshot_store import store_observed
 from dirguard.store import json_codec
 from dirguard.store.column_types import utcnow
 from dirguard.store.cursors import get_cursor, save_cursor
+from dirguard.store.links import linked_values, record_links
 from dirguard.store.models import DirectoryObject, ObjectVersion, Run, RunStatus
 from dirguard.store.runs import finish_run, start_run
 
@@ -142,6 +143,7 @@ def record_state(
         run_id=run.id if run is not None else None,
     )
     session.add(version)
+    record_links(session, linked_values(obj.id, content, resource_type.linked_fields))
     return version
 
 

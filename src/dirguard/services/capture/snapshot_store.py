@@ -31,6 +31,7 @@ from dirguard.providers.base import Content, ObservedObject
 from dirguard.providers.readers import reading_provider
 from dirguard.store import json_codec
 from dirguard.store.column_types import utcnow
+from dirguard.store.links import Link, linked_values, record_links
 from dirguard.store.models import DirectoryObject, ObjectVersion
 
 _OBJECTS = cast(Table, DirectoryObject.__table__)
@@ -162,6 +163,7 @@ def store_observed(
     previous_contents = _contents(session, differing)
 
     versions: list[dict[str, Any]] = []
+    links: list[Link] = []
     changed_rows: list[dict[str, Any]] = []
     for guid, observed in unique.items():
         object_id = ids[guid]
@@ -182,6 +184,9 @@ def store_observed(
                     "run_id": run_id,
                 }
             )
+            links += linked_values(
+                object_id, observed.content, observed.resource_type.linked_fields
+            )
         row = stored.get(guid)
         if row is not None:
             dn, deleted, key = _facts(observed)
@@ -198,6 +203,7 @@ def store_observed(
                 )
     if versions:
         session.execute(insert(_VERSIONS), versions)
+        record_links(session, links)
         counts.new_versions = len(versions)
     if stored:
         session.execute(

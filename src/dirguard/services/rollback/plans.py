@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Select, Text, cast, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from dirguard.core.change_op import ChangeOp
@@ -41,6 +41,7 @@ from dirguard.providers.base import source_name
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services import history as history_query
 from dirguard.services.capture.snapshot import latest_versions
+from dirguard.store.links import holders_of
 from dirguard.store.models import ChangeEvent, DirectoryObject, ObjectVersion
 
 
@@ -99,11 +100,7 @@ def memberships_at_deletion(session: Session, obj: DirectoryObject) -> list[Memb
             DirectoryObject.source == obj.source,
             DirectoryObject.id != obj.id,
             DirectoryObject.deleted.is_(False),
-            DirectoryObject.id.in_(
-                select(ObjectVersion.object_id).where(
-                    func.lower(cast(ObjectVersion.content, Text)).contains(dn.lower())
-                )
-            ),
+            DirectoryObject.id.in_(holders_of(dn)),
         )
         .order_by(DirectoryObject.id)
     ).all()
