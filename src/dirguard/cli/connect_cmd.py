@@ -9,27 +9,18 @@ reached.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
-from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 
 from dirguard.catalog.permission_model import Mode
+from dirguard.cli.common import EXIT_CODES
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
-from dirguard.cli.exit_codes import ExitCode
 from dirguard.cli.lazy_commands import LazyCommand, LazyCommands
-from dirguard.config.schema import Config
-from dirguard.config.secret_store import SecretStore
-from dirguard.providers.entra.azure_rbac import ArmRbac, RbacError
-from dirguard.providers.entra.graph_client import (
-    GraphAuthError,
-    GraphError,
-)
-from dirguard.providers.entra.setup.app import EntraSetup, SetupError, SetupReport
-from dirguard.providers.entra.setup.plan import setup_scopes, setup_target
+from dirguard.providers.entra.setup.app import SetupReport
 from dirguard.providers.entra.setup.target import (
     EntraTarget,
     TargetError,
@@ -37,12 +28,8 @@ from dirguard.providers.entra.setup.target import (
     resolve_target,
     setup_json,
 )
-from dirguard.providers.entra.sign_in import (
-    DEFAULT_SETUP_CLIENT_ID,
-    admin_graph_client,
-    device_code_credential,
-    token_tenant,
-)
+from dirguard.providers.entra.sign_in import DEFAULT_SETUP_CLIENT_ID
+from dirguard.services.errors import Problem, ServiceError
 
 
 class _ConnectCommands(LazyCommands):
@@ -71,160 +58,120 @@ connect_app = typer.Typer(
 )
 
 
-class _Failed(Exception):
-    def __init__(self, message: str, code: ExitCode) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _run_setup(
-    config: Config, target: EntraTarget, mode: Mode, *, remove_extra: bool, setup_client_id: str
-) -> SetupReport:
-    def prompt(url: str, code: str, expires: datetime) -> None:
-        err_console.print(
-            f"To sign in as a Global Administrator of {target.name}, open {url} and enter the"
-            f" code [bold]{code}[/bold] (valid until {expires:%H:%M} UTC).",
-            soft_wrap=True,
-            highlight=False,
-        )
-
-    credential = device_code_credential(
-        tenant_id=target.tenant_id,
-        client_id=setup_client_id,
-        authority=target.authority,
-        ca_file=target.ca_file,
-        prompt=prompt,
-    )
-    graph = admin_graph_client(
-        credential,
-        tenant_id=target.tenant_id,
-        graph_url=target.graph_url,
-        ca_file=target.ca_file,
-        scopes=setup_scopes(),
-    )
-    rbac = (
-        ArmRbac.connect(
-            credential,
-            arm_url=target.arm_url,
-            ca_file=target.ca_file,
-            tenant=target.tenant_id,
-            delegated=True,
-        )
-        if target.subscriptions
-        else None
-    )
-    store = SecretStore(config.secrets.key_file, config.secrets.store_file)
-    try:
-        signed_in = token_tenant(graph.token())
-        return EntraSetup(
-            graph,
-            tenant_id=signed_in or target.tenant_id,
-            target=setup_target(target.services, mode),
-            store=store,
-            client_id=target.client_id,
-            remove_extra=remove_extra,
-            rbac=rbac,
-            subscriptions=target.subscriptions,
-        ).run()
-    except ClientAuthenticationError as exc:
-        raise _Failed(f"{target.name}: sign-in failed: {exc.message}", ExitCode.FAILURE) from None
-    except (GraphAuthError, SetupError, GraphError, RbacError) as exc:
-        raise _Failed(f"{target.name}: {exc}", ExitCode.FAILURE) from None
-    except (httpx.TransportError, ServiceRequestError) as exc:
-        raise _Failed(
-            f"{target.name}: cannot reach the tenant ({type(exc).__name__})", ExitCode.UNAVAILABLE
-        ) from None
-    finally:
-        graph.close()
-        if rbac is not None:
-            rbac.close()
-
-
 _CHANGE_STYLE = {"added": "green", "created": "green", "removed": "red", "kept": "dim"}
+
+
+TenantOption = Annotated[
+    str,
+    typer.Option(
+        "--tenant",
+        "-t",
+        help="A configured tenant's name, or the tenant id or domain of a new one.",
+        show_default=False,
+    ),
+]
+ModeOption = Annotated[Mode, typer.Option("--mode", help="read-only or full.", show_default=False)]
+ServicesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--services",
+        help="Comma-separated: administrator,guardian (default: the tenant's, or guardian).",
+        show_default=False,
+    ),
+]
+RemoveExtraOption = Annotated[
+    bool, typer.Option("--remove-extra", help="Also remove grants the manifest does not need.")
+]
+ClientIdOption = Annotated[
+    str | None, typer.Option("--client-id", help="Update this application (default: dirguard's).")
+]
+AuthorityOption = Annotated[
+    str | None, typer.Option("--authority", help="Entra authority URL (new tenants).")
+]
+GraphUrlOption = Annotated[
+    str | None, typer.Option("--graph-url", help="Microsoft Graph URL (new tenants).")
+]
+CaFileOption = Annotated[
+    Path | None, typer.Option("--ca-file", help="Extra CA bundle (TLS inspection, sandbox).")
+]
+SubscriptionOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--subscription",
+        help="Azure subscription id for the RBAC roles (repeatable; default: the tenant's).",
+        show_default=False,
+    ),
+]
+ArmUrlOption = Annotated[
+    str | None, typer.Option("--arm-url", help="Azure Resource Manager URL (new tenants).")
+]
+SetupClientOption = Annotated[
+    str, typer.Option("--setup-client-id", help="Public client the administrator signs in to.")
+]
+JsonOutOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 @connect_app.command("entra")
 def entra(
     ctx: typer.Context,
-    tenant: Annotated[
-        str,
-        typer.Option(
-            "--tenant",
-            "-t",
-            help="A configured tenant's name, or the tenant id or domain of a new one.",
-            show_default=False,
-        ),
-    ],
-    mode: Annotated[Mode, typer.Option("--mode", help="read-only or full.", show_default=False)],
-    services: Annotated[
-        str | None,
-        typer.Option(
-            "--services",
-            help="Comma-separated: administrator,guardian (default: the tenant's, or guardian).",
-            show_default=False,
-        ),
-    ] = None,
-    remove_extra: Annotated[
-        bool,
-        typer.Option("--remove-extra", help="Also remove grants the manifest does not need."),
-    ] = False,
-    client_id: Annotated[
-        str | None,
-        typer.Option("--client-id", help="Update this application (default: dirguard's)."),
-    ] = None,
-    authority: Annotated[
-        str | None, typer.Option("--authority", help="Entra authority URL (new tenants).")
-    ] = None,
-    graph_url: Annotated[
-        str | None, typer.Option("--graph-url", help="Microsoft Graph URL (new tenants).")
-    ] = None,
-    ca_file: Annotated[
-        Path | None, typer.Option("--ca-file", help="Extra CA bundle (TLS inspection, sandbox).")
-    ] = None,
-    subscription: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--subscription",
-            help="Azure subscription id for the RBAC roles (repeatable; default: the tenant's).",
-            show_default=False,
-        ),
-    ] = None,
-    arm_url: Annotated[
-        str | None, typer.Option("--arm-url", help="Azure Resource Manager URL (new tenants).")
-    ] = None,
-    setup_client_id: Annotated[
-        str,
-        typer.Option("--setup-client-id", help="Public client the administrator signs in to."),
-    ] = DEFAULT_SETUP_CLIENT_ID,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    tenant: TenantOption,
+    mode: ModeOption,
+    services: ServicesOption = None,
+    remove_extra: RemoveExtraOption = False,
+    client_id: ClientIdOption = None,
+    authority: AuthorityOption = None,
+    graph_url: GraphUrlOption = None,
+    ca_file: CaFileOption = None,
+    subscription: SubscriptionOption = None,
+    arm_url: ArmUrlOption = None,
+    setup_client_id: SetupClientOption = DEFAULT_SETUP_CLIENT_ID,
+    json_out: JsonOutOption = False,
 ) -> None:
     """Create or update the tenant's API-access application with exactly the manifest's
     permissions for the services and mode: a Global Administrator signs in with a device code."""
+    from dirguard.services.connect_entra import connect_entra
+
     config = load_cli_config(ctx, as_json=json_out).config
-    overrides = {
-        "authority": authority,
-        "graph_url": graph_url,
-        "ca_file": ca_file,
-        "client_id": client_id,
-        "arm_url": arm_url,
-        "subscriptions": list(subscription or []),
-    }
+    overrides: dict[str, object] = {"authority": authority, "graph_url": graph_url}
+    overrides |= {"ca_file": ca_file, "client_id": client_id, "arm_url": arm_url}
+    overrides["subscriptions"] = list(subscription or [])
     try:
         try:
             target = resolve_target(config, tenant, services, overrides)
         except TargetError as exc:
-            raise _Failed(str(exc), ExitCode.CONFIG_INVALID) from None
-        report = _run_setup(
-            config, target, mode, remove_extra=remove_extra, setup_client_id=setup_client_id
+            raise ServiceError(str(exc), Problem.CONFIG) from None
+        report = connect_entra(
+            config,
+            target,
+            mode,
+            remove_extra=remove_extra,
+            setup_client_id=setup_client_id,
+            prompt=_sign_in_prompt(target.name),
         )
-    except _Failed as exc:
+    except ServiceError as exc:
         if json_out:
             print_json({"tenant": tenant, "error": str(exc)})
         err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
-        raise typer.Exit(exc.code) from None
+        raise typer.Exit(EXIT_CODES[exc.problem]) from None
     if json_out:
         print_json(setup_json(target, report, mode))
-        return
+    else:
+        _render(target, report, mode)
+
+
+def _sign_in_prompt(tenant: str) -> Callable[[str, str, datetime], None]:
+    def prompt(url: str, code: str, expires: datetime) -> None:
+        err_console.print(
+            f"To sign in as a Global Administrator of {tenant}, open {url} and enter the"
+            f" code [bold]{code}[/bold] (valid until {expires:%H:%M} UTC).",
+            soft_wrap=True,
+            highlight=False,
+        )
+
+    return prompt
+
+
+def _render(target: EntraTarget, report: SetupReport, mode: Mode) -> None:
     scope = f"{', '.join(s.value for s in target.services)}, {mode.value} mode"
     console.print(f"[bold]Tenant {target.name}[/bold] ({scope}):", soft_wrap=True)
     for action in report.actions:

@@ -3,7 +3,7 @@ directory (exit 0 when nothing differs, 1 when something does, as ``diff`` does)
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -11,6 +11,9 @@ from rich.markup import escape
 from dirguard.cli.common import DomainOption, JsonOption, cli_runtime, time_option
 from dirguard.cli.context import console, print_json
 from dirguard.cli.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from dirguard.services.compare import CompareReport
 
 SinceOption = Annotated[str, typer.Option("--from", help="The earlier moment (ISO 8601).")]
 UntilOption = Annotated[
@@ -61,24 +64,28 @@ def diff_cmd(
     if as_json:
         print_json(report.as_dict())
     else:
-        for difference in report.differences:
-            label = escape(difference.dn or difference.name or difference.guid)
-            console.print(f"[bold]{difference.presence.value}[/] {label}", highlight=False)
-            for changed in difference.fields:
-                if changed.added or changed.removed:
-                    parts = [f"+{_short(v)}" for v in changed.added]
-                    parts += [f"-{_short(v)}" for v in changed.removed]
-                    shown = ", ".join(parts)
-                else:
-                    shown = f"{_short(changed.before)} -> {_short(changed.after)}"
-                console.print(f"    {escape(changed.field)}: {escape(shown)}", highlight=False)
-        counts = ", ".join(f"{n} {k}" for k, n in report.counts.items())
-        console.print(
-            f"{report.compared} objects compared, {report.since} -> {report.until}: {counts}",
-            highlight=False,
-        )
+        _render(report)
     if report.differences:
         raise typer.Exit(ExitCode.FAILURE)
+
+
+def _render(report: CompareReport) -> None:
+    for difference in report.differences:
+        label = escape(difference.dn or difference.name or difference.guid)
+        console.print(f"[bold]{difference.presence.value}[/] {label}", highlight=False)
+        for changed in difference.fields:
+            if changed.added or changed.removed:
+                parts = [f"+{_short(v)}" for v in changed.added]
+                parts += [f"-{_short(v)}" for v in changed.removed]
+                shown = ", ".join(parts)
+            else:
+                shown = f"{_short(changed.before)} -> {_short(changed.after)}"
+            console.print(f"    {escape(changed.field)}: {escape(shown)}", highlight=False)
+    counts = ", ".join(f"{n} {k}" for k, n in report.counts.items())
+    console.print(
+        f"{report.compared} objects compared, {report.since} -> {report.until}: {counts}",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
