@@ -14,15 +14,11 @@ import typer
 from rich.table import Table
 
 from dirguard.catalog.manifest import MANIFEST, PRINCIPAL_TITLES, display_section
-from dirguard.catalog.permission_model import Kind, Lifecycle, Mode, Permission, Principal, Service
+from dirguard.catalog.permission_model import Lifecycle, Mode, Permission, Principal, Service
 from dirguard.cli.context import console, err_console, print_json
 from dirguard.cli.exit_codes import ExitCode
-from dirguard.core.consent_check import (
-    ConsentReport,
-    GrantedFileError,
-    check_consent,
-    parse_granted,
-)
+from dirguard.core.consent_check import ConsentReport
+from dirguard.services.errors import ServiceError
 
 permissions_app = typer.Typer(
     help="What dirguard needs to be granted, and why; check a granted set against it.",
@@ -134,15 +130,6 @@ def show(
     _render(rows, mode)
 
 
-def _read_granted(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise GrantedFileError("the file is not UTF-8 text") from None
-    except OSError as exc:
-        raise GrantedFileError(exc.strerror or type(exc).__name__) from None
-
-
 def report_json(report: ConsentReport, service: Service | None, mode: Mode) -> dict[str, Any]:
     return {
         "service": service.value if service else None,
@@ -189,61 +176,52 @@ def _render_report(report: ConsentReport, service: Service | None, mode: Mode) -
         console.print(f"Granted but unknown to dirguard: {names}")
 
 
+GrantedOption = Annotated[
+    Path,
+    typer.Option(
+        "--granted",
+        "-g",
+        help="File with the granted permissions: JSON (list of names or objects, or"
+        " principal -> names) or one name a line ('kind:name' to qualify).",
+        show_default=False,
+    ),
+]
+CheckModeOption = Annotated[
+    Mode | None,
+    typer.Option(
+        "--mode", "-m", help="The mode the connection runs in [default: full].", show_default=False
+    ),
+]
+IncludeSetupOption = Annotated[
+    bool,
+    typer.Option(
+        "--include-setup", help="Also require setup-only grants (setup app, AD operator's groups)."
+    ),
+]
+
+
 @permissions_app.command("check")
 def check(
     ctx: typer.Context,
-    granted: Annotated[
-        Path,
-        typer.Option(
-            "--granted",
-            "-g",
-            help="File with the granted permissions: JSON (list of names or objects, or"
-            " principal -> names) or one name a line ('kind:name' to qualify).",
-            show_default=False,
-        ),
-    ],
+    granted: GrantedOption,
     service: ServiceOption = None,
-    mode: Annotated[
-        Mode | None,
-        typer.Option(
-            "--mode",
-            "-m",
-            help="The mode the connection runs in [default: full].",
-            show_default=False,
-        ),
-    ] = None,
-    include_setup: Annotated[
-        bool,
-        typer.Option(
-            "--include-setup",
-            help="Also require setup-only grants (setup app, AD operator's groups).",
-        ),
-    ] = False,
+    mode: CheckModeOption = None,
+    include_setup: IncludeSetupOption = False,
     json_out: JsonOption = False,
 ) -> None:
     """Compare a granted set with the manifest; exit 2 when anything is missing, 1 on a bad file."""
+    from dirguard.services.permission_check import check_granted, read_granted
+
     # `dirguard permissions --service X check ...` means the same as `... check --service X`.
     parent = ctx.parent.params if ctx.parent is not None else {}
     service = service or parent.get("service")
     mode = mode or parent.get("mode") or Mode.FULL
     try:
-        entries = parse_granted(
-            _read_granted(granted),
-            kinds={k.value for k in Kind},
-            principals={p.value for p in Principal},
-        )
-    except GrantedFileError as exc:
-        err_console.print(
-            f"error: cannot use granted set {granted}: {exc}", markup=False, soft_wrap=True
-        )
+        entries = read_granted(granted)
+    except ServiceError as exc:
+        err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(ExitCode.FAILURE) from None
-    required = tuple(
-        p
-        for p in MANIFEST.select(service=service, mode=mode)
-        if include_setup or p.lifecycle is not Lifecycle.SETUP_ONLY
-    )
-    features_of = {p.key: [f.key for f in MANIFEST.features_for(p.key, mode)] for p in required}
-    report = check_consent(required, entries, features_of=features_of, known=MANIFEST.permissions)
+    report = check_granted(entries, service=service, mode=mode, include_setup=include_setup)
     if json_out:
         print_json(report_json(report, service, mode))
     else:
