@@ -1,5 +1,5 @@
 """``python -m dirguard_sandbox serve [--port] [--users N] [--seed S] [--state FILE]
-[--admin-only | --realistic]``.
+[--admin-only | --realistic] [--audit-latency realistic|SECONDS]``.
 
 Prints ONE JSON line when ready: tenant id, base URLs, CA file, the two apps' client ids and
 secrets, the Global Administrator's sign-in, and the admin key with the URLs it opens (the fault
@@ -18,11 +18,19 @@ import sys
 import tempfile
 from pathlib import Path
 
+from dirguard_sandbox.audit_latency import REALISTIC, parse_latency
 from dirguard_sandbox.certificates import write_tls_files
 from dirguard_sandbox.first_party_apps import generate_admin_only_tenant
 from dirguard_sandbox.seed_data import SeedOptions, generate_tenant
 from dirguard_sandbox.server import bind_loopback, describe, make_server
 from dirguard_sandbox.state_file import load_state, save_state
+
+
+def _latency(text: str) -> float | str:
+    try:
+        return parse_latency(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add a reporting tree, nested groups of each kind, line-of-business apps, conditional "
         "access, role and PIM assignments and soft-deleted items",
+    )
+    serve.add_argument(
+        "--audit-latency",
+        type=_latency,
+        default=REALISTIC,
+        help="how late directoryAudits appear: 'realistic' (default: Microsoft's 2 min p95, "
+        "5 min p99) or a number of seconds (0: at once)",
     )
     return parser
 
@@ -75,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             print(str(error), file=sys.stderr)
             return 3
+    state.audit_latency = arguments.audit_latency
     tls_dir = arguments.tls_dir or Path(tempfile.mkdtemp(prefix="dirguard-sandbox-"))
     tls = write_tls_files(tls_dir)
     try:

@@ -20,6 +20,7 @@ from dirguard_sandbox import (
     routes_admin_units,
     routes_auth_methods,
     routes_contacts_invitations,
+    routes_delta_extras,
     routes_directory,
     routes_groups,
     routes_licenses,
@@ -58,6 +59,7 @@ ROUTE_MODULES = (
     routes_licenses,
     routes_admin_units,
     routes_contacts_invitations,
+    routes_delta_extras,
     routes_mail_signins,
 )
 """Imported for their ``@handles`` registrations."""
@@ -124,10 +126,11 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 
 def _variable_segment_last(served: tuple[Endpoint, str]) -> bool:
-    """Fixed segments first: ``/users/$count`` and ``/applications/delta`` must not reach
-    ``/users/{user-id}`` or ``/applications/{application-id}``."""
+    """Fixed segments first: ``/users/$count``, ``/applications/delta`` and
+    ``/directory/deletedItems/graph.user`` must not reach ``/users/{user-id}``,
+    ``/applications/{application-id}`` or ``/directory/deletedItems/{directoryObject-id}``."""
     template = served[0].template
-    return "$count" not in template and "/delta()" not in template
+    return not any(fixed in template for fixed in ("$count", "/delta()", "/graph."))
 
 
 def build_app(

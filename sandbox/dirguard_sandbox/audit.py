@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from dirguard_sandbox.audit_latency import hold_back
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time, new_id
 
 
@@ -77,6 +78,21 @@ def modified_properties(old: Json, new: Json, names: list[str]) -> list[Json]:
     return entries
 
 
+def whole_value_change(name: str, old: Json | None, new: Json | None) -> list[Json]:
+    """One modified property holding the whole object before and after as JSON, as the
+    Conditional Access service logs a policy: "Use audit logs to troubleshoot Conditional Access
+    policy changes" (https://learn.microsoft.com/entra/identity/conditional-access/troubleshoot-policy-changes-audit-log)
+    shows the old and the new policy JSON under ``modifiedProperties``. A create has no old value
+    and a delete no new one."""
+    return [
+        {
+            "displayName": name,
+            "oldValue": None if old is None else json.dumps(old),
+            "newValue": None if new is None else json.dumps(new),
+        }
+    ]
+
+
 def target(
     state: DirectoryState, object_id: str, record: Json, modified: list[Json] | None = None
 ) -> Json:
@@ -117,4 +133,5 @@ def record_audit(
         "additionalDetails": [],
     }
     state.audits.append(entry)
+    hold_back(state, entry)
     return entry

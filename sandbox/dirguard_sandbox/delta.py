@@ -1,5 +1,6 @@
-"""Delta queries (users, groups, applications, service principals, directory roles and
-administrative units): a full round, then only what changed since a deltaLink.
+"""Delta queries (users, groups, applications, service principals, directory roles,
+administrative units, organizational contacts and delegated permission grants): a full round,
+then only what changed since a deltaLink.
 
 A delta token is a position in the tenant's change sequence (plus the tenant's epoch and the time
 it was issued). Changed objects come back whole (projected by the round's ``$select``), objects
@@ -135,6 +136,7 @@ def delta_response(
     known: frozenset[str],
     default_select: tuple[str, ...] | None,
     entity_set: str | None = None,
+    type_name: str | None = None,
 ) -> Json:
     """One page of a delta round over ``state.collection(kind)``; ``entity_set`` is the path of
     the collection when it is not ``kind`` (``directory/administrativeUnits``)."""
@@ -148,7 +150,7 @@ def delta_response(
             raise _gone()
         session: Json = found
     else:
-        session = _new_round(state, kind, params, known)
+        session = _new_round(state, kind, params, known, type_name or kind[:-1])
     select_names = tuple(session["select"]) if session["select"] else None
     page, rest = session["entries"][:DEFAULT_PAGE_SIZE], session["entries"][DEFAULT_PAGE_SIZE:]
     base = f"{call.graph_base}/{entity_set}/delta"
@@ -178,7 +180,7 @@ def delta_response(
 
 
 def _new_round(
-    state: DirectoryState, kind: str, params: dict[str, str], known: frozenset[str]
+    state: DirectoryState, kind: str, params: dict[str, str], known: frozenset[str], type_name: str
 ) -> Json:
     select = None
     if "$select" in params:
@@ -187,7 +189,7 @@ def _new_round(
             if name not in known:
                 raise bad_request(
                     f"Could not find a property named '{name}' on type "
-                    f"'microsoft.graph.{kind[:-1]}'."
+                    f"'microsoft.graph.{type_name}'."
                 )
     token = params.get("$deltatoken")
     if token == "latest":  # noqa: S105 - the documented keyword, not a secret

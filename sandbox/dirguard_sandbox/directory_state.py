@@ -99,6 +99,11 @@ class DirectoryState:
     managers: dict[str, str] = field(default_factory=dict)
     """Each user's manager: user id to manager id."""
     audits: list[Json] = field(default_factory=list)
+    audit_latency: float | str = 0.0
+    """How long a directoryAudit takes to appear: seconds, or ``"realistic"`` (Microsoft's 2 min
+    p95 / 5 min p99, see ``audit_latency.py``); 0 (every in-process test tenant): at once."""
+    audit_visible_at: dict[str, str] = field(default_factory=dict)
+    """When each delayed directoryAudit becomes visible (ISO time), by audit id."""
     changed_at: dict[str, int] = field(default_factory=dict)
     member_changes: list[MemberChange] = field(default_factory=list)
     removals: list[Removal] = field(default_factory=list)
@@ -156,6 +161,8 @@ class DirectoryState:
             "servicePrincipals": self.service_principals,
             "directoryRoles": self.directory_roles,
             "administrativeUnits": self.administrative_units,
+            "contacts": self.contacts,
+            "oauth2PermissionGrants": self.oauth2_grants,
         }
         return tables[kind]
 
@@ -226,10 +233,14 @@ class DirectoryState:
 
     # ------------------------------------------------------------- deletions
     def soft_delete(self, kind: str, object_id: str) -> Json:
-        """Move a user, group, application or service principal to directory/deletedItems,
-        dropping its links as Entra does."""
+        """Move a user, group, application, service principal or administrative unit to
+        directory/deletedItems. Its links leave the live directory (delta reports them removed)
+        and are kept with it: "Recover from deletions"
+        (https://learn.microsoft.com/entra/architecture/recover-from-deletions) says a
+        soft-deleted user or Microsoft 365 group keeps its group memberships (and an
+        administrative unit all its properties), so ``restore`` brings them back."""
         record = self.collection(kind).pop(object_id)
-        links: Json = {"memberOf": [], "members": [], "owners": []}
+        links: Json = {"memberOf": [], "members": [], "owners": [], "administrativeUnits": []}
         for group_id in self.groups_of(object_id):
             self.remove_link(self.members, group_id, object_id)
             links["memberOf"].append(group_id)
@@ -239,9 +250,12 @@ class DirectoryState:
         for unit_id, unit_member_ids in list(self.unit_members.items()):
             if object_id in unit_member_ids:
                 self.remove_link(self.unit_members, unit_id, object_id)
+                links["administrativeUnits"].append(unit_id)
         if kind == "groups":
             links["members"] = list(self.members.pop(object_id, []))
             links["owners"] = list(self.owners.pop(object_id, []))
+        if kind == "administrativeUnits":
+            links["members"] = list(self.unit_members.pop(object_id, []))
         record["deletedDateTime"] = graph_time(self.now())
         self.deleted[object_id] = {"kind": kind, "record": record}
         self.deleted_links[object_id] = links
@@ -262,6 +276,17 @@ class DirectoryState:
             for member_id in links.get("members", []):
                 if self.lookup(member_id) is not None:
                     self.add_link(self.members, object_id, member_id)
+        if kind == "administrativeUnits":
+            self.unit_members[object_id] = []
+            for member_id in links.get("members", []):
+                if self.lookup(member_id) is not None:
+                    self.add_link(self.unit_members, object_id, member_id)
+        for group_id in links.get("memberOf", []):
+            if group_id in self.groups:
+                self.add_link(self.members, group_id, object_id)
+        for unit_id in links.get("administrativeUnits", []):
+            if unit_id in self.administrative_units:
+                self.add_link(self.unit_members, unit_id, object_id)
         self.bump(object_id)
         return kind, record
 

@@ -8,7 +8,9 @@ Controlled on a separate admin path guarded by the admin key the serve JSON line
 - ``POST /_sandbox/faults`` ``{"status": 503, "rate": 0.5, "duration_seconds": 30,
   "path_pattern": "/v1.0/users*", "retry_after": 2.5, "seed": 1}`` starts a storm
   (``{"kind": "malformed_json", ...}`` answers 200 with a body cut mid-JSON instead);
-- ``GET /_sandbox/faults`` lists the storms still running; ``DELETE /_sandbox/faults`` ends all.
+- ``GET /_sandbox/faults`` lists the storms still running; ``DELETE /_sandbox/faults`` ends all;
+- ``POST /_sandbox/faults/delta-token-expiry`` expires every delta token issued so far (410
+  ``syncStateNotFound`` on its next use), to test a resync in the middle of a capture.
 
 ``rate`` is the share of matching requests that fail (drawn from a seeded generator so a run
 repeats); ``path_pattern`` is a shell-style pattern on the request path; time is the tenant's
@@ -35,10 +37,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from dirguard_sandbox.directory_state import DirectoryState
+from dirguard_sandbox.directory_state import DirectoryState, new_id
 from dirguard_sandbox.errors import GraphError
 
 ADMIN_KEY_HEADER = "x-sandbox-admin-key"
+DELTA_EXPIRY_PATH = "/_sandbox/faults/delta-token-expiry"
 STATUSES = {
     429: ("TooManyRequests", "Too many requests (injected by the sandbox)."),
     503: ("ServiceNotAvailable", "The service is temporarily unavailable (injected)."),
@@ -213,5 +216,22 @@ class FaultInjector:
             return JSONResponse(storm.describe(), status_code=201)
         return JSONResponse({"storms": [storm.describe() for storm in self.active()]})
 
+    async def expire_delta_tokens(self, request: Request) -> Response:
+        """Make every delta token and delta page link issued so far answer 410
+        ``syncStateNotFound``, as Graph does once a token has expired ("Use delta query to track
+        changes", https://learn.microsoft.com/graph/delta-query-overview: a client must then
+        start a new full round), without waiting the token's 7 days. Tokens are positions under
+        the tenant's epoch; a new epoch orphans them all, and a new round works at once."""
+        if not self._authorized(request):
+            return JSONResponse(
+                {"error": f"missing or wrong {ADMIN_KEY_HEADER} header"}, status_code=403
+            )
+        self.state.epoch = new_id()
+        self.state.delta_sessions.clear()
+        return JSONResponse({"epoch": self.state.epoch}, status_code=201)
+
     def routes(self) -> list[Route]:
-        return [Route("/_sandbox/faults", self.control, methods=["GET", "POST", "DELETE"])]
+        return [
+            Route("/_sandbox/faults", self.control, methods=["GET", "POST", "DELETE"]),
+            Route(DELTA_EXPIRY_PATH, self.expire_delta_tokens, methods=["POST"]),
+        ]

@@ -165,5 +165,13 @@ def starlette_paths(template: str, version: str = "v1.0") -> list[str]:
             f"{stem}/microsoft.graph.delta()",
         ]
     if "/graph." in path:
-        variants = [path.replace("/graph.", "/microsoft.graph.")]
+        # Both forms of a type cast: msgraph-sdk's own request builders send the short alias
+        # (``deletedItems/graph.user``), Microsoft's pages the full namespace
+        # (``deletedItems/microsoft.graph.user``); Graph accepts either.
+        variants = [path.replace("/graph.", "/microsoft.graph."), path]
+    if "/deletedItems" in path:
+        # "List deletedItems" (https://learn.microsoft.com/graph/api/directory-deleteditems-list)
+        # writes ``/directory/deleteditems/microsoft.graph.user``: the segment answers in lower
+        # case too.
+        variants += [variant.replace("/deletedItems", "/deleteditems") for variant in variants]
     return [f"/{version}{variant}" for variant in variants]

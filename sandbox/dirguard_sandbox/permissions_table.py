@@ -278,7 +278,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         method="POST",
         template="/directory/deletedItems/{directoryObject-id}/restore",
-        permissions=_USER_WRITE + _GROUP_WRITE + ("Application.ReadWrite.All",),
+        permissions=_USER_WRITE
+        + _GROUP_WRITE
+        + ("Application.ReadWrite.All", "AdministrativeUnit.ReadWrite.All"),
     ),
     Endpoint(
         method="DELETE",
@@ -763,3 +765,8 @@ BETA_ENDPOINTS: tuple[Endpoint, ...] = (
     ),
 )
 """Operations Graph has only under ``/beta`` (every ``ENDPOINTS`` operation is served there too)."""
+
+# The operations of recovery fidelity live in their own module, which needs ``Endpoint`` above.
+from dirguard_sandbox.permissions_recovery import RECOVERY_ENDPOINTS  # noqa: E402
+
+ENDPOINTS += RECOVERY_ENDPOINTS

@@ -2,8 +2,11 @@
 add and remove) and delta; plus the delta functions of applications, service principals and
 directory roles, which read the same change sequence.
 
-A deleted administrative unit is gone for good here (Graph keeps it 30 days in deletedItems);
-delta reports it ``@removed`` with reason ``deleted``.
+A deleted administrative unit goes to directory/deletedItems for 30 days with its members and can
+be restored ("Recover from deletions",
+https://learn.microsoft.com/entra/architecture/recover-from-deletions: administrative units are
+soft deleted, keep all their properties and cannot be hard deleted in those 30 days); delta
+reports it ``@removed`` with reason ``changed`` (restorable), as for users and groups.
 """
 
 from __future__ import annotations
@@ -161,8 +164,7 @@ async def update_unit(call: Call) -> Response:
 async def delete_unit(call: Call) -> Response:
     state = call.state
     record = _unit(call)
-    state.unit_members.pop(record["id"], None)
-    state.remove_object("administrativeUnits", record["id"])
+    state.soft_delete("administrativeUnits", record["id"])
     _audit(call, "Delete administrative unit", "Delete", record, [])
     return no_content()
 

@@ -22,7 +22,7 @@ from dirguard_sandbox.identity_answers import (
 )
 
 _NO_ROLE = "00000000-0000-0000-0000-000000000000"
-_GRANT_TEMPLATE: Json = dict.fromkeys(
+GRANT_TEMPLATE: Json = dict.fromkeys(
     ("id", "clientId", "consentType", "principalId", "resourceId", "scope")
 )
 _ASSIGNMENT_TEMPLATE: Json = dict.fromkeys(
@@ -176,7 +176,7 @@ def _grants(call: Call) -> list[Json]:
 @handles("GET", "/oauth2PermissionGrants")
 async def list_grants(call: Call) -> Response:
     return collection_answer(
-        call, _grants(call), "oauth2PermissionGrants", "oAuth2PermissionGrant", _GRANT_TEMPLATE
+        call, _grants(call), "oauth2PermissionGrants", "oAuth2PermissionGrant", GRANT_TEMPLATE
     )
 
 
@@ -186,7 +186,7 @@ async def list_client_grants(call: Call) -> Response:
     require(call.state.service_principals, sp_id)
     records = [grant for grant in _grants(call) if grant["clientId"] == sp_id]
     return collection_answer(
-        call, records, "oauth2PermissionGrants", "oAuth2PermissionGrant", _GRANT_TEMPLATE
+        call, records, "oauth2PermissionGrants", "oAuth2PermissionGrant", GRANT_TEMPLATE
     )
 
 
@@ -281,8 +281,7 @@ async def update_grant(call: Call) -> Response:
 async def delete_grant(call: Call) -> Response:
     state = call.state
     record = require(state.oauth2_grants, call.param("oAuth2PermissionGrant_id"))
-    del state.oauth2_grants[record["id"]]
-    state.bump(record["id"])
+    state.remove_object("oauth2PermissionGrants", record["id"])
     audit_change(
         call,
         activity="Remove delegated permission grant",

@@ -13,6 +13,8 @@ from dirguard_sandbox.application_records import (
     restore_conflict,
 )
 from dirguard_sandbox.audit import modified_properties, record_audit, target
+from dirguard_sandbox.audit_latency import visible_audits
+from dirguard_sandbox.directory_recovery import bring_back_assignments
 from dirguard_sandbox.directory_state import Json
 from dirguard_sandbox.errors import bad_request, insufficient_privileges, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
@@ -20,6 +22,7 @@ from dirguard_sandbox.identity_answers import ADVANCED_ORDERABLE, collection_ans
 from dirguard_sandbox.odata_query import context_url, list_page, parse_query, project
 from dirguard_sandbox.permissions_table import effective_permissions
 from dirguard_sandbox.resource_rules import GROUP_PROPERTIES, USER_PROPERTIES, check_body
+from dirguard_sandbox.routes_admin_units import UNIT_PROPERTIES
 
 ORGANIZATION_WRITABLE: dict[str, type | tuple[type, ...]] = {
     "marketingNotificationEmails": list,
@@ -188,15 +191,22 @@ DELETED_KINDS = {
     "servicePrincipals": DeletedKind(
         noun="servicePrincipal", category="ApplicationManagement", audit_type="ServicePrincipal"
     ),
+    "administrativeUnits": DeletedKind(
+        noun="administrativeUnit", category="AdministrativeUnit", audit_type="AdministrativeUnit"
+    ),
 }
 _APP_TEMPLATE = new_application_record(object_id="", app_id="", display_name="", created="")
 """Every property of an application, so ``$select`` works on an empty deleted list too."""
-_ACTIVITY_NOUN = {"servicePrincipal": "service principal"}
+_ACTIVITY_NOUN = {
+    "servicePrincipal": "service principal",
+    "administrativeUnit": "administrative unit",
+}
 _WRITE_BY_KIND = {
     "users": "User.ReadWrite.All",
     "groups": "Group.ReadWrite.All",
     "applications": "Application.ReadWrite.All",
     "servicePrincipals": "Application.ReadWrite.All",
+    "administrativeUnits": "AdministrativeUnit.ReadWrite.All",
 }
 """The permission that restores or permanently deletes each kind (the endpoint admits any)."""
 
@@ -327,14 +337,34 @@ async def restore_deleted_item(call: Call) -> Response:
     links = dict(state.deleted_links.get(record["id"], {}))
     kind, restored = state.restore(record["id"])
     restore_application_side(state, kind, restored, links)
+    bring_back_assignments(state, kind, links)
     _audit(call, kind, "Restore", restored, "Update")
     return _entity(call, kind, restored)
+
+
+@handles("GET", "/directory/deletedItems/graph.administrativeUnit")
+async def deleted_administrative_units(call: Call) -> Response:
+    return _collection(
+        call,
+        _deleted_of(call, "administrativeUnits"),
+        "directoryObjects",
+        UNIT_PROPERTIES,
+        "administrativeUnit",
+        annotate="#microsoft.graph.administrativeUnit",
+    )
 
 
 @handles("DELETE", "/directory/deletedItems/{directoryObject-id}")
 async def purge_deleted_item(call: Call) -> Response:
     entry = _deleted_entry(call)
     _check_kind_permission(call, entry["kind"], restore=False)
+    if entry["kind"] == "administrativeUnits":
+        # "Recover from deletions": a deleted administrative unit "can be restored for 30 days,
+        # but cannot be hard deleted during that time".
+        raise bad_request(
+            "A deleted administrative unit cannot be permanently deleted; it is removed "
+            "automatically 30 days after its deletion."
+        )
     record = call.state.purge(entry["record"]["id"])
     _audit(call, entry["kind"], "Hard delete", record, "Delete")
     return no_content()
@@ -360,7 +390,7 @@ _AUDIT_PROPERTIES = frozenset(
 
 @handles("GET", "/auditLogs/directoryAudits")
 async def list_directory_audits(call: Call) -> Response:
-    newest_first = list(reversed(call.state.audits))
+    newest_first = list(reversed(visible_audits(call.state)))
     return _collection(
         call, newest_first, "auditLogs/directoryAudits", _AUDIT_PROPERTIES, "directoryAudit"
     )
@@ -369,7 +399,7 @@ async def list_directory_audits(call: Call) -> Response:
 @handles("GET", "/auditLogs/directoryAudits/{directoryAudit-id}")
 async def get_directory_audit(call: Call) -> Response:
     wanted = call.param("directoryAudit_id")
-    for entry in call.state.audits:
+    for entry in visible_audits(call.state):
         if entry["id"] == wanted:
             return _single(
                 call, entry, "auditLogs/directoryAudits", _AUDIT_PROPERTIES, "directoryAudit"

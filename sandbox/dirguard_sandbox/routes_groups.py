@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from dirguard_sandbox.audit import modified_properties, record_audit, target
 from dirguard_sandbox.delta import delta_response
+from dirguard_sandbox.directory_recovery import set_aside_assignments
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time, new_id
 from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
@@ -194,6 +195,7 @@ async def delete_group(call: Call) -> Response:
     state = call.state
     group = find_group(state, call.param("group_id"))
     record = state.soft_delete("groups", group["id"])
+    set_aside_assignments(state, record["id"])
     if "Unified" not in (record.get("groupTypes") or []):
         state.purge(group["id"])
     record_audit(

@@ -9,6 +9,7 @@ from dirguard_sandbox.directory_state import Json, graph_time, new_id
 from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, handles
 from dirguard_sandbox.identity_answers import collection_answer, entity_answer, required_fields
+from dirguard_sandbox.pim_audit import audit_schedule_request
 from dirguard_sandbox.role_catalog import ROLES_BY_TEMPLATE
 from dirguard_sandbox.routes_roles import activate_role, assign_role, unassign_role
 
@@ -184,6 +185,7 @@ async def _request(call: Call, *, eligibility: bool) -> Response:
         else:
             del state.role_schedules[instance_id]["targetScheduleId"]
     answer = {k: v for k, v in request.items() if k != "kind"}
+    audit_schedule_request(call, answer, eligibility=eligibility)
     collection = f"role{prefix.capitalize()}ScheduleRequests"
     return entity_answer(call, answer, f"roleManagement/directory/{collection}", 201)
 

@@ -10,14 +10,23 @@ named location a policy uses cannot be deleted. Every write leaves a directoryAu
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from starlette.responses import Response
 
-from dirguard_sandbox.audit import modified_properties, record_audit
+from dirguard_sandbox.audit import modified_properties, whole_value_change
 from dirguard_sandbox.directory_state import Json, graph_time, new_id
 from dirguard_sandbox.errors import GraphError, bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
+from dirguard_sandbox.policy_deleted_items import (
+    CA_AUDIT_NAME,
+    LOCATION_AUDIT_NAME,
+    SECURITY_DEFAULTS_ON,
+    policy_audit,
+    security_defaults_on,
+    soft_delete_policy,
+)
 from dirguard_sandbox.policy_records import (
     CONDITIONAL_ACCESS,
     METHOD_CONFIGURATIONS,
@@ -32,34 +41,6 @@ from dirguard_sandbox.policy_records import (
 _CA = "/identity/conditionalAccess"
 _AMP = "/policies/authenticationMethodsPolicy"
 _XTAP = "/policies/crossTenantAccessPolicy"
-_SECURITY_DEFAULTS_ON = (
-    "Security Defaults is enabled in the tenant. You need to disable Security Defaults before "
-    "enabling a Conditional Access policy."
-)
-
-
-def _audit(
-    call: Call, activity: str, record: Json, changes: list[Json], *, conditional: bool = False
-) -> None:
-    entry = record_audit(
-        call.state,
-        actor=call.actor,
-        activity=activity,
-        category="Policy",
-        operation_type=activity.split(" ", 1)[0],
-        targets=[
-            {
-                "id": record.get("id") or record.get("tenantId"),
-                "displayName": record.get("displayName"),
-                "type": "Policy",
-                "userPrincipalName": None,
-                "groupType": None,
-                "modifiedProperties": changes,
-            }
-        ],
-    )
-    if conditional:
-        entry["loggedByService"] = "Conditional Access"
 
 
 def _merge(record: Json, body: Json, writable: frozenset[str], resource: str) -> list[str]:
@@ -93,10 +74,6 @@ def _collection(call: Call, context: str, records: list[Json]) -> Response:
     )
 
 
-def _security_defaults_on(call: Call) -> bool:
-    return bool(policies_of(call.state)["identitySecurityDefaultsEnforcementPolicy"]["isEnabled"])
-
-
 # ------------------------------------------------------------------- conditional access
 @handles("GET", f"{_CA}/policies")
 async def list_ca_policies(call: Call) -> Response:
@@ -108,15 +85,15 @@ async def list_ca_policies(call: Call) -> Response:
 async def create_ca_policy(call: Call) -> Response:
     now = graph_time(call.state.now())
     record = conditional_access_record(await call.body(), policy_id=new_id(), now=now)
-    if record["state"] == "enabled" and _security_defaults_on(call):
-        raise bad_request(_SECURITY_DEFAULTS_ON, code="BadRequest")
+    if record["state"] == "enabled" and security_defaults_on(call.state):
+        raise bad_request(SECURITY_DEFAULTS_ON, code="BadRequest")
     locations = policies_of(call.state)[NAMED_LOCATIONS]
     for location_id in (record["conditions"]["locations"] or {}).get("includeLocations", []):
         if location_id not in locations and location_id not in {"All", "AllTrusted"}:
             raise bad_request(f"Named location '{location_id}' does not exist.")
     policies_of(call.state)[CONDITIONAL_ACCESS][record["id"]] = record
-    changes = modified_properties({}, record, ["displayName", "state", "conditions"])
-    _audit(call, "Add conditional access policy", record, changes, conditional=True)
+    changes = whole_value_change(CA_AUDIT_NAME, None, record)
+    policy_audit(call, "Add conditional access policy", record, changes, conditional=True)
     return graph_json(
         {
             "@odata.context": f"{call.graph_base}/$metadata#identity/conditionalAccess/policies/"
@@ -149,21 +126,22 @@ _CA_WRITABLE = frozenset(
 async def update_ca_policy(call: Call) -> Response:
     record = _ca_policy(call)
     body = await call.body()
-    if body.get("state") == "enabled" and _security_defaults_on(call):
-        raise bad_request(_SECURITY_DEFAULTS_ON, code="BadRequest")
-    before = dict(record)
-    names = _merge(record, body, _CA_WRITABLE, "ConditionalAccessPolicy")
+    if body.get("state") == "enabled" and security_defaults_on(call.state):
+        raise bad_request(SECURITY_DEFAULTS_ON, code="BadRequest")
+    before = copy.deepcopy(record)
+    _merge(record, body, _CA_WRITABLE, "ConditionalAccessPolicy")
     record["modifiedDateTime"] = graph_time(call.state.now())
-    changes = modified_properties(before, record, names)
-    _audit(call, "Update conditional access policy", record, changes, conditional=True)
+    changes = whole_value_change(CA_AUDIT_NAME, before, record)
+    policy_audit(call, "Update conditional access policy", record, changes, conditional=True)
     return no_content()
 
 
 @handles("DELETE", f"{_CA}/policies/{{conditionalAccessPolicy-id}}")
 async def delete_ca_policy(call: Call) -> Response:
     record = _ca_policy(call)
-    del policies_of(call.state)[CONDITIONAL_ACCESS][record["id"]]
-    _audit(call, "Delete conditional access policy", record, [], conditional=True)
+    soft_delete_policy(call.state, CONDITIONAL_ACCESS, record["id"])
+    changes = whole_value_change(CA_AUDIT_NAME, record, None)
+    policy_audit(call, "Delete conditional access policy", record, changes, conditional=True)
     return no_content()
 
 
@@ -179,8 +157,8 @@ async def create_named_location(call: Call) -> Response:
     now = graph_time(call.state.now())
     record = named_location_record(await call.body(), location_id=new_id(), now=now)
     policies_of(call.state)[NAMED_LOCATIONS][record["id"]] = record
-    changes = modified_properties({}, record, ["displayName"])
-    _audit(call, "Add named location", record, changes, conditional=True)
+    changes = whole_value_change(LOCATION_AUDIT_NAME, None, record)
+    policy_audit(call, "Add named location", record, changes, conditional=True)
     return graph_json(
         {
             "@odata.context": f"{call.graph_base}/$metadata#identity/conditionalAccess/"
@@ -215,18 +193,13 @@ async def update_named_location(call: Call) -> Response:
         if record["@odata.type"].endswith("ipNamedLocation")
         else {"countriesAndRegions", "includeUnknownCountriesAndRegions", "countryLookupMethod"}
     )
-    before = dict(record)
+    before = copy.deepcopy(record)
     candidate = {**record, **{k: v for k, v in body.items() if not k.startswith("@")}}
     named_location_record(candidate, location_id=record["id"], now=record["createdDateTime"])
-    names = _merge(record, body, frozenset(writable), "NamedLocation")
+    _merge(record, body, frozenset(writable), "NamedLocation")
     record["modifiedDateTime"] = graph_time(call.state.now())
-    _audit(
-        call,
-        "Update named location",
-        record,
-        modified_properties(before, record, names),
-        conditional=True,
-    )
+    changes = whole_value_change(LOCATION_AUDIT_NAME, before, record)
+    policy_audit(call, "Update named location", record, changes, conditional=True)
     return no_content()
 
 
@@ -241,8 +214,9 @@ async def delete_named_location(call: Call) -> Response:
                 f"Named location '{record['id']}' is used by conditional access policy "
                 f"'{policy['displayName']}'; remove it from the policy first."
             )
-    del policies_of(call.state)[NAMED_LOCATIONS][record["id"]]
-    _audit(call, "Delete named location", record, [], conditional=True)
+    soft_delete_policy(call.state, NAMED_LOCATIONS, record["id"])
+    changes = whole_value_change(LOCATION_AUDIT_NAME, record, None)
+    policy_audit(call, "Delete named location", record, changes, conditional=True)
     return no_content()
 
 
@@ -333,7 +307,7 @@ def _singleton(template: str) -> None:
         names = _merge(record, body, writable, key[:1].upper() + key[1:])
         if "lastModifiedDateTime" in record:
             record["lastModifiedDateTime"] = graph_time(call.state.now())
-        _audit(
+        policy_audit(
             call,
             activity,
             {"id": record.get("id", key), **record},
@@ -390,7 +364,7 @@ async def update_method_configuration(call: Call) -> Response:
     writable = frozenset(set(record) - {"id", "@odata.type"})
     before = dict(record)
     names = _merge(record, body, writable, record["@odata.type"].rsplit(".", 1)[1])
-    _audit(
+    policy_audit(
         call,
         "Update authentication method configuration",
         record,
@@ -427,7 +401,7 @@ async def create_partner(call: Call) -> Response:
         "CrossTenantAccessPolicyConfigurationPartner",
     )
     partners[tenant_id] = record
-    _audit(
+    policy_audit(
         call,
         "Add a partner to cross-tenant access setting",
         record,
@@ -469,7 +443,7 @@ async def update_partner(call: Call) -> Response:
         frozenset(set(record) - {"tenantId"}),
         "CrossTenantAccessPolicyConfigurationPartner",
     )
-    _audit(
+    policy_audit(
         call,
         "Update a partner cross-tenant access setting",
         record,
@@ -482,5 +456,5 @@ async def update_partner(call: Call) -> Response:
 async def delete_partner(call: Call) -> Response:
     record = _partner(call)
     del policies_of(call.state)[PARTNERS][record["tenantId"]]
-    _audit(call, "Delete partner specific cross-tenant access setting", record, [])
+    policy_audit(call, "Delete partner specific cross-tenant access setting", record, [])
     return no_content()

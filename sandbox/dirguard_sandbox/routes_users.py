@@ -6,6 +6,7 @@ from starlette.responses import Response
 
 from dirguard_sandbox.audit import modified_properties, record_audit, target
 from dirguard_sandbox.delta import delta_response
+from dirguard_sandbox.directory_recovery import set_aside_assignments
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time, new_id
 from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
@@ -163,6 +164,7 @@ async def delete_user(call: Call) -> Response:
     state = call.state
     user = find_user(state, call.param("user_id"))
     record = state.soft_delete("users", user["id"])
+    set_aside_assignments(state, record["id"])
     record_audit(
         state,
         actor=call.actor,

@@ -162,7 +162,10 @@ def test_unit_delta_reports_changes_removals_and_latest(graph_sandbox: RunningSa
     ]
     for unit in first:
         assert {m["id"] for m in unit["members@delta"]} == held[unit["id"]]
-    assert by_id[doomed["id"]]["@removed"] == {"reason": "deleted"}
+    # A deleted unit is soft deleted and restorable for 30 days ("Recover from deletions",
+    # https://learn.microsoft.com/entra/architecture/recover-from-deletions), so delta says
+    # "changed" ("Use delta query to track changes": "deleted" means gone for good).
+    assert by_id[doomed["id"]]["@removed"] == {"reason": "changed"}
     assert {item["id"] for item in from_latest} == set(by_id)
     assert third == []
 

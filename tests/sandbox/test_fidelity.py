@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from dirguard_sandbox.permissions_recovery import CSDL_ONLY_TEMPLATES
 from dirguard_sandbox.permissions_table import ENDPOINTS
 from tests.fixtures.graph_sandbox import RunningSandbox
 
@@ -215,9 +216,46 @@ def test_every_emulated_route_is_a_real_graph_path() -> None:
                 if "/members/" in path or ("/owners/" in path)
                 else path
             )
+        if endpoint.template in CSDL_ONLY_TEMPLATES:
+            continue  # checked against the CSDL below
         if path not in real:
             missing.append(f"{endpoint.method} {endpoint.template}")
     assert missing == []
+
+
+def _navigation(root: ET.Element, type_name: str, name: str) -> str | None:
+    """The target type (no ``Collection()``) of ``type_name``'s navigation property ``name``."""
+    for entity in root.iter(f"{EDM}EntityType"):
+        if entity.get("Name") == type_name:
+            for prop in entity.iter(f"{EDM}NavigationProperty"):
+                if prop.get("Name") == name:
+                    target = str(prop.get("Type"))
+                    return target.removeprefix("Collection(").removesuffix(")").split(".")[-1]
+    return None
+
+
+def test_conditional_access_deleted_items_follow_the_csdl() -> None:
+    """The older OpenAPI path list lacks conditional access ``deletedItems``; the v1.0 CSDL has
+    it: ``conditionalAccessRoot.deletedItems`` to ``caPoliciesDeletableRoot``, whose
+    ``policies`` and ``namedLocations`` hold the deleted items, and ``restore`` bound to each."""
+    root = ET.parse(_reference("v1.0-Prod.csdl")).getroot()  # noqa: S314 - Microsoft's own file
+    restorable = {
+        str(action.find(f"{EDM}Parameter").get("Type")).split(".")[-1]  # type: ignore[union-attr]
+        for action in root.iter(f"{EDM}Action")
+        if action.get("Name") == "restore" and action.find(f"{EDM}Parameter") is not None
+    }
+    assert CSDL_ONLY_TEMPLATES
+    for template in CSDL_ONLY_TEMPLATES:
+        segments = template.removeprefix("/identity/conditionalAccess/").split("/")
+        current = _navigation(root, "conditionalAccessRoot", segments[0])
+        assert current == "caPoliciesDeletableRoot", template
+        item_type = _navigation(root, current, segments[1])
+        assert item_type in {"conditionalAccessPolicy", "namedLocation"}, template
+        rest = segments[2:]
+        if rest:
+            assert rest[0] == f"{{{item_type}-id}}", template
+        if rest[1:]:
+            assert rest[1:] == ["restore"] and item_type in restorable, template
 
 
 def _example(file: str, name: str) -> dict[str, Any]:

@@ -95,7 +95,11 @@ def test_user_delta_round_sees_exactly_the_changes(graph_sandbox: RunningSandbox
 
 def test_group_delta_reports_member_changes(graph_sandbox: RunningSandbox) -> None:
     state = graph_sandbox.state
-    group_id = next(iter(state.groups))
+    group_id = next(
+        gid
+        for gid, ids in state.members.items()
+        if gid in state.groups and 0 < len(ids) < len(state.users)
+    )
     with graph_sandbox.client() as client:
         _, link = _delta_round(client, "/groups/delta?$deltatoken=latest")
         newcomer = next(u for u in state.users if u not in state.members[group_id])

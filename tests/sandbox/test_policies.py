@@ -124,14 +124,24 @@ def test_conditional_access_lifecycle_with_named_locations_and_audit(
         "Update conditional access policy",
     ]
     assert {e["loggedByService"] for e in entries} == {"Conditional Access"}
-    update = next(
-        e["targetResources"][0]["modifiedProperties"]
+    # "Use audit logs to troubleshoot Conditional Access policy changes"
+    # (https://learn.microsoft.com/entra/identity/conditional-access/troubleshoot-policy-changes-audit-log):
+    # the old and the new policy, each one JSON value.
+    changes = {
+        e["activityDisplayName"].split(" ", 1)[0]: e["targetResources"][0]["modifiedProperties"]
         for e in entries
-        if e["activityDisplayName"].startswith("Update")
-    )
-    state_change = next(change for change in update if change["displayName"] == "State")
-    assert json.loads(state_change["oldValue"]) == ["enabled"]
-    assert json.loads(state_change["newValue"]) == ["disabled"]
+    }
+    assert {len(value) for value in changes.values()} == {1}
+    (update,) = changes["Update"]
+    assert update["displayName"] == "ConditionalAccessPolicy"
+    assert json.loads(update["oldValue"])["state"] == "enabled"
+    assert json.loads(update["newValue"])["state"] == "disabled"
+    assert json.loads(update["newValue"])["conditions"] == policy["conditions"]
+    (deletion,) = changes["Delete"]
+    fetched.pop("@odata.context")
+    assert json.loads(deletion["oldValue"]) == fetched and deletion["newValue"] is None
+    (addition,) = changes["Add"]
+    assert addition["oldValue"] is None and json.loads(addition["newValue"])["id"] == policy["id"]
 
 
 def test_read_only_app_reads_policies_but_cannot_write_them(graph_sandbox: RunningSandbox) -> None:

@@ -51,7 +51,10 @@ def _token(info: dict[str, Any], tls: ssl.SSLContext) -> str:
 
 def test_serve_announces_everything_needed_and_keeps_state(tmp_path: Path) -> None:
     state_file = tmp_path / "tenant.json"
-    with _serving("--users", "6", "--seed", "3", "--state", str(state_file)) as info:
+    # The audit log is read back at once: no simulated latency (serve's default is realistic).
+    with _serving(
+        "--users", "6", "--seed", "3", "--state", str(state_file), "--audit-latency", "0"
+    ) as info:
         assert set(info) >= {"tenant_id", "login_base", "graph_base", "ca_file", "apps"}
         assert info["apps"]["full"]["client_id"] != info["apps"]["read_only"]["client_id"]
         assert info["global_administrator"]["password"]
@@ -63,7 +66,7 @@ def test_serve_announces_everything_needed_and_keeps_state(tmp_path: Path) -> No
             target = users[-1]["id"]
             assert client.patch(f"/users/{target}", json={"jobTitle": "Kept"}).status_code == 204
     assert state_file.exists()
-    with _serving("--state", str(state_file)) as again:
+    with _serving("--state", str(state_file), "--audit-latency", "0") as again:
         assert again["tenant_id"] == info["tenant_id"]
         assert again["apps"]["full"]["client_secret"] == info["apps"]["full"]["client_secret"]
         tls = ssl.create_default_context(cafile=again["ca_file"])
