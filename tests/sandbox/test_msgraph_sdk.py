@@ -6,31 +6,24 @@ delta round, and a ``$batch`` — the SDK parses every answer with its own model
 
 from __future__ import annotations
 
-import asyncio
-import ssl
 import warnings
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
-import httpx
 import pytest
 
-from dirguard.providers.entra.graph_client import make_credential
 from dirguard_sandbox.seed_data import SeedOptions, generate_tenant
 from dirguard_sandbox.server import BackgroundSandbox
 from tests.fixtures.graph_sandbox import RunningSandbox
 
 msgraph = pytest.importorskip("msgraph", reason="msgraph-sdk is a test dependency ([test] extra)")
 
+from tests.sandbox.sdk_client import Sdk  # noqa: E402 - only once msgraph is known to be there
+
 # The SDK's generated modules warn of the SDK's own deprecated classes when imported.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from kiota_abstractions.base_request_configuration import RequestConfiguration
-    from kiota_authentication_azure.azure_identity_authentication_provider import (
-        AzureIdentityAuthenticationProvider,
-    )
-    from msgraph import GraphRequestAdapter, GraphServiceClient
     from msgraph.generated.models.conditional_access_applications import (
         ConditionalAccessApplications,
     )
@@ -55,14 +48,12 @@ with warnings.catch_warnings():
     from msgraph.generated.models.password_profile import PasswordProfile
     from msgraph.generated.models.user import User
     from msgraph.generated.users.users_request_builder import UsersRequestBuilder
-    from msgraph_core import GraphClientFactory
     from msgraph_core.requests.batch_request_content import BatchRequestContent
     from msgraph_core.requests.batch_request_item import BatchRequestItem
     from msgraph_core.tasks.page_iterator import PageIterator
 
 # The SDK's generated request builders use its own deprecated configuration class on every call.
 pytestmark = pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning")
-T = TypeVar("T")
 PASSWORD = "Sdk-Passw0rd!"
 
 
@@ -77,45 +68,6 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
         yield RunningSandbox(info=server.info, state=server.state)
     finally:
         server.stop()
-
-
-class Sdk:
-    """A GraphServiceClient on the sandbox, with one event loop for the module's calls."""
-
-    def __init__(self, sandbox: RunningSandbox) -> None:
-        info = sandbox.info
-        self.loop = asyncio.new_event_loop()
-        self.credential = make_credential(
-            tenant_id=info.tenant_id,
-            client_id=info.full_client_id,
-            authority=info.login_base,
-            ca_file=info.ca_file,
-            client_secret=info.full_client_secret,
-        )
-        auth = AzureIdentityAuthenticationProvider(
-            self.credential,  # type: ignore[arg-type]
-            scopes=["https://graph.microsoft.com/.default"],
-            allowed_hosts=["127.0.0.1"],
-        )
-        tls = ssl.create_default_context(cafile=str(info.ca_file))
-        # The SDK wraps the client's transport in its middleware; the wrapper does not close
-        # the connections it wraps, so the transport is kept to close them.
-        self.transport = httpx.AsyncHTTPTransport(verify=tls)
-        self.http = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(transport=self.transport)
-        )
-        adapter = GraphRequestAdapter(auth, client=self.http)
-        adapter.base_url = info.graph_base
-        self.client = GraphServiceClient(request_adapter=adapter)
-
-    def run(self, call: Coroutine[Any, Any, T]) -> T:
-        return self.loop.run_until_complete(call)
-
-    def close(self) -> None:
-        self.loop.run_until_complete(self.http.aclose())
-        self.loop.run_until_complete(self.transport.aclose())
-        self.loop.close()
-        self.credential.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
