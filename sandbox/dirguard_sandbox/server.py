@@ -16,6 +16,7 @@ import uvicorn
 from dirguard_sandbox.app import build_app
 from dirguard_sandbox.certificates import TlsFiles, write_tls_files
 from dirguard_sandbox.directory_state import DirectoryState
+from dirguard_sandbox.fault_injection import DELTA_EXPIRY_PATH
 from dirguard_sandbox.permissions_table import APPLICATION_PERMISSIONS
 
 
@@ -34,7 +35,8 @@ class SandboxInfo:
     admin_user_principal_name: str
     admin_password: str
     admin_key: str = ""
-    """Opens the fault injection control at ``{login_base}/_sandbox/faults`` and the outbox of
+    """Opens the fault injection control at ``{login_base}/_sandbox/faults`` (and the switch that
+    expires every delta token, ``{login_base}/_sandbox/faults/delta-token-expiry``), the outbox of
     sent mail (``users/{id}/sendMail``, invitation messages) at ``{login_base}/_sandbox/outbox``."""
 
     def as_json(self) -> dict[str, Any]:
@@ -59,6 +61,7 @@ class SandboxInfo:
             },
             "admin": {
                 "faults_url": f"{self.login_base}/_sandbox/faults",
+                "delta_token_expiry_url": f"{self.login_base}{DELTA_EXPIRY_PATH}",
                 "key": self.admin_key,
                 "outbox_url": f"{self.login_base}/_sandbox/outbox",
             },

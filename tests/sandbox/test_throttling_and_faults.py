@@ -206,6 +206,7 @@ def test_serve_line_tells_where_the_fault_control_is(tmp_path: Path) -> None:
     announced = describe(state, 8443, tmp_path / "ca.pem", admin_key="k-123").as_json()
     assert announced["admin"] == {
         "faults_url": "https://127.0.0.1:8443/_sandbox/faults",
+        "delta_token_expiry_url": "https://127.0.0.1:8443/_sandbox/faults/delta-token-expiry",
         "key": "k-123",
         "outbox_url": "https://127.0.0.1:8443/_sandbox/outbox",
     }
