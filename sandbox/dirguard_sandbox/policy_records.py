@@ -14,6 +14,7 @@ from typing import Any
 
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time
 from dirguard_sandbox.errors import bad_request
+from dirguard_sandbox.value_formats import cidr_range
 
 SECURITY_DEFAULTS_ID = "00000000-0000-0000-0000-000000000005"
 CONDITIONAL_ACCESS = "conditionalAccessPolicies"
@@ -320,22 +321,8 @@ def named_location_record(body: Json, *, location_id: str, now: str) -> Json:
         ranges = body.get("ipRanges")
         if not isinstance(ranges, list) or not ranges:
             raise bad_request("An ipNamedLocation needs at least one entry in 'ipRanges'.")
-        for item in ranges:
-            if not isinstance(item, dict) or not isinstance(item.get("cidrAddress"), str):
-                raise bad_request("Each of 'ipRanges' needs a 'cidrAddress' such as 10.0.0.0/8.")
         record["isTrusted"] = bool(body.get("isTrusted", False))
-        record["ipRanges"] = [
-            {
-                "@odata.type": item.get("@odata.type")
-                or (
-                    "#microsoft.graph.iPv6CidrRange"
-                    if ":" in item["cidrAddress"]
-                    else "#microsoft.graph.iPv4CidrRange"
-                ),
-                "cidrAddress": item["cidrAddress"],
-            }
-            for item in ranges
-        ]
+        record["ipRanges"] = [cidr_range(item, "ipRanges") for item in ranges]
     else:
         record["countriesAndRegions"] = _strings(
             body.get("countriesAndRegions"), "countriesAndRegions"

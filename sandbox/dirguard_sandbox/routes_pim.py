@@ -3,6 +3,8 @@ their instances; an active assignment request also creates the role assignment i
 
 from __future__ import annotations
 
+import datetime
+
 from starlette.responses import Response
 
 from dirguard_sandbox.directory_state import Json, graph_time, new_id
@@ -12,6 +14,7 @@ from dirguard_sandbox.identity_answers import collection_answer, entity_answer, 
 from dirguard_sandbox.pim_audit import audit_schedule_request
 from dirguard_sandbox.role_catalog import ROLES_BY_TEMPLATE
 from dirguard_sandbox.routes_roles import activate_role, assign_role, unassign_role
+from dirguard_sandbox.value_formats import date_time_offset, iso_duration
 
 _RM = "/roleManagement/directory"
 _ACTIONS = (
@@ -77,20 +80,44 @@ for _collection in _KINDS:
 
 
 def _schedule_info(body: Json, now: str) -> Json:
+    """The request's ``scheduleInfo`` checked as "expirationPattern resource type"
+    (https://learn.microsoft.com/graph/api/resources/expirationpattern) says: ``afterDateTime``
+    with an ``endDateTime``, ``afterDuration`` with an ISO 8601 ``duration`` (and no end; the
+    schedule's end is then its start plus the duration)."""
     info = body.get("scheduleInfo") or {}
     if not isinstance(info, dict):
         raise bad_request("scheduleInfo must be a requestSchedule object.")
     expiration = info.get("expiration") or {"type": "noExpiration"}
-    if expiration.get("type") not in ("noExpiration", "afterDateTime", "afterDuration"):
-        raise bad_request(f"scheduleInfo.expiration.type '{expiration.get('type')}' is not valid.")
+    kind = expiration.get("type")
+    if kind not in ("noExpiration", "afterDateTime", "afterDuration"):
+        raise bad_request(f"scheduleInfo.expiration.type '{kind}' is not valid.")
+    start = info.get("startDateTime") or now
+    started = date_time_offset(start, "scheduleInfo.startDateTime")
+    end = expiration.get("endDateTime")
+    duration = expiration.get("duration")
+    if kind == "afterDateTime":
+        if end is None:
+            raise bad_request(
+                "An afterDateTime expiration needs scheduleInfo.expiration.endDateTime."
+            )
+        if date_time_offset(end, "scheduleInfo.expiration.endDateTime") <= started:
+            raise bad_request("scheduleInfo.expiration.endDateTime must be after startDateTime.")
+    if kind == "afterDuration":
+        if duration is None or end is not None:
+            raise bad_request(
+                "An afterDuration expiration needs scheduleInfo.expiration.duration and no "
+                "endDateTime."
+            )
+        span = iso_duration(duration, "scheduleInfo.expiration.duration")
+        if span <= datetime.timedelta(0):
+            raise bad_request("scheduleInfo.expiration.duration must be positive.")
+        end = graph_time(started + span)
+    elif duration is not None:
+        iso_duration(duration, "scheduleInfo.expiration.duration")
     return {
-        "startDateTime": info.get("startDateTime") or now,
+        "startDateTime": start,
         "recurrence": None,
-        "expiration": {
-            "type": expiration["type"],
-            "endDateTime": expiration.get("endDateTime"),
-            "duration": expiration.get("duration"),
-        },
+        "expiration": {"type": kind, "endDateTime": end, "duration": duration},
     }
 
 
