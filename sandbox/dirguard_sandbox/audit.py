@@ -135,3 +135,30 @@ def record_audit(
     state.audits.append(entry)
     hold_back(state, entry)
     return entry
+
+
+def group_link_audit(
+    state: DirectoryState, actor: Actor, activity: str, group: Json, object_id: str
+) -> Json:
+    """An "Add/Remove member/owner to/from group" entry: the member with the group's id and name
+    as modified properties, then the group."""
+    record = state.lookup(object_id) or {"displayName": None}
+    group_props: list[Json] = [
+        {"displayName": "Group.ObjectID", "oldValue": None, "newValue": json.dumps(group["id"])},
+        {
+            "displayName": "Group.DisplayName",
+            "oldValue": None,
+            "newValue": json.dumps(group["displayName"]),
+        },
+    ]
+    if activity.startswith("Remove"):
+        for entry in group_props:
+            entry["oldValue"], entry["newValue"] = entry["newValue"], None
+    return record_audit(
+        state,
+        actor=actor,
+        activity=activity,
+        category="GroupManagement",
+        operation_type="Assign" if activity.startswith("Add") else "Unassign",
+        targets=[target(state, object_id, record, group_props), target(state, group["id"], group)],
+    )

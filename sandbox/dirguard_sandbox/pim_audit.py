@@ -15,9 +15,8 @@ justification in its additional details.
 
 from __future__ import annotations
 
-from dirguard_sandbox.audit import record_audit
-from dirguard_sandbox.directory_state import Json
-from dirguard_sandbox.graph_routing import Call
+from dirguard_sandbox.audit import Actor, record_audit
+from dirguard_sandbox.directory_state import DirectoryState, Json
 from dirguard_sandbox.role_catalog import ROLES_BY_TEMPLATE
 
 _REMOVALS = ("adminRemove", "selfDeactivate")
@@ -52,9 +51,10 @@ def pim_activity(action: str, *, eligibility: bool, timebound: bool) -> tuple[st
     return f"Add member to role in PIM completed {span}", "Add"
 
 
-def audit_schedule_request(call: Call, request: Json, *, eligibility: bool) -> Json:
+def audit_schedule_request(
+    state: DirectoryState, actor: Actor, request: Json, *, eligibility: bool
+) -> Json:
     """Log one completed schedule request as PIM does; the entry is returned."""
-    state = call.state
     template = ROLES_BY_TEMPLATE[request["roleDefinitionId"]]
     expiration = request["scheduleInfo"]["expiration"]
     activity, operation = pim_activity(
@@ -92,7 +92,7 @@ def audit_schedule_request(call: Call, request: Json, *, eligibility: bool) -> J
     ]
     entry = record_audit(
         state,
-        actor=call.actor,
+        actor=actor,
         activity=activity,
         category="RoleManagement",
         operation_type=operation,

@@ -6,11 +6,9 @@ a security group removes it for good, as Entra does.
 
 from __future__ import annotations
 
-import json
-
 from starlette.responses import Response
 
-from dirguard_sandbox.audit import modified_properties, record_audit, target
+from dirguard_sandbox.audit import group_link_audit, modified_properties, record_audit, target
 from dirguard_sandbox.delta import delta_response
 from dirguard_sandbox.directory_recovery import set_aside_assignments
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time, new_id
@@ -251,27 +249,7 @@ async def list_owners(call: Call) -> Response:
 
 
 def _link_audit(call: Call, activity: str, group: Json, object_id: str) -> None:
-    state = call.state
-    record = state.lookup(object_id) or {"displayName": None}
-    group_props: list[Json] = [
-        {"displayName": "Group.ObjectID", "oldValue": None, "newValue": json.dumps(group["id"])},
-        {
-            "displayName": "Group.DisplayName",
-            "oldValue": None,
-            "newValue": json.dumps(group["displayName"]),
-        },
-    ]
-    if activity.startswith("Remove"):
-        for entry in group_props:
-            entry["oldValue"], entry["newValue"] = entry["newValue"], None
-    record_audit(
-        state,
-        actor=call.actor,
-        activity=activity,
-        category="GroupManagement",
-        operation_type="Assign" if activity.startswith("Add") else "Unassign",
-        targets=[target(state, object_id, record, group_props), target(state, group["id"], group)],
-    )
+    group_link_audit(call.state, call.actor, activity, group, object_id)
 
 
 async def _add_link(call: Call, table_name: str, activity: str) -> Response:

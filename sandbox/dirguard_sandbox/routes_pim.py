@@ -212,7 +212,7 @@ async def _request(call: Call, *, eligibility: bool) -> Response:
         else:
             del state.role_schedules[instance_id]["targetScheduleId"]
     answer = {k: v for k, v in request.items() if k != "kind"}
-    audit_schedule_request(call, answer, eligibility=eligibility)
+    audit_schedule_request(state, call.actor, answer, eligibility=eligibility)
     collection = f"role{prefix.capitalize()}ScheduleRequests"
     return entity_answer(call, answer, f"roleManagement/directory/{collection}", 201)
 

@@ -1,6 +1,7 @@
 """What a realistic tenant holds besides the fresh one's people and groups
 (``SeedOptions(realistic=True)``): a reporting tree, groups of every kind with nested
-membership, and soft-deleted items; the identity side (apps, conditional access, roles) comes
+membership, soft-deleted items and the week of audit history they left
+(``seed_audit_history``); the identity side (apps, conditional access, roles) comes
 from ``seed_identity.seed_directory_extras``."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import random
 
 from dirguard_sandbox.directory_state import DirectoryState
+from dirguard_sandbox.seed_audit_history import seed_audit_history
 from dirguard_sandbox.seed_identity import seed_directory_extras
 from dirguard_sandbox.seed_records import (
     LOCATIONS,
@@ -24,6 +26,7 @@ def seed_realistic(
     _seed_group_kinds(state, rng, domain, created, admin_id)
     seed_directory_extras(state, rng, admin_id)
     _seed_deleted_items(state, rng, domain, created)
+    seed_audit_history(state, rng, admin_id)
 
 
 def _new_group(

@@ -223,3 +223,55 @@ def test_pim_eligibility_activation_and_removal_are_logged_by_pim(
     (activation,) = _pim_entries(sdk, activated.id)  # type: ignore[union-attr]
     details = {d.key: d.value for d in activation.additional_details or []}
     assert details["ExpirationTime"].startswith("2026-03-02T17:00:00")
+
+
+@pytest.fixture(scope="module")
+def realistic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    state = generate_tenant(SeedOptions(users=40, seed=5, realistic=True))
+    server = BackgroundSandbox(state, Path(tmp_path_factory.mktemp("lived-in")), throttling=False)
+    server.start()
+    try:
+        yield RunningSandbox(info=server.info, state=server.state)
+    finally:
+        server.stop()
+
+
+def test_a_realistic_tenant_starts_with_a_week_of_audit_history(realistic: RunningSandbox) -> None:
+    state = realistic.state
+    admin_upn = realistic.info.admin_user_principal_name
+    made = Sdk(realistic)
+    try:
+        page = made.run(made.client.audit_logs.directory_audits.get())
+    finally:
+        made.close()
+    assert page is not None and page.value is not None
+    entries = page.value
+    assert len(entries) >= 20
+    times = [entry.activity_date_time for entry in entries]
+    assert times == sorted(times, reverse=True), "newest first, as Graph lists them"
+    now = datetime.datetime.now(datetime.UTC)
+    assert all(now - datetime.timedelta(days=7, minutes=5) <= t <= now for t in times if t)
+    by_activity: dict[str, list[Any]] = {}
+    for entry in entries:
+        by_activity.setdefault(entry.activity_display_name or "", []).append(entry)
+    assert {
+        "Add conditional access policy",
+        "Add member to role",
+        "Add eligible member to role in PIM completed (timebound)",
+        "Update user",
+        "Add member to group",
+        "Delete user",
+    } <= set(by_activity)
+    policies = by_activity["Add conditional access policy"]
+    assert len(policies) == len(state.policies["conditionalAccessPolicies"])
+    assert {p.logged_by_service for p in policies} == {"Conditional Access"}
+    assert len(by_activity["Add eligible member to role in PIM completed (timebound)"]) == len(
+        [r for r in state.role_schedules.values() if r["kind"] == "eligibilityRequest"]
+    )
+    admins = [e for e in entries if e.initiated_by.user is not None]
+    assert admins and {e.initiated_by.user.user_principal_name for e in admins} == {admin_upn}
+    assert {e.initiated_by.user.ip_address for e in admins} == {"203.0.113.10"}
+    by_app = [e for e in by_activity["Update user"] if e.initiated_by.app is not None]
+    assert by_app, "some user updates were made by a line-of-business app"
+    removed = {e.target_resources[0].id for e in by_activity["Delete user"]}
+    assert removed == {r["record"]["id"] for r in state.deleted.values() if r["kind"] == "users"}
