@@ -184,6 +184,77 @@ def test_every_property_answered_exists_in_the_csdl(graph_sandbox: RunningSandbo
     assert sorted(set(problems)) == []
 
 
+def test_recovery_answers_exist_in_the_csdl(graph_sandbox: RunningSandbox) -> None:
+    """Deleted policies, named locations and administrative units, contacts and grant delta, and
+    PIM's audit entries: every property they answer is one the CSDL declares."""
+    state = graph_sandbox.state
+    ca = "/identity/conditionalAccess"
+    with graph_sandbox.client() as client:
+        location = client.post(
+            f"{ca}/namedLocations",
+            json={
+                "@odata.type": "#microsoft.graph.ipNamedLocation",
+                "displayName": "Schema office",
+                "ipRanges": [{"cidrAddress": "192.0.2.0/24"}],
+            },
+        ).json()
+        policy = client.post(
+            f"{ca}/policies",
+            json={
+                "displayName": "Schema policy",
+                "state": "disabled",
+                "conditions": {
+                    "users": {"includeUsers": ["All"]},
+                    "applications": {"includeApplications": ["All"]},
+                },
+                "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
+            },
+        ).json()
+        client.delete(f"{ca}/policies/{policy['id']}")
+        client.delete(f"{ca}/namedLocations/{location['id']}")
+        unit = client.post("/directory/administrativeUnits", json={"displayName": "Schema"}).json()
+        client.delete(f"/directory/administrativeUnits/{unit['id']}")
+        client.post(
+            "/roleManagement/directory/roleEligibilityScheduleRequests",
+            json={
+                "action": "adminAssign",
+                "principalId": list(state.users)[5],
+                "roleDefinitionId": "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+                "directoryScopeId": "/",
+                "scheduleInfo": {"expiration": {"type": "afterDuration", "duration": "P30D"}},
+            },
+        )
+        client_id, resource_id = list(state.service_principals)[:2]
+        client.post(
+            "/oauth2PermissionGrants",
+            json={
+                "clientId": client_id,
+                "consentType": "AllPrincipals",
+                "resourceId": resource_id,
+                "scope": "User.Read",
+            },
+        )
+        answers = [
+            ("microsoft.graph.conditionalAccessPolicy", client.get(f"{ca}/deletedItems/policies")),
+            ("microsoft.graph.namedLocation", client.get(f"{ca}/deletedItems/namedLocations")),
+            (
+                "microsoft.graph.administrativeUnit",
+                client.get("/directory/deletedItems/graph.administrativeUnit"),
+            ),
+            ("microsoft.graph.orgContact", client.get("/contacts/delta")),
+            ("microsoft.graph.oAuth2PermissionGrant", client.get("/oauth2PermissionGrants/delta")),
+            ("microsoft.graph.directoryAudit", client.get("/auditLogs/directoryAudits")),
+        ]
+    problems = []
+    for type_name, answer in answers:
+        assert answer.status_code == 200, answer.text
+        items = answer.json()["value"]
+        assert items, type_name
+        for item in items:
+            problems += _problems(item, type_name, type_name.rsplit(".", 1)[1])
+    assert sorted(set(problems)) == []
+
+
 def test_every_emulated_route_is_a_real_graph_path() -> None:
     database = sqlite3.connect(_reference("msgraph-openapi-v1.db"))
     try:
