@@ -27,6 +27,7 @@ from dirguard_sandbox import (
     routes_mail_signins,
     routes_manager,
     routes_mfa_requirements,
+    routes_pim_policies,
     routes_policies,
     routes_users,
 )
@@ -54,6 +55,7 @@ ROUTE_MODULES = (
     routes_directory,
     routes_manager,
     routes_policies,
+    routes_pim_policies,
     routes_auth_methods,
     routes_mfa_requirements,
     routes_licenses,

@@ -551,19 +551,8 @@ ENDPOINTS += (
         template=f"{_RM}/roleAssignments/{{unifiedRoleAssignment-id}}",
         permissions=_ROLE_WRITE,
     ),
-    *_pim("roleAssignmentScheduleRequests", "unifiedRoleAssignmentScheduleRequest"),
-    *_pim("roleAssignmentSchedules", "unifiedRoleAssignmentSchedule"),
-    *_pim("roleAssignmentScheduleInstances", "unifiedRoleAssignmentScheduleInstance"),
-    *_pim("roleEligibilityScheduleRequests", "unifiedRoleEligibilityScheduleRequest"),
-    *_pim("roleEligibilitySchedules", "unifiedRoleEligibilitySchedule"),
-    *_pim("roleEligibilityScheduleInstances", "unifiedRoleEligibilityScheduleInstance"),
-    Endpoint(
-        method="POST", template=f"{_RM}/roleAssignmentScheduleRequests", permissions=_ROLE_WRITE
-    ),
-    Endpoint(
-        method="POST", template=f"{_RM}/roleEligibilityScheduleRequests", permissions=_ROLE_WRITE
-    ),
 )
+# PIM schedules, instances and requests: permissions_pim.PIM_ENDPOINTS (appended below).
 
 # ---------------------------------------------------------------------------------------------
 # Authentication methods, licenses, administrative units, contacts, invitations, sign-in logs,
@@ -766,7 +755,14 @@ BETA_ENDPOINTS: tuple[Endpoint, ...] = (
 )
 """Operations Graph has only under ``/beta`` (every ``ENDPOINTS`` operation is served there too)."""
 
-# The operations of recovery fidelity live in their own module, which needs ``Endpoint`` above.
+# PIM and recovery fidelity live in their own modules, which need ``Endpoint`` above.
+from dirguard_sandbox.permissions_pim import PIM_ENDPOINTS, PIM_PERMISSIONS  # noqa: E402
 from dirguard_sandbox.permissions_recovery import RECOVERY_ENDPOINTS  # noqa: E402
 
-ENDPOINTS += RECOVERY_ENDPOINTS
+APPLICATION_PERMISSIONS += PIM_PERMISSIONS
+PERMISSIONS_BY_VALUE.update({permission.value: permission for permission in PIM_PERMISSIONS})
+PERMISSIONS_BY_ID.update({permission.id: permission for permission in PIM_PERMISSIONS})
+READ_ONLY_PERMISSIONS = tuple(
+    permission.value for permission in APPLICATION_PERMISSIONS if ".Read." in permission.value
+)
+ENDPOINTS += PIM_ENDPOINTS + RECOVERY_ENDPOINTS

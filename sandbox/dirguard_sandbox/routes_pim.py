@@ -49,11 +49,70 @@ _KINDS = {
 
 
 def _records(call: Call, kind: str) -> list[Json]:
-    return [
+    records = [
         {k: v for k, v in record.items() if k != "kind"}
         for record in call.state.role_schedules.values()
         if record["kind"] == kind
     ]
+    if kind in ("assignmentSchedule", "assignmentInstance"):
+        records += _direct_assignments(call, kind, records)
+    return records
+
+
+def _direct_assignments(call: Call, kind: str, through_pim: list[Json]) -> list[Json]:
+    """Role assignments made directly (``roleAssignments``, ``directoryRoles/{id}/members``), as
+    schedules and instances: "unifiedRoleAssignmentScheduleInstance resource type"
+    (https://learn.microsoft.com/graph/api/resources/unifiedroleassignmentscheduleinstance) says
+    an active assignment "might have been made through PIM assignments and activation
+    requests, or directly through the role assignments API". They are permanent and take the
+    assignment's id."""
+    covered = {
+        (r["principalId"], r["roleDefinitionId"], r["directoryScopeId"]) for r in through_pim
+    }
+    made = []
+    for assignment in call.state.role_assignments.values():
+        key = (assignment["principalId"], assignment["roleDefinitionId"], "/")
+        if key in covered:
+            continue
+        common: Json = {
+            "id": assignment["id"],
+            "principalId": assignment["principalId"],
+            "roleDefinitionId": assignment["roleDefinitionId"],
+            "directoryScopeId": assignment["directoryScopeId"],
+            "appScopeId": assignment.get("appScopeId"),
+            "memberType": "Direct",
+            "assignmentType": "Assigned",
+        }
+        if kind == "assignmentInstance":
+            made.append(
+                {
+                    **common,
+                    "startDateTime": None,
+                    "endDateTime": None,
+                    "roleAssignmentOriginId": assignment["id"],
+                    "roleAssignmentScheduleId": assignment["id"],
+                }
+            )
+        else:
+            made.append(
+                {
+                    **common,
+                    "createdDateTime": None,
+                    "createdUsing": assignment["id"],
+                    "modifiedDateTime": None,
+                    "status": "Provisioned",
+                    "scheduleInfo": {
+                        "startDateTime": None,
+                        "recurrence": None,
+                        "expiration": {
+                            "type": "noExpiration",
+                            "endDateTime": None,
+                            "duration": None,
+                        },
+                    },
+                }
+            )
+    return made
 
 
 def _register_collection(collection: str) -> None:

@@ -24,6 +24,7 @@ from dirguard_sandbox.identity_answers import (
     require,
     required_fields,
 )
+from dirguard_sandbox.odata_query import QueryOptions, context_url, list_page, parse_query, project
 from dirguard_sandbox.role_catalog import (
     BUILT_IN_ROLES,
     ROLES_BY_TEMPLATE,
@@ -256,22 +257,61 @@ async def get_role_definition(call: Call) -> Response:
     )
 
 
+_ASSIGNMENT_EXPANDABLE = frozenset({"principal", "roleDefinition"})
+"""What "List unifiedRoleAssignments" (https://learn.microsoft.com/graph/api/rbacapplication-list-roleassignments)
+expands: the principal (a directoryObject with its ``@odata.type``) and the role definition."""
+
+
+def _assignment_options(call: Call) -> QueryOptions:
+    return parse_query(
+        call.request.query_params,
+        call.request.headers,
+        known=frozenset(_ASSIGNMENT_TEMPLATE),
+        type_name="unifiedRoleAssignment",
+        expandable=_ASSIGNMENT_EXPANDABLE,
+    )
+
+
+def _expanded_assignment(
+    state: DirectoryState, expand: str | None, record: Json, item: Json
+) -> None:
+    if expand == "principal":
+        principal = directory_object(state, record["principalId"])
+        if principal is not None:
+            item["principal"] = principal
+    elif expand == "roleDefinition":
+        item["roleDefinition"] = role_definition_record(
+            ROLES_BY_TEMPLATE[record["roleDefinitionId"]]
+        )
+
+
 @handles("GET", f"{_RM}/roleAssignments")
 async def list_role_assignments(call: Call) -> Response:
-    records = list(call.state.role_assignments.values())
-    return collection_answer(
-        call,
-        records,
-        "roleManagement/directory/roleAssignments",
-        "unifiedRoleAssignment",
-        _ASSIGNMENT_TEMPLATE,
+    options = _assignment_options(call)
+    body = list_page(
+        list(call.state.role_assignments.values()),
+        options,
+        graph_base=call.graph_base,
+        path=call.path,
+        entity_set="roleManagement/directory/roleAssignments",
+        default_select=None,
+        decorate=lambda record, item: _expanded_assignment(
+            call.state, options.expand, record, item
+        ),
     )
+    return graph_json(body)
 
 
 @handles("GET", f"{_RM}/roleAssignments/{{unifiedRoleAssignment-id}}")
 async def get_role_assignment(call: Call) -> Response:
     record = require(call.state.role_assignments, call.param("unifiedRoleAssignment_id"))
-    return entity_answer(call, record, "roleManagement/directory/roleAssignments")
+    options = _assignment_options(call)
+    item = project(record, options.select, None)
+    _expanded_assignment(call.state, options.expand, record, item)
+    context = context_url(
+        call.graph_base, "roleManagement/directory/roleAssignments", options.select
+    )
+    return graph_json({"@odata.context": f"{context}/$entity", **item})
 
 
 @handles("POST", f"{_RM}/roleAssignments")
