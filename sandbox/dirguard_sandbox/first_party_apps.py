@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from dirguard_sandbox.arm_catalog import add_subscription
 from dirguard_sandbox.directory_state import Application, DirectoryState, Json
 from dirguard_sandbox.permissions_table import GRAPH_APP_ID, MICROSOFT_TENANT_ID
-from dirguard_sandbox.seed_data import SeedOptions, generate_tenant
 
 EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
 O365_MANAGEMENT_APP_ID = "c5393580-f805-4401-95e8-94b7a6ef2fc2"
@@ -218,10 +217,10 @@ def _strip_to_administrator(state: DirectoryState) -> None:
     state.app_role_assignments.clear()
 
 
-def generate_admin_only_tenant(seed: int = 1) -> DirectoryState:
-    """A tenant holding only its Global Administrator and Microsoft's first-party apps."""
-    state = generate_tenant(SeedOptions(users=1, seed=seed))
-    _strip_to_administrator(state)
+def add_first_party_apps(state: DirectoryState) -> None:
+    """What every real tenant has besides its own objects: Microsoft's resource service
+    principals with their app roles and scopes, the Microsoft Graph Command Line Tools public
+    client (device code sign-in) and, for the administrator, one Azure subscription."""
     graph = next(sp for sp in state.service_principals.values() if sp["appId"] == GRAPH_APP_ID)
     known = {role["value"] for role in graph["appRoles"]}
     graph["appRoles"].extend(
@@ -246,4 +245,14 @@ def generate_admin_only_tenant(seed: int = 1) -> DirectoryState:
         granted=[],
     )
     add_subscription(state, "Sandbox Subscription", next(iter(state.passwords)))
+
+
+def generate_admin_only_tenant(seed: int = 1) -> DirectoryState:
+    """A tenant holding only its Global Administrator and Microsoft's first-party apps."""
+    # Imported here: seed_data's realistic tenants use ``add_first_party_apps`` above.
+    from dirguard_sandbox.seed_data import SeedOptions, generate_tenant
+
+    state = generate_tenant(SeedOptions(users=1, seed=seed))
+    _strip_to_administrator(state)
+    add_first_party_apps(state)
     return state

@@ -1,5 +1,7 @@
 """What a realistic tenant holds besides the fresh one's people and groups
-(``SeedOptions(realistic=True)``): a reporting tree, groups of every kind with nested
+(``SeedOptions(realistic=True)``): Microsoft's first-party apps with the device-code client and an
+Azure subscription, as in every real tenant (so ``dirguard connect entra`` works on the same
+tenant that holds data and audit history), a reporting tree, groups of every kind with nested
 membership, soft-deleted items and the week of audit history they left
 (``seed_audit_history``); the identity side (apps, conditional access, roles) comes
 from ``seed_identity.seed_directory_extras``."""
@@ -9,6 +11,7 @@ from __future__ import annotations
 import random
 
 from dirguard_sandbox.directory_state import DirectoryState
+from dirguard_sandbox.first_party_apps import add_first_party_apps
 from dirguard_sandbox.seed_audit_history import seed_audit_history
 from dirguard_sandbox.seed_identity import seed_directory_extras
 from dirguard_sandbox.seed_records import (
@@ -22,6 +25,7 @@ from dirguard_sandbox.seed_records import (
 def seed_realistic(
     state: DirectoryState, rng: random.Random, domain: str, created: str, admin_id: str
 ) -> None:
+    add_first_party_apps(state)
     _seed_managers(state, admin_id)
     _seed_group_kinds(state, rng, domain, created, admin_id)
     seed_directory_extras(state, rng, admin_id)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dirguard_sandbox.first_party_apps import GRAPH_COMMAND_LINE_TOOLS_APP_ID, RESOURCE_APPS
 from dirguard_sandbox.role_catalog import ROLES_BY_TEMPLATE
 from dirguard_sandbox.seed_data import SeedOptions, generate_tenant
 from dirguard_sandbox.server import BackgroundSandbox
@@ -208,3 +209,49 @@ def test_every_generated_entity_is_valid_against_the_csdl(graph: httpx.Client) -
         for item in _all(graph, path):
             problems += _problems(item, f"microsoft.graph.{type_name}", path)
     assert sorted(set(problems)) == []
+
+
+def test_the_lived_in_tenant_also_has_microsofts_apps_and_the_device_code_client(
+    tenant: RunningSandbox, graph: httpx.Client
+) -> None:
+    """One tenant for connection set-up and for capture: Microsoft's first-party service
+    principals, the Microsoft Graph Command Line Tools device-code client the administrator signs
+    in through, an Azure subscription, and data and audit history."""
+    app_ids = {sp["appId"] for sp in graph.get("/servicePrincipals?$top=999").json()["value"]}
+    assert {app.app_id for app in RESOURCE_APPS} | {GRAPH_COMMAND_LINE_TOOLS_APP_ID} <= app_ids
+    info = tenant.info
+    base = f"{info.login_base}/{info.tenant_id}/oauth2/v2.0"
+    verify = tenant.tls()
+    flow = httpx.post(
+        f"{base}/devicecode",
+        data={
+            "client_id": GRAPH_COMMAND_LINE_TOOLS_APP_ID,
+            "scope": "https://graph.microsoft.com/AuditLog.Read.All",
+        },
+        verify=verify,
+    ).json()
+    approved = httpx.post(
+        f"{info.login_base}/devicelogin",
+        data={
+            "user_code": flow["user_code"],
+            "username": info.admin_user_principal_name,
+            "password": info.admin_password,
+        },
+        verify=verify,
+    )
+    assert "You have signed in" in approved.text
+    token = httpx.post(
+        f"{base}/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "client_id": GRAPH_COMMAND_LINE_TOOLS_APP_ID,
+            "device_code": flow["device_code"],
+        },
+        verify=verify,
+    )
+    assert token.status_code == 200, token.text
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    with httpx.Client(base_url=info.graph_base, verify=verify, headers=headers) as admin:
+        audits = admin.get("/auditLogs/directoryAudits").json()["value"]
+    assert len(audits) >= 20
+    assert len(tenant.state.groups) > 10 and tenant.state.subscriptions
