@@ -27,8 +27,11 @@ from dirguard_sandbox import (
     routes_mail_signins,
     routes_manager,
     routes_mfa_requirements,
+    routes_owners,
     routes_pim_policies,
     routes_policies,
+    routes_relationships,
+    routes_tenant_settings,
     routes_users,
 )
 from dirguard_sandbox.batch import batch_route
@@ -56,6 +59,9 @@ ROUTE_MODULES = (
     routes_manager,
     routes_policies,
     routes_pim_policies,
+    routes_relationships,
+    routes_owners,
+    routes_tenant_settings,
     routes_auth_methods,
     routes_mfa_requirements,
     routes_licenses,

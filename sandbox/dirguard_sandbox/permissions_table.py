@@ -756,6 +756,7 @@ BETA_ENDPOINTS: tuple[Endpoint, ...] = (
 """Operations Graph has only under ``/beta`` (every ``ENDPOINTS`` operation is served there too)."""
 
 # PIM and recovery fidelity live in their own modules, which need ``Endpoint`` above.
+from dirguard_sandbox.permissions_guardian_reads import GUARDIAN_READ_ENDPOINTS  # noqa: E402
 from dirguard_sandbox.permissions_pim import PIM_ENDPOINTS, PIM_PERMISSIONS  # noqa: E402
 from dirguard_sandbox.permissions_recovery import RECOVERY_ENDPOINTS  # noqa: E402
 
@@ -765,4 +766,4 @@ PERMISSIONS_BY_ID.update({permission.id: permission for permission in PIM_PERMIS
 READ_ONLY_PERMISSIONS = tuple(
     permission.value for permission in APPLICATION_PERMISSIONS if ".Read." in permission.value
 )
-ENDPOINTS += PIM_ENDPOINTS + RECOVERY_ENDPOINTS
+ENDPOINTS += PIM_ENDPOINTS + RECOVERY_ENDPOINTS + GUARDIAN_READ_ENDPOINTS

@@ -26,8 +26,9 @@ from dirguard_sandbox.identity_answers import (
     entity_answer,
     known_properties,
 )
+from dirguard_sandbox.object_lists import object_list_answer
 from dirguard_sandbox.odata_query import list_page, parse_query
-from dirguard_sandbox.resource_rules import USER_DEFAULT_SELECT, check_body
+from dirguard_sandbox.resource_rules import check_body
 from dirguard_sandbox.seed_licensing_and_logs import new_unit_record
 
 _UNITS = "/directory/administrativeUnits"
@@ -178,29 +179,7 @@ async def list_unit_members(call: Call) -> Response:
         for member_id in state.unit_members.get(unit["id"], [])
         if (found := directory_object(state, member_id)) is not None
     ]
-    options = parse_query(
-        call.request.query_params,
-        call.request.headers,
-        known=known_properties(members),
-        type_name="directoryObject",
-    )
-    body = list_page(
-        members,
-        options,
-        graph_base=call.graph_base,
-        path=call.path,
-        entity_set="directoryObjects",
-        default_select=None,
-    )
-    types = {member["id"]: member["@odata.type"] for member in members}
-    rendered = []
-    for item in body["value"]:
-        kind = types.get(item.get("id", ""), "#microsoft.graph.directoryObject")
-        if options.select is None and kind == "#microsoft.graph.user":
-            item = {name: item.get(name) for name in USER_DEFAULT_SELECT}
-        rendered.append({"@odata.type": kind, **item})
-    body["value"] = rendered
-    return graph_json(body)
+    return object_list_answer(call, members)
 
 
 def _member_audit(call: Call, unit: Json, object_id: str, *, added: bool) -> None:

@@ -157,6 +157,20 @@ RULE_B2C = "an Azure AD B2C local-account user (identities without a userPrincip
 RULE_ENDSWITH = "endswith() is an advanced query the sandbox's $filter does not emulate"
 RULE_UNKEPT = "names a property the sandbox does not keep (Outlook group settings, license errors)"
 
+RULE_KEPT_EMPTY = (
+    "a collection the sandbox keeps nothing in (devices, group settings, token lifetime "
+    "policies, extension properties, scoped role members): it answers an empty list"
+)
+_KEPT_EMPTY = frozenset(
+    {
+        "/devices",
+        "/groupSettings",
+        "/policies/tokenLifetimePolicies",
+        "/applications/{application-id}/extensionProperties",
+        "/directoryRoles/{directoryRole-id}/scopedMembers",
+        "/directory/administrativeUnits/{administrativeUnit-id}/scopedRoleMembers",
+    }
+)
 _UNKEPT_PROPERTIES = ("hasMembersWithLicenseErrors", "allowExternalSenders", "unseenCount")
 PAGE_SLIPS = {
     "microsoftauthenticatorauthenticationmethodconfiguration-update.md:"
@@ -203,6 +217,8 @@ def classify(example: Example) -> Verdict:
         rule = RULE_UNKEPT
     elif example.method == "POST" and template == "/users" and '"identities"' in example.body_text:
         rule = RULE_B2C
+    elif example.method == "GET" and template in _KEPT_EMPTY:
+        rule = RULE_KEPT_EMPTY
     return verdict(rule, template)
 
 

@@ -21,6 +21,7 @@ from dirguard_sandbox.directory_state import DirectoryState
 from dirguard_sandbox.permissions_table import GRAPH_APP_ID, PERMISSIONS_BY_VALUE
 from dirguard_sandbox.role_catalog import GLOBAL_ADMINISTRATOR, ROLES_BY_TEMPLATE
 from tests.sandbox.docs_replay_directory import directory_value
+from tests.sandbox.docs_replay_links import add_owner, make_links
 from tests.sandbox.identity_helpers import AppCertificate, make_certificate
 
 Body = Any
@@ -222,6 +223,7 @@ class ReplayTenant:
         self._hint = hint
         for name, given in page.items():
             values[name] = self._value(name, template, method, given, values)
+        make_links(self.client, self.state, template, method, values)
         specific = _BODY_FIXERS.get((method, template))
         if specific is not None:
             fix = specific(self, values)
@@ -252,6 +254,12 @@ class ReplayTenant:
         if name == "directoryObject-id":
             if template.startswith("/directory/deletedItems"):
                 return self.deleted_group()
+            for collection in ("applications", "servicePrincipals"):
+                if template.startswith(f"/{collection}/") and "/owners/" in template:
+                    owned = earlier[
+                        "application-id" if collection == "applications" else "servicePrincipal-id"
+                    ]
+                    return add_owner(self.client, state, collection, owned)
             if template.startswith("/groups/") and "/members/" in template:
                 return state.members[earlier["group-id"]][0]
             if template.startswith("/groups/") and "/owners/" in template:
