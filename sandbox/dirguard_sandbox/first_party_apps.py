@@ -9,11 +9,12 @@ and no app registrations, and resource service principals that publish the app r
 (application permissions) and ``oauth2PermissionScopes`` (delegated permissions) a connection
 setup asks for.
 
-Application ids of the first-party apps are Microsoft's well-known ones. Permission ids the
-sandbox already knew (``permissions_table``) are Microsoft's; the others listed here are
-derived deterministically from the resource and the permission name (``uuid5``), not copied from
-Microsoft, so a client must resolve permissions by value from the resource service principal,
-as it must against a real tenant.
+Application ids of the first-party apps are Microsoft's well-known ones. Microsoft Graph's
+application permission ids are Microsoft's published ones (``permissions_table`` and
+``PUBLISHED_GRAPH_ROLE_IDS``); the few not found there, delegated scope ids and the other
+resources' permission ids are derived deterministically from the resource and the permission
+name (``uuid5``), so a client must resolve permissions by value from the resource service
+principal, as it must against a real tenant.
 """
 
 from __future__ import annotations
@@ -64,6 +65,32 @@ _EXTRA_GRAPH_APP_ROLES = (
     "UserAuthenticationMethod.ReadWrite.All",
 )
 """Application permissions of Microsoft Graph beyond those the sandbox's endpoints check."""
+
+PUBLISHED_GRAPH_ROLE_IDS = {
+    "Agreement.Read.All": "2f3e6f8c-093b-4c57-a58b-ba5ce494a169",
+    "Contacts.ReadWrite": "6918b873-d17a-4dc1-b314-35f528134491",
+    "CrossTenantInformation.ReadBasic.All": "cac88765-0581-4025-9725-5ebc13f729ee",
+    "CustomSecAttributeDefinition.ReadWrite.All": "12338004-21f4-4896-bf5e-b75dfaf1016d",
+    "Device.Read.All": "7438b122-aefc-4978-80ed-43db9fcc7715",
+    "Device.ReadWrite.All": "1138cb37-bd11-4084-a2b7-9f71582aeddb",
+    "DeviceLocalCredential.Read.All": "884b599e-4d48-43a5-ba94-15c414d00588",
+    "DeviceManagementApps.ReadWrite.All": "78145de6-330d-4800-a6ce-494ff2d33d07",
+    "DeviceManagementConfiguration.ReadWrite.All": "9241abd9-d0e6-425a-bd4f-47ba86e767a4",
+    "DeviceManagementManagedDevices.PrivilegedOperations.All": "5b07b0dd-2377-4e44-a38d-703f09a0dc3c",  # noqa: E501
+    "DeviceManagementManagedDevices.ReadWrite.All": "243333ab-4d21-40cb-a475-36241daa0842",
+    "Files.Read.All": "01d4889c-1287-42c6-ac1f-5d1e02578ef6",
+    "Mail.ReadWrite": "e2a3a72e-5f79-4c64-b1b1-878b674786c9",
+    "Member.Read.Hidden": "658aa5d8-239f-45c4-aa12-864f4fc7e490",
+    "NetworkAccessPolicy.ReadWrite.All": "f0c341be-8348-4989-8e43-660324294538",
+    "ProfilePhoto.Read.All": "e24d31aa-e1ab-4c80-85fe-23018690335d",
+    "Reports.Read.All": "230c1aed-a721-4c5d-9cb4-a90514e508ef",
+    "SecurityEvents.Read.All": "bf394140-e372-4bf9-a898-299cfc7564e5",
+    "Synchronization.ReadWrite.All": "9b50c33d-700f-43b1-b2eb-87e89b703581",
+    "TeamSettings.ReadWrite.All": "bdd80a03-d9bc-451d-b7c4-ce7c63fe3c8f",
+}
+"""Microsoft's appRole ids of those extra Graph permissions, as the "Microsoft Graph permissions
+reference" (https://learn.microsoft.com/graph/permissions-reference) publishes them; the few
+left out keep an id derived by ``permission_id``."""
 
 GRAPH_DELEGATED_SCOPES = (
     "openid",
@@ -149,11 +176,12 @@ def permission_id(resource_app_id: str, kind: str, value: str) -> str:
 
 
 def _app_role(resource_app_id: str, value: str) -> Json:
+    published = PUBLISHED_GRAPH_ROLE_IDS.get(value) if resource_app_id == GRAPH_APP_ID else None
     return {
         "allowedMemberTypes": ["Application"],
         "description": f"Allows the app to use {value} without a signed-in user.",
         "displayName": value,
-        "id": permission_id(resource_app_id, "Role", value),
+        "id": published or permission_id(resource_app_id, "Role", value),
         "isEnabled": True,
         "origin": "Application",
         "value": value,

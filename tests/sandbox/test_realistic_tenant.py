@@ -255,3 +255,15 @@ def test_the_lived_in_tenant_also_has_microsofts_apps_and_the_device_code_client
         audits = admin.get("/auditLogs/directoryAudits").json()["value"]
     assert len(audits) >= 20
     assert len(tenant.state.groups) > 10 and tenant.state.subscriptions
+
+
+def test_graph_permissions_carry_microsofts_published_ids(graph: httpx.Client) -> None:
+    """Microsoft Graph permissions reference (https://learn.microsoft.com/graph/permissions-reference):
+    a few application permissions' ids, which clients may have hard-coded."""
+    graph_sp = graph.get("/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')")
+    roles = {role["value"]: role["id"] for role in graph_sp.json()["appRoles"]}
+    assert roles["Device.Read.All"] == "7438b122-aefc-4978-80ed-43db9fcc7715"
+    assert roles["Reports.Read.All"] == "230c1aed-a721-4c5d-9cb4-a90514e508ef"
+    assert roles["RoleEligibilitySchedule.Read.Directory"] == "ff278e11-4a33-4d0c-83d2-d01dc58929a5"
+    assert roles["RoleManagementPolicy.Read.Directory"] == "fdc4c997-9942-4479-bfcb-75a36d1138df"
+    assert len(set(roles.values())) == len(roles)
