@@ -20,6 +20,14 @@ Microsoft page:
 - policies ("Get adminConsentRequestPolicy", "List permissionGrantPolicies", "List
   tokenLifetimePolicies", "List authenticationStrengthPolicies"): Policy.Read.All; "List
   authenticationContextClassReferences": Policy.Read.ConditionalAccess, Policy.Read.All;
+- custom security attributes ("List customSecurityAttributeDefinitions", "List attributeSets",
+  https://learn.microsoft.com/graph/api/directory-list-customsecurityattributedefinitions):
+  CustomSecAttributeDefinition.Read.All, CustomSecAttributeDefinition.ReadWrite.All (Directory
+  permissions do not reach them);
+- ``directory/onPremisesSynchronization`` ("Get onPremisesDirectorySynchronization",
+  https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get):
+  OnPremDirectorySynchronization.Read.All, OnPremDirectorySynchronization.ReadWrite.All;
+- a group's ``settings`` ("List settings"): Group.Read.All, Directory.Read.All;
 - ``devices`` ("List devices", https://learn.microsoft.com/graph/api/device-list) and
   ``groupSettings`` ("List settings", https://learn.microsoft.com/graph/api/group-list-settings):
   Directory.Read.All.
@@ -27,7 +35,35 @@ Microsoft page:
 
 from __future__ import annotations
 
-from dirguard_sandbox.permissions_table import Endpoint
+from dirguard_sandbox.permissions_table import AppPermission, Endpoint
+
+GUARDIAN_PERMISSIONS: tuple[AppPermission, ...] = (
+    AppPermission(
+        value="CustomSecAttributeDefinition.Read.All",
+        id="b185aa14-d8d2-42c1-a685-0f5596613624",
+        display_name="Read custom security attribute definitions",
+    ),
+    AppPermission(
+        value="CustomSecAttributeDefinition.ReadWrite.All",
+        id="12338004-21f4-4896-bf5e-b75dfaf1016d",
+        display_name="Read and write custom security attribute definitions",
+        implies=("CustomSecAttributeDefinition.Read.All",),
+    ),
+    AppPermission(
+        value="OnPremDirectorySynchronization.Read.All",
+        id="bb70e231-92dc-4729-aff5-697b3f04be95",
+        display_name="Read all on-premises directory synchronization information",
+    ),
+    AppPermission(
+        value="OnPremDirectorySynchronization.ReadWrite.All",
+        id="c22a92cc-79bf-4bb1-8b6c-e0a05d3d80ce",
+        display_name="Read and write all on-premises directory synchronization information",
+        implies=("OnPremDirectorySynchronization.Read.All",),
+    ),
+)
+"""Permissions of the custom security attribute and directory synchronization reads, with the ids
+the "Microsoft Graph permissions reference" (https://learn.microsoft.com/graph/permissions-reference)
+publishes."""
 
 _DIRECTORY = ("Directory.Read.All", "Directory.ReadWrite.All")
 _USER = ("User.Read.All", "User.ReadWrite.All", *_DIRECTORY)
@@ -37,6 +73,11 @@ _APP_WRITE = ("Application.ReadWrite.All", "Directory.ReadWrite.All")
 _ROLE = ("RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", *_DIRECTORY)
 _POLICY = ("Policy.Read.All",)
 _CA_POLICY = ("Policy.Read.ConditionalAccess", "Policy.Read.All")
+_CUSTOM_ATTRIBUTES = (
+    "CustomSecAttributeDefinition.Read.All",
+    "CustomSecAttributeDefinition.ReadWrite.All",
+)
+_SYNC = ("OnPremDirectorySynchronization.Read.All", "OnPremDirectorySynchronization.ReadWrite.All")
 _APP_ITEM = "/applications/{application-id}"
 _SP_ITEM = "/servicePrincipals/{servicePrincipal-id}"
 
@@ -79,4 +120,9 @@ GUARDIAN_READ_ENDPOINTS: tuple[Endpoint, ...] = (
     _get("/identity/conditionalAccess/authenticationStrength/policies", _POLICY),
     _get("/devices", _DIRECTORY),
     _get("/groupSettings", _DIRECTORY),
+    _get("/groups/{group-id}/settings", ("Group.Read.All", "Group.ReadWrite.All", *_DIRECTORY)),
+    _get("/directory/customSecurityAttributeDefinitions", _CUSTOM_ATTRIBUTES),
+    _get("/directory/attributeSets", _CUSTOM_ATTRIBUTES),
+    _get("/directory/onPremisesSynchronization", _SYNC),
+    _get("/directory/onPremisesSynchronization/{onPremisesDirectorySynchronization-id}", _SYNC),
 )

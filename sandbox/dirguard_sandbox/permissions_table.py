@@ -756,13 +756,20 @@ BETA_ENDPOINTS: tuple[Endpoint, ...] = (
 """Operations Graph has only under ``/beta`` (every ``ENDPOINTS`` operation is served there too)."""
 
 # PIM and recovery fidelity live in their own modules, which need ``Endpoint`` above.
-from dirguard_sandbox.permissions_guardian_reads import GUARDIAN_READ_ENDPOINTS  # noqa: E402
+from dirguard_sandbox.permissions_guardian_reads import (  # noqa: E402
+    GUARDIAN_PERMISSIONS,
+    GUARDIAN_READ_ENDPOINTS,
+)
 from dirguard_sandbox.permissions_pim import PIM_ENDPOINTS, PIM_PERMISSIONS  # noqa: E402
 from dirguard_sandbox.permissions_recovery import RECOVERY_ENDPOINTS  # noqa: E402
 
-APPLICATION_PERMISSIONS += PIM_PERMISSIONS
-PERMISSIONS_BY_VALUE.update({permission.value: permission for permission in PIM_PERMISSIONS})
-PERMISSIONS_BY_ID.update({permission.id: permission for permission in PIM_PERMISSIONS})
+APPLICATION_PERMISSIONS += PIM_PERMISSIONS + GUARDIAN_PERMISSIONS
+PERMISSIONS_BY_VALUE.update(
+    {permission.value: permission for permission in PIM_PERMISSIONS + GUARDIAN_PERMISSIONS}
+)
+PERMISSIONS_BY_ID.update(
+    {permission.id: permission for permission in PIM_PERMISSIONS + GUARDIAN_PERMISSIONS}
+)
 READ_ONLY_PERMISSIONS = tuple(
     permission.value for permission in APPLICATION_PERMISSIONS if ".Read." in permission.value
 )

@@ -14,7 +14,11 @@ built-ins or leaves empty:
 - ``policies/adminConsentRequestPolicy`` ("Get adminConsentRequestPolicy",
   https://learn.microsoft.com/graph/api/adminconsentrequestpolicy-get): the workflow off, as in a
   fresh tenant;
-- ``policies/tokenLifetimePolicies``, ``devices``, ``groupSettings``, and an application's
+- ``directory/onPremisesSynchronization`` ("Get onPremisesDirectorySynchronization",
+  https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get): the tenant's one
+  object (its id the tenant's), with the page's example settings;
+- ``policies/tokenLifetimePolicies``, ``devices``, ``groupSettings`` and a group's ``settings``,
+  ``directory/customSecurityAttributeDefinitions`` and ``attributeSets``, and an application's
   ``federatedIdentityCredentials`` and ``extensionProperties``: empty until created;
 - ``directoryRoles/{id}/scopedMembers`` and
   ``directory/administrativeUnits/{id}/scopedRoleMembers``: empty, because the sandbox assigns
@@ -188,3 +192,68 @@ async def list_scoped_members(call: Call) -> Response:
 async def list_scoped_role_members(call: Call) -> Response:
     unit = require(call.state.administrative_units, call.param("administrativeUnit_id"))
     return _collection(call, f"directory/administrativeUnits('{unit['id']}')/scopedRoleMembers", [])
+
+
+_SYNC_FEATURES = {
+    "passwordSyncEnabled": False,
+    "passwordWritebackEnabled": False,
+    "directoryExtensionsEnabled": False,
+    "quarantineUponUpnConflictEnabled": True,
+    "quarantineUponProxyAddressesConflictEnabled": True,
+    "softMatchOnUpnEnabled": True,
+    "cloudPasswordPolicyForPasswordSyncedUsersEnabled": False,
+    "fopeConflictResolutionEnabled": False,
+    "unifiedGroupWritebackEnabled": False,
+    "userWritebackEnabled": False,
+    "deviceWritebackEnabled": False,
+    "synchronizeUpnForManagedUsersEnabled": True,
+    "userForcePasswordChangeOnLogonEnabled": False,
+    "concurrentOrgIdProvisioningEnabled": False,
+    "concurrentCredentialUpdateEnabled": False,
+    "groupWriteBackEnabled": False,
+    "blockSoftMatchEnabled": False,
+    "blockCloudObjectTakeoverThroughHardMatchEnabled": False,
+    "bypassDirSyncOverridesEnabled": False,
+}
+
+
+def _synchronization(call: Call) -> Json:
+    return {
+        "id": call.state.tenant_id,
+        "configuration": {
+            "accidentalDeletionPrevention": {
+                "synchronizationPreventionType": "enabledForCount",
+                "alertThreshold": 500,
+            }
+        },
+        "features": dict(_SYNC_FEATURES),
+    }
+
+
+@handles("GET", "/directory/onPremisesSynchronization")
+async def list_synchronization(call: Call) -> Response:
+    return _collection(call, "directory/onPremisesSynchronization", [_synchronization(call)])
+
+
+@handles("GET", "/directory/onPremisesSynchronization/{onPremisesDirectorySynchronization-id}")
+async def get_synchronization(call: Call) -> Response:
+    record = _synchronization(call)
+    require({record["id"]: record}, call.param("onPremisesDirectorySynchronization_id"))
+    context = f"{call.graph_base}/$metadata#directory/onPremisesSynchronization/$entity"
+    return graph_json({"@odata.context": context, **record})
+
+
+@handles("GET", "/directory/customSecurityAttributeDefinitions")
+async def list_custom_attributes(call: Call) -> Response:
+    return _collection(call, "directory/customSecurityAttributeDefinitions", [])
+
+
+@handles("GET", "/directory/attributeSets")
+async def list_attribute_sets(call: Call) -> Response:
+    return _collection(call, "directory/attributeSets", [])
+
+
+@handles("GET", "/groups/{group-id}/settings")
+async def list_settings_of_group(call: Call) -> Response:
+    group = require(call.state.groups, call.param("group_id"))
+    return _collection(call, f"groups('{group['id']}')/settings", [])

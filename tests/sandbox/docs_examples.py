@@ -159,7 +159,8 @@ RULE_UNKEPT = "names a property the sandbox does not keep (Outlook group setting
 
 RULE_KEPT_EMPTY = (
     "a collection the sandbox keeps nothing in (devices, group settings, token lifetime "
-    "policies, extension properties, scoped role members): it answers an empty list"
+    "policies, extension properties, scoped role members, custom security attributes): it "
+    "answers an empty list"
 )
 _KEPT_EMPTY = frozenset(
     {
@@ -169,6 +170,9 @@ _KEPT_EMPTY = frozenset(
         "/applications/{application-id}/extensionProperties",
         "/directoryRoles/{directoryRole-id}/scopedMembers",
         "/directory/administrativeUnits/{administrativeUnit-id}/scopedRoleMembers",
+        "/groups/{group-id}/settings",
+        "/directory/customSecurityAttributeDefinitions",
+        "/directory/attributeSets",
     }
 )
 _UNKEPT_PROPERTIES = ("hasMembersWithLicenseErrors", "allowExternalSenders", "unseenCount")

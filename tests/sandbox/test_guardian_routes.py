@@ -190,3 +190,30 @@ def test_policy_settings_read_as_a_fresh_tenant_has_them(
             answer = reader.get(path)
             assert answer.status_code == 200, path
             assert answer.json()["value"] == []
+
+
+def test_directory_synchronization_and_custom_attributes(
+    sdk: Sdk, graph_sandbox: RunningSandbox
+) -> None:
+    """ "Get onPremisesDirectorySynchronization"
+    (https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get) and "List
+    customSecurityAttributeDefinitions"
+    (https://learn.microsoft.com/graph/api/directory-list-customsecurityattributedefinitions)."""
+    page = sdk.run(sdk.client.directory.on_premises_synchronization.get())
+    assert page is not None and page.value is not None
+    (sync,) = page.value
+    assert sync.id == graph_sandbox.info.tenant_id
+    assert sync.features is not None and sync.features.password_sync_enabled is False
+    prevention = sync.configuration.accidental_deletion_prevention  # type: ignore[union-attr]
+    assert prevention is not None and prevention.alert_threshold == 500
+    with graph_sandbox.client(read_only=True) as reader:
+        one = reader.get(f"/directory/onPremisesSynchronization/{sync.id}")
+        missing = reader.get("/directory/onPremisesSynchronization/not-this-tenant")
+        attributes = reader.get("/directory/customSecurityAttributeDefinitions")
+        sets = reader.get("/directory/attributeSets")
+        group = next(iter(graph_sandbox.state.groups))
+        settings = reader.get(f"/groups/{group}/settings")
+    assert one.status_code == 200 and one.json()["id"] == sync.id
+    assert missing.status_code == 404
+    assert [a.status_code for a in (attributes, sets, settings)] == [200, 200, 200]
+    assert attributes.json()["value"] == sets.json()["value"] == settings.json()["value"] == []
