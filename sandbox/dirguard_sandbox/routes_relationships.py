@@ -1,6 +1,9 @@
 """The relationships of users, groups and service principals that are read from links the tenant
 already holds, each as its Microsoft page describes it:
 
+- ``users/{id}/memberOf`` ("List a user's direct memberships",
+  https://learn.microsoft.com/graph/api/user-list-memberof): groups, directory roles and
+  administrative units the user is a direct member of;
 - ``users/{id}/transitiveMemberOf`` ("List a user's memberships (direct and transitive)",
   https://learn.microsoft.com/graph/api/user-list-transitivememberof): groups through nesting,
   directory roles and administrative units;
@@ -80,6 +83,16 @@ def _units_of(state: DirectoryState, object_id: str) -> list[Json]:
 
 def _group_objects(state: DirectoryState, ids: list[str]) -> list[Json]:
     return [_typed(state.groups[group_id], "group") for group_id in ids]
+
+
+@handles("GET", "/users/{user-id}/memberOf")
+async def user_member_of(call: Call) -> Response:
+    state = call.state
+    user = find_user(state, call.param("user_id"))
+    objects = _group_objects(state, _groups_of(state, user["id"]))
+    objects += _roles_of(state, [user["id"]])
+    objects += _units_of(state, user["id"])
+    return object_list_answer(call, objects)
 
 
 @handles("GET", "/users/{user-id}/transitiveMemberOf")

@@ -1,4 +1,5 @@
-"""``/users``: list, get, create, update, delete (to directory/deletedItems), memberOf, delta."""
+"""``/users``: list, get, create, update, delete (to directory/deletedItems), delta (memberOf:
+``routes_relationships``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
 from dirguard_sandbox.odata_expand import USER_EXPANDABLE, USER_ORDERABLE, expansion
 from dirguard_sandbox.odata_query import QueryOptions, context_url, list_page, parse_query, project
 from dirguard_sandbox.resource_rules import (
-    GROUP_PROPERTIES,
     USER_DEFAULT_SELECT,
     USER_PROPERTIES,
     USER_REQUIRED,
@@ -174,29 +174,6 @@ async def delete_user(call: Call) -> Response:
         targets=[target(state, record["id"], record)],
     )
     return no_content()
-
-
-@handles("GET", "/users/{user-id}/memberOf")
-async def user_member_of(call: Call) -> Response:
-    state = call.state
-    user = find_user(state, call.param("user_id"))
-    options = parse_query(
-        call.request.query_params,
-        call.request.headers,
-        known=GROUP_PROPERTIES,
-        type_name="directoryObject",
-    )
-    groups = [state.groups[group_id] for group_id in state.groups_of(user["id"])]
-    body = list_page(
-        groups,
-        options,
-        graph_base=call.graph_base,
-        path=call.path,
-        entity_set="directoryObjects",
-        default_select=None,
-        annotate_type="#microsoft.graph.group",
-    )
-    return graph_json(body)
 
 
 @handles("GET", "/users/delta()")

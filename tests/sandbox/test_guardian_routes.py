@@ -217,3 +217,38 @@ def test_directory_synchronization_and_custom_attributes(
     assert missing.status_code == 404
     assert [a.status_code for a in (attributes, sets, settings)] == [200, 200, 200]
     assert attributes.json()["value"] == sets.json()["value"] == settings.json()["value"] == []
+
+
+def test_user_member_of_lists_groups_roles_and_units(graph_sandbox: RunningSandbox) -> None:
+    """ "List a user's direct memberships" (https://learn.microsoft.com/graph/api/user-list-memberof):
+    groups, directory roles and administrative units."""
+    state = graph_sandbox.state
+    user_id = list(state.users)[20]
+    unit_id = next(u for u in state.administrative_units if user_id not in state.unit_members[u])
+    with graph_sandbox.client() as client:
+        group = _new_group(client, "Direct only")
+        outer = _new_group(client, "Around direct")
+        client.post(f"/groups/{group}/members/$ref", json=_ref(graph_sandbox, user_id))
+        client.post(f"/groups/{outer}/members/$ref", json=_ref(graph_sandbox, group))
+        client.post(
+            f"/directory/administrativeUnits/{unit_id}/members/$ref",
+            json=_ref(graph_sandbox, user_id),
+        )
+        role = client.post(
+            "/roleManagement/directory/roleAssignments",
+            json={
+                "principalId": user_id,
+                "roleDefinitionId": "5d6b6bb7-de71-4623-b4af-96380a352509",
+                "directoryScopeId": "/",
+            },
+        )
+        assert role.status_code == 201, role.text
+        member_of = client.get(f"/users/{user_id}/memberOf").json()["value"]
+        picked = client.get(f"/users/{user_id}/memberOf", params={"$select": "id,displayName"})
+    kinds = {(item["@odata.type"], item["id"]) for item in member_of}
+    assert ("#microsoft.graph.group", group) in kinds
+    assert ("#microsoft.graph.group", outer) not in kinds, "memberOf is direct only"
+    assert ("#microsoft.graph.administrativeUnit", unit_id) in kinds
+    roles = [item for item in member_of if item["@odata.type"] == "#microsoft.graph.directoryRole"]
+    assert [r["roleTemplateId"] for r in roles] == ["5d6b6bb7-de71-4623-b4af-96380a352509"]
+    assert all(set(item) <= {"@odata.type", "id", "displayName"} for item in picked.json()["value"])
