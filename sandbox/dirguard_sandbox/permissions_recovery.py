@@ -3,7 +3,7 @@
 conditional access ``deletedItems``, and the delta functions of organizational contacts and
 delegated permission grants. Least privileged first, as each Microsoft page lists them:
 
-- "List deletedItems" / "Restore deleted item (directory object)"
+- "List deletedItems" / "Get deleted item" / "Restore deleted item (directory object)"
   (https://learn.microsoft.com/graph/api/directory-deleteditems-list,
   https://learn.microsoft.com/graph/api/directory-deleteditems-restore): administrativeUnit reads
   with AdministrativeUnit.Read.All, restores with AdministrativeUnit.ReadWrite.All;
@@ -48,11 +48,33 @@ def _deleted_policy_rows(collection: str, type_name: str) -> tuple[Endpoint, ...
     )
 
 
+_DELETED_READ = (
+    "User.Read.All",
+    "Group.Read.All",
+    "Application.Read.All",
+    "AdministrativeUnit.Read.All",
+    "Directory.Read.All",
+    "User.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "Application.ReadWrite.All",
+    "AdministrativeUnit.ReadWrite.All",
+    "Directory.ReadWrite.All",
+)
+_CASTS = ("user", "group", "application", "servicePrincipal", "administrativeUnit")
+
 RECOVERY_ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         method="GET",
         template="/directory/deletedItems/graph.administrativeUnit",
         permissions=_UNIT_READ,
+    ),
+    *(
+        Endpoint(
+            method="GET",
+            template=f"/directory/deletedItems/{{directoryObject-id}}/graph.{cast}",
+            permissions=_DELETED_READ,
+        )
+        for cast in _CASTS
     ),
     *_deleted_policy_rows("policies", "conditionalAccessPolicy"),
     *_deleted_policy_rows("namedLocations", "namedLocation"),

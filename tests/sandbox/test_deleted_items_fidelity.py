@@ -295,3 +295,19 @@ def test_read_only_app_lists_deleted_policies_but_cannot_restore(
         _ok(client.post(f"{CA}/deletedItems/policies/{policy['id']}/restore"), 200)
         _ok(client.delete(f"{CA}/policies/{policy['id']}"))
         _ok(client.delete(f"{CA}/namedLocations/{location['id']}"))
+
+
+def test_sdk_reads_one_deleted_item_through_its_type_cast(
+    sdk: Sdk, graph_sandbox: RunningSandbox
+) -> None:
+    """ "Get deleted item" (https://learn.microsoft.com/graph/api/directory-deleteditems-get):
+    ``deletedItems/{id}/graph.user``, as msgraph-sdk's item builder asks for it."""
+    user_id = list(graph_sandbox.state.users)[5]
+    with graph_sandbox.client() as client:
+        _ok(client.delete(f"/users/{user_id}"))
+        item = sdk.client.directory.deleted_items.by_directory_object_id(user_id)
+        user = sdk.run(item.graph_user.get())
+        assert user is not None and user.id == user_id and user.deleted_date_time is not None
+        wrong_type = client.get(f"/directory/deletedItems/{user_id}/microsoft.graph.group")
+        assert wrong_type.status_code == 404
+        _ok(client.post(f"/directory/deletedItems/{user_id}/restore"), 200)
