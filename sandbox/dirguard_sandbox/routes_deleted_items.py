@@ -25,7 +25,6 @@ from dirguard_sandbox.directory_recovery import bring_back_assignments
 from dirguard_sandbox.directory_state import Json
 from dirguard_sandbox.errors import bad_request, insufficient_privileges, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
-from dirguard_sandbox.identity_answers import collection_answer
 from dirguard_sandbox.permissions_table import effective_permissions
 from dirguard_sandbox.resource_rules import GROUP_PROPERTIES, USER_PROPERTIES
 from dirguard_sandbox.routes_admin_units import UNIT_PROPERTIES
@@ -83,52 +82,37 @@ def _deleted_of(call: Call, kind: str) -> list[Json]:
     return [entry["record"] for entry in call.state.deleted.values() if entry["kind"] == kind]
 
 
-@handles("GET", "/directory/deletedItems/graph.user")
-async def deleted_users(call: Call) -> Response:
-    return collection_page(
-        call,
-        _deleted_of(call, "users"),
-        "directoryObjects",
-        USER_PROPERTIES,
-        "user",
-        annotate="#microsoft.graph.user",
-    )
+def _known(call: Call, kind: str) -> frozenset[str]:
+    """The properties ``$select`` may name on deleted objects of ``kind``."""
+    if kind == "users":
+        return USER_PROPERTIES
+    if kind == "groups":
+        return GROUP_PROPERTIES
+    if kind == "applications":
+        return frozenset(_APP_TEMPLATE)
+    if kind == "servicePrincipals":
+        return sp_properties(call)
+    return UNIT_PROPERTIES
 
 
-@handles("GET", "/directory/deletedItems/graph.group")
-async def deleted_groups(call: Call) -> Response:
-    return collection_page(
-        call,
-        _deleted_of(call, "groups"),
-        "directoryObjects",
-        GROUP_PROPERTIES,
-        "group",
-        annotate="#microsoft.graph.group",
-    )
+def _register_type_list(kind: str) -> None:
+    """``deletedItems/graph.{type}``: the deleted objects of one type."""
+    noun = DELETED_KINDS[kind].noun
+
+    @handles("GET", f"/directory/deletedItems/graph.{noun}")
+    async def deleted_of_type(call: Call) -> Response:
+        return collection_page(
+            call,
+            _deleted_of(call, kind),
+            "directoryObjects",
+            _known(call, kind),
+            noun,
+            annotate=f"#microsoft.graph.{noun}",
+        )
 
 
-@handles("GET", "/directory/deletedItems/graph.application")
-async def deleted_applications(call: Call) -> Response:
-    return collection_answer(
-        call,
-        _deleted_of(call, "applications"),
-        "directoryObjects",
-        "application",
-        _APP_TEMPLATE,
-        annotate="#microsoft.graph.application",
-    )
-
-
-@handles("GET", "/directory/deletedItems/graph.servicePrincipal")
-async def deleted_service_principals(call: Call) -> Response:
-    return collection_answer(
-        call,
-        _deleted_of(call, "servicePrincipals"),
-        "directoryObjects",
-        "servicePrincipal",
-        dict.fromkeys(sp_properties(call)),
-        annotate="#microsoft.graph.servicePrincipal",
-    )
+for _kind in DELETED_KINDS:
+    _register_type_list(_kind)
 
 
 def _deleted_entry(call: Call) -> Json:
@@ -201,18 +185,6 @@ async def restore_deleted_item(call: Call) -> Response:
     return _entity(call, kind, restored)
 
 
-@handles("GET", "/directory/deletedItems/graph.administrativeUnit")
-async def deleted_administrative_units(call: Call) -> Response:
-    return collection_page(
-        call,
-        _deleted_of(call, "administrativeUnits"),
-        "directoryObjects",
-        UNIT_PROPERTIES,
-        "administrativeUnit",
-        annotate="#microsoft.graph.administrativeUnit",
-    )
-
-
 @handles("DELETE", "/directory/deletedItems/{directoryObject-id}")
 async def purge_deleted_item(call: Call) -> Response:
     entry = _deleted_entry(call)
@@ -241,5 +213,5 @@ def _register_item_cast(kind: str) -> None:
         return _entity(call, kind, entry["record"])
 
 
-for _kind in DELETED_KINDS:
-    _register_item_cast(_kind)
+for _cast_kind in DELETED_KINDS:
+    _register_item_cast(_cast_kind)
