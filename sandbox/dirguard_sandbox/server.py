@@ -35,6 +35,8 @@ class SandboxInfo:
     admin_user_principal_name: str
     admin_password: str
     admin_key: str = ""
+    audit_latency: float | str = 0.0
+    """How late directoryAudits appear: seconds, or ``"realistic"`` (``audit_latency.py``)."""
     """Opens the fault injection control at ``{login_base}/_sandbox/faults`` (and the switch that
     expires every delta token, ``{login_base}/_sandbox/faults/delta-token-expiry``), the outbox of
     sent mail (``users/{id}/sendMail``, invitation messages) at ``{login_base}/_sandbox/outbox``."""
@@ -42,6 +44,7 @@ class SandboxInfo:
     def as_json(self) -> dict[str, Any]:
         return {
             "tenant_id": self.tenant_id,
+            "audit_latency": self.audit_latency,
             "login_base": self.login_base,
             "graph_base": self.graph_base,
             "ca_file": str(self.ca_file),
@@ -90,6 +93,7 @@ def describe(
         admin_user_principal_name=state.users[admin_id]["userPrincipalName"],
         admin_password=password,
         admin_key=admin_key,
+        audit_latency=state.audit_latency,
     )
 
 

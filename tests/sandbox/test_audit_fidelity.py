@@ -109,6 +109,10 @@ def test_realistic_latency_has_microsofts_95th_and_99th_percentiles() -> None:
     assert delays[0] > 0
 
 
+def test_the_serve_line_says_how_late_audits_appear(late_tenant: RunningSandbox) -> None:
+    assert late_tenant.info.as_json()["audit_latency"] == 90.0
+
+
 def test_serve_is_realistic_unless_told_and_refuses_a_bad_latency(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
