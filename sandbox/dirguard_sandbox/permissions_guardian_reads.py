@@ -18,7 +18,8 @@ Microsoft page:
   https://learn.microsoft.com/graph/api/administrativeunit-list-scopedrolemembers):
   RoleManagement.Read.Directory, Directory.Read.All;
 - policies ("Get adminConsentRequestPolicy", "List permissionGrantPolicies", "List
-  tokenLifetimePolicies", "List authenticationStrengthPolicies"): Policy.Read.All; "List
+  tokenLifetimePolicies", "List authenticationStrengthPolicies", "List
+  conditionalAccessTemplates"): Policy.Read.All; "List
   authenticationContextClassReferences": Policy.Read.ConditionalAccess, Policy.Read.All;
 - custom security attributes ("List customSecurityAttributeDefinitions", "List attributeSets",
   https://learn.microsoft.com/graph/api/directory-list-customsecurityattributedefinitions):
@@ -118,6 +119,7 @@ GUARDIAN_READ_ENDPOINTS: tuple[Endpoint, ...] = (
     _get("/policies/tokenLifetimePolicies", _POLICY),
     _get("/identity/conditionalAccess/authenticationContextClassReferences", _CA_POLICY),
     _get("/identity/conditionalAccess/authenticationStrength/policies", _POLICY),
+    _get("/identity/conditionalAccess/templates", _POLICY),
     _get("/devices", _DIRECTORY),
     _get("/groupSettings", _DIRECTORY),
     _get("/groups/{group-id}/settings", ("Group.Read.All", "Group.ReadWrite.All", *_DIRECTORY)),

@@ -5,6 +5,10 @@ built-ins or leaves empty:
   as "List authenticationStrengthPolicies"
   (https://learn.microsoft.com/graph/api/authenticationstrengthroot-list-policies) shows them
   (ids ``00000000-0000-0000-0000-00000000000{2,3,4}``, their allowed combinations);
+- ``identity/conditionalAccess/templates`` ("List conditionalAccessTemplates",
+  https://learn.microsoft.com/graph/api/conditionalaccessroot-list-templates): the template the
+  page shows whole, "Require multifactor authentication for admins" (Graph holds more; their
+  details are not on the page);
 - ``identity/conditionalAccess/authenticationContextClassReferences``
   (https://learn.microsoft.com/graph/api/conditionalaccessroot-list-authenticationcontextclassreferences):
   none until an administrator defines one;
@@ -257,3 +261,57 @@ async def list_attribute_sets(call: Call) -> Response:
 async def list_settings_of_group(call: Call) -> Response:
     group = require(call.state.groups, call.param("group_id"))
     return _collection(call, f"groups('{group['id']}')/settings", [])
+
+
+_ADMIN_MFA_TEMPLATE: Json = {
+    "name": "Require multifactor authentication for admins",
+    "description": "Require multifactor authentication for privileged administrative accounts to "
+    "reduce risk of compromise. This policy will target the same roles as Security Default.",
+    "id": "c7503427-338e-4c5e-902d-abe252abfb43",
+    "scenarios": "secureFoundation,zeroTrust,protectAdmins",
+    "details": {
+        "sessionControls": None,
+        "conditions": {
+            "userRiskLevels": [],
+            "signInRiskLevels": [],
+            "clientAppTypes": ["all"],
+            "servicePrincipalRiskLevels": [],
+            "platforms": None,
+            "locations": None,
+            "devices": None,
+            "clientApplications": None,
+            "applications": {
+                "includeApplications": ["All"],
+                "excludeApplications": [],
+                "includeUserActions": [],
+                "includeAuthenticationContextClassReferences": [],
+                "applicationFilter": None,
+            },
+            "users": {
+                "includeUsers": [],
+                "excludeUsers": ["Current administrator will be excluded"],
+                "includeGroups": [],
+                "excludeGroups": [],
+                "includeRoles": [
+                    "62e90394-69f5-4237-9190-012177145e10",
+                    "194ae4cb-b126-40b2-bd5b-6091b380977d",
+                ],
+                "excludeRoles": [],
+                "includeGuestsOrExternalUsers": None,
+                "excludeGuestsOrExternalUsers": None,
+            },
+        },
+        "grantControls": {
+            "operator": "OR",
+            "builtInControls": ["mfa"],
+            "customAuthenticationFactors": [],
+            "termsOfUse": [],
+            "authenticationStrength": None,
+        },
+    },
+}
+
+
+@handles("GET", "/identity/conditionalAccess/templates")
+async def list_ca_templates(call: Call) -> Response:
+    return _collection(call, "identity/conditionalAccess/templates", [dict(_ADMIN_MFA_TEMPLATE)])

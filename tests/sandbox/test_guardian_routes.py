@@ -252,3 +252,14 @@ def test_user_member_of_lists_groups_roles_and_units(graph_sandbox: RunningSandb
     roles = [item for item in member_of if item["@odata.type"] == "#microsoft.graph.directoryRole"]
     assert [r["roleTemplateId"] for r in roles] == ["5d6b6bb7-de71-4623-b4af-96380a352509"]
     assert all(set(item) <= {"@odata.type", "id", "displayName"} for item in picked.json()["value"])
+
+
+def test_conditional_access_template_through_the_sdk(sdk: Sdk) -> None:
+    """ "List conditionalAccessTemplates"
+    (https://learn.microsoft.com/graph/api/conditionalaccessroot-list-templates)."""
+    page = sdk.run(sdk.client.identity.conditional_access.templates.get())
+    assert page is not None and page.value is not None
+    (admins,) = [t for t in page.value if t.id == "c7503427-338e-4c5e-902d-abe252abfb43"]
+    assert admins.name == "Require multifactor authentication for admins"
+    users = admins.details.conditions.users  # type: ignore[union-attr]
+    assert "62e90394-69f5-4237-9190-012177145e10" in (users.include_roles or [])
