@@ -14,7 +14,16 @@ from typing import Any
 
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time
 from dirguard_sandbox.errors import bad_request
-from dirguard_sandbox.value_formats import cidr_range
+from dirguard_sandbox.value_formats import (
+    CLIENT_APPS,
+    COUNTRY_LOOKUP_METHODS,
+    GRANT_CONTROLS,
+    RISK_LEVELS,
+    cidr_range,
+    country_codes,
+    enum_value,
+    enum_values,
+)
 
 SECURITY_DEFAULTS_ID = "00000000-0000-0000-0000-000000000005"
 CONDITIONAL_ACCESS = "conditionalAccessPolicies"
@@ -265,12 +274,19 @@ def conditional_access_record(body: Json, *, policy_id: str, now: str) -> Json:
         "modifiedDateTime": None,
         "state": body["state"],
         "conditions": {
-            "userRiskLevels": _strings(conditions.get("userRiskLevels", []), "userRiskLevels"),
-            "signInRiskLevels": _strings(
-                conditions.get("signInRiskLevels", []), "signInRiskLevels"
+            "userRiskLevels": enum_values(
+                conditions.get("userRiskLevels", []), RISK_LEVELS, "userRiskLevels", "riskLevel"
+            ),
+            "signInRiskLevels": enum_values(
+                conditions.get("signInRiskLevels", []), RISK_LEVELS, "signInRiskLevels", "riskLevel"
             ),
             "servicePrincipalRiskLevels": [],
-            "clientAppTypes": _strings(conditions.get("clientAppTypes", ["all"]), "clientAppTypes"),
+            "clientAppTypes": enum_values(
+                conditions.get("clientAppTypes", ["all"]),
+                CLIENT_APPS,
+                "clientAppTypes",
+                "conditionalAccessClientApp",
+            ),
             "platforms": conditions.get("platforms"),
             "locations": None
             if locations is None
@@ -291,8 +307,15 @@ def conditional_access_record(body: Json, *, policy_id: str, now: str) -> Json:
     grant = record["grantControls"]
     if grant is not None:
         record["grantControls"] = {
-            "operator": grant.get("operator", "OR"),
-            "builtInControls": _strings(grant.get("builtInControls", []), "builtInControls"),
+            "operator": enum_value(
+                grant.get("operator", "OR"), ("AND", "OR"), "grantControls.operator", "operator"
+            ),
+            "builtInControls": enum_values(
+                grant.get("builtInControls", []),
+                GRANT_CONTROLS,
+                "grantControls.builtInControls",
+                "conditionalAccessGrantControl",
+            ),
             "customAuthenticationFactors": [],
             "termsOfUse": _strings(grant.get("termsOfUse", []), "termsOfUse"),
         }
@@ -324,11 +347,16 @@ def named_location_record(body: Json, *, location_id: str, now: str) -> Json:
         record["isTrusted"] = bool(body.get("isTrusted", False))
         record["ipRanges"] = [cidr_range(item, "ipRanges") for item in ranges]
     else:
-        record["countriesAndRegions"] = _strings(
+        record["countriesAndRegions"] = country_codes(
             body.get("countriesAndRegions"), "countriesAndRegions"
         )
         record["includeUnknownCountriesAndRegions"] = bool(
             body.get("includeUnknownCountriesAndRegions", False)
         )
-        record["countryLookupMethod"] = body.get("countryLookupMethod", "clientIpAddress")
+        record["countryLookupMethod"] = enum_value(
+            body.get("countryLookupMethod", "clientIpAddress"),
+            COUNTRY_LOOKUP_METHODS,
+            "countryLookupMethod",
+            "countryLookupMethodType",
+        )
     return record

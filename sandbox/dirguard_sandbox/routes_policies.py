@@ -129,6 +129,10 @@ async def update_ca_policy(call: Call) -> Response:
     if body.get("state") == "enabled" and security_defaults_on(call.state):
         raise bad_request(SECURITY_DEFAULTS_ON, code="BadRequest")
     before = copy.deepcopy(record)
+    trial = copy.deepcopy(record)
+    _merge(trial, body, _CA_WRITABLE, "ConditionalAccessPolicy")
+    # The changed policy must be one a create would accept (the same value checks).
+    conditional_access_record(trial, policy_id=record["id"], now=record["createdDateTime"])
     _merge(record, body, _CA_WRITABLE, "ConditionalAccessPolicy")
     record["modifiedDateTime"] = graph_time(call.state.now())
     changes = whole_value_change(CA_AUDIT_NAME, before, record)

@@ -7,6 +7,12 @@ naming the property, as Graph refuses them.
   8601 format for durations. For example, PT3H refers to three hours". ``"8:00:00"`` (what a
   Python ``timedelta`` prints, and what msgraph-sdk's JSON writer sends for one) is not.
 - ``Edm.DateTimeOffset``: ISO 8601 date and time with a zone (``2014-01-01T00:00:00Z``).
+- enumerations (``Collection(graph.riskLevel)``, ``graph.conditionalAccessClientApp``,
+  ``graph.conditionalAccessGrantControl``, ``graph.countryLookupMethodType``): one of the CSDL's
+  members;
+- ``countriesAndRegions`` of a countryNamedLocation ("countryNamedLocation resource type",
+  https://learn.microsoft.com/graph/api/resources/countrynamedlocation): two-letter codes (ISO
+  3166);
 - ``cidrAddress`` of ``iPv4CidrRange`` / ``iPv6CidrRange`` ("iPv4CidrRange resource type",
   https://learn.microsoft.com/graph/api/resources/ipv4cidrrange: "IPv4 address in CIDR notation";
   likewise IPv6): an address, ``/`` and a prefix length, of the family the ``@odata.type`` names.
@@ -29,6 +35,29 @@ _DATE_TIME = re.compile(
     r"\d{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
     r"(\.\d{1,12})?(Z|[+-]\d\d:\d\d)"
 )
+RISK_LEVELS = ("low", "medium", "high", "hidden", "none", "unknownFutureValue")
+CLIENT_APPS = (
+    "all",
+    "browser",
+    "mobileAppsAndDesktopClients",
+    "exchangeActiveSync",
+    "easSupported",
+    "other",
+    "unknownFutureValue",
+)
+GRANT_CONTROLS = (
+    "block",
+    "mfa",
+    "compliantDevice",
+    "domainJoinedDevice",
+    "approvedApplication",
+    "compliantApplication",
+    "passwordChange",
+    "unknownFutureValue",
+    "riskRemediation",
+)
+COUNTRY_LOOKUP_METHODS = ("clientIpAddress", "authenticatorAppGps", "unknownFutureValue")
+_COUNTRY = re.compile(r"[A-Z]{2}")
 CIDR_TYPES = {4: "#microsoft.graph.iPv4CidrRange", 6: "#microsoft.graph.iPv6CidrRange"}
 
 
@@ -81,3 +110,26 @@ def cidr_range(item: object, where: str) -> Json:
             code="BadRequest",
         )
     return {"@odata.type": kind, "cidrAddress": address}
+
+
+def enum_values(value: object, allowed: tuple[str, ...], name: str, type_name: str) -> list[str]:
+    """A collection of an enumeration's members; a 400 naming the first that is not one."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise bad_request(f"'{name}' must be an array of strings.")
+    for item in value:
+        if item not in allowed:
+            raise _invalid(name, item, f"one of {', '.join(allowed)} (microsoft.graph.{type_name})")
+    return list(value)
+
+
+def enum_value(value: object, allowed: tuple[str, ...], name: str, type_name: str) -> str:
+    return enum_values([value] if isinstance(value, str) else value, allowed, name, type_name)[0]
+
+
+def country_codes(value: object, name: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise bad_request(f"'{name}' must be an array of strings.")
+    for item in value:
+        if _COUNTRY.fullmatch(item) is None:
+            raise _invalid(name, item, "a two-letter country or region code such as DE")
+    return list(value)

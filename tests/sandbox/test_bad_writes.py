@@ -215,3 +215,75 @@ def test_unchanged_good_ranges_still_work(graph_sandbox: RunningSandbox) -> None
             "198.51.100.7/32",
         ]
         assert client.delete(f"{LOCATIONS}/{made.json()['id']}").status_code == 204
+
+
+POLICIES = "/identity/conditionalAccess/policies"
+
+
+def _policy(**grant: object) -> dict[str, Any]:
+    return {
+        "displayName": "Checked values",
+        "state": "disabled",
+        "conditions": {
+            "users": {"includeUsers": ["All"]},
+            "applications": {"includeApplications": ["All"]},
+            "clientAppTypes": ["browser"],
+        },
+        "grantControls": {"operator": "OR", "builtInControls": ["mfa"], **grant},
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"grantControls": {"operator": "OR", "builtInControls": ["mfaa"]}}, "'mfaa'"),
+        ({"grantControls": {"operator": "XOR", "builtInControls": ["mfa"]}}, "'XOR'"),
+        ({"conditions": {"clientAppTypes": ["legacy"]}}, "'legacy'"),
+        ({"conditions": {"userRiskLevels": ["severe"]}}, "'severe'"),
+    ],
+)
+def test_conditional_access_enumerations_are_checked_on_create_and_update(
+    graph_sandbox: RunningSandbox, change: dict[str, Any], named: str
+) -> None:
+    """The CSDL's enumerations (conditionalAccessGrantControl, conditionalAccessClientApp,
+    riskLevel) and the AND/OR operator of "conditionalAccessGrantControls resource type"
+    (https://learn.microsoft.com/graph/api/resources/conditionalaccessgrantcontrols)."""
+    body = _policy()
+    for key, value in change.items():
+        body[key] = {**body[key], **value}
+    with graph_sandbox.client() as client:
+        refused = client.post(POLICIES, json=body)
+        made = client.post(POLICIES, json=_policy())
+        assert made.status_code == 201, made.text
+        policy_id = made.json()["id"]
+        patched = client.patch(f"{POLICIES}/{policy_id}", json=change)
+        after = client.get(f"{POLICIES}/{policy_id}").json()
+        assert client.delete(f"{POLICIES}/{policy_id}").status_code == 204
+    for answer in (refused, patched):
+        assert answer.status_code == 400
+        assert named in answer.json()["error"]["message"]
+    assert after["grantControls"]["builtInControls"] == ["mfa"]
+    assert after["conditions"]["clientAppTypes"] == ["browser"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("countriesAndRegions", ["Germany"], "'Germany'"),
+        ("countriesAndRegions", ["de"], "'de'"),
+        ("countryLookupMethod", "gps", "'gps'"),
+    ],
+)
+def test_country_locations_take_two_letter_codes_and_a_known_lookup(
+    graph_sandbox: RunningSandbox, field: str, value: object, named: str
+) -> None:
+    body: dict[str, Any] = {
+        "@odata.type": "#microsoft.graph.countryNamedLocation",
+        "displayName": "Checked countries",
+        "countriesAndRegions": ["DE", "FR"],
+        field: value,
+    }
+    with graph_sandbox.client() as client:
+        answer = client.post(LOCATIONS, json=body)
+    assert answer.status_code == 400
+    assert named in answer.json()["error"]["message"]
