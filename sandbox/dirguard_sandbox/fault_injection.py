@@ -10,7 +10,9 @@ Controlled on a separate admin path guarded by the admin key the serve JSON line
   (``{"kind": "malformed_json", ...}`` answers 200 with a body cut mid-JSON instead);
 - ``GET /_sandbox/faults`` lists the storms still running; ``DELETE /_sandbox/faults`` ends all;
 - ``POST /_sandbox/faults/delta-token-expiry`` expires every delta token issued so far (410
-  ``syncStateNotFound`` on its next use), to test a resync in the middle of a capture.
+  ``syncStateNotFound`` on its next use), to test a resync in the middle of a capture;
+- ``GET``/``PUT /_sandbox/faults/audit-latency`` reads or sets how late new directoryAudits
+  appear (``{"audit_latency": "realistic"}`` or seconds).
 
 ``rate`` is the share of matching requests that fail (drawn from a seeded generator so a run
 repeats); ``path_pattern`` is a shell-style pattern on the request path; time is the tenant's
@@ -37,11 +39,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from dirguard_sandbox.audit_latency import parse_latency
 from dirguard_sandbox.directory_state import DirectoryState, new_id
 from dirguard_sandbox.errors import GraphError
 
 ADMIN_KEY_HEADER = "x-sandbox-admin-key"
 DELTA_EXPIRY_PATH = "/_sandbox/faults/delta-token-expiry"
+AUDIT_LATENCY_PATH = "/_sandbox/faults/audit-latency"
 STATUSES = {
     429: ("TooManyRequests", "Too many requests (injected by the sandbox)."),
     503: ("ServiceNotAvailable", "The service is temporarily unavailable (injected)."),
@@ -230,8 +234,27 @@ class FaultInjector:
         self.state.delta_sessions.clear()
         return JSONResponse({"epoch": self.state.epoch}, status_code=201)
 
+    async def audit_latency(self, request: Request) -> Response:
+        """Read (GET) or set (PUT ``{"audit_latency": "realistic" | seconds}``) how late new
+        directoryAudits appear (``audit_latency.py``), e.g. to test late-actor reconciliation
+        against a served tenant; entries already held back keep their time."""
+        if not self._authorized(request):
+            return JSONResponse(
+                {"error": f"missing or wrong {ADMIN_KEY_HEADER} header"}, status_code=403
+            )
+        if request.method == "PUT":
+            try:
+                body = json.loads(await request.body() or b"null")
+                if not isinstance(body, dict) or set(body) != {"audit_latency"}:
+                    raise ValueError('the body must be {"audit_latency": ...}')
+                self.state.audit_latency = parse_latency(str(body["audit_latency"]))
+            except (ValueError, json.JSONDecodeError) as error:
+                return JSONResponse({"error": f"invalid audit latency: {error}"}, status_code=400)
+        return JSONResponse({"audit_latency": self.state.audit_latency})
+
     def routes(self) -> list[Route]:
         return [
             Route("/_sandbox/faults", self.control, methods=["GET", "POST", "DELETE"]),
             Route(DELTA_EXPIRY_PATH, self.expire_delta_tokens, methods=["POST"]),
+            Route(AUDIT_LATENCY_PATH, self.audit_latency, methods=["GET", "PUT"]),
         ]

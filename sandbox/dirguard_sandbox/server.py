@@ -16,7 +16,7 @@ import uvicorn
 from dirguard_sandbox.app import build_app
 from dirguard_sandbox.certificates import TlsFiles, write_tls_files
 from dirguard_sandbox.directory_state import DirectoryState
-from dirguard_sandbox.fault_injection import DELTA_EXPIRY_PATH
+from dirguard_sandbox.fault_injection import AUDIT_LATENCY_PATH, DELTA_EXPIRY_PATH
 from dirguard_sandbox.permissions_table import APPLICATION_PERMISSIONS
 
 
@@ -65,6 +65,7 @@ class SandboxInfo:
             "admin": {
                 "faults_url": f"{self.login_base}/_sandbox/faults",
                 "delta_token_expiry_url": f"{self.login_base}{DELTA_EXPIRY_PATH}",
+                "audit_latency_url": f"{self.login_base}{AUDIT_LATENCY_PATH}",
                 "key": self.admin_key,
                 "outbox_url": f"{self.login_base}/_sandbox/outbox",
             },

@@ -279,3 +279,31 @@ def test_a_realistic_tenant_starts_with_a_week_of_audit_history(realistic: Runni
     assert by_app, "some user updates were made by a line-of-business app"
     removed = {e.target_resources[0].id for e in by_activity["Delete user"]}
     assert removed == {r["record"]["id"] for r in state.deleted.values() if r["kind"] == "users"}
+
+
+def test_a_served_tenants_audit_latency_can_be_changed_on_the_admin_path(
+    graph_sandbox: RunningSandbox,
+) -> None:
+    info = graph_sandbox.info
+    url = f"{info.login_base}/_sandbox/faults/audit-latency"
+    admin = {"x-sandbox-admin-key": info.admin_key}
+    tls = graph_sandbox.tls()
+    assert httpx.get(url, verify=tls).status_code == 403
+    bad = httpx.put(url, json={"audit_latency": "later"}, headers=admin, verify=tls)
+    assert bad.status_code == 400 and "audit latency must be" in bad.json()["error"]
+    user_id = list(graph_sandbox.state.users)[21]
+    try:
+        held = httpx.put(url, json={"audit_latency": 3600}, headers=admin, verify=tls)
+        assert held.json() == {"audit_latency": 3600.0}
+        with graph_sandbox.client() as client:
+            client.patch(f"/users/{user_id}", json={"jobTitle": "Held back"})
+            late_id = graph_sandbox.state.audits[-1]["id"]
+            assert late_id not in {e["id"] for e in _audits(client)}
+            httpx.put(url, json={"audit_latency": "0"}, headers=admin, verify=tls)
+            client.patch(f"/users/{user_id}", json={"jobTitle": "At once"})
+            prompt_id = graph_sandbox.state.audits[-1]["id"]
+            shown = {e["id"] for e in _audits(client)}
+        assert prompt_id in shown and late_id not in shown
+    finally:
+        httpx.put(url, json={"audit_latency": 0}, headers=admin, verify=tls)
+    assert httpx.get(url, headers=admin, verify=tls).json() == {"audit_latency": 0.0}

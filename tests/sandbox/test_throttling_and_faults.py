@@ -207,6 +207,7 @@ def test_serve_line_tells_where_the_fault_control_is(tmp_path: Path) -> None:
     assert announced["admin"] == {
         "faults_url": "https://127.0.0.1:8443/_sandbox/faults",
         "delta_token_expiry_url": "https://127.0.0.1:8443/_sandbox/faults/delta-token-expiry",
+        "audit_latency_url": "https://127.0.0.1:8443/_sandbox/faults/audit-latency",
         "key": "k-123",
         "outbox_url": "https://127.0.0.1:8443/_sandbox/outbox",
     }
