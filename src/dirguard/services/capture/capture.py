@@ -31,6 +31,7 @@ from dirguard.providers.base import ChangePage, ObservedChange, ReadError, ReadS
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.capture.actor_fill import FillReport, fill_actors
 from dirguard.services.capture.snapshot import (
+    finishing,
     latest_versions,
     objects_by_guid,
     record_state,
@@ -40,8 +41,8 @@ from dirguard.services.rollback.own_writes import mark_own_writes
 from dirguard.store.column_types import utcnow
 from dirguard.store.cursors import get_cursor, save_cursor
 from dirguard.store.events import NewChangeEvent, append_events
-from dirguard.store.models import DirectoryObject, Run, RunStatus
-from dirguard.store.runs import finish_run, start_run
+from dirguard.store.models import DirectoryObject, Run
+from dirguard.store.runs import start_run
 
 log = logging.getLogger(__name__)
 
@@ -210,21 +211,8 @@ def capture_source(
         own = start_run(session, "capture", source)
     result = CaptureResult(domain=name, run_id=own.id)
     result.deletions_hidden = reader.changes_incomplete()
-    try:
+    with finishing(sessions, own, result.as_dict):
         _capture_pages(sessions, reader, own, result, before_commit)
-    except BaseException as error:
-        status = RunStatus.INTERRUPTED if isinstance(error, KeyboardInterrupt) else RunStatus.FAILED
-        with sessions.begin() as session:
-            finish_run(
-                session,
-                session.merge(own),
-                status,
-                counters=result.as_dict(),
-                error=f"{type(error).__name__}: {error}",
-            )
-        raise
-    with sessions.begin() as session:
-        finish_run(session, session.merge(own), RunStatus.SUCCEEDED, counters=result.as_dict())
     log.info("capture of %s: %d entries, %d events", name, result.entries, result.events)
     return result
 

@@ -157,6 +157,29 @@ def store_batch(
 
 
 @contextlib.contextmanager
+def finishing(
+    sessions: sessionmaker[Session], run: Run, counters: Callable[[], dict[str, Any]]
+) -> Iterator[None]:
+    """Close ``run`` with its ``counters()`` when the block ends: succeeded, or interrupted
+    (Ctrl-C) or failed with the error, which is raised again."""
+    try:
+        yield
+    except BaseException as error:
+        status = RunStatus.INTERRUPTED if isinstance(error, KeyboardInterrupt) else RunStatus.FAILED
+        with sessions.begin() as session:
+            finish_run(
+                session,
+                session.merge(run),
+                status,
+                counters=counters(),
+                error=f"{type(error).__name__}: {error}",
+            )
+        raise
+    with sessions.begin() as session:
+        finish_run(session, session.merge(run), RunStatus.SUCCEEDED, counters=counters())
+
+
+@contextlib.contextmanager
 def fewer_collections() -> Iterator[None]:
     """Run the cyclic garbage collector less often while the block runs (restored after).
 
@@ -245,24 +268,10 @@ def snapshot_source(
         run = start_run(session, "snapshot", reader.source)
     scopes = reader.scopes()
     result = SnapshotResult(domain=reader.name, run_id=run.id, partitions=[s.name for s in scopes])
-    try:
-        with fewer_collections():
-            for scope in scopes:
-                _snapshot_scope(sessions, reader, scope, run, result, progress, batch_size)
-    except BaseException as error:
-        status = RunStatus.INTERRUPTED if isinstance(error, KeyboardInterrupt) else RunStatus.FAILED
-        with sessions.begin() as session:
-            finish_run(
-                session,
-                session.merge(run),
-                status,
-                counters=result.as_dict(),
-                error=f"{type(error).__name__}: {error}",
-            )
-        raise
-    result.seconds = time.monotonic() - started
-    with sessions.begin() as session:
-        finish_run(session, session.merge(run), RunStatus.SUCCEEDED, counters=result.as_dict())
+    with finishing(sessions, run, result.as_dict), fewer_collections():
+        for scope in scopes:
+            _snapshot_scope(sessions, reader, scope, run, result, progress, batch_size)
+        result.seconds = time.monotonic() - started
     log.info(
         "snapshot of %s: %d objects, %d new, %d new versions in %.1f s",
         reader.name,
