@@ -14,7 +14,7 @@ import typer
 
 from dirguard.cli.common import DomainOption, cli_runtime
 from dirguard.cli.context import console, err_console
-from dirguard.cli.elevation_cmd import revoke_at_start
+from dirguard.cli.elevation_cmd import print_revoked
 from dirguard.services.capture.capture import CaptureResult
 from dirguard.services.capture.monitor import MonitorResult
 from dirguard.services.capture.use_cases import MonitorRequest, monitor
@@ -70,11 +70,14 @@ def monitor_cmd(
             console.print(f"[bold]{name}[/]: {result.events} events ({ops})", highlight=False)
 
     request = MonitorRequest(
-        domain=domain, interval=interval, once=once, notify=not no_notify, on_pass=report
+        domain=domain,
+        interval=interval,
+        once=once,
+        notify=not no_notify,
+        on_pass=report,
+        on_revoked=print_revoked,
     )
     with cli_runtime(ctx) as runtime:
-        # left by a dirguard that stopped
-        revoke_at_start(runtime, runtime.ad_domains(domain))
         try:
             result = monitor(runtime, request)
         except KeyboardInterrupt:

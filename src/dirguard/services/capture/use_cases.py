@@ -40,6 +40,7 @@ from dirguard.services.capture.monitor import (
 )
 from dirguard.services.capture.snapshot import SnapshotResult, snapshot_source
 from dirguard.services.errors import Problem, ServiceError
+from dirguard.services.rollback.elevation_cases import Revoked, revoke_pending_elevations
 from dirguard.services.runtime import Runtime
 
 AD = reading_provider("ad")
@@ -187,6 +188,8 @@ class MonitorRequest:
     """Follow the DCs' LDAP change notification (``False``: poll only)."""
     on_pass: PassReport | None = None
     """Called after every successful pass."""
+    on_revoked: Callable[[Revoked], None] | None = None
+    """Told which pending elevations (left by a dirguard that stopped) were revoked first."""
 
 
 def _chores(runtime: Runtime) -> tuple[Chore, ...]:
@@ -206,9 +209,12 @@ def _chores(runtime: Runtime) -> tuple[Chore, ...]:
 def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
     """Capture the domains' changes as they happen until SIGTERM or Ctrl-C (a second signal
     raises ``KeyboardInterrupt``: the pass in progress is abandoned, the run marked
-    interrupted). Every connection is opened through the runtime, its credential resolved
-    afresh."""
+    interrupted). Pending elevations left by a dirguard that stopped are revoked first. Every
+    connection is opened through the runtime, its credential resolved afresh."""
     domains = runtime.ad_domains(request.domain)
+    revoked = revoke_pending_elevations(runtime, domains)
+    if request.on_revoked is not None:
+        request.on_revoked(revoked)
     try:
         watcher = Monitor(
             sessions=runtime.sessions,
