@@ -17,10 +17,6 @@ from dirguard.cli.exit_codes import ExitCode
 from dirguard.services.errors import Problem, ServiceError
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
-    from dirguard.config.schema import AdDomainConfig, Config
-    from dirguard.providers.ad.connection import AdConnection
     from dirguard.services.runtime import Runtime
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -78,31 +74,3 @@ def time_option(text: str | None) -> Any:
         return parse_time(text)
     except HistoryQueryError as error:
         raise typer.BadParameter(str(error)) from None
-
-
-# For commands that still work with the configuration directly rather than a runtime.
-
-
-def configured_domains(config: Config, name: str | None) -> list[AdDomainConfig]:
-    """The configured AD domains, or the one named (else exit 3 or 1)."""
-    from dirguard.services.runtime import choose_ad_domains
-
-    with service_errors():
-        return choose_ad_domains(config, name)
-
-
-def connect_domain(config: Config, domain: AdDomainConfig) -> AdConnection:
-    """A connection bound with the domain's configured credential (else exit 2, 3 or 4)."""
-    from dirguard.services.runtime import config_ad_openers
-
-    with service_errors():
-        return config_ad_openers(config, domain).bind()
-
-
-@contextmanager
-def store_sessions(config: Config) -> Iterator[sessionmaker[Session]]:
-    """The configured store's sessions, migrated to the newest schema (else exit 4)."""
-    from dirguard.services.runtime import open_runtime
-
-    with service_errors(), open_runtime(config, getpass.getuser()) as runtime:
-        yield runtime.sessions
