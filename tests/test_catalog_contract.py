@@ -249,12 +249,15 @@ def _string_constants(path: Path) -> Iterator[tuple[int, str]]:
 
 def test_no_code_names_a_type_key_outside_the_rows() -> None:
     """What a type does is on its row: no module of the product compares, looks up or lists a
-    type by its key, except the modules declaring the rows."""
+    type by its key, except the modules declaring the rows, and the migrations, which freeze
+    what the rows said when they were written (a migration never imports today's code)."""
     keys = set(RESOURCE_TYPES)
+    migrations = SRC / "store" / "migrations"
     found = [
         f"{path.relative_to(SRC)}:{line}: {value!r}"
         for path in sorted(SRC.rglob("*.py"))
-        if path.name != "types.py" or path.parent.parent.name != "providers"
+        if (path.name != "types.py" or path.parent.parent.name != "providers")
+        and migrations not in path.parents
         for line, value in _string_constants(path)
         if value in keys
     ]
