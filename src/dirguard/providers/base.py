@@ -243,11 +243,6 @@ def source_name(key: str) -> str:
     return key.partition(":")[2] or key
 
 
-def source_kind(key: str) -> str:
-    """The provider kind in a store key (``ad`` of ``ad:corp.example.com``)."""
-    return key.partition(":")[0]
-
-
 # ---- planning, applying and rights (the rollback use cases) ----------------------------------
 
 
