@@ -39,17 +39,20 @@ from typing import Any
 
 import ldap
 from bench_dc import LOCK_WAIT_S, domain_config, fresh_store, ldap_tool, password_file_of, say
-from dirguard.services.rollback.apply import apply_plan
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad import KIND as AD
-from dirguard.providers.ad.connection import connect
+from dirguard.providers.ad.apply import AdStepWriter
+from dirguard.providers.ad.connection import AdConnection, connect
+from dirguard.providers.ad.plan.steps import generic_plan
 from dirguard.providers.ad.values import guid_bytes, guid_filter_value, guid_text
 from dirguard.providers.base import store_source
 from dirguard.services.capture.capture import capture_domain, fill_domain_actors
 from dirguard.services.capture.snapshot import snapshot_domain
-from dirguard.services.rollback.plans import plan_for_actor, plan_for_undelete, save_plan
+from dirguard.services.rollback.plan_store import save_plan
+from dirguard.services.rollback.plans import plan_for_actor, plan_for_undelete
+from dirguard.services.rollback.steps import apply_plan
 from dirguard.store.column_types import utcnow
 from dirguard.throwaway.samba_dc import SambaDC, open_ldaps, throwaway_samba_dc
 
@@ -91,6 +94,11 @@ CHANGED = (
     "physicalDeliveryOfficeName",
 )
 Sessions = sessionmaker[Session]
+
+
+def _writer(conn: AdConnection, domain: AdDomainConfig) -> AdStepWriter:
+    """The step loop's AD writer over the bench's connection (not closed by it)."""
+    return AdStepWriter(conn, source=store_source(AD, domain.name), bind_upn=domain.bind_upn)
 
 
 def _ldif_line(name: str, value: bytes) -> str:
@@ -175,11 +183,11 @@ def bench_undelete(
                     requested_by="bench",
                     selection={"undelete": before[0]},
                     force=False,
-                    draft=draft,
+                    draft=generic_plan(draft),
                 ).id
-            report = apply_plan(sessions, conn, plan_id, requested_by="bench")
+            report = apply_plan(sessions, _writer(conn, domain), plan_id, requested_by="bench")
             ours.append(time.monotonic() - started)
-            assert report.status == "applied", report.as_dict()
+            assert report.status == "applied", report.counts
             assert _state(writer, user) == before, "dirguard's undelete is incomplete"
             capture_domain(sessions, conn, domain)  # the store sees the user back
         say(f"undelete round {round_ + 1}/{rounds}: ldapsearch + ldapmodify ...")
@@ -288,12 +296,12 @@ def bench_actor(
                 requested_by="bench",
                 selection={"actor": actor},
                 force=False,
-                draft=draft,
+                draft=generic_plan(draft),
             ).id
         planned_s = time.monotonic() - started
         if profile is not None:
             profile.enable()
-        report = apply_plan(sessions, conn, plan_id, requested_by="bench")
+        report = apply_plan(sessions, _writer(conn, domain), plan_id, requested_by="bench")
         if profile is not None:
             profile.disable()
         ours = time.monotonic() - started
