@@ -4,8 +4,9 @@ somebody else's change (the DC's audit trail names only the account dirguard bin
 
 An event is dirguard's when a step that succeeded touched the same object, the same attribute
 (or, for reanimations and moves, the object's DN), and the event was observed after the step was
-applied and within ``window`` of it (older steps are not looked at again). Events already
-attributed to dirguard are left alone.
+applied and within ``window`` of it (older steps are not looked at again); and, for an object
+brought back (reanimated or re-created), every change to it the next capture finds (what the
+directory itself sets on it then). Events already attributed to dirguard are left alone.
 """
 
 from __future__ import annotations
@@ -23,47 +24,60 @@ from dirguard.store.models import ChangeEvent, DirectoryObject, RestorePlan, Res
 
 ACTOR_SOURCE = "dirguard"
 WINDOW = timedelta(hours=24)
+SIDE_EFFECTS = timedelta(minutes=10)
+"""How long after bringing an object back the directory's own changes to it (Samba sets
+``primaryGroupID``, ``codePage``, ``countryCode``… on a reanimated account) count as caused by
+that step: they arrive with the next capture pass."""
 _DN_STEP_KINDS = frozenset({StepKind.REANIMATE, StepKind.MOVE, StepKind.DELETE})
+_BRING_BACK = frozenset({StepKind.REANIMATE.value, StepKind.RECREATE.value})
 
 
 def own_actor(requested_by: str) -> str:
     return f"dirguard (for {requested_by})"
 
 
+def _caused_by(step: RestoreStep, event: ChangeEvent) -> bool:
+    """Whether ``event`` is the effect of ``step`` (observed after it was applied)."""
+    assert step.applied_at is not None
+    side_effect = step.kind in _BRING_BACK and event.observed_at <= step.applied_at + SIDE_EFFECTS
+    if side_effect and event.actor_source is None:
+        return True  # no audit record names anyone: the directory's own change on reanimation
+    attributes = {step.attribute} if step.attribute else set()
+    if step.kind in _DN_STEP_KINDS:
+        attributes.add(DN_ATTRIBUTE)
+    return event.attribute in attributes
+
+
 def mark_own_writes(session: Session, source: str, window: timedelta = WINDOW) -> int:
     """Attribute ``source``'s events caused by applied rollback steps and by just-in-time
-    elevations; how many were marked."""
-    steps = session.execute(
-        select(RestoreStep, RestorePlan.requested_by)
+    elevations; how many were marked. One query finds every not yet marked event observed
+    after a step that succeeded on the same object within ``window``."""
+    since = utcnow() - window
+    found = session.execute(
+        select(ChangeEvent, RestoreStep, RestorePlan.requested_by)
+        .join(DirectoryObject, ChangeEvent.object_id == DirectoryObject.id)
+        .join(RestoreStep, RestoreStep.object_external_id == DirectoryObject.external_id)
         .join(RestorePlan, RestoreStep.plan_id == RestorePlan.id)
         .where(
+            DirectoryObject.source == source,
             RestorePlan.source == source,
             RestoreStep.status == "succeeded",
-            RestoreStep.applied_at >= utcnow() - window,
+            RestoreStep.applied_at >= since,
+            ChangeEvent.observed_at >= RestoreStep.applied_at,
+            ChangeEvent.observed_at >= since,
+            (ChangeEvent.actor_source.is_(None)) | (ChangeEvent.actor_source != ACTOR_SOURCE),
         )
+        .order_by(ChangeEvent.sequence, RestoreStep.applied_at.desc())
     ).all()
-    marked = 0
-    for step, requested_by in steps:
+    marked: set[int] = set()
+    for event, step, requested_by in found:
         assert step.applied_at is not None
-        attributes = {step.attribute} if step.attribute else set()
-        if step.kind in _DN_STEP_KINDS:
-            attributes.add(DN_ATTRIBUTE)
-        events = session.scalars(
-            select(ChangeEvent)
-            .join(DirectoryObject, ChangeEvent.object_id == DirectoryObject.id)
-            .where(
-                DirectoryObject.source == source,
-                DirectoryObject.external_id == step.object_external_id,
-                ChangeEvent.attribute.in_(attributes),
-                ChangeEvent.observed_at >= step.applied_at,
-                ChangeEvent.observed_at <= step.applied_at + window,
-                (ChangeEvent.actor_source.is_(None)) | (ChangeEvent.actor_source != ACTOR_SOURCE),
-            )
-        ).all()
-        for event in events:
+        if event.id in marked or event.observed_at > step.applied_at + window:
+            continue
+        if _caused_by(step, event):
             event.actor = own_actor(requested_by)
             event.actor_source = ACTOR_SOURCE
             event.actor_address = None
-            marked += 1
+            marked.add(event.id)
     session.flush()
-    return marked + mark_elevation_writes(session, source, window)
+    return len(marked) + mark_elevation_writes(session, source, window)
