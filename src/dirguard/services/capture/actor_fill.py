@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from dirguard.providers.ad.audit.actor_correlation import (
     DEFAULT_AFTER,
     DEFAULT_BEFORE,
+    LATE_WINDOW,
     Attribution,
     ChangeFacts,
     RecordLike,
@@ -70,9 +71,14 @@ def dn_histories(
     return {object_id: tuple(dns) for object_id, dns in known.items()}
 
 
-def change_facts(event: ChangeEvent, obj: DirectoryObject, dns: tuple[str, ...]) -> ChangeFacts:
+def change_facts(
+    event: ChangeEvent,
+    obj: DirectoryObject,
+    dns: tuple[str, ...],
+    not_before: datetime | None = None,
+) -> ChangeFacts:
     """What correlation needs to know about a stored event (``dns``: the object's DNs,
-    :func:`dn_histories`)."""
+    :func:`dn_histories`; ``not_before``: :func:`previous_changes`)."""
     value = event.old_value if event.op == "remove-value" else event.new_value
     return ChangeFacts(
         key=event.id,
@@ -83,7 +89,47 @@ def change_facts(event: ChangeEvent, obj: DirectoryObject, dns: tuple[str, ...])
         value=value,
         when=event.occurred_at or event.observed_at,
         correlation_id=event.correlation_id,
+        not_before=not_before,
     )
+
+
+def previous_changes(
+    session: Session, pending: Sequence[tuple[ChangeEvent, DirectoryObject]]
+) -> dict[int, datetime]:
+    """For each event (by id), when dirguard recorded the object's previous change of the same
+    attribute — or first saw the object — so that a late record older than that is not taken
+    for it. One query for all of them."""
+    if not pending:
+        return {}
+    events = [event for event, _obj in pending]
+    first_seen = {obj.id: obj.first_seen for _event, obj in pending}
+    oldest = min(e.occurred_at or e.observed_at for e in events) - LATE_WINDOW
+    rows = session.execute(
+        select(
+            ChangeEvent.object_id,
+            ChangeEvent.attribute,
+            ChangeEvent.sequence,
+            ChangeEvent.observed_at,
+        ).where(
+            ChangeEvent.object_id.in_(first_seen),
+            ChangeEvent.attribute.in_({e.attribute for e in events if e.attribute}),
+            ChangeEvent.observed_at >= oldest,
+        )
+    ).all()
+    found: dict[int, datetime] = {}
+    for event in events:
+        if event.op == "create":  # an object is created once: its name is enough
+            found[event.id] = event.observed_at - LATE_WINDOW
+            continue
+        earlier = [
+            observed
+            for object_id, attribute, sequence, observed in rows
+            if object_id == event.object_id
+            and attribute == event.attribute
+            and sequence < event.sequence
+        ]
+        found[event.id] = max(earlier) if earlier else first_seen[event.object_id]
+    return found
 
 
 def _next_position(
@@ -105,7 +151,7 @@ def _pending(
     those carrying a correlation id a record's transaction id may name (snapshot-detected
     deletes never do)."""
     low = min(r.timestamp for r in records) - after
-    high = max(r.timestamp for r in records) + before
+    high = max(r.timestamp for r in records) + max(before, LATE_WINDOW)
     when = func.coalesce(ChangeEvent.occurred_at, ChangeEvent.observed_at)
     by_id = ChangeEvent.correlation_id.is_not(None) & ~ChangeEvent.correlation_id.startswith(
         SNAPSHOT_CORRELATION_PREFIX, autoescape=True
@@ -176,10 +222,12 @@ def fill_actors(
         else []
     )
     dns = dn_histories(session, (obj for _event, obj in pending))
+    earliest = previous_changes(session, pending)
     attributions = []
     filled = 0
     for event, obj in pending:
-        attribution = attribute_change(change_facts(event, obj, dns[obj.id]), records, **windows)
+        facts = change_facts(event, obj, dns[obj.id], earliest.get(event.id))
+        attribution = attribute_change(facts, records, **windows)
         attributions.append(attribution)
         if attribution.actor is not None:
             event.actor = attribution.actor

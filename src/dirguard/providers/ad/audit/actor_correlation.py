@@ -28,6 +28,11 @@ DEFAULT_BEFORE = timedelta(minutes=5)
 """How long before the change's time a record may lie (DirSync may see a change late)."""
 DEFAULT_AFTER = timedelta(seconds=60)
 """How long after it (clock skew between DC and collector)."""
+LATE_WINDOW = timedelta(days=1)
+"""How far before ``when`` a record may lie when nothing was captured for a while (the
+monitor stopped): then the record must name the object and give the very value, and lie after
+the object's previous change of that attribute (``not_before``)."""
+_ONCE_PER_OBJECT = frozenset({"create", "delete", "undelete"})
 
 
 class AttributeActionLike(Protocol):
@@ -82,6 +87,10 @@ class ChangeFacts:
     when: datetime
     """When the change happened, else when it was observed (aware)."""
     correlation_id: str | None = None
+    not_before: datetime | None = None
+    """The change happened after this (when dirguard recorded the object's previous change of
+    the same attribute, or first saw the object): a record older than that made another
+    change. ``None``: unknown, so only the time window around ``when`` decides."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,7 +206,30 @@ def candidates(
         and _targets_match(change, r)
         and _attribute_matches(change, r)
     ]
-    return found, "target+attribute+time"
+    if found or change.not_before is None:
+        return found, "target+attribute+time"
+    late = [
+        r
+        for r in pool
+        if str(r.operation) in compatible
+        and max(change.when - LATE_WINDOW, change.not_before - after) <= r.timestamp <= high
+        and _targets_match(change, r)
+        and _attribute_matches(change, r)
+        and (change.op in _ONCE_PER_OBJECT or _names_the_value(change, r))
+    ]
+    return late, "target+attribute+value (captured late)"
+
+
+def _names_the_value(change: ChangeFacts, record: RecordLike) -> bool:
+    """The record gives the change's very value (not only a matching attribute)."""
+    if change.value is None or not change.attribute:
+        return False
+    wanted = change.attribute.lower()
+    named = [
+        a for a in record.attributes if a.name.lower() == wanted and a.values_complete and a.values
+    ]
+    values = _as_texts(change.value)
+    return any(values & _as_texts(list(a.values)) for a in named)
 
 
 def attribute_change(
