@@ -34,6 +34,15 @@ NoNotify = Annotated[
         "persistent search is unwanted).",
     ),
 ]
+ElevationCheck = Annotated[
+    float,
+    typer.Option(
+        "--elevation-check",
+        help="Seconds between checks for just-in-time elevations a killed dirguard left in"
+        " place (revoked; a running apply's are left alone).",
+        min=1.0,
+    ),
+]
 JsonLines = Annotated[
     bool, typer.Option("--json", help="JSON lines: one per pass with changes, then a summary.")
 ]
@@ -50,6 +59,7 @@ def monitor_cmd(
     interval: Interval = 2.0,
     once: Once = False,
     no_notify: NoNotify = False,
+    elevation_check: ElevationCheck = 60.0,
     as_json: JsonLines = False,
 ) -> None:
     """Store AD changes as they happen: a DirSync pass per domain whenever the DC reports a change
@@ -76,6 +86,7 @@ def monitor_cmd(
         notify=not no_notify,
         on_pass=report,
         on_revoked=print_revoked,
+        elevation_check=elevation_check,
     )
     with cli_runtime(ctx) as runtime:
         try:

@@ -12,7 +12,8 @@ authenticated connection) and read through the AD provider's reader.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -42,6 +43,8 @@ from dirguard.services.capture.snapshot import SnapshotResult, snapshot_source
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.rollback.elevation_cases import Revoked, revoke_pending_elevations
 from dirguard.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 AD = reading_provider("ad")
 
@@ -190,20 +193,37 @@ class MonitorRequest:
     """Called after every successful pass."""
     on_revoked: Callable[[Revoked], None] | None = None
     """Told which pending elevations (left by a dirguard that stopped) were revoked first."""
+    elevation_check: float = 60.0
+    """Seconds between checks for elevations a dirguard that stopped left behind."""
 
 
-def _chores(runtime: Runtime) -> tuple[Chore, ...]:
-    """The monitor's periodic work: signed checkpoints of the event chains."""
+def _chores(
+    runtime: Runtime, domains: Sequence[AdDomainConfig], elevation_check: float
+) -> tuple[Chore, ...]:
+    """The monitor's periodic work: revoking the elevations a dirguard that stopped left behind
+    (a running apply's are left alone), and signed checkpoints of the event chains."""
     from dirguard.services.chain_integrity import write_checkpoints
 
-    every = runtime.config.store.checkpoint_interval
-    if not every:
-        return ()
+    def revoke_left_elevations() -> None:
+        revoked = revoke_pending_elevations(runtime, domains)
+        for row in revoked.ended:
+            log.warning(
+                "revoked elevation %d: %s removed from %s (left by a dirguard that stopped)",
+                row.id,
+                row.account,
+                row.group,
+            )
+        for problem in revoked.problems:
+            log.warning("pending elevation not revoked: %s", problem)
 
-    def checkpoint() -> None:
-        write_checkpoints(runtime.config, runtime.sessions, runtime.clock())
+    chores = [Chore(name="elevation check", every=elevation_check, work=revoke_left_elevations)]
+    if every := runtime.config.store.checkpoint_interval:
 
-    return (Chore(name="chain checkpoint", every=every, work=checkpoint),)
+        def checkpoint() -> None:
+            write_checkpoints(runtime.config, runtime.sessions, runtime.clock())
+
+        chores.append(Chore(name="chain checkpoint", every=every, work=checkpoint))
+    return tuple(chores)
 
 
 def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
@@ -224,7 +244,7 @@ def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
             once=request.once,
             on_pass=request.on_pass,
             notifier=change_notifier if request.notify else None,
-            chores=_chores(runtime),
+            chores=_chores(runtime, domains, request.elevation_check),
         )
         with stop_on_signals(watcher.stop, watcher.notifications.wake):
             return watcher.run()

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.providers.base import GrantRefused, Grants, source_name
 from dirguard.services.errors import Problem, ServiceError
+from dirguard.services.rollback import elevation_leases
 from dirguard.store.audit import AuditOutcome, record_audit
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import Elevation
@@ -137,8 +138,19 @@ def _end(sessions: sessionmaker[Session], row_id: int, note: str, action: str, b
         _audit(session, action, row, AuditOutcome.SUCCEEDED, ended_by=by)
 
 
+def store_of(sessions: sessionmaker[Session]) -> str:
+    """The store's identity for elevation leases: its URL without a password."""
+    bind = sessions.kw.get("bind")
+    url = getattr(bind, "url", None)
+    return url.render_as_string(hide_password=True) if url is not None else "store"
+
+
 def _grant(
-    sessions: sessionmaker[Session], grants: Grants, request: ElevationRequest, group: str
+    sessions: sessionmaker[Session],
+    grants: Grants,
+    request: ElevationRequest,
+    group: str,
+    leases: list[elevation_leases.Lease],
 ) -> int:
     """Add the account to ``group``; the pending row is committed before the add."""
     try:
@@ -161,6 +173,7 @@ def _grant(
         session.add(row)
         session.flush()
         row_id = row.id
+    leases.append(elevation_leases.take(store_of(sessions), row_id))
     try:
         grants.add(group_dn, account_dn)
     except GrantRefused as error:
@@ -219,14 +232,19 @@ def elevated(
     error). Problems ending an elevation are in the yielded run's ``problems`` (the row stays
     pending and is revoked at the next start)."""
     run = ElevationRun(requested_by=request.requested_by)
+    leases: list[elevation_leases.Lease] = []
     try:
         with open_elevator() as grants:
             for group in groups:
-                run.ids.append(_grant(sessions, grants, request, group))
+                run.ids.append(_grant(sessions, grants, request, group, leases))
         _pause_for_tests()
         yield run
     finally:
-        _end_all(sessions, open_elevator, run)
+        try:
+            _end_all(sessions, open_elevator, run)
+        finally:
+            for lease in leases:
+                lease.release()
 
 
 def _end_all(sessions: sessionmaker[Session], open_elevator: Opener, run: ElevationRun) -> None:
@@ -273,9 +291,11 @@ def recent(sessions: sessionmaker[Session], limit: int = 20) -> list[ElevationRo
 def revoke_pending(
     sessions: sessionmaker[Session], source: str, open_elevator: Opener | None, *, by: str
 ) -> list[ElevationRow]:
-    """End every pending elevation of ``source`` (left by a dirguard that stopped while elevated)
-    on behalf of ``by`` (who ran the command that revoked it); the rows as they ended."""
-    rows = pending(sessions, source)
+    """End every pending elevation of ``source`` left by a dirguard that stopped while elevated
+    (one a running apply holds the lease of is left alone: :mod:`elevation_leases`), on behalf
+    of ``by`` (who ran the command that revoked it); the rows as they ended."""
+    store = store_of(sessions)
+    rows = [r for r in pending(sessions, source) if not elevation_leases.in_use(store, r.id)]
     if not rows:
         return []
     name = source_name(source)
