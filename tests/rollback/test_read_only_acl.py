@@ -23,8 +23,9 @@ from dirguard.providers.ad.ldap_read import read_by_guid, sd_flags_control
 from dirguard.providers.ad.sd.security_descriptor import parse_security_descriptor
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.rollback.accounts import Account, ro_account
-from tests.rollback.helpers import guid_of, scratch_ou, write_config
+from tests.rollback.helpers import guid_of, scratch_ou
 from tests.rollback.test_acl_rollback import Cli, _dsacl_aces
+from tests.rollback.test_elevation import _config
 from tests.who.helpers import bind_as
 
 __all__ = ["ro_account"]
@@ -64,20 +65,8 @@ def test_read_only_mode_captures_an_ace_change_with_its_actor_and_undoes_it_elev
     samba_tool: Callable[..., str],
     unique: Callable[[str], str],
 ) -> None:
-    config = write_config(
-        tmp_path,
-        samba_dc,
-        mode="read-only",
-        bind_upn=ro_account.upn,
-        secret_env="TEST_RO_PW",
-        extra=(
-            f'elevation_bind_upn = "{samba_dc.admin_upn}"\n'
-            'elevation_password = "env:TEST_ELEVATION_PW"\n'
-        ),
-    )
-    cli = Cli(
-        config, {"TEST_RO_PW": ro_account.password, "TEST_ELEVATION_PW": samba_dc.admin_password}
-    )
+    config, env = _config(tmp_path, samba_dc, ro_account)
+    cli = Cli(config, env)
     with scratch_ou(ldap_admin, f"OU={unique('roacl')},{samba_dc.base_dn}") as ou_dn:
         cli("snapshot", "ad")
         before = _dsacl_aces(samba_tool("dsacl", "get", f"--objectdn={ou_dn}"))

@@ -6,7 +6,6 @@ applied again, instead of failing ("Trying to restore not deleted object") or be
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,29 +13,15 @@ from typing import Any
 
 import ldap
 import pytest
-from typer.testing import CliRunner
 
-from dirguard.cli.app import app
 from dirguard.providers.ad.apply import perform
 from dirguard.providers.ad.plan.steps import planned_step
 from dirguard.services.rollback.steps import pending_plan
 from dirguard.store.database import create_engine_for, session_factory
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.ad.conftest import domain_config
+from tests.rollback.accounts import cli_runner
 from tests.rollback.helpers import add_group, add_user, read, scratch_ou, write_config
-
-
-def _cli(config: Path, dc: SambaDC) -> Callable[..., Any]:
-    def run(*args: str) -> Any:
-        result = CliRunner().invoke(
-            app,
-            ["--config", str(config), *args, "--json"],
-            env={"TEST_DIRGUARD_AD_PASSWORD": dc.admin_password},
-        )
-        assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)
-
-    return run
 
 
 @pytest.mark.samba
@@ -49,7 +34,9 @@ def test_an_interrupted_apply_is_finished_by_applying_again(
 ) -> None:
     from dirguard.providers.ad.connection import connect
 
-    run = _cli(write_config(tmp_path, samba_dc), samba_dc)
+    run = cli_runner(
+        write_config(tmp_path, samba_dc), {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
+    )
     with scratch_ou(ldap_admin, f"OU={unique('resume')},{samba_dc.base_dn}") as ou:
         user, group = f"CN={unique('usr')},{ou}", f"CN={unique('grp')},{ou}"
         add_user(ldap_admin, user, unique("usr"), {"description": [b"before"]})

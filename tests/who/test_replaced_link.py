@@ -5,32 +5,17 @@ the delegate's changes alone puts the old manager back."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import ldap
 import pytest
-from typer.testing import CliRunner
 
-from dirguard.cli.app import app
 from dirguard.throwaway.samba_dc import SambaDC
+from tests.rollback.accounts import cli_runner
 from tests.rollback.helpers import add_user, read, write_config
 from tests.who.conftest import Delegation
 from tests.who.helpers import DELEGATE_PASSWORD, bind_as
-
-
-def _cli(config: Path, dc: SambaDC) -> Any:
-    def run(*args: str) -> Any:
-        result = CliRunner().invoke(
-            app,
-            ["--config", str(config), *args, "--json"],
-            env={"TEST_DIRGUARD_AD_PASSWORD": dc.admin_password},
-        )
-        assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)
-
-    return run
 
 
 @pytest.mark.samba
@@ -42,7 +27,9 @@ def test_a_replaced_manager_is_one_change_with_one_actor(
     add_user(ldap_admin, old, f"mgra{tag}")
     add_user(ldap_admin, new, f"mgrb{tag}")
     add_user(ldap_admin, user, f"emp{tag}", {"manager": [old.encode()]})
-    run = _cli(write_config(tmp_path, samba_dc), samba_dc)
+    run = cli_runner(
+        write_config(tmp_path, samba_dc), {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
+    )
     run("snapshot", "ad")
 
     delegate = bind_as(samba_dc, f"{delegation.user}@{samba_dc.realm}", DELEGATE_PASSWORD)
