@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import ssl
 import warnings
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 
 from dirguard.providers.entra.graph_client import make_credential
 from tests.fixtures.graph_sandbox import RunningSandbox
@@ -65,3 +66,13 @@ class Sdk:
         self.loop.run_until_complete(self.transport.aclose())
         self.loop.close()
         self.credential.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def sdk(graph_sandbox: RunningSandbox) -> Iterator[Sdk]:
+    """One SDK client on the session's sandbox for a test module (import it with ``Sdk``)."""
+    made = Sdk(graph_sandbox)
+    try:
+        yield made
+    finally:
+        made.close()

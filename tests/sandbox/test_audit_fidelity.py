@@ -30,7 +30,7 @@ from tests.fixtures.graph_sandbox import RunningSandbox
 
 pytest.importorskip("msgraph", reason="msgraph-sdk is a test dependency ([test] extra)")
 
-from tests.sandbox.sdk_client import Sdk
+from tests.sandbox.sdk_client import Sdk, sdk
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -48,6 +48,8 @@ with warnings.catch_warnings():
     )
 
 # The SDK's generated builders use its own deprecated classes on every call.
+__all__ = ["sdk"]  # the module's SDK client fixture
+
 pytestmark = [
     pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:GetQueryParameters is deprecated:DeprecationWarning"),
@@ -123,15 +125,6 @@ def test_serve_is_realistic_unless_told_and_refuses_a_bad_latency(
         with pytest.raises(SystemExit):
             _parser().parse_args(["serve", "--audit-latency", bad])
         assert "audit latency must be" in capsys.readouterr().err
-
-
-@pytest.fixture(scope="module")
-def sdk(graph_sandbox: RunningSandbox) -> Iterator[Sdk]:
-    made = Sdk(graph_sandbox)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def _pim_entries(sdk: Sdk, request_id: str) -> list[Any]:

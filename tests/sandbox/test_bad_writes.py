@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ from tests.fixtures.graph_sandbox import RunningSandbox
 
 pytest.importorskip("msgraph", reason="msgraph-sdk is a test dependency ([test] extra)")
 
-from tests.sandbox.sdk_client import Sdk
+from tests.sandbox.sdk_client import Sdk, sdk
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -39,6 +38,8 @@ with warnings.catch_warnings():
         UnifiedRoleScheduleRequestActions,
     )
 
+__all__ = ["sdk"]  # the module's SDK client fixture
+
 pytestmark = [
     pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:GetQueryParameters is deprecated:DeprecationWarning"),
@@ -46,15 +47,6 @@ pytestmark = [
 LOCATIONS = "/identity/conditionalAccess/namedLocations"
 REQUESTS = "/roleManagement/directory/roleAssignmentScheduleRequests"
 HELPDESK = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
-
-
-@pytest.fixture(scope="module")
-def sdk(graph_sandbox: RunningSandbox) -> Iterator[Sdk]:
-    made = Sdk(graph_sandbox)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def _location(*ranges: dict[str, str]) -> dict[str, Any]:

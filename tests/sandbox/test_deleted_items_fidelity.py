@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -27,11 +26,13 @@ from tests.fixtures.graph_sandbox import RunningSandbox
 
 pytest.importorskip("msgraph", reason="msgraph-sdk is a test dependency ([test] extra)")
 
-from tests.sandbox.sdk_client import Sdk
+from tests.sandbox.sdk_client import Sdk, sdk
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+__all__ = ["sdk"]  # the module's SDK client fixture
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
@@ -40,15 +41,6 @@ pytestmark = [
 CA = "/identity/conditionalAccess"
 UNITS = "/directory/administrativeUnits"
 NO_ROLE = "00000000-0000-0000-0000-000000000000"
-
-
-@pytest.fixture(scope="module")
-def sdk(graph_sandbox: RunningSandbox) -> Iterator[Sdk]:
-    made = Sdk(graph_sandbox)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def _ref(sandbox: RunningSandbox, object_id: str) -> dict[str, str]:

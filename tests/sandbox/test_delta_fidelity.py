@@ -10,7 +10,6 @@ running sandbox with plain httpx (and msgraph-sdk's delta builder for contacts).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,11 +19,13 @@ from tests.fixtures.graph_sandbox import RunningSandbox
 
 pytest.importorskip("msgraph", reason="msgraph-sdk is a test dependency ([test] extra)")
 
-from tests.sandbox.sdk_client import Sdk
+from tests.sandbox.sdk_client import Sdk, sdk
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+__all__ = ["sdk"]  # the module's SDK client fixture
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
@@ -71,15 +72,6 @@ def test_expiry_switch_makes_still_valid_tokens_answer_410_then_a_full_round_wor
         assert {user["id"] for user in everyone} == set(state.users)
         quiet, _ = _round(client, fresh_link)
         assert quiet == []
-
-
-@pytest.fixture(scope="module")
-def sdk(graph_sandbox: RunningSandbox) -> Iterator[Sdk]:
-    made = Sdk(graph_sandbox)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def test_contacts_delta_through_the_sdk_then_410_after_the_switch(

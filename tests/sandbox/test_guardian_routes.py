@@ -15,7 +15,6 @@ to its Microsoft page (cited in ``routes_relationships``, ``routes_owners`` and
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -24,25 +23,18 @@ from tests.fixtures.graph_sandbox import RunningSandbox
 
 pytest.importorskip("msgraph", reason="msgraph-sdk is a test dependency ([test] extra)")
 
-from tests.sandbox.sdk_client import Sdk
+from tests.sandbox.sdk_client import Sdk, sdk
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from msgraph.generated.models.reference_create import ReferenceCreate
 
+__all__ = ["sdk"]  # the module's SDK client fixture
+
 pytestmark = [
     pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:GetQueryParameters is deprecated:DeprecationWarning"),
 ]
-
-
-@pytest.fixture(scope="module")
-def sdk(graph_sandbox: RunningSandbox) -> Iterator[Sdk]:
-    made = Sdk(graph_sandbox)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def _ref(sandbox: RunningSandbox, object_id: str) -> dict[str, str]:

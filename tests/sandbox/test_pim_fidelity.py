@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -25,7 +24,7 @@ from tests.sandbox.identity_helpers import register_app
 
 pytest.importorskip("msgraph", reason="msgraph-sdk is a test dependency ([test] extra)")
 
-from tests.sandbox.sdk_client import Sdk
+from tests.sandbox.sdk_client import Sdk, sdk
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -37,6 +36,8 @@ with warnings.catch_warnings():
         RoleAssignmentsRequestBuilder,
     )
 
+__all__ = ["sdk"]  # the module's SDK client fixture
+
 pytestmark = [
     pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:GetQueryParameters is deprecated:DeprecationWarning"),
@@ -45,15 +46,6 @@ RM = "/roleManagement/directory"
 SCOPED = "scopeId eq '/' and scopeType eq 'DirectoryRole'"
 HELPDESK = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
 GLOBAL_READER = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
-
-
-@pytest.fixture(scope="module")
-def sdk(graph_sandbox: RunningSandbox) -> Iterator[Sdk]:
-    made = Sdk(graph_sandbox)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def test_instances_and_schedules_include_direct_role_assignments(
