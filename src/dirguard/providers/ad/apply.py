@@ -33,12 +33,12 @@ from dirguard.providers.ad.plan.partition_rights import (
     verdict,
     write_targets,
 )
-from dirguard.providers.ad.plan.restore_plan import PlannedStep, StepKind, same_values, split_dn
+from dirguard.providers.ad.plan.restore_plan import PlannedStep, StepKind, same_values
 from dirguard.providers.ad.plan.schema_refusal import SCHEMA_REFUSED, schema_refusal
 from dirguard.providers.ad.plan.steps import planned_step
 from dirguard.providers.ad.sd.sd_apply import security_conflict, security_problem, write_security
 from dirguard.providers.ad.tombstones import recreate_step, recreated_problem
-from dirguard.providers.ad.values import Value
+from dirguard.providers.ad.values import Value, split_dn
 from dirguard.providers.base import SourceError, StepResult
 from dirguard.providers.registry import RESOURCE_TYPES
 

@@ -35,6 +35,7 @@ from dirguard.providers.ad.values import (
     is_tombstone_dn,
     normalize_values,
     parse_ranged,
+    split_dn,
 )
 
 CREATE = ChangeOp.CREATE
@@ -177,23 +178,10 @@ def _same(a: list[Value] | None, b: list[Value] | None) -> bool:
     return set(a or ()) == set(b or ())
 
 
-def _split_dn(dn: str) -> tuple[str, str]:
-    """``(rdn, parent)``, honouring backslash escapes in the RDN."""
-    escaped = False
-    for index, char in enumerate(dn):
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == ",":
-            return dn[:index], dn[index + 1 :]
-    return dn, ""
-
-
 def dn_change(old_dn: str, new_dn: str) -> AttributeChange | None:
     if old_dn == new_dn:
         return None
-    op = MOVE if _split_dn(old_dn)[1].lower() != _split_dn(new_dn)[1].lower() else RENAME
+    op = MOVE if split_dn(old_dn)[1].lower() != split_dn(new_dn)[1].lower() else RENAME
     return AttributeChange(op=op, attribute=DN_ATTRIBUTE, old=old_dn, new=new_dn)
 
 

@@ -212,3 +212,16 @@ def classify(
         t for t in types if isinstance(t.source, LdapSource) and t.source.partition is partition
     ]
     return select_type(candidates, content)
+
+
+def split_dn(dn: str) -> tuple[str, str]:
+    """``(rdn, parent)``, honouring backslash escapes in the RDN."""
+    escaped = False
+    for index, char in enumerate(dn):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ",":
+            return dn[:index], dn[index + 1 :]
+    return dn, ""

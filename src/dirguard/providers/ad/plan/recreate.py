@@ -21,10 +21,9 @@ from dirguard.providers.ad.plan.restore_plan import (
     RestorePlanDraft,
     StepKind,
     same_values,
-    split_dn,
     writable,
 )
-from dirguard.providers.ad.values import DN_ATTRIBUTE, Value
+from dirguard.providers.ad.values import DN_ATTRIBUTE, Value, split_dn
 
 
 def _entry(obj: ObjectFacts, steps: list[PlannedStep]) -> dict[str, list[Value]]:

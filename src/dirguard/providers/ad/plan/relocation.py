@@ -18,9 +18,8 @@ from dirguard.providers.ad.plan.restore_plan import (
     PlannedStep,
     StepKind,
     ordered,
-    split_dn,
 )
-from dirguard.providers.ad.values import is_tombstone_dn
+from dirguard.providers.ad.values import is_tombstone_dn, split_dn
 
 DN_OPS = frozenset({ChangeOp.MOVE, ChangeOp.RENAME, ChangeOp.DELETE, ChangeOp.UNDELETE})
 

@@ -25,7 +25,7 @@ from typing import Any
 import ldap.dn
 
 from dirguard.catalog.resource_type import ResourceType
-from dirguard.providers.ad.values import Content, Value
+from dirguard.providers.ad.values import Content, Value, split_dn
 
 
 class StepKind(StrEnum):
@@ -157,19 +157,6 @@ class PlanningError(ValueError):
 
 def rdn_of(dn: str) -> str:
     return split_dn(dn)[0]
-
-
-def split_dn(dn: str) -> tuple[str, str]:
-    """``(rdn, parent)``, honouring backslash escapes in the RDN."""
-    escaped = False
-    for index, char in enumerate(dn):
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == ",":
-            return dn[:index], dn[index + 1 :]
-    return dn, ""
 
 
 def depth(dn: str) -> int:

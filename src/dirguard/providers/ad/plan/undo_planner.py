@@ -31,13 +31,12 @@ from dirguard.providers.ad.plan.restore_plan import (
     same_values,
     set_step,
     shown,
-    split_dn,
     with_conflict,
     writable,
 )
 from dirguard.providers.ad.sd.sd_restore import ATTRIBUTE as SD_ATTRIBUTE
 from dirguard.providers.ad.sd.sd_restore import point_in_time_step, security_step
-from dirguard.providers.ad.values import DN_ATTRIBUTE, Content, Value
+from dirguard.providers.ad.values import DN_ATTRIBUTE, Content, Value, split_dn
 
 UAC = "userAccountControl"
 PASSWD_NOTREQD = 0x20
