@@ -57,14 +57,24 @@ def test_guardian_full_names_the_admin_grants() -> None:
     assert "Global Reader" not in names_in_json("--service", "guardian", "--mode", "full")
 
 
-def test_administrator_names_both_applications() -> None:
+def test_administrator_names_both_applications_and_its_ad_account() -> None:
     code, out, _ = run("permissions", "--service", "administrator")
     assert code == 0
     assert "dirguard Administrator app (setup application)" in out
     assert "dirguard Administrator API Access app" in out
+    assert "dirguard Administrator AD account" in out
     document = json.loads(run("permissions", "--service", "administrator", "--json")[1])
     principals = {p["principal"] for p in document["permissions"]}
-    assert principals == {"administrator-setup-app", "administrator-api-app"}
+    assert principals == {
+        "administrator-setup-app",
+        "administrator-api-app",
+        "administrator-ad-account",
+    }
+    (account_operators,) = [
+        p for p in document["permissions"] if p["principal"] == "administrator-ad-account"
+    ]
+    assert account_operators["name"] == "Account Operators"
+    assert account_operators["added_by_project"]
     assert all(p["service"] == "administrator" for p in document["permissions"])
 
 

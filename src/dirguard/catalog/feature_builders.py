@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from dirguard.catalog.permission_model import Feature, Kind, Mode, Permission, Principal, Service
 from dirguard.catalog.permission_rows_administrator import ADMINISTRATOR_PERMISSIONS
+from dirguard.catalog.permission_rows_administrator_ad import ADMINISTRATOR_AD_PERMISSIONS
 from dirguard.catalog.permission_rows_guardian import GUARDIAN_PERMISSIONS
 
 BOTH = frozenset({Mode.READ_ONLY, Mode.FULL})
 FULL = frozenset({Mode.FULL})
 
 _ROWS: dict[tuple[Principal, Kind, str], Permission] = {
-    (p.principal, p.kind, p.name): p for p in ADMINISTRATOR_PERMISSIONS + GUARDIAN_PERMISSIONS
+    (p.principal, p.kind, p.name): p
+    for p in ADMINISTRATOR_PERMISSIONS + ADMINISTRATOR_AD_PERMISSIONS + GUARDIAN_PERMISSIONS
 }
 
 
@@ -62,6 +64,13 @@ def gmsa(*names: str) -> tuple[str, ...]:
     """Keys of the Guardian AD account's groups, extended rights and container access."""
     kinds = (Kind.AD_GROUP, Kind.AD_EXTENDED_RIGHT, Kind.AD_CONTAINER_ACCESS)
     return tuple(permission_key(Principal.GUARDIAN_AD_ACCOUNT, kinds, n) for n in names)
+
+
+def adm_ad(*names: str) -> tuple[str, ...]:
+    """Keys of the Administrator AD account's groups."""
+    return tuple(
+        permission_key(Principal.ADMINISTRATOR_AD_ACCOUNT, (Kind.AD_GROUP,), n) for n in names
+    )
 
 
 def operator(name: str) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ app permissions (or, for setting up the connection, the setup app's) each one ne
 
 from __future__ import annotations
 
-from dirguard.catalog.feature_builders import adm, administrator, permission_key
+from dirguard.catalog.feature_builders import adm, adm_ad, administrator, permission_key
 from dirguard.catalog.permission_model import Feature, Kind, Principal
 
 ADMINISTRATOR_FEATURES: tuple[Feature, ...] = (
@@ -37,6 +37,13 @@ ADMINISTRATOR_FEATURES: tuple[Feature, ...] = (
         "Directory queries",
         "Read users, groups and devices for rules, delegated actions and reports.",
         adm("Directory.Read.All", "Group.Read.All", "Device.Read.All"),
+    ),
+    administrator(
+        "ad.web-actions",
+        "AD web actions",
+        "Create, change, reset, enable, disable, unlock, move and delete AD users; group"
+        " membership; remote mailboxes.",
+        adm_ad("Account Operators"),
     ),
     administrator(
         "web-actions.users",

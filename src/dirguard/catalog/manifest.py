@@ -14,6 +14,7 @@ from types import MappingProxyType
 from dirguard.catalog.features import FEATURES
 from dirguard.catalog.permission_model import Feature, Mode, Permission, Principal, Service
 from dirguard.catalog.permission_rows_administrator import ADMINISTRATOR_PERMISSIONS
+from dirguard.catalog.permission_rows_administrator_ad import ADMINISTRATOR_AD_PERMISSIONS
 from dirguard.catalog.permission_rows_guardian import GUARDIAN_PERMISSIONS
 
 
@@ -166,7 +167,7 @@ class PermissionManifest:
 
 
 MANIFEST = PermissionManifest(
-    permissions=ADMINISTRATOR_PERMISSIONS + GUARDIAN_PERMISSIONS,
+    permissions=ADMINISTRATOR_PERMISSIONS + ADMINISTRATOR_AD_PERMISSIONS + GUARDIAN_PERMISSIONS,
     features=FEATURES,
 )
 
@@ -178,6 +179,7 @@ PRINCIPAL_TITLES: Mapping[Principal, str] = MappingProxyType(
         Principal.GUARDIAN_APP: "dirguard Guardian app (service principal)",
         Principal.GUARDIAN_AD_ACCOUNT: "dirguard Guardian AD account (gMSA)",
         Principal.AD_OPERATOR: "AD operator (the person running the AD connection setup)",
+        Principal.ADMINISTRATOR_AD_ACCOUNT: "dirguard Administrator AD account",
     }
 )
 """How people see each principal (CLI tables, generated docs)."""

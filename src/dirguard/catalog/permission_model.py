@@ -53,6 +53,8 @@ class Principal(StrEnum):
     """Guardian's AD service account (gMSA or regular account) (seed 001)."""
     AD_OPERATOR = "ad-operator"
     """The person running the initial AD connection setup (seed 001)."""
+    ADMINISTRATOR_AD_ACCOUNT = "administrator-ad-account"
+    """The AD account the Administrator's web actions run as (added by the project)."""
 
 
 class Kind(StrEnum):

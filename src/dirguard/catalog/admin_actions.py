@@ -1,0 +1,154 @@
+"""The Administrator's web actions, each declared once.
+
+A console form, its REST endpoint, the delegation check (``core/delegation.py``: a role is a set
+of these keys), the permission manifest (the feature whose permissions the action uses) and the
+generated docs all read the same row. ``writes`` names the fields an action writes on its target,
+so that a role granting the action but not those fields is refused; an action whose fields are
+chosen by the operator (edit properties) declares none here and is checked field by field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Risk(StrEnum):
+    """How much confirmation the console asks for."""
+
+    ROUTINE = "routine"
+    """Preview, then commit."""
+    DESTRUCTIVE = "destructive"
+    """Preview, then commit after typing the object's name (delete, wipe, suspend)."""
+    REVEALS = "reveals"
+    """Reveals a secret: needs a written reason, shows it once, audited (LAPS)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdminAction:
+    key: str
+    """``<directory>.<object kind>.<verb>``, e.g. ``ad.user.reset-password``."""
+    title: str
+    description: str
+    directory: str
+    """Provider kind: ``ad`` or ``entra``."""
+    object_kind: str
+    """What it acts on: ``user``, ``group``, ``device``…"""
+    feature: str
+    """The feature (``catalog/features_*.py``) whose permissions the service identity uses."""
+    writes: tuple[str, ...] = ()
+    risk: Risk = Risk.ROUTINE
+    creates: bool = False
+    """It creates its target (the scope is checked on where the object will be)."""
+
+
+def _ad(verb: str, kind: str, title: str, description: str, **kw: object) -> AdminAction:
+    return AdminAction(
+        key=f"ad.{kind}.{verb}",
+        title=title,
+        description=description,
+        directory="ad",
+        object_kind=kind,
+        feature="administrator.ad.web-actions",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def _entra(
+    verb: str, kind: str, title: str, description: str, feature: str, **kw: object
+) -> AdminAction:
+    return AdminAction(
+        key=f"entra.{kind}.{verb}",
+        title=title,
+        description=description,
+        directory="entra",
+        object_kind=kind,
+        feature=f"administrator.{feature}",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+ADMIN_ACTIONS: tuple[AdminAction, ...] = (
+    # ---- Active Directory ------------------------------------------------------------------
+    _ad("create", "user", "New user", "Create a user from a template: OU, groups, attributes,"
+        " UPN suffix and initial password.", creates=True),
+    _ad("edit", "user", "Edit properties", "Change the attributes the role may write."),
+    _ad("reset-password", "user", "Reset password", "Set a new password, optionally to be"
+        " changed at next sign-in.", writes=("unicodePwd", "pwdLastSet")),
+    _ad("enable", "user", "Enable", "Let the account sign in again.",
+        writes=("userAccountControl",)),
+    _ad("disable", "user", "Disable", "Stop the account from signing in.",
+        writes=("userAccountControl",)),
+    _ad("unlock", "user", "Unlock", "Clear a lockout after failed sign-ins.",
+        writes=("lockoutTime",)),
+    _ad("move", "user", "Move", "Move the account to another OU (both OUs must be in scope).",
+        writes=("distinguishedName",)),
+    _ad("delete", "user", "Delete", "Delete the account (the guardian can bring it back).",
+        risk=Risk.DESTRUCTIVE),
+    _ad("add-member", "group", "Add member", "Add a user or group to the group.",
+        writes=("member",)),
+    _ad("remove-member", "group", "Remove member", "Remove a member from the group.",
+        writes=("member",)),
+    _ad("enable-remote-mailbox", "user", "Enable remote mailbox", "Give an on-premises user an"
+        " Exchange Online mailbox; its UPN suffix must be a verified domain of the tenant.",
+        writes=("targetAddress", "proxyAddresses", "mailNickname")),
+    # ---- Entra ID / Microsoft 365 -------------------------------------------------------------
+    _entra("create", "user", "New cloud user", "Create a cloud user, with licenses from the"
+           " tenant's subscribed SKUs (free seats shown).", "web-actions.users", creates=True),
+    _entra("invite", "user", "New Guest", "Invite a guest: e-mail, redirect URL and message.",
+           "web-actions.new-guest", creates=True),
+    _entra("edit", "user", "Edit properties", "Change the properties the role may write.",
+           "web-actions.users"),
+    _entra("sync-profile", "user", "Sync profile from AD", "Copy the mapped attributes of the"
+           " user's AD account onto the cloud user.", "web-actions.users"),
+    _entra("assign-licenses", "user", "Licenses", "Assign or remove licenses.",
+           "web-actions.users", writes=("assignedLicenses",)),
+    _entra("add-member", "group", "Add member", "Add a member (Microsoft 365, security,"
+           " role-assignable and hidden-membership groups).", "web-actions.groups",
+           writes=("members",)),
+    _entra("remove-member", "group", "Remove member", "Remove a member.",
+           "web-actions.groups", writes=("members",)),
+    _entra("list-methods", "user", "Authentication methods", "List the user's registered"
+           " methods.", "web-actions.authentication-methods"),
+    _entra("remove-method", "user", "Remove method", "Remove a phone, Authenticator, FIDO2 key"
+           " or Temporary Access Pass.", "web-actions.authentication-methods",
+           writes=("authenticationMethods",)),
+    _entra("issue-tap", "user", "Temporary Access Pass", "Issue a time-limited pass to"
+           " register methods.", "web-actions.authentication-methods", risk=Risk.REVEALS,
+           writes=("authenticationMethods",)),
+    _entra("set-mfa-state", "user", "MFA state", "Per-user MFA: Disabled, Enabled or"
+           " Enforced.", "web-actions.mfa-state", writes=("perUserMfaState",)),
+    _entra("revoke-sessions", "user", "Revoke sessions", "Sign the user out everywhere"
+           " (refresh tokens revoked).", "web-actions.users"),
+    _entra("suspend", "user", "Suspend", "Block sign-in, revoke sessions, remove methods, and"
+           " remove groups and licenses as the template says; recorded for un-suspend.",
+           "suspend", risk=Risk.DESTRUCTIVE, writes=("accountEnabled",)),
+    _entra("unsuspend", "user", "Un-suspend", "Put back what suspend removed, from its record.",
+           "suspend", writes=("accountEnabled",)),
+    _entra("enable", "device", "Enable device", "Let the device authenticate again.",
+           "device-actions", writes=("accountEnabled",)),
+    _entra("disable", "device", "Disable device", "Stop the device from authenticating.",
+           "device-actions", writes=("accountEnabled",)),
+    _entra("delete", "device", "Delete device", "Delete the Entra device.", "device-actions",
+           risk=Risk.DESTRUCTIVE),
+    _entra("sync", "managed-device", "Sync", "Ask the Intune device to check in now.",
+           "device-actions"),
+    _entra("retire", "managed-device", "Retire", "Remove company data and management.",
+           "device-actions", risk=Risk.DESTRUCTIVE),
+    _entra("wipe", "managed-device", "Wipe", "Reset the device to factory settings.",
+           "device-actions", risk=Risk.DESTRUCTIVE),
+    _entra("delete", "managed-device", "Delete managed device", "Remove the device from"
+           " Intune.", "device-actions", risk=Risk.DESTRUCTIVE),
+    _entra("reveal-laps", "device", "Show LAPS password", "Show the device's local"
+           " administrator password once, with a reason, audited.", "laps", risk=Risk.REVEALS),
+)  # fmt: skip
+
+ACTIONS_BY_KEY: dict[str, AdminAction] = {a.key: a for a in ADMIN_ACTIONS}
+
+
+def action(key: str) -> AdminAction:
+    """The action of that key; ``KeyError`` naming it and the known keys' directory."""
+    try:
+        return ACTIONS_BY_KEY[key]
+    except KeyError:
+        raise KeyError(f"no web action {key!r}") from None
