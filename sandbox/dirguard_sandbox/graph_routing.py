@@ -87,14 +87,19 @@ def no_content() -> Response:
     return Response(status_code=204)
 
 
-def _caller(claims: Json, state: DirectoryState) -> Actor:
+def _caller(claims: Json, state: DirectoryState, request: Request) -> Actor:
+    """Who calls: a signed-in user (delegated token, ``scp``) or an application. A user's audit
+    entries carry "the client IP address associated with the user performing the activity"
+    (userIdentity.ipAddress, https://learn.microsoft.com/graph/api/resources/useridentity): the
+    token's ``ipaddr`` claim when it has one, else the address the request came from."""
     if "scp" in claims:
+        client = request.client.host if request.client is not None else None
         return Actor(
             app_id=claims.get("appid"),
             user_id=claims.get("oid"),
             user_principal_name=claims.get("upn"),
             display_name=claims.get("name"),
-            ip_address=claims.get("ipaddr"),
+            ip_address=claims.get("ipaddr") or client,
         )
     return Actor(
         app_id=claims.get("appid"),
@@ -140,7 +145,7 @@ def endpoint_handler(
             request=request,
             state=runtime.state,
             claims=claims,
-            actor=_caller(claims, runtime.state),
+            actor=_caller(claims, runtime.state, request),
             graph_base=base,
         )
         return await handler(call)

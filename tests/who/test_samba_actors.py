@@ -14,9 +14,9 @@ import ldap
 import pytest
 from sqlalchemy import event, select
 
+from dirguard.core.actor_correlation import ChangeFacts, attribute_change
+from dirguard.core.audit_record import AuditOperation, AuditRecord
 from dirguard.core.change_op import ChangeOp
-from dirguard.providers.ad.audit.actor_correlation import ChangeFacts, attribute_change
-from dirguard.providers.ad.audit.audit_source import AuditOperation, AuditRecord
 from dirguard.providers.ad.audit.samba_audit import LdapSidResolver, SambaAuditSource
 from dirguard.services.capture.actor_fill import fill_actors
 from dirguard.store.column_types import utcnow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dirguard.providers.ad.audit.audit_source import AuditOperation, ValueAction
+from dirguard.core.audit_record import AuditOperation, ValueAction
 from dirguard.providers.ad.audit.windows_events import (
     EventParseError,
     WinRmEventReader,

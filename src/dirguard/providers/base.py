@@ -22,7 +22,7 @@ from dirguard.catalog.resource_type import ResourceType
 from dirguard.core.plan import PlanDraft, Step
 
 if TYPE_CHECKING:
-    from dirguard.providers.ad.audit.audit_source import AuditSource
+    from dirguard.core.audit_record import AuditSource
 
 
 class Provider(Protocol):

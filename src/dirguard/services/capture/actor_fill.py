@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from dirguard.providers.ad.audit.actor_correlation import (
+from dirguard.core.actor_correlation import (
     DEFAULT_AFTER,
     DEFAULT_BEFORE,
     LATE_WINDOW,
@@ -32,7 +32,7 @@ from dirguard.providers.ad.audit.actor_correlation import (
     RecordLike,
     attribute_change,
 )
-from dirguard.providers.ad.audit.audit_source import AuditSource, PositionedRecord
+from dirguard.core.audit_record import AuditSource, PositionedRecord
 from dirguard.services.history import SNAPSHOT_CORRELATION_PREFIX
 from dirguard.store.column_types import utcnow
 from dirguard.store.cursors import get_cursor, save_cursor
@@ -85,7 +85,7 @@ def change_facts(
         op=event.op,
         attribute=event.attribute,
         dns=dns,
-        object_guid=obj.external_id if len(obj.external_id) == 36 else None,
+        object_guid=obj.external_id,
         value=value,
         when=event.occurred_at or event.observed_at,
         correlation_id=event.correlation_id,

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.schema import AdDomainConfig
+from dirguard.core.audit_record import AuditSource
 from dirguard.core.change_op import ChangeOp
-from dirguard.providers.ad.audit.audit_source import AuditSource
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.read import AdReader
 from dirguard.providers.ad.values import Content, Schema

@@ -46,8 +46,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.schema import AdDomainConfig
+from dirguard.core.audit_record import AuditSource
 from dirguard.providers.ad import KIND as AD
-from dirguard.providers.ad.audit.audit_source import AuditSource
 from dirguard.providers.ad.change_notification import (
     DomainNotifications,
     NotifierFactory,

@@ -1,4 +1,4 @@
-"""Samba's JSON audit files as an :class:`~dirguard.providers.ad.audit.audit_source.AuditSource`.
+"""Samba's JSON audit files as an :class:`~dirguard.core.audit_record.AuditSource`.
 
 Samba (``log level = 1 dsdb_json_audit:5@FILE dsdb_group_json_audit:5@FILE
 dsdb_password_json_audit:5@FILE``) writes one JSON record a line: ``dsdbChange`` for every
@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dirguard.providers.ad.audit.audit_source import (
+from dirguard.core.audit_record import (
     AttributeAction,
     AuditBatch,
     AuditOperation,

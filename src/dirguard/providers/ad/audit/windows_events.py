@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from dirguard.providers.ad.audit.audit_source import (
+from dirguard.core.audit_record import (
     AttributeAction,
     AuditBatch,
     AuditOperation,

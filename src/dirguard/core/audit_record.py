@@ -1,10 +1,12 @@
-"""What a domain controller's own audit trail says about one write, whatever the DC.
+"""What a source's own audit trail says about one write, whatever the source (pure).
 
-Two sources implement :class:`AuditSource`: Samba's JSON audit files
-(:mod:`~dirguard.providers.ad.audit.samba_audit`) and Windows Security events read over WinRM
-(:mod:`~dirguard.providers.ad.audit.windows_events`). Both turn their records into the same frozen
-:class:`AuditRecord`, which :mod:`dirguard.providers.ad.audit.actor_correlation` matches to change
-events.
+Three sources implement :class:`AuditSource`: Samba's JSON audit files
+(:mod:`~dirguard.providers.ad.audit.samba_audit`), Windows Security events read over WinRM
+(:mod:`~dirguard.providers.ad.audit.windows_events`) and Entra's ``auditLogs/directoryAudits``
+(:mod:`~dirguard.providers.entra.directory_audit`). All turn their records into the same frozen
+:class:`AuditRecord`, which :mod:`dirguard.core.actor_correlation` matches to change
+events. An Entra record has no DN (``target_dn`` is empty): it names its target by id
+(``target_guid``).
 
 A source is read incrementally: :meth:`AuditSource.read_after` takes the opaque position string a
 previous call returned (``None`` for the beginning) and returns the records after it, each with
@@ -73,9 +75,11 @@ class AuditRecord:
     remote_port: int | None = None
     session_id: str | None = None
     transaction_id: str | None = None
-    """Groups the records of one operation (Samba transactionId, Windows OpCorrelationID)."""
+    """Groups the records of one operation (Samba transactionId, Windows OpCorrelationID, Entra
+    correlationId)."""
     source: str
-    """``samba-audit`` or ``windows-security``: what fills ``change_events.actor_source``."""
+    """``samba-audit``, ``windows-security`` or ``entra-directory-audit``: what fills
+    ``change_events.actor_source``."""
     source_id: str
     """Where the record came from in its source (file and offset, EventRecordID…)."""
 
@@ -105,7 +109,7 @@ class AuditBatch:
 
 
 class AuditSource(Protocol):
-    """An incremental reader of one DC audit trail."""
+    """An incremental reader of one source's audit trail."""
 
     @property
     def name(self) -> str:

@@ -1,4 +1,4 @@
-"""Who made a change: matching change events to the DC's audit records, never guessing.
+"""Who made a change: matching change events to the source's audit records, never guessing (pure).
 
 A change event (what dirguard saw in the directory) is matched to audit records (what the DC
 says it did and for whom):
@@ -13,7 +13,7 @@ the candidates agree on it). No candidate, or candidates naming different actors
 actor unknown; either way the :class:`Attribution` says why.
 
 Pure: the inputs are plain values (:class:`ChangeFacts`) and records shaped like
-:class:`dirguard.providers.ad.audit.audit_source.AuditRecord` (structurally, see
+:class:`dirguard.core.audit_record.AuditRecord` (structurally, see
 :class:`RecordLike`).
 """
 

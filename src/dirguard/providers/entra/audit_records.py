@@ -1,0 +1,197 @@
+"""One Entra directoryAudit as the audit records correlation matches (pure).
+
+A directoryAudit (https://learn.microsoft.com/graph/api/resources/directoryaudit) names its
+activity (``activityDisplayName``: "Update user", "Add member to group", "Delete conditional
+access policy"…), who initiated it (``initiatedBy.user`` with ``userPrincipalName`` and
+``ipAddress``, or ``initiatedBy.app`` with ``displayName`` and ``appId``), a ``correlationId``,
+and its ``targetResources``, each with ``modifiedProperties`` whose old and new values are JSON
+text (``"[\\"Ada\\"]"``, ``"[false]"``).
+
+What becomes of it, one :class:`~dirguard.core.audit_record.AuditRecord` per changed object:
+
+- a link activity ("Add member to group", "Remove owner from application", "Add member to
+  role"…) targets the member first and the container second: one ``member-add`` /
+  ``member-remove`` record on the container for its ``members`` / ``owners`` property, valued
+  with the member's id;
+- any other activity: one record per target with an id, the operation from the activity's verb
+  (Add → add, Delete / Remove / Hard delete → delete, Restore → undelete, else modify), and each
+  modified property as a ``replace`` with its new values (``Included Updated Properties`` is a
+  summary and left out). A property holding a whole object as JSON (the Conditional Access
+  service logs a policy that way) is opened into its top-level properties that differ, so a
+  change of ``state`` or ``conditions`` matches.
+
+The actor is the user's UPN, else the application's display name, else its appId; the address
+the user's IP address (an application's records carry none).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from dirguard.core.audit_record import AttributeAction, AuditOperation, AuditRecord, ValueAction
+
+SOURCE_NAME = "entra-directory-audit"
+"""The ``actor_source`` of attributions from directoryAudits (and the audit cursor's stream)."""
+_SUMMARY = "included updated properties"
+_LINKS = {"member": "members", "owner": "owners"}
+_VERBS = (
+    ("hard delete", AuditOperation.DELETE),
+    ("restore", AuditOperation.UNDELETE),
+    ("add", AuditOperation.ADD),
+    ("create", AuditOperation.ADD),
+    ("delete", AuditOperation.DELETE),
+    ("remove", AuditOperation.DELETE),
+)
+
+Json = dict[str, Any]
+
+
+def activity_time(entry: Json) -> datetime:
+    """The record's ``activityDateTime``, aware UTC."""
+    text = str(entry.get("activityDateTime") or "")
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def initiator(entry: Json) -> tuple[str | None, str | None]:
+    """``(actor, ip address)`` of the record's ``initiatedBy``."""
+    by = entry.get("initiatedBy") or {}
+    user = by.get("user") or {}
+    if user.get("userPrincipalName") or user.get("id"):
+        return user.get("userPrincipalName") or user.get("id"), user.get("ipAddress") or None
+    app = by.get("app") or {}
+    name = app.get("displayName") or app.get("servicePrincipalName") or app.get("appId")
+    return (str(name) if name else None), None
+
+
+def _decoded(text: Any) -> Any:
+    if text is None or text == "":
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _values(value: Any) -> tuple[tuple[str, ...], bool]:
+    """A property's values as texts, and whether they are complete (scalars only: an object
+    value is compared by property name alone)."""
+    items = value if isinstance(value, list) else [] if value is None else [value]
+    complete = all(not isinstance(item, dict | list) for item in items)
+    return tuple(_text(item) for item in items), complete
+
+
+def property_actions(modified: list[Json]) -> tuple[AttributeAction, ...]:
+    """Each modified property as a ``replace`` with its new values; a whole object opened into
+    the top-level properties that differ."""
+    actions: list[AttributeAction] = []
+    for prop in modified:
+        name = str(prop.get("displayName") or "")
+        if not name or name.lower() == _SUMMARY:
+            continue
+        old, new = _decoded(prop.get("oldValue")), _decoded(prop.get("newValue"))
+        if isinstance(old, dict) or isinstance(new, dict):
+            before, after = (
+                old if isinstance(old, dict) else {},
+                new if isinstance(new, dict) else {},
+            )
+            for key in sorted(set(before) | set(after)):
+                if before.get(key) != after.get(key):
+                    values, complete = _values(after.get(key))
+                    actions.append(
+                        AttributeAction(
+                            name=key,
+                            action=ValueAction.REPLACE,
+                            values=values,
+                            values_complete=complete,
+                        )
+                    )
+            continue
+        values, complete = _values(new)
+        actions.append(
+            AttributeAction(
+                name=name, action=ValueAction.REPLACE, values=values, values_complete=complete
+            )
+        )
+    return tuple(actions)
+
+
+def _operation(activity: str) -> AuditOperation:
+    lowered = activity.strip().lower()
+    for verb, operation in _VERBS:
+        if lowered.startswith(verb + " "):
+            return operation
+    return AuditOperation.MODIFY
+
+
+def _link(activity: str) -> tuple[AuditOperation, str] | None:
+    """``(member-add | member-remove, property)`` of a link activity ("Add member to group")."""
+    words = activity.strip().lower().split()
+    if len(words) < 3 or words[2] not in ("to", "from") or words[1] not in _LINKS:
+        return None
+    if words[0] == "add":
+        return AuditOperation.MEMBER_ADD, _LINKS[words[1]]
+    if words[0] == "remove":
+        return AuditOperation.MEMBER_REMOVE, _LINKS[words[1]]
+    return None
+
+
+def _member_and_container(activity: str, targets: list[Json]) -> tuple[Json, Json]:
+    """Which target of a link activity is the container: the one whose ``type`` is the noun
+    after "to"/"from" ("Add member to role" logs the role first; groups and applications log
+    the member first)."""
+    noun = activity.lower().split(" to ", 1)[-1].split(" from ", 1)[-1].replace(" ", "")
+    for position, candidate in enumerate(targets[:2]):
+        if str(candidate.get("type") or "").lower().replace(" ", "") == noun:
+            return targets[1 - position], candidate
+    return targets[0], targets[1]
+
+
+def records_of(entry: Json) -> list[AuditRecord]:
+    """The audit records one directoryAudit makes (see the module docstring); none for a
+    failed activity."""
+    if str(entry.get("result") or "success").lower() != "success":
+        return []
+    activity = str(entry.get("activityDisplayName") or "")
+    actor, address = initiator(entry)
+    targets = [t for t in entry.get("targetResources") or [] if t.get("id")]
+    common: dict[str, Any] = {
+        "timestamp": activity_time(entry),
+        "dc": None,
+        "target_dn": "",
+        "actor_name": actor,
+        "remote_address": address,
+        "transaction_id": entry.get("correlationId"),
+        "source": SOURCE_NAME,
+        "source_id": str(entry.get("id")),
+    }
+    link = _link(activity)
+    if link is not None and len(targets) >= 2:
+        operation, name = link
+        action = ValueAction.ADD if operation is AuditOperation.MEMBER_ADD else ValueAction.DELETE
+        member, container = _member_and_container(activity, targets)
+        attribute = AttributeAction(name=name, action=action, values=(str(member["id"]),))
+        return [
+            AuditRecord(
+                operation=operation,
+                target_guid=str(container["id"]).lower(),
+                attributes=(attribute,),
+                **common,
+            )
+        ]
+    operation = _operation(activity)
+    return [
+        AuditRecord(
+            operation=operation,
+            target_guid=str(target["id"]).lower(),
+            attributes=property_actions(target.get("modifiedProperties") or []),
+            **common,
+        )
+        for target in targets
+    ]

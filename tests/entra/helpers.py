@@ -1,0 +1,206 @@
+"""Shared pieces of the Entra guardian tests: the sandbox tenant as dirguard's Graph client,
+a rogue signed-in user (the sandbox's Global Administrator, through the device-code flow) and a
+rogue application, and a store holding Entra objects as a capture would record them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from dirguard.config.schema import EntraTenantConfig
+from dirguard.core.change_op import ChangeOp
+from dirguard.providers.base import store_source
+from dirguard.providers.entra.graph_client import GraphClient
+from dirguard.providers.entra.provider import open_graph
+from dirguard.store.database import create_engine_for, session_factory, upgrade
+from dirguard.store.events import NewChangeEvent, append_events
+from dirguard.store.models import DirectoryObject, ObjectVersion
+from tests.fixtures.graph_sandbox import RunningSandbox
+from tests.sandbox.identity_helpers import graph_sp_id, register_app
+
+TENANT = "sandbox"
+SOURCE = store_source("entra", TENANT)
+DELEGATED = (
+    "https://graph.microsoft.com/User.ReadWrite.All https://graph.microsoft.com/Group.ReadWrite.All"
+    " https://graph.microsoft.com/Directory.ReadWrite.All"
+    " https://graph.microsoft.com/Application.ReadWrite.All"
+    " https://graph.microsoft.com/Policy.ReadWrite.ConditionalAccess"
+    " https://graph.microsoft.com/RoleManagement.ReadWrite.Directory"
+)
+
+
+SECRET_REF = "env:DG_SANDBOX_SECRET"
+
+
+def tenant_config(sandbox: RunningSandbox) -> EntraTenantConfig:
+    info = sandbox.info
+    return EntraTenantConfig(
+        name=TENANT,
+        tenant_id=info.tenant_id,
+        client_id=info.full_client_id,
+        client_secret=SECRET_REF,
+        authority=info.login_base,
+        graph_url=info.login_base,
+        ca_file=info.ca_file,
+    )
+
+
+def dirguard_graph(sandbox: RunningSandbox) -> GraphClient:
+    """dirguard's own Graph client on the sandbox, as its full-mode application."""
+    return open_graph(tenant_config(sandbox), sandbox.info.full_client_secret)
+
+
+def store(tmp_path: Path) -> sessionmaker[Session]:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(engine)
+    return session_factory(engine)
+
+
+def rogue_user(sandbox: RunningSandbox) -> httpx.Client:
+    """The sandbox's Global Administrator signed in through the device-code flow with an
+    admin-consented public client: a Graph client writing as that user."""
+    info = sandbox.info
+    verify = sandbox.tls()
+    with sandbox.client() as client:
+        app, sp = register_app(client, "rogue admin's tool")
+        scopes = " ".join(s.rsplit("/", 1)[1] for s in DELEGATED.split())
+        grant = client.post(
+            "/oauth2PermissionGrants",
+            json={
+                "clientId": sp["id"],
+                "consentType": "AllPrincipals",
+                "resourceId": graph_sp_id(client),
+                "scope": scopes,
+            },
+        )
+        assert grant.status_code == 201, grant.text
+    base = f"{info.login_base}/{info.tenant_id}/oauth2/v2.0"
+    flow = httpx.post(
+        f"{base}/devicecode", data={"client_id": app["appId"], "scope": DELEGATED}, verify=verify
+    ).json()
+    approved = httpx.post(
+        flow["verification_uri"],
+        data={
+            "user_code": flow["user_code"],
+            "username": info.admin_user_principal_name,
+            "password": info.admin_password,
+        },
+        verify=verify,
+    )
+    assert "You have signed in" in approved.text
+    token = httpx.post(
+        f"{base}/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "client_id": app["appId"],
+            "device_code": flow["device_code"],
+            "scope": DELEGATED,
+        },
+        verify=verify,
+    )
+    assert token.status_code == 200, token.text
+    return httpx.Client(
+        base_url=info.graph_base,
+        verify=verify,
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+    )
+
+
+def rogue_app(sandbox: RunningSandbox, name: str, permissions: tuple[str, ...]) -> httpx.Client:
+    """A separate application with its own secret and Graph application permissions: a Graph
+    client writing as it."""
+    info = sandbox.info
+    with sandbox.client() as client:
+        app, _sp = register_app(client, name, permissions=permissions)
+        added = client.post(
+            f"/applications/{app['id']}/addPassword", json={"passwordCredential": {}}
+        )
+        assert added.status_code == 200, added.text
+    token = httpx.post(
+        f"{info.login_base}/{info.tenant_id}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": app["appId"],
+            "client_secret": added.json()["secretText"],
+            "scope": "https://graph.microsoft.com/.default",
+        },
+        verify=sandbox.tls(),
+    )
+    assert token.status_code == 200, token.text
+    return httpx.Client(
+        base_url=info.graph_base,
+        verify=sandbox.tls(),
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+    )
+
+
+def as_content(record: dict[str, Any]) -> dict[str, list[Any]]:
+    """A Graph object as dirguard stores it: each property's values as a list (a collection
+    as it is, a scalar as one value, null as none)."""
+    content: dict[str, list[Any]] = {}
+    for key, value in record.items():
+        if key.startswith("@odata"):
+            continue
+        if isinstance(value, list):
+            content[key] = list(value)
+        elif value is not None:
+            content[key] = [value]
+    return content
+
+
+def record_object(
+    session: Session,
+    type_key: str,
+    record: dict[str, Any],
+    *,
+    label: str | None = None,
+    deleted: bool = False,
+) -> DirectoryObject:
+    """Store one Entra object with its state as a version (as a snapshot would)."""
+    content = as_content(record)
+    obj = DirectoryObject(
+        source=SOURCE,
+        resource_type=type_key,
+        external_id=str(record["id"]),
+        natural_key=label or record.get("displayName"),
+        path=label or record.get("displayName") or str(record["id"]),
+        deleted=deleted,
+    )
+    session.add(obj)
+    session.flush()
+    add_version(session, obj, content)
+    return obj
+
+
+def add_version(session: Session, obj: DirectoryObject, content: dict[str, list[Any]]) -> None:
+    latest = max((v.version for v in obj.versions), default=0)
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    session.add(
+        ObjectVersion(object_id=obj.id, version=latest + 1, content=content, content_hash=digest)
+    )
+    session.flush()
+
+
+def record_change(
+    session: Session,
+    obj: DirectoryObject,
+    op: ChangeOp,
+    attribute: str | None = None,
+    old: Any = None,
+    new: Any = None,
+) -> int:
+    """Append one change event to the object's chain; its id."""
+    [event] = append_events(
+        session,
+        [
+            NewChangeEvent(
+                object_id=obj.id, op=op, attribute=attribute, old_value=old, new_value=new
+            )
+        ],
+    )
+    return event.id
