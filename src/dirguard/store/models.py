@@ -323,3 +323,7 @@ class Elevation(Base):
     ended_at: Mapped[datetime | None]
     end_note: Mapped[str | None] = mapped_column(Text)
     """How it ended: removed after the rollback, revoked at a later start, never added…"""
+
+
+# Tables of other capabilities, on the same metadata (imported last: they import Base from here).
+from dirguard.store import models_admin  # noqa: E402, F401
