@@ -17,7 +17,11 @@ from typing import Any
 import pytest
 
 from dirguard.catalog.manifest import MANIFEST
-from dirguard.catalog.permission_model import Mode, Service
+from dirguard.catalog.permission_model import Kind, Mode, Service
+from dirguard.catalog.permission_rows_guardian_reads import (
+    directory_role_writes,
+    graph_permission_writes,
+)
 from dirguard.catalog.resource_type import (
     ArmSource,
     Collection,
@@ -326,3 +330,19 @@ def test_graph_field_names_exist_in_microsofts_schema(resource_type: ResourceTyp
     )
     unknown = sorted(fields - properties)
     assert not unknown, f"{entity} has no property {unknown}"
+
+
+@pytest.mark.parametrize(
+    "resource_type", [t for t in TYPES if t.provider == "entra"], ids=lambda t: t.key
+)
+def test_entra_read_only_mode_holds_no_write_permission(resource_type: ResourceType) -> None:
+    """Read-only mode reads every cloud type with read permissions only: an application
+    permission is the app's own right whatever its directory role, so a write permission held
+    in read-only mode would let the "read-only" app write."""
+    read_only = permissions_for_type(resource_type, Mode.READ_ONLY, write=False)
+    assert read_only
+    for row in read_only:
+        if row.kind is Kind.GRAPH_APPLICATION:
+            assert not graph_permission_writes(row.name), row.key
+        if row.kind is Kind.DIRECTORY_ROLE:
+            assert not directory_role_writes(row.name), row.key
