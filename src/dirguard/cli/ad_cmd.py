@@ -156,6 +156,21 @@ def _events_table(events: tuple[ChangeView, ...]) -> Table:
     return table
 
 
+def _exclusions(given: list[str] | tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    from dirguard.services.change_filter import FIELDS
+
+    out: dict[str, tuple[str, ...]] = {}
+    for item in given:
+        name, sep, value = item.partition("=")
+        if not sep or name.strip() not in FIELDS or not value.strip():
+            raise typer.BadParameter(
+                f"{item!r}: use FIELD=VALUE with FIELD one of {', '.join(FIELDS)}",
+                param_hint="--exclude",
+            )
+        out[name.strip()] = (*out.get(name.strip(), ()), value.strip())
+    return out
+
+
 def changes_cmd(
     ctx: typer.Context,
     domain: DomainOption = None,
@@ -171,9 +186,40 @@ def changes_cmd(
     since: Annotated[str | None, typer.Option("--since", help=TIME_HELP)] = None,
     until: Annotated[str | None, typer.Option("--until", help=TIME_HELP)] = None,
     attribute: Annotated[str | None, typer.Option("--attribute", help="Attribute name.")] = None,
+    type_: Annotated[
+        list[str] | None,
+        typer.Option("--type", help="Resource type key (ad.user, ad.group…); repeat for several."),
+    ] = None,
+    address: Annotated[
+        list[str] | None,
+        typer.Option("--address", help="Address the change came from; repeat for several."),
+    ] = None,
+    op: Annotated[
+        list[str] | None,
+        typer.Option("--op", help="Operation (modify, add-value, delete…); repeat for several."),
+    ] = None,
+    text: Annotated[
+        str | None,
+        typer.Option(
+            "--text", help="Free text in the attribute, values, object name or DN, or actor."
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            metavar="FIELD=VALUE",
+            help="Leave out changes whose FIELD (directory, object, type, attribute, actor,"
+            " address, op) is VALUE; repeat for several.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most this many changes.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Recorded changes, oldest first, filtered by every option given."""
+    """Recorded changes, oldest first, filtered by every option given: domain, object, type,
+    attribute, actor, address, operation, time window, free text, and values to exclude."""
     request = ChangesRequest(
         domain=domain,
         object_text=object_,
@@ -181,6 +227,12 @@ def changes_cmd(
         since=_time(since),
         until=_time(until),
         attribute=attribute,
+        types=tuple(type_ or ()),
+        addresses=tuple(address or ()),
+        ops=tuple(op or ()),
+        text=text,
+        exclude=_exclusions(exclude or ()),
+        limit=limit,
     )
     with cli_runtime(ctx) as runtime:
         result = list_changes(runtime, request)

@@ -40,7 +40,10 @@ COMMANDS = (
         "\nthat undoes it, applied and checked against the live directory.",
     ),
     LazyCommand(
-        "changes", "ad_cmd", "Recorded changes, oldest first, filtered by every option given."
+        "changes",
+        "ad_cmd",
+        "Recorded changes, oldest first, filtered by every option given: domain, object, type,\n"
+        "attribute, actor, address, operation, time window, free text, and values to exclude.",
     ),
     LazyCommand(
         "history", "ad_cmd", "The attribute timeline of one object (moves and renames included)."

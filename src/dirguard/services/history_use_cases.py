@@ -5,17 +5,19 @@ is a :class:`ServiceError`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from dirguard.providers.ad import KIND as AD
 from dirguard.providers.base import store_source
-from dirguard.services import history
+from dirguard.services import change_search, history
+from dirguard.services.change_filter import ChangeFilter, FilterError
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.history import ChangeView, ObjectRef, ObjectState
 from dirguard.services.runtime import Runtime
@@ -41,7 +43,8 @@ def parse_time(text: str) -> datetime:
 @dataclass(frozen=True, kw_only=True)
 class ChangesRequest:
     """Every filter given must match; times compare against when a change occurred (when it
-    was observed where the source does not say)."""
+    was observed where the source does not say). The search is the console's
+    (:mod:`dirguard.services.change_search`)."""
 
     domain: str | None = None
     object_text: str | None = None
@@ -51,7 +54,35 @@ class ChangesRequest:
     since: datetime | None = None
     until: datetime | None = None
     attribute: str | None = None
+    types: tuple[str, ...] = ()
+    """Resource type keys (``ad.user``…)."""
+    addresses: tuple[str, ...] = ()
+    """Addresses the changes came from."""
+    ops: tuple[str, ...] = ()
+    text: str | None = None
+    """Free text found in the attribute, the values, the object's name or DN, the actor."""
+    exclude: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Values to leave out, per filter field (:data:`dirguard.services.change_filter.FIELDS`)."""
     limit: int | None = None
+
+    def change_filter(self) -> ChangeFilter:
+        """The request as the search's filter (a bad value is a :class:`ServiceError`)."""
+        try:
+            return ChangeFilter.of(
+                since=self.since,
+                until=self.until,
+                text=self.text,
+                directory=_source(self.domain),
+                object=self.object_text,
+                actor=self.actor,
+                attribute=self.attribute,
+                type=self.types,
+                address=self.addresses,
+                op=self.ops,
+                **{f"not_{name}": values for name, values in self.exclude.items()},
+            )
+        except FilterError as error:
+            raise ServiceError(str(error), Problem.FAILURE) from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,18 +100,14 @@ def _source(domain: str | None) -> str | None:
 
 def list_changes(runtime: Runtime, request: ChangesRequest) -> ChangesResult:
     """Recorded changes, oldest first."""
-    with _answering(runtime) as session:
-        found = history.find_changes(
-            session,
-            source=_source(request.domain),
-            object_text=request.object_text,
-            actor=request.actor,
-            since=request.since,
-            until=request.until,
-            attribute=request.attribute,
-            limit=request.limit,
-        )
-    return ChangesResult(changes=tuple(found))
+    change_filter = request.change_filter()
+    with runtime.sessions() as session:
+        try:
+            rows = change_search.every_row(session, change_filter, order="oldest")
+            found = tuple(r.view for r in islice(rows, request.limit))
+        except FilterError as error:
+            raise ServiceError(error.reason, Problem.FAILURE) from None
+    return ChangesResult(changes=found)
 
 
 @dataclass(frozen=True, kw_only=True)
