@@ -175,6 +175,11 @@ class ChangePage:
 
     changes: Sequence[ObservedChange]
     cursor: bytes
+    complete: frozenset[str] | None = None
+    """On the last page of a read that listed the whole scope (a Graph delta round started
+    over after ``410 Gone``, a poll): every id it returned. An object stored as live in the
+    scope that is not among them was deleted meanwhile (the capture records it, as a snapshot
+    does)."""
 
 
 class SourceReader(Protocol):

@@ -21,7 +21,7 @@ from typing import Any
 
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.change_notification import change_notifier
-from dirguard.providers.base import SourceReader
+from dirguard.providers.base import SourceError, SourceReader
 from dirguard.providers.readers import reading_provider
 from dirguard.services.capture.actor_fill import FillReport
 from dirguard.services.capture.capture import (
@@ -55,12 +55,47 @@ def _reader(runtime: Runtime, domain: AdDomainConfig) -> Iterator[SourceReader]:
         yield reader
 
 
+def source_names(runtime: Runtime, kind: str, name: str | None) -> list[str]:
+    """The configured sources of ``kind`` (``ad`` domains, ``entra`` tenants), or the one
+    named; a :class:`ServiceError` naming what is configured otherwise."""
+    if kind == "ad":
+        return [d.name for d in runtime.ad_domains(name)]
+    if kind == "entra":
+        tenants = runtime.config.entra.tenants
+        if not tenants:
+            raise ServiceError("no [[entra.tenants]] in the configuration", Problem.CONFIG)
+        if name is None:
+            return [t.name for t in tenants]
+        chosen = [t.name for t in tenants if t.name == name]
+        if not chosen:
+            known = ", ".join(t.name for t in tenants)
+            raise ServiceError(
+                f"no Entra tenant {name!r} configured (configured: {known})", Problem.NOT_FOUND
+            )
+        return chosen
+    raise ServiceError(f"no {kind!r} source can be read", Problem.NOT_FOUND)
+
+
+@contextmanager
+def open_source(runtime: Runtime, kind: str, name: str) -> Iterator[SourceReader]:
+    """The configured source opened for reading through its provider, closed afterwards."""
+    try:
+        with closing(reading_provider(kind).open_reader(runtime, name)) as reader:
+            yield reader
+    except SourceError as error:
+        problem = Problem.PERMISSION if error.refused else Problem.UNAVAILABLE
+        raise ServiceError(str(error), problem) from None
+
+
 @dataclass(frozen=True, kw_only=True)
 class SnapshotRequest:
     domain: str | None = None
-    """A configured domain's name; ``None``: every configured domain."""
+    """A configured source's name (an AD domain, an Entra tenant); ``None``: every one of
+    ``kind``."""
     progress: Callable[[str, int], None] | None = None
-    """Called with the domain and the number of objects read so far (0 when it starts)."""
+    """Called with the source and the number of objects read so far (0 when it starts)."""
+    kind: str = "ad"
+    """The kind of source (``ad``, ``entra``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,9 +110,9 @@ def snapshot(runtime: Runtime, request: SnapshotRequest) -> SnapshotReport:
     """Read every object of each domain's configured partitions and store new versions."""
     results = []
     tell = request.progress
-    for domain in runtime.ad_domains(request.domain):
-        with _reader(runtime, domain) as reader:
-            progress = None if tell is None else partial(tell, domain.name)
+    for name in source_names(runtime, request.kind, request.domain):
+        with open_source(runtime, request.kind, name) as reader:
+            progress = None if tell is None else partial(tell, name)
             if progress is not None:
                 progress(0)
             results.append(snapshot_source(runtime.sessions, reader, progress=progress))
@@ -122,7 +157,9 @@ class DomainCapture:
 @dataclass(frozen=True, kw_only=True)
 class CaptureRequest:
     domain: str | None = None
-    """A configured domain's name; ``None``: every configured domain."""
+    """A configured source's name; ``None``: every one of ``kind``."""
+    kind: str = "ad"
+    """The kind of source (``ad``, ``entra``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,8 +182,8 @@ def capture(runtime: Runtime, request: CaptureRequest) -> CaptureReport:
     """One DirSync pass per domain (the changes since the last pass or the snapshot), then the
     actors of its unattributed changes."""
     results = []
-    for domain in runtime.ad_domains(request.domain):
-        with _reader(runtime, domain) as reader:
+    for name in source_names(runtime, request.kind, request.domain):
+        with open_source(runtime, request.kind, name) as reader:
             try:
                 result = capture_source(runtime.sessions, reader)
             except CaptureError as error:
