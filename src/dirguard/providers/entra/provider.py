@@ -85,7 +85,7 @@ class EntraProvider:
         return "entra"
 
     def resource_types(self) -> tuple[ResourceType, ...]:
-        """The cloud rows (``providers/entra/types.py``), in declaration order."""
+        """The cloud rows (``providers/entra/types/``), in declaration order."""
         return ENTRA_TYPES
 
     def open(self, runtime: Connections, name: str) -> GraphClient:
