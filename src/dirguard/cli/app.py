@@ -64,6 +64,20 @@ COMMANDS = (
         " (`dirguard snapshot ad`).\nStops cleanly on SIGTERM or Ctrl-C (exit 0).",
     ),
     LazyCommand(
+        "serve",
+        "serve_cmd",
+        "Serve the web console and REST API (OpenAPI schema at /api/openapi.json) on loopback\n"
+        "by default, over HTTPS with the configured certificate or a generated self-signed one\n"
+        "(its fingerprint is logged). Stops cleanly on SIGTERM or Ctrl-C (exit 0).",
+    ),
+    LazyCommand(
+        "account",
+        "account_cmd",
+        "Local console accounts (for a site without Entra ID, or break-glass): add, list,"
+        " set-role,\ndisable, reset-totp. Passwords are read from standard input or a prompt,"
+        " never from\nthe command line.",
+    ),
+    LazyCommand(
         "undelete",
         "rollback_cmd",
         "Bring a deleted object back from its tombstone (same objectGUID and objectSid), then\n"

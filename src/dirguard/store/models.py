@@ -306,6 +306,10 @@ TABLES = (
     "restore_steps",
     "elevations",
     "saved_searches",
+    "console_accounts",
+    "console_sessions",
+    "api_tokens",
+    "login_failures",
 )
 """The store's tables, in the order ``dirguard db status`` lists them."""
 
@@ -353,4 +357,4 @@ class SavedSearch(Base):
 
 
 # Tables of other capabilities, on the same metadata (imported last: they import Base from here).
-from dirguard.store import models_admin  # noqa: E402, F401
+from dirguard.store import console_models, models_admin  # noqa: E402, F401

@@ -13,6 +13,7 @@ authenticated connection) and read through the AD provider's reader.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -232,6 +233,9 @@ class MonitorRequest:
     """Told which pending elevations (left by a dirguard that stopped) were revoked first."""
     elevation_check: float = 60.0
     """Seconds between checks for elevations a dirguard that stopped left behind."""
+    stop: threading.Event | None = None
+    """Set by the caller to stop (``dirguard serve --monitor`` runs the monitor in a thread and
+    owns the signals); ``None``: the monitor stops on SIGTERM/SIGINT itself."""
 
 
 def _chores(
@@ -263,6 +267,20 @@ def _chores(
     return tuple(chores)
 
 
+def _run_until(watcher: Monitor, stop: threading.Event) -> MonitorResult:
+    """Run ``watcher`` until ``stop`` is set (then its wait is woken at once)."""
+
+    def relay() -> None:
+        stop.wait()
+        watcher.stop.set()
+        watcher.notifications.wake.set()
+
+    threading.Thread(target=relay, name="monitor-stop", daemon=True).start()
+    if stop.is_set():
+        watcher.stop.set()
+    return watcher.run()
+
+
 def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
     """Capture the domains' changes as they happen until SIGTERM or Ctrl-C (a second signal
     raises ``KeyboardInterrupt``: the pass in progress is abandoned, the run marked
@@ -283,6 +301,8 @@ def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
             notifier=change_notifier if request.notify else None,
             chores=_chores(runtime, domains, request.elevation_check),
         )
+        if request.stop is not None:
+            return _run_until(watcher, request.stop)
         with stop_on_signals(watcher.stop, watcher.notifications.wake):
             return watcher.run()
     except MonitorError as error:
