@@ -18,9 +18,11 @@ from typing import Any
 from dirguard.catalog.graph_rules import Body, GraphCreate, LinkWrite, Reference
 from dirguard.catalog.resource_type import Content, ResourceType
 from dirguard.providers.entra.write_bodies import (
+    GRAPH_BASE,
     GraphRequest,
     Refusal,
     directory_object_ref,
+    directory_object_url,
     graph_source,
     item_path,
     link_ids,
@@ -174,7 +176,11 @@ def _create_fields(resource_type: ResourceType, create: GraphCreate) -> frozense
 
 
 def create_request(
-    resource_type: ResourceType, stored: Content, ids: IdMap | None = None
+    resource_type: ResourceType,
+    stored: Content,
+    ids: IdMap | None = None,
+    *,
+    graph_base: str = GRAPH_BASE,
 ) -> CreateRequest:
     """The request creating ``stored`` anew, ids of re-created objects replaced from ``ids``.
 
@@ -218,14 +224,16 @@ def create_request(
             continue
         bound = values[:BIND_LIMIT] if link.bind_on_create else []
         if bound:
-            body[f"{link.field}@odata.bind"] = [f"directoryObjects/{v}" for v in bound]
+            body[f"{link.field}@odata.bind"] = [directory_object_url(v, graph_base) for v in bound]
         rest = values[len(bound) :]
         base = f"{new_item}/{link.path}"
         if link.single:
             after += (
                 [
                     GraphRequest(
-                        method="PUT", path=f"{base}/$ref", body=directory_object_ref(rest[0])
+                        method="PUT",
+                        path=f"{base}/$ref",
+                        body=directory_object_ref(rest[0], graph_base),
                     )
                 ]
                 if rest
@@ -233,7 +241,9 @@ def create_request(
             )
         else:
             after += [
-                GraphRequest(method="POST", path=f"{base}/$ref", body=directory_object_ref(v))
+                GraphRequest(
+                    method="POST", path=f"{base}/$ref", body=directory_object_ref(v, graph_base)
+                )
                 for v in rest
             ]
     for name, rule in separate.items():

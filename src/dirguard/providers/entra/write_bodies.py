@@ -21,6 +21,9 @@ from typing import Any
 from dirguard.catalog.graph_rules import Body, GraphLink, LinkWrite
 from dirguard.catalog.resource_type import Content, GraphSource, ResourceType
 
+GRAPH_BASE = "https://graph.microsoft.com/v1.0"
+"""Microsoft Graph's global v1.0 root; a national cloud's (or the sandbox's) is passed in."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class GraphRequest:
@@ -80,8 +83,15 @@ def _synced(content: Content | None) -> bool:
     return bool(content and content.get("onPremisesSyncEnabled"))
 
 
-def patch_plan(resource_type: ResourceType, target: Content, current: Content) -> PatchPlan:
-    """What writes ``target`` (a stored version) over ``current`` (the object now)."""
+def patch_plan(
+    resource_type: ResourceType,
+    target: Content,
+    current: Content,
+    *,
+    graph_base: str = GRAPH_BASE,
+) -> PatchPlan:
+    """What writes ``target`` (a stored version) over ``current`` (the object now);
+    ``graph_base`` is the tenant's Graph root, named by ``$ref`` bodies."""
     writes = resource_type.writes
     if writes is None:
         raise TypeError(f"{resource_type.key} declares no Graph writes")
@@ -115,7 +125,9 @@ def patch_plan(resource_type: ResourceType, target: Content, current: Content) -
             body = {"@odata.type": target["@odata.type"], **body}
         requests.insert(0, GraphRequest(method="PATCH", path=item, body=body))
     for link in graph_source(resource_type).links:
-        link_requests, link_refusals = link_plan(resource_type, link, target, current)
+        link_requests, link_refusals = link_plan(
+            resource_type, link, target, current, graph_base=graph_base
+        )
         requests += link_requests
         refused += link_refusals
     return PatchPlan(requests=tuple(requests), refused=tuple(refused))
@@ -160,13 +172,24 @@ def link_ids(value: Any) -> list[str]:
     return ids
 
 
-def directory_object_ref(object_id: str) -> Body:
-    """The ``$ref`` body naming a directory object (relative, as Graph accepts it)."""
-    return {"@odata.id": f"directoryObjects/{object_id}"}
+def directory_object_url(object_id: str, graph_base: str = GRAPH_BASE) -> str:
+    """The URL naming a directory object in ``@odata.id`` and ``@odata.bind`` values, as
+    Microsoft's ``Add members`` and ``Create group`` pages write it."""
+    return f"{graph_base.rstrip('/')}/directoryObjects/{object_id}"
+
+
+def directory_object_ref(object_id: str, graph_base: str = GRAPH_BASE) -> Body:
+    """The ``$ref`` body naming a directory object."""
+    return {"@odata.id": directory_object_url(object_id, graph_base)}
 
 
 def link_plan(
-    resource_type: ResourceType, link: GraphLink, target: Content, current: Content
+    resource_type: ResourceType,
+    link: GraphLink,
+    target: Content,
+    current: Content,
+    *,
+    graph_base: str = GRAPH_BASE,
 ) -> tuple[list[GraphRequest], list[Refusal]]:
     """The ``$ref`` writes that turn the link's current values into the target's."""
     item = item_path(resource_type, current)
@@ -184,11 +207,15 @@ def link_plan(
     if link.single:
         if new:
             return [
-                GraphRequest(method="PUT", path=f"{base}/$ref", body=directory_object_ref(new[0]))
+                GraphRequest(
+                    method="PUT", path=f"{base}/$ref", body=directory_object_ref(new[0], graph_base)
+                )
             ], []
         return [GraphRequest(method="DELETE", path=f"{base}/$ref")], []
     requests = [
-        GraphRequest(method="POST", path=f"{base}/$ref", body=directory_object_ref(value))
+        GraphRequest(
+            method="POST", path=f"{base}/$ref", body=directory_object_ref(value, graph_base)
+        )
         for value in new
         if value not in old
     ]

@@ -116,6 +116,7 @@ APPLICATION = graph(
     read_only_fields=frozenset(
         {
             "id",
+            "deletedDateTime",
             "appId",
             "createdDateTime",
             "publisherDomain",
@@ -180,6 +181,7 @@ SERVICE_PRINCIPAL = graph(
     read_only_fields=frozenset(
         {
             "id",
+            "deletedDateTime",
             "appId",
             "appOwnerOrganizationId",
             "appDisplayName",
@@ -236,6 +238,7 @@ APP_ROLE_ASSIGNMENT = graph(
     read_only_fields=frozenset(
         {
             "id",
+            "deletedDateTime",
             "principalType",
             "principalDisplayName",
             "resourceDisplayName",

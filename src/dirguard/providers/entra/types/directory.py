@@ -106,7 +106,7 @@ ADMINISTRATIVE_UNIT = graph(
     read_features=ENTRA_READ,
     write_features=(ROLLBACK,),
     restore=cloud_restore(ROLLBACK, deleted_items=True),
-    read_only_fields=frozenset({"id"}),
+    read_only_fields=frozenset({"id", "deletedDateTime"}),
     never_written=frozenset({"isMemberManagementRestricted"}),
     unordered_fields=frozenset({"members"}),
 )

@@ -176,7 +176,7 @@ AUTHORIZATION_POLICY = graph(
     read_features=(f"{AUTHORIZATION}.monitor",),
     write_features=(f"{AUTHORIZATION}.rollback",),
     restore=singleton_restore(f"{AUTHORIZATION}.rollback"),
-    read_only_fields=frozenset({"id", "displayName", "description"}),
+    read_only_fields=frozenset({"id", "displayName", "description", "deletedDateTime"}),
 )
 
 AUTHENTICATION_FLOWS_POLICY = graph(

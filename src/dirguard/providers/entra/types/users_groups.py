@@ -159,6 +159,7 @@ USER = graph(
     read_only_fields=frozenset(
         {
             "id",
+            "deletedDateTime",
             "createdDateTime",
             "creationType",
             "externalUserState",
@@ -261,6 +262,7 @@ GROUP = graph(
     read_only_fields=frozenset(
         {
             "id",
+            "deletedDateTime",
             "createdDateTime",
             "securityIdentifier",
             "mail",
