@@ -41,6 +41,11 @@ format = "text"         # text | json
 # (also after a failure; after a crash at the next start: `dirguard elevation revoke`).
 # elevation_bind_upn = "svc-dirguard-elevate@corp.example.com"
 # elevation_password = "secret:dirguard-elevate"
+# The Administrator's web actions (new user, reset password, enable/disable, unlock, move,
+# delete, group membership) run as this account, a member of Account Operators; never as the
+# person in the console. Unset: the domain offers no web actions.
+# admin_bind_upn = "svc-dirguard-admin@corp.example.com"
+# admin_password = "secret:dirguard-admin"
 # partitions = ["domain"]     # domain is always on; add "configuration", "schema"
 # Who made each change and from where, from a Samba DC's JSON audit (smb.conf [global]:
 # log level = 1 dsdb_json_audit:5@/var/log/samba/dsdb_audit.json

@@ -18,7 +18,9 @@ from dirguard.config.clouds import cloud_mismatch
 from dirguard.config.credential_ref import CredentialRef
 from dirguard.config.paths import config_dir, data_dir, default_store_url
 
-SECRET_FIELDS = frozenset({"password", "client_secret", "certificate", "elevation_password"})
+SECRET_FIELDS = frozenset(
+    {"password", "client_secret", "certificate", "elevation_password", "admin_password"}
+)
 """Keys holding credential references: their values are never echoed in error messages."""
 
 
@@ -140,6 +142,10 @@ class AdDomainConfig(_Strict):
     """Read-only mode: the account that adds ``bind_upn`` to the admin group a rollback needs,
     just for the rollback (just-in-time elevation)."""
     elevation_password: CredentialRefText | None = None
+    admin_bind_upn: str | None = None
+    """The Administrator AD account the web actions run as (a member of Account Operators);
+    unset: the domain offers no web actions."""
+    admin_password: CredentialRefText | None = None
     partitions: list[Partition] = Field(default_factory=lambda: [Partition.DOMAIN])
     samba_audit_files: list[Path] = Field(default_factory=list, max_length=3)
     """Samba's JSON audit files for who-and-where (``dsdb_json_audit``, then
@@ -186,6 +192,10 @@ class AdDomainConfig(_Strict):
             )
         if self.bind_upn is not None and "@" not in self.bind_upn:
             raise ValueError("bind_upn must be a user principal name such as svc@corp.example.com")
+        if (self.admin_bind_upn is None) != (self.admin_password is None):
+            raise ValueError("set both admin_bind_upn and admin_password, or neither")
+        if self.admin_bind_upn is not None and "@" not in self.admin_bind_upn:
+            raise ValueError("admin_bind_upn must be a user principal name")
         if (self.elevation_bind_upn is None) != (self.elevation_password is None):
             raise ValueError("set both elevation_bind_upn and elevation_password, or neither")
         if self.elevation_bind_upn is not None:

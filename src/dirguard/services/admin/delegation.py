@@ -105,8 +105,14 @@ def save_role(runtime: Runtime, document: dict[str, Any]) -> Role:
                 runtime.principal,
                 runtime.clock(),
             )
-        record_audit(session, runtime.principal, "delegation.role.save", role.name,
-                     {"before": before, "after": after}, AuditOutcome.SUCCEEDED)  # fmt: skip
+        record_audit(
+            session,
+            runtime.principal,
+            "delegation.role.save",
+            role.name,
+            {"before": before, "after": after},
+            AuditOutcome.SUCCEEDED,
+        )
     return role
 
 
@@ -130,8 +136,14 @@ def save_scope(runtime: Runtime, document: dict[str, Any]) -> Scope:
                 runtime.principal,
                 runtime.clock(),
             )
-        record_audit(session, runtime.principal, "delegation.scope.save", scope.name,
-                     {"before": before, "after": after}, AuditOutcome.SUCCEEDED)  # fmt: skip
+        record_audit(
+            session,
+            runtime.principal,
+            "delegation.scope.save",
+            scope.name,
+            {"before": before, "after": after},
+            AuditOutcome.SUCCEEDED,
+        )
     return scope
 
 
@@ -167,12 +179,23 @@ def assign(runtime: Runtime, role: str, scope: str, kind: str, ident: str) -> As
             )
         )
         if existing is None:
-            session.add(DelegationAssignment(role_id=role_row.id, scope_id=scope_row.id,
-                                             trustee_kind=trustee.kind, trustee_ident=trustee.ident,
-                                             created_by=runtime.principal))  # fmt: skip
-            record_audit(session, runtime.principal, "delegation.assign",
-                         f"{trustee.kind}:{trustee.ident}", {"role": role, "scope": scope},
-                         AuditOutcome.SUCCEEDED)  # fmt: skip
+            session.add(
+                DelegationAssignment(
+                    role_id=role_row.id,
+                    scope_id=scope_row.id,
+                    trustee_kind=trustee.kind,
+                    trustee_ident=trustee.ident,
+                    created_by=runtime.principal,
+                )
+            )
+            record_audit(
+                session,
+                runtime.principal,
+                "delegation.assign",
+                f"{trustee.kind}:{trustee.ident}",
+                {"role": role, "scope": scope},
+                AuditOutcome.SUCCEEDED,
+            )
         return Assignment(
             role=role_from_document(role_row.definition),
             scope=scope_from_document(scope_row.definition),
@@ -197,9 +220,14 @@ def unassign(runtime: Runtime, role: str, scope: str, kind: str, ident: str) -> 
         if row is None:
             return False
         session.delete(row)
-        record_audit(session, runtime.principal, "delegation.unassign",
-                     f"{trustee.kind}:{trustee.ident}", {"role": role, "scope": scope},
-                     AuditOutcome.SUCCEEDED)  # fmt: skip
+        record_audit(
+            session,
+            runtime.principal,
+            "delegation.unassign",
+            f"{trustee.kind}:{trustee.ident}",
+            {"role": role, "scope": scope},
+            AuditOutcome.SUCCEEDED,
+        )
         return True
 
 
@@ -208,8 +236,14 @@ def delete_role(runtime: Runtime, name: str) -> None:
     with runtime.sessions.begin() as session:
         row = _named(session, DelegationRole, name, "role")
         session.execute(delete(DelegationAssignment).where(DelegationAssignment.role_id == row.id))
-        record_audit(session, runtime.principal, "delegation.role.delete", name,
-                     {"before": row.definition}, AuditOutcome.SUCCEEDED)  # fmt: skip
+        record_audit(
+            session,
+            runtime.principal,
+            "delegation.role.delete",
+            name,
+            {"before": row.definition},
+            AuditOutcome.SUCCEEDED,
+        )
         session.delete(row)
 
 
@@ -218,6 +252,12 @@ def delete_scope(runtime: Runtime, name: str) -> None:
     with runtime.sessions.begin() as session:
         row = _named(session, DelegationScope, name, "scope")
         session.execute(delete(DelegationAssignment).where(DelegationAssignment.scope_id == row.id))
-        record_audit(session, runtime.principal, "delegation.scope.delete", name,
-                     {"before": row.definition}, AuditOutcome.SUCCEEDED)  # fmt: skip
+        record_audit(
+            session,
+            runtime.principal,
+            "delegation.scope.delete",
+            name,
+            {"before": row.definition},
+            AuditOutcome.SUCCEEDED,
+        )
         session.delete(row)
