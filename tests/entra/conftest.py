@@ -89,3 +89,30 @@ def calm(sandbox: RunningSandbox) -> None:
         headers={"x-sandbox-admin-key": info.admin_key},
         verify=sandbox.tls(),
     ).raise_for_status()
+
+
+def write_config(sandbox: RunningSandbox, directory: Path, *extra: str) -> Path:
+    """A configuration file naming the sandbox tenant (read-only app) and a store."""
+    info = sandbox.info
+    path = directory / "dirguard.toml"
+    path.write_text(
+        "\n".join(
+            [
+                f'[store]\nurl = "sqlite:///{directory / "store.db"}"',
+                f'[secrets]\nkey_file = "{directory / "secret.key"}"\n'
+                f'store_file = "{directory / "secrets.json"}"',
+                "[[entra.tenants]]",
+                f'name = "{TENANT}"',
+                f'tenant_id = "{info.tenant_id}"',
+                f'client_id = "{info.read_only_client_id}"',
+                f'client_secret = "env:{SECRET_ENV}"',
+                f'authority = "{info.login_base}"',
+                f'graph_url = "{info.login_base}"',
+                f'ca_file = "{info.ca_file}"',
+                *extra,
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    return path

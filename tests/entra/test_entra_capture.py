@@ -83,6 +83,8 @@ def test_snapshot_then_writes_by_another_identity_are_exactly_the_events(
     created = [e for e in events if e[0] == "create" and e[4] == group["id"]]
     assert len(created) == 1 and created[0][3]["displayName"] == ["Capture test group"]
     assert result["events"] == len(events) == 2
+    shown = list_changes(entra_runtime, ChangesRequest(object_text=user["id"])).changes
+    assert shown[-1].attribute == "jobTitle" and shown[-1].actor  # from directoryAudits
 
     head = _head(entra_runtime)
     ref = {"@odata.id": f"{graph_sandbox.info.graph_base}/directoryObjects/{user['id']}"}

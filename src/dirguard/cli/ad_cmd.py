@@ -1,4 +1,5 @@
-"""``dirguard snapshot ad``, ``capture ad``, ``changes``, ``history``, ``show``: AD history.
+"""``dirguard snapshot ad|entra``, ``capture ad|entra``, ``changes``, ``history``, ``show``:
+recorded history of AD domains and Entra tenants.
 
 The store URL and the domains come from the configuration (``[store]``, ``[[ad.domains]]``);
 passwords are resolved from their credential references at the moment of connecting.
@@ -6,6 +7,7 @@ passwords are resolved from their credential references at the moment of connect
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -39,8 +41,24 @@ from dirguard.services.history_use_cases import (
 snapshot_app = typer.Typer(help="Baseline snapshots.", no_args_is_help=True)
 capture_app = typer.Typer(help="One incremental capture pass.", no_args_is_help=True)
 ObjectArgument = Annotated[
-    str, typer.Argument(metavar="OBJECT", help="DN, GUID or sAMAccountName.")
+    str,
+    typer.Argument(
+        metavar="OBJECT",
+        help="GUID, DN or sAMAccountName (Entra: id, collection/id, userPrincipalName or"
+        " displayName).",
+    ),
 ]
+TenantOption = Annotated[
+    str | None,
+    typer.Option("--tenant", "-t", help="Entra tenant name from the configuration (default: all)."),
+]
+
+
+def _which(domain: str | None, tenant: str | None) -> tuple[str, str | None]:
+    """The kind and name of the source ``--domain`` or ``--tenant`` names."""
+    if domain is not None and tenant is not None:
+        raise typer.BadParameter("give --domain or --tenant, not both")
+    return ("entra", tenant) if tenant is not None else ("ad", domain)
 
 
 @snapshot_app.command("ad")
@@ -49,6 +67,19 @@ def snapshot_ad(
 ) -> None:
     """Read every object of the configured partitions and store new versions (resumable: run it
     again after an interruption)."""
+    _snapshot(ctx, SnapshotRequest(domain=domain), as_json)
+
+
+@snapshot_app.command("entra")
+def snapshot_entra(
+    ctx: typer.Context, tenant: TenantOption = None, as_json: JsonOption = False
+) -> None:
+    """Read every object of the tenant's collections (the catalog's Entra types) through Graph
+    and store new versions; takes the delta links changes are captured from (resumable)."""
+    _snapshot(ctx, SnapshotRequest(domain=tenant, kind="entra"), as_json)
+
+
+def _snapshot(ctx: typer.Context, request: SnapshotRequest, as_json: bool) -> None:
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn())
     ticks = (TextColumn("{task.completed} objects"), TimeElapsedColumn())
     with (
@@ -62,7 +93,7 @@ def snapshot_ad(
                 tasks[name] = bar.add_task(f"snapshot {name}", total=None)
             bar.update(tasks[name], completed=objects)
 
-        report = snapshot(runtime, SnapshotRequest(domain=domain, progress=progress))
+        report = snapshot(runtime, replace(request, progress=progress))
     if as_json:
         print_json(report.as_dict())
         return
@@ -86,8 +117,8 @@ def _print_snapshot(r: SnapshotResult) -> None:
         )
     if r.unreadable:
         console.print(
-            f"  [yellow]{r.unreadable} entries skipped: the bind account may not read "
-            "their objectGUID[/]",
+            f"  [yellow]{r.unreadable} entries skipped: the account may not read them or "
+            "their identity[/]",
             highlight=False,
         )
 
@@ -97,8 +128,21 @@ def capture_ad(
     ctx: typer.Context, domain: DomainOption = None, as_json: JsonOption = False
 ) -> None:
     """One DirSync pass: store the changes since the last pass (or the snapshot)."""
+    _capture(ctx, CaptureRequest(domain=domain), as_json)
+
+
+@capture_app.command("entra")
+def capture_entra(
+    ctx: typer.Context, tenant: TenantOption = None, as_json: JsonOption = False
+) -> None:
+    """One pass over the tenant: a delta round per delta collection, a poll of the others;
+    store the changes since the last pass (or the snapshot), then their actors."""
+    _capture(ctx, CaptureRequest(domain=tenant, kind="entra"), as_json)
+
+
+def _capture(ctx: typer.Context, request: CaptureRequest, as_json: bool) -> None:
     with cli_runtime(ctx) as runtime:
-        report = capture(runtime, CaptureRequest(domain=domain))
+        report = capture(runtime, request)
     if as_json:
         print_json(report.as_dict())
         return
@@ -114,7 +158,7 @@ def _print_capture(result: DomainCapture) -> None:
         highlight=False,
     )
     if actors is None:
-        console.print("  actors: no audit source configured (samba_audit_files)")
+        console.print("  actors: no audit source configured")
     else:
         console.print(
             f"  actors: {actors.attributed} events attributed, {actors.unknown} still "
@@ -174,8 +218,10 @@ def _exclusions(given: list[str] | tuple[str, ...]) -> dict[str, tuple[str, ...]
 def changes_cmd(
     ctx: typer.Context,
     domain: DomainOption = None,
+    tenant: TenantOption = None,
     object_: Annotated[
-        str | None, typer.Option("--object", help="DN, objectGUID or sAMAccountName.")
+        str | None,
+        typer.Option("--object", help="GUID, DN or natural key (sAMAccountName, UPN...)."),
     ] = None,
     actor: Annotated[
         str | None,
@@ -220,8 +266,10 @@ def changes_cmd(
 ) -> None:
     """Recorded changes, oldest first, filtered by every option given: domain, object, type,
     attribute, actor, address, operation, time window, free text, and values to exclude."""
+    kind, name = _which(domain, tenant)
     request = ChangesRequest(
-        domain=domain,
+        domain=name,
+        kind=kind,
         object_text=object_,
         actor=actor,
         since=_time(since),
@@ -246,11 +294,13 @@ def history_cmd(
     ctx: typer.Context,
     object_: ObjectArgument,
     domain: DomainOption = None,
+    tenant: TenantOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The attribute timeline of one object (moves and renames included)."""
     with cli_runtime(ctx) as runtime:
-        result = object_history(runtime, ObjectRequest(object_text=object_, domain=domain))
+        kind, name = _which(domain, tenant)
+        result = object_history(runtime, ObjectRequest(object_text=object_, domain=name, kind=kind))
     if as_json:
         print_json(result.as_dict())
     else:
@@ -263,10 +313,12 @@ def show_cmd(
     object_: ObjectArgument,
     at: Annotated[str, typer.Option("--at", help=TIME_HELP)],
     domain: DomainOption = None,
+    tenant: TenantOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The object's recorded state at a moment."""
-    request = StateRequest(object_text=object_, domain=domain, at=_moment(at))
+    kind, name = _which(domain, tenant)
+    request = StateRequest(object_text=object_, domain=name, kind=kind, at=_moment(at))
     with cli_runtime(ctx) as runtime:
         state = object_state(runtime, request).state
     if state is None:

@@ -47,6 +47,9 @@ class ChangesRequest:
     (:mod:`dirguard.services.change_search`)."""
 
     domain: str | None = None
+    """A configured source's name (of ``kind``); ``None``: every source."""
+    kind: str = AD
+    """The kind of source ``domain`` names (``ad``, ``entra``)."""
     object_text: str | None = None
     """A GUID, distinguished name or natural key (sAMAccountName)."""
     actor: str | None = None
@@ -72,7 +75,7 @@ class ChangesRequest:
                 since=self.since,
                 until=self.until,
                 text=self.text,
-                directory=_source(self.domain),
+                directory=_source(self.domain, self.kind),
                 object=self.object_text,
                 actor=self.actor,
                 attribute=self.attribute,
@@ -93,9 +96,12 @@ class ChangesResult:
         return {"changes": [c.as_dict() for c in self.changes]}
 
 
-def _source(domain: str | None) -> str | None:
-    """The store key of the domain named (``None``: every source)."""
-    return store_source(AD, domain.lower()) if domain else None
+def _source(name: str | None, kind: str = AD) -> str | None:
+    """The store key of the source named (``None``: every source); AD domain names are
+    case-insensitive, tenant names as configured."""
+    if not name:
+        return None
+    return store_source(kind, name.lower() if kind == AD else name)
 
 
 def list_changes(runtime: Runtime, request: ChangesRequest) -> ChangesResult:
@@ -115,6 +121,9 @@ class ObjectRequest:
     object_text: str
     """A GUID, distinguished name or natural key (sAMAccountName)."""
     domain: str | None = None
+    """A configured source's name (of ``kind``); ``None``: every source."""
+    kind: str = AD
+    """The kind of source ``domain`` names (``ad``, ``entra``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,7 +138,9 @@ class HistoryResult:
 def object_history(runtime: Runtime, request: ObjectRequest) -> HistoryResult:
     """The attribute timeline of one object (moves and renames included)."""
     with _answering(runtime) as session:
-        ref = history.find_object(session, request.object_text, _source(request.domain))
+        ref = history.find_object(
+            session, request.object_text, _source(request.domain, request.kind)
+        )
         return HistoryResult(object=ref, events=tuple(history.timeline(session, ref)))
 
 
@@ -147,5 +158,7 @@ class StateResult:
 def object_state(runtime: Runtime, request: StateRequest) -> StateResult:
     """The object's recorded state at a moment."""
     with _answering(runtime) as session:
-        ref = history.find_object(session, request.object_text, _source(request.domain))
+        ref = history.find_object(
+            session, request.object_text, _source(request.domain, request.kind)
+        )
         return StateResult(state=history.object_state_at(session, ref, request.at))

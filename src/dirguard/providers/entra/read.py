@@ -44,6 +44,7 @@ from dirguard.providers.entra.collect.pacing import Pacer
 from dirguard.providers.entra.collect.paging import Listing, list_pages
 from dirguard.providers.entra.collect.prefetch import Prefetch
 from dirguard.providers.entra.collect.scopes import GraphScope, find_scope, graph_scopes
+from dirguard.providers.entra.directory_audit import DirectoryAuditSource
 from dirguard.providers.entra.graph_client import GraphAuthError, GraphClient, GraphError
 from dirguard.providers.entra.graph_content import PATH_FIELD, Json, canonical, normalize
 from dirguard.providers.entra.observed import FULL, REMOVED, GraphChange, from_delta_entry
@@ -110,6 +111,7 @@ class EntraReader:
         self._scopes = graph_scopes(RESOURCE_TYPES.of_provider(KIND))
         self._no_top: set[str] = set()
         self._prefetch: Prefetch[SnapshotPage] | None = None
+        self._audit: DirectoryAuditSource | None = None
 
     @property
     def name(self) -> str:
@@ -365,8 +367,11 @@ class EntraReader:
     def changes_incomplete(self) -> bool:
         return False
 
-    def audit(self) -> None:
-        """The tenant's directoryAudits arrive with the actor correlation (not yet)."""
+    def audit(self) -> DirectoryAuditSource:
+        """The tenant's ``auditLogs/directoryAudits`` (one source per reader)."""
+        if self._audit is None:
+            self._audit = DirectoryAuditSource(self.graph)
+        return self._audit
 
     def close(self) -> None:
         if self._prefetch is not None:
