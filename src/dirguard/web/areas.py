@@ -12,10 +12,15 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 
 from dirguard.services.console.roles import Role
+from dirguard.web.api import accounts as accounts_api
 from dirguard.web.api import system as system_api
+from dirguard.web.api import tokens as tokens_api
 from dirguard.web.navigation import NavItem
+from dirguard.web.pages import account as account_pages
+from dirguard.web.pages import admin_accounts as admin_accounts_pages
 from dirguard.web.pages import home as home_pages
 from dirguard.web.pages import signin as signin_pages
+from dirguard.web.pages import tokens as tokens_pages
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +37,19 @@ AREAS: tuple[Area, ...] = (
     Area(name="home", pages=home_pages.router, nav=(NavItem(label="Home", path="/"),)),
     Area(name="system", api=system_api.router),
     Area(name="sign-in", pages=signin_pages.router),
+    Area(name="account", pages=account_pages.router),
+    Area(
+        name="tokens",
+        api=tokens_api.router,
+        pages=tokens_pages.router,
+        nav=(NavItem(label="API tokens", path="/tokens"),),
+    ),
+    Area(
+        name="accounts",
+        api=accounts_api.router,
+        pages=admin_accounts_pages.router,
+        nav=(NavItem(label="Accounts", path="/admin/accounts", role=Role.ADMINISTRATOR),),
+    ),
 )
 
 __all__ = ["AREAS", "Area", "NavItem", "Role"]

@@ -195,6 +195,37 @@ class LocalAccounts:
             record_audit(db, by, "console.account.totp_reset", name, {}, AuditOutcome.SUCCEEDED)
             return _info(row)
 
+    def check_password(self, name: str, password: str, *, address: str) -> bool:
+        """Whether ``password`` is the local account's (re-asked before changing the password or
+        the second factor); a wrong one counts towards the sign-in rate limit."""
+        now = self.clock()
+        with self.sessions.begin() as db:
+            if limited(db, self.limit, now, account=name, address=address) is not None:
+                return False
+            row = db.scalars(
+                select(ConsoleAccount).where(
+                    ConsoleAccount.name == name, ConsoleAccount.kind == "local"
+                )
+            ).first()
+            try:
+                _hasher.verify(
+                    row.password_hash if row and row.password_hash else _DUMMY_HASH, password
+                )
+            except (VerificationError, InvalidHashError):
+                row = None
+            if row is None or row.disabled:
+                record_failure(db, now, account=name, address=address)
+                record_audit(
+                    db,
+                    name,
+                    "console.password_check",
+                    name,
+                    {"address": address},
+                    AuditOutcome.FAILED,
+                )
+                return False
+            return True
+
     def sign_in(
         self, name: str, password: str, totp_code: str | None, *, address: str
     ) -> SignInResult:
