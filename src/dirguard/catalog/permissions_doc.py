@@ -79,8 +79,7 @@ def _permission_sections() -> list[str]:
                     groups.setdefault(display_section(permission), []).append(permission)
             for section, permissions in groups.items():
                 documents = sorted({s.document for p in permissions for s in p.seeds})
-                seed = ", ".join(documents) or 'none (the reasons are in "Added by the project")'
-                lines += [f"#### {section}", "", f"Seed: {seed}", ""]
+                lines += [f"#### {section}", "", f"Seed: {', '.join(documents)}", ""]
                 lines += _table(
                     (
                         "Permission",

@@ -1,5 +1,4 @@
-"""``dirguard snapshot ad|entra``, ``capture ad|entra``, ``changes``, ``history``, ``show``:
-recorded history of AD domains and Entra tenants.
+"""``dirguard snapshot ad``, ``capture ad``, ``changes``, ``history``, ``show``: AD history.
 
 The store URL and the domains come from the configuration (``[store]``, ``[[ad.domains]]``);
 passwords are resolved from their credential references at the moment of connecting.
@@ -7,7 +6,6 @@ passwords are resolved from their credential references at the moment of connect
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,7 +13,14 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dirguard.cli.common import TIME_HELP, DomainOption, JsonOption, cli_runtime, fail
+from dirguard.cli.common import (
+    TIME_HELP,
+    DomainOption,
+    JsonOption,
+    TenantOption,
+    cli_runtime,
+    fail,
+)
 from dirguard.cli.context import console, err_console, print_json
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.services.capture.snapshot import SnapshotResult
@@ -41,24 +46,8 @@ from dirguard.services.history_use_cases import (
 snapshot_app = typer.Typer(help="Baseline snapshots.", no_args_is_help=True)
 capture_app = typer.Typer(help="One incremental capture pass.", no_args_is_help=True)
 ObjectArgument = Annotated[
-    str,
-    typer.Argument(
-        metavar="OBJECT",
-        help="GUID, DN or sAMAccountName (Entra: id, collection/id, userPrincipalName or"
-        " displayName).",
-    ),
+    str, typer.Argument(metavar="OBJECT", help="DN, GUID or sAMAccountName.")
 ]
-TenantOption = Annotated[
-    str | None,
-    typer.Option("--tenant", "-t", help="Entra tenant name from the configuration (default: all)."),
-]
-
-
-def _which(domain: str | None, tenant: str | None) -> tuple[str, str | None]:
-    """The kind and name of the source ``--domain`` or ``--tenant`` names."""
-    if domain is not None and tenant is not None:
-        raise typer.BadParameter("give --domain or --tenant, not both")
-    return ("entra", tenant) if tenant is not None else ("ad", domain)
 
 
 @snapshot_app.command("ad")
@@ -67,19 +56,6 @@ def snapshot_ad(
 ) -> None:
     """Read every object of the configured partitions and store new versions (resumable: run it
     again after an interruption)."""
-    _snapshot(ctx, SnapshotRequest(domain=domain), as_json)
-
-
-@snapshot_app.command("entra")
-def snapshot_entra(
-    ctx: typer.Context, tenant: TenantOption = None, as_json: JsonOption = False
-) -> None:
-    """Read every object of the tenant's collections (the catalog's Entra types) through Graph
-    and store new versions; takes the delta links changes are captured from (resumable)."""
-    _snapshot(ctx, SnapshotRequest(domain=tenant, kind="entra"), as_json)
-
-
-def _snapshot(ctx: typer.Context, request: SnapshotRequest, as_json: bool) -> None:
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn())
     ticks = (TextColumn("{task.completed} objects"), TimeElapsedColumn())
     with (
@@ -93,7 +69,7 @@ def _snapshot(ctx: typer.Context, request: SnapshotRequest, as_json: bool) -> No
                 tasks[name] = bar.add_task(f"snapshot {name}", total=None)
             bar.update(tasks[name], completed=objects)
 
-        report = snapshot(runtime, replace(request, progress=progress))
+        report = snapshot(runtime, SnapshotRequest(domain=domain, progress=progress))
     if as_json:
         print_json(report.as_dict())
         return
@@ -117,8 +93,8 @@ def _print_snapshot(r: SnapshotResult) -> None:
         )
     if r.unreadable:
         console.print(
-            f"  [yellow]{r.unreadable} entries skipped: the account may not read them or "
-            "their identity[/]",
+            f"  [yellow]{r.unreadable} entries skipped: the bind account may not read "
+            "their objectGUID[/]",
             highlight=False,
         )
 
@@ -128,21 +104,8 @@ def capture_ad(
     ctx: typer.Context, domain: DomainOption = None, as_json: JsonOption = False
 ) -> None:
     """One DirSync pass: store the changes since the last pass (or the snapshot)."""
-    _capture(ctx, CaptureRequest(domain=domain), as_json)
-
-
-@capture_app.command("entra")
-def capture_entra(
-    ctx: typer.Context, tenant: TenantOption = None, as_json: JsonOption = False
-) -> None:
-    """One pass over the tenant: a delta round per delta collection, a poll of the others;
-    store the changes since the last pass (or the snapshot), then their actors."""
-    _capture(ctx, CaptureRequest(domain=tenant, kind="entra"), as_json)
-
-
-def _capture(ctx: typer.Context, request: CaptureRequest, as_json: bool) -> None:
     with cli_runtime(ctx) as runtime:
-        report = capture(runtime, request)
+        report = capture(runtime, CaptureRequest(domain=domain))
     if as_json:
         print_json(report.as_dict())
         return
@@ -158,7 +121,7 @@ def _print_capture(result: DomainCapture) -> None:
         highlight=False,
     )
     if actors is None:
-        console.print("  actors: no audit source configured")
+        console.print("  actors: no audit source configured (samba_audit_files)")
     else:
         console.print(
             f"  actors: {actors.attributed} events attributed, {actors.unknown} still "
@@ -200,28 +163,12 @@ def _events_table(events: tuple[ChangeView, ...]) -> Table:
     return table
 
 
-def _exclusions(given: list[str] | tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    from dirguard.services.change_filter import FIELDS
-
-    out: dict[str, tuple[str, ...]] = {}
-    for item in given:
-        name, sep, value = item.partition("=")
-        if not sep or name.strip() not in FIELDS or not value.strip():
-            raise typer.BadParameter(
-                f"{item!r}: use FIELD=VALUE with FIELD one of {', '.join(FIELDS)}",
-                param_hint="--exclude",
-            )
-        out[name.strip()] = (*out.get(name.strip(), ()), value.strip())
-    return out
-
-
 def changes_cmd(
     ctx: typer.Context,
     domain: DomainOption = None,
     tenant: TenantOption = None,
     object_: Annotated[
-        str | None,
-        typer.Option("--object", help="GUID, DN or natural key (sAMAccountName, UPN...)."),
+        str | None, typer.Option("--object", help="DN, objectGUID or sAMAccountName.")
     ] = None,
     actor: Annotated[
         str | None,
@@ -232,55 +179,17 @@ def changes_cmd(
     since: Annotated[str | None, typer.Option("--since", help=TIME_HELP)] = None,
     until: Annotated[str | None, typer.Option("--until", help=TIME_HELP)] = None,
     attribute: Annotated[str | None, typer.Option("--attribute", help="Attribute name.")] = None,
-    type_: Annotated[
-        list[str] | None,
-        typer.Option("--type", help="Resource type key (ad.user, ad.group…); repeat for several."),
-    ] = None,
-    address: Annotated[
-        list[str] | None,
-        typer.Option("--address", help="Address the change came from; repeat for several."),
-    ] = None,
-    op: Annotated[
-        list[str] | None,
-        typer.Option("--op", help="Operation (modify, add-value, delete…); repeat for several."),
-    ] = None,
-    text: Annotated[
-        str | None,
-        typer.Option(
-            "--text", help="Free text in the attribute, values, object name or DN, or actor."
-        ),
-    ] = None,
-    exclude: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--exclude",
-            metavar="FIELD=VALUE",
-            help="Leave out changes whose FIELD (directory, object, type, attribute, actor,"
-            " address, op) is VALUE; repeat for several.",
-        ),
-    ] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="At most this many changes.")
-    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Recorded changes, oldest first, filtered by every option given: domain, object, type,
-    attribute, actor, address, operation, time window, free text, and values to exclude."""
-    kind, name = _which(domain, tenant)
+    """Recorded changes, oldest first, filtered by every option given."""
     request = ChangesRequest(
-        domain=name,
-        kind=kind,
+        domain=domain,
+        tenant=tenant,
         object_text=object_,
         actor=actor,
         since=_time(since),
         until=_time(until),
         attribute=attribute,
-        types=tuple(type_ or ()),
-        addresses=tuple(address or ()),
-        ops=tuple(op or ()),
-        text=text,
-        exclude=_exclusions(exclude or ()),
-        limit=limit,
     )
     with cli_runtime(ctx) as runtime:
         result = list_changes(runtime, request)
@@ -298,9 +207,9 @@ def history_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """The attribute timeline of one object (moves and renames included)."""
+    request = ObjectRequest(object_text=object_, domain=domain, tenant=tenant)
     with cli_runtime(ctx) as runtime:
-        kind, name = _which(domain, tenant)
-        result = object_history(runtime, ObjectRequest(object_text=object_, domain=name, kind=kind))
+        result = object_history(runtime, request)
     if as_json:
         print_json(result.as_dict())
     else:
@@ -317,8 +226,7 @@ def show_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """The object's recorded state at a moment."""
-    kind, name = _which(domain, tenant)
-    request = StateRequest(object_text=object_, domain=name, kind=kind, at=_moment(at))
+    request = StateRequest(object_text=object_, domain=domain, tenant=tenant, at=_moment(at))
     with cli_runtime(ctx) as runtime:
         state = object_state(runtime, request).state
     if state is None:

@@ -1,1 +1,0 @@
-"""The Administrator service: delegation (roles × scopes) and the web actions it governs."""
