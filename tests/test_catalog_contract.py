@@ -17,7 +17,11 @@ from typing import Any
 import pytest
 
 from dirguard.catalog.manifest import MANIFEST
-from dirguard.catalog.permission_model import Mode, Service
+from dirguard.catalog.permission_model import Kind, Mode, Service
+from dirguard.catalog.permission_rows_guardian_reads import (
+    directory_role_writes,
+    graph_permission_writes,
+)
 from dirguard.catalog.resource_type import (
     ArmSource,
     Collection,
@@ -199,7 +203,12 @@ def test_identity_is_extracted_from_the_fixture(resource_type: ResourceType) -> 
     identity = resource_type.identify(own)
     assert isinstance(identity, str) and identity, "the fixture holds the identity"
     without = {k: v for k, v in own.items() if k != resource_type.identity}
-    assert resource_type.identify(without) is None, "no identity field: no identity made up"
+    source = resource_type.source
+    if isinstance(source, GraphSource) and source.singleton:
+        # A tenant's one object of its kind is known by its path, with or without an id.
+        assert resource_type.identify(without) == source.collection.rsplit("/", 1)[-1]
+    else:
+        assert resource_type.identify(without) is None, "no identity field: no identity made up"
 
 
 def test_ad_objects_are_identified_before_they_are_classified() -> None:
@@ -247,6 +256,13 @@ def _string_constants(path: Path) -> Iterator[tuple[int, str]]:
             yield node.lineno, node.value
 
 
+def _declares_rows(path: Path) -> bool:
+    """``providers/<kind>/types.py`` or a module of ``providers/<kind>/types/``."""
+    if path.name == "types.py":
+        return path.parent.parent.name == "providers"
+    return path.parent.name == "types" and path.parent.parent.parent.name == "providers"
+
+
 def test_no_code_names_a_type_key_outside_the_rows() -> None:
     """What a type does is on its row: no module of the product compares, looks up or lists a
     type by its key, except the modules declaring the rows, and the migrations, which freeze
@@ -256,8 +272,7 @@ def test_no_code_names_a_type_key_outside_the_rows() -> None:
     found = [
         f"{path.relative_to(SRC)}:{line}: {value!r}"
         for path in sorted(SRC.rglob("*.py"))
-        if (path.name != "types.py" or path.parent.parent.name != "providers")
-        and migrations not in path.parents
+        if not _declares_rows(path) and migrations not in path.parents
         for line, value in _string_constants(path)
         if value in keys
     ]
@@ -269,9 +284,11 @@ def test_no_code_names_a_type_key_outside_the_rows() -> None:
 )
 def test_graph_types_poll_where_graph_has_no_delta(resource_type: ResourceType) -> None:
     assert isinstance(resource_type.source, GraphSource)
-    has_delta = resource_type.source.collection in DELTA_COLLECTIONS
+    source = resource_type.source
+    has_delta = source.collection.rsplit("/", 1)[-1] in DELTA_COLLECTIONS and not source.parent
     expected = Collection.GRAPH_DELTA if has_delta else Collection.POLL_HASH
     assert resource_type.collection is expected
+    assert source.delta == (f"{source.collection}/delta" if has_delta else None)
 
 
 @cache
@@ -322,7 +339,25 @@ def test_graph_field_names_exist_in_microsofts_schema(resource_type: ResourceTyp
         | t.read_only_fields
         | t.volatile_fields
         | t.unordered_fields
-        | t.linked_fields
+        | {link for link in t.linked_fields if "/" not in link}
     )
+    # A link named by its path (``authentication/methods``) is resolved through the navigation
+    # properties by tests/test_catalog_graph_contract.py.
     unknown = sorted(fields - properties)
     assert not unknown, f"{entity} has no property {unknown}"
+
+
+@pytest.mark.parametrize(
+    "resource_type", [t for t in TYPES if t.provider == "entra"], ids=lambda t: t.key
+)
+def test_entra_read_only_mode_holds_no_write_permission(resource_type: ResourceType) -> None:
+    """Read-only mode reads every cloud type with read permissions only: an application
+    permission is the app's own right whatever its directory role, so a write permission held
+    in read-only mode would let the "read-only" app write."""
+    read_only = permissions_for_type(resource_type, Mode.READ_ONLY, write=False)
+    assert read_only
+    for row in read_only:
+        if row.kind is Kind.GRAPH_APPLICATION:
+            assert not graph_permission_writes(row.name), row.key
+        if row.kind is Kind.DIRECTORY_ROLE:
+            assert not directory_role_writes(row.name), row.key

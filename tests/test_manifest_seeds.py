@@ -20,6 +20,7 @@ from dirguard.catalog.permission_model import (
     Service,
     rewrite_product_names,
 )
+from dirguard.catalog.permission_rows_guardian_reads import graph_permission_writes
 from tests.fixtures.requirements import unavailable
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
@@ -306,3 +307,26 @@ def test_required_mode_decisions() -> None:
     assert {"Contributor", "Storage Blob Data Contributor", "Global Administrator"} <= full
     administrator = MANIFEST.by_service(Service.ADMINISTRATOR)
     assert all(p.modes == BOTH for p in administrator)
+
+
+def test_read_only_mode_holds_read_counterparts_not_the_seeds_write_permissions() -> None:
+    """A deliberate deviation from the seed (which requests its ``*.ReadWrite*`` permissions in
+    both modes): read-only mode holds their read counterparts, each row saying why; full mode
+    holds what the seed requests."""
+    rows = [
+        p
+        for p in MANIFEST.by_service(Service.GUARDIAN)
+        if p.principal is Principal.GUARDIAN_APP and p.kind is Kind.GRAPH_APPLICATION
+    ]
+    read_only = {p.name for p in rows if Mode.READ_ONLY in p.modes}
+    full = {p.name for p in rows if Mode.FULL in p.modes}
+    assert not {n for n in read_only if graph_permission_writes(n)}
+    assert {"Directory.Read.All", "Application.Read.All", "Group.Read.All"} <= read_only
+    assert {"Policy.Read.All", "RoleManagement.Read.Directory", "AuditLog.Read.All"} <= read_only
+    assert {"Directory.ReadWrite.All", "RoleManagement.ReadWrite.Directory"} <= full
+    seed = {e.name for e in guardian_expected() if e.section == "Microsoft Graph permissions"}
+    assert seed <= full, "full mode requests every Graph permission of the seed"
+    for row in rows:
+        if row.name in read_only - seed:
+            assert not row.seeds and row.added_by_project, row.key
+            assert "read-only mode" in row.added_by_project, row.key

@@ -173,10 +173,15 @@ store_file = "{directory / "secrets.json"}"
 
 
 def connect_entra(
-    sandbox: RunningSandbox, config: Path, mode: str, *extra: str, as_json: bool = True
+    sandbox: RunningSandbox,
+    config: Path,
+    mode: str,
+    *extra: str,
+    as_json: bool = True,
+    services: str = "administrator,guardian",
 ) -> tuple[int, Any, str]:
-    """Run ``connect entra [--json]`` for both services, the administrator approving the
-    sign-in; returns (exit code, parsed JSON or the text printed, stderr)."""
+    """Run ``connect entra [--json]`` for ``services`` (both by default), the administrator
+    approving the sign-in; returns (exit code, parsed JSON or the text printed, stderr)."""
     info = sandbox.info
     with DeviceCodeApprover(sandbox) as approver:
         result = CliRunner().invoke(
@@ -199,7 +204,7 @@ def connect_entra(
                 "--mode",
                 mode,
                 "--services",
-                "administrator,guardian",
+                services,
                 *(["--json"] if as_json else []),
                 *extra,
             ],

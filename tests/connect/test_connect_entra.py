@@ -206,7 +206,11 @@ def test_mode_change_adds_what_is_missing_and_removes_only_when_asked(
     code, report, stderr = connect_entra(sandbox, config, "read-only")
     assert code == 0, stderr
     added = [a for a in report["actions"] if a["change"] == "added"]
-    assert {a["step"] for a in added} == {"directory role"}
+    # Read-only mode holds Global Reader and the read counterparts of the seed's write
+    # permissions (RoleManagement.Read.Directory, ...), which full mode lacks.
+    assert {a["step"] for a in added} == {"directory role", "permissions", "admin consent"}
+    consented = next(a["detail"] for a in added if a["step"] == "admin consent")
+    assert "RoleManagement.Read.Directory" in consented
     assert not [a for a in report["actions"] if a["change"] == "removed"]
     with admin_graph(sandbox) as graph:
         held = _read_back(graph, full["client_id"])

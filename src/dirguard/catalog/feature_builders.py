@@ -109,16 +109,31 @@ def guardian(
     return _feature(Service.GUARDIAN, f"guardian.{key}", title, description, permissions, modes)
 
 
-def audit_and_recover(key: str, what: str, permissions: tuple[str, ...]) -> tuple[Feature, ...]:
-    """A seed usage 'audit and recover X': monitoring in both modes, recovery in full mode."""
+_BY_KEY: dict[str, Permission] = {p.key: p for p in _ROWS.values()}
+
+
+def audit_and_recover(
+    key: str, what: str, permissions: tuple[str, ...], *, read: tuple[str, ...] = ()
+) -> tuple[Feature, ...]:
+    """A seed usage 'audit and recover X': monitoring in both modes, recovery in full mode.
+
+    ``permissions`` are the seed's; ``read`` the permissions that only read X. Monitoring needs
+    both, each in the modes it is held in (read-only mode: the read ones; full mode: the seed's
+    write permissions, which also read, and the read ones held there too); recovery needs the
+    seed's permissions and the read ones held in full mode."""
+    in_full = tuple(k for k in read if Mode.FULL in _BY_KEY[k].modes)
     return (
         guardian(
             f"{key}.monitor",
             f"Monitor {what}",
             f"Collect and audit changes of {what}.",
-            permissions,
+            tuple(dict.fromkeys(read + permissions)),
         ),
         guardian(
-            f"{key}.rollback", f"Recover {what}", f"Roll back changes of {what}.", permissions, FULL
+            f"{key}.rollback",
+            f"Recover {what}",
+            f"Roll back changes of {what}.",
+            tuple(dict.fromkeys(in_full + permissions)),
+            FULL,
         ),
     )

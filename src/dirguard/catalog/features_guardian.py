@@ -117,6 +117,7 @@ GUARDIAN_FEATURES: tuple[Feature, ...] = (
         app(
             "Global Reader",
             "Global Administrator",
+            "Directory.Read.All",
             "Directory.ReadWrite.All",
             "ProfilePhoto.Read.All",
         ),
@@ -135,41 +136,44 @@ GUARDIAN_FEATURES: tuple[Feature, ...] = (
         + dlg("Directory.AccessAsUser.All"),
         FULL,
     ),
-    *audit_and_recover("entra.groups", "Entra groups", app("Group.ReadWrite.All")),
+    *audit_and_recover(
+        "entra.groups", "Entra groups", app("Group.ReadWrite.All"), read=app("Group.Read.All")
+    ),
     *audit_and_recover(
         "entra.applications",
         "application registrations, service principals and app role assignments",
         app("Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All"),
+        read=app("Application.Read.All"),
     ),
     *audit_and_recover(
         "conditional-access",
         "Conditional Access policies and named locations",
-        app(
-            "Policy.ReadWrite.ConditionalAccess",
-            "Policy.Read.All",
-            "Agreement.Read.All",
-            "CrossTenantInformation.ReadBasic.All",
-        ),
+        app("Policy.ReadWrite.ConditionalAccess"),
+        read=app("Policy.Read.All", "Agreement.Read.All", "CrossTenantInformation.ReadBasic.All"),
     ),
     *audit_and_recover(
         "entra.authentication-flows",
         "authentication flows configuration",
         app("Policy.ReadWrite.AuthenticationFlows"),
+        read=app("Policy.Read.All"),
     ),
     *audit_and_recover(
         "entra.authorization-policy",
         "Entra authorization settings",
-        app("Policy.Read.All", "Policy.ReadWrite.Authorization"),
+        app("Policy.ReadWrite.Authorization"),
+        read=app("Policy.Read.All"),
     ),
     *audit_and_recover(
         "entra.device-configuration",
         "device configuration policies",
         app("Policy.ReadWrite.DeviceConfiguration"),
+        read=app("Policy.Read.All"),
     ),
     *audit_and_recover(
         "entra.role-assignments",
         "directory role assignments",
         app("RoleManagement.ReadWrite.Directory"),
+        read=app("RoleManagement.Read.Directory"),
     ),
     *audit_and_recover(
         "entra.pim",
@@ -178,53 +182,73 @@ GUARDIAN_FEATURES: tuple[Feature, ...] = (
             "RoleAssignmentSchedule.ReadWrite.Directory",
             "RoleEligibilitySchedule.ReadWrite.Directory",
         ),
+        read=app("RoleAssignmentSchedule.Read.Directory", "RoleEligibilitySchedule.Read.Directory"),
     ),
-    *audit_and_recover("entra.contacts", "Entra ID contacts", app("Contacts.ReadWrite")),
+    *audit_and_recover(
+        "entra.contacts",
+        "Entra ID contacts",
+        app("Contacts.ReadWrite"),
+        read=app("OrgContact.Read.All"),
+    ),
     *audit_and_recover(
         "entra.authentication-methods",
         "authentication method settings",
         app("UserAuthenticationMethod.ReadWrite.All"),
+        read=app("UserAuthenticationMethod.Read.All"),
     ),
     *audit_and_recover(
         "entra.custom-security-attributes",
         "custom security attribute definitions",
         app("CustomSecAttributeDefinition.ReadWrite.All"),
+        read=app("CustomSecAttributeDefinition.Read.All"),
     ),
     *audit_and_recover(
-        "entra.domains", "custom domain configurations", app("Domain.ReadWrite.All")
+        "entra.domains",
+        "custom domain configurations",
+        app("Domain.ReadWrite.All"),
+        read=app("Domain.Read.All"),
     ),
     *audit_and_recover(
         "entra.synchronization",
         "directory synchronization configurations",
         app("Synchronization.ReadWrite.All"),
+        read=app("Synchronization.Read.All"),
     ),
     *audit_and_recover(
         "intune.managed-devices",
         "Intune managed devices",
         app("DeviceManagementManagedDevices.ReadWrite.All"),
+        read=app("DeviceManagementManagedDevices.Read.All"),
     ),
     *audit_and_recover(
         "intune.configuration",
         "Intune configuration and compliance policies",
         app("DeviceManagementConfiguration.ReadWrite.All"),
+        read=app("DeviceManagementConfiguration.Read.All"),
     ),
     *audit_and_recover(
         "intune.scripts",
         "Intune PowerShell scripts and remediations",
         app("DeviceManagementScripts.ReadWrite.All"),
+        read=app("DeviceManagementScripts.Read.All"),
     ),
     *audit_and_recover(
         "intune.apps",
         "Intune apps and app assignments (and collect Intune audit logs)",
         app("DeviceManagementApps.ReadWrite.All"),
+        read=app("DeviceManagementApps.Read.All"),
     ),
     *audit_and_recover(
         "global-secure-access",
         "Global Secure Access policies",
         app("NetworkAccessPolicy.ReadWrite.All"),
+        read=app("NetworkAccessPolicy.Read.All"),
     ),
     *audit_and_recover(
-        "teams.settings", "Microsoft Teams settings", app("TeamSettings.ReadWrite.All")
+        "teams.settings",
+        "Microsoft Teams settings",
+        app("TeamSettings.ReadWrite.All"),
+        read=app("TeamSettings.Read.All"),
     ),
     *audit_and_recover(
         "exchange",

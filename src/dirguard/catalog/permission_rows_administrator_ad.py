@@ -6,13 +6,14 @@ Decision: the web actions run as a dedicated **dirguard Administrator AD account
 operator and never as the Guardian account (whose full mode holds Domain Admins). It is a member
 of the built-in **Account Operators** group, which Windows and Samba both grant exactly the user
 and group lifecycle the actions need — create, change, reset the password of, move and delete
-users and groups anywhere but in the Domain Controllers OU — while AdminSDHolder keeps it off
-protected accounts and groups (Domain Admins and the other privileged groups, and their
-members). A help desk's dirguard therefore cannot make anyone a Domain Admin even when its
-delegation is wrong. A site that prefers OU-level delegation (``dsacls`` or the Delegation of
-Control wizard: Create/Delete User objects, Reset Password, Read/Write all properties, Write
-member) can grant that instead; ``connect validate`` then reports the group as missing and the
-site documents its choice.
+users and groups anywhere but in the Domain Controllers OU. On Windows AdminSDHolder keeps it
+off protected accounts and groups (Domain Admins and the other privileged groups, and their
+members); Samba runs no SDProp and lets an Account Operator add members to Domain Admins (tried
+on Samba 4.17), so the web actions themselves refuse every protected object (privileged RIDs,
+``adminCount``) whatever the delegation says. A site that prefers OU-level delegation
+(``dsacls`` or the Delegation of Control wizard: Create/Delete User objects, Reset Password,
+Read/Write all properties, Write member) can grant that instead; ``connect validate`` then
+reports the group as missing and the site documents its choice.
 """
 
 from __future__ import annotations

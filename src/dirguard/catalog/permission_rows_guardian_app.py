@@ -1,7 +1,6 @@
-"""Permission rows of the Guardian application (seed ``001_c634a233c6d74026.txt``): its Entra
-directory roles and Azure RBAC roles, its Microsoft Graph, Exchange Online and Office 365
-Management API application permissions, and the delegated permissions consented at setup. Texts
-as ``permission_rows_guardian`` describes.
+"""Permission rows of the Guardian application: its Entra directory roles and Azure RBAC roles,
+its Microsoft Graph, Exchange Online and Office 365 Management API application permissions, and
+the delegated permissions consented at setup. Texts as ``permission_rows_guardian`` describes.
 
 Decisions the seed leaves open (rows whose modes go beyond what the seed says carry
 ``added_by_project`` with the reason):
@@ -10,13 +9,25 @@ Decisions the seed leaves open (rows whose modes go beyond what the seed says ca
 - **Global Reader** is read-only mode only; in full mode Global Administrator covers reading.
 - **Reader** (Azure RBAC) is needed in both modes: the seed calls the rollback roles
   "additional", i.e. on top of Reader.
-- **Graph, Exchange and Office 365 application permissions**: the seed lists one set, requested
-  when the application is created, without modes. dirguard requests the same set in both modes
-  (the application is the same; read-only mode differs by directory role and by not offering the
-  rollback features), except User.DeleteRestore.All, whose only usage is rollback: full mode. A
-  narrower read-only set is not invented here.
+- **Graph application permissions**: the seed lists one set, requested when the application is
+  created, without modes, and relies on the directory role (Global Reader) to keep read-only
+  mode from writing. It does not: an application permission is the app's own right, whatever
+  directory role it holds (app-only access is governed by the application permissions granted;
+  Microsoft's "Overview of Microsoft Graph permissions", https://learn.microsoft.com/graph/
+  permissions-overview), so with ``Directory.ReadWrite.All`` a "read-only" app may write every
+  directory object. dirguard therefore holds the seed's write permissions (``*.ReadWrite*``,
+  ``User.DeleteRestore.All``, ``Mail.ReadWrite``) in full mode only, and in read-only mode their
+  read counterparts (``READ_COUNTERPARTS``: rows the seed does not name, each with its reason);
+  rollback from read-only mode gets the write permissions it needs just in time
+  (``services/rollback/elevation``). Read permissions the seed lists (AuditLog.Read.All,
+  Policy.Read.All, Agreement.Read.All, CrossTenantInformation.ReadBasic.All,
+  ProfilePhoto.Read.All) and Mail.Send (notifications, no directory write) stay in both modes.
+- **Exchange and Office 365 application permissions** stay in both modes: Exchange.ManageAsApp
+  acts with the Exchange role of the app's directory role (Global Reader: view-only), and
+  ActivityFeed.Read only reads.
 - **Delegated permissions** are consented during setup and kept for administrative operations:
-  both modes, lifecycle delegated-consent.
+  both modes, lifecycle delegated-consent (they act only for a signed-in user, within that
+  user's own rights).
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from dirguard.catalog.permission_model import (
     Service,
 )
 from dirguard.catalog.permission_rows_guardian_ad import BOTH, DOCUMENT, FULL, READ_ONLY, row_key
+from dirguard.catalog.permission_rows_guardian_reads import READ_COUNTERPARTS
 
 DIRECTORY_ROLES = "Entra directory roles"
 RBAC_READ_ONLY = "Monitoring only (read-only)"
@@ -77,7 +89,14 @@ def _app(
 
 
 def _graph(name: str, text: str) -> Permission:
+    """A seed Graph permission that only reads: both modes."""
     return _app(GRAPH_APP, Kind.GRAPH_APPLICATION, name, text)
+
+
+def _graph_write(name: str, text: str) -> Permission:
+    """A seed Graph permission that writes: full mode only (read-only mode holds its read
+    counterpart, ``READ_COUNTERPARTS``)."""
+    return _app(GRAPH_APP, Kind.GRAPH_APPLICATION, name, text, modes=FULL)
 
 
 def _delegated(name: str, text: str) -> Permission:
@@ -142,17 +161,17 @@ ROLE_PERMISSIONS: tuple[Permission, ...] = (
 )
 
 APPLICATION_PERMISSIONS: tuple[Permission, ...] = (
-    _graph(
+    _graph_write(
         "Directory.ReadWrite.All",
         "Read and write all directory data for backup and recovery of Entra objects.",
     ),
-    _graph(
+    _graph_write(
         "Application.ReadWrite.All",
         "Manage application registrations and service principals for recovery.",
     ),
-    _graph("Group.ReadWrite.All", "Audit, back up, and recover Entra groups."),
+    _graph_write("Group.ReadWrite.All", "Audit, back up, and recover Entra groups."),
     _graph("AuditLog.Read.All", "Collect Entra ID audit events."),
-    _graph(
+    _graph_write(
         "Policy.ReadWrite.ConditionalAccess",
         "Back up and recover Conditional Access policies and named locations.",
     ),
@@ -160,66 +179,69 @@ APPLICATION_PERMISSIONS: tuple[Permission, ...] = (
         "Policy.Read.All",
         "Read organization policies for collection of policy and Conditional Access objects.",
     ),
-    _graph(
+    _graph_write(
         "Policy.ReadWrite.AuthenticationFlows",
         "Audit and recover authentication flows configuration.",
     ),
-    _graph("Policy.ReadWrite.Authorization", "Audit and recover Entra authorization settings."),
-    _graph(
+    _graph_write(
+        "Policy.ReadWrite.Authorization", "Audit and recover Entra authorization settings."
+    ),
+    _graph_write(
         "Policy.ReadWrite.DeviceConfiguration",
         "Collect and recover device configuration policies.",
     ),
-    _graph("RoleManagement.ReadWrite.Directory", "Audit and recover directory role assignments."),
-    _graph(
+    _graph_write(
+        "RoleManagement.ReadWrite.Directory", "Audit and recover directory role assignments."
+    ),
+    _graph_write(
         "RoleAssignmentSchedule.ReadWrite.Directory",
         "Audit and roll back PIM active role assignments.",
     ),
-    _graph(
+    _graph_write(
         "RoleEligibilitySchedule.ReadWrite.Directory",
         "Audit and roll back PIM eligibility role assignments.",
     ),
-    _graph("Contacts.ReadWrite", "Recover Entra ID contacts."),
+    _graph_write("Contacts.ReadWrite", "Recover Entra ID contacts."),
     _graph("Agreement.Read.All", "Audit Conditional Access dependencies, including terms of use."),
-    _graph(
+    _graph_write(
         "UserAuthenticationMethod.ReadWrite.All",
         "Audit and recover authentication method settings.",
     ),
     _graph("CrossTenantInformation.ReadBasic.All", "Audit cross-tenant policy dependencies."),
-    _graph(
+    _graph_write(
         "DeviceManagementManagedDevices.ReadWrite.All",
         "Audit, back up, and recover Intune managed devices.",
     ),
-    _graph(
+    _graph_write(
         "DeviceManagementConfiguration.ReadWrite.All",
         "Audit and recover Intune configuration and compliance policies.",
     ),
-    _graph(
+    _graph_write(
         "DeviceManagementScripts.ReadWrite.All",
         "Audit and recover Intune PowerShell scripts and remediations.",
     ),
-    _graph(
+    _graph_write(
         "DeviceManagementApps.ReadWrite.All",
         "Collect Intune audit logs, manage app assignments, and recover Intune apps.",
     ),
-    _graph("NetworkAccessPolicy.ReadWrite.All", "Audit and recover Global Secure Access policies."),
-    _graph(
+    _graph_write(
+        "NetworkAccessPolicy.ReadWrite.All", "Audit and recover Global Secure Access policies."
+    ),
+    _graph_write(
         "CustomSecAttributeDefinition.ReadWrite.All",
         "Audit and recover custom security attribute definitions.",
     ),
-    _graph("TeamSettings.ReadWrite.All", "Audit and recover Microsoft Teams settings."),
-    _graph("Domain.ReadWrite.All", "Audit and recover custom domain configurations."),
-    _graph("AppRoleAssignment.ReadWrite.All", "Audit and recover application role assignments."),
-    # The only app permission whose seed usage is rollback alone: full mode only.
-    _app(
-        GRAPH_APP,
-        Kind.GRAPH_APPLICATION,
-        "User.DeleteRestore.All",
-        "Delete and restore user accounts during rollback operations.",
-        modes=FULL,
+    _graph_write("TeamSettings.ReadWrite.All", "Audit and recover Microsoft Teams settings."),
+    _graph_write("Domain.ReadWrite.All", "Audit and recover custom domain configurations."),
+    _graph_write(
+        "AppRoleAssignment.ReadWrite.All", "Audit and recover application role assignments."
+    ),
+    _graph_write(
+        "User.DeleteRestore.All", "Delete and restore user accounts during rollback operations."
     ),
     _graph("Mail.Send", "Send notification emails."),
-    _graph("Mail.ReadWrite", "Read and write mail for notification and recovery workflows."),
-    _graph(
+    _graph_write("Mail.ReadWrite", "Read and write mail for notification and recovery workflows."),
+    _graph_write(
         "Synchronization.ReadWrite.All",
         "Audit and recover directory synchronization configurations.",
     ),
@@ -237,6 +259,7 @@ APPLICATION_PERMISSIONS: tuple[Permission, ...] = (
         "ActivityFeed.Read",
         "Read activity data for your organization. Enables Unified Audit Log collection.",
     ),
+    *READ_COUNTERPARTS,
 )
 
 DELEGATED_PERMISSIONS: tuple[Permission, ...] = (

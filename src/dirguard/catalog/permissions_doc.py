@@ -79,7 +79,8 @@ def _permission_sections() -> list[str]:
                     groups.setdefault(display_section(permission), []).append(permission)
             for section, permissions in groups.items():
                 documents = sorted({s.document for p in permissions for s in p.seeds})
-                lines += [f"#### {section}", "", f"Seed: {', '.join(documents)}", ""]
+                seed = ", ".join(documents) or 'none (the reasons are in "Added by the project")'
+                lines += [f"#### {section}", "", f"Seed: {seed}", ""]
                 lines += _table(
                     (
                         "Permission",

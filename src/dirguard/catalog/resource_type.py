@@ -16,6 +16,8 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from dirguard.catalog.graph_rules import GraphLink, GraphWrites
+
 
 class Collection(StrEnum):
     """How changes of a type are collected."""
@@ -55,7 +57,23 @@ class GraphSource:
     """The Graph entity type of the collection's objects (``conditionalAccessPolicy``), as
     Microsoft's schema (CSDL) names it."""
     select: tuple[str, ...] = ()
+    """The ``$select`` of every read: exactly the stored properties (links are read on their
+    own, see ``links``); empty: Graph's default set."""
     api_version: str = "v1.0"
+    delta: str | None = None
+    """The delta function's path (``users/delta``) when changes are collected by delta."""
+    singleton: bool = False
+    """``collection`` is one object (``policies/authorizationPolicy``), not a list."""
+    parent: str | None = None
+    """Key of the type whose objects hold this collection: ``collection`` has ``{parent}``, read
+    once per object of the parent type (``servicePrincipals/{parent}/appRoleAssignedTo``)."""
+    parent_field: str | None = None
+    """The field of an object that holds its parent's id (``resourceId``)."""
+    links: tuple[GraphLink, ...] = ()
+    """The type's linked fields and how each is read and written."""
+    item: str = "{collection}/{id}"
+    """One object's path (read back after a write, PATCH, DELETE): ``{collection}`` and
+    ``{id}`` are filled in; a singleton's is its collection."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,6 +194,8 @@ class ResourceType:
     """Links to other objects (AD forward links, Graph navigation properties).
 
     Restored after the objects themselves."""
+    writes: GraphWrites | None = None
+    """How Graph wants the type's bodies (Graph types only)."""
 
     @cached_property
     def _not_written(self) -> frozenset[str]:

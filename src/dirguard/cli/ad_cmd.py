@@ -1,4 +1,5 @@
-"""``dirguard snapshot ad``, ``capture ad``, ``changes``, ``history``, ``show``: AD history.
+"""``dirguard snapshot ad|entra``, ``capture ad|entra``, ``changes``, ``history``, ``show``:
+recorded history of AD domains and Entra tenants.
 
 The store URL and the domains come from the configuration (``[store]``, ``[[ad.domains]]``);
 passwords are resolved from their credential references at the moment of connecting.
@@ -6,6 +7,7 @@ passwords are resolved from their credential references at the moment of connect
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -13,14 +15,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dirguard.cli.common import (
-    TIME_HELP,
-    DomainOption,
-    JsonOption,
-    TenantOption,
-    cli_runtime,
-    fail,
-)
+from dirguard.cli.common import TIME_HELP, DomainOption, JsonOption, cli_runtime, fail
 from dirguard.cli.context import console, err_console, print_json
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.services.capture.snapshot import SnapshotResult
@@ -46,8 +41,24 @@ from dirguard.services.history_use_cases import (
 snapshot_app = typer.Typer(help="Baseline snapshots.", no_args_is_help=True)
 capture_app = typer.Typer(help="One incremental capture pass.", no_args_is_help=True)
 ObjectArgument = Annotated[
-    str, typer.Argument(metavar="OBJECT", help="DN, GUID or sAMAccountName.")
+    str,
+    typer.Argument(
+        metavar="OBJECT",
+        help="GUID, DN or sAMAccountName (Entra: id, collection/id, userPrincipalName or"
+        " displayName).",
+    ),
 ]
+TenantOption = Annotated[
+    str | None,
+    typer.Option("--tenant", "-t", help="Entra tenant name from the configuration (default: all)."),
+]
+
+
+def _which(domain: str | None, tenant: str | None) -> tuple[str, str | None]:
+    """The kind and name of the source ``--domain`` or ``--tenant`` names."""
+    if domain is not None and tenant is not None:
+        raise typer.BadParameter("give --domain or --tenant, not both")
+    return ("entra", tenant) if tenant is not None else ("ad", domain)
 
 
 @snapshot_app.command("ad")
@@ -56,6 +67,19 @@ def snapshot_ad(
 ) -> None:
     """Read every object of the configured partitions and store new versions (resumable: run it
     again after an interruption)."""
+    _snapshot(ctx, SnapshotRequest(domain=domain), as_json)
+
+
+@snapshot_app.command("entra")
+def snapshot_entra(
+    ctx: typer.Context, tenant: TenantOption = None, as_json: JsonOption = False
+) -> None:
+    """Read every object of the tenant's collections (the catalog's Entra types) through Graph
+    and store new versions; takes the delta links changes are captured from (resumable)."""
+    _snapshot(ctx, SnapshotRequest(domain=tenant, kind="entra"), as_json)
+
+
+def _snapshot(ctx: typer.Context, request: SnapshotRequest, as_json: bool) -> None:
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn())
     ticks = (TextColumn("{task.completed} objects"), TimeElapsedColumn())
     with (
@@ -69,7 +93,7 @@ def snapshot_ad(
                 tasks[name] = bar.add_task(f"snapshot {name}", total=None)
             bar.update(tasks[name], completed=objects)
 
-        report = snapshot(runtime, SnapshotRequest(domain=domain, progress=progress))
+        report = snapshot(runtime, replace(request, progress=progress))
     if as_json:
         print_json(report.as_dict())
         return
@@ -93,8 +117,8 @@ def _print_snapshot(r: SnapshotResult) -> None:
         )
     if r.unreadable:
         console.print(
-            f"  [yellow]{r.unreadable} entries skipped: the bind account may not read "
-            "their objectGUID[/]",
+            f"  [yellow]{r.unreadable} entries skipped: the account may not read them or "
+            "their identity[/]",
             highlight=False,
         )
 
@@ -104,8 +128,21 @@ def capture_ad(
     ctx: typer.Context, domain: DomainOption = None, as_json: JsonOption = False
 ) -> None:
     """One DirSync pass: store the changes since the last pass (or the snapshot)."""
+    _capture(ctx, CaptureRequest(domain=domain), as_json)
+
+
+@capture_app.command("entra")
+def capture_entra(
+    ctx: typer.Context, tenant: TenantOption = None, as_json: JsonOption = False
+) -> None:
+    """One pass over the tenant: a delta round per delta collection, a poll of the others;
+    store the changes since the last pass (or the snapshot), then their actors."""
+    _capture(ctx, CaptureRequest(domain=tenant, kind="entra"), as_json)
+
+
+def _capture(ctx: typer.Context, request: CaptureRequest, as_json: bool) -> None:
     with cli_runtime(ctx) as runtime:
-        report = capture(runtime, CaptureRequest(domain=domain))
+        report = capture(runtime, request)
     if as_json:
         print_json(report.as_dict())
         return
@@ -121,7 +158,7 @@ def _print_capture(result: DomainCapture) -> None:
         highlight=False,
     )
     if actors is None:
-        console.print("  actors: no audit source configured (samba_audit_files)")
+        console.print("  actors: no audit source configured")
     else:
         console.print(
             f"  actors: {actors.attributed} events attributed, {actors.unknown} still "
@@ -163,12 +200,28 @@ def _events_table(events: tuple[ChangeView, ...]) -> Table:
     return table
 
 
+def _exclusions(given: list[str] | tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    from dirguard.services.change_filter import FIELDS
+
+    out: dict[str, tuple[str, ...]] = {}
+    for item in given:
+        name, sep, value = item.partition("=")
+        if not sep or name.strip() not in FIELDS or not value.strip():
+            raise typer.BadParameter(
+                f"{item!r}: use FIELD=VALUE with FIELD one of {', '.join(FIELDS)}",
+                param_hint="--exclude",
+            )
+        out[name.strip()] = (*out.get(name.strip(), ()), value.strip())
+    return out
+
+
 def changes_cmd(
     ctx: typer.Context,
     domain: DomainOption = None,
     tenant: TenantOption = None,
     object_: Annotated[
-        str | None, typer.Option("--object", help="DN, objectGUID or sAMAccountName.")
+        str | None,
+        typer.Option("--object", help="GUID, DN or natural key (sAMAccountName, UPN...)."),
     ] = None,
     actor: Annotated[
         str | None,
@@ -179,17 +232,55 @@ def changes_cmd(
     since: Annotated[str | None, typer.Option("--since", help=TIME_HELP)] = None,
     until: Annotated[str | None, typer.Option("--until", help=TIME_HELP)] = None,
     attribute: Annotated[str | None, typer.Option("--attribute", help="Attribute name.")] = None,
+    type_: Annotated[
+        list[str] | None,
+        typer.Option("--type", help="Resource type key (ad.user, ad.group…); repeat for several."),
+    ] = None,
+    address: Annotated[
+        list[str] | None,
+        typer.Option("--address", help="Address the change came from; repeat for several."),
+    ] = None,
+    op: Annotated[
+        list[str] | None,
+        typer.Option("--op", help="Operation (modify, add-value, delete…); repeat for several."),
+    ] = None,
+    text: Annotated[
+        str | None,
+        typer.Option(
+            "--text", help="Free text in the attribute, values, object name or DN, or actor."
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            metavar="FIELD=VALUE",
+            help="Leave out changes whose FIELD (directory, object, type, attribute, actor,"
+            " address, op) is VALUE; repeat for several.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most this many changes.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Recorded changes, oldest first, filtered by every option given."""
+    """Recorded changes, oldest first, filtered by every option given: domain, object, type,
+    attribute, actor, address, operation, time window, free text, and values to exclude."""
+    kind, name = _which(domain, tenant)
     request = ChangesRequest(
-        domain=domain,
-        tenant=tenant,
+        domain=name,
+        kind=kind,
         object_text=object_,
         actor=actor,
         since=_time(since),
         until=_time(until),
         attribute=attribute,
+        types=tuple(type_ or ()),
+        addresses=tuple(address or ()),
+        ops=tuple(op or ()),
+        text=text,
+        exclude=_exclusions(exclude or ()),
+        limit=limit,
     )
     with cli_runtime(ctx) as runtime:
         result = list_changes(runtime, request)
@@ -207,9 +298,9 @@ def history_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """The attribute timeline of one object (moves and renames included)."""
-    request = ObjectRequest(object_text=object_, domain=domain, tenant=tenant)
     with cli_runtime(ctx) as runtime:
-        result = object_history(runtime, request)
+        kind, name = _which(domain, tenant)
+        result = object_history(runtime, ObjectRequest(object_text=object_, domain=name, kind=kind))
     if as_json:
         print_json(result.as_dict())
     else:
@@ -226,7 +317,8 @@ def show_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """The object's recorded state at a moment."""
-    request = StateRequest(object_text=object_, domain=domain, tenant=tenant, at=_moment(at))
+    kind, name = _which(domain, tenant)
+    request = StateRequest(object_text=object_, domain=name, kind=kind, at=_moment(at))
     with cli_runtime(ctx) as runtime:
         state = object_state(runtime, request).state
     if state is None:

@@ -40,7 +40,10 @@ COMMANDS = (
         "\nthat undoes it, applied and checked against the live directory.",
     ),
     LazyCommand(
-        "changes", "ad_cmd", "Recorded changes, oldest first, filtered by every option given."
+        "changes",
+        "ad_cmd",
+        "Recorded changes, oldest first, filtered by every option given: domain, object, type,\n"
+        "attribute, actor, address, operation, time window, free text, and values to exclude.",
     ),
     LazyCommand(
         "history", "ad_cmd", "The attribute timeline of one object (moves and renames included)."
@@ -59,6 +62,20 @@ COMMANDS = (
         " change\n(LDAP change notification) and at least every --interval seconds, resumed from"
         " the stored\ncookie, retried with backoff while a DC is down. Needs a baseline"
         " (`dirguard snapshot ad`).\nStops cleanly on SIGTERM or Ctrl-C (exit 0).",
+    ),
+    LazyCommand(
+        "serve",
+        "serve_cmd",
+        "Serve the web console and REST API (OpenAPI schema at /api/openapi.json) on loopback\n"
+        "by default, over HTTPS with the configured certificate or a generated self-signed one\n"
+        "(its fingerprint is logged). Stops cleanly on SIGTERM or Ctrl-C (exit 0).",
+    ),
+    LazyCommand(
+        "account",
+        "account_cmd",
+        "Local console accounts (for a site without Entra ID, or break-glass): add, list,"
+        " set-role,\ndisable, reset-totp. Passwords are read from standard input or a prompt,"
+        " never from\nthe command line.",
     ),
     LazyCommand(
         "undelete",

@@ -24,12 +24,6 @@ DomainOption = Annotated[
     str | None,
     typer.Option("--domain", "-d", help="Domain name from the configuration (default: all)."),
 ]
-TenantOption = Annotated[
-    str | None,
-    typer.Option(
-        "--tenant", help="Entra tenant name from the configuration (instead of an AD domain)."
-    ),
-]
 TIME_HELP = "ISO 8601 time, e.g. 2024-05-01T12:00:00+02:00; without a zone it is UTC."
 
 EXIT_CODES = {

@@ -4,8 +4,9 @@ and extended rights against the manifest; ``connect_validate_ad``).
 
 Exit codes: 0 every tenant is fully consented and every AD account holds what its mode needs;
 2 partial consent or a missing group or right (a critical error: the features listed will not
-work); 1 a token or a read failed, or an AD bind was refused; 3 invalid configuration or an
-unresolvable credential; 4 a tenant or domain cannot be reached.
+work); 1 a token or a read failed, an AD bind was refused, or a read-only tenant holds a
+permission or role that writes (too much: read-only mode would not be read-only); 3 invalid
+configuration or an unresolvable credential; 4 a tenant or domain cannot be reached.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def validation_json(result: TenantValidation) -> dict[str, Any]:
             for m in consent.missing
         ],
         "satisfied": list(consent.satisfied),
+        "excess": [{"name": e.name, "kind": e.kind, "where": e.where} for e in result.excess],
         "not_checked": [
             {"key": p.key, "name": p.name, "kind": p.kind.value} for p in result.not_checked
         ],
@@ -134,6 +136,12 @@ def _render(result: TenantValidation) -> None:
                 soft_wrap=True,
             )
             console.print(f"        breaks: {', '.join(missing.features)}", soft_wrap=True)
+    for entry in result.excess:
+        console.print(
+            f"    [bold yellow]! {entry.name}[/bold yellow] ({entry.kind}): too much for"
+            " read-only mode, it lets the app write",
+            soft_wrap=True,
+        )
     if result.not_checked:
         names = ", ".join(f"{p.name} ({p.kind.value})" for p in result.not_checked)
         console.print(f"  Not checked: {names}", soft_wrap=True)
@@ -156,6 +164,14 @@ def _render(result: TenantValidation) -> None:
             f"[bold red]{result.tenant}: partial consent: {len(consent.missing)} required"
             " permission(s) missing. This is a critical error; the features listed will not"
             " work.[/bold red]"
+        )
+    if result.excess:
+        names = ", ".join(e.name for e in result.excess)
+        err_console.print(
+            f"[bold yellow]{result.tenant}: read-only mode holds {len(result.excess)} permission(s)"
+            f" or role(s) that write ({names}): dirguard could write with them. Remove them"
+            " (dirguard connect entra --mode read-only --remove-extra).[/bold yellow]",
+            soft_wrap=True,
         )
 
 
@@ -245,6 +261,8 @@ def validate(
     code = ad_part.exit_code(outcomes)
     if code is ExitCode.OK and any(r.partial_consent for r in results):
         code = ExitCode.CRITICAL
+    if code is ExitCode.OK and any(r.too_much for r in results):
+        code = ExitCode.FAILURE
     if code is not ExitCode.OK:
         raise typer.Exit(code)
 

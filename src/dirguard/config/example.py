@@ -41,6 +41,11 @@ format = "text"         # text | json
 # (also after a failure; after a crash at the next start: `dirguard elevation revoke`).
 # elevation_bind_upn = "svc-dirguard-elevate@corp.example.com"
 # elevation_password = "secret:dirguard-elevate"
+# The Administrator's web actions (new user, reset password, enable/disable, unlock, move,
+# delete, group membership) run as this account, a member of Account Operators; never as the
+# person in the console. Unset: the domain offers no web actions.
+# admin_bind_upn = "svc-dirguard-admin@corp.example.com"
+# admin_password = "secret:dirguard-admin"
 # partitions = ["domain"]     # domain is always on; add "configuration", "schema"
 # Who made each change and from where, from a Samba DC's JSON audit (smb.conf [global]:
 # log level = 1 dsdb_json_audit:5@/var/log/samba/dsdb_audit.json
@@ -60,4 +65,26 @@ format = "text"         # text | json
 # services = ["guardian"]     # guardian | administrator
 # authority = "https://login.microsoftonline.com"
 # graph_url = "https://graph.microsoft.com"
+
+# The web console and REST API (`dirguard serve`).
+# [web]
+# host = "127.0.0.1"           # loopback by default
+# port = 8443
+# tls = true                   # HTTPS; without tls_cert a self-signed certificate is made
+# tls_cert = "/etc/dirguard/console.pem"
+# tls_key = "/etc/dirguard/console-key.pem"
+# session_idle_minutes = 30
+# session_absolute_hours = 12
+# login_attempts = 5           # failed sign-ins per account and per address ...
+# login_window_minutes = 15    # ... within this window
+# Entra ID single sign-on (OpenID Connect, authorization code + PKCE; openid + User.Read).
+# [web.oidc]
+# tenant_id = "00000000-0000-0000-0000-000000000000"
+# client_id = "00000000-0000-0000-0000-000000000000"   # redirect URI .../signin/entra/callback
+# client_secret = "secret:console-oidc"
+# default_role = "viewer"      # omit to refuse people no mapping names
+# [web.oidc.group_roles]       # Entra group object id -> role (the ID token's groups claim)
+# "11111111-1111-1111-1111-111111111111" = "administrator"
+# [web.oidc.app_roles]         # app role value -> role (the ID token's roles claim)
+# "dirguard.approver" = "approver"
 """

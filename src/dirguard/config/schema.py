@@ -18,7 +18,9 @@ from dirguard.config.clouds import cloud_mismatch
 from dirguard.config.credential_ref import CredentialRef
 from dirguard.config.paths import config_dir, data_dir, default_store_url
 
-SECRET_FIELDS = frozenset({"password", "client_secret", "certificate", "elevation_password"})
+SECRET_FIELDS = frozenset(
+    {"password", "client_secret", "certificate", "elevation_password", "admin_password"}
+)
 """Keys holding credential references: their values are never echoed in error messages."""
 
 
@@ -140,6 +142,10 @@ class AdDomainConfig(_Strict):
     """Read-only mode: the account that adds ``bind_upn`` to the admin group a rollback needs,
     just for the rollback (just-in-time elevation)."""
     elevation_password: CredentialRefText | None = None
+    admin_bind_upn: str | None = None
+    """The Administrator AD account the web actions run as (a member of Account Operators);
+    unset: the domain offers no web actions."""
+    admin_password: CredentialRefText | None = None
     partitions: list[Partition] = Field(default_factory=lambda: [Partition.DOMAIN])
     samba_audit_files: list[Path] = Field(default_factory=list, max_length=3)
     """Samba's JSON audit files for who-and-where (``dsdb_json_audit``, then
@@ -186,6 +192,10 @@ class AdDomainConfig(_Strict):
             )
         if self.bind_upn is not None and "@" not in self.bind_upn:
             raise ValueError("bind_upn must be a user principal name such as svc@corp.example.com")
+        if (self.admin_bind_upn is None) != (self.admin_password is None):
+            raise ValueError("set both admin_bind_upn and admin_password, or neither")
+        if self.admin_bind_upn is not None and "@" not in self.admin_bind_upn:
+            raise ValueError("admin_bind_upn must be a user principal name")
         if (self.elevation_bind_upn is None) != (self.elevation_password is None):
             raise ValueError("set both elevation_bind_upn and elevation_password, or neither")
         if self.elevation_bind_upn is not None:
@@ -248,12 +258,77 @@ class EntraSection(_Strict):
     tenants: list[EntraTenantConfig] = Field(default_factory=list)
 
 
+ConsoleRole = Literal["viewer", "operator", "approver", "administrator"]
+"""A console role, least to most: viewer (history), operator (plans), approver (apply),
+administrator (connections, accounts, settings)."""
+
+
+class WebOidcConfig(_Strict):
+    """Entra ID single sign-on for the console: OpenID Connect authorization code with PKCE."""
+
+    tenant_id: UUID
+    client_id: UUID
+    """The console's app registration (a Web platform redirect URI ``…/signin/entra/callback``)."""
+    client_secret: CredentialRefText | None = None
+    """The app's client secret (a Web app is a confidential client); ``None``: PKCE only."""
+    authority: str = "https://login.microsoftonline.com"
+    ca_file: CaFile = None
+    """Extra CA bundle for the authority (TLS inspection proxies, the sandbox tenant)."""
+    redirect_url: str | None = None
+    """The callback URL registered on the app; ``None``: derived from the request's own URL."""
+    group_roles: dict[str, ConsoleRole] = Field(default_factory=dict)
+    """Entra group object id -> console role (the ID token's ``groups`` claim)."""
+    app_roles: dict[str, ConsoleRole] = Field(default_factory=dict)
+    """App role value -> console role (the ID token's ``roles`` claim)."""
+    default_role: ConsoleRole | None = None
+    """Role of a signed-in person no mapping names; ``None``: such a sign-in is refused."""
+
+    @field_validator("authority")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("must be an https:// URL (Entra ID refuses plain HTTP)")
+        return value.rstrip("/")
+
+
+class WebConfig(_Strict):
+    """``dirguard serve``: the console and REST API."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on; loopback by default (put a reverse proxy or --host in front)."""
+    port: int = Field(default=8443, ge=1, le=65535)
+    tls: bool = True
+    """Serve HTTPS; without ``tls_cert`` a self-signed certificate is generated (and said so)."""
+    tls_cert: Path | None = None
+    """PEM certificate (chain) for HTTPS."""
+    tls_key: Path | None = None
+    """PEM private key of ``tls_cert``."""
+    session_idle_minutes: float = Field(default=30.0, gt=0)
+    """A console session unused this long is over."""
+    session_absolute_hours: float = Field(default=12.0, gt=0)
+    """A console session is over this long after sign-in, used or not."""
+    login_attempts: int = Field(default=5, ge=1)
+    """Failed sign-ins allowed per account and per address within ``login_window_minutes``."""
+    login_window_minutes: float = Field(default=15.0, gt=0)
+    oidc: WebOidcConfig | None = None
+
+    @model_validator(mode="after")
+    def _cert_and_key(self) -> WebConfig:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("set both tls_cert and tls_key, or neither")
+        for path in (self.tls_cert, self.tls_key):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{path} does not exist or is not a file")
+        return self
+
+
 class Config(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
     log: LogConfig = Field(default_factory=LogConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     ad: AdSection = Field(default_factory=AdSection)
     entra: EntraSection = Field(default_factory=EntraSection)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

@@ -101,3 +101,16 @@ class SecretStore:
             return False
         _write_private(self.store_file, json.dumps(tokens, indent=1, sort_keys=True).encode())
         return True
+
+    def seal(self, value: str) -> str:
+        """``value`` encrypted with the store's key (created if need be), for keeping elsewhere
+        (the console's TOTP seeds in the database); :meth:`unseal` reverses it."""
+        return self._fernet(create=True).encrypt(value.encode("utf-8")).decode("ascii")
+
+    def unseal(self, token: str) -> str:
+        try:
+            return self._fernet(create=False).decrypt(token).decode("utf-8")
+        except InvalidToken:
+            raise SecretStoreError(
+                f"a sealed value cannot be decrypted with {self.key_file} (wrong key file?)"
+            ) from None

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dirguard.providers.ad.provider import AdProvider
 from dirguard.providers.base import ReadingProvider
+from dirguard.providers.entra.provider import EntraProvider
 
-READING_PROVIDERS: dict[str, ReadingProvider] = {"ad": AdProvider()}
+READING_PROVIDERS: dict[str, ReadingProvider] = {"ad": AdProvider(), "entra": EntraProvider()}
 
 
 def reading_provider(kind: str) -> ReadingProvider:
-    """The reading provider of ``kind`` (``ad``); a clear error for one that cannot read yet."""
+    """The reading provider of ``kind`` (``ad``, ``entra``); a clear error for one that
+    cannot read yet."""
     found = READING_PROVIDERS.get(kind)
     if found is None:
         raise LookupError(f"no {kind!r} source can be read yet")

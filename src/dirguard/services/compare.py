@@ -29,8 +29,8 @@ from dirguard.services.history import (
     ObjectRef,
     find_object,
     object_ref,
-    object_state_at,
 )
+from dirguard.services.moment_states import is_deleted, states_at
 from dirguard.services.runtime import Runtime
 from dirguard.store import json_codec
 from dirguard.store.models import DirectoryObject
@@ -50,6 +50,11 @@ class CompareRequest:
     """Only objects under this DN (at either moment)."""
     object: str | None = None
     """Only this object (GUID, DN or sAMAccountName)."""
+    after_object: int | None = None
+    """Two recorded moments, a page at a time: start after this object's store id (the
+    ``next_object`` of the page before)."""
+    page_objects: int | None = None
+    """Two recorded moments: examine at most this many objects (``None``: all of them)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +85,8 @@ class CompareReport:
     """An ISO time, or ``live``."""
     compared: int = 0
     differences: list[ObjectDifference] = field(default_factory=list)
+    next_object: int | None = None
+    """Where the next page starts (:attr:`CompareRequest.after_object`); ``None``: all done."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -95,6 +102,7 @@ class CompareReport:
             "same": not self.differences,
             "counts": self.counts,
             "differences": [d.as_dict() for d in self.differences],
+            "next_object": self.next_object,
         }
 
 
@@ -110,13 +118,9 @@ def _under(dn: str | None, base: str) -> bool:
     return dn is not None and (dn.lower() == base or dn.lower().endswith("," + base))
 
 
-def _recorded(runtime: Runtime, ref: ObjectRef, at: datetime) -> Content | None:
-    with runtime.sessions() as session:
-        state = object_state_at(session, ref, at)
-    if state is None or state.deleted:
-        return None
-    decoded: Content = json_codec.decode(state.attributes)
-    return decoded
+def _recorded(states: dict[int, Content | None], ref: ObjectRef) -> Content | None:
+    content = states.get(ref.id)
+    return None if content is None or is_deleted(content) else content
 
 
 def _live(runtime: Runtime, domain: str) -> dict[str, tuple[str, Content]]:
@@ -143,6 +147,7 @@ def compare(runtime: Runtime, request: CompareRequest) -> CompareReport:
         raise ServiceError("--to is earlier than --from", Problem.FAILURE)
     domain = runtime.ad_domain(request.domain)
     source, key = domain.name, store_source(AD, domain.name)
+    paged = request.page_objects is not None and not request.live
     with runtime.sessions() as session:
         if request.object is not None:
             try:
@@ -150,26 +155,33 @@ def compare(runtime: Runtime, request: CompareRequest) -> CompareReport:
             except HistoryQueryError as error:
                 raise ServiceError(str(error), Problem.NOT_FOUND) from None
         else:
-            rows = session.scalars(
-                select(DirectoryObject)
-                .where(DirectoryObject.source == key)
-                .order_by(DirectoryObject.id)
-            )
-            refs = [object_ref(o) for o in rows]
+            query = select(DirectoryObject).where(DirectoryObject.source == key)
+            if request.after_object is not None:
+                query = query.where(DirectoryObject.id > request.after_object)
+            query = query.order_by(DirectoryObject.id)
+            if paged:
+                query = query.limit((request.page_objects or 0) + 1)
+            refs = [object_ref(o) for o in session.scalars(query)]
+        more = paged and request.object is None and len(refs) > (request.page_objects or 0)
+        if more:
+            refs = refs[: request.page_objects]
+        ids = [r.id for r in refs]
+        earlier = states_at(session, ids, request.since)
+        later = states_at(session, ids, request.until) if request.until is not None else {}
     live = _live(runtime, source) if request.live else {}
     report = CompareReport(
         domain=source,
         since=request.since.isoformat(),
         until="live" if request.live else (request.until or request.since).isoformat(),
+        next_object=refs[-1].id if more and refs else None,
     )
     base = request.under.lower() if request.under else None
     for ref in refs:
-        before = _recorded(runtime, ref, request.since)
+        before = _recorded(earlier, ref)
         if request.live:
             after = live.pop(ref.external_id, (None, None))[1]
         else:
-            assert request.until is not None
-            after = _recorded(runtime, ref, request.until)
+            after = _recorded(later, ref)
         if base is not None and not (_under(_dn(before), base) or _under(_dn(after), base)):
             continue
         report.compared += 1

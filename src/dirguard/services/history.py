@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from dirguard.core.change_op import ChangeOp
@@ -83,6 +83,13 @@ def find_objects(session: Session, text: str, source: str | None = None) -> list
         query = query.where(DirectoryObject.external_id == guid)
     elif "=" in text:
         query = query.where(func.lower(DirectoryObject.path) == text.lower())
+    elif "/" in text:  # an Entra path (users/{id}), or a name holding a slash
+        query = query.where(
+            or_(
+                func.lower(DirectoryObject.path) == text.lower(),
+                func.lower(DirectoryObject.natural_key) == text.lower(),
+            )
+        )
     else:
         query = query.where(func.lower(DirectoryObject.natural_key) == text.lower())
     return [object_ref(o) for o in session.scalars(query.order_by(DirectoryObject.id))]
@@ -93,7 +100,8 @@ def find_object(session: Session, text: str, source: str | None = None) -> Objec
     if not found:
         where = f" in {source_name(source)}" if source else ""
         raise HistoryQueryError(
-            f"no object {text!r}{where}; give a GUID, a distinguished name or a sAMAccountName"
+            f"no object {text!r}{where}; give a GUID, a path (DN, collection/id) or a natural"
+            " key (sAMAccountName, UPN)"
         )
     if len(found) > 1:
         names = ", ".join(f"{source_name(o.source)}:{o.external_id}" for o in found)
@@ -205,7 +213,8 @@ def find_changes(
         ids = [o.id for o in find_objects(session, object_text, source)]
         if not ids:
             raise HistoryQueryError(
-                f"no object {object_text!r}; give a GUID, a distinguished name or a sAMAccountName"
+                f"no object {object_text!r}; give a GUID, a path (DN, collection/id) or a"
+                " natural key (sAMAccountName, UPN)"
             )
         query = query.where(ChangeEvent.object_id.in_(ids))
     if actor is not None:
@@ -323,11 +332,12 @@ def replay_event(content: Content, op: str, attribute: str | None, old: Any, new
     elif op in (ChangeOp.MOVE.value, ChangeOp.RENAME.value):
         content[DN_ATTRIBUTE] = [new]
     elif op == ChangeOp.DELETE.value:
-        if new is not None:
+        if new is not None and attribute == DN_ATTRIBUTE:  # an Entra path is no field
             content[DN_ATTRIBUTE] = [new]
         content["isDeleted"] = ["TRUE"]
     elif op == ChangeOp.UNDELETE.value:
-        content[DN_ATTRIBUTE] = [new]
+        if attribute == DN_ATTRIBUTE:
+            content[DN_ATTRIBUTE] = [new]
         content.pop("isDeleted", None)
         content.pop("isRecycled", None)
     elif attribute is None:

@@ -5,18 +5,19 @@ is a :class:`ServiceError`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from dirguard.providers.ad import KIND as AD
 from dirguard.providers.base import store_source
-from dirguard.providers.entra import KIND as ENTRA
-from dirguard.services import history
+from dirguard.services import change_search, history
+from dirguard.services.change_filter import ChangeFilter, FilterError
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.history import ChangeView, ObjectRef, ObjectState
 from dirguard.services.runtime import Runtime
@@ -42,11 +43,13 @@ def parse_time(text: str) -> datetime:
 @dataclass(frozen=True, kw_only=True)
 class ChangesRequest:
     """Every filter given must match; times compare against when a change occurred (when it
-    was observed where the source does not say)."""
+    was observed where the source does not say). The search is the console's
+    (:mod:`dirguard.services.change_search`)."""
 
     domain: str | None = None
-    tenant: str | None = None
-    """An Entra tenant's name (instead of a domain)."""
+    """A configured source's name (of ``kind``); ``None``: every source."""
+    kind: str = AD
+    """The kind of source ``domain`` names (``ad``, ``entra``)."""
     object_text: str | None = None
     """A GUID, distinguished name or natural key (sAMAccountName)."""
     actor: str | None = None
@@ -54,7 +57,35 @@ class ChangesRequest:
     since: datetime | None = None
     until: datetime | None = None
     attribute: str | None = None
+    types: tuple[str, ...] = ()
+    """Resource type keys (``ad.user``…)."""
+    addresses: tuple[str, ...] = ()
+    """Addresses the changes came from."""
+    ops: tuple[str, ...] = ()
+    text: str | None = None
+    """Free text found in the attribute, the values, the object's name or DN, the actor."""
+    exclude: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Values to leave out, per filter field (:data:`dirguard.services.change_filter.FIELDS`)."""
     limit: int | None = None
+
+    def change_filter(self) -> ChangeFilter:
+        """The request as the search's filter (a bad value is a :class:`ServiceError`)."""
+        try:
+            return ChangeFilter.of(
+                since=self.since,
+                until=self.until,
+                text=self.text,
+                directory=_source(self.domain, self.kind),
+                object=self.object_text,
+                actor=self.actor,
+                attribute=self.attribute,
+                type=self.types,
+                address=self.addresses,
+                op=self.ops,
+                **{f"not_{name}": values for name, values in self.exclude.items()},
+            )
+        except FilterError as error:
+            raise ServiceError(str(error), Problem.FAILURE) from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,27 +96,24 @@ class ChangesResult:
         return {"changes": [c.as_dict() for c in self.changes]}
 
 
-def _source(domain: str | None, tenant: str | None = None) -> str | None:
-    """The store key of the domain or Entra tenant named (``None``: every source)."""
-    if tenant:
-        return store_source(ENTRA, tenant)
-    return store_source(AD, domain.lower()) if domain else None
+def _source(name: str | None, kind: str = AD) -> str | None:
+    """The store key of the source named (``None``: every source); AD domain names are
+    case-insensitive, tenant names as configured."""
+    if not name:
+        return None
+    return store_source(kind, name.lower() if kind == AD else name)
 
 
 def list_changes(runtime: Runtime, request: ChangesRequest) -> ChangesResult:
     """Recorded changes, oldest first."""
-    with _answering(runtime) as session:
-        found = history.find_changes(
-            session,
-            source=_source(request.domain, request.tenant),
-            object_text=request.object_text,
-            actor=request.actor,
-            since=request.since,
-            until=request.until,
-            attribute=request.attribute,
-            limit=request.limit,
-        )
-    return ChangesResult(changes=tuple(found))
+    change_filter = request.change_filter()
+    with runtime.sessions() as session:
+        try:
+            rows = change_search.every_row(session, change_filter, order="oldest")
+            found = tuple(r.view for r in islice(rows, request.limit))
+        except FilterError as error:
+            raise ServiceError(error.reason, Problem.FAILURE) from None
+    return ChangesResult(changes=found)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,7 +121,9 @@ class ObjectRequest:
     object_text: str
     """A GUID, distinguished name or natural key (sAMAccountName)."""
     domain: str | None = None
-    tenant: str | None = None
+    """A configured source's name (of ``kind``); ``None``: every source."""
+    kind: str = AD
+    """The kind of source ``domain`` names (``ad``, ``entra``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,7 +139,7 @@ def object_history(runtime: Runtime, request: ObjectRequest) -> HistoryResult:
     """The attribute timeline of one object (moves and renames included)."""
     with _answering(runtime) as session:
         ref = history.find_object(
-            session, request.object_text, _source(request.domain, request.tenant)
+            session, request.object_text, _source(request.domain, request.kind)
         )
         return HistoryResult(object=ref, events=tuple(history.timeline(session, ref)))
 
@@ -129,6 +159,6 @@ def object_state(runtime: Runtime, request: StateRequest) -> StateResult:
     """The object's recorded state at a moment."""
     with _answering(runtime) as session:
         ref = history.find_object(
-            session, request.object_text, _source(request.domain, request.tenant)
+            session, request.object_text, _source(request.domain, request.kind)
         )
         return StateResult(state=history.object_state_at(session, ref, request.at))

@@ -41,6 +41,8 @@ class AdOpeners:
 
     bind: AdOpener
     elevator: AdOpener | None
+    administrator: AdOpener | None = None
+    """Bound as the Administrator AD account (web actions); ``None`` when none is configured."""
 
 
 def resolve_secret(config: Config, owner: str, key: str, reference: str | None) -> str | None:
@@ -82,8 +84,16 @@ def config_ad_openers(config: Config, domain: AdDomainConfig) -> AdOpeners:
     def bind() -> AdConnection:
         return connect_ad(domain, resolve_secret(config, domain.name, "password", domain.password))
 
+    administrator = None
+    if domain.admin_bind_upn is not None:
+        as_administrator = domain.model_copy(update={"bind_upn": domain.admin_bind_upn})
+
+        def administrator() -> AdConnection:
+            secret = resolve_secret(config, domain.name, "admin_password", domain.admin_password)
+            return connect_ad(as_administrator, secret or "")
+
     if domain.elevation_bind_upn is None:
-        return AdOpeners(bind=bind, elevator=None)
+        return AdOpeners(bind=bind, elevator=None, administrator=administrator)
     as_elevator = domain.model_copy(update={"bind_upn": domain.elevation_bind_upn})
 
     def elevator() -> AdConnection:
@@ -92,7 +102,7 @@ def config_ad_openers(config: Config, domain: AdDomainConfig) -> AdOpeners:
         )
         return connect_ad(as_elevator, secret or "")
 
-    return AdOpeners(bind=bind, elevator=elevator)
+    return AdOpeners(bind=bind, elevator=elevator, administrator=administrator)
 
 
 def connect_entra(config: Config, tenant: EntraTenantConfig) -> GraphClient:

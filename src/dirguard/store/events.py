@@ -138,6 +138,7 @@ def append_events(
             actor_address=draft.actor_address,
             occurred_at=draft.occurred_at,
             observed_at=draft.observed_at,
+            timeline_at=draft.occurred_at or draft.observed_at,
             run_id=run.id if run is not None else None,
             correlation_id=draft.correlation_id,
             prev_digest=prev_digest,

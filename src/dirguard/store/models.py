@@ -163,6 +163,11 @@ class ChangeEvent(Base):
         Index(None, "observed_at"),
         Index(None, "run_id"),
         Index(None, "correlation_id"),
+        Index(None, "timeline_at", "id"),
+        Index(None, "source", "timeline_at", "id"),
+        Index(None, "object_id", "timeline_at", "id"),
+        Index(None, "actor", "timeline_at", "id"),
+        Index(None, "attribute", "timeline_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
@@ -184,6 +189,10 @@ class ChangeEvent(Base):
     occurred_at: Mapped[datetime | None]
     """When the change happened according to the source; ``None`` when it does not say."""
     observed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    timeline_at: Mapped[datetime]
+    """Where the event stands on the timeline: ``occurred_at``, or ``observed_at`` where the source
+    does not say. With ``id`` it is the keyset of every change search
+    (:mod:`dirguard.services.change_search`)."""
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     correlation_id: Mapped[str | None] = mapped_column(String(255))
     """Groups events of one operation (Entra ``correlationId``/transaction id)."""
@@ -296,6 +305,11 @@ TABLES = (
     "restore_plans",
     "restore_steps",
     "elevations",
+    "saved_searches",
+    "console_accounts",
+    "console_sessions",
+    "api_tokens",
+    "login_failures",
 )
 """The store's tables, in the order ``dirguard db status`` lists them."""
 
@@ -323,3 +337,24 @@ class Elevation(Base):
     ended_at: Mapped[datetime | None]
     end_note: Mapped[str | None] = mapped_column(Text)
     """How it ended: removed after the rollback, revoked at a later start, never added…"""
+
+
+class SavedSearch(Base):
+    """A change search kept under a name by its owner; a shared one is offered to everyone."""
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (UniqueConstraint("owner", "name"), Index(None, "shared"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    owner: Mapped[str] = mapped_column(String(255))
+    """The console user who saved it."""
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    filter: Mapped[dict[str, Any]] = mapped_column(StoredJson())
+    """The filter as :meth:`dirguard.services.change_filter.ChangeFilter.as_dict` gives it."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Tables of other capabilities, on the same metadata (imported last: they import Base from here).
+from dirguard.store import console_models, models_admin  # noqa: E402, F401

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from dirguard.providers.ad.passwords import unicode_pwd
 from dirguard.throwaway.samba_dc import SambaDC
 
 DEPARTMENTS = ("Sales", "Engineering", "Finance", "Support")
@@ -52,10 +53,6 @@ def _password() -> str:
     return "Dg1!" + "".join(secrets.choice(alphabet) for _ in range(20))
 
 
-def _unicode_pwd(password: str) -> bytes:
-    return f'"{password}"'.encode("utf-16-le")
-
-
 def _add(conn: Any, dn: str, attrs: dict[str, list[bytes]]) -> None:
     import ldap.modlist
 
@@ -66,7 +63,7 @@ def _user(conn: Any, dn: str, sam: str, extra: dict[str, list[bytes]]) -> None:
     attrs = {
         "objectClass": [b"top", b"person", b"organizationalPerson", b"user"],
         "sAMAccountName": [sam.encode()],
-        "unicodePwd": [_unicode_pwd(_password())],
+        "unicodePwd": [unicode_pwd(_password())],
         "userAccountControl": [str(NORMAL_ACCOUNT).encode()],
         **extra,
     }
@@ -148,7 +145,7 @@ def seed_organisation(dc: SambaDC, conn: Any, users_per_department: int = 40) ->
             "objectClass": [b"top", b"person", b"organizationalPerson", b"user"],
             "sAMAccountName": [rogue_sam.encode()],
             "userPrincipalName": [f"{rogue_sam}@{realm}".encode()],
-            "unicodePwd": [_unicode_pwd(rogue_password)],
+            "unicodePwd": [unicode_pwd(rogue_password)],
             "userAccountControl": [str(NORMAL_ACCOUNT).encode()],
         },
     )

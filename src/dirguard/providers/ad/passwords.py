@@ -24,3 +24,9 @@ def complex_password(length: int = 24, *, avoid: str = "") -> str:
             not avoid or avoid.lower() not in candidate.lower()
         ):
             return candidate
+
+
+def unicode_pwd(password: str) -> bytes:
+    """The value AD takes for ``unicodePwd``: the password in double quotes, UTF-16-LE (it is
+    only ever written, over an encrypted connection, and never read back)."""
+    return f'"{password}"'.encode("utf-16-le")

@@ -14,8 +14,13 @@ token the credential hands back unchanged is not sent again: the 401 is raised.
 
 Each call names its API version (``v1.0`` unless it asks for ``beta``); absolute URLs (an
 ``@odata.nextLink``, Resource Manager) are used as they are. Requests follow ``@odata.nextLink``;
-a Graph error envelope becomes a ``GraphError`` naming the code and message; a 429, 503 or 504
-is retried after its ``Retry-After`` (fractional seconds honoured) a bounded number of times.
+a Graph error envelope becomes a ``GraphError`` naming the code, message and request id; a 429,
+503 or 504 is retried after its ``Retry-After`` (fractional seconds honoured) a bounded number of
+times. Every request carries a fresh ``client-request-id`` and is logged (at debug level; a
+refusal at warning level) with Graph's ``request-id``, which Microsoft support asks for. A
+:class:`~dirguard.providers.entra.collect.pacing.Pacer` (optional) is told before each send and
+after each answer: it keeps the tenant's concurrency limit, the resource-unit budget and the
+conditional-access budget, and decides how long a refused request waits.
 Tests pass an httpx transport; the product passes none (httpx's own, with TLS verification).
 """
 
@@ -23,12 +28,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
 import ssl
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,6 +44,11 @@ from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import CertificateCredential, ClientSecretCredential
 
 from dirguard.config.clouds import GRAPH_HOSTS
+
+if TYPE_CHECKING:
+    from dirguard.providers.entra.collect.pacing import Pacer
+
+log = logging.getLogger(__name__)
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 API_VERSIONS = ("v1.0", "beta")
@@ -58,10 +70,14 @@ _CLAIMS = re.compile(r'\bclaims="([^"]*)"')
 class GraphError(Exception):
     """Graph answered with an error; the message names the status, code and Graph's message."""
 
-    def __init__(self, status: int, code: str, message: str, path: str) -> None:
-        super().__init__(f"Graph {path}: HTTP {status} {code}: {message}")
+    def __init__(
+        self, status: int, code: str, message: str, path: str, request_id: str | None = None
+    ) -> None:
+        where = f" (request-id {request_id})" if request_id else ""
+        super().__init__(f"Graph {path}: HTTP {status} {code}: {message}{where}")
         self.status = status
         self.code = code
+        self.request_id = request_id
 
 
 class GraphAuthError(Exception):
@@ -130,6 +146,10 @@ class GraphClient:
         self._sleep = sleep
         self._clock = clock
         self._token: AccessToken | None = None
+        self.pacer: Pacer | None = None
+        """Set by the collection engine (:mod:`dirguard.providers.entra.collect.pacing`)."""
+        self.requests = 0
+        """Requests sent (each retry counts): what the benchmark reports."""
         verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=str(ca_file)) if ca_file is not None else True
         )
@@ -197,7 +217,9 @@ class GraphClient:
             answer, _ = self._send(method, url, path, headers, kwargs)
         if answer.is_error:
             code, message = _error_of(answer)
-            raise GraphError(answer.status_code, code, message, path)
+            raise GraphError(
+                answer.status_code, code, message, path, answer.headers.get("request-id")
+            )
         return answer
 
     def _send(
@@ -210,11 +232,23 @@ class GraphClient:
     ) -> tuple[httpx.Response, str]:
         """The answer after throttling retries, and the token it was sent with (each attempt
         takes the token anew: a long Retry-After may outlast one)."""
+        pacer = self.pacer
         for attempt in range(MAX_RETRIES + 1):
             token = self.token()
-            sent = {**(headers or {}), "Authorization": f"Bearer {token}"}
+            client_id = str(uuid.uuid4())
+            sent = {
+                **(headers or {}),
+                "Authorization": f"Bearer {token}",
+                "client-request-id": client_id,
+            }
             try:
-                answer = self._http.request(method, url, headers=sent, **kwargs)
+                self.requests += 1
+                if pacer is not None:
+                    with pacer.slot(url):
+                        answer = self._http.request(method, url, headers=sent, **kwargs)
+                    pacer.answered(url, answer)
+                else:
+                    answer = self._http.request(method, url, headers=sent, **kwargs)
             except httpx.TransportError as error:
                 retry = method.upper() in _RETRY_TRANSPORT_METHODS and attempt < MAX_RETRIES
                 if not retry:
@@ -223,11 +257,20 @@ class GraphClient:
                     ) from None
                 self._sleep(min(2.0**attempt, 60.0))
                 continue
+            _log_answer(method, path, answer, client_id)
             if answer.status_code in _RETRY_STATUSES and attempt < MAX_RETRIES:
-                self._sleep(_retry_after(answer, attempt))
+                if pacer is not None:
+                    pacer.refused(url, answer, attempt)
+                else:
+                    self._sleep(_retry_after(answer, attempt))
                 continue
             break
         return answer, token
+
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` (with the client's injected sleep): a Retry-After inside a batch."""
+        if seconds > 0:
+            self._sleep(seconds)
 
     def get(self, path: str, *, api_version: str = "v1.0", **params: str) -> dict[str, Any]:
         answer = self.request("GET", path, api_version=api_version, params=params or None)
@@ -245,6 +288,26 @@ class GraphClient:
             if not link:
                 return
             body = self.request("GET", link).json()
+
+
+def _log_answer(method: str, path: str, answer: httpx.Response, client_id: str) -> None:
+    """One line per answer with Graph's ``request-id`` and our ``client-request-id`` (what
+    Microsoft support asks for); a refusal or an error at warning level. The path only, never
+    the query (a ``$skiptoken`` or ``$deltatoken`` is a capability)."""
+    level = logging.WARNING if answer.status_code >= 400 else logging.DEBUG
+    if log.isEnabledFor(level):
+        log.log(
+            level,
+            "Graph %s %s: HTTP %d (request-id %s, client-request-id %s%s)",
+            method,
+            urlsplit(path).path,
+            answer.status_code,
+            answer.headers.get("request-id", "-"),
+            client_id,
+            f", Retry-After {answer.headers['Retry-After']}"
+            if "Retry-After" in answer.headers
+            else "",
+        )
 
 
 def _token_rejected(answer: httpx.Response) -> bool:
@@ -267,6 +330,12 @@ def _challenge_claims(answer: httpx.Response) -> str | None:
         return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError):
         return None
+
+
+def retry_after(answer: httpx.Response, attempt: int) -> float:
+    """Seconds to wait after a refusal: its ``Retry-After`` (fractional seconds honoured), else
+    an exponential backoff (``2**attempt``), at most 60."""
+    return _retry_after(answer, attempt)
 
 
 def _retry_after(answer: httpx.Response, attempt: int) -> float:

@@ -1,12 +1,11 @@
 """The Entra ID provider: Microsoft Graph for one tenant (with Intune, Exchange Online and Azure
 RBAC, read and written through the tenant's Guardian application).
 
-So far it is what the :class:`~dirguard.providers.base.Provider` protocol asks of every provider
-(its kind and its rows of the resource-type registry) and how a configured tenant becomes an
-authenticated :class:`GraphClient`: the tenant's authority and Graph URL (a national cloud's, or
-the sandbox tenant's), its CA bundle, its secret or certificate. Reading everything, reading
-changes from a delta link, reading the directory audit from a position, planning and applying
-steps arrive with the Entra guardian, on this client.
+What the :class:`~dirguard.providers.base.ReadingProvider` protocol asks of every provider: its
+kind, its rows of the resource-type registry, what an object's state says of its store row, and
+how a configured tenant is opened for reading (:class:`~dirguard.providers.entra.read.EntraReader`
+over an authenticated :class:`GraphClient`: the tenant's authority and Graph URL — a national
+cloud's, or the sandbox tenant's —, its CA bundle, its secret or certificate).
 
 Credential references are resolved by the runtime (``services/runtime.py``, ``connect_entra``):
 providers import no services.
@@ -15,7 +14,7 @@ providers import no services.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import httpx
@@ -23,13 +22,13 @@ from azure.core.credentials import TokenCredential
 
 from dirguard.catalog.resource_type import ResourceType
 from dirguard.config.schema import EntraTenantConfig
-from dirguard.core.plan import PlanDraft
-from dirguard.providers.base import Connections, Content, RecordedChange, RecordedObject
+from dirguard.providers.base import Connections, Content, ObjectFacts
 from dirguard.providers.entra.graph_client import GraphClient, make_credential
+from dirguard.providers.entra.graph_content import is_deleted, object_path
 from dirguard.providers.entra.types import ENTRA_TYPES
 
 if TYPE_CHECKING:
-    from dirguard.providers.entra.apply import EntraStepWriter
+    from dirguard.providers.entra.read import EntraReader
 
 
 def tenant_label(tenant: EntraTenantConfig) -> str:
@@ -86,7 +85,7 @@ class EntraProvider:
         return "entra"
 
     def resource_types(self) -> tuple[ResourceType, ...]:
-        """The cloud rows (``providers/entra/types.py``), in declaration order."""
+        """The cloud rows (``providers/entra/types/``), in declaration order."""
         return ENTRA_TYPES
 
     def open(self, runtime: Connections, name: str) -> GraphClient:
@@ -97,32 +96,22 @@ class EntraProvider:
             raise TypeError(f"the runtime opened {type(graph).__name__} for tenant {name!r}")
         return graph
 
-    # ---- writing back: plans from recorded history (providers/entra/plan.py) and a Graph
-    # step writer (providers/entra/apply.py)
+    def open_reader(self, runtime: Connections, name: str) -> EntraReader:
+        """The configured tenant ``name``, as its application, for reading."""
+        from dirguard.providers.entra.read import EntraReader
 
-    def plan_steps(self, draft: PlanDraft) -> PlanDraft:
-        """The Entra planner's drafts are already source-neutral steps."""
-        return draft
+        return EntraReader(self.open(runtime, name), runtime.source_config("entra", name))
 
-    def plan_changes(
-        self,
-        changes: Sequence[RecordedChange],
-        objects: Mapping[str, RecordedObject],
-        *,
-        force: bool,
-    ) -> PlanDraft:
-        from dirguard.providers.entra.plan import plan_changes
-
-        return plan_changes(changes, objects, force=force)
-
-    def plan_state(self, obj: RecordedObject, state: Content) -> PlanDraft:
-        from dirguard.providers.entra.plan import plan_state
-
-        return plan_state(obj, state)
-
-    def open_writer(self, runtime: Connections, name: str) -> EntraStepWriter:
-        """The configured tenant ``name`` as its application, for writing plan steps."""
-        from dirguard.providers.entra.apply import EntraStepWriter
-
-        tenant = runtime.source_config("entra", name)
-        return EntraStepWriter(self.open(runtime, name), tenant=name, graph_url=tenant.graph_url)
+    def object_facts(
+        self, resource_type: ResourceType, content: Content, known_path: str | None = None
+    ) -> ObjectFacts:
+        """Its path ``{collection}/{id}``, deleted when it carries the deletion marker, its
+        natural key (the row's, e.g. ``userPrincipalName``)."""
+        identity = resource_type.identify({k: (v[0] if v else None) for k, v in content.items()})
+        path = object_path(resource_type, identity) if identity else (known_path or "")
+        values = content.get(resource_type.natural_key) or []
+        return ObjectFacts(
+            path=path,
+            deleted=is_deleted(content),
+            natural_key=str(values[0]) if values else None,
+        )

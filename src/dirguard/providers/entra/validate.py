@@ -11,6 +11,13 @@ resource service principal, whose ``scope`` lists the permission values separate
 compared with the manifest rows the connection needs for its services and mode; rows of kinds not
 read (legacy delegated rows, Azure RBAC without subscriptions, delegated grants the app may not
 read) are reported as not checked.
+
+A read-only connection must not be able to write: an application permission or a directory role
+held beyond what the connection's services need in read-only mode that writes
+(``Directory.ReadWrite.All``, Global Administrator, a role the manifest holds in full mode only)
+is reported as ``excess`` — too much for read-only mode, since an application permission lets
+the app write whatever it covers, whatever its directory role. (A just-in-time elevation under
+way for a rollback shows there too while it lasts: ``dirguard elevation status``.)
 """
 
 from __future__ import annotations
@@ -21,6 +28,10 @@ from datetime import UTC, datetime, timedelta
 
 from dirguard.catalog.manifest import MANIFEST
 from dirguard.catalog.permission_model import Kind, Lifecycle, Mode, Permission, Principal, Service
+from dirguard.catalog.permission_rows_guardian_reads import (
+    directory_role_writes,
+    graph_permission_writes,
+)
 from dirguard.core.consent_check import ConsentReport, GrantedEntry, check_consent
 from dirguard.providers.entra.azure_rbac import ArmRbac, held_everywhere
 from dirguard.providers.entra.graph_client import GraphClient, GraphError
@@ -74,10 +85,57 @@ class TenantValidation:
     mfa: MfaPosture
     expiring: tuple[CredentialExpiry, ...]
     warnings: tuple[str, ...]
+    excess: tuple[GrantedEntry, ...] = ()
+    """Read-only mode: granted permissions and roles that write, beyond what the services need."""
 
     @property
     def partial_consent(self) -> bool:
         return not self.consent.complete
+
+    @property
+    def too_much(self) -> bool:
+        return bool(self.excess)
+
+
+def _full_only(services: Sequence[Service]) -> set[tuple[str, str]]:
+    """(kind, name) of the app rows the manifest holds in full mode and not in read-only mode."""
+
+    def rows(mode: Mode) -> set[tuple[str, str]]:
+        return {
+            (p.kind.value, p.name.casefold())
+            for service in services
+            for p in MANIFEST.select(service=service, mode=mode)
+            if p.principal in APP_PRINCIPALS
+        }
+
+    return rows(Mode.FULL) - rows(Mode.READ_ONLY)
+
+
+def read_only_excess(
+    granted: Sequence[GrantedEntry],
+    required: Sequence[Permission],
+    services: Sequence[Service],
+    mode: Mode,
+) -> tuple[GrantedEntry, ...]:
+    """What a read-only connection holds that lets it write and that no required row needs:
+    a Graph application permission that writes, a directory role that writes, or any row the
+    manifest holds in full mode only (User Access Administrator). Delegated grants act only for
+    a signed-in user and are not counted. Nothing in full mode."""
+    if mode is not Mode.READ_ONLY:
+        return ()
+    full_only = _full_only(services)
+    found: dict[tuple[str | None, str], GrantedEntry] = {}
+    for entry in granted:
+        if any(entry.satisfies(row) for row in required):
+            continue
+        writes = (
+            (entry.kind == Kind.GRAPH_APPLICATION.value and graph_permission_writes(entry.name))
+            or (entry.kind == Kind.DIRECTORY_ROLE.value and directory_role_writes(entry.name))
+            or ((entry.kind or "", entry.name.casefold()) in full_only)
+        )
+        if writes and entry.kind not in {k.value for k in DELEGATED_RESOURCES}:
+            found.setdefault((entry.kind, entry.name.casefold()), entry)
+    return tuple(found.values())
 
 
 def required_rows(
@@ -293,6 +351,7 @@ def validate_tenant(
         granted += read_rbac(graph, rbac, subscriptions, client_id, warnings)
     features_of = {p.key: [f.key for f in MANIFEST.features_for(p.key, mode)] for p in required}
     consent = check_consent(required, granted, features_of=features_of, known=MANIFEST.permissions)
+    excess = read_only_excess(granted, required, services, mode)
     mfa = read_mfa(graph, warnings)
     expiring = read_expiry(graph, client_id, now or datetime.now(UTC), warnings)
     return TenantValidation(
@@ -304,4 +363,5 @@ def validate_tenant(
         mfa=mfa,
         expiring=expiring,
         warnings=tuple(warnings),
+        excess=excess,
     )

@@ -37,6 +37,7 @@ from dirguard.services.capture.snapshot import (
     record_state,
     shallow_fields,
 )
+from dirguard.services.capture.snapshot_deletes import detect_deletes
 from dirguard.services.rollback.own_writes import mark_own_writes
 from dirguard.store.column_types import utcnow
 from dirguard.store.cursors import get_cursor, save_cursor
@@ -199,9 +200,9 @@ def capture_source(
     with sessions() as session:
         missing = [s.name for s in reader.scopes() if get_cursor(session, source, s.stream) is None]
     if missing:
+        kind = source.partition(":")[0]
         raise CaptureError(
-            f"domain {name}: no baseline for partition(s) {', '.join(missing)}; "
-            "run `dirguard snapshot ad` first"
+            f"{name}: no baseline for {', '.join(missing)}; run `dirguard snapshot {kind}` first"
         )
     if run is not None:
         result = CaptureResult(domain=name, run_id=run.id)
@@ -239,6 +240,10 @@ def _capture_pages(
             with sessions.begin() as session:
                 page_run = session.merge(run)
                 ingest_page(session, source, page.changes, page_run, result)
+                if page.complete is not None:
+                    deleted = detect_deletes(session, reader, scope, page.complete, run=page_run)
+                    result.events += deleted
+                    result.ops.update({ChangeOp.DELETE.value: deleted} if deleted else {})
                 save_cursor(session, source, scope.stream, page.cursor, page_run)
                 if before_commit is not None:
                     before_commit(session, page)

@@ -225,8 +225,8 @@ def _snapshot_scope(
             progress(result.objects)
     if unreadable:
         log.warning(
-            "%s partition: %d entries skipped, the bind account may not read their objectGUID "
-            "(grant it read access to the whole partition to guard them)",
+            "%s: %d entries skipped, the account may not read them or their identity (grant it"
+            " read access to the whole of it to guard them)",
             scope.name,
             unreadable,
         )

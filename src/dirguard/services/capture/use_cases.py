@@ -13,6 +13,7 @@ authenticated connection) and read through the AD provider's reader.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any
 
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.change_notification import change_notifier
-from dirguard.providers.base import SourceReader
+from dirguard.providers.base import SourceError, SourceReader
 from dirguard.providers.readers import reading_provider
 from dirguard.services.capture.actor_fill import FillReport
 from dirguard.services.capture.capture import (
@@ -55,12 +56,47 @@ def _reader(runtime: Runtime, domain: AdDomainConfig) -> Iterator[SourceReader]:
         yield reader
 
 
+def source_names(runtime: Runtime, kind: str, name: str | None) -> list[str]:
+    """The configured sources of ``kind`` (``ad`` domains, ``entra`` tenants), or the one
+    named; a :class:`ServiceError` naming what is configured otherwise."""
+    if kind == "ad":
+        return [d.name for d in runtime.ad_domains(name)]
+    if kind == "entra":
+        tenants = runtime.config.entra.tenants
+        if not tenants:
+            raise ServiceError("no [[entra.tenants]] in the configuration", Problem.CONFIG)
+        if name is None:
+            return [t.name for t in tenants]
+        chosen = [t.name for t in tenants if t.name == name]
+        if not chosen:
+            known = ", ".join(t.name for t in tenants)
+            raise ServiceError(
+                f"no Entra tenant {name!r} configured (configured: {known})", Problem.NOT_FOUND
+            )
+        return chosen
+    raise ServiceError(f"no {kind!r} source can be read", Problem.NOT_FOUND)
+
+
+@contextmanager
+def open_source(runtime: Runtime, kind: str, name: str) -> Iterator[SourceReader]:
+    """The configured source opened for reading through its provider, closed afterwards."""
+    try:
+        with closing(reading_provider(kind).open_reader(runtime, name)) as reader:
+            yield reader
+    except SourceError as error:
+        problem = Problem.PERMISSION if error.refused else Problem.UNAVAILABLE
+        raise ServiceError(str(error), problem) from None
+
+
 @dataclass(frozen=True, kw_only=True)
 class SnapshotRequest:
     domain: str | None = None
-    """A configured domain's name; ``None``: every configured domain."""
+    """A configured source's name (an AD domain, an Entra tenant); ``None``: every one of
+    ``kind``."""
     progress: Callable[[str, int], None] | None = None
-    """Called with the domain and the number of objects read so far (0 when it starts)."""
+    """Called with the source and the number of objects read so far (0 when it starts)."""
+    kind: str = "ad"
+    """The kind of source (``ad``, ``entra``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,9 +111,9 @@ def snapshot(runtime: Runtime, request: SnapshotRequest) -> SnapshotReport:
     """Read every object of each domain's configured partitions and store new versions."""
     results = []
     tell = request.progress
-    for domain in runtime.ad_domains(request.domain):
-        with _reader(runtime, domain) as reader:
-            progress = None if tell is None else partial(tell, domain.name)
+    for name in source_names(runtime, request.kind, request.domain):
+        with open_source(runtime, request.kind, name) as reader:
+            progress = None if tell is None else partial(tell, name)
             if progress is not None:
                 progress(0)
             results.append(snapshot_source(runtime.sessions, reader, progress=progress))
@@ -122,7 +158,9 @@ class DomainCapture:
 @dataclass(frozen=True, kw_only=True)
 class CaptureRequest:
     domain: str | None = None
-    """A configured domain's name; ``None``: every configured domain."""
+    """A configured source's name; ``None``: every one of ``kind``."""
+    kind: str = "ad"
+    """The kind of source (``ad``, ``entra``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,8 +183,8 @@ def capture(runtime: Runtime, request: CaptureRequest) -> CaptureReport:
     """One DirSync pass per domain (the changes since the last pass or the snapshot), then the
     actors of its unattributed changes."""
     results = []
-    for domain in runtime.ad_domains(request.domain):
-        with _reader(runtime, domain) as reader:
+    for name in source_names(runtime, request.kind, request.domain):
+        with open_source(runtime, request.kind, name) as reader:
             try:
                 result = capture_source(runtime.sessions, reader)
             except CaptureError as error:
@@ -195,6 +233,9 @@ class MonitorRequest:
     """Told which pending elevations (left by a dirguard that stopped) were revoked first."""
     elevation_check: float = 60.0
     """Seconds between checks for elevations a dirguard that stopped left behind."""
+    stop: threading.Event | None = None
+    """Set by the caller to stop (``dirguard serve --monitor`` runs the monitor in a thread and
+    owns the signals); ``None``: the monitor stops on SIGTERM/SIGINT itself."""
 
 
 def _chores(
@@ -226,6 +267,20 @@ def _chores(
     return tuple(chores)
 
 
+def _run_until(watcher: Monitor, stop: threading.Event) -> MonitorResult:
+    """Run ``watcher`` until ``stop`` is set (then its wait is woken at once)."""
+
+    def relay() -> None:
+        stop.wait()
+        watcher.stop.set()
+        watcher.notifications.wake.set()
+
+    threading.Thread(target=relay, name="monitor-stop", daemon=True).start()
+    if stop.is_set():
+        watcher.stop.set()
+    return watcher.run()
+
+
 def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
     """Capture the domains' changes as they happen until SIGTERM or Ctrl-C (a second signal
     raises ``KeyboardInterrupt``: the pass in progress is abandoned, the run marked
@@ -246,6 +301,8 @@ def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
             notifier=change_notifier if request.notify else None,
             chores=_chores(runtime, domains, request.elevation_check),
         )
+        if request.stop is not None:
+            return _run_until(watcher, request.stop)
         with stop_on_signals(watcher.stop, watcher.notifications.wake):
             return watcher.run()
     except MonitorError as error:

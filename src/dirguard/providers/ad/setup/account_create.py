@@ -21,7 +21,7 @@ from dirguard.config.secret_store import SecretStore
 from dirguard.log_setup import register_secret
 from dirguard.providers.ad import directory
 from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.passwords import complex_password
+from dirguard.providers.ad.passwords import complex_password, unicode_pwd
 from dirguard.providers.ad.sd.dacl_edit import access_allowed_ace, dacl_descriptor
 
 PASSWORD_LENGTH = 64
@@ -124,10 +124,6 @@ def _password() -> str:
     return complex_password(PASSWORD_LENGTH)
 
 
-def _unicode_pwd(password: str) -> bytes:
-    return f'"{password}"'.encode("utf-16-le")
-
-
 def ensure_account(
     ctx: SetupContext, name: str, mode: Mode, store: SecretStore
 ) -> tuple[directory.DirectoryObject, AccountKind, str, str | None, list[SetupAction]]:
@@ -155,7 +151,7 @@ def ensure_account(
                 )
             password = _password()
             register_secret(password)
-            conn.modify_s(existing.dn, [(ldap.MOD_REPLACE, "unicodePwd", [_unicode_pwd(password)])])
+            conn.modify_s(existing.dn, [(ldap.MOD_REPLACE, "unicodePwd", [unicode_pwd(password)])])
             store.set(secret, password)
             actions.append(
                 SetupAction(
@@ -187,7 +183,7 @@ def ensure_account(
             ("sAMAccountName", [name.encode()]),
             ("userPrincipalName", [f"{name}@{ctx.domain}".encode()]),
             ("description", [f"{DESCRIPTION} ({mode.value})".encode()]),
-            ("unicodePwd", [_unicode_pwd(password)]),
+            ("unicodePwd", [unicode_pwd(password)]),
             ("userAccountControl", [str(UF_NORMAL_ACCOUNT | UF_DONT_EXPIRE_PASSWD).encode()]),
         ],
     )

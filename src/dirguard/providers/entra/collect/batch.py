@@ -1,0 +1,164 @@
+"""JSON batching: up to 20 requests in one ``POST $batch``.
+
+"Combine multiple HTTP requests using JSON batching" (https://learn.microsoft.com/graph/json-batching):
+a batch holds at most 20 requests, each with its own ``id``, relative ``url`` and optional
+``dependsOn`` (the ids it must run after); each answer comes back with its own ``status``,
+``headers`` and ``body``, in any order. A request refused inside a batch (429, 503) carries its own
+``Retry-After`` and is sent again in a later batch; the batch itself counts as one HTTP request
+but every request in it is metered (resource units) on its own.
+
+dirguard batches what costs one call per object otherwise: the relationship reads of a snapshot
+(a group's ``members`` and ``owners``, an application's ``owners``), 20 objects per call instead
+of one; each relationship's further pages (``@odata.nextLink``) are followed in later batches.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from dirguard.providers.entra.graph_client import GraphClient, GraphError, retry_after
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 20
+"""Requests per ``$batch`` (Graph's limit)."""
+MAX_ROUNDS = 8
+"""Times one request is sent again after a refusal inside a batch."""
+_RETRY = frozenset({429, 503, 504})
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchRequest:
+    """One request of a batch: ``url`` relative to the API version (``groups/{id}/members``)."""
+
+    id: str
+    url: str
+    method: str = "GET"
+    depends_on: tuple[str, ...] = ()
+    body: Json | None = None
+
+    def as_json(self) -> Json:
+        found: Json = {"id": self.id, "method": self.method, "url": "/" + self.url.lstrip("/")}
+        if self.depends_on:
+            found["dependsOn"] = list(self.depends_on)
+        if self.body is not None:
+            found["body"] = self.body
+            found["headers"] = {"Content-Type": "application/json"}
+        return found
+
+
+@dataclass(kw_only=True)
+class BatchAnswer:
+    status: int
+    body: Json = field(default_factory=dict)
+
+
+def _relative(link: str, api_version: str) -> str:
+    """A nextLink as a URL relative to the version root (what a batch request names)."""
+    marker = f"/{api_version}/"
+    return link.split(marker, 1)[1] if marker in link else link
+
+
+def send_batches(
+    graph: GraphClient,
+    requests: Sequence[BatchRequest],
+    *,
+    api_version: str = "v1.0",
+) -> dict[str, BatchAnswer]:
+    """Every request's answer by id, in batches of 20 (``dependsOn`` kept within a batch: a
+    request is put in the batch of what it depends on). Refused ones are sent again after the
+    longest ``Retry-After`` of the batch."""
+    answers: dict[str, BatchAnswer] = {}
+    pending = list(requests)
+    for attempt in range(MAX_ROUNDS + 1):
+        if not pending:
+            break
+        refused: list[BatchRequest] = []
+        wait = 0.0
+        for chunk in _chunks(pending):
+            reply = graph.request(
+                "POST",
+                "$batch",
+                api_version=api_version,
+                json={"requests": [r.as_json() for r in chunk]},
+            )
+            by_id = {r.id: r for r in chunk}
+            for item in reply.json().get("responses", []):
+                request = by_id.get(str(item.get("id")))
+                if request is None:
+                    continue
+                status = int(item.get("status", 0))
+                if status in _RETRY and attempt < MAX_ROUNDS:
+                    refused.append(request)
+                    headers = httpx.Headers(item.get("headers") or {})
+                    wait = max(wait, retry_after(httpx.Response(status, headers=headers), attempt))
+                    continue
+                body = item.get("body")
+                answers[request.id] = BatchAnswer(
+                    status=status, body=body if isinstance(body, dict) else {}
+                )
+        pending = refused
+        if pending:
+            log.info("%d request(s) refused inside $batch: again in %.3f s", len(pending), wait)
+            graph.pause(wait)
+    return answers
+
+
+def _chunks(requests: Sequence[BatchRequest]) -> Iterable[list[BatchRequest]]:
+    """Batches of at most 20, a request never separated from those it depends on."""
+    chunk: list[BatchRequest] = []
+    ids: set[str] = set()
+    for request in requests:
+        if chunk and len(chunk) >= MAX_BATCH and not set(request.depends_on) & ids:
+            yield chunk
+            chunk, ids = [], set()
+        chunk.append(request)
+        ids.add(request.id)
+    if chunk:
+        yield chunk
+
+
+def related_ids(
+    graph: GraphClient,
+    urls: dict[str, str],
+    *,
+    api_version: str = "v1.0",
+) -> dict[str, list[str]]:
+    """The ids each relationship URL lists (``{key: url}`` in, ``{key: [id, ...]}`` out),
+    every page of it; a single-valued one (``users/{id}/manager``) gives its one id, a 404 none.
+    """
+    found: dict[str, list[str]] = {key: [] for key in urls}
+    todo = dict(urls)
+    while todo:
+        keys = list(todo)
+        requests = [BatchRequest(id=str(n), url=todo[key]) for n, key in enumerate(keys)]
+        answers = send_batches(graph, requests, api_version=api_version)
+        todo = {}
+        for n, key in enumerate(keys):
+            answer = answers.get(str(n))
+            if answer is None or answer.status == 404:
+                continue
+            if answer.status >= 400:
+                error = answer.body.get("error", {})
+                raise GraphError(
+                    answer.status,
+                    str(error.get("code", "error")),
+                    str(error.get("message", "")),
+                    urls[key],
+                )
+            body = answer.body
+            values = body.get("value") if "value" in body else [body]
+            for value in values or []:
+                if isinstance(value, dict) and value.get("id"):
+                    found[key].append(str(value["id"]))
+            link = body.get("@odata.nextLink")
+            if link:
+                todo[key] = _relative(str(link), api_version)
+    return found

@@ -1,0 +1,185 @@
+"""Graph objects as dirguard stores them, and the change events between two states.
+
+A Graph object's stored content is its JSON in the store's field -> values form (as for AD, so
+history, ``show --at`` and the hash chain read it alike): each property a list of values (a
+scalar as one value, an array as its values), ``null`` and empty arrays left out, OData
+annotations left out, the row's volatile fields left out (a repoll where only they moved stores
+nothing) and the values of its unordered fields in one fixed order. A linked field (a navigation
+property: ``members``, ``owners``, ``manager``) holds the ids it points to. A removed object keeps
+its last state with the store's deletion marker ``isDeleted: ["TRUE"]`` (what
+:mod:`dirguard.services.history` replays a delete event into).
+
+Events (:func:`diff`): one per changed property (``modify``, old and new as one value or a list),
+and one per value added to or removed from a linked or unordered field (``add-value`` /
+``remove-value``: a member added is one event).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dirguard.catalog.resource_type import ResourceType
+from dirguard.core.change_op import ChangeOp
+
+Content = dict[str, list[Any]]
+Json = dict[str, Any]
+
+DELETED = "isDeleted"
+"""The store's deletion marker field (value ``["TRUE"]``), shared with AD's history replay."""
+PATH_FIELD = "id"
+"""What delete events of Graph objects name as their attribute."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FieldChange:
+    """One change event (a :class:`dirguard.providers.base.FieldChange`)."""
+
+    op: str
+    attribute: str | None
+    old: Any = None
+    new: Any = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Applied:
+    """An observed change applied to the stored state (a ``providers.base.AppliedChange``)."""
+
+    content: Content
+    changes: tuple[FieldChange, ...]
+
+
+def canonical(value: Any) -> str:
+    """A value's comparison key: its JSON with sorted keys."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _lowered(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(name.lower() for name in names)
+
+
+def link_ids(value: Any) -> list[str]:
+    """The ids a navigation property's value names (an object, a list of objects, ids)."""
+    items = value if isinstance(value, list) else [value]
+    found: list[str] = []
+    for item in items:
+        if isinstance(item, dict) and item.get("id"):
+            found.append(str(item["id"]))
+        elif isinstance(item, str) and item:
+            found.append(item)
+    return found
+
+
+def multi_valued(row: ResourceType) -> frozenset[str]:
+    """Fields compared value by value (linked and unordered), lowercased."""
+    return _lowered(row.linked_fields | row.unordered_fields)
+
+
+def ordered(row: ResourceType, name: str, values: list[Any]) -> list[Any]:
+    if name.lower() in multi_valued(row):
+        unique = {canonical(v): v for v in values}
+        return [unique[k] for k in sorted(unique)]
+    return values
+
+
+def normalize(row: ResourceType, item: Mapping[str, Any]) -> Content:
+    """A Graph JSON object as stored content (see the module docstring)."""
+    volatile = _lowered(row.volatile_fields)
+    linked = _lowered(row.linked_fields)
+    content: Content = {}
+    for name, value in item.items():
+        if "@" in name or name.lower() in volatile or value is None:
+            continue
+        if name.lower() in linked:
+            values: list[Any] = link_ids(value)
+        elif isinstance(value, list):
+            values = list(value)
+        else:
+            values = [value]
+        if values:
+            content[name] = ordered(row, name, values)
+    return content
+
+
+def object_path(row: ResourceType, external_id: str) -> str:
+    """Where the object lives, as its store row says: ``{collection}/{id}``."""
+    collection = getattr(row.source, "collection", row.key)
+    return f"{collection}/{external_id}"
+
+
+def _presented(values: list[Any] | None) -> Any:
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else list(values)
+
+
+def diff(row: ResourceType, old: Content, new: Content) -> list[FieldChange]:
+    """The events between two states (volatile fields and the deletion marker left out)."""
+    skip = _lowered(row.volatile_fields) | {DELETED.lower()}
+    multi = multi_valued(row)
+    changes: list[FieldChange] = []
+    for name in sorted(set(old) | set(new)):
+        lowered = name.lower()
+        if lowered in skip:
+            continue
+        before, after = old.get(name) or [], new.get(name) or []
+        if lowered in multi:
+            had = {canonical(v): v for v in before}
+            has = {canonical(v): v for v in after}
+            changes.extend(
+                FieldChange(op=ChangeOp.ADD_VALUE, attribute=name, new=has[k])
+                for k in sorted(has.keys() - had.keys())
+            )
+            changes.extend(
+                FieldChange(op=ChangeOp.REMOVE_VALUE, attribute=name, old=had[k])
+                for k in sorted(had.keys() - has.keys())
+            )
+        elif canonical(before) != canonical(after):
+            changes.append(
+                FieldChange(
+                    op=ChangeOp.MODIFY,
+                    attribute=name,
+                    old=_presented(before),
+                    new=_presented(after),
+                )
+            )
+    return changes
+
+
+def is_deleted(content: Mapping[str, Any] | None) -> bool:
+    return content is not None and content.get(DELETED) == ["TRUE"]
+
+
+def created(row: ResourceType, content: Content) -> Applied:
+    shown = {k: v for k, v in content.items() if k.lower() not in _lowered(row.volatile_fields)}
+    return Applied(
+        content=content, changes=(FieldChange(op=ChangeOp.CREATE, attribute=None, new=shown),)
+    )
+
+
+def removed(path: str, previous: Content | None) -> Applied | None:
+    """The object left the collection (deleted, or soft-deleted into ``deletedItems``)."""
+    if previous is None or is_deleted(previous):
+        return None
+    content = {**previous, DELETED: ["TRUE"]}
+    return Applied(
+        content=content,
+        changes=(FieldChange(op=ChangeOp.DELETE, attribute=PATH_FIELD, old=path),),
+    )
+
+
+def changed(row: ResourceType, path: str, previous: Content | None, new: Content) -> Applied | None:
+    """``previous`` -> ``new`` as events; an object stored as removed that is back (restored from
+    ``deletedItems``) starts with an ``undelete`` event. ``None`` when nothing changed."""
+    if previous is None:
+        return created(row, new)
+    changes = diff(row, previous, new)
+    if is_deleted(previous):
+        changes.insert(
+            0, FieldChange(op=ChangeOp.UNDELETE, attribute=PATH_FIELD, old=path, new=path)
+        )
+    if not changes:
+        return None
+    return Applied(content=new, changes=tuple(changes))

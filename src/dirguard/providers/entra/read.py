@@ -1,0 +1,386 @@
+"""Reading a tenant for capture: the Entra side of :class:`~dirguard.providers.base.SourceReader`.
+
+An :class:`EntraReader` holds the tenant's Graph client (with a :class:`Pacer`: the concurrency
+limit, resource units and the conditional-access budget) and reads one scope per Graph collection
+(:mod:`dirguard.providers.entra.collect.scopes`):
+
+- a full read (snapshot) lists the collection (``$select``, ``$top=999``, ``$expand`` of a
+  single-valued link) and reads its other linked fields per object in ``$batch`` calls; the
+  scopes are read concurrently, a few pages ahead of the storing
+  (:mod:`dirguard.providers.entra.collect.prefetch`), so memory does not grow with the tenant;
+- a delta scope's cursor is its ``@odata.deltaLink`` (``$deltatoken=latest`` before a
+  snapshot); its change read is a delta round from the stored link, each page's cursor the page's
+  nextLink (the deltaLink on the last). A ``410``/``syncStateNotFound`` starts a full round,
+  which is diffed against the stored state: its pages keep the cursor where it was (a crash in
+  it starts it again), and its last page lists every id it returned, so that what it did not
+  return is recorded as deleted (``ChangePage.complete``);
+- a poll scope (no delta in Graph: policies, named locations, role assignments, PIM schedules)
+  is read whole; its cursor is the hash of its normalized content, so a repoll where nothing
+  changed yields no page at all (and stores nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+from dirguard.config.schema import EntraTenantConfig
+from dirguard.providers.base import (
+    ChangePage,
+    LookedUp,
+    ObservedObject,
+    ReadScope,
+    SnapshotPage,
+    SourceError,
+    store_source,
+)
+from dirguard.providers.entra.collect.batch import related_ids
+from dirguard.providers.entra.collect.delta import delta_pages, expired, latest_link
+from dirguard.providers.entra.collect.pacing import Pacer
+from dirguard.providers.entra.collect.paging import Listing, list_pages
+from dirguard.providers.entra.collect.prefetch import Prefetch
+from dirguard.providers.entra.collect.scopes import GraphScope, find_scope, graph_scopes
+from dirguard.providers.entra.directory_audit import DirectoryAuditSource
+from dirguard.providers.entra.graph_client import GraphAuthError, GraphClient, GraphError
+from dirguard.providers.entra.graph_content import PATH_FIELD, Json, canonical, normalize
+from dirguard.providers.entra.observed import FULL, REMOVED, GraphChange, from_delta_entry
+from dirguard.providers.registry import RESOURCE_TYPES
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+KIND = "entra"
+POLL_PAGE = 500
+"""Changes per stored page of a poll read."""
+UNREADABLE_STATUSES = frozenset({403, 404, 400, 501})
+"""A collection the tenant does not offer or the app may not read: skipped with a warning."""
+
+
+def source_error(name: str, error: GraphError | GraphAuthError) -> SourceError:
+    """A Graph failure as the source-neutral use cases handle it: refused (no token, 401,
+    403) or worth retrying later."""
+    if isinstance(error, GraphAuthError):
+        return SourceError(str(error), refused=True)
+    return SourceError(f"tenant {name}: {error}", refused=error.status in (401, 403))
+
+
+def _translated(name: str, pages: Iterator[T]) -> Iterator[T]:
+    try:
+        yield from pages
+    except (GraphError, GraphAuthError) as error:
+        raise source_error(name, error) from None
+
+
+def _encode(**state: Any) -> bytes:
+    return json.dumps(state, sort_keys=True).encode()
+
+
+def _decode(cursor: bytes) -> dict[str, Any]:
+    if not cursor:
+        return {}
+    try:
+        found = json.loads(cursor)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+class EntraReader:
+    """One tenant, read as a :class:`dirguard.providers.base.SourceReader`."""
+
+    def __init__(
+        self,
+        graph: GraphClient,
+        tenant: EntraTenantConfig,
+        *,
+        pacer: Pacer | None = None,
+        page_size: int = 999,
+        lookahead: int = 4,
+    ) -> None:
+        self.graph = graph
+        self.tenant = tenant
+        if graph.pacer is None:
+            graph.pacer = pacer or Pacer()
+        self.pacer = graph.pacer
+        self.page_size = page_size
+        self.lookahead = lookahead
+        self._scopes = graph_scopes(RESOURCE_TYPES.of_provider(KIND))
+        self._no_top: set[str] = set()
+        self._prefetch: Prefetch[SnapshotPage] | None = None
+        self._audit: DirectoryAuditSource | None = None
+
+    @property
+    def name(self) -> str:
+        return self.tenant.name
+
+    @property
+    def source(self) -> str:
+        return store_source(KIND, self.tenant.name)
+
+    def scopes(self) -> Sequence[ReadScope]:
+        return [s.read_scope() for s in self._scopes]
+
+    def graph_scope(self, scope: ReadScope) -> GraphScope:
+        return find_scope(self._scopes, scope)
+
+    # ---- full reads -------------------------------------------------------------------------
+
+    def start_cursor(self, scope: ReadScope) -> bytes:
+        try:
+            return self._start_cursor(scope)
+        except (GraphError, GraphAuthError) as error:
+            raise source_error(self.name, error) from None
+
+    def _start_cursor(self, scope: ReadScope) -> bytes:
+        found = self.graph_scope(scope)
+        if not found.delta:
+            return _encode(hash=None)
+        try:
+            link = latest_link(self.graph, found.path, found.select, found.api_version)
+        except GraphError as error:
+            if error.status not in UNREADABLE_STATUSES:
+                raise
+            log.warning("%s: %s cannot be followed: %s", self.name, found.path, error)
+            return _encode(link=None)
+        return _encode(link=link)
+
+    def read_all(self, scope: ReadScope) -> Iterator[SnapshotPage]:
+        """The scope's objects page by page; every scope of the tenant is read concurrently
+        from the first call on, ``lookahead`` pages ahead of the caller."""
+        if self._prefetch is None:
+            self._prefetch = Prefetch(
+                {s.stream: partial(self._snapshot_pages, s) for s in self._scopes},
+                workers=self.pacer.max_concurrency,
+                lookahead=self.lookahead,
+            )
+        return _translated(self.name, self._prefetch.take(scope.stream))
+
+    def _snapshot_pages(self, found: GraphScope) -> Iterator[SnapshotPage]:
+        try:
+            for items in self._listing(found):
+                yield self._snapshot_page(found, items)
+        except GraphError as error:
+            if error.status not in UNREADABLE_STATUSES:
+                raise
+            log.warning("%s: %s not read: %s", self.name, found.path, error)
+            yield SnapshotPage(unreadable=1)
+
+    def _snapshot_page(self, found: GraphScope, items: list[Json]) -> SnapshotPage:
+        page = SnapshotPage()
+        links = self._links(found, [str(i["id"]) for i in items if i.get("id")], in_delta=False)
+        for item in items:
+            if not item.get("id"):
+                page.unreadable += 1
+                continue
+            page.read += 1
+            row = found.classify(item)
+            if row is None:
+                page.not_in_catalog[str(item.get("@odata.type", found.path))] += 1
+                continue
+            object_id = str(item["id"])
+            content = normalize(row, {**item, **links.get(object_id, {})})
+            page.objects.append(
+                ObservedObject(external_id=object_id, resource_type=row, content=content)
+            )
+        return page
+
+    def _listing(self, found: GraphScope) -> Iterator[list[Json]]:
+        listing = Listing(
+            path=found.path,
+            select=found.select,
+            expand=found.expand,
+            api_version=found.api_version,
+            page_size=None if found.path in self._no_top else self.page_size,
+        )
+        try:
+            yield from list_pages(self.graph, listing)
+        except GraphError as error:
+            # a singleton (policies/authorizationPolicy) or a collection that takes no $top
+            if error.status != 400 or listing.page_size is None:
+                raise
+            self._no_top.add(found.path)
+            yield from self._listing(found)
+
+    def _links(
+        self, found: GraphScope, ids: Sequence[str], *, in_delta: bool
+    ) -> dict[str, dict[str, list[str]]]:
+        """``{object id: {linked field: [ids]}}`` of the fields read per object (``$batch``)."""
+        fields = found.batched_links(in_delta=in_delta)
+        if not fields or not ids:
+            return {}
+        urls = {
+            f"{object_id}\x00{name}": f"{found.path}/{object_id}/{name}?$select=id"
+            for object_id in ids
+            for name in fields
+        }
+        read = related_ids(self.graph, urls, api_version=found.api_version)
+        links: dict[str, dict[str, list[str]]] = {}
+        for key, values in read.items():
+            object_id, name = key.split("\x00")
+            links.setdefault(object_id, {})[name] = values
+        for object_id in ids:
+            for name in fields:
+                links.setdefault(object_id, {}).setdefault(name, [])
+        return links
+
+    def look_up(self, external_id: str) -> LookedUp | None:
+        """Graph keeps no tombstone dirguard could read alike for every type: an object a
+        complete listing did not return is recorded as deleted (its last state kept)."""
+        del external_id
+        return None
+
+    # ---- change reads -----------------------------------------------------------------------
+
+    def read_changes(self, scope: ReadScope, cursor: bytes) -> Iterator[ChangePage]:
+        found = self.graph_scope(scope)
+        if found.delta:
+            return _translated(self.name, self._delta_changes(found, cursor))
+        return _translated(self.name, self._poll_changes(found, cursor))
+
+    def _delta_changes(self, found: GraphScope, cursor: bytes) -> Iterator[ChangePage]:
+        link = _decode(cursor).get("link")
+        held = cursor
+        try:
+            for page in self._delta_round(found, link, full=link is None, hold=cursor):
+                held = page.cursor
+                yield page
+        except GraphError as error:
+            if not expired(error):
+                raise
+            log.warning(
+                "%s: the delta link of %s is no longer answered (%s): reading it whole and"
+                " comparing with what is stored",
+                self.name,
+                found.path,
+                error.code,
+            )
+            yield from self._delta_round(found, None, full=True, hold=held)
+
+    def _delta_round(
+        self, found: GraphScope, link: str | None, *, full: bool, hold: bytes
+    ) -> Iterator[ChangePage]:
+        entered: set[str] = set()
+        present: set[str] = set()
+        for page in delta_pages(self.graph, found.path, found.select, link, found.api_version):
+            changes: list[GraphChange] = []
+            for item in page.items:
+                if not item.get("id"):
+                    continue
+                row = found.classify(item)
+                if row is None:
+                    continue
+                object_id = str(item["id"])
+                change = from_delta_entry(row, item, first=full and object_id not in entered)
+                entered.add(object_id)
+                if change.kind == REMOVED:
+                    present.discard(object_id)
+                else:
+                    present.add(object_id)
+                changes.append(change)
+            changes = self._relinked(found, changes)
+            last = page.delta_link is not None
+            if last:
+                after = _encode(link=page.delta_link)
+            elif full:
+                after = hold  # a full round moves the cursor only at its end
+            else:
+                after = _encode(link=page.next_link)
+            complete = frozenset(present) if full and last else None
+            yield ChangePage(changes=changes, cursor=after, complete=complete)
+
+    def _relinked(self, found: GraphScope, changes: list[GraphChange]) -> list[GraphChange]:
+        """Changed objects with their linked fields that delta does not report, read anew."""
+        wanted = [c.external_id for c in changes if c.kind != REMOVED]
+        links = self._links(found, wanted, in_delta=True)
+        if not links:
+            return changes
+        out = []
+        for change in changes:
+            extra = links.get(change.external_id)
+            if extra:
+                content = dict(change.content)
+                content.update({k: v for k, v in normalize(change.row, extra).items()})
+                for name, values in extra.items():
+                    if not values:
+                        content.pop(name, None)
+                change = GraphChange(
+                    external_id=change.external_id,
+                    row=change.row,
+                    kind=change.kind,
+                    content=content,
+                    cleared=change.cleared | {n for n, v in extra.items() if not v},
+                    links_added=change.links_added,
+                    links_removed=change.links_removed,
+                    links_given=change.links_given | frozenset(extra),
+                )
+            out.append(change)
+        return out
+
+    def _poll_changes(self, found: GraphScope, cursor: bytes) -> Iterator[ChangePage]:
+        try:
+            pages = [self._snapshot_page(found, items) for items in self._listing(found)]
+        except GraphError as error:
+            if error.status not in UNREADABLE_STATUSES:
+                raise
+            log.warning("%s: %s not read: %s", self.name, found.path, error)
+            return
+        objects = [o for page in pages for o in page.objects]
+        digest = hashlib.sha256()
+        for observed in sorted(objects, key=lambda o: o.external_id):
+            digest.update(
+                canonical(
+                    [observed.external_id, observed.resource_type.key, observed.content]
+                ).encode()
+            )
+        text = digest.hexdigest()
+        if _decode(cursor).get("hash") == text:
+            return
+        changes = [
+            GraphChange(
+                external_id=o.external_id,
+                row=o.resource_type,
+                kind=FULL,
+                content=dict(o.content),
+                links_given=o.resource_type.linked_fields,
+            )
+            for o in objects
+        ]
+        chunks = [changes[i : i + POLL_PAGE] for i in range(0, len(changes), POLL_PAGE)] or [[]]
+        for n, chunk in enumerate(chunks):
+            last = n == len(chunks) - 1
+            yield ChangePage(
+                changes=chunk,
+                cursor=_encode(hash=text) if last else cursor,
+                complete=frozenset(o.external_id for o in objects) if last else None,
+            )
+
+    # ---- the rest of the protocol -----------------------------------------------------------
+
+    @property
+    def path_field(self) -> str:
+        return PATH_FIELD
+
+    def changes_incomplete(self) -> bool:
+        return False
+
+    def audit(self) -> DirectoryAuditSource:
+        """The tenant's ``auditLogs/directoryAudits`` (one source per reader)."""
+        if self._audit is None:
+            self._audit = DirectoryAuditSource(self.graph)
+        return self._audit
+
+    def close(self) -> None:
+        if self._prefetch is not None:
+            self._prefetch.close()
+            self._prefetch = None
+        self.graph.close()
+
+    def __enter__(self) -> EntraReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,155 @@
+"""Directory role rows: role assignments and PIM's active and eligible schedules.
+
+Sources: Microsoft's ``unifiedRoleAssignment`` page (``Create unifiedRoleAssignment``: principalId,
+roleDefinitionId, directoryScopeId; there is no update: an assignment is deleted and created
+anew), ``unifiedRoleAssignmentScheduleRequest`` / ``unifiedRoleEligibilityScheduleRequest``
+(schedules are read-only: they are created with ``action: adminAssign`` and removed with
+``action: adminRemove`` requests, each with a justification and a ``scheduleInfo``). None of
+these collections has a delta function: they are polled and hashed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from dirguard.catalog.graph_rules import Body, GraphCreate, GraphWrites, Reference
+from dirguard.catalog.resource_type import GraphSource, ResourceType
+from dirguard.providers.entra.types.rows import cloud_restore, graph
+
+ROLES_READ = ("guardian.entra.role-assignments.monitor",)
+ROLES_ROLLBACK = "guardian.entra.role-assignments.rollback"
+PIM_READ = ("guardian.entra.pim.monitor",)
+PIM_ROLLBACK = "guardian.entra.pim.rollback"
+
+ROLE_PRINCIPALS = ("entra.user", "entra.group", "entra.service_principal")
+ROLE_REFERENCES = (
+    Reference(path="principalId", targets=ROLE_PRINCIPALS),
+    Reference(
+        path="directoryScopeId",
+        targets=("entra.administrative_unit",),
+        prefix="/administrativeUnits/",
+    ),
+)
+"""What names other objects in an assignment or a schedule (``roleDefinitionId`` names a role
+definition: built-in ones have the same id in every tenant)."""
+
+JUSTIFICATION = "Restored by dirguard from its history"
+
+_ROLE_FIELDS = ("id", "principalId", "roleDefinitionId", "directoryScopeId", "appScopeId")
+_SCHEDULE_FIELDS = (
+    *_ROLE_FIELDS,
+    "memberType",
+    "scheduleInfo",
+    "status",
+    "createdUsing",
+    "createdDateTime",
+    "modifiedDateTime",
+)
+_SCHEDULE_READ_ONLY = frozenset(
+    {"id", "memberType", "status", "createdUsing", "createdDateTime", "assignmentType"}
+)
+
+
+def schedule_request(action: str) -> Callable[[Mapping[str, Any]], Body]:
+    """The body of a PIM schedule request with ``action`` for a schedule's stored values.
+
+    A re-created schedule starts now (``startDateTime`` left out: Graph takes the request
+    time) and ends when the stored one did; a removal names the same principal, role and
+    scope."""
+
+    def wrap(schedule: Mapping[str, Any]) -> Body:
+        body: Body = {
+            "action": action,
+            "principalId": schedule["principalId"],
+            "roleDefinitionId": schedule["roleDefinitionId"],
+            "directoryScopeId": schedule.get("directoryScopeId") or "/",
+            "justification": JUSTIFICATION,
+        }
+        info = schedule.get("scheduleInfo")
+        if action != "adminRemove" and isinstance(info, Mapping):
+            body["scheduleInfo"] = {k: v for k, v in info.items() if k != "startDateTime"}
+        return body
+
+    return wrap
+
+
+DIRECTORY_ROLE_ASSIGNMENT = graph(
+    key="entra.directory_role_assignment",
+    title="Entra directory role assignment",
+    source=GraphSource(
+        collection="roleManagement/directory/roleAssignments",
+        entity="unifiedRoleAssignment",
+        select=(*_ROLE_FIELDS, "condition"),
+    ),
+    writes=GraphWrites(
+        patch=False,
+        create=GraphCreate(
+            path="roleManagement/directory/roleAssignments",
+            requires=("principalId", "roleDefinitionId", "directoryScopeId"),
+        ),
+        references=ROLE_REFERENCES,
+    ),
+    natural_key="principalId",
+    read_features=ROLES_READ,
+    write_features=(ROLES_ROLLBACK,),
+    restore=cloud_restore(ROLES_ROLLBACK),
+    read_only_fields=frozenset({"id"}),
+)
+
+
+def _schedule(
+    *, key: str, title: str, what: str, entity: str, extra: tuple[str, ...]
+) -> ResourceType:
+    requests = f"roleManagement/directory/{what}ScheduleRequests"
+    return graph(
+        key=key,
+        title=title,
+        source=GraphSource(
+            collection=f"roleManagement/directory/{what}Schedules",
+            entity=entity,
+            select=(*_SCHEDULE_FIELDS, *extra),
+        ),
+        writes=GraphWrites(
+            patch=False,
+            create=GraphCreate(
+                path=requests,
+                requires=("principalId", "roleDefinitionId", "directoryScopeId"),
+                wrap=schedule_request("adminAssign"),
+            ),
+            remove=GraphCreate(path=requests, wrap=schedule_request("adminRemove")),
+            references=ROLE_REFERENCES,
+        ),
+        natural_key="principalId",
+        read_features=PIM_READ,
+        write_features=(PIM_ROLLBACK,),
+        restore=cloud_restore(
+            PIM_ROLLBACK,
+            refusal="cannot be brought back once removed: it is requested anew from history "
+            "(a schedule request with adminAssign), with a new id, starting now",
+        ),
+        read_only_fields=_SCHEDULE_READ_ONLY & frozenset(_SCHEDULE_FIELDS + extra),
+        volatile_fields=frozenset({"modifiedDateTime"}),
+    )
+
+
+PIM_ACTIVE_SCHEDULE: ResourceType = _schedule(
+    key="entra.pim_active_schedule",
+    title="PIM active role assignment schedule",
+    what="roleAssignment",
+    entity="unifiedRoleAssignmentSchedule",
+    extra=("assignmentType",),
+)
+PIM_ELIGIBLE_SCHEDULE: ResourceType = _schedule(
+    key="entra.pim_eligible_schedule",
+    title="PIM eligible role assignment schedule",
+    what="roleEligibility",
+    entity="unifiedRoleEligibilitySchedule",
+    extra=(),
+)
+
+ROLE_TYPES: tuple[ResourceType, ...] = (
+    DIRECTORY_ROLE_ASSIGNMENT,
+    PIM_ACTIVE_SCHEDULE,
+    PIM_ELIGIBLE_SCHEDULE,
+)

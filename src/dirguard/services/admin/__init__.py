@@ -1,0 +1,1 @@
+"""The Administrator service: delegation (roles × scopes) and the web actions it governs."""

@@ -1,0 +1,235 @@
+"""Running a web action for a console user: find the object as it is now, check the delegation,
+preview, commit, audit.
+
+The same two calls serve the console form, the REST endpoint and the CLI: :func:`preview_action`
+(nothing is written; what would change, field by field) and :func:`run_action` (the preview is
+taken again on the live object, checked again, and written as the Administrator's service
+account — never with the operator's own rights). Both decide on the object as the directory
+shows it at that moment, so one moved out of the operator's scope since the page was loaded is
+refused. Every commit, and every refusal of one, is an audit record naming the operator, the
+object, the action, before → after and the request id; passwords never appear.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from dirguard.catalog.admin_actions import ACTIONS_BY_KEY, AdminAction
+from dirguard.core.delegation import ConsoleUser, Decision, Target, decide
+from dirguard.providers.base import SourceError, store_source
+from dirguard.services.admin.delegation import current_delegation
+from dirguard.services.errors import Problem, ServiceError
+from dirguard.services.runtime import Runtime
+from dirguard.store.audit import AuditOutcome, record_audit
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionRequest:
+    """What the operator asked for."""
+
+    action: str
+    """A key of ``catalog/admin_actions.py``."""
+    source: str
+    """The domain's or tenant's configured name (``corp.example.com``)."""
+    target: str
+    """The object (DN, sAMAccountName, UPN); for a create, the OU it is created in."""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionPreview:
+    action: str
+    title: str
+    target: str
+    """The object's DN (or the new object's, for a create)."""
+    edits: tuple[dict[str, Any], ...]
+    notes: tuple[str, ...]
+    allowed_by: tuple[str, ...]
+    """``role over scope`` of each assignment that allows it."""
+
+    @property
+    def changes_nothing(self) -> bool:
+        return not self.edits and self.action not in ("ad.user.delete",)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "title": self.title,
+            "target": self.target,
+            "edits": list(self.edits),
+            "notes": list(self.notes),
+            "allowed_by": list(self.allowed_by),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionResult:
+    preview: ActionPreview
+    object: str
+    """Where the object is afterwards (a move's new DN, a create's DN)."""
+    request_id: str
+    audit_id: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.preview.as_dict(),
+            "object": self.object,
+            "request_id": self.request_id,
+            "audit_id": self.audit_id,
+        }
+
+
+def _declared(key: str) -> AdminAction:
+    declared = ACTIONS_BY_KEY.get(key)
+    if declared is None:
+        raise ServiceError(f"no web action {key!r}", Problem.NOT_FOUND)
+    return declared
+
+
+@contextmanager
+def _ad_actions(runtime: Runtime, domain_name: str) -> Iterator[Any]:
+    from dirguard.providers.ad.admin_actions import AdActions
+
+    domain = runtime.ad_domain(domain_name)
+    opener = runtime.openers(domain).administrator
+    if opener is None:
+        raise ServiceError(
+            f"{domain.name}: no Administrator AD account is configured (admin_bind_upn and"
+            " admin_password in its [[ad.domains]] entry): web actions are off for this domain",
+            Problem.CONFIG,
+        )
+    with opener() as conn:
+        yield AdActions(conn, source=store_source("ad", domain.name))
+
+
+def _refused(decision: Decision, user: ConsoleUser) -> ServiceError:
+    return ServiceError(f"{user.name} may not: {decision.reason}", Problem.PERMISSION)
+
+
+def _check(
+    runtime: Runtime,
+    user: ConsoleUser,
+    declared: AdminAction,
+    targets: list[Target],
+    writes: list[str],
+) -> Decision:
+    """One decision covering every place the action touches (a move: where the object is and
+    where it goes); the first refusal wins."""
+    assignments = current_delegation(runtime).assignments
+    decision = Decision(allowed=False, reason="nothing to decide on")
+    for target in targets:
+        decision = decide(assignments, user, declared.key, target, writes=writes)
+        if not decision.allowed:
+            return decision
+    return decision
+
+
+def _prepare(
+    runtime: Runtime, user: ConsoleUser, request: ActionRequest, actions: Any
+) -> tuple[ActionPreview, Any]:
+    declared = _declared(request.action)
+    if declared.directory != "ad":
+        raise ServiceError(f"{declared.key}: {declared.directory} actions are not available yet")
+    try:
+        if declared.creates:
+            where = actions.container(request.target)
+            plan = actions.plan(declared.key, where, request.params)
+            checked = [where]
+        else:
+            where = actions.find(request.target)
+            plan = actions.plan(declared.key, where, request.params)
+            checked = [where]
+            if plan.new_dn is not None:
+                checked.append(actions.container(plan.new_dn.split(",", 1)[1]))
+    except SourceError as error:
+        problem = Problem.PERMISSION if error.refused else Problem.CONFLICT
+        raise ServiceError(str(error), problem) from None
+    writes = [e.field for e in plan.edits if e.field not in ("memberOf", "distinguishedName")]
+    decision = _check(runtime, user, declared, checked, writes)
+    if not decision.allowed:
+        raise _refused(decision, user)
+    preview = ActionPreview(
+        action=declared.key,
+        title=declared.title,
+        target=plan.new_dn or plan.dn,
+        edits=tuple(e.shown() for e in plan.edits),
+        notes=plan.notes,
+        allowed_by=tuple(f"{a.role.name} over {a.scope.name}" for a in decision.via),
+    )
+    return preview, plan
+
+
+def preview_action(runtime: Runtime, user: ConsoleUser, request: ActionRequest) -> ActionPreview:
+    """What the action would change, after the delegation check; nothing is written."""
+    with _ad_actions(runtime, request.source) as actions:
+        return _prepare(runtime, user, request, actions)[0]
+
+
+def run_action(runtime: Runtime, user: ConsoleUser, request: ActionRequest) -> ActionResult:
+    """Check, preview again on the live object, write, audit."""
+    declared = _declared(request.action)
+    audit_target = f"{store_source(declared.directory, request.source)}/{request.target}"
+    try:
+        with _ad_actions(runtime, request.source) as actions:
+            preview, plan = _prepare(runtime, user, request, actions)
+            where = preview.target if preview.changes_nothing else actions.perform(plan)
+    except ServiceError as error:
+        outcome = (
+            AuditOutcome.DENIED if error.problem is Problem.PERMISSION else AuditOutcome.FAILED
+        )
+        _audit(runtime, user, declared, audit_target, request, {"error": error.message}, outcome)
+        raise
+    except SourceError as error:
+        problem = Problem.PERMISSION if error.refused else Problem.CONFLICT
+        _audit(
+            runtime,
+            user,
+            declared,
+            audit_target,
+            request,
+            {"error": str(error)},
+            AuditOutcome.FAILED,
+        )
+        raise ServiceError(str(error), problem) from None
+    audit_id = _audit(
+        runtime,
+        user,
+        declared,
+        f"{store_source('ad', request.source)}/{where}",
+        request,
+        {
+            "edits": list(preview.edits),
+            "notes": list(preview.notes),
+            "allowed_by": list(preview.allowed_by),
+        },
+        AuditOutcome.SUCCEEDED,
+    )
+    return ActionResult(
+        preview=preview, object=where, request_id=request.request_id, audit_id=audit_id
+    )
+
+
+def _audit(
+    runtime: Runtime,
+    user: ConsoleUser,
+    declared: AdminAction,
+    target: str,
+    request: ActionRequest,
+    details: dict[str, Any],
+    outcome: AuditOutcome,
+) -> int:
+    with runtime.sessions.begin() as session:
+        record = record_audit(
+            session,
+            user.name,
+            f"admin.{declared.key}",
+            target,
+            {**details, "request_id": request.request_id, "service_account": "administrator"},
+            outcome,
+        )
+        return record.id

@@ -1,0 +1,55 @@
+"""The console's areas, in navigation order: each row names an area's REST router (mounted
+under ``/api/v1``), its pages router (mounted at ``/``) and its navigation entries.
+
+Adding an area is adding its modules (``web/api/<area>.py``, ``web/pages/<area>.py``, its
+templates under ``web/templates/<area>/``) and ONE row here; ``docs/web.md`` says more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter
+
+from dirguard.services.console.roles import Role
+from dirguard.web.api import accounts as accounts_api
+from dirguard.web.api import system as system_api
+from dirguard.web.api import tokens as tokens_api
+from dirguard.web.navigation import NavItem
+from dirguard.web.pages import account as account_pages
+from dirguard.web.pages import admin_accounts as admin_accounts_pages
+from dirguard.web.pages import home as home_pages
+from dirguard.web.pages import signin as signin_pages
+from dirguard.web.pages import tokens as tokens_pages
+
+
+@dataclass(frozen=True, kw_only=True)
+class Area:
+    name: str
+    api: APIRouter | None = None
+    """REST routes, mounted under ``/api/v1`` (tagged with the area's name in the schema)."""
+    pages: APIRouter | None = None
+    """HTML pages, mounted at ``/``."""
+    nav: tuple[NavItem, ...] = ()
+
+
+AREAS: tuple[Area, ...] = (
+    Area(name="home", pages=home_pages.router, nav=(NavItem(label="Home", path="/"),)),
+    Area(name="system", api=system_api.router),
+    Area(name="sign-in", pages=signin_pages.router),
+    Area(name="account", pages=account_pages.router),
+    Area(
+        name="tokens",
+        api=tokens_api.router,
+        pages=tokens_pages.router,
+        nav=(NavItem(label="API tokens", path="/tokens"),),
+    ),
+    Area(
+        name="accounts",
+        api=accounts_api.router,
+        pages=admin_accounts_pages.router,
+        nav=(NavItem(label="Accounts", path="/admin/accounts", role=Role.ADMINISTRATOR),),
+    ),
+)
+
+__all__ = ["AREAS", "Area", "NavItem", "Role"]
