@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dirguard_sandbox import (
     routes_admin_units,
+    routes_agreements,
     routes_auth_methods,
     routes_contacts_invitations,
     routes_deleted_items,
@@ -68,6 +69,7 @@ ROUTE_MODULES = (
     routes_mfa_requirements,
     routes_licenses,
     routes_admin_units,
+    routes_agreements,
     routes_contacts_invitations,
     routes_delta_extras,
     routes_mail_signins,

@@ -18,6 +18,7 @@ from typing import Any
 
 from dirguard_sandbox.directory_state import DirectoryState, Json
 from dirguard_sandbox.errors import GraphError, bad_request
+from dirguard_sandbox.graph_properties import selectable
 from dirguard_sandbox.graph_routing import Call
 from dirguard_sandbox.odata_query import (
     DEFAULT_PAGE_SIZE,
@@ -186,7 +187,7 @@ def _new_round(
     if "$select" in params:
         select = [name.strip() for name in params["$select"].split(",") if name.strip()]
         for name in select:
-            if name not in known:
+            if name not in selectable(type_name, known):
                 raise bad_request(
                     f"Could not find a property named '{name}' on type "
                     f"'microsoft.graph.{type_name}'."

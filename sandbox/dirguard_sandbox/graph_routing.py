@@ -121,6 +121,8 @@ def authorize(runtime: Runtime, endpoint: Endpoint, request: Request) -> Json:
     # A delegated token's permissions are its space-separated ``scp``; an app-only token's are
     # its ``roles``.
     roles = str(claims["scp"]).split() if "scp" in claims else claims.get("roles") or []
+    if endpoint.delegated_only and "scp" not in claims:
+        raise insufficient_privileges()
     if not isinstance(roles, list) or not endpoint.allowed(str(role) for role in roles):
         raise insufficient_privileges()
     if "scp" in claims and not user_may(

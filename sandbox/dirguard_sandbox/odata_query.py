@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from dirguard_sandbox.errors import GraphError, bad_request
+from dirguard_sandbox.graph_properties import selectable
 from dirguard_sandbox.odata_filter import ParsedFilter, parse_filter
 
 Json = dict[str, Any]
@@ -78,8 +79,9 @@ def parse_query(
     select: tuple[str, ...] | None = None
     if "$select" in plain:
         select = tuple(part.strip() for part in plain["$select"].split(",") if part.strip())
+        selectable_names = selectable(type_name, known)
         for name in select:
-            if name not in known:
+            if name not in selectable_names:
                 raise bad_request(
                     f"Could not find a property named '{name}' on type "
                     f"'microsoft.graph.{type_name}'."

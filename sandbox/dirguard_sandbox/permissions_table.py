@@ -156,6 +156,9 @@ class Endpoint:
     method: str
     template: str
     permissions: tuple[str, ...]
+    delegated_only: bool = False
+    """Microsoft's page says "Application: Not supported": only a signed-in user's (delegated)
+    token may call it."""
 
     def allowed(self, granted: Iterable[str]) -> bool:
         return bool(effective_permissions(granted) & set(self.permissions))
@@ -756,6 +759,10 @@ BETA_ENDPOINTS: tuple[Endpoint, ...] = (
 """Operations Graph has only under ``/beta`` (every ``ENDPOINTS`` operation is served there too)."""
 
 # PIM and recovery fidelity live in their own modules, which need ``Endpoint`` above.
+from dirguard_sandbox.permissions_governance import (  # noqa: E402
+    AGREEMENT_ENDPOINTS,
+    AGREEMENT_PERMISSIONS,
+)
 from dirguard_sandbox.permissions_guardian_reads import (  # noqa: E402
     GUARDIAN_PERMISSIONS,
     GUARDIAN_READ_ENDPOINTS,
@@ -763,14 +770,11 @@ from dirguard_sandbox.permissions_guardian_reads import (  # noqa: E402
 from dirguard_sandbox.permissions_pim import PIM_ENDPOINTS, PIM_PERMISSIONS  # noqa: E402
 from dirguard_sandbox.permissions_recovery import RECOVERY_ENDPOINTS  # noqa: E402
 
-APPLICATION_PERMISSIONS += PIM_PERMISSIONS + GUARDIAN_PERMISSIONS
-PERMISSIONS_BY_VALUE.update(
-    {permission.value: permission for permission in PIM_PERMISSIONS + GUARDIAN_PERMISSIONS}
-)
-PERMISSIONS_BY_ID.update(
-    {permission.id: permission for permission in PIM_PERMISSIONS + GUARDIAN_PERMISSIONS}
-)
+_MORE_PERMISSIONS = PIM_PERMISSIONS + GUARDIAN_PERMISSIONS + AGREEMENT_PERMISSIONS
+APPLICATION_PERMISSIONS += _MORE_PERMISSIONS
+PERMISSIONS_BY_VALUE.update({permission.value: permission for permission in _MORE_PERMISSIONS})
+PERMISSIONS_BY_ID.update({permission.id: permission for permission in _MORE_PERMISSIONS})
 READ_ONLY_PERMISSIONS = tuple(
     permission.value for permission in APPLICATION_PERMISSIONS if ".Read." in permission.value
 )
-ENDPOINTS += PIM_ENDPOINTS + RECOVERY_ENDPOINTS + GUARDIAN_READ_ENDPOINTS
+ENDPOINTS += PIM_ENDPOINTS + RECOVERY_ENDPOINTS + GUARDIAN_READ_ENDPOINTS + AGREEMENT_ENDPOINTS

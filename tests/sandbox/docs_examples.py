@@ -157,6 +157,14 @@ RULE_B2C = "an Azure AD B2C local-account user (identities without a userPrincip
 RULE_ENDSWITH = "endswith() is an advanced query the sandbox's $filter does not emulate"
 RULE_UNKEPT = "names a property the sandbox does not keep (Outlook group settings, license errors)"
 
+RULE_DELEGATED_ONLY = (
+    "the page says 'Application: Not supported' and the replay signs in as an application "
+    "(terms of use agreements: tests/sandbox/test_agreements.py replays them as a user)"
+)
+_DELEGATED_ONLY = frozenset(
+    (endpoint.method, endpoint.template) for endpoint in ENDPOINTS if endpoint.delegated_only
+)
+
 RULE_KEPT_EMPTY = (
     "a collection the sandbox keeps nothing in (devices, group settings, token lifetime "
     "policies, extension properties, scoped role members, custom security attributes): it "
@@ -223,6 +231,8 @@ def classify(example: Example) -> Verdict:
         rule = RULE_B2C
     elif example.method == "GET" and template in _KEPT_EMPTY:
         rule = RULE_KEPT_EMPTY
+    elif (example.method, template) in _DELEGATED_ONLY:
+        rule = RULE_DELEGATED_ONLY
     return verdict(rule, template)
 
 

@@ -71,6 +71,9 @@ class GraphSource:
     """The field of an object that holds its parent's id (``resourceId``)."""
     links: tuple[GraphLink, ...] = ()
     """The type's linked fields and how each is read and written."""
+    app_only: bool = True
+    """Graph answers the collection to an application token; ``False``: only to a signed-in
+    user's (delegated) token (its page says "Application: Not supported")."""
     item: str = "{collection}/{id}"
     """One object's path (read back after a write, PATCH, DELETE): ``{collection}`` and
     ``{id}`` are filled in; a singleton's is its collection."""

@@ -126,6 +126,7 @@ TERMS_OF_USE_AGREEMENT = graph(
     source=GraphSource(
         collection="identityGovernance/termsOfUse/agreements",
         entity="agreement",
+        app_only=False,
         select=(
             "id",
             "displayName",
@@ -144,7 +145,8 @@ TERMS_OF_USE_AGREEMENT = graph(
         recreate=False,
         delete=False,
         refusal="is read for the conditional access policies that require it, never written: "
-        "its terms file is not kept",
+        "its terms file is not kept (and Graph answers agreements to a signed-in user only, "
+        "never to an application token)",
     ),
     read_only_fields=frozenset({"id"}),
 )
