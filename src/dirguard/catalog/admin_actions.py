@@ -24,6 +24,30 @@ class Risk(StrEnum):
     """Reveals a secret: needs a written reason, shows it once, audited (LAPS)."""
 
 
+class InputKind(StrEnum):
+    TEXT = "text"
+    PASSWORD = "password"  # noqa: S105 - the kind of a form field, not a password
+    FLAG = "flag"
+    OBJECT = "object"
+    """A DN, sAMAccountName or UPN (or an Entra id / UPN)."""
+    OBJECTS = "objects"
+    """Several of them, one per line."""
+    FIELDS = "fields"
+    """Attribute = value lines (edit properties)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Input:
+    """One field of the action's form (and of its REST body's ``params``)."""
+
+    name: str
+    label: str
+    kind: InputKind = InputKind.TEXT
+    required: bool = False
+    default: str | bool | None = None
+    help: str = ""
+
+
 @dataclass(frozen=True, kw_only=True)
 class AdminAction:
     key: str
@@ -40,6 +64,8 @@ class AdminAction:
     risk: Risk = Risk.ROUTINE
     creates: bool = False
     """It creates its target (the scope is checked on where the object will be)."""
+    inputs: tuple[Input, ...] = ()
+    """What the operator fills in besides the object (the target)."""
 
 
 def _ad(verb: str, kind: str, title: str, description: str, **kw: object) -> AdminAction:
@@ -68,13 +94,42 @@ def _entra(
     )
 
 
+_PASSWORD = Input(name="password", label="New password", kind=InputKind.PASSWORD, required=True)
+_MUST_CHANGE = Input(
+    name="must_change", label="Must change at next sign-in", kind=InputKind.FLAG, default=True
+)
+_MEMBER = Input(
+    name="member",
+    label="Member",
+    kind=InputKind.OBJECT,
+    required=True,
+    help="DN, sAMAccountName or UPN of the user or group",
+)
+_NEW_AD_USER = (
+    Input(name="sAMAccountName", label="Logon name (sAMAccountName)", required=True),
+    Input(name="upn_suffix", label="UPN suffix", required=True, help="e.g. corp.example.com"),
+    Input(name="displayName", label="Display name"),
+    Input(name="givenName", label="First name"),
+    Input(name="sn", label="Last name"),
+    Input(name="department", label="Department"),
+    Input(name="title", label="Job title"),
+    Input(name="mail", label="E-mail"),
+    Input(name="groups", label="Groups", kind=InputKind.OBJECTS, help="one per line"),
+    Input(name="password", label="Initial password", kind=InputKind.PASSWORD, required=True),
+    _MUST_CHANGE,
+    Input(name="enabled", label="Enabled", kind=InputKind.FLAG, default=True),
+)
+
 ADMIN_ACTIONS: tuple[AdminAction, ...] = (
     # ---- Active Directory ------------------------------------------------------------------
     _ad("create", "user", "New user", "Create a user from a template: OU, groups, attributes,"
-        " UPN suffix and initial password.", creates=True),
-    _ad("edit", "user", "Edit properties", "Change the attributes the role may write."),
+        " UPN suffix and initial password.", creates=True, inputs=_NEW_AD_USER),
+    _ad("edit", "user", "Edit properties", "Change the attributes the role may write.",
+        inputs=(Input(name="fields", label="Attributes", kind=InputKind.FIELDS, required=True,
+                      help="one 'attribute = value' per line; an empty value clears it"),)),
     _ad("reset-password", "user", "Reset password", "Set a new password, optionally to be"
-        " changed at next sign-in.", writes=("unicodePwd", "pwdLastSet")),
+        " changed at next sign-in.", writes=("unicodePwd", "pwdLastSet"),
+        inputs=(_PASSWORD, _MUST_CHANGE)),
     _ad("enable", "user", "Enable", "Let the account sign in again.",
         writes=("userAccountControl",)),
     _ad("disable", "user", "Disable", "Stop the account from signing in.",
@@ -82,13 +137,15 @@ ADMIN_ACTIONS: tuple[AdminAction, ...] = (
     _ad("unlock", "user", "Unlock", "Clear a lockout after failed sign-ins.",
         writes=("lockoutTime",)),
     _ad("move", "user", "Move", "Move the account to another OU (both OUs must be in scope).",
-        writes=("distinguishedName",)),
+        writes=("distinguishedName",),
+        inputs=(Input(name="to", label="Destination OU (DN)", kind=InputKind.OBJECT,
+                      required=True),)),
     _ad("delete", "user", "Delete", "Delete the account (the guardian can bring it back).",
         risk=Risk.DESTRUCTIVE),
     _ad("add-member", "group", "Add member", "Add a user or group to the group.",
-        writes=("member",)),
+        writes=("member",), inputs=(_MEMBER,)),
     _ad("remove-member", "group", "Remove member", "Remove a member from the group.",
-        writes=("member",)),
+        writes=("member",), inputs=(_MEMBER,)),
     _ad("enable-remote-mailbox", "user", "Enable remote mailbox", "Give an on-premises user an"
         " Exchange Online mailbox; its UPN suffix must be a verified domain of the tenant.",
         writes=("targetAddress", "proxyAddresses", "mailNickname")),

@@ -13,11 +13,15 @@ from fastapi import APIRouter
 
 from dirguard.services.console.roles import Role
 from dirguard.web.api import accounts as accounts_api
+from dirguard.web.api import admin_actions as admin_actions_api
+from dirguard.web.api import admin_delegation as admin_delegation_api
 from dirguard.web.api import system as system_api
 from dirguard.web.api import tokens as tokens_api
 from dirguard.web.navigation import NavItem
 from dirguard.web.pages import account as account_pages
 from dirguard.web.pages import admin_accounts as admin_accounts_pages
+from dirguard.web.pages import admin_actions as admin_actions_pages
+from dirguard.web.pages import admin_delegation as admin_delegation_pages
 from dirguard.web.pages import home as home_pages
 from dirguard.web.pages import signin as signin_pages
 from dirguard.web.pages import tokens as tokens_pages
@@ -35,6 +39,18 @@ class Area:
 
 AREAS: tuple[Area, ...] = (
     Area(name="home", pages=home_pages.router, nav=(NavItem(label="Home", path="/"),)),
+    Area(
+        name="administration",
+        api=admin_actions_api.router,
+        pages=admin_actions_pages.router,
+        nav=(NavItem(label="Administration", path="/admin"),),
+    ),
+    Area(
+        name="delegation",
+        api=admin_delegation_api.router,
+        pages=admin_delegation_pages.router,
+        nav=(NavItem(label="Delegation", path="/admin/delegation", role=Role.ADMINISTRATOR),),
+    ),
     Area(name="system", api=system_api.router),
     Area(name="sign-in", pages=signin_pages.router),
     Area(name="account", pages=account_pages.router),

@@ -141,6 +141,9 @@ class AdActions:
         if len(found) > 1:
             raise ActionRefused(f"{ref!r} names {len(found)} objects; give the DN")
         dn, attrs = found[0]
+        return self._target(dn, attrs)
+
+    def _target(self, dn: str, attrs: Mapping[str, list[bytes]]) -> Target:
         fields = {
             name: list(_text(values))
             for name, values in attrs.items()
@@ -154,6 +157,23 @@ class AdActions:
             path=dn,
             fields=fields,
         )
+
+    def search(self, kind: str, text: str = "") -> list[Target]:
+        """Users or groups of the domain whose name contains ``text`` (every one when empty):
+        what list filtering then narrows to the operator's scopes."""
+        classes = {
+            "user": "(objectCategory=person)(objectClass=user)",
+            "group": "(objectClass=group)",
+        }
+        if kind not in classes:
+            raise ActionRefused(f"kind: {kind!r} is not one of {', '.join(classes)}")
+        name = ""
+        if text.strip():
+            escaped = ldap.filter.escape_filter_chars(text.strip())
+            name = f"(|(cn=*{escaped}*)(sAMAccountName=*{escaped}*)(displayName=*{escaped}*))"
+        query = f"(&{classes[kind]}{name})"
+        found = self._search(self.base, ldap.SCOPE_SUBTREE, query)
+        return [self._target(dn, attrs) for dn, attrs in found]
 
     def container(self, dn: str) -> Target:
         """An OU or container, for the scope check of a create or a move's destination."""

@@ -233,3 +233,63 @@ def _audit(
             outcome,
         )
         return record.id
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListedObject:
+    """An object the operator may see, with the fields their roles let them read."""
+
+    path: str
+    kind: str
+    name: str
+    fields: dict[str, Any]
+    actions: tuple[str, ...]
+    """The actions some assignment over it grants (what the console offers on it)."""
+
+
+def list_objects(
+    runtime: Runtime, user: ConsoleUser, source: str, kind: str, text: str = "", *, limit: int = 200
+) -> tuple[list[ListedObject], bool]:
+    """The users or groups in ``source`` that ``user``'s scopes hold (nothing outside them is
+    ever returned), at most ``limit``; and whether there were more."""
+    from dirguard.core.delegation import holding, readable
+
+    assignments = holding(current_delegation(runtime).assignments, user)
+    if not assignments:
+        return [], False
+    with _ad_actions(runtime, source) as actions:
+        try:
+            found = actions.search(kind, text)
+        except SourceError as error:
+            raise ServiceError(str(error), Problem.CONFLICT) from None
+    listed: list[ListedObject] = []
+    for target in found:
+        covering = [a for a in assignments if a.scope.contains(target)]
+        if not covering:
+            continue
+        if len(listed) == limit:
+            return listed, True
+        fields = readable(covering, user, target)
+        fields.pop("protected", None)
+        names = (
+            target.fields.get("displayName") or target.fields.get("sAMAccountName") or [target.path]
+        )
+        listed.append(
+            ListedObject(
+                path=target.path,
+                kind=target.object_kind,
+                name=str(names[0]),
+                fields=fields,
+                actions=tuple(
+                    sorted(
+                        {
+                            k
+                            for a in covering
+                            for k in a.role.actions
+                            if k.split(".")[1] == target.object_kind
+                        }
+                    )
+                ),
+            )
+        )
+    return listed, False

@@ -1,0 +1,181 @@
+"""REST: the Administrator's web actions and the objects an operator may act on.
+
+Any signed-in console user may call these; what they may do is decided by the delegation
+(roles × scopes) on every call, on the object as the directory shows it then — a help desk
+never gets an object outside its scopes in a list, and a call on one is refused (403). Actions
+run as dirguard's Administrator service account. Managing the delegation itself is in
+:mod:`.admin_delegation` (administrators only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from dirguard.catalog.admin_actions import ACTIONS_BY_KEY, ADMIN_ACTIONS
+from dirguard.core.delegation import ConsoleUser, Trustee
+from dirguard.services.admin.action_inputs import checked_params
+from dirguard.services.admin.actions import (
+    ActionRequest,
+    list_objects,
+    preview_action,
+    run_action,
+)
+from dirguard.services.console.roles import Principal
+from dirguard.services.errors import Problem, ServiceError
+from dirguard.web.access import Viewer
+from dirguard.web.context import acting_runtime
+
+router = APIRouter()
+
+
+def console_user(principal: Principal) -> ConsoleUser:
+    """The delegation's view of the signed-in person: their name and the Entra groups their
+    sign-in carried (``groups`` claim), each a trustee assignments can be made to."""
+    groups = getattr(principal, "groups", ()) or ()
+    return ConsoleUser(
+        name=principal.name,
+        groups=frozenset(Trustee(kind="entra-group", ident=str(g).casefold()) for g in groups),
+    )
+
+
+class InputOut(BaseModel):
+    name: str
+    label: str
+    kind: str
+    required: bool
+    help: str
+
+
+class ActionOut(BaseModel):
+    key: str
+    title: str
+    description: str
+    directory: str
+    object_kind: str
+    risk: str
+    feature: str
+    inputs: list[InputOut]
+
+
+class ActionBody(BaseModel):
+    source: str = Field(description="The AD domain's (or tenant's) configured name")
+    target: str = Field(description="The object: DN, sAMAccountName or UPN; for a create, the OU")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class PreviewOut(BaseModel):
+    action: str
+    title: str
+    target: str
+    edits: list[dict[str, Any]]
+    notes: list[str]
+    allowed_by: list[str]
+
+
+class ResultOut(PreviewOut):
+    object: str
+    request_id: str
+    audit_id: int
+
+
+class ObjectOut(BaseModel):
+    path: str
+    kind: str
+    name: str
+    fields: dict[str, Any]
+    actions: list[str]
+
+
+class ObjectsOut(BaseModel):
+    objects: list[ObjectOut]
+    truncated: bool
+
+
+@router.get("/admin/actions", summary="The web actions dirguard offers")
+def actions(_who: Viewer) -> list[ActionOut]:
+    return [
+        ActionOut(
+            key=a.key,
+            title=a.title,
+            description=a.description,
+            directory=a.directory,
+            object_kind=a.object_kind,
+            risk=a.risk.value,
+            feature=a.feature,
+            inputs=[
+                InputOut(
+                    name=i.name, label=i.label, kind=i.kind.value, required=i.required, help=i.help
+                )
+                for i in a.inputs
+            ],
+        )
+        for a in ADMIN_ACTIONS
+    ]
+
+
+def _request(key: str, body: ActionBody, request: Request) -> ActionRequest:
+    declared = ACTIONS_BY_KEY.get(key)
+    if declared is None:
+        raise ServiceError(f"no web action {key!r}", Problem.NOT_FOUND)
+    request_id = request.headers.get("x-request-id") or None
+    made = ActionRequest(
+        action=key,
+        source=body.source,
+        target=body.target,
+        params=checked_params(declared, body.params),
+    )
+    if request_id:
+        made = ActionRequest(
+            action=made.action,
+            source=made.source,
+            target=made.target,
+            params=made.params,
+            request_id=request_id[:64],
+        )
+    return made
+
+
+@router.post(
+    "/admin/actions/{key}/preview", summary="What the action would change (writes nothing)"
+)
+async def preview(key: str, body: ActionBody, request: Request, who: Viewer) -> PreviewOut:
+    runtime = acting_runtime(request, who)
+    made = _request(key, body, request)
+    result = await run_in_threadpool(preview_action, runtime, console_user(who), made)
+    return PreviewOut(**result.as_dict())
+
+
+@router.post("/admin/actions/{key}", summary="Run the action as dirguard's service account")
+async def run(key: str, body: ActionBody, request: Request, who: Viewer) -> ResultOut:
+    runtime = acting_runtime(request, who)
+    made = _request(key, body, request)
+    result = await run_in_threadpool(run_action, runtime, console_user(who), made)
+    return ResultOut(**result.as_dict())
+
+
+@router.get("/admin/objects", summary="The users or groups the caller's delegation holds")
+async def objects(
+    request: Request,
+    who: Viewer,
+    source: str,
+    kind: str = Query("user", pattern="^(user|group)$"),
+    q: str = Query("", max_length=256),
+) -> ObjectsOut:
+    runtime = acting_runtime(request, who)
+    found, truncated = await run_in_threadpool(
+        list_objects, runtime, console_user(who), source, kind, q
+    )
+    return ObjectsOut(
+        objects=[
+            ObjectOut(
+                path=o.path, kind=o.kind, name=o.name, fields=o.fields, actions=list(o.actions)
+            )
+            for o in found
+        ],
+        truncated=truncated,
+    )
