@@ -27,6 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from dirguard_sandbox.directory_state import Application, DirectoryState, Json
 from dirguard_sandbox.graph_routing import Runtime
+from dirguard_sandbox.id_token_claims import membership_claims
 from dirguard_sandbox.role_catalog import GLOBAL_ADMINISTRATOR
 from dirguard_sandbox.routes_arm import arm_delegated_token, wants_arm
 from dirguard_sandbox.routes_consent import admin_consent, delegated_scopes
@@ -149,6 +150,7 @@ def delegated_tokens(
     }
     if nonce:
         identity["nonce"] = nonce
+    identity.update(membership_claims(state, app, user_id))
     client_info = json.dumps({"uid": user_id, "utid": state.tenant_id}).encode()
     return {
         "token_type": "Bearer",

@@ -52,7 +52,13 @@ APPLICATION_WRITABLE: dict[str, type | tuple[type, ...]] = {
     "isFallbackPublicClient": bool,
     "publicClient": dict,
     "web": dict,
+    "groupMembershipClaims": (str, type(None)),
 }
+"""``groupMembershipClaims`` is writable: "Configures the groups claim issued in a user or OAuth
+2.0 access token that the application expects" (application resource type,
+https://learn.microsoft.com/graph/api/resources/application#properties), one of
+:data:`GROUP_MEMBERSHIP_CLAIMS`; id_token_claims.py issues what it asks for."""
+GROUP_MEMBERSHIP_CLAIMS = ("None", "SecurityGroup", "All", "ApplicationGroup", "DirectoryRole")
 SERVICE_PRINCIPAL_WRITABLE: dict[str, type | tuple[type, ...]] = {
     "appId": str,
     "accountEnabled": bool,
@@ -103,6 +109,15 @@ async def get_application_by_app_id(call: Call) -> Response:
     return entity_answer(call, record, "applications")
 
 
+def _check_group_claims(body: dict[str, object]) -> None:
+    value = body.get("groupMembershipClaims")
+    if value is not None and value not in GROUP_MEMBERSHIP_CLAIMS:
+        raise bad_request(
+            f"Invalid value specified for property 'groupMembershipClaims' of resource"
+            f" 'Application'. Use one of {', '.join(GROUP_MEMBERSHIP_CLAIMS)}."
+        )
+
+
 @handles("POST", "/applications")
 async def create_application(call: Call) -> Response:
     state = call.state
@@ -113,6 +128,7 @@ async def create_application(call: Call) -> Response:
         known=frozenset(_APP_TEMPLATE),
     )
     required_fields(body, ("displayName",), "application")
+    _check_group_claims(body)
     app_id = new_id()
     record = new_application_record(
         object_id=new_id(),
@@ -155,6 +171,7 @@ async def update_application(call: Call) -> Response:
         resource="Application",
         known=frozenset(_APP_TEMPLATE),
     )
+    _check_group_claims(body)
     before = {name: record.get(name) for name in body}
     private = _private(call, record)
     if "keyCredentials" in body:

@@ -24,6 +24,7 @@ from dirguard.web.pages import admin_actions as admin_actions_pages
 from dirguard.web.pages import admin_delegation as admin_delegation_pages
 from dirguard.web.pages import home as home_pages
 from dirguard.web.pages import signin as signin_pages
+from dirguard.web.pages import signin_entra as signin_entra_pages
 from dirguard.web.pages import tokens as tokens_pages
 
 
@@ -53,6 +54,7 @@ AREAS: tuple[Area, ...] = (
     ),
     Area(name="system", api=system_api.router),
     Area(name="sign-in", pages=signin_pages.router),
+    Area(name="entra-sign-in", pages=signin_entra_pages.router),
     Area(name="account", pages=account_pages.router),
     Area(
         name="tokens",

@@ -12,10 +12,11 @@ from dirguard.config.schema import WebConfig
 from dirguard.config.secret_store import SecretStore
 from dirguard.services.console.accounts import LocalAccounts
 from dirguard.services.console.api_tokens import ApiTokens
+from dirguard.services.console.entra_sign_in import EntraSignIn
 from dirguard.services.console.rate_limit import RateLimit
 from dirguard.services.console.roles import Principal
 from dirguard.services.console.sessions import ConsoleSessions, SessionPolicy
-from dirguard.services.runtime import Runtime
+from dirguard.services.runtime import Runtime, resolve_secret
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +27,8 @@ class WebContext:
     sessions: ConsoleSessions
     tokens: ApiTokens
     accounts: LocalAccounts
+    entra: EntraSignIn | None
+    """Entra ID sign-in (``[web.oidc]``); ``None`` when not configured."""
     secure_cookies: bool
     """Cookies carry ``Secure`` (the app is served over HTTPS)."""
 
@@ -35,7 +38,18 @@ class WebContext:
             idle=timedelta(minutes=settings.session_idle_minutes),
             absolute=timedelta(hours=settings.session_absolute_hours),
         )
+        entra = None
+        if settings.oidc is not None:
+            entra = EntraSignIn(
+                config=settings.oidc,
+                client_secret=resolve_secret(
+                    runtime.config, "web.oidc", "client_secret", settings.oidc.client_secret
+                ),
+                sessions=runtime.sessions,
+                clock=runtime.clock,
+            )
         return cls(
+            entra=entra,
             runtime=runtime,
             settings=settings,
             sessions=ConsoleSessions(runtime.sessions, runtime.clock, policy),
