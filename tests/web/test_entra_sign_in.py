@@ -47,14 +47,14 @@ def web_settings(
     operator_by_group: tuple[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> WebConfig:
-    monkeypatch.setenv("DIRGUARD_TEST_OIDC_SECRET", console_app.client_secret)
+    monkeypatch.setenv("CONSOLE_TEST_OIDC_SECRET", console_app.client_secret)
     info = graph_sandbox.info
     return WebConfig(
         tls=False,
         oidc=WebOidcConfig(
             tenant_id=info.tenant_id,
             client_id=console_app.client_id,
-            client_secret="env:DIRGUARD_TEST_OIDC_SECRET",
+            client_secret="env:CONSOLE_TEST_OIDC_SECRET",
             authority=info.login_base,
             ca_file=info.ca_file,
             app_roles={APPROVER_ROLE: "approver"},
