@@ -10,9 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dirguard.config.schema import EntraTenantConfig
+from dirguard.catalog.permission_model import Mode
+from dirguard.config.schema import (
+    Config,
+    EntraSection,
+    EntraTenantConfig,
+    SecretsConfig,
+    StoreConfig,
+)
 from dirguard.core.change_op import ChangeOp
 from dirguard.providers.base import store_source
 from dirguard.providers.entra.graph_client import GraphClient
@@ -31,15 +39,18 @@ DELEGATED = (
     " https://graph.microsoft.com/Application.ReadWrite.All"
     " https://graph.microsoft.com/Policy.ReadWrite.ConditionalAccess"
     " https://graph.microsoft.com/RoleManagement.ReadWrite.Directory"
+    " https://graph.microsoft.com/Policy.ReadWrite.Authorization"
 )
 
 
-SECRET_REF = "env:DG_SANDBOX_SECRET"
+SECRET_ENV = "DG_SANDBOX_SECRET"
+SECRET_REF = f"env:{SECRET_ENV}"
 
 
-def tenant_config(sandbox: RunningSandbox) -> EntraTenantConfig:
+def tenant_config(sandbox: RunningSandbox, *, mode: Mode = Mode.READ_ONLY) -> EntraTenantConfig:
     info = sandbox.info
     return EntraTenantConfig(
+        mode=mode,
         name=TENANT,
         tenant_id=info.tenant_id,
         client_id=info.full_client_id,
@@ -47,6 +58,16 @@ def tenant_config(sandbox: RunningSandbox) -> EntraTenantConfig:
         authority=info.login_base,
         graph_url=info.login_base,
         ca_file=info.ca_file,
+    )
+
+
+def config(sandbox: RunningSandbox, tmp_path: Path) -> Config:
+    """dirguard's configuration with the sandbox tenant in full mode (its secret in
+    ``DG_SANDBOX_SECRET``) and a store in ``tmp_path``."""
+    return Config(
+        store=StoreConfig(url=f"sqlite:///{tmp_path / 'store.db'}"),
+        secrets=SecretsConfig(key_file=tmp_path / "secret.key", store_file=tmp_path / "s.json"),
+        entra=EntraSection(tenants=[tenant_config(sandbox, mode=Mode.FULL)]),
     )
 
 
@@ -144,7 +165,7 @@ def as_content(record: dict[str, Any]) -> dict[str, list[Any]]:
     as it is, a scalar as one value, null as none)."""
     content: dict[str, list[Any]] = {}
     for key, value in record.items():
-        if key.startswith("@odata"):
+        if key.startswith("@odata") and key != "@odata.type":
             continue
         if isinstance(value, list):
             content[key] = list(value)
@@ -177,8 +198,18 @@ def record_object(
     return obj
 
 
+def newest(session: Session, obj: DirectoryObject) -> ObjectVersion | None:
+    return session.scalars(
+        select(ObjectVersion)
+        .where(ObjectVersion.object_id == obj.id)
+        .order_by(ObjectVersion.version.desc())
+        .limit(1)
+    ).first()
+
+
 def add_version(session: Session, obj: DirectoryObject, content: dict[str, list[Any]]) -> None:
-    latest = max((v.version for v in obj.versions), default=0)
+    found = newest(session, obj)
+    latest = found.version if found is not None else 0
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     session.add(
         ObjectVersion(object_id=obj.id, version=latest + 1, content=content, content_hash=digest)
@@ -194,7 +225,8 @@ def record_change(
     old: Any = None,
     new: Any = None,
 ) -> int:
-    """Append one change event to the object's chain; its id."""
+    """Append one change event to the object's chain (and, as a capture would, the state it
+    leaves as a new version; a delete marks the object deleted); the event's id."""
     [event] = append_events(
         session,
         [
@@ -203,4 +235,36 @@ def record_change(
             )
         ],
     )
+    if op is ChangeOp.DELETE:
+        session.get_one(DirectoryObject, obj.id).deleted = True
+        session.flush()
+        return event.id
+    latest = newest(session, obj)
+    assert latest is not None
+    content = {k: list(v) for k, v in latest.content.items()}
+    if op is ChangeOp.MODIFY and attribute is not None:
+        content[attribute] = new if isinstance(new, list) else [] if new is None else [new]
+    elif op is ChangeOp.ADD_VALUE and attribute is not None:
+        content.setdefault(attribute, []).append(new)
+    elif op is ChangeOp.REMOVE_VALUE and attribute is not None:
+        content[attribute] = [v for v in content.get(attribute, []) if v != old]
+    add_version(session, obj, content)
     return event.id
+
+
+def write_config(sandbox: RunningSandbox, tmp_path: Path) -> Path:
+    """The configuration file ``dirguard --config`` reads: the sandbox tenant in full mode (its
+    secret in ``DG_SANDBOX_SECRET``) and a store in ``tmp_path``."""
+    info = sandbox.info
+    path = tmp_path / "dirguard.toml"
+    path.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "store.db"}"\n'
+        f'[secrets]\nkey_file = "{tmp_path / "secret.key"}"\n'
+        f'store_file = "{tmp_path / "secrets.json"}"\n'
+        "[[entra.tenants]]\n"
+        f'name = "{TENANT}"\ntenant_id = "{info.tenant_id}"\nclient_id = "{info.full_client_id}"\n'
+        f'client_secret = "{SECRET_REF}"\nauthority = "{info.login_base}"\n'
+        f'graph_url = "{info.login_base}"\nca_file = "{info.ca_file}"\nmode = "full"\n',
+        encoding="utf-8",
+    )
+    return path

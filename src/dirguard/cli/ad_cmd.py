@@ -15,7 +15,14 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dirguard.cli.common import TIME_HELP, DomainOption, JsonOption, cli_runtime, fail
+from dirguard.cli.common import (
+    TIME_HELP,
+    DomainOption,
+    JsonOption,
+    TenantOption,
+    cli_runtime,
+    fail,
+)
 from dirguard.cli.context import console, err_console, print_json
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.services.capture.snapshot import SnapshotResult
@@ -47,10 +54,6 @@ ObjectArgument = Annotated[
         help="GUID, DN or sAMAccountName (Entra: id, collection/id, userPrincipalName or"
         " displayName).",
     ),
-]
-TenantOption = Annotated[
-    str | None,
-    typer.Option("--tenant", "-t", help="Entra tenant name from the configuration (default: all)."),
 ]
 
 

@@ -24,6 +24,18 @@ DomainOption = Annotated[
     str | None,
     typer.Option("--domain", "-d", help="Domain name from the configuration (default: all)."),
 ]
+TenantOption = Annotated[
+    str | None,
+    typer.Option("--tenant", "-t", help="Entra tenant name from the configuration (default: all)."),
+]
+OneTenantOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tenant",
+        "-t",
+        help="Entra tenant name from the configuration: work on it instead of an AD domain.",
+    ),
+]
 TIME_HELP = "ISO 8601 time, e.g. 2024-05-01T12:00:00+02:00; without a zone it is UTC."
 
 EXIT_CODES = {

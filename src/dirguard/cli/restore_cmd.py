@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from dirguard.cli.common import DomainOption, JsonOption, cli_runtime, time_option
+from dirguard.cli.common import DomainOption, JsonOption, OneTenantOption, cli_runtime, time_option
 from dirguard.cli.context import console
 from dirguard.cli.elevation_cmd import print_revoked
 from dirguard.cli.rollback_options import TIME_HELP, AsOption, RefreshOption
@@ -36,6 +36,7 @@ def restore_cmd(
         typer.Option("--apply", help="Apply the plan now (default: only make and print it)."),
     ] = False,
     domain: DomainOption = None,
+    tenant: OneTenantOption = None,
     as_: AsOption = None,
     refresh: RefreshOption = True,
     as_json: JsonOption = False,
@@ -46,7 +47,7 @@ def restore_cmd(
     planned or a step failed or was skipped."""
     moment = time_option(at)
     request = plan_cases.RestoreRequest(
-        object_text=object_, at=moment, domain=domain, refresh=refresh
+        object_text=object_, at=moment, domain=domain, tenant=tenant, refresh=refresh
     )
     with cli_runtime(ctx) as runtime:
         runtime = runtime.acting_as(as_ or getpass.getuser())

@@ -1,4 +1,5 @@
-"""``dirguard rollback plan|show|apply|check`` and ``dirguard undelete``: undo recorded AD changes.
+"""``dirguard rollback plan|show|apply|check`` and ``dirguard undelete``: undo recorded changes
+(AD domains, and Entra tenants with --tenant).
 
 ``rollback plan`` first runs one capture pass (unless ``--no-refresh``) so conflicts are judged
 against the directory's current state, then stores the plan and prints it; it writes nothing to
@@ -14,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from dirguard.cli.common import DomainOption, JsonOption, cli_runtime
+from dirguard.cli.common import DomainOption, JsonOption, OneTenantOption, cli_runtime
 from dirguard.cli.context import console, print_json
 from dirguard.cli.elevation_cmd import check_plan_cmd, print_revoked
 from dirguard.cli.rollback_options import (
@@ -52,6 +53,7 @@ def plan_cmd(
     disable_instead: DisableInsteadOption = False,
     force: ForceOption = False,
     domain: DomainOption = None,
+    tenant: OneTenantOption = None,
     as_: AsOption = None,
     refresh: RefreshOption = True,
     as_json: JsonOption = False,
@@ -60,7 +62,10 @@ def plan_cmd(
     directory). Select exactly one of --event, --object with --to, --actor with --since, --under
     with --since. With --refresh (the default) each deleted object is looked up with the
     Show-Deleted control: one with no tombstone left is re-created from history instead (new
-    objectGUID and objectSid, said in the plan)."""
+    objectGUID and objectSid, said in the plan). With --tenant the plan is for an Entra tenant
+    (its directory audit read first for late actors): deleted users, groups, applications and
+    service principals come back from deleted items, policies and named locations are created
+    anew and every reference to them gets the new id."""
     given = {"event": event, "object": object_, "to": to, "actor": actor, "under": under}
     given |= {"since": since, "until": until, "include_unattributed": include_unattributed or None}
     given["disable_instead"] = disable_instead or None
@@ -68,6 +73,7 @@ def plan_cmd(
     request = plan_cases.PlanRequest(
         selection=selection,
         domain=domain,
+        tenant=tenant,
         force=force,
         disable_instead=disable_instead,
         refresh=refresh,
@@ -129,15 +135,19 @@ def undelete_cmd(
         str | None, typer.Option("--to", help="OU to bring it back into (default: where it was).")
     ] = None,
     domain: DomainOption = None,
+    tenant: OneTenantOption = None,
     as_: AsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Bring a deleted object back from its tombstone (same objectGUID and objectSid), then
     restore its attributes and group memberships from dirguard's history. The rights check,
     read-only mode and elevation work as for `dirguard rollback apply` (exit code 2 when
-    refused; the plan stays stored)."""
+    refused; the plan stays stored).
+
+    With --tenant: an Entra object from deleted items (same id), or created anew when it is no
+    longer there, then its members and owners from history."""
     request = apply_cases.UndeleteRequest(
-        object_text=object_, to_ou=to, domain=domain, on_revoked=print_revoked
+        object_text=object_, to_ou=to, domain=domain, tenant=tenant, on_revoked=print_revoked
     )
     with cli_runtime(ctx) as runtime:
         result = apply_cases.undelete(runtime.acting_as(as_ or getpass.getuser()), request)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dirguard.catalog.resource_type import ResourceType
@@ -303,6 +304,64 @@ class RollbackProvider(Provider, Protocol):
     def open_writer(self, runtime: Connections, name: str) -> StepWriter:
         """The configured source ``name`` opened for writing, through the runtime (a context
         manager: closed on leaving the ``with`` block)."""
+        ...
+
+
+class Unplannable(ValueError):
+    """A provider's planner cannot plan the selection; the message says why."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordedChange:
+    """One stored change event, as a provider's planner reads it (source-neutral: the rollback
+    use cases select them from the store by event, actor and window)."""
+
+    id: int
+    sequence: int
+    external_id: str
+    """The changed object's id."""
+    op: str
+    """A :class:`dirguard.core.change_op.ChangeOp` value."""
+    attribute: str | None
+    old: Any
+    new: Any
+    when: datetime
+    actor: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordedObject:
+    """What the store holds now of one object a plan touches."""
+
+    external_id: str
+    resource_type: ResourceType
+    label: str
+    """What people know it by (a DN, a display name)."""
+    deleted: bool
+    current: Content
+    """Its latest stored state (for a deleted object: what the deletion left)."""
+    last_live: Content | None = None
+    """A deleted object's last state before the deletion."""
+
+
+class HistoryPlanner(RollbackProvider, Protocol):
+    """A provider that plans from the store's history through the source-neutral selection
+    (:mod:`dirguard.services.rollback.history_plans`)."""
+
+    def plan_changes(
+        self,
+        changes: Sequence[RecordedChange],
+        objects: Mapping[str, RecordedObject],
+        *,
+        force: bool,
+    ) -> PlanDraft:
+        """Steps that undo ``changes`` (oldest first); ``objects``: every object they touch,
+        and every object a re-created one refers to, by external id. A value changed again
+        since is a conflict (skipped unless ``force``)."""
+        ...
+
+    def plan_state(self, obj: RecordedObject, state: Content) -> PlanDraft:
+        """Steps that bring ``obj`` back to ``state`` (recorded at an earlier moment)."""
         ...
 
 

@@ -14,7 +14,7 @@ providers import no services.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import httpx
@@ -22,12 +22,20 @@ from azure.core.credentials import TokenCredential
 
 from dirguard.catalog.resource_type import ResourceType
 from dirguard.config.schema import EntraTenantConfig
-from dirguard.providers.base import Connections, Content, ObjectFacts
+from dirguard.core.plan import PlanDraft
+from dirguard.providers.base import (
+    Connections,
+    Content,
+    ObjectFacts,
+    RecordedChange,
+    RecordedObject,
+)
 from dirguard.providers.entra.graph_client import GraphClient, make_credential
 from dirguard.providers.entra.graph_content import is_deleted, object_path
 from dirguard.providers.entra.types import ENTRA_TYPES
 
 if TYPE_CHECKING:
+    from dirguard.providers.entra.apply import EntraStepWriter
     from dirguard.providers.entra.read import EntraReader
 
 
@@ -115,3 +123,33 @@ class EntraProvider:
             deleted=is_deleted(content),
             natural_key=str(values[0]) if values else None,
         )
+
+    # ---- writing back: plans from recorded history (providers/entra/plan.py) and a Graph
+    # step writer (providers/entra/apply.py)
+
+    def plan_steps(self, draft: PlanDraft) -> PlanDraft:
+        """The Entra planner's drafts are already source-neutral steps."""
+        return draft
+
+    def plan_changes(
+        self,
+        changes: Sequence[RecordedChange],
+        objects: Mapping[str, RecordedObject],
+        *,
+        force: bool,
+    ) -> PlanDraft:
+        from dirguard.providers.entra.plan import plan_changes
+
+        return plan_changes(changes, objects, force=force)
+
+    def plan_state(self, obj: RecordedObject, state: Content) -> PlanDraft:
+        from dirguard.providers.entra.plan import plan_state
+
+        return plan_state(obj, state)
+
+    def open_writer(self, runtime: Connections, name: str) -> EntraStepWriter:
+        """The configured tenant ``name`` as its application, for writing plan steps."""
+        from dirguard.providers.entra.apply import EntraStepWriter
+
+        tenant = runtime.source_config("entra", name)
+        return EntraStepWriter(self.open(runtime, name), tenant=name, graph_url=tenant.graph_url)

@@ -17,10 +17,11 @@ from typing import Any
 from dirguard.core.plan import Step, Target
 from dirguard.providers.ad import KIND as AD_KIND
 from dirguard.providers.ad.plan.restore_plan import PlanningError, StepKind
-from dirguard.providers.base import Rights, store_source
+from dirguard.providers.base import Rights, Unplannable, store_source
 from dirguard.services.capture.capture import CaptureError
 from dirguard.services.errors import ServiceError
 from dirguard.services.history import HistoryQueryError, find_objects
+from dirguard.services.rollback import history_plans
 from dirguard.services.rollback.ad_access import ad_access, capture, one_domain
 from dirguard.services.rollback.elevation_cases import Revoked, revoke_pending_elevations
 from dirguard.services.rollback.guarded_apply import (
@@ -30,10 +31,13 @@ from dirguard.services.rollback.guarded_apply import (
     check_plan,
     guarded,
 )
+from dirguard.services.rollback.history_plans import HistoryPlanningError
 from dirguard.services.rollback.plan_cases import show_plan
-from dirguard.services.rollback.plan_store import StoredPlan
+from dirguard.services.rollback.plan_store import StoredPlan, no_plan, save_plan
+from dirguard.services.rollback.tenant_access import ENTRA, one_tenant, tenant_access
 from dirguard.services.rollback.undelete import plan_undelete
 from dirguard.services.runtime import Runtime
+from dirguard.store.models import RestorePlan
 
 
 def _ignore(_revoked: Revoked) -> None:
@@ -53,6 +57,8 @@ class UndeleteRequest:
     """DN, objectGUID or sAMAccountName."""
     to_ou: str | None = None
     domain: str | None = None
+    tenant: str | None = None
+    """An Entra tenant's name: undelete one of its objects instead."""
     on_revoked: Callable[[Revoked], None] = _ignore
 
 
@@ -96,8 +102,28 @@ def _applied(runtime: Runtime, result: GuardedApply) -> Applied:
     )
 
 
+def _plan_kind(runtime: Runtime, plan_id: int) -> tuple[str, str]:
+    """``(provider kind, source name)`` of a stored plan."""
+    with runtime.sessions() as session:
+        plan = session.get(RestorePlan, plan_id)
+        if plan is None:
+            raise no_plan(plan_id)
+        kind, _, name = plan.source.partition(":")
+    return kind, name
+
+
 def apply_stored(runtime: Runtime, request: ApplyRequest) -> Applied:
     """Apply a stored plan step by step, each read back, on behalf of the runtime's principal."""
+    kind, name = _plan_kind(runtime, request.plan_id)
+    if kind == ENTRA.kind:
+        tenant = one_tenant(runtime, name)
+        result = apply_guarded(
+            runtime.sessions,
+            tenant_access(runtime, tenant),
+            request.plan_id,
+            requested_by=runtime.principal,
+        )
+        return _applied(runtime, result)
     source = show_plan(runtime, request.plan_id).source
     domain = one_domain(runtime, source)
     request.on_revoked(revoke_pending_elevations(runtime, [domain]))
@@ -117,6 +143,8 @@ def undelete(runtime: Runtime, request: UndeleteRequest) -> Applied:
     store does not know is taken to be in the domain partition). With elevation the plan is made
     while elevated: the capture before planning must see the tombstone, which a read-only
     account may not be shown."""
+    if request.tenant is not None:
+        return _undelete_in_tenant(runtime, request)
     domain = one_domain(runtime, request.domain)
     request.on_revoked(revoke_pending_elevations(runtime, [domain]))
     with runtime.sessions() as session:
@@ -155,8 +183,34 @@ def undelete(runtime: Runtime, request: UndeleteRequest) -> Applied:
     return _applied(runtime, result)
 
 
+def _undelete_in_tenant(runtime: Runtime, request: UndeleteRequest) -> Applied:
+    """An Entra object back from deleted items (or anew) with its links, from history: planned
+    from the store, applied under the same rights check."""
+    tenant = one_tenant(runtime, request.tenant)
+    source = store_source(ENTRA.kind, tenant.name)
+    try:
+        with runtime.sessions.begin() as session:
+            draft = history_plans.plan_undelete(ENTRA, session, source, request.object_text)
+            plan_id = save_plan(
+                session,
+                source=source,
+                requested_by=runtime.principal,
+                selection={"undelete": request.object_text},
+                force=False,
+                draft=draft,
+            ).id
+    except (HistoryPlanningError, HistoryQueryError, Unplannable) as error:
+        raise ServiceError(str(error)) from None
+    access = tenant_access(runtime, tenant)
+    result = apply_guarded(runtime.sessions, access, plan_id, requested_by=runtime.principal)
+    return _applied(runtime, result)
+
+
 def check(runtime: Runtime, request: CheckRequest) -> CheckResult:
     """What applying the plan would do, writing nothing (``would``: apply, elevate, refuse)."""
-    source = show_plan(runtime, request.plan_id).source
-    domain = runtime.ad_domains(source)[0]
+    kind, name = _plan_kind(runtime, request.plan_id)
+    if kind == ENTRA.kind:
+        access = tenant_access(runtime, one_tenant(runtime, name))
+        return check_plan(runtime.sessions, access, request.plan_id)
+    domain = runtime.ad_domains(name)[0]
     return check_plan(runtime.sessions, ad_access(runtime, domain), request.plan_id)

@@ -8,22 +8,25 @@ one with no tombstone left is re-created from history instead (said in the plan)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from dirguard.core.plan import PlanDraft
 from dirguard.providers.ad import KIND as AD_KIND
 from dirguard.providers.ad.plan.restore_plan import PlanningError, RestorePlanDraft
-from dirguard.providers.base import store_source
+from dirguard.providers.base import Unplannable, store_source
 from dirguard.services.errors import ServiceError
 from dirguard.services.history import HistoryQueryError
-from dirguard.services.rollback import plans, subtree_plans
+from dirguard.services.rollback import history_plans, plans, subtree_plans
 from dirguard.services.rollback.ad_access import AD, one_domain, refreshed
+from dirguard.services.rollback.history_plans import HistoryPlanningError
 from dirguard.services.rollback.plan_store import StoredPlan, load_plan, save_plan
 from dirguard.services.rollback.plans import TombstoneCheck
+from dirguard.services.rollback.tenant_access import ENTRA, fill_tenant_actors, one_tenant
 from dirguard.services.runtime import Runtime
 
 
@@ -61,6 +64,8 @@ Selection = ByEvent | ObjectAt | ByActor | UnderOu
 class PlanRequest:
     selection: Selection
     domain: str | None = None
+    tenant: str | None = None
+    """An Entra tenant's name: plan for it instead of an AD domain."""
     force: bool = False
     disable_instead: bool = False
     refresh: bool = True
@@ -73,6 +78,7 @@ class RestoreRequest:
     object_text: str
     at: datetime
     domain: str | None = None
+    tenant: str | None = None
     refresh: bool = True
 
 
@@ -134,8 +140,70 @@ def _draft(
     )
 
 
+def _tenant_draft(session: Session, source: str, request: PlanRequest) -> PlanDraft:
+    chosen, force = request.selection, request.force
+    if isinstance(chosen, ByEvent):
+        return history_plans.plan_event(ENTRA, session, source, chosen.sequence, force)
+    if isinstance(chosen, ObjectAt):
+        return history_plans.plan_object_at(ENTRA, session, source, chosen.object_text, chosen.at)
+    if isinstance(chosen, UnderOu):
+        raise ServiceError("--under names an AD OU; an Entra tenant has none")
+    return history_plans.plan_actor(
+        ENTRA,
+        session,
+        source,
+        chosen.actor,
+        chosen.since,
+        chosen.until,
+        force=force,
+        include_unattributed=chosen.include_unattributed,
+    )
+
+
+def _save_tenant_plan(
+    runtime: Runtime,
+    tenant_name: str | None,
+    refresh: bool,
+    draft_of: Callable[[Session, str], PlanDraft],
+    *,
+    selection: dict[str, Any],
+    force: bool,
+    empty_ok: bool = False,
+) -> int | None:
+    tenant = one_tenant(runtime, tenant_name)
+    if refresh:
+        fill_tenant_actors(runtime, tenant)
+    try:
+        with runtime.sessions.begin() as session:
+            source = store_source(ENTRA.kind, tenant.name)
+            draft = draft_of(session, source)
+            if empty_ok and not draft.steps:
+                return None
+            return save_plan(
+                session,
+                source=source,
+                requested_by=runtime.principal,
+                selection=selection,
+                force=force,
+                draft=draft,
+            ).id
+    except (HistoryPlanningError, Unplannable, HistoryQueryError) as error:
+        raise ServiceError(str(error)) from None
+
+
 def make_plan(runtime: Runtime, request: PlanRequest) -> StoredPlan:
     """Make and store the plan for one selection; the stored plan."""
+    if request.tenant is not None:
+        plan_id = _save_tenant_plan(
+            runtime,
+            request.tenant,
+            request.refresh,
+            lambda session, source: _tenant_draft(session, source, request),
+            selection=dict(request.given),
+            force=request.force,
+        )
+        assert plan_id is not None
+        return show_plan(runtime, plan_id)
     domain = one_domain(runtime, request.domain)
     with refreshed(runtime, domain, request.refresh) as tombstones:
         try:
@@ -157,8 +225,22 @@ def make_plan(runtime: Runtime, request: PlanRequest) -> StoredPlan:
 
 def plan_restore(runtime: Runtime, request: RestoreRequest) -> RestorePlanned:
     """Plan one object back to its recorded state at a moment (stored unless nothing differs)."""
-    domain = one_domain(runtime, request.domain)
     plan_id: int | None = None
+    if request.tenant is not None:
+        plan_id = _save_tenant_plan(
+            runtime,
+            request.tenant,
+            request.refresh,
+            lambda session, source: history_plans.plan_object_at(
+                ENTRA, session, source, request.object_text, request.at
+            ),
+            selection={"restore": request.object_text, "at": request.at.isoformat()},
+            force=False,
+            empty_ok=True,
+        )
+        plan = None if plan_id is None else show_plan(runtime, plan_id)
+        return RestorePlanned(object_text=request.object_text, at=request.at, plan=plan)
+    domain = one_domain(runtime, request.domain)
     with refreshed(runtime, domain, request.refresh) as tombstones:
         try:
             with runtime.sessions.begin() as session:

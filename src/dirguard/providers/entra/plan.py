@@ -1,0 +1,318 @@
+"""Planning Entra rollbacks from recorded history (pure): which Graph writes undo a selection of
+change events, or bring one object back to an earlier state, in an order that works.
+
+Per object the selection's events are folded into what the object must become again:
+
+- created in the selection → deleted (last: nothing else of the plan needs it);
+- deleted in the selection → brought back: a type Entra keeps in ``directory/deletedItems``
+  (users, groups, applications, service principals, administrative units) is restored with its
+  id, which brings its memberships, owners, role and app role assignments and licenses with it
+  ("Recover from deletions", https://learn.microsoft.com/entra/architecture/recover-from-deletions);
+  any other (conditional access policies, named locations, role assignments…) is created anew
+  from its last recorded state, producing a new id (``id:<old id>``, :func:`~dirguard.core.plan.
+  ref`). Every other step's payload that names the old id gets the new one, and depends on
+  the step that makes it: a policy that used a re-created named location, or a role assignment
+  of a restored user, comes after it;
+- a property changed → PATCHed back to its value before the selection's first change of it,
+  unless it was changed again since (the recorded value now is not what the selection left):
+  a conflict, named and skipped unless ``force``;
+- a link value (``members``, ``owners``) added or removed → removed or added back;
+- an application password added → removed (``removePassword`` with its ``keyId``).
+
+Restores come first, then re-creations in dependency order, then property and link writes, then
+the deletions of created objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from dirguard.core.change_op import ChangeOp
+from dirguard.core.plan import PlanDraft, Step, Target, ref
+from dirguard.providers.base import Content, RecordedChange, RecordedObject, Unplannable
+from dirguard.providers.entra import KIND
+from dirguard.providers.entra.rollback_bodies import (
+    ACTION_WRITTEN,
+    as_graph_value,
+    collection_path,
+    create_body,
+    patch_body,
+)
+
+PASSWORDS = "passwordCredentials"
+
+
+class EntraPlanningError(Unplannable):
+    """The selection cannot be planned; the message says why."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Draft:
+    step: Step
+    rank: int
+    """0 restore, 1 re-create, 2 write, 3 delete."""
+    makes: str | None = None
+    """The old id a restore or re-creation brings back."""
+
+
+def _target(obj: RecordedObject, external: str | dict[str, str] | None = None) -> Target:
+    return Target(
+        provider=KIND,
+        external_id=external if external is not None else obj.external_id,
+        label=obj.label,
+        resource_type=obj.resource_type.key,
+    )
+
+
+def _where(obj: RecordedObject, suffix: str = "") -> dict[str, str]:
+    """Where a step writes: the object's collection and what follows its id (the writer puts
+    in the target's id as it stands then, a produced one included)."""
+    return {"collection": collection_path(obj.resource_type), "suffix": suffix}
+
+
+def produced_name(old_id: str) -> str:
+    return f"id:{old_id}"
+
+
+def _same(attribute: str, left: Any, right: Any) -> bool:
+    a, b = as_graph_value(attribute, left), as_graph_value(attribute, right)
+    if isinstance(a, list) and isinstance(b, list):
+        return sorted(map(repr, a)) == sorted(map(repr, b))
+    return bool(a == b)
+
+
+def _restore(obj: RecordedObject) -> list[_Draft]:
+    """A deleted object brought back, then the links it held (members, owners) from its last
+    recorded state: a restore brings them back itself (those steps find nothing to do), an
+    object created anew gets them from these steps."""
+    rules = obj.resource_type.restore
+    state = obj.last_live
+    body = create_body(obj.resource_type, state) if state is not None else None
+    if rules.reanimate:
+        fallback = rules.recreate and body is not None
+        step = Step(
+            op="restore",
+            target=_target(obj),
+            description=f"restore {obj.label} from deleted items (same id)"
+            + (", or create it anew if it is no longer there (new id)" if fallback else ""),
+            payload=_where(obj) | ({"recreate": body} if fallback else {}),
+            produces=produced_name(obj.external_id),
+        )
+        drafts = [_Draft(step=step, rank=0, makes=obj.external_id)]
+    elif not rules.recreate or body is None:
+        raise EntraPlanningError(
+            f"{obj.label}: deleted, and dirguard holds no state of it to create it anew"
+        )
+    else:
+        step = Step(
+            op="create",
+            target=_target(obj),
+            description=f"create {obj.label} anew from its last recorded state (new id)",
+            payload=_where(obj) | {"body": body},
+            produces=produced_name(obj.external_id),
+        )
+        drafts = [_Draft(step=step, rank=1, makes=obj.external_id)]
+    for attribute in sorted(obj.resource_type.linked_fields & set(state or {})):
+        for value in (state or {}).get(attribute, []):
+            if isinstance(value, str):
+                drafts.append(_link(obj, attribute, value, add=True))
+    return drafts
+
+
+def _patch(obj: RecordedObject, attribute: str, before: Any, left: Any, force: bool) -> _Draft:
+    now = obj.current.get(attribute) if not obj.deleted else (obj.last_live or {}).get(attribute)
+    conflict = None
+    if not obj.deleted and not _same(attribute, now, left):
+        shown = as_graph_value(attribute, now)
+        conflict = f"{attribute} was changed again since (now {shown!r})"
+    step = Step(
+        op="patch",
+        target=_target(obj),
+        attribute=attribute,
+        description=f"set {attribute} of {obj.label} back to {as_graph_value(attribute, before)!r}",
+        payload=_where(obj) | {"body": patch_body(attribute, before)},
+        expected=as_graph_value(attribute, left),
+        conflict=conflict,
+        skipped=conflict is not None and not force,
+    )
+    return _Draft(step=step, rank=2)
+
+
+def _link(obj: RecordedObject, attribute: str, value: str, add: bool) -> _Draft:
+    verb = "add" if add else "remove"
+    step = Step(
+        op=f"{verb}-link",
+        target=_target(obj),
+        attribute=attribute,
+        description=f"{verb} {value} {'to' if add else 'from'} {attribute} of {obj.label}",
+        payload=_where(obj, f"/{attribute}") | {"member": value},
+    )
+    return _Draft(step=step, rank=2)
+
+
+def _remove_password(obj: RecordedObject, credential: Any) -> _Draft | None:
+    key_id = credential.get("keyId") if isinstance(credential, Mapping) else None
+    if not key_id:
+        return None
+    step = Step(
+        op="remove-password",
+        target=_target(obj),
+        attribute=PASSWORDS,
+        description=f"remove the password {credential.get('displayName') or key_id} "
+        f"added to {obj.label}",
+        payload=_where(obj, "/removePassword") | {"body": {"keyId": key_id}},
+    )
+    return _Draft(step=step, rank=2)
+
+
+def _delete(obj: RecordedObject) -> _Draft:
+    step = Step(
+        op="delete",
+        target=_target(obj),
+        description=f"delete {obj.label}, which the selection created",
+        payload=_where(obj),
+    )
+    return _Draft(step=step, rank=3)
+
+
+def _object_drafts(
+    obj: RecordedObject, events: Sequence[RecordedChange], force: bool
+) -> list[_Draft]:
+    ops = [e.op for e in events]
+    if ChangeOp.CREATE.value in ops:
+        return [] if obj.deleted else [_delete(obj)]
+    drafts: list[_Draft] = []
+    if obj.deleted and ChangeOp.DELETE.value in ops:
+        drafts.extend(_restore(obj))
+    by_attribute: dict[str, list[RecordedChange]] = {}
+    links: dict[tuple[str, str], list[RecordedChange]] = {}
+    for event in events:
+        if event.attribute is None:
+            continue
+        if event.op == ChangeOp.MODIFY.value:
+            by_attribute.setdefault(event.attribute, []).append(event)
+        elif event.op in (ChangeOp.ADD_VALUE.value, ChangeOp.REMOVE_VALUE.value):
+            value = event.new if event.op == ChangeOp.ADD_VALUE.value else event.old
+            key = (event.attribute, value if isinstance(value, str) else repr(value))
+            links.setdefault(key, []).append(event)
+    for attribute, changes in by_attribute.items():
+        if attribute in ACTION_WRITTEN:
+            continue
+        drafts.append(_patch(obj, attribute, changes[0].old, changes[-1].new, force))
+    for (attribute, _key), changes in links.items():
+        first = changes[0]
+        added_first = first.op == ChangeOp.ADD_VALUE.value
+        value = first.new if added_first else first.old
+        if attribute == PASSWORDS:
+            if added_first and (draft := _remove_password(obj, value)) is not None:
+                drafts.append(draft)
+            continue
+        if isinstance(value, str):
+            drafts.append(_link(obj, attribute, value, add=not added_first))
+    return drafts
+
+
+def _with_references(drafts: list[_Draft]) -> tuple[Step, ...]:
+    """Order the drafts (restores, re-creations by their references, writes, deletes), swap in
+    the produced id for every old id a re-creation replaces, and add the dependencies."""
+    made = {d.makes: d for d in drafts if d.makes is not None}
+    renamed = {old: ref(d.step.produces) for old, d in made.items() if d.step.produces}
+
+    def named(value: Any) -> set[str]:
+        if isinstance(value, str):
+            return {value} if value in made else set()
+        if isinstance(value, Mapping):
+            return set().union(*(named(v) for v in value.values())) if value else set()
+        if isinstance(value, list | tuple):
+            return set().union(*(named(v) for v in value)) if value else set()
+        return set()
+
+    def swapped(value: Any) -> Any:
+        if isinstance(value, str):
+            return renamed.get(value, value)
+        if isinstance(value, Mapping):
+            return {k: swapped(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [swapped(v) for v in value]
+        return value
+
+    needs = {id(d): named(d.step.payload) | named([d.step.target.external_id]) for d in drafts}
+    for d in drafts:
+        if d.makes is not None:
+            needs[id(d)].discard(d.makes)
+    ordered: list[_Draft] = []
+    pending = sorted(drafts, key=lambda d: d.rank)
+    while pending:
+        ready = [d for d in pending if all(made[n] in ordered for n in needs[id(d)])]
+        if not ready:
+            ready = pending[:1]  # a cycle: keep plan order, the writer reports the failure
+        ordered.append(ready[0])
+        pending.remove(ready[0])
+    position = {id(d): i for i, d in enumerate(ordered, start=1)}
+    steps: list[Step] = []
+    for d in ordered:
+        step = d.step
+        depends = tuple(sorted(position[id(made[n])] for n in needs[id(d)]))
+        target = step.target
+        if (
+            isinstance(target.external_id, str)
+            and target.external_id in renamed
+            and d.makes is None
+        ):
+            target = replace(target, external_id=renamed[target.external_id])
+        payload = swapped(dict(step.payload))
+        steps.append(replace(step, target=target, payload=payload, depends_on=depends))
+    return tuple(steps)
+
+
+def plan_changes(
+    changes: Sequence[RecordedChange], objects: Mapping[str, RecordedObject], *, force: bool
+) -> PlanDraft:
+    """The steps that undo ``changes`` (see the module docstring)."""
+    if not changes:
+        raise EntraPlanningError("no recorded change matches the selection; nothing to undo")
+    per_object: dict[str, list[RecordedChange]] = {}
+    for change in sorted(changes, key=lambda c: c.sequence):
+        per_object.setdefault(change.external_id, []).append(change)
+    drafts: list[_Draft] = []
+    for external_id, events in per_object.items():
+        drafts.extend(_object_drafts(objects[external_id], events, force))
+    steps = _with_references(drafts)
+    conflicts = sum(1 for s in steps if s.conflict)
+    warnings = (
+        (f"{conflicts} value(s) were changed again since; their steps are skipped "
+         "(--force undoes them anyway)",)
+        if conflicts and not force
+        else ()
+    )  # fmt: skip
+    return PlanDraft(steps=steps, warnings=warnings)
+
+
+def plan_state(obj: RecordedObject, state: Content) -> PlanDraft:
+    """Steps that bring ``obj`` back to ``state``: restored (or created anew) first when it is
+    deleted now, then every writable property that differs PATCHed, every link value that
+    differs added or removed."""
+    row = obj.resource_type
+    drafts: list[_Draft] = []
+    now: Content = obj.current
+    if obj.deleted:
+        drafts.extend(_restore(replace(obj, last_live=state)))
+        if not row.restore.reanimate:
+            return PlanDraft(steps=_with_references(drafts))
+        now = obj.last_live or {}
+    left_out = row.read_only_fields | row.volatile_fields | row.never_written | ACTION_WRITTEN
+    for attribute in sorted(set(state) | set(now)):
+        if attribute in left_out or attribute.startswith("@odata"):
+            continue
+        before, current = state.get(attribute, []), now.get(attribute, [])
+        if attribute in row.linked_fields:
+            for value in sorted(set(map(str, before)) - set(map(str, current))):
+                drafts.append(_link(obj, attribute, value, add=True))
+            for value in sorted(set(map(str, current)) - set(map(str, before))):
+                drafts.append(_link(obj, attribute, value, add=False))
+        elif not _same(attribute, before, current):
+            drafts.append(_patch(replace(obj, deleted=False, current=now), attribute, before,
+                                 current, force=True))  # fmt: skip
+    return PlanDraft(steps=_with_references(drafts))
