@@ -186,6 +186,11 @@ def _new_round(
     select = None
     if "$select" in params:
         select = [name.strip() for name in params["$select"].split(",") if name.strip()]
+        if _links(state, kind) is not None and "members" in select:
+            # "$select=...,members" asks for the members@delta annotations (Microsoft's "group:
+            # delta", https://learn.microsoft.com/graph/api/group-delta), which every round
+            # carries: the name is a navigation property, not one of the object's values.
+            select = [name for name in select if name != "members"]
         for name in select:
             if name not in selectable(type_name, known):
                 raise bad_request(

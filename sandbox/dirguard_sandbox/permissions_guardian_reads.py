@@ -29,6 +29,9 @@ Microsoft page:
   https://learn.microsoft.com/graph/api/onpremisesdirectorysynchronization-get):
   OnPremDirectorySynchronization.Read.All, OnPremDirectorySynchronization.ReadWrite.All;
 - a group's ``settings`` ("List settings"): Group.Read.All, Directory.Read.All;
+- an organizational contact's ``manager`` ("orgContact: Get manager",
+  https://learn.microsoft.com/graph/api/orgcontact-get-manager): OrgContact.Read.All,
+  Directory.Read.All;
 - ``devices`` ("List devices", https://learn.microsoft.com/graph/api/device-list) and
   ``groupSettings`` ("List settings", https://learn.microsoft.com/graph/api/group-list-settings):
   Directory.Read.All.
@@ -120,6 +123,7 @@ GUARDIAN_READ_ENDPOINTS: tuple[Endpoint, ...] = (
     _get("/identity/conditionalAccess/authenticationContextClassReferences", _CA_POLICY),
     _get("/identity/conditionalAccess/authenticationStrength/policies", _POLICY),
     _get("/identity/conditionalAccess/templates", _POLICY),
+    _get("/contacts/{orgContact-id}/manager", ("OrgContact.Read.All", *_DIRECTORY)),
     _get("/devices", _DIRECTORY),
     _get("/groupSettings", _DIRECTORY),
     _get("/groups/{group-id}/settings", ("Group.Read.All", "Group.ReadWrite.All", *_DIRECTORY)),

@@ -196,8 +196,26 @@ def default_policies(created: str) -> Json:
             "b2bDirectConnectOutbound": _b2b("blocked"),
             "b2bDirectConnectInbound": _b2b("blocked"),
             "automaticUserConsentSettings": {"inboundAllowed": False, "outboundAllowed": False},
+            "tenantRestrictions": _tenant_restrictions(),
         },
         PARTNERS: {},
+    }
+
+
+def _tenant_restrictions() -> Json:
+    """The service default's tenant restrictions: every user and application blocked ("Tenant
+    restrictions v2", https://learn.microsoft.com/entra/external-id/tenant-restrictions-v2;
+    ``crossTenantAccessPolicyTenantRestrictions``, ``devices`` unset)."""
+    return {
+        "devices": None,
+        "usersAndGroups": {
+            "accessType": "blocked",
+            "targets": [{"target": "AllUsers", "targetType": "user"}],
+        },
+        "applications": {
+            "accessType": "blocked",
+            "targets": [{"target": "AllApplications", "targetType": "application"}],
+        },
     }
 
 

@@ -161,6 +161,24 @@ async def assign_on_resource(call: Call) -> Response:
     return await _assign(call, principal_from_path=False)
 
 
+@handles("GET", "/servicePrincipals/{servicePrincipal-id}/appRoleAssignedTo/{appRoleAssignment-id}")
+async def get_assigned_to(call: Call) -> Response:
+    """One assignment granted on the resource ("Get appRoleAssignedTo",
+    https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignedto lists them;
+    Graph's path also answers one by id); 404 when it is not one of the resource's."""
+    sp_id = call.param("servicePrincipal_id")
+    require(call.state.service_principals, sp_id)
+    record = call.state.app_role_assignments.get(call.param("appRoleAssignment_id"))
+    if record is None or record["resourceId"] != sp_id:
+        raise not_found(call.param("appRoleAssignment_id"))
+    return entity_answer(
+        call,
+        record,
+        f"servicePrincipals('{sp_id}')/appRoleAssignedTo",
+        type_name="appRoleAssignment",
+    )
+
+
 @handles(
     "DELETE", "/servicePrincipals/{servicePrincipal-id}/appRoleAssignedTo/{appRoleAssignment-id}"
 )

@@ -56,6 +56,21 @@ async def get_manager(call: Call) -> Response:
     )
 
 
+@handles("GET", "/contacts/{orgContact-id}/manager")
+async def get_contact_manager(call: Call) -> Response:
+    """A contact's manager ("orgContact: Get manager",
+    https://learn.microsoft.com/graph/api/orgcontact-get-manager): 404 when it has none."""
+    contact_id = call.param("orgContact_id")
+    if contact_id not in call.state.contacts:
+        raise not_found(contact_id)
+    manager = directory_object(call.state, call.state.managers.get(contact_id, ""))
+    if manager is None:
+        raise not_found("manager")
+    return graph_json(
+        {"@odata.context": f"{call.graph_base}/$metadata#directoryObjects/$entity", **manager}
+    )
+
+
 @handles("PUT", "/users/{user-id}/manager/$ref")
 async def set_manager(call: Call) -> Response:
     state = call.state

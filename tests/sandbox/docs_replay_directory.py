@@ -92,7 +92,12 @@ def directory_value(
         deleting = method == "DELETE" and template.endswith("{administrativeUnit-id}")
         return _unit(client, state, fresh=deleting)
     if name == "orgContact-id":
-        return next(iter(state.contacts))
+        contact_id = next(iter(state.contacts))
+        if template.endswith("/manager"):
+            # A contact's manager comes from directory synchronization (Graph v1.0 has no call
+            # that sets it), so the tenant is arranged with one directly.
+            state.managers.setdefault(contact_id, next(iter(state.users)))
+        return contact_id
     if name == "signIn-id":
         return str(state.sign_in_log[-1]["id"])
     if name == "subscribedSku-id":

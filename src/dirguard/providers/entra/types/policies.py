@@ -287,7 +287,8 @@ CROSS_TENANT_ACCESS_DEFAULT = graph(
         entity="crossTenantAccessPolicyConfigurationDefault",
         singleton=True,
         item="{collection}",
-        select=("id", "isServiceDefault", *_XTAP_SETTINGS),
+        # Microsoft's page answers the default without an id (identified by its path).
+        select=("isServiceDefault", *_XTAP_SETTINGS),
     ),
     writes=GraphWrites(delete=False),
     natural_key="id",
