@@ -120,13 +120,52 @@ _NEW_AD_USER = (
     Input(name="enabled", label="Enabled", kind=InputKind.FLAG, default=True),
 )
 
+_FIELDS = Input(
+    name="fields",
+    label="Attributes",
+    kind=InputKind.FIELDS,
+    required=True,
+    help="one 'attribute = value' per line; an empty value clears it",
+)
+_NEW_CLOUD_USER = (
+    Input(name="mailNickname", label="Mail nickname (before the @)", required=True),
+    Input(name="domain", label="Domain", required=True, help="a verified domain of the tenant"),
+    Input(name="displayName", label="Display name"),
+    Input(name="givenName", label="First name"),
+    Input(name="surname", label="Last name"),
+    Input(name="department", label="Department"),
+    Input(name="jobTitle", label="Job title"),
+    Input(
+        name="usageLocation",
+        label="Usage location",
+        help="two letters, e.g. FR; needed for licenses",
+    ),
+    Input(
+        name="licenses",
+        label="Licenses (SKU part numbers)",
+        kind=InputKind.OBJECTS,
+        help="one per line, e.g. ENTERPRISEPACK",
+    ),
+    Input(name="password", label="Initial password", kind=InputKind.PASSWORD, required=True),
+    _MUST_CHANGE,
+    Input(name="enabled", label="Enabled", kind=InputKind.FLAG, default=True),
+)
+_NEW_GUEST = (
+    Input(name="email", label="Guest's e-mail address", required=True),
+    Input(name="displayName", label="Display name"),
+    Input(name="redirect_url", label="Redirect URL", default="https://myapps.microsoft.com"),
+    Input(name="message", label="Message in the invitation"),
+    Input(
+        name="send_message", label="Send the invitation e-mail", kind=InputKind.FLAG, default=True
+    ),
+)
+
 ADMIN_ACTIONS: tuple[AdminAction, ...] = (
     # ---- Active Directory ------------------------------------------------------------------
     _ad("create", "user", "New user", "Create a user from a template: OU, groups, attributes,"
         " UPN suffix and initial password.", creates=True, inputs=_NEW_AD_USER),
     _ad("edit", "user", "Edit properties", "Change the attributes the role may write.",
-        inputs=(Input(name="fields", label="Attributes", kind=InputKind.FIELDS, required=True,
-                      help="one 'attribute = value' per line; an empty value clears it"),)),
+        inputs=(_FIELDS,)),
     _ad("reset-password", "user", "Reset password", "Set a new password, optionally to be"
         " changed at next sign-in.", writes=("unicodePwd", "pwdLastSet"),
         inputs=(_PASSWORD, _MUST_CHANGE)),
@@ -151,30 +190,41 @@ ADMIN_ACTIONS: tuple[AdminAction, ...] = (
         writes=("targetAddress", "proxyAddresses", "mailNickname")),
     # ---- Entra ID / Microsoft 365 -------------------------------------------------------------
     _entra("create", "user", "New cloud user", "Create a cloud user, with licenses from the"
-           " tenant's subscribed SKUs (free seats shown).", "web-actions.users", creates=True),
+           " tenant's subscribed SKUs (free seats shown).", "web-actions.users", creates=True,
+           inputs=_NEW_CLOUD_USER),
     _entra("invite", "user", "New Guest", "Invite a guest: e-mail, redirect URL and message.",
-           "web-actions.new-guest", creates=True),
+           "web-actions.new-guest", creates=True, inputs=_NEW_GUEST),
     _entra("edit", "user", "Edit properties", "Change the properties the role may write.",
-           "web-actions.users"),
+           "web-actions.users", inputs=(_FIELDS,)),
     _entra("sync-profile", "user", "Sync profile from AD", "Copy the mapped attributes of the"
            " user's AD account onto the cloud user.", "web-actions.users"),
     _entra("assign-licenses", "user", "Licenses", "Assign or remove licenses.",
-           "web-actions.users", writes=("assignedLicenses",)),
+           "web-actions.users", writes=("assignedLicenses",),
+           inputs=(Input(name="add", label="Add (SKU part numbers)", kind=InputKind.OBJECTS),
+                   Input(name="remove", label="Remove (SKU part numbers)",
+                         kind=InputKind.OBJECTS))),
     _entra("add-member", "group", "Add member", "Add a member (Microsoft 365, security,"
            " role-assignable and hidden-membership groups).", "web-actions.groups",
-           writes=("members",)),
+           writes=("members",), inputs=(_MEMBER,)),
     _entra("remove-member", "group", "Remove member", "Remove a member.",
-           "web-actions.groups", writes=("members",)),
+           "web-actions.groups", writes=("members",), inputs=(_MEMBER,)),
     _entra("list-methods", "user", "Authentication methods", "List the user's registered"
            " methods.", "web-actions.authentication-methods"),
     _entra("remove-method", "user", "Remove method", "Remove a phone, Authenticator, FIDO2 key"
            " or Temporary Access Pass.", "web-actions.authentication-methods",
-           writes=("authenticationMethods",)),
+           writes=("authenticationMethods",),
+           inputs=(Input(name="method", label="Method id", required=True,
+                         help="from the user's Authentication methods"),)),
     _entra("issue-tap", "user", "Temporary Access Pass", "Issue a time-limited pass to"
            " register methods.", "web-actions.authentication-methods", risk=Risk.REVEALS,
-           writes=("authenticationMethods",)),
+           writes=("authenticationMethods",),
+           inputs=(Input(name="lifetime_minutes", label="Lifetime (minutes)", default="60"),
+                   Input(name="usable_once", label="Usable once", kind=InputKind.FLAG,
+                         default=True))),
     _entra("set-mfa-state", "user", "MFA state", "Per-user MFA: Disabled, Enabled or"
-           " Enforced.", "web-actions.mfa-state", writes=("perUserMfaState",)),
+           " Enforced.", "web-actions.mfa-state", writes=("perUserMfaState",),
+           inputs=(Input(name="state", label="State (disabled, enabled, enforced)",
+                         required=True),)),
     _entra("revoke-sessions", "user", "Revoke sessions", "Sign the user out everywhere"
            " (refresh tokens revoked).", "web-actions.users"),
     _entra("suspend", "user", "Suspend", "Block sign-in, revoke sessions, remove methods, and"

@@ -11,13 +11,13 @@ overwritten. Passwords are written, never read, shown or logged.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import ldap
 import ldap.dn
 import ldap.filter
 
+from dirguard.core.admin_plan import ActionPlan, Edit, Performed
 from dirguard.core.delegation import Target
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.ldap_errors import ldap_error_text
@@ -26,8 +26,6 @@ from dirguard.providers.base import SourceError
 
 UF_ACCOUNTDISABLE = 0x0002
 UF_NORMAL_ACCOUNT = 0x0200
-HIDDEN = "(hidden)"
-"""What previews and the audit log show for a password."""
 
 READ = (
     "objectClass",
@@ -58,37 +56,6 @@ PROTECTED_RIDS = frozenset({500, 502, 512, 516, 518, 519, 521, 544, 548, 549, 55
 """Administrator, krbtgt, Domain/Schema/Enterprise Admins, domain controllers, Administrators
 and the Account/Server/Print/Backup Operators and Replicator groups: the accounts and groups
 Windows protects with AdminSDHolder."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Edit:
-    """One field as the action changes it (``None``: absent)."""
-
-    field: str
-    before: tuple[str, ...] | None
-    after: tuple[str, ...] | None
-    secret: bool = False
-
-    def shown(self) -> dict[str, Any]:
-        """The edit as previews and the audit log show it (a secret's values hidden)."""
-        if self.secret:
-            return {"field": self.field, "before": None, "after": HIDDEN}
-        return {"field": self.field, "before": self.before, "after": self.after}
-
-
-@dataclass(frozen=True, kw_only=True)
-class AdPlan:
-    """What an action will do to one object."""
-
-    action: str
-    dn: str
-    edits: tuple[Edit, ...] = ()
-    new_dn: str | None = None
-    """Create: the new object's DN; move: where it goes."""
-    delete: bool = False
-    notes: tuple[str, ...] = ()
-    hidden: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
-    """Secret values to write (the password); never shown."""
 
 
 class ActionRefused(SourceError):
@@ -175,7 +142,7 @@ class AdActions:
         found = self._search(self.base, ldap.SCOPE_SUBTREE, query)
         return [self._target(dn, attrs) for dn, attrs in found]
 
-    def container(self, dn: str) -> Target:
+    def container(self, dn: str, params: Mapping[str, Any] | None = None) -> Target:
         """An OU or container, for the scope check of a create or a move's destination."""
         found = self._search(dn, ldap.SCOPE_BASE, "(objectClass=*)")
         if not found:
@@ -198,7 +165,7 @@ class AdActions:
 
     # ---- planning -----------------------------------------------------------------------------
 
-    def plan(self, action: str, target: Target, params: Mapping[str, Any]) -> AdPlan:
+    def plan(self, action: str, target: Target, params: Mapping[str, Any]) -> ActionPlan:
         """What ``action`` would change on ``target`` (nothing is written).
 
         Protected objects — privileged groups and accounts, and whatever AD marks with
@@ -218,41 +185,44 @@ class AdActions:
 
     # ---- writing ------------------------------------------------------------------------------
 
-    def perform(self, plan: AdPlan) -> str:
+    def perform(self, plan: ActionPlan) -> Performed:
         """Write the plan; the DN the object has afterwards."""
+        return Performed(path=self._perform(plan))
+
+    def _perform(self, plan: ActionPlan) -> str:
         try:
             if plan.action == "ad.user.create":
                 return self._create(plan)
             if plan.delete:
-                self.conn.ldap.delete_s(plan.dn)
-                return plan.dn
+                self.conn.ldap.delete_s(plan.path)
+                return plan.path
             modlist = _modlist(plan)
             if modlist:
-                self.conn.ldap.modify_s(plan.dn, modlist)
-            if plan.new_dn is not None and plan.new_dn != plan.dn:
-                rdn, _, parent = _split(plan.new_dn)
-                self.conn.ldap.rename_s(plan.dn, rdn, parent, delold=1)
-                return plan.new_dn
-            return plan.dn
+                self.conn.ldap.modify_s(plan.path, modlist)
+            if plan.new_path is not None and plan.new_path != plan.path:
+                rdn, _, parent = _split(plan.new_path)
+                self.conn.ldap.rename_s(plan.path, rdn, parent, delold=1)
+                return plan.new_path
+            return plan.path
         except ldap.NO_SUCH_ATTRIBUTE:
             raise ActionRefused(
-                f"{plan.dn} changed since the preview (a value it showed is gone): preview again"
+                f"{plan.path} changed since the preview (a value it showed is gone): preview again"
             ) from None
         except (ldap.INSUFFICIENT_ACCESS, ldap.STRONG_AUTH_REQUIRED) as error:
             raise SourceError(
-                f"{self.source}: the Administrator AD account may not do this on {plan.dn}: "
+                f"{self.source}: the Administrator AD account may not do this on {plan.path}: "
                 f"{ldap_error_text(error)}",
                 refused=True,
             ) from None
         except (ldap.CONSTRAINT_VIOLATION, ldap.UNWILLING_TO_PERFORM) as error:
-            raise ActionRefused(f"{plan.dn}: the DC refused: {ldap_error_text(error)}") from None
+            raise ActionRefused(f"{plan.path}: the DC refused: {ldap_error_text(error)}") from None
         except ldap.ALREADY_EXISTS:
-            raise ActionRefused(f"{plan.new_dn or plan.dn} already exists") from None
+            raise ActionRefused(f"{plan.new_path or plan.path} already exists") from None
         except ldap.LDAPError as error:
-            raise SourceError(f"{self.source}: {plan.dn}: {ldap_error_text(error)}") from None
+            raise SourceError(f"{self.source}: {plan.path}: {ldap_error_text(error)}") from None
 
-    def _create(self, plan: AdPlan) -> str:
-        assert plan.new_dn is not None
+    def _create(self, plan: ActionPlan) -> str:
+        assert plan.new_path is not None
         attrs = [("objectClass", [b"top", b"person", b"organizationalPerson", b"user"])]
         groups: tuple[str, ...] = ()
         for edit in plan.edits:
@@ -264,7 +234,7 @@ class AdActions:
         # order AD needs when the password policy applies to the new account.
         uac = UF_NORMAL_ACCOUNT | UF_ACCOUNTDISABLE
         attrs.append(("userAccountControl", [str(uac).encode()]))
-        self.conn.ldap.add_s(plan.new_dn, attrs)
+        self.conn.ldap.add_s(plan.new_path, attrs)
         password = plan.hidden.get("password")
         changes: list[tuple[int, str, list[bytes]]] = []
         if password:
@@ -276,10 +246,10 @@ class AdActions:
                 (ldap.MOD_REPLACE, "userAccountControl", [str(UF_NORMAL_ACCOUNT).encode()])
             )
         if changes:
-            self.conn.ldap.modify_s(plan.new_dn, changes)
+            self.conn.ldap.modify_s(plan.new_path, changes)
         for group in groups:
-            self.conn.ldap.modify_s(group, [(ldap.MOD_ADD, "member", [plan.new_dn.encode()])])
-        return plan.new_dn
+            self.conn.ldap.modify_s(group, [(ldap.MOD_ADD, "member", [plan.new_path.encode()])])
+        return plan.new_path
 
 
 def _protected(attrs: Mapping[str, list[bytes]]) -> bool:
@@ -302,7 +272,7 @@ _REPLACED = frozenset({"pwdLastSet", "lockoutTime"})
 """Fields AD lets one only set (to 0), not delete a value of: replaced, not compared."""
 
 
-def _modlist(plan: AdPlan) -> list[tuple[int, str, list[bytes] | None]]:
+def _modlist(plan: ActionPlan) -> list[tuple[int, str, list[bytes] | None]]:
     """Delete-the-old then add-the-new for each edit: the old values are the precondition."""
     modlist: list[tuple[int, str, list[bytes] | None]] = []
     for edit in plan.edits:
@@ -339,19 +309,23 @@ def _needs_user(target: Target, action: str) -> None:
         raise ActionRefused(f"{action} works on users; {target.path} is a {target.object_kind}")
 
 
-def _plan_enable(self: AdActions, target: Target, params: Mapping[str, Any], *, on: bool) -> AdPlan:
+def _plan_enable(
+    self: AdActions, target: Target, params: Mapping[str, Any], *, on: bool
+) -> ActionPlan:
     action = "ad.user.enable" if on else "ad.user.disable"
     _needs_user(target, action)
     old = _uac(target)
     new = old & ~UF_ACCOUNTDISABLE if on else old | UF_ACCOUNTDISABLE
     if new == old:
         state = "enabled" if on else "disabled"
-        return AdPlan(action=action, dn=target.path, notes=(f"already {state}: nothing to do",))
+        return ActionPlan(
+            action=action, path=target.path, notes=(f"already {state}: nothing to do",)
+        )
     edit = Edit(field="userAccountControl", before=(str(old),), after=(str(new),))
-    return AdPlan(action=action, dn=target.path, edits=(edit,))
+    return ActionPlan(action=action, path=target.path, edits=(edit,))
 
 
-def _plan_reset(self: AdActions, target: Target, params: Mapping[str, Any]) -> AdPlan:
+def _plan_reset(self: AdActions, target: Target, params: Mapping[str, Any]) -> ActionPlan:
     _needs_user(target, "ad.user.reset-password")
     password = params.get("password")
     if not isinstance(password, str) or not password:
@@ -359,22 +333,22 @@ def _plan_reset(self: AdActions, target: Target, params: Mapping[str, Any]) -> A
     edits = [Edit(field="unicodePwd", before=None, after=None, secret=True)]
     if params.get("must_change", True):
         edits.append(Edit(field="pwdLastSet", before=None, after=("0",)))
-    return AdPlan(
+    return ActionPlan(
         action="ad.user.reset-password",
-        dn=target.path,
+        path=target.path,
         edits=tuple(edits),
         hidden={"password": password},
     )
 
 
-def _plan_unlock(self: AdActions, target: Target, params: Mapping[str, Any]) -> AdPlan:
+def _plan_unlock(self: AdActions, target: Target, params: Mapping[str, Any]) -> ActionPlan:
     _needs_user(target, "ad.user.unlock")
     locked = _one(target.fields, "lockoutTime")
     if not locked or locked == ("0",):
-        return AdPlan(action="ad.user.unlock", dn=target.path, notes=("not locked out",))
-    return AdPlan(
+        return ActionPlan(action="ad.user.unlock", path=target.path, notes=("not locked out",))
+    return ActionPlan(
         action="ad.user.unlock",
-        dn=target.path,
+        path=target.path,
         edits=(Edit(field="lockoutTime", before=locked, after=("0",)),),
     )
 
@@ -397,7 +371,7 @@ EDITABLE = frozenset(
 """Attributes the edit action may set (the role narrows this further)."""
 
 
-def _plan_edit(self: AdActions, target: Target, params: Mapping[str, Any]) -> AdPlan:
+def _plan_edit(self: AdActions, target: Target, params: Mapping[str, Any]) -> ActionPlan:
     changes = params.get("fields")
     if not isinstance(changes, Mapping) or not changes:
         raise ActionRefused("fields: give at least one attribute and its new value")
@@ -416,24 +390,30 @@ def _plan_edit(self: AdActions, target: Target, params: Mapping[str, Any]) -> Ad
         if before != after:
             edits.append(Edit(field=name, before=before, after=after))
     notes = () if edits else ("every value is already as asked: nothing to do",)
-    return AdPlan(action="ad.user.edit", dn=target.path, edits=tuple(edits), notes=notes)
+    return ActionPlan(action="ad.user.edit", path=target.path, edits=tuple(edits), notes=notes)
 
 
-def _plan_move(self: AdActions, target: Target, params: Mapping[str, Any]) -> AdPlan:
+def _plan_move(self: AdActions, target: Target, params: Mapping[str, Any]) -> ActionPlan:
     to = params.get("to")
     if not isinstance(to, str) or not to.strip():
         raise ActionRefused("to: give the destination OU's DN")
-    parent = self.container(to.strip()).path
+    destination = self.container(to.strip())
     rdn = ldap.dn.explode_dn(target.path)[0]
-    new_dn = f"{rdn},{parent}"
+    new_dn = f"{rdn},{destination.path}"
     edit = Edit(field="distinguishedName", before=(target.path,), after=(new_dn,))
-    return AdPlan(action="ad.user.move", dn=target.path, new_dn=new_dn, edits=(edit,))
+    return ActionPlan(
+        action="ad.user.move",
+        path=target.path,
+        new_path=new_dn,
+        edits=(edit,),
+        checks=(destination,),
+    )
 
 
-def _plan_delete(self: AdActions, target: Target, params: Mapping[str, Any]) -> AdPlan:
-    return AdPlan(
+def _plan_delete(self: AdActions, target: Target, params: Mapping[str, Any]) -> ActionPlan:
+    return ActionPlan(
         action="ad.user.delete",
-        dn=target.path,
+        path=target.path,
         delete=True,
         notes=("the guardian can bring it back with its links (dirguard undelete)",),
     )
@@ -441,7 +421,7 @@ def _plan_delete(self: AdActions, target: Target, params: Mapping[str, Any]) -> 
 
 def _plan_member(
     self: AdActions, target: Target, params: Mapping[str, Any], *, add: bool
-) -> AdPlan:
+) -> ActionPlan:
     action = "ad.group.add-member" if add else "ad.group.remove-member"
     if target.object_kind != "group":
         raise ActionRefused(f"{action} works on groups; {target.path} is a {target.object_kind}")
@@ -459,9 +439,9 @@ def _plan_member(
     current = tuple(target.fields.get("member") or ())
     folded = {m.casefold() for m in current}
     if add and member.casefold() in folded:
-        return AdPlan(action=action, dn=target.path, notes=(f"{member} is already a member",))
+        return ActionPlan(action=action, path=target.path, notes=(f"{member} is already a member",))
     if not add and member.casefold() not in folded:
-        return AdPlan(action=action, dn=target.path, notes=(f"{member} is not a member",))
+        return ActionPlan(action=action, path=target.path, notes=(f"{member} is not a member",))
     after = (
         (*current, member)
         if add
@@ -469,12 +449,15 @@ def _plan_member(
     )
     # Only the one value is written (MOD_ADD / MOD_DELETE of the member), never the whole list.
     edit = Edit(field="member", before=None if add else (member,), after=(member,) if add else None)
-    return AdPlan(
-        action=action, dn=target.path, edits=(edit,), notes=(f"{len(after)} member(s) afterwards",)
+    return ActionPlan(
+        action=action,
+        path=target.path,
+        edits=(edit,),
+        notes=(f"{len(after)} member(s) afterwards",),
     )
 
 
-def _plan_create(self: AdActions, target: Target, params: Mapping[str, Any]) -> AdPlan:
+def _plan_create(self: AdActions, target: Target, params: Mapping[str, Any]) -> ActionPlan:
     name = str(params.get("sAMAccountName") or "").strip()
     if not name or len(name) > 20 or any(c in name for c in '"/\\[]:;|=,+*?<>@ '):
         raise ActionRefused(
@@ -507,10 +490,10 @@ def _plan_create(self: AdActions, target: Target, params: Mapping[str, Any]) -> 
         "must change the password at first sign-in" if must_change else "password kept",
         "enabled" if enabled else "created disabled",
     ]
-    return AdPlan(
+    return ActionPlan(
         action="ad.user.create",
-        dn=target.path,
-        new_dn=new_dn,
+        path=target.path,
+        new_path=new_dn,
         edits=tuple(edits),
         notes=tuple(notes),
         hidden={
@@ -521,7 +504,7 @@ def _plan_create(self: AdActions, target: Target, params: Mapping[str, Any]) -> 
     )
 
 
-Planner = Callable[[AdActions, Target, Mapping[str, Any]], AdPlan]
+Planner = Callable[[AdActions, Target, Mapping[str, Any]], ActionPlan]
 
 _PLANNERS: dict[str, Planner] = {
     "ad.user.create": _plan_create,

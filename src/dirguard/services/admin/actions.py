@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dirguard.catalog.admin_actions import ACTIONS_BY_KEY, AdminAction
+from dirguard.core.admin_plan import Performed
 from dirguard.core.delegation import ConsoleUser, Decision, Target, decide
 from dirguard.providers.base import SourceError, store_source
 from dirguard.services.admin.delegation import current_delegation
 from dirguard.services.errors import Problem, ServiceError
-from dirguard.services.runtime import Runtime
+from dirguard.services.runtime import Runtime, choose_entra_tenant
 from dirguard.store.audit import AuditOutcome, record_audit
 
 
@@ -52,10 +53,6 @@ class ActionPreview:
     allowed_by: tuple[str, ...]
     """``role over scope`` of each assignment that allows it."""
 
-    @property
-    def changes_nothing(self) -> bool:
-        return not self.edits and self.action not in ("ad.user.delete",)
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "action": self.action,
@@ -74,6 +71,8 @@ class ActionResult:
     """Where the object is afterwards (a move's new DN, a create's DN)."""
     request_id: str
     audit_id: int
+    revealed: str | None = field(default=None, repr=False)
+    """A secret the action made (a Temporary Access Pass), shown to the operator this once."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +80,7 @@ class ActionResult:
             "object": self.object,
             "request_id": self.request_id,
             "audit_id": self.audit_id,
+            "revealed": self.revealed,
         }
 
 
@@ -105,6 +105,29 @@ def _ad_actions(runtime: Runtime, domain_name: str) -> Iterator[Any]:
         )
     with opener() as conn:
         yield AdActions(conn, source=store_source("ad", domain.name))
+
+
+@contextmanager
+def _entra_actions(runtime: Runtime, tenant_name: str) -> Iterator[Any]:
+    from dirguard.catalog.permission_model import Service
+    from dirguard.providers.entra.admin_actions import EntraActions
+
+    tenant = choose_entra_tenant(runtime.config, tenant_name)
+    if Service.ADMINISTRATOR not in tenant.services:
+        raise ServiceError(
+            f"{tenant.name}: the tenant does not run the Administrator service (add"
+            " 'administrator' to its services and connect it): web actions are off for it",
+            Problem.CONFIG,
+        )
+    with runtime.open_entra(tenant) as graph:
+        yield EntraActions(graph, source=store_source("entra", tenant.name))
+
+
+def _actions(runtime: Runtime, directory: str, source: str) -> Any:
+    """The provider's actions on ``source`` (a context manager)."""
+    if directory == "entra":
+        return _entra_actions(runtime, source)
+    return _ad_actions(runtime, source)
 
 
 def _refused(decision: Decision, user: ConsoleUser) -> ServiceError:
@@ -133,19 +156,13 @@ def _prepare(
     runtime: Runtime, user: ConsoleUser, request: ActionRequest, actions: Any
 ) -> tuple[ActionPreview, Any]:
     declared = _declared(request.action)
-    if declared.directory != "ad":
-        raise ServiceError(f"{declared.key}: {declared.directory} actions are not available yet")
     try:
         if declared.creates:
-            where = actions.container(request.target)
-            plan = actions.plan(declared.key, where, request.params)
-            checked = [where]
+            where = actions.container(request.target, request.params)
         else:
             where = actions.find(request.target)
-            plan = actions.plan(declared.key, where, request.params)
-            checked = [where]
-            if plan.new_dn is not None:
-                checked.append(actions.container(plan.new_dn.split(",", 1)[1]))
+        plan = actions.plan(declared.key, where, request.params)
+        checked = [where, *plan.checks]
     except SourceError as error:
         problem = Problem.PERMISSION if error.refused else Problem.CONFLICT
         raise ServiceError(str(error), problem) from None
@@ -156,7 +173,7 @@ def _prepare(
     preview = ActionPreview(
         action=declared.key,
         title=declared.title,
-        target=plan.new_dn or plan.dn,
+        target=plan.new_path or plan.path,
         edits=tuple(e.shown() for e in plan.edits),
         notes=plan.notes,
         allowed_by=tuple(f"{a.role.name} over {a.scope.name}" for a in decision.via),
@@ -166,7 +183,7 @@ def _prepare(
 
 def preview_action(runtime: Runtime, user: ConsoleUser, request: ActionRequest) -> ActionPreview:
     """What the action would change, after the delegation check; nothing is written."""
-    with _ad_actions(runtime, request.source) as actions:
+    with _actions(runtime, _declared(request.action).directory, request.source) as actions:
         return _prepare(runtime, user, request, actions)[0]
 
 
@@ -175,9 +192,9 @@ def run_action(runtime: Runtime, user: ConsoleUser, request: ActionRequest) -> A
     declared = _declared(request.action)
     audit_target = f"{store_source(declared.directory, request.source)}/{request.target}"
     try:
-        with _ad_actions(runtime, request.source) as actions:
+        with _actions(runtime, declared.directory, request.source) as actions:
             preview, plan = _prepare(runtime, user, request, actions)
-            where = preview.target if preview.changes_nothing else actions.perform(plan)
+            done = Performed(path=preview.target) if plan.changes_nothing else actions.perform(plan)
     except ServiceError as error:
         outcome = (
             AuditOutcome.DENIED if error.problem is Problem.PERMISSION else AuditOutcome.FAILED
@@ -200,7 +217,7 @@ def run_action(runtime: Runtime, user: ConsoleUser, request: ActionRequest) -> A
         runtime,
         user,
         declared,
-        f"{store_source('ad', request.source)}/{where}",
+        f"{store_source(declared.directory, request.source)}/{done.path}",
         request,
         {
             "edits": list(preview.edits),
@@ -210,7 +227,11 @@ def run_action(runtime: Runtime, user: ConsoleUser, request: ActionRequest) -> A
         AuditOutcome.SUCCEEDED,
     )
     return ActionResult(
-        preview=preview, object=where, request_id=request.request_id, audit_id=audit_id
+        preview=preview,
+        object=done.path,
+        request_id=request.request_id,
+        audit_id=audit_id,
+        revealed=done.revealed,
     )
 
 
@@ -248,7 +269,14 @@ class ListedObject:
 
 
 def list_objects(
-    runtime: Runtime, user: ConsoleUser, source: str, kind: str, text: str = "", *, limit: int = 200
+    runtime: Runtime,
+    user: ConsoleUser,
+    source: str,
+    kind: str,
+    text: str = "",
+    *,
+    directory: str = "ad",
+    limit: int = 200,
 ) -> tuple[list[ListedObject], bool]:
     """The users or groups in ``source`` that ``user``'s scopes hold (nothing outside them is
     ever returned), at most ``limit``; and whether there were more."""
@@ -257,7 +285,7 @@ def list_objects(
     assignments = holding(current_delegation(runtime).assignments, user)
     if not assignments:
         return [], False
-    with _ad_actions(runtime, source) as actions:
+    with _actions(runtime, directory, source) as actions:
         try:
             found = actions.search(kind, text)
         except SourceError as error:

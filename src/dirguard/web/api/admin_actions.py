@@ -81,6 +81,9 @@ class ResultOut(PreviewOut):
     object: str
     request_id: str
     audit_id: int
+    revealed: str | None = Field(
+        default=None, description="A secret the action made (a Temporary Access Pass), shown once"
+    )
 
 
 class ObjectOut(BaseModel):
@@ -165,10 +168,11 @@ async def objects(
     source: str,
     kind: str = Query("user", pattern="^(user|group)$"),
     q: str = Query("", max_length=256),
+    directory: str = Query("ad", pattern="^(ad|entra)$"),
 ) -> ObjectsOut:
     runtime = acting_runtime(request, who)
     found, truncated = await run_in_threadpool(
-        list_objects, runtime, console_user(who), source, kind, q
+        lambda: list_objects(runtime, console_user(who), source, kind, q, directory=directory)
     )
     return ObjectsOut(
         objects=[

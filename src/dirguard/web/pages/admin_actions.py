@@ -88,9 +88,14 @@ def _pending(request: Request) -> PendingActions:
     return pending
 
 
-def _domains(request: Request) -> list[str]:
+def _sources(request: Request) -> list[str]:
+    """Store keys (``ad:<domain>``, ``entra:<tenant>``) of the places web actions are on for."""
+    from dirguard.catalog.permission_model import Service
+
     config = web_context(request).runtime.config
-    return [d.name for d in config.ad.domains if d.admin_bind_upn is not None]
+    return [f"ad:{d.name}" for d in config.ad.domains if d.admin_bind_upn is not None] + [
+        f"entra:{t.name}" for t in config.entra.tenants if Service.ADMINISTRATOR in t.services
+    ]
 
 
 def _declared(key: str) -> AdminAction:
@@ -104,28 +109,38 @@ def _declared(key: str) -> AdminAction:
 async def objects_page(
     request: Request, who: Viewer, source: str = "", kind: str = "user", q: str = ""
 ) -> Response:
-    domains = _domains(request)
-    chosen = source or (domains[0] if domains else "")
+    sources = _sources(request)
+    chosen = source if source in sources else (sources[0] if sources else "")
+    directory, _, name = chosen.partition(":")
     found: list[ListedObject] = []
     truncated, error = False, None
     if chosen and kind in ("user", "group"):
         try:
             found, truncated = await run_in_threadpool(
-                list_objects, acting_runtime(request, who), console_user(who), chosen, kind, q[:256]
+                lambda: list_objects(
+                    acting_runtime(request, who),
+                    console_user(who),
+                    name,
+                    kind,
+                    q[:256],
+                    directory=directory,
+                )
             )
         except ServiceError as failure:
             error = failure.message
+    creatable = [a for a in ACTIONS_BY_KEY.values() if a.creates and a.directory == directory]
     return render(
         request,
         "admin/objects.html",
-        domains=domains,
+        sources=sources,
         source=chosen,
+        name=name,
         kind=kind,
         q=q,
         objects=found,
         truncated=truncated,
         error=error,
-        creatable=[a for a in ACTIONS_BY_KEY.values() if a.creates and a.directory == "ad"],
+        creatable=creatable,
     )
 
 

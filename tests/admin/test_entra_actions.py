@@ -1,0 +1,251 @@
+"""Entra ID / Microsoft 365 web actions against the sandbox tenant over HTTPS, as the tenant's
+Administrator application, under delegation: a help desk scoped to the "Europe" administrative
+unit (and, in one test, to a virtual admin unit on department) creates a licensed cloud user
+there, invites a guest, manages methods and MFA state — and is refused outside its scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dirguard.catalog.permission_model import Service
+from dirguard.config.schema import (
+    Config,
+    EntraSection,
+    EntraTenantConfig,
+    SecretsConfig,
+    StoreConfig,
+)
+from dirguard.core.delegation import ConsoleUser
+from dirguard.services.admin.actions import (
+    ActionRequest,
+    list_objects,
+    preview_action,
+    run_action,
+)
+from dirguard.services.admin.delegation import assign, save_role, save_scope
+from dirguard.services.errors import Problem, ServiceError
+from dirguard.services.runtime import Runtime
+from dirguard.store.database import create_engine_for, session_factory, upgrade
+from dirguard.store.models import AuditRecord
+from tests.fixtures.graph_sandbox import RunningSandbox
+
+HELPER = ConsoleUser(name="helpdesk@contoso.com")
+ACTIONS = [
+    "entra.user.create",
+    "entra.user.invite",
+    "entra.user.edit",
+    "entra.user.list-methods",
+    "entra.user.remove-method",
+    "entra.user.issue-tap",
+    "entra.user.set-mfa-state",
+    "entra.group.add-member",
+]
+
+
+def _unit(sandbox: RunningSandbox, name: str) -> str:
+    return next(
+        u["id"] for u in sandbox.state.administrative_units.values() if u["displayName"] == name
+    )
+
+
+@pytest.fixture
+def runtime(
+    graph_sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Runtime]:
+    info = graph_sandbox.info
+    monkeypatch.setenv("DG_SANDBOX_SECRET", info.full_client_secret)
+    tenant = EntraTenantConfig(
+        name="sandbox",
+        tenant_id=info.tenant_id,
+        client_id=info.full_client_id,
+        client_secret="env:DG_SANDBOX_SECRET",
+        authority=info.login_base,
+        graph_url=info.login_base,
+        ca_file=info.ca_file,
+        services=[Service.GUARDIAN, Service.ADMINISTRATOR],
+        mode="full",
+    )
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    config = Config(
+        store=StoreConfig(url=url, checkpoint_file=tmp_path / "c.jsonl"),
+        secrets=SecretsConfig(key_file=tmp_path / "k", store_file=tmp_path / "s.json"),
+        entra=EntraSection(tenants=[tenant]),
+    )
+    engine = create_engine_for(url)
+    upgrade(engine)
+    runtime = Runtime(config=config, sessions=session_factory(engine), principal="root")
+    save_role(runtime, {"name": "Cloud desk", "actions": ACTIONS, "write_fields": ["*"]})
+    save_scope(
+        runtime,
+        {
+            "name": "Europe",
+            "kind": "entra-admin-unit",
+            "source": "entra:sandbox",
+            "base": _unit(graph_sandbox, "Europe"),
+        },
+    )
+    assign(runtime, "Cloud desk", "Europe", "user", HELPER.name)
+    try:
+        yield runtime
+    finally:
+        engine.dispose()
+
+
+def _request(target: str, action: str, **params: Any) -> ActionRequest:
+    return ActionRequest(action=action, source="sandbox", target=target, params=params)
+
+
+def _europe_user(sandbox: RunningSandbox, runtime: Runtime) -> dict[str, Any]:
+    found, _ = list_objects(runtime, HELPER, "sandbox", "user", directory="entra")
+    assert found, "the Europe unit holds users"
+    return {"id": found[0].path, "all": {o.path for o in found}}
+
+
+def test_list_filtering_shows_only_the_units_members(
+    graph_sandbox: RunningSandbox, runtime: Runtime
+) -> None:
+    found, truncated = list_objects(runtime, HELPER, "sandbox", "user", directory="entra")
+    europe = _unit(graph_sandbox, "Europe")
+    with graph_sandbox.client() as graph:
+        answer = graph.get(f"/directory/administrativeUnits/{europe}/members").json()
+    members = {m["id"] for m in answer["value"]}
+    assert {o.path for o in found} == members and not truncated
+    assert len(members) < len(graph_sandbox.state.users)
+
+
+def test_a_licensed_cloud_user_is_created_in_the_unit(
+    graph_sandbox: RunningSandbox, runtime: Runtime
+) -> None:
+    europe = _unit(graph_sandbox, "Europe")
+    request = _request(
+        europe,
+        "entra.user.create",
+        mailNickname="new.starter",
+        domain="sandbox7.example.com",
+        displayName="New Starter",
+        usageLocation="FR",
+        licenses=["ENTERPRISEPACK"],
+        password="Pa55-w0rd!x",
+        department="Sales",
+    )
+    shown = preview_action(runtime, HELPER, request)
+    assert shown.target == "new.starter@sandbox7.example.com"
+    assert any("ENTERPRISEPACK: " in note and "free seat" in note for note in shown.notes)
+    assert {"field": "passwordProfile", "before": None, "after": "(hidden)"} in shown.edits
+    done = run_action(runtime, HELPER, request)
+    with graph_sandbox.client() as graph:
+        user = graph.get(f"/users/{done.object}?$select=userPrincipalName,assignedLicenses").json()
+        units = graph.get(f"/users/{done.object}/memberOf").json()["value"]
+    assert user["userPrincipalName"] == "new.starter@sandbox7.example.com"
+    assert len(user["assignedLicenses"]) == 1
+    assert europe in {u["id"] for u in units}
+
+
+def test_an_unknown_upn_suffix_fails_with_microsofts_words(
+    graph_sandbox: RunningSandbox, runtime: Runtime
+) -> None:
+    request = _request(
+        _unit(graph_sandbox, "Europe"),
+        "entra.user.create",
+        mailNickname="x",
+        domain="nowhere.example",
+        password="Pa55-w0rd!x",
+    )
+    with pytest.raises(ServiceError, match=r"^The domain '@nowhere\.example' is not valid\.$"):
+        preview_action(runtime, HELPER, request)
+
+
+def test_outside_the_unit_is_refused_and_nothing_written(
+    graph_sandbox: RunningSandbox, runtime: Runtime
+) -> None:
+    inside = _europe_user(graph_sandbox, runtime)["all"]
+    outsider = next(u for u in graph_sandbox.state.users if u not in inside)
+    before = dict(graph_sandbox.state.users[outsider])
+    with pytest.raises(ServiceError, match="outside every scope") as caught:
+        run_action(
+            runtime, HELPER, _request(outsider, "entra.user.edit", fields={"jobTitle": "Pwned"})
+        )
+    assert caught.value.problem is Problem.PERMISSION
+    assert graph_sandbox.state.users[outsider].get("jobTitle") == before.get("jobTitle")
+    americas = _unit(graph_sandbox, "Americas")
+    with pytest.raises(ServiceError, match="outside every scope"):
+        preview_action(
+            runtime,
+            HELPER,
+            _request(
+                americas,
+                "entra.user.create",
+                mailNickname="y",
+                domain="sandbox7.example.com",
+                password="P4ss-w0rd!",
+            ),
+        )
+
+
+def test_tap_is_shown_once_and_mfa_state_and_methods_change(
+    graph_sandbox: RunningSandbox, runtime: Runtime
+) -> None:
+    user = _europe_user(graph_sandbox, runtime)["id"]
+    tap = run_action(runtime, HELPER, _request(user, "entra.user.issue-tap", lifetime_minutes="60"))
+    assert tap.revealed and len(tap.revealed) >= 8
+    with runtime.sessions() as session:
+        record = session.get(AuditRecord, tap.audit_id)
+        assert record is not None and tap.revealed not in repr(record.details)
+    listed = preview_action(runtime, HELPER, _request(user, "entra.user.list-methods"))
+    tap_method = next(n for n in listed.notes if n.startswith("temporaryAccessPass "))
+    method_id = tap_method.split()[1]
+    run_action(runtime, HELPER, _request(user, "entra.user.remove-method", method=method_id))
+    again = preview_action(runtime, HELPER, _request(user, "entra.user.list-methods"))
+    assert not any(method_id in note for note in again.notes)
+
+    set_on = run_action(
+        runtime, HELPER, _request(user, "entra.user.set-mfa-state", state="enforced")
+    )
+    assert set_on.preview.edits[0]["after"] == ("enforced",)
+    with graph_sandbox.client() as graph:
+        answer = graph.get(
+            f"{graph_sandbox.info.login_base}/beta/users/{user}/authentication/requirements"
+        )
+    state = answer.json()["perUserMfaState"]
+    assert state == "enforced"
+    with pytest.raises(ServiceError, match="state: one of disabled, enabled, enforced"):
+        preview_action(runtime, HELPER, _request(user, "entra.user.set-mfa-state", state="on"))
+
+
+def test_a_guest_is_invited(graph_sandbox: RunningSandbox, runtime: Runtime) -> None:
+    save_scope(
+        runtime,
+        {
+            "name": "Tenant guests",
+            "kind": "virtual",
+            "query": {"directories": ["entra"], "object_kinds": ["user"]},
+        },
+    )
+    assign(runtime, "Cloud desk", "Tenant guests", "user", HELPER.name)
+    done = run_action(
+        runtime,
+        HELPER,
+        _request("-", "entra.user.invite", email="partner@fabrikam.example", message="Welcome"),
+    )
+    with graph_sandbox.client() as graph:
+        guest = graph.get(f"/users/{done.object}?$select=userType,externalUserState").json()
+    assert guest["userType"] == "Guest"
+    assert guest["externalUserState"] == "PendingAcceptance"
+
+
+def test_a_tenant_without_the_administrator_service_offers_no_actions(
+    graph_sandbox: RunningSandbox, runtime: Runtime
+) -> None:
+    tenant = runtime.config.entra.tenants[0].model_copy(update={"services": [Service.GUARDIAN]})
+    bare = Runtime(
+        config=runtime.config.model_copy(update={"entra": EntraSection(tenants=[tenant])}),
+        sessions=runtime.sessions,
+        principal="x",
+    )
+    with pytest.raises(ServiceError, match="does not run the Administrator service") as caught:
+        preview_action(bare, HELPER, _request("x", "entra.user.list-methods"))
+    assert caught.value.problem is Problem.CONFIG
