@@ -38,12 +38,8 @@ class ServedConsole:
         return ssl.create_default_context(cafile=str(self.cert))
 
 
-@contextmanager
-def served_console(
-    directory: Path, port: int, extra_toml: str = "", env: dict[str, str] | None = None
-) -> Iterator[ServedConsole]:
-    """Start ``dirguard serve`` (HTTPS, generated certificate) and stop it with SIGTERM after;
-    it must then exit 0."""
+def console_config(directory: Path, port: int, extra_toml: str = "") -> Path:
+    """The configuration file the served console reads (store and secrets in ``directory``)."""
     config = directory / "dirguard.toml"
     config.write_text(
         f"""
@@ -61,6 +57,20 @@ port = {port}
 """,
         encoding="utf-8",
     )
+    return config
+
+
+@contextmanager
+def served_console(
+    directory: Path,
+    port: int,
+    extra_toml: str = "",
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+) -> Iterator[ServedConsole]:
+    """Start ``dirguard serve`` (HTTPS, generated certificate) and stop it with SIGTERM after;
+    it must then exit 0."""
+    config = console_config(directory, port, extra_toml)
     environment = {
         **os.environ,
         "DIRGUARD_CONFIG": str(config),
@@ -71,7 +81,7 @@ port = {port}
     log = directory / "serve.log"
     with log.open("w", encoding="utf-8") as output:
         process = subprocess.Popen(
-            [str(DIRGUARD), "-v", "serve"],
+            [str(DIRGUARD), "-v", "serve", *args],
             env=environment,
             stdout=output,
             stderr=output,
