@@ -17,11 +17,13 @@ and one per value added to or removed from a linked or unordered field (``add-va
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dirguard.catalog.resource_type import ResourceType
+from dirguard.catalog.graph_rules import LinkWrite
+from dirguard.catalog.resource_type import GraphSource, ResourceType
 from dirguard.core.change_op import ChangeOp
 
 Content = dict[str, list[Any]]
@@ -84,16 +86,34 @@ def ordered(row: ResourceType, name: str, values: list[Any]) -> list[Any]:
     return values
 
 
+def object_links(row: ResourceType) -> frozenset[str]:
+    """Linked fields whose values are objects of their own (``LinkWrite.OBJECTS``:
+    authentication methods, federated credentials), lowercased; the others hold ids."""
+    links = getattr(row.source, "links", ())
+    return frozenset(link.field.lower() for link in links if link.write is LinkWrite.OBJECTS)
+
+
+def _plain(value: Any) -> Any:
+    """An object without its OData annotations."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if "@odata." not in k}
+    return value
+
+
 def normalize(row: ResourceType, item: Mapping[str, Any]) -> Content:
     """A Graph JSON object as stored content (see the module docstring)."""
     volatile = _lowered(row.volatile_fields)
     linked = _lowered(row.linked_fields)
+    objects = object_links(row)
     content: Content = {}
     for name, value in item.items():
         if "@" in name or name.lower() in volatile or value is None:
             continue
-        if name.lower() in linked:
-            values: list[Any] = link_ids(value)
+        if name.lower() in objects:
+            items = value if isinstance(value, list) else [value]
+            values: list[Any] = [_plain(v) for v in items if isinstance(v, dict)]
+        elif name.lower() in linked:
+            values = link_ids(value)
         elif isinstance(value, list):
             values = list(value)
         else:
@@ -103,10 +123,37 @@ def normalize(row: ResourceType, item: Mapping[str, Any]) -> Content:
     return content
 
 
-def object_path(row: ResourceType, external_id: str) -> str:
-    """Where the object lives, as its store row says: ``{collection}/{id}``."""
-    collection = getattr(row.source, "collection", row.key)
-    return f"{collection}/{external_id}"
+def object_path(
+    row: ResourceType, external_id: str, content: Mapping[str, Any] | None = None
+) -> str:
+    """Where the object lives, as its store row says: its item path (``{collection}/{id}``; a
+    singleton's collection; under its parent's id for a collection below each parent)."""
+    source = row.source
+    if not isinstance(source, GraphSource):
+        return f"{row.key}/{external_id}"
+    collection = source.collection
+    if "{parent}" in collection and source.parent_field and content is not None:
+        held = content.get(source.parent_field)
+        parent = held[0] if isinstance(held, list) and held else held
+        if parent:
+            collection = collection.replace("{parent}", str(parent))
+    return source.item.format(collection=collection, id=external_id)
+
+
+def store_id(row: ResourceType, graph_id: str, item: Mapping[str, Any] | None = None) -> str:
+    """The object's id in the store: its Graph id when that is a GUID (directory objects,
+    policies: unique in the tenant), else its item path (``{collection}/{id}``): a role
+    assignment's id is also its schedule's, and a singleton's id is its name."""
+    try:
+        uuid.UUID(graph_id)
+    except ValueError:
+        return object_path(row, graph_id, item)
+    return graph_id
+
+
+def graph_id_of(row: ResourceType, content: Mapping[str, Any]) -> str | None:
+    """The Graph id a stored state holds (as the row identifies it)."""
+    return row.identify({k: (v[0] if isinstance(v, list) and v else v) for k, v in content.items()})
 
 
 def _presented(values: list[Any] | None) -> Any:

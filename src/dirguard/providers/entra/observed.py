@@ -28,6 +28,7 @@ from dirguard.providers.entra.graph_content import (
     object_path,
     ordered,
     removed,
+    store_id,
 )
 
 FULL = "full"
@@ -40,6 +41,8 @@ class GraphChange:
     """One object's change as a Graph read returned it."""
 
     external_id: str
+    """The store's id (:func:`~dirguard.providers.entra.graph_content.store_id`)."""
+    graph_id: str
     row: ResourceType
     kind: str
     content: Content = field(default_factory=dict)
@@ -53,7 +56,7 @@ class GraphChange:
 
     @property
     def path(self) -> str:
-        return object_path(self.row, self.external_id)
+        return object_path(self.row, self.graph_id, self.content)
 
     def resource_type(self) -> ResourceType:
         return self.row
@@ -96,13 +99,18 @@ def link_delta(entries: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(added), tuple(gone)
 
 
-def from_delta_entry(row: ResourceType, item: Mapping[str, Any], *, first: bool) -> GraphChange:
+def from_delta_entry(
+    row: ResourceType, object_id: str, item: Mapping[str, Any], *, first: bool
+) -> GraphChange:
     """A delta entry as a change: ``first`` for an object's first entry in a full round (its
     whole state: ``members@delta`` then lists every member)."""
-    object_id = str(item["id"])
     if "@removed" in item:
-        return GraphChange(external_id=object_id, row=row, kind=REMOVED)
+        return GraphChange(
+            external_id=store_id(row, object_id, item), graph_id=object_id, row=row, kind=REMOVED
+        )
     linked = {name.lower(): name for name in row.linked_fields}
+    for link in getattr(row.source, "links", ()):
+        linked[link.path.lower()] = link.field
     plain = {k: v for k, v in item.items() if not k.endswith("@delta")}
     content = normalize(row, plain)
     added: dict[str, tuple[str, ...]] = {}
@@ -129,7 +137,8 @@ def from_delta_entry(row: ResourceType, item: Mapping[str, Any], *, first: bool)
                 content[name] = ordered(row, name, ids)
     if first:
         return GraphChange(
-            external_id=object_id,
+            external_id=store_id(row, object_id, item),
+            graph_id=object_id,
             row=row,
             kind=FULL,
             content=content,
@@ -139,7 +148,8 @@ def from_delta_entry(row: ResourceType, item: Mapping[str, Any], *, first: bool)
         k for k, v in item.items() if v is None and "@" not in k and k not in content
     )
     return GraphChange(
-        external_id=object_id,
+        external_id=store_id(row, object_id, item),
+        graph_id=object_id,
         row=row,
         kind=PARTIAL,
         content=content,

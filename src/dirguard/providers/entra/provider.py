@@ -31,7 +31,7 @@ from dirguard.providers.base import (
     RecordedObject,
 )
 from dirguard.providers.entra.graph_client import GraphClient, make_credential
-from dirguard.providers.entra.graph_content import is_deleted, object_path
+from dirguard.providers.entra.graph_content import graph_id_of, is_deleted, object_path
 from dirguard.providers.entra.types import ENTRA_TYPES
 
 if TYPE_CHECKING:
@@ -115,8 +115,8 @@ class EntraProvider:
     ) -> ObjectFacts:
         """Its path ``{collection}/{id}``, deleted when it carries the deletion marker, its
         natural key (the row's, e.g. ``userPrincipalName``)."""
-        identity = resource_type.identify({k: (v[0] if v else None) for k, v in content.items()})
-        path = object_path(resource_type, identity) if identity else (known_path or "")
+        identity = graph_id_of(resource_type, content)
+        path = object_path(resource_type, identity, content) if identity else (known_path or "")
         values = content.get(resource_type.natural_key) or []
         return ObjectFacts(
             path=path,

@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
+from dirguard.catalog.resource_type import ResourceType
 from dirguard.config.schema import EntraTenantConfig
 from dirguard.providers.base import (
     ChangePage,
@@ -38,15 +39,27 @@ from dirguard.providers.base import (
     SourceError,
     store_source,
 )
-from dirguard.providers.entra.collect.batch import related_ids
+from dirguard.providers.entra.collect.batch import related_items
 from dirguard.providers.entra.collect.delta import delta_pages, expired, latest_link
 from dirguard.providers.entra.collect.pacing import Pacer
 from dirguard.providers.entra.collect.paging import Listing, list_pages
 from dirguard.providers.entra.collect.prefetch import Prefetch
-from dirguard.providers.entra.collect.scopes import GraphScope, find_scope, graph_scopes
+from dirguard.providers.entra.collect.scopes import (
+    GraphScope,
+    find_scope,
+    graph_scopes,
+    parent_scope,
+)
 from dirguard.providers.entra.directory_audit import DirectoryAuditSource
 from dirguard.providers.entra.graph_client import GraphAuthError, GraphClient, GraphError
-from dirguard.providers.entra.graph_content import PATH_FIELD, Json, canonical, normalize
+from dirguard.providers.entra.graph_content import (
+    PATH_FIELD,
+    Json,
+    canonical,
+    graph_id_of,
+    normalize,
+    store_id,
+)
 from dirguard.providers.entra.observed import FULL, REMOVED, GraphChange, from_delta_entry
 from dirguard.providers.registry import RESOURCE_TYPES
 
@@ -112,6 +125,7 @@ class EntraReader:
         self._no_top: set[str] = set()
         self._prefetch: Prefetch[SnapshotPage] | None = None
         self._audit: DirectoryAuditSource | None = None
+        self._refused_links: set[str] = set()
 
     @property
     def name(self) -> str:
@@ -140,7 +154,7 @@ class EntraReader:
         if not found.delta:
             return _encode(hash=None)
         try:
-            link = latest_link(self.graph, found.path, found.select, found.api_version)
+            link = latest_link(self.graph, found.delta_path, found.select, found.api_version)
         except GraphError as error:
             if error.status not in UNREADABLE_STATUSES:
                 raise
@@ -171,61 +185,99 @@ class EntraReader:
 
     def _snapshot_page(self, found: GraphScope, items: list[Json]) -> SnapshotPage:
         page = SnapshotPage()
-        links = self._links(found, [str(i["id"]) for i in items if i.get("id")], in_delta=False)
+        known: list[tuple[str, ResourceType, Json]] = []
         for item in items:
-            if not item.get("id"):
+            row = found.classify(item)
+            if row is None:
+                page.read += 1
+                page.not_in_catalog[str(item.get("@odata.type", found.path))] += 1
+                continue
+            object_id = row.identify(item)
+            if object_id is None:
                 page.unreadable += 1
                 continue
             page.read += 1
-            row = found.classify(item)
-            if row is None:
-                page.not_in_catalog[str(item.get("@odata.type", found.path))] += 1
-                continue
-            object_id = str(item["id"])
+            known.append((object_id, row, item))
+        links = self._links(found, [object_id for object_id, _r, _i in known], in_delta=False)
+        for object_id, row, item in known:
             content = normalize(row, {**item, **links.get(object_id, {})})
             page.objects.append(
-                ObservedObject(external_id=object_id, resource_type=row, content=content)
+                ObservedObject(
+                    external_id=store_id(row, object_id, item), resource_type=row, content=content
+                )
             )
         return page
 
     def _listing(self, found: GraphScope) -> Iterator[list[Json]]:
+        """The collection's items page by page (under each parent object, for a collection
+        held by the objects of a parent type)."""
+        parent = parent_scope(self._scopes, found)
+        if found.source.parent is not None:
+            if parent is None:
+                return
+            yield from self._children(found, parent)
+            return
         listing = Listing(
             path=found.path,
             select=found.select,
-            expand=found.expand,
+            expand=found.expand.path if found.expand is not None else None,
             api_version=found.api_version,
-            page_size=None if found.path in self._no_top else self.page_size,
+            page_size=None
+            if found.source.singleton or found.path in self._no_top
+            else self.page_size,
         )
         try:
             yield from list_pages(self.graph, listing)
         except GraphError as error:
-            # a singleton (policies/authorizationPolicy) or a collection that takes no $top
+            # a collection that takes no $top (Graph answers 400): once more without it
             if error.status != 400 or listing.page_size is None:
                 raise
             self._no_top.add(found.path)
             yield from self._listing(found)
 
+    def _children(self, found: GraphScope, parent: GraphScope) -> Iterator[list[Json]]:
+        """A collection below each object of ``parent``: the parents' ids (``$select=id``),
+        then one read per parent, 20 to a ``$batch``."""
+        ids = Listing(path=parent.path, select=("id",), api_version=parent.api_version)
+        query = f"?$select={','.join(found.select)}" if found.select else ""
+        for parents in list_pages(self.graph, ids):
+            urls = {
+                str(p["id"]): found.path.replace("{parent}", str(p["id"])) + query
+                for p in parents
+                if p.get("id")
+            }
+            read = related_items(self.graph, urls, api_version=found.api_version)
+            yield [item for values in read.values() for item in values or []]
+
     def _links(
         self, found: GraphScope, ids: Sequence[str], *, in_delta: bool
-    ) -> dict[str, dict[str, list[str]]]:
-        """``{object id: {linked field: [ids]}}`` of the fields read per object (``$batch``)."""
-        fields = found.batched_links(in_delta=in_delta)
-        if not fields or not ids:
+    ) -> dict[str, dict[str, list[Any]]]:
+        """``{object id: {linked field: values}}`` of the links read per object (``$batch``);
+        a link the account may not read is left out (what was stored of it stays)."""
+        links = found.batched_links(in_delta=in_delta)
+        if not links or not ids:
             return {}
         urls = {
-            f"{object_id}\x00{name}": f"{found.path}/{object_id}/{name}?$select=id"
+            f"{object_id}\x00{n}": found.link_url(link, object_id)
             for object_id in ids
-            for name in fields
+            for n, link in enumerate(links)
         }
-        read = related_ids(self.graph, urls, api_version=found.api_version)
-        links: dict[str, dict[str, list[str]]] = {}
-        for key, values in read.items():
-            object_id, name = key.split("\x00")
-            links.setdefault(object_id, {})[name] = values
-        for object_id in ids:
-            for name in fields:
-                links.setdefault(object_id, {}).setdefault(name, [])
-        return links
+        read = related_items(self.graph, urls, api_version=found.api_version)
+        values: dict[str, dict[str, list[Any]]] = {}
+        refused: set[str] = set()
+        for key, items in read.items():
+            object_id, n = key.split("\x00")
+            link = links[int(n)]
+            if items is None:
+                refused.add(link.field)
+                continue
+            values.setdefault(object_id, {})[link.field] = items
+        for field in sorted(refused - self._refused_links):
+            log.warning(
+                "%s: %s %s not read (refused); kept as stored", self.name, found.path, field
+            )
+        self._refused_links |= refused
+        return values
 
     def look_up(self, external_id: str) -> LookedUp | None:
         """Graph keeps no tombstone dirguard could read alike for every type: an object a
@@ -265,16 +317,17 @@ class EntraReader:
     ) -> Iterator[ChangePage]:
         entered: set[str] = set()
         present: set[str] = set()
-        for page in delta_pages(self.graph, found.path, found.select, link, found.api_version):
+        pages = delta_pages(self.graph, found.delta_path, found.select, link, found.api_version)
+        for page in pages:
             changes: list[GraphChange] = []
             for item in page.items:
-                if not item.get("id"):
-                    continue
                 row = found.classify(item)
-                if row is None:
+                object_id = None if row is None else row.identify(item)
+                if row is None or object_id is None:
                     continue
-                object_id = str(item["id"])
-                change = from_delta_entry(row, item, first=full and object_id not in entered)
+                change = from_delta_entry(
+                    row, object_id, item, first=full and object_id not in entered
+                )
                 entered.add(object_id)
                 if change.kind == REMOVED:
                     present.discard(object_id)
@@ -294,13 +347,13 @@ class EntraReader:
 
     def _relinked(self, found: GraphScope, changes: list[GraphChange]) -> list[GraphChange]:
         """Changed objects with their linked fields that delta does not report, read anew."""
-        wanted = [c.external_id for c in changes if c.kind != REMOVED]
+        wanted = [c.graph_id for c in changes if c.kind != REMOVED]
         links = self._links(found, wanted, in_delta=True)
         if not links:
             return changes
         out = []
         for change in changes:
-            extra = links.get(change.external_id)
+            extra = links.get(change.graph_id)
             if extra:
                 content = dict(change.content)
                 content.update({k: v for k, v in normalize(change.row, extra).items()})
@@ -309,6 +362,7 @@ class EntraReader:
                         content.pop(name, None)
                 change = GraphChange(
                     external_id=change.external_id,
+                    graph_id=change.graph_id,
                     row=change.row,
                     kind=change.kind,
                     content=content,
@@ -342,6 +396,7 @@ class EntraReader:
         changes = [
             GraphChange(
                 external_id=o.external_id,
+                graph_id=graph_id_of(o.resource_type, o.content) or o.external_id,
                 row=o.resource_type,
                 kind=FULL,
                 content=dict(o.content),

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from dirguard.providers.entra.graph_client import GraphClient, GraphError, retry_after
+from dirguard.providers.entra.graph_client import GraphClient, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -125,16 +125,17 @@ def _chunks(requests: Sequence[BatchRequest]) -> Iterable[list[BatchRequest]]:
         yield chunk
 
 
-def related_ids(
+def related_items(
     graph: GraphClient,
     urls: dict[str, str],
     *,
     api_version: str = "v1.0",
-) -> dict[str, list[str]]:
-    """The ids each relationship URL lists (``{key: url}`` in, ``{key: [id, ...]}`` out),
-    every page of it; a single-valued one (``users/{id}/manager``) gives its one id, a 404 none.
-    """
-    found: dict[str, list[str]] = {key: [] for key in urls}
+) -> dict[str, list[Json] | None]:
+    """The objects each URL lists (``{key: url}`` in, ``{key: [object, ...]}`` out), every page
+    of it; a single-valued relationship (``users/{id}/manager``) gives its one object and a 404
+    none. ``None`` for a URL answered with another error (the account may not read it, the
+    tenant does not offer it): the caller keeps what it knew."""
+    found: dict[str, list[Json] | None] = {key: [] for key in urls}
     todo = dict(urls)
     while todo:
         keys = list(todo)
@@ -147,17 +148,20 @@ def related_ids(
                 continue
             if answer.status >= 400:
                 error = answer.body.get("error", {})
-                raise GraphError(
+                log.info(
+                    "Graph %s (in $batch): HTTP %d %s",
+                    urls[key].split("?")[0],
                     answer.status,
-                    str(error.get("code", "error")),
-                    str(error.get("message", "")),
-                    urls[key],
+                    error.get("code", "") if isinstance(error, dict) else "",
                 )
+                found[key] = None
+                continue
             body = answer.body
             values = body.get("value") if "value" in body else [body]
-            for value in values or []:
-                if isinstance(value, dict) and value.get("id"):
-                    found[key].append(str(value["id"]))
+            held = found[key]
+            if held is None:
+                continue
+            held.extend(v for v in values or [] if isinstance(v, dict))
             link = body.get("@odata.nextLink")
             if link:
                 todo[key] = _relative(str(link), api_version)

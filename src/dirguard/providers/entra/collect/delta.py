@@ -51,9 +51,10 @@ class DeltaPage:
 
 
 def delta_start(path: str, select: Sequence[str]) -> tuple[str, dict[str, str]]:
-    """The first request of a full round: ``{path}/delta`` with the declared ``$select``."""
+    """The first request of a full round: the delta function ``path`` (``users/delta``) with
+    the declared ``$select``."""
     params = {"$select": ",".join(select)} if select else {}
-    return f"{path}/delta", params
+    return path, params
 
 
 def latest_link(

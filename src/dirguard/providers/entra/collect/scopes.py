@@ -5,9 +5,14 @@ hash is read; rows sharing one collection are one scope (an object is classified
 the rows' selectors). A scope's cursor stream names the mode and collection
 (``delta:users``, ``poll:identity/conditionalAccess/policies``).
 
-``$select`` is exactly the rows' declared fields (with ``id``), their linked fields left out:
-those are navigation properties, read by ``$expand`` where a list read can expand them (a user's
-``manager``), from ``members@delta`` in delta rounds, and else per object in ``$batch`` calls.
+What a row declares (``GraphSource``) decides the requests: ``$select`` is exactly its declared
+fields; a singleton (``policies/authorizationPolicy``) is one object, read without ``$top``; a
+collection under each object of a parent type (``servicePrincipals/{parent}/appRoleAssignedTo``)
+is read once per parent, in ``$batch`` calls; the delta function is the declared one. Links
+(``GraphLink``) are read as declared: ``members@delta`` with a delta round (``LinkRead.DELTA``;
+a full read lists them per object), the others per object in ``$batch`` calls, 20 objects per
+call — except a single-valued link a list read can ``$expand`` (a user's ``manager``: "user:
+list", https://learn.microsoft.com/graph/api/user-list), which costs no call at all.
 """
 
 from __future__ import annotations
@@ -15,30 +20,47 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from dirguard.catalog.graph_rules import GraphLink, LinkRead, LinkWrite
 from dirguard.catalog.resource_type import Collection, GraphSource, ResourceType, select_type
 from dirguard.providers.base import ReadScope
 from dirguard.providers.entra.graph_content import Json
 
 EXPANDABLE = {"users": frozenset({"manager"})}
-"""Single-valued navigation properties a list read of the collection may ``$expand`` (Graph
-expands one property per request; "user: list", https://learn.microsoft.com/graph/api/user-list)."""
-DELTA_LINKS = frozenset({"members"})
-"""Linked fields a delta round reports itself (``members@delta``)."""
+"""Single-valued links a list read of the collection may ``$expand`` (one per request)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class GraphScope:
     """One collection read as one scope."""
 
-    path: str
-    api_version: str
-    mode: Collection
     rows: tuple[ResourceType, ...]
+    mode: Collection
+
+    @property
+    def source(self) -> GraphSource:
+        found = self.rows[0].source
+        assert isinstance(found, GraphSource)
+        return found
+
+    @property
+    def path(self) -> str:
+        return self.source.collection
+
+    @property
+    def api_version(self) -> str:
+        return self.source.api_version
+
+    @property
+    def delta(self) -> bool:
+        return self.mode is Collection.GRAPH_DELTA and self.source.parent is None
+
+    @property
+    def delta_path(self) -> str:
+        return self.source.delta or f"{self.path}/delta"
 
     @property
     def stream(self) -> str:
-        kind = "delta" if self.mode is Collection.GRAPH_DELTA else "poll"
-        return f"{kind}:{self.path}"
+        return f"{'delta' if self.delta else 'poll'}:{self.path}"
 
     def read_scope(self) -> ReadScope:
         return ReadScope(
@@ -46,36 +68,50 @@ class GraphScope:
         )
 
     @property
-    def linked(self) -> tuple[str, ...]:
-        return tuple(sorted({name for row in self.rows for name in row.linked_fields}))
+    def links(self) -> tuple[GraphLink, ...]:
+        found: dict[str, GraphLink] = {}
+        for row in self.rows:
+            assert isinstance(row.source, GraphSource)
+            for link in row.source.links:
+                found.setdefault(link.field, link)
+        return tuple(found.values())
 
     @property
-    def expand(self) -> str | None:
-        found = sorted(EXPANDABLE.get(self.path, frozenset()) & set(self.linked))
-        return found[0] if found else None
+    def expand(self) -> GraphLink | None:
+        allowed = EXPANDABLE.get(self.path, frozenset())
+        for link in self.links:
+            if link.single and link.read is LinkRead.RELATIONSHIP and link.path in allowed:
+                return link
+        return None
 
     @property
     def select(self) -> tuple[str, ...]:
-        linked = {name.lower() for name in self.linked}
+        fields = {link.field.lower() for link in self.links}
         names: dict[str, None] = {}
         for row in self.rows:
             assert isinstance(row.source, GraphSource)
             for name in row.source.select:
-                if name.lower() not in linked:
+                if name.lower() not in fields:
                     names[name] = None
         if not names:
             return ()
         return ("id", *(n for n in names if n != "id"))
 
-    def batched_links(self, *, in_delta: bool) -> tuple[str, ...]:
-        """Linked fields read per object (``$batch``): those neither expanded nor, in a delta
-        round, reported by the round itself."""
-        skip = {self.expand} | (set(DELTA_LINKS) if in_delta and self.delta else set())
-        return tuple(name for name in self.linked if name not in skip)
+    def batched_links(self, *, in_delta: bool) -> tuple[GraphLink, ...]:
+        """Links read per object (``$batch``): all but the expanded one, and, in a delta round,
+        those the round reports itself."""
+        expanded = self.expand
+        return tuple(
+            link
+            for link in self.links
+            if link is not expanded and not (in_delta and link.read is LinkRead.DELTA)
+        )
 
-    @property
-    def delta(self) -> bool:
-        return self.mode is Collection.GRAPH_DELTA
+    def link_url(self, link: GraphLink, object_id: str) -> str:
+        """One object's relationship read (``$select=id`` for links to directory objects)."""
+        item = self.source.item.format(collection=self.path, id=object_id)
+        query = "" if link.write is LinkWrite.OBJECTS else "?$select=id"
+        return f"{item}/{link.path}{query}"
 
     def classify(self, item: Json) -> ResourceType | None:
         if len(self.rows) == 1:
@@ -84,7 +120,7 @@ class GraphScope:
 
 
 def graph_scopes(rows: Iterable[ResourceType]) -> list[GraphScope]:
-    """The scopes of the Graph rows, in declaration order."""
+    """The scopes of the Graph rows, in declaration order (a parent's before its children)."""
     grouped: dict[tuple[str, str, Collection], list[ResourceType]] = {}
     for row in rows:
         source = row.source
@@ -94,10 +130,7 @@ def graph_scopes(rows: Iterable[ResourceType]) -> list[GraphScope]:
             continue
         key = (source.collection, source.api_version, row.collection)
         grouped.setdefault(key, []).append(row)
-    return [
-        GraphScope(path=path, api_version=version, mode=mode, rows=tuple(found))
-        for (path, version, mode), found in grouped.items()
-    ]
+    return [GraphScope(rows=tuple(found), mode=mode) for (_p, _v, mode), found in grouped.items()]
 
 
 def find_scope(scopes: Sequence[GraphScope], scope: ReadScope) -> GraphScope:
@@ -105,3 +138,11 @@ def find_scope(scopes: Sequence[GraphScope], scope: ReadScope) -> GraphScope:
         if found.stream == scope.stream:
             return found
     raise KeyError(f"no Graph collection is read as {scope.stream!r}")
+
+
+def parent_scope(scopes: Sequence[GraphScope], found: GraphScope) -> GraphScope | None:
+    """The scope of the type whose objects hold ``found``'s collection."""
+    key = found.source.parent
+    if key is None:
+        return None
+    return next((s for s in scopes if key in {r.key for r in s.rows}), None)
