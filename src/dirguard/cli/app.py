@@ -124,6 +124,16 @@ COMMANDS = (
     LazyCommand("capture", "ad_cmd", "One incremental capture pass."),
     LazyCommand("rollback", "rollback_cmd", "Undo recorded changes with a stored plan."),
     LazyCommand(
+        "threats",
+        "threats_cmd",
+        "Threat definitions: list and show them, dry-run a rule file, scan the history.",
+    ),
+    LazyCommand(
+        "alerts",
+        "alerts_cmd",
+        "Alerts raised by the threat definitions: list, show, resolve, dismiss.",
+    ),
+    LazyCommand(
         "elevation",
         "elevation_cmd",
         "Just-in-time elevations of the read-only AD account: status and revocation.",

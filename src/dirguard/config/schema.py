@@ -17,9 +17,17 @@ from dirguard.catalog.resource_type import Partition
 from dirguard.config.clouds import cloud_mismatch
 from dirguard.config.credential_ref import CredentialRef
 from dirguard.config.paths import config_dir, data_dir, default_store_url
+from dirguard.config.threats_schema import ThreatsConfig
 
 SECRET_FIELDS = frozenset(
-    {"password", "client_secret", "certificate", "elevation_password", "admin_password"}
+    {
+        "password",
+        "client_secret",
+        "certificate",
+        "elevation_password",
+        "admin_password",
+        "signing_secret",
+    }
 )
 """Keys holding credential references: their values are never echoed in error messages."""
 
@@ -329,6 +337,7 @@ class Config(_Strict):
     ad: AdSection = Field(default_factory=AdSection)
     entra: EntraSection = Field(default_factory=EntraSection)
     web: WebConfig = Field(default_factory=WebConfig)
+    threats: ThreatsConfig = Field(default_factory=ThreatsConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

@@ -310,6 +310,8 @@ TABLES = (
     "console_sessions",
     "api_tokens",
     "login_failures",
+    "alerts",
+    "threat_hits",
 )
 """The store's tables, in the order ``dirguard db status`` lists them."""
 
@@ -357,4 +359,4 @@ class SavedSearch(Base):
 
 
 # Tables of other capabilities, on the same metadata (imported last: they import Base from here).
-from dirguard.store import console_models, models_admin  # noqa: E402, F401
+from dirguard.store import console_models, models_admin, models_alerts  # noqa: E402, F401

@@ -210,6 +210,9 @@ class Monitor:
     notifier: NotifierFactory | None = change_notifier
     chores: Sequence[Chore] = ()
     """Periodic work besides capturing (not with ``once``)."""
+    after_pass: Callable[[str], object] | None = None
+    """Called with the domain's name after each successful pass (threat detection on the events
+    just stored); a failure is logged and never stops the capture."""
 
     def __post_init__(self) -> None:
         if not self.domains:
@@ -303,6 +306,16 @@ class Monitor:
         state.due = self._now() + self.interval
         if result.events:
             log.info("domain %s: %d change event(s) stored", name, result.events)
+        if self.after_pass is not None:
+            try:
+                self.after_pass(name)
+            except Exception as error:  # detection never stops the capture
+                log.warning(
+                    "domain %s: threat detection failed (%s: %s); tried again after the next pass",
+                    name,
+                    type(error).__name__,
+                    error,
+                )
         if self.on_pass is not None:
             self.on_pass(name, result)
 

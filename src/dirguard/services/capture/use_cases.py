@@ -44,6 +44,7 @@ from dirguard.services.capture.snapshot import SnapshotResult, snapshot_source
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.rollback.elevation_cases import Revoked, revoke_pending_elevations
 from dirguard.services.runtime import Runtime
+from dirguard.services.threats.detect import DetectReport
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +237,10 @@ class MonitorRequest:
     stop: threading.Event | None = None
     """Set by the caller to stop (``dirguard serve --monitor`` runs the monitor in a thread and
     owns the signals); ``None``: the monitor stops on SIGTERM/SIGINT itself."""
+    detect: bool = True
+    """Match each pass's changes against the threat rules (alerts, auto-undo, notifications)."""
+    on_alerts: Callable[[DetectReport], None] | None = None
+    """Told of each pass's detection when it made or added to alerts."""
 
 
 def _chores(
@@ -258,6 +263,10 @@ def _chores(
             log.warning("pending elevation not revoked: %s", problem)
 
     chores = [Chore(name="elevation check", every=elevation_check, work=revoke_left_elevations)]
+    if every := runtime.config.threats.exposure_interval:
+        from dirguard.services.threats.monitoring import exposure_chore
+
+        chores.append(Chore(name="exposure checks", every=every, work=exposure_chore(runtime)))
     if every := runtime.config.store.checkpoint_interval:
 
         def checkpoint() -> None:
@@ -290,6 +299,8 @@ def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
     revoked = revoke_pending_elevations(runtime, domains)
     if request.on_revoked is not None:
         request.on_revoked(revoked)
+    from dirguard.services.threats.monitoring import detection_hook
+
     try:
         watcher = Monitor(
             sessions=runtime.sessions,
@@ -300,6 +311,7 @@ def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
             on_pass=request.on_pass,
             notifier=change_notifier if request.notify else None,
             chores=_chores(runtime, domains, request.elevation_check),
+            after_pass=detection_hook(runtime, request.on_alerts) if request.detect else None,
         )
         if request.stop is not None:
             return _run_until(watcher, request.stop)

@@ -1,0 +1,162 @@
+"""Matching events and objects against threat rules (pure; the store is reached through a
+:class:`Context` the caller provides)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from dirguard.core.threats.checks import glob_match, holds, items_of
+from dirguard.core.threats.model import EventFacts, ObjectFacts, Rule, RuleKind
+
+
+class Context(Protocol):
+    """What some rules need beyond the event: the object's current content and the groups a
+    member belongs to."""
+
+    def content(self, object_id: int) -> dict[str, Any]: ...
+
+    def groups_of(self, source: str, member: str) -> Sequence[str]:
+        """DNs and names of the groups of ``source`` whose ``member`` holds ``member`` (a DN)."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hit:
+    """One event (or object) a rule matched, with the incident key it is grouped under."""
+
+    rule: Rule
+    group_key: str
+    at: datetime
+    event: EventFacts | None = None
+    obj: ObjectFacts | None = None
+
+
+def _value_text(value: Any) -> str:
+    items = items_of(value)
+    return "" if not items else str(items[0])
+
+
+def group_key(rule: Rule, facts: EventFacts) -> str:
+    parts = []
+    for by in rule.grouping.by:
+        if by == "actor":
+            parts.append(facts.actor or "unknown")
+        elif by == "object":
+            parts.append(facts.object_path or facts.object_name or str(facts.object_id))
+        elif by == "source":
+            parts.append(facts.source)
+        elif by == "attribute":
+            parts.append(facts.attribute or "")
+        else:
+            parts.append(
+                _value_text(facts.new_value if facts.new_value is not None else facts.old_value)
+            )
+    return "|".join(parts)
+
+
+def _names(*values: str | None) -> list[str]:
+    return [v for v in values if v]
+
+
+def _object_matches(patterns: tuple[str, ...], path: str | None, name: str | None) -> bool:
+    return any(glob_match(n, patterns) for n in _names(path, name))
+
+
+def excluded(rule: Rule, facts: EventFacts) -> bool:
+    """Whether the rule's exclusions leave this event alone."""
+    ex = rule.exclude
+    if ex.actors and facts.actor and glob_match(facts.actor, ex.actors):
+        return True
+    if ex.objects and _object_matches(ex.objects, facts.object_path, facts.object_name):
+        return True
+    if ex.values:
+        for value in (*items_of(facts.new_value), *items_of(facts.old_value)):
+            if isinstance(value, str) and glob_match(value, ex.values):
+                return True
+    return False
+
+
+def _in_groups(rule: Rule, ctx: Context, source: str, member: str | None) -> bool:
+    m = rule.match
+    if not m.member_of and not m.not_member_of:
+        return True
+    groups = ctx.groups_of(source, member) if member else ()
+    if m.member_of and not any(glob_match(g, m.member_of) for g in groups):
+        return False
+    return not (m.not_member_of and any(glob_match(g, m.not_member_of) for g in groups))
+
+
+def _event_shape(rule: Rule, facts: EventFacts) -> bool:
+    m = rule.match
+    if rule.directory.value != facts.directory:
+        return False
+    if m.resource_types and not glob_match(facts.resource_type, m.resource_types):
+        return False
+    if m.ops and facts.op not in m.ops:
+        return False
+    if m.attributes and not (facts.attribute and glob_match(facts.attribute, m.attributes)):
+        return False
+    if m.objects and not _object_matches(m.objects, facts.object_path, facts.object_name):
+        return False
+    return not (
+        m.not_objects and _object_matches(m.not_objects, facts.object_path, facts.object_name)
+    )
+
+
+def match_event(rule: Rule, facts: EventFacts, ctx: Context, now: datetime) -> Hit | None:
+    """The hit when ``rule`` (a change rule) matches ``facts`` and no exclusion applies."""
+    if rule.kind is not RuleKind.CHANGE or not _event_shape(rule, facts):
+        return None
+    if not all(holds(c, facts.old_value, facts.new_value, now) for c in rule.match.when):
+        return None
+    if excluded(rule, facts):
+        return None
+    if rule.match.object_checks:
+        content = ctx.content(facts.object_id)
+        if not all(_content_holds(c, content, now) for c in rule.match.object_checks):
+            return None
+    member = _value_text(facts.new_value) if rule.match.member_of_value else facts.object_path
+    if not _in_groups(rule, ctx, facts.source, member):
+        return None
+    return Hit(rule=rule, group_key=group_key(rule, facts), at=facts.at, event=facts)
+
+
+def _content_holds(check: Any, content: dict[str, Any], now: datetime) -> bool:
+    return holds(check, None, content, now)
+
+
+def match_object(rule: Rule, obj: ObjectFacts, ctx: Context, now: datetime) -> Hit | None:
+    """The hit when ``rule`` (an exposure check) finds ``obj`` exposed."""
+    m = rule.match
+    if rule.kind is not RuleKind.EXPOSURE or rule.directory.value != obj.directory:
+        return None
+    if m.resource_types and not glob_match(obj.resource_type, m.resource_types):
+        return None
+    if m.objects and not _object_matches(m.objects, obj.path, obj.name):
+        return None
+    if m.not_objects and _object_matches(m.not_objects, obj.path, obj.name):
+        return None
+    if rule.exclude.objects and _object_matches(rule.exclude.objects, obj.path, obj.name):
+        return None
+    if not all(_content_holds(c, obj.content, now) for c in m.object_checks):
+        return None
+    if not _in_groups(rule, ctx, obj.source, obj.path):
+        return None
+    key = obj.path or obj.name or str(obj.object_id)
+    return Hit(rule=rule, group_key=key, at=now, obj=obj)
+
+
+def match_events(
+    rules: Iterable[Rule], events: Iterable[EventFacts], ctx: Context, now: datetime
+) -> list[Hit]:
+    """Every (rule, event) hit, events in the order given."""
+    chosen = [r for r in rules if r.enabled and r.kind is RuleKind.CHANGE]
+    hits = []
+    for facts in events:
+        for rule in chosen:
+            if (hit := match_event(rule, facts, ctx, now)) is not None:
+                hits.append(hit)
+    return hits
