@@ -15,6 +15,8 @@ from dirguard.services.console.roles import Role
 from dirguard.web.api import accounts as accounts_api
 from dirguard.web.api import admin_actions as admin_actions_api
 from dirguard.web.api import admin_delegation as admin_delegation_api
+from dirguard.web.api import changes as changes_api
+from dirguard.web.api import objects as objects_api
 from dirguard.web.api import system as system_api
 from dirguard.web.api import tokens as tokens_api
 from dirguard.web.navigation import NavItem
@@ -22,7 +24,9 @@ from dirguard.web.pages import account as account_pages
 from dirguard.web.pages import admin_accounts as admin_accounts_pages
 from dirguard.web.pages import admin_actions as admin_actions_pages
 from dirguard.web.pages import admin_delegation as admin_delegation_pages
+from dirguard.web.pages import changes as changes_pages
 from dirguard.web.pages import home as home_pages
+from dirguard.web.pages import objects as objects_pages
 from dirguard.web.pages import signin as signin_pages
 from dirguard.web.pages import signin_entra as signin_entra_pages
 from dirguard.web.pages import tokens as tokens_pages
@@ -40,6 +44,18 @@ class Area:
 
 AREAS: tuple[Area, ...] = (
     Area(name="home", pages=home_pages.router, nav=(NavItem(label="Home", path="/"),)),
+    Area(
+        name="changes",
+        api=changes_api.router,
+        pages=changes_pages.router,
+        nav=(NavItem(label="Changes", path="/changes"),),
+    ),
+    Area(
+        name="objects",
+        api=objects_api.router,
+        pages=objects_pages.router,
+        nav=(NavItem(label="Compare", path="/compare"),),
+    ),
     Area(
         name="administration",
         api=admin_actions_api.router,
