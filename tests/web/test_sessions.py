@@ -130,11 +130,21 @@ def test_totp_is_asked_for_and_checked(
     wrong = f"{(int(pyotp.TOTP(seed).at(web_clock.now)) + 1) % 1_000_000:06d}"
     assert _post_signin(client, "carol", PASSWORD, wrong) == 401
     assert _post_signin(client, "carol", PASSWORD, pyotp.TOTP(seed).at(web_clock.now)) == 303
+    replay = web_client()
+    assert _post_signin(replay, "carol", PASSWORD, pyotp.TOTP(seed).at(web_clock.now)) == 401
+    web_clock.advance(seconds=30)
+    assert _post_signin(replay, "carol", PASSWORD, pyotp.TOTP(seed).at(web_clock.now)) == 303
     with web_runtime.sessions() as db:
         stored = db.execute(select(AuditRecord.details)).all()
     assert seed not in str(stored)
     reasons = [r.details.get("reason") for r in _audit(web_runtime, "console.sign_in")]
-    assert reasons[:2] == ["second factor missing", "wrong second factor"]
+    assert reasons == [
+        "second factor missing",
+        "wrong second factor",
+        None,
+        "second factor code used before",
+        None,
+    ]
 
 
 def test_the_totp_seed_is_not_stored_in_clear(web_app: FastAPI, web_runtime: Runtime) -> None:

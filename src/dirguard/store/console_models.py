@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dirguard.store.column_types import StoredJson, utcnow
@@ -34,6 +34,8 @@ class ConsoleAccount(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     totp_secret: Mapped[str | None] = mapped_column(Text)
     """Fernet token of the base32 TOTP seed (``None``: no second factor)."""
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    """The time step of the last TOTP code accepted: a code is accepted once."""
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in: Mapped[datetime | None]

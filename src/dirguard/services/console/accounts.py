@@ -4,6 +4,7 @@ and the sign-in check with rate limiting; every sign-in attempt is in the audit 
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,6 +76,18 @@ def _info(row: ConsoleAccount) -> AccountInfo:
         created_at=row.created_at,
         last_sign_in=row.last_sign_in,
     )
+
+
+def totp_step(seed: str, code: str, now: datetime) -> int | None:
+    """The 30-second time step ``code`` belongs to (now, or one step either side for clock
+    drift); ``None`` when it is none of them. A step is accepted once per account (RFC 6238
+    section 5.2: a code must not be usable twice)."""
+    totp = pyotp.TOTP(seed)
+    current = totp.timecode(now)
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
 
 
 def _end_sessions(db: Session, name: str) -> None:
@@ -184,6 +197,7 @@ class LocalAccounts:
         with self.sessions.begin() as db:
             row = self._get(db, name)
             row.totp_secret = self.secrets.seal(seed)
+            row.totp_last_step = None
             record_audit(db, by, "console.account.totp_enroll", name, {}, AuditOutcome.SUCCEEDED)
         return pyotp.TOTP(seed).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)
 
@@ -192,6 +206,7 @@ class LocalAccounts:
         with self.sessions.begin() as db:
             row = self._get(db, name)
             row.totp_secret = None
+            row.totp_last_step = None
             record_audit(db, by, "console.account.totp_reset", name, {}, AuditOutcome.SUCCEEDED)
             return _info(row)
 
@@ -268,11 +283,15 @@ class LocalAccounts:
                     if not totp_code:
                         failure = "second factor missing"
                     else:
-                        seed = self.secrets.unseal(row.totp_secret)
-                        if not pyotp.TOTP(seed).verify(
-                            totp_code.strip(), for_time=now, valid_window=1
-                        ):
+                        step = totp_step(
+                            self.secrets.unseal(row.totp_secret), totp_code.strip(), now
+                        )
+                        if step is None:
                             failure = "wrong second factor"
+                        elif row.totp_last_step is not None and step <= row.totp_last_step:
+                            failure = "second factor code used before"
+                        else:
+                            row.totp_last_step = step
             if failure is not None or row is None:
                 record_failure(db, now, account=name, address=address)
                 record_audit(
