@@ -25,7 +25,8 @@ import pytest
 from dirguard.catalog.graph_rules import LinkRead, LinkWrite
 from dirguard.catalog.resource_type import Collection, GraphSource, ResourceType
 from dirguard.providers.entra.create_bodies import create_request, references_in, remove_request
-from dirguard.providers.entra.write_bodies import item_path, patch_plan
+from dirguard.providers.entra.graph_content import normalize
+from dirguard.providers.entra.write_bodies import graph_json, item_path, patch_plan
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.store import json_codec
 from tests.fixtures.requirements import unavailable
@@ -61,6 +62,7 @@ class Member:
     type: str
     """Type name without ``Collection(...)`` and namespace."""
     navigation: bool
+    collection: bool = False
 
 
 @cache
@@ -86,7 +88,11 @@ def schema() -> tuple[dict[str, dict[str, Member]], dict[str, str], set[str]]:
         if node.tag.endswith("}EntityType") or node.tag.endswith("}ComplexType"):
             name = node.attrib["Name"]
             own[name] = {
-                c.attrib["Name"]: Member(short(c.attrib["Type"]), c.tag.endswith(NAVIGATION))
+                c.attrib["Name"]: Member(
+                    short(c.attrib["Type"]),
+                    c.tag.endswith(NAVIGATION),
+                    c.attrib["Type"].startswith("Collection("),
+                )
                 for c in node
                 if c.tag.endswith("}Property") or c.tag.endswith("}NavigationProperty")
             }
@@ -303,3 +309,42 @@ def test_remove_is_a_delete_or_says_why_not(resource_type: ResourceType) -> None
         with pytest.raises(ValueError, match="cannot be deleted"):
             remove_request(resource_type, own)
         assert resource_type.restore.refusal
+
+
+@pytest.mark.parametrize("resource_type", GRAPH_TYPES, ids=ids)
+def test_collections_are_the_arrays_microsoft_declares(resource_type: ResourceType) -> None:
+    """What is written back as an array is what the CSDL declares an array, for every field the
+    row selects, classes or holds in its fixture."""
+    source, t = src(resource_type), resource_type
+    known = members(source.entity)
+    names = set(source.select) | set(fixture(t)) | t.unordered_fields | t.read_only_fields
+    for name in (names | t.never_written | source.collections) - t.linked_fields:
+        if name in known:
+            assert (name in source.collections) == known[name].collection, name
+    assert source.collections <= set(known), sorted(source.collections - set(known))
+
+
+@pytest.mark.parametrize("resource_type", WRITTEN, ids=ids)
+def test_a_stored_state_turns_back_into_the_graph_json_it_came_from(
+    resource_type: ResourceType,
+) -> None:
+    """The store's form (``graph_content.normalize``: lists of values, no annotations, no nulls)
+    read back by ``graph_json`` is the object Graph gave, its derived ``@odata.type``
+    recovered where bodies need it."""
+    own = fixture(resource_type)
+    stored = normalize(resource_type, own)
+    assert all(isinstance(v, list) for v in stored.values())
+    back = graph_json(resource_type, stored)
+    expected = {
+        k: v
+        for k, v in own.items()
+        if v is not None
+        and v != []
+        and k not in resource_type.volatile_fields
+        and (not k.startswith("@") or (k == "@odata.type" and resource_type.writes.odata_type))
+    }
+    assert resource_type.same_content(back, expected)
+    assert back.get("@odata.type") == expected.get("@odata.type")
+    if "@odata.type" in expected:
+        kind = str(expected["@odata.type"]).removeprefix("#microsoft.graph.")
+        assert kind in schema()[0], kind

@@ -151,6 +151,9 @@ class GraphWrites:
     odata_type: bool = False
     """Bodies carry the object's ``@odata.type`` (derived types: named locations, method
     configurations)."""
+    odata_type_of: Callable[[Mapping[str, Any]], str | None] | None = None
+    """The derived type of an object whose stored state lost its ``@odata.type`` (the store
+    keeps no annotations), from its other fields."""
     create: GraphCreate | None = None
     """``None``: cannot be created anew (singletons, verified domains)."""
     delete: bool = True

@@ -71,6 +71,10 @@ class GraphSource:
     """The field of an object that holds its parent's id (``resourceId``)."""
     links: tuple[GraphLink, ...] = ()
     """The type's linked fields and how each is read and written."""
+    collections: frozenset[str] = frozenset()
+    """Its properties that are JSON arrays (``Collection(...)`` in Microsoft's CSDL, contained
+    navigation properties answered inline included): how a stored field's list of values is
+    written back (an array, or its one value)."""
     app_only: bool = True
     """Graph answers the collection to an application token; ``False``: only to a signed-in
     user's (delegated) token (its page says "Application: Not supported")."""

@@ -26,6 +26,7 @@ from dirguard.providers.entra.write_bodies import (
     graph_source,
     item_path,
     link_ids,
+    odata_type,
     separate_requests,
     skipped_field,
 )
@@ -196,8 +197,9 @@ def create_request(
     allowed = _create_fields(resource_type, create)
     separate = {s.field: s for s in writes.separate}
     body: Body = {}
-    if writes.odata_type and "@odata.type" in content:
-        body["@odata.type"] = content["@odata.type"]
+    kind = odata_type(resource_type, content)
+    if kind is not None:
+        body["@odata.type"] = kind
     for name, value in content.items():
         if skipped_field(resource_type, name) or name in separate or value is None:
             continue

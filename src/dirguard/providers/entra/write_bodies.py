@@ -70,6 +70,46 @@ def item_path(resource_type: ResourceType, content: Content) -> str:
     return source.item.replace("{collection}", collection).replace("{id}", object_id)
 
 
+def odata_type(resource_type: ResourceType, content: Content) -> str | None:
+    """The ``@odata.type`` a body of the type carries: the object's own, else the one its row
+    infers from its fields; ``None`` when the type's bodies carry none."""
+    writes = resource_type.writes
+    if writes is None or not writes.odata_type:
+        return None
+    given = content.get("@odata.type")
+    if isinstance(given, str) and given:
+        return given
+    return writes.odata_type_of(content) if writes.odata_type_of else None
+
+
+STORED_DELETION_MARKER = "isDeleted"
+"""The field the store marks a removed object with (``graph_content.DELETED``)."""
+
+
+def graph_json(resource_type: ResourceType, stored: Content) -> dict[str, Any]:
+    """A stored state (each field a list of values, the store's form) as Graph JSON: a
+    collection property (``source.collections``) or a multi-valued link as an array, a
+    single-valued link as its id, anything else as its one value; the deletion marker left
+    out, ``@odata.type`` put back where the type's bodies need it. Plain Graph JSON (values not
+    wrapped in lists) passes through unchanged."""
+    source = graph_source(resource_type)
+    links = {link.field: link for link in source.links}
+    result: dict[str, Any] = {}
+    for name, value in stored.items():
+        if name == STORED_DELETION_MARKER:
+            continue
+        if not isinstance(value, list) or name in source.collections:
+            result[name] = value
+        elif name in links:
+            result[name] = (value[0] if value else None) if links[name].single else list(value)
+        else:
+            result[name] = value[0] if len(value) == 1 else (None if not value else list(value))
+    kind = odata_type(resource_type, result)
+    if kind is not None:
+        result["@odata.type"] = kind
+    return result
+
+
 def skipped_field(resource_type: ResourceType, name: str) -> bool:
     links = {link.field for link in graph_source(resource_type).links}
     return name.startswith("@odata.") or "@" in name or name in links
@@ -121,8 +161,9 @@ def patch_plan(
         else:
             body[name] = new
     if body:
-        if writes.odata_type and "@odata.type" in target:
-            body = {"@odata.type": target["@odata.type"], **body}
+        kind = odata_type(resource_type, target)
+        if kind is not None:
+            body = {"@odata.type": kind, **body}
         requests.insert(0, GraphRequest(method="PATCH", path=item, body=body))
     for link in graph_source(resource_type).links:
         link_requests, link_refusals = link_plan(

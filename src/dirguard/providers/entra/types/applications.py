@@ -63,6 +63,17 @@ APPLICATION = graph(
     source=GraphSource(
         collection="applications",
         entity="application",
+        collections=frozenset(
+            {
+                "addIns",
+                "appRoles",
+                "identifierUris",
+                "keyCredentials",
+                "passwordCredentials",
+                "requiredResourceAccess",
+                "tags",
+            }
+        ),
         delta="applications/delta",
         select=(
             "id",
@@ -138,6 +149,19 @@ SERVICE_PRINCIPAL = graph(
     source=GraphSource(
         collection="servicePrincipals",
         entity="servicePrincipal",
+        collections=frozenset(
+            {
+                "alternativeNames",
+                "appRoles",
+                "keyCredentials",
+                "notificationEmailAddresses",
+                "oauth2PermissionScopes",
+                "passwordCredentials",
+                "replyUrls",
+                "servicePrincipalNames",
+                "tags",
+            }
+        ),
         delta="servicePrincipals/delta",
         select=(
             "id",

@@ -26,6 +26,7 @@ ORG_CONTACT = graph(
     source=GraphSource(
         collection="contacts",
         entity="orgContact",
+        collections=frozenset({"addresses", "phones", "proxyAddresses"}),
         delta="contacts/delta",
         select=(
             "id",
@@ -117,6 +118,7 @@ DOMAIN = graph(
     source=GraphSource(
         collection="domains",
         entity="domain",
+        collections=frozenset({"supportedServices"}),
         select=(
             "id",
             "authenticationType",

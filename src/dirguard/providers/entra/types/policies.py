@@ -17,7 +17,14 @@ from __future__ import annotations
 
 from dirguard.catalog.graph_rules import GraphCreate, GraphWrites, Reference
 from dirguard.catalog.resource_type import GraphSource, ResourceType
-from dirguard.providers.entra.types.rows import CA_ROLLBACK, cloud_restore, graph, singleton_restore
+from dirguard.providers.entra.types.rows import (
+    CA_ROLLBACK,
+    cloud_restore,
+    graph,
+    method_configuration_type,
+    named_location_type,
+    singleton_restore,
+)
 
 CA_READ = ("guardian.conditional-access.monitor",)
 AUTHORIZATION = "guardian.entra.authorization-policy"
@@ -106,9 +113,14 @@ CONDITIONAL_ACCESS_POLICY = graph(
 NAMED_LOCATION = graph(
     key="entra.named_location",
     title="Conditional Access named location",
-    source=GraphSource(collection=f"{_CA}/namedLocations", entity="namedLocation"),
+    source=GraphSource(
+        collection=f"{_CA}/namedLocations",
+        entity="namedLocation",
+        collections=frozenset({"countriesAndRegions", "ipRanges"}),
+    ),
     writes=GraphWrites(
         odata_type=True,
+        odata_type_of=named_location_type,
         create=GraphCreate(path=f"{_CA}/namedLocations", requires=("@odata.type", "displayName")),
     ),
     natural_key="displayName",
@@ -233,8 +245,9 @@ AUTHENTICATION_METHOD_CONFIGURATION = graph(
     source=GraphSource(
         collection="policies/authenticationMethodsPolicy/authenticationMethodConfigurations",
         entity="authenticationMethodConfiguration",
+        collections=frozenset({"excludeTargets", "includeTargets"}),
     ),
-    writes=GraphWrites(odata_type=True, delete=False),
+    writes=GraphWrites(odata_type=True, odata_type_of=method_configuration_type, delete=False),
     natural_key="id",
     read_features=(f"{METHODS}.monitor",),
     write_features=(f"{METHODS}.rollback",),
@@ -266,6 +279,7 @@ CROSS_TENANT_ACCESS_POLICY = graph(
     source=GraphSource(
         collection=_XTAP,
         entity="crossTenantAccessPolicy",
+        collections=frozenset({"allowedCloudEndpoints"}),
         singleton=True,
         item="{collection}",
         select=("id", "displayName", "description", "allowedCloudEndpoints"),

@@ -121,3 +121,24 @@ def graph(
         name = source.collection.rsplit("/", 1)[-1]
         row = replace(row, identify=singleton_identity(name))
     return row
+
+
+def named_location_type(content: Content) -> str | None:
+    """An IP ranges location or a countries location, by the fields only that type has."""
+    if "ipRanges" in content or "isTrusted" in content:
+        return "#microsoft.graph.ipNamedLocation"
+    if "countriesAndRegions" in content or "countryLookupMethod" in content:
+        return "#microsoft.graph.countryNamedLocation"
+    return None
+
+
+def method_configuration_type(content: Content) -> str | None:
+    """A method configuration's type by its id (``Fido2`` ->
+    ``#microsoft.graph.fido2AuthenticationMethodConfiguration``), as Microsoft's
+    ``authenticationMethodConfiguration`` page lists them."""
+    method = content.get("id")
+    if isinstance(method, list):
+        method = method[0] if method else None
+    if not isinstance(method, str) or not method:
+        return None
+    return f"#microsoft.graph.{method[0].lower()}{method[1:]}AuthenticationMethodConfiguration"

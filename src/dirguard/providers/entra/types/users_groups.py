@@ -103,6 +103,16 @@ USER = graph(
     source=GraphSource(
         collection="users",
         entity="user",
+        collections=frozenset(
+            {
+                "assignedLicenses",
+                "businessPhones",
+                "identities",
+                "onPremisesProvisioningErrors",
+                "otherMails",
+                "proxyAddresses",
+            }
+        ),
         delta="users/delta",
         select=_USER_SELECT,
         links=(
@@ -184,6 +194,15 @@ GROUP = graph(
     source=GraphSource(
         collection="groups",
         entity="group",
+        collections=frozenset(
+            {
+                "assignedLicenses",
+                "groupTypes",
+                "proxyAddresses",
+                "resourceBehaviorOptions",
+                "resourceProvisioningOptions",
+            }
+        ),
         delta="groups/delta",
         select=(
             "id",
