@@ -156,7 +156,15 @@ def _source(resource_type: ResourceType) -> str:
     if isinstance(source, LdapSource):
         return f"LDAP {source.partition.value} partition `{source.ldap_filter}`"
     if isinstance(source, GraphSource):
-        return f"Graph {source.api_version} `{source.collection}`"
+        text = f"Graph {source.api_version} `{source.collection}`"
+        if source.delta:
+            text += f", delta `{source.delta}`"
+        if source.links:
+            links = ", ".join(f"{link.field} ({link.read.value})" for link in source.links)
+            text += f"; links: {links}"
+        if not source.app_only:
+            text += "; signed-in user only"
+        return text
     if isinstance(source, ExchangeSource):
         return f"Exchange admin API `{source.cmdlet}`"
     if isinstance(source, ArmSource):
