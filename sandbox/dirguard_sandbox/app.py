@@ -23,6 +23,7 @@ from dirguard_sandbox import (
     routes_contacts_invitations,
     routes_deleted_items,
     routes_delta_extras,
+    routes_devices,
     routes_directory,
     routes_groups,
     routes_licenses,
@@ -73,6 +74,7 @@ ROUTE_MODULES = (
     routes_contacts_invitations,
     routes_delta_extras,
     routes_mail_signins,
+    routes_devices,
 )
 """Imported for their ``@handles`` registrations."""
 

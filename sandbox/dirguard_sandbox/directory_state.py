@@ -140,6 +140,12 @@ class DirectoryState:
     sign_in_log: list[Json] = field(default_factory=list)
     """auditLogs/signIns entries, oldest first."""
     outbox: list[Json] = field(default_factory=list)
+    devices: dict[str, Json] = field(default_factory=dict)
+    """Entra devices by object id (``seed_devices``)."""
+    managed_devices: dict[str, Json] = field(default_factory=dict)
+    """Intune managed devices by id."""
+    device_local_credentials: dict[str, Json] = field(default_factory=dict)
+    """Windows LAPS backups by the device's ``deviceId``."""
     """Messages sent with users/{id}/sendMail (read on the admin path)."""
 
     def now(self) -> datetime.datetime:

@@ -320,6 +320,10 @@ from dirguard_sandbox.permissions_guardian_reads import (  # noqa: E402
     GUARDIAN_PERMISSIONS,
     GUARDIAN_READ_ENDPOINTS,
 )
+from dirguard_sandbox.permissions_devices import (  # noqa: E402
+    DEVICES_ENDPOINTS,
+    DEVICES_PERMISSIONS,
+)
 from dirguard_sandbox.permissions_pim import PIM_ENDPOINTS, PIM_PERMISSIONS  # noqa: E402
 from dirguard_sandbox.permissions_recovery import RECOVERY_ENDPOINTS  # noqa: E402
 
@@ -330,6 +334,7 @@ _MORE_PERMISSIONS = (
     + PIM_PERMISSIONS
     + GUARDIAN_PERMISSIONS
     + AGREEMENT_PERMISSIONS
+    + DEVICES_PERMISSIONS
 )
 APPLICATION_PERMISSIONS += _MORE_PERMISSIONS
 PERMISSIONS_BY_VALUE.update({permission.value: permission for permission in _MORE_PERMISSIONS})
@@ -345,5 +350,6 @@ ENDPOINTS += (
     + RECOVERY_ENDPOINTS
     + GUARDIAN_READ_ENDPOINTS
     + AGREEMENT_ENDPOINTS
+    + DEVICES_ENDPOINTS
 )
 __all__ = ["APPLICATION_PERMISSIONS", "BETA_ENDPOINTS", "ENDPOINTS", "READ_ONLY_PERMISSIONS"]

@@ -164,11 +164,6 @@ async def list_token_lifetime_policies(call: Call) -> Response:
     return _collection(call, "policies/tokenLifetimePolicies", [])
 
 
-@handles("GET", "/devices")
-async def list_devices(call: Call) -> Response:
-    return _collection(call, "devices", [])
-
-
 @handles("GET", "/groupSettings")
 async def list_group_settings(call: Call) -> Response:
     return _collection(call, "groupSettings", [])

@@ -19,6 +19,7 @@ from dirguard_sandbox.permissions_table import (
     PERMISSIONS_BY_VALUE,
     READ_ONLY_PERMISSIONS,
 )
+from dirguard_sandbox.seed_devices import seed_devices
 from dirguard_sandbox.seed_identity import seed_identity
 from dirguard_sandbox.seed_licensing_and_logs import seed_licensing_and_logs
 from dirguard_sandbox.seed_realistic import seed_realistic
@@ -67,6 +68,7 @@ def generate_tenant(options: SeedOptions) -> DirectoryState:
     _seed_applications(state, rng, created)
     seed_identity(state, rng, admin_id)
     seed_licensing_and_logs(state, options.seed, admin_id)
+    seed_devices(state, options.seed)
     if options.realistic:
         seed_realistic(state, rng, custom_domain, created, admin_id)
     return state

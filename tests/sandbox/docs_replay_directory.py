@@ -102,4 +102,12 @@ def directory_value(
         return str(state.sign_in_log[-1]["id"])
     if name == "subscribedSku-id":
         return next(iter(state.subscribed_skus))
+    devices = {
+        "device-id": state.devices,
+        "managedDevice-id": state.managed_devices,
+        "deviceLocalCredentialInfo-id": state.device_local_credentials,
+    }.get(name)
+    if devices is not None:
+        # A delete takes the last one, so that every other example still finds the first.
+        return list(devices)[-1] if method == "DELETE" else next(iter(devices))
     return None

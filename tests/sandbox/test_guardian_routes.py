@@ -176,12 +176,14 @@ def test_policy_settings_read_as_a_fresh_tenant_has_them(
         for path in (
             "/policies/tokenLifetimePolicies",
             "/identity/conditionalAccess/authenticationContextClassReferences",
-            "/devices",
             "/groupSettings",
         ):
             answer = reader.get(path)
             assert answer.status_code == 200, path
             assert answer.json()["value"] == []
+        devices = reader.get("/devices").json()["value"]
+    assert {d["id"] for d in devices} == set(graph_sandbox.state.devices)
+    assert devices and all(d["trustType"] == "AzureAd" for d in devices)
 
 
 def test_directory_synchronization_and_custom_attributes(
