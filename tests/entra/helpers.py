@@ -24,7 +24,9 @@ from dirguard.config.schema import (
 from dirguard.core.change_op import ChangeOp
 from dirguard.providers.base import store_source
 from dirguard.providers.entra.graph_client import GraphClient
+from dirguard.providers.entra.graph_content import normalize
 from dirguard.providers.entra.provider import open_graph
+from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.store.events import NewChangeEvent, append_events
 from dirguard.store.models import DirectoryObject, ObjectVersion
@@ -160,18 +162,10 @@ def rogue_app(sandbox: RunningSandbox, name: str, permissions: tuple[str, ...]) 
     )
 
 
-def as_content(record: dict[str, Any]) -> dict[str, list[Any]]:
-    """A Graph object as dirguard stores it: each property's values as a list (a collection
-    as it is, a scalar as one value, null as none)."""
-    content: dict[str, list[Any]] = {}
-    for key, value in record.items():
-        if key.startswith("@odata") and key != "@odata.type":
-            continue
-        if isinstance(value, list):
-            content[key] = list(value)
-        elif value is not None:
-            content[key] = [value]
-    return content
+def as_content(type_key: str, record: dict[str, Any]) -> dict[str, list[Any]]:
+    """A Graph object as a capture stores it (``graph_content.normalize``: each property's
+    values as a list, nulls, empty arrays, annotations and volatile fields left out)."""
+    return normalize(RESOURCE_TYPES[type_key], record)
 
 
 def record_object(
@@ -183,7 +177,7 @@ def record_object(
     deleted: bool = False,
 ) -> DirectoryObject:
     """Store one Entra object with its state as a version (as a snapshot would)."""
-    content = as_content(record)
+    content = as_content(type_key, record)
     obj = DirectoryObject(
         source=SOURCE,
         resource_type=type_key,

@@ -75,7 +75,12 @@ def test_recreated_objects_come_in_dependency_order_and_references_get_the_new_i
         "pol1",
         {},
         deleted=True,
-        last_live={"displayName": ["Block"], "conditions": [conditions], "id": ["pol1"]},
+        last_live={
+            "displayName": ["Block"],
+            "state": ["disabled"],
+            "conditions": [conditions],
+            "id": ["pol1"],
+        },
     )
     group = _obj(
         "entra.group", "g1", {}, deleted=True, last_live={"displayName": ["Tier 0"], "members": []}
@@ -91,12 +96,14 @@ def test_recreated_objects_come_in_dependency_order_and_references_get_the_new_i
     ops = [(s.op, s.target.label) for s in plan.steps]
     assert ops == [("restore", "Tier 0"), ("create", "Office"), ("create", "Block")]
     made_policy = plan.steps[2]
-    body = made_policy.payload["body"]
-    assert "id" not in body
-    assert body["conditions"]["locations"]["includeLocations"] == [ref("id:loc1")]
-    assert body["conditions"]["users"]["excludeGroups"] == [ref("id:g1")]
-    assert made_policy.depends_on == (1, 2)
-    assert plan.steps[1].payload["body"]["@odata.type"] == "#microsoft.graph.ipNamedLocation"
+    request = made_policy.payload["create"]["request"]
+    assert (request["method"], request["path"]) == ("POST", "identity/conditionalAccess/policies")
+    assert "id" not in request["body"]
+    assert request["body"]["conditions"]["locations"]["includeLocations"] == ["loc1"]
+    assert made_policy.payload["renames"] == {"g1": ref("id:g1"), "loc1": ref("id:loc1")}
+    assert made_policy.depends_on == (1, 2), "the recorded ids are swapped for the new ones"
+    location_body = plan.steps[1].payload["create"]["request"]["body"]
+    assert location_body["@odata.type"] == "#microsoft.graph.ipNamedLocation"
 
 
 def test_a_created_object_is_deleted_and_its_later_changes_are_not_replayed() -> None:

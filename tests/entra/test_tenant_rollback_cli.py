@@ -78,7 +78,7 @@ def test_conflict_force_undelete_and_restore_at(
             )
             record_change(session, stored_leaver, ChangeOp.DELETE)
             renamed = {**group, "displayName": "FIN", "members": []}
-            add_version(session, stored_group, as_content(renamed))
+            add_version(session, stored_group, as_content("entra.group", renamed))
 
     changes = run("changes", "--tenant", TENANT)["changes"]
     [title_change] = [c for c in changes if c["attribute"] == "jobTitle"]

@@ -28,6 +28,7 @@ its ``Retry-After``.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +39,7 @@ from dirguard.providers.base import SourceError, StepResult
 from dirguard.providers.entra.graph_client import GraphAuthError, GraphClient, GraphError
 from dirguard.providers.entra.rights import EntraRights, rights_for
 from dirguard.providers.entra.rollback_bodies import as_graph_value
+from dirguard.providers.entra.write_bodies import GRAPH_BASE
 
 WRITE_QUOTA = 3000
 WRITE_WINDOW = 150.0
@@ -169,7 +171,7 @@ class EntraStepWriter:
         if op == "restore":
             return self._restore(step)
         if op == "create":
-            return self._create(step, dict(payload["body"]))
+            return self._create(step, dict(payload["create"]))
         if op == "delete":
             if self._read(_path(step), **{"$select": "id"}) is None:
                 return StepResult(status="unchanged", outcome="already gone")
@@ -177,12 +179,26 @@ class EntraStepWriter:
             return StepResult(status="succeeded", outcome=step.description)
         raise SourceError(f"an Entra step cannot {op!r}")
 
-    def _create(self, step: Step, body: dict[str, Any], why: str = "") -> StepResult:
-        made = self._write("POST", str(step.payload["collection"]), body)
+    def _resolved(self, step: Step, request: Mapping[str, Any], new_id: str = "") -> Any:
+        """A recorded request with the tenant's Graph root, the new ids of objects the plan
+        re-created (``renames``, resolved by the step loop) and this object's new id."""
+        text = json.dumps(dict(request))
+        text = text.replace(GRAPH_BASE, f"{self._graph_url}/v1.0")
+        for old, new in dict(step.payload.get("renames") or {}).items():
+            text = text.replace(str(old), str(new))
+        return json.loads(text.replace("{id}", new_id) if new_id else text)
+
+    def _send(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        return self._write(str(request["method"]), str(request["path"]), request.get("body"))
+
+    def _create(self, step: Step, creation: Mapping[str, Any], why: str = "") -> StepResult:
+        made = self._send(self._resolved(step, creation["request"]))
         new_id = made.get("id")
         if not new_id:
             return StepResult(status="failed", outcome="Graph answered without the new id")
         self._created = str(new_id)
+        for after in creation.get("after") or ():
+            self._send(self._resolved(step, after, str(new_id)))
         return StepResult(
             status="succeeded", outcome=f"{why}created with id {new_id}", produced_id=str(new_id)
         )

@@ -3,11 +3,12 @@
 A Graph object's stored content is its JSON in the store's field -> values form (as for AD, so
 history, ``show --at`` and the hash chain read it alike): each property a list of values (a
 scalar as one value, an array as its values), ``null`` and empty arrays left out, OData
-annotations left out, the row's volatile fields left out (a repoll where only they moved stores
-nothing) and the values of its unordered fields in one fixed order. A linked field (a navigation
-property: ``members``, ``owners``, ``manager``) holds the ids it points to. A removed object keeps
-its last state with the store's deletion marker ``isDeleted: ["TRUE"]`` (what
-:mod:`dirguard.services.history` replays a delete event into).
+annotations left out (but the ``@odata.type`` of a derived type its row writes: creating a
+named location anew needs it), the row's volatile fields left out (a repoll where only they
+moved stores nothing) and the values of its unordered fields in one fixed order. A linked field
+(a navigation property: ``members``, ``owners``, ``manager``) holds the ids it points to. A
+removed object keeps its last state with the store's deletion marker ``isDeleted: ["TRUE"]``
+(what :mod:`dirguard.services.history` replays a delete event into).
 
 Events (:func:`diff`): one per changed property (``modify``, old and new as one value or a list),
 and one per value added to or removed from a linked or unordered field (``add-value`` /
@@ -31,6 +32,7 @@ Json = dict[str, Any]
 
 DELETED = "isDeleted"
 """The store's deletion marker field (value ``["TRUE"]``), shared with AD's history replay."""
+ODATA_TYPE = "@odata.type"
 PATH_FIELD = "id"
 """What delete events of Graph objects name as their attribute."""
 
@@ -106,7 +108,11 @@ def normalize(row: ResourceType, item: Mapping[str, Any]) -> Content:
     linked = _lowered(row.linked_fields)
     objects = object_links(row)
     content: Content = {}
+    derived = row.writes is not None and row.writes.odata_type
     for name, value in item.items():
+        if name == ODATA_TYPE and derived and isinstance(value, str):
+            content[name] = [value]  # a derived type (a named location's): creating anew needs it
+            continue
         if "@" in name or name.lower() in volatile or value is None:
             continue
         if name.lower() in objects:

@@ -33,13 +33,15 @@ from dirguard.core.change_op import ChangeOp
 from dirguard.core.plan import PlanDraft, Step, Target, ref
 from dirguard.providers.base import Content, RecordedChange, RecordedObject, Unplannable
 from dirguard.providers.entra import KIND
+from dirguard.providers.entra.create_bodies import create_request
 from dirguard.providers.entra.rollback_bodies import (
     ACTION_WRITTEN,
     as_graph_value,
     collection_path,
-    create_body,
+    graph_json,
     patch_body,
 )
+from dirguard.providers.entra.write_bodies import GraphRequest
 
 PASSWORDS = "passwordCredentials"
 
@@ -83,13 +85,39 @@ def _same(attribute: str, left: Any, right: Any) -> bool:
     return bool(a == b)
 
 
+def _creation(
+    obj: RecordedObject, state: Content | None, *, fallback: bool = False
+) -> dict[str, Any] | None:
+    """The request creating ``obj`` anew from ``state`` by its row's write rules
+    (:func:`~dirguard.providers.entra.create_bodies.create_request`: read-only and server-set
+    fields left out, links bound, separate writes after), as a step payload; ``None`` when its
+    row cannot create it anew. The ids it holds are the recorded ones: the writer swaps in the
+    new ids of objects the plan re-created (``renames``)."""
+    if state is None:
+        return None
+    try:
+        made = create_request(obj.resource_type, graph_json(obj.resource_type, state))
+    except ValueError as error:
+        if fallback:  # a restore that cannot fall back to creating anew: said when it fails
+            return None
+        raise EntraPlanningError(f"{obj.label}: {error}") from None
+    return {
+        "request": _request(made.request),
+        "after": [_request(r) for r in made.after],
+    }
+
+
+def _request(request: GraphRequest) -> dict[str, Any]:
+    return {"method": request.method, "path": request.path, "body": request.body}
+
+
 def _restore(obj: RecordedObject) -> list[_Draft]:
     """A deleted object brought back, then the links it held (members, owners) from its last
     recorded state: a restore brings them back itself (those steps find nothing to do), an
     object created anew gets them from these steps."""
     rules = obj.resource_type.restore
     state = obj.last_live
-    body = create_body(obj.resource_type, state) if state is not None else None
+    body = _creation(obj, state, fallback=rules.reanimate) if rules.recreate else None
     if rules.reanimate:
         fallback = rules.recreate and body is not None
         step = Step(
@@ -102,15 +130,14 @@ def _restore(obj: RecordedObject) -> list[_Draft]:
         )
         drafts = [_Draft(step=step, rank=0, makes=obj.external_id)]
     elif not rules.recreate or body is None:
-        raise EntraPlanningError(
-            f"{obj.label}: deleted, and dirguard holds no state of it to create it anew"
-        )
+        why = rules.refusal or "dirguard holds no state of it to create it anew"
+        raise EntraPlanningError(f"{obj.label}: deleted, and {why}")
     else:
         step = Step(
             op="create",
             target=_target(obj),
             description=f"create {obj.label} anew from its last recorded state (new id)",
-            payload=_where(obj) | {"body": body},
+            payload=_where(obj) | {"create": body},
             produces=produced_name(obj.external_id),
         )
         drafts = [_Draft(step=step, rank=1, makes=obj.external_id)]
@@ -222,7 +249,7 @@ def _with_references(drafts: list[_Draft]) -> tuple[Step, ...]:
 
     def named(value: Any) -> set[str]:
         if isinstance(value, str):
-            return {value} if value in made else set()
+            return {old for old in made if old in value}
         if isinstance(value, Mapping):
             return set().union(*(named(v) for v in value.values())) if value else set()
         if isinstance(value, list | tuple):
@@ -262,7 +289,12 @@ def _with_references(drafts: list[_Draft]) -> tuple[Step, ...]:
             and d.makes is None
         ):
             target = replace(target, external_id=renamed[target.external_id])
-        payload = swapped(dict(step.payload))
+        payload = dict(step.payload)
+        creation = payload.get("create") or payload.get("recreate")
+        wanted = sorted(named(creation) - {d.makes}) if creation else []
+        if wanted:  # ids inside the request (bodies, URLs): swapped by the writer
+            payload["renames"] = {old: renamed[old] for old in wanted if old in renamed}
+        payload = {k: v if k in ("create", "recreate") else swapped(v) for k, v in payload.items()}
         steps.append(replace(step, target=target, payload=payload, depends_on=depends))
     return tuple(steps)
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dirguard.catalog.resource_type import GraphSource, ResourceType
+from dirguard.providers.entra.graph_content import DELETED, multi_valued
 
 ODATA_TYPE = "@odata.type"
 COLLECTIONS = frozenset(
@@ -111,24 +112,17 @@ def patch_body(attribute: str, values: Any) -> dict[str, Any]:
     return {attribute: as_graph_value(attribute, values)}
 
 
-def create_body(resource_type: ResourceType, content: Mapping[str, list[Any]]) -> dict[str, Any]:
-    """The body that re-creates an object from its stored state: every property but the
-    read-only, volatile, linked and action-written ones, each as Graph writes it; the derived
-    type kept."""
-    left_out = (
-        resource_type.read_only_fields
-        | resource_type.volatile_fields
-        | resource_type.linked_fields
-        | resource_type.never_written
-        | ACTION_WRITTEN
-        | NEVER_WRITTEN
-        | READ_ONLY_BY_ENTITY.get(_entity(resource_type), frozenset())
-    )
-    body: dict[str, Any] = {}
+def graph_json(resource_type: ResourceType, content: Mapping[str, list[Any]]) -> dict[str, Any]:
+    """Stored content (each field a list of values) as Graph JSON: a collection as an array,
+    a scalar as its value; the store's deletion marker left out."""
+    multi = multi_valued(resource_type)
+    found: dict[str, Any] = {}
     for key, values in content.items():
-        if key in left_out or (key.startswith("@odata") and key != ODATA_TYPE):
+        if key == DELETED:
             continue
-        value = as_graph_value(key, values)
-        if value is not None:
-            body[key] = value
-    return body
+        items = list(values) if isinstance(values, list) else [values]
+        if key.lower() in multi or is_collection(key):
+            found[key] = items
+        elif items:
+            found[key] = items[0]
+    return found
