@@ -255,15 +255,24 @@ def _strip_to_administrator(state: DirectoryState) -> None:
     state.app_role_assignments.clear()
 
 
-def add_first_party_apps(state: DirectoryState) -> None:
-    """What every real tenant has besides its own objects: Microsoft's resource service
-    principals with their app roles and scopes, the Microsoft Graph Command Line Tools public
-    client (device code sign-in) and, for the administrator, one Azure subscription."""
+def add_graph_app_roles(state: DirectoryState) -> Json:
+    """Microsoft Graph's service principal offers every application permission of Graph's
+    permissions reference (https://learn.microsoft.com/graph/permissions-reference) in every
+    tenant, not only those the sandbox's endpoints check: add the others (once) and return it.
+    A permission nobody holds is still one an administrator or an elevation may grant."""
     graph = next(sp for sp in state.service_principals.values() if sp["appId"] == GRAPH_APP_ID)
     known = {role["value"] for role in graph["appRoles"]}
     graph["appRoles"].extend(
         _app_role(GRAPH_APP_ID, value) for value in _EXTRA_GRAPH_APP_ROLES if value not in known
     )
+    return graph
+
+
+def add_first_party_apps(state: DirectoryState) -> None:
+    """What every real tenant has besides its own objects: Microsoft's resource service
+    principals with their app roles and scopes, the Microsoft Graph Command Line Tools public
+    client (device code sign-in) and, for the administrator, one Azure subscription."""
+    graph = add_graph_app_roles(state)
     graph["oauth2PermissionScopes"] = [_scope(GRAPH_APP_ID, v) for v in GRAPH_DELEGATED_SCOPES]
     for resource in RESOURCE_APPS:
         record = _first_party_sp(

@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 
 from dirguard_sandbox.directory_state import Application, DirectoryState, graph_time
+from dirguard_sandbox.first_party_apps import add_graph_app_roles
 from dirguard_sandbox.permissions_table import (
     APPLICATION_PERMISSIONS,
     GRAPH_APP_ID,
@@ -66,6 +67,7 @@ def generate_tenant(options: SeedOptions) -> DirectoryState:
     admin_id = _seed_users(state, rng, options.users, custom_domain, created)
     _seed_groups(state, rng, custom_domain, created, admin_id)
     _seed_applications(state, rng, created)
+    add_graph_app_roles(state)
     seed_identity(state, rng, admin_id)
     seed_licensing_and_logs(state, options.seed, admin_id)
     seed_devices(state, options.seed)

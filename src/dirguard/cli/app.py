@@ -136,7 +136,8 @@ COMMANDS = (
     LazyCommand(
         "elevation",
         "elevation_cmd",
-        "Just-in-time elevations of the read-only AD account: status and revocation.",
+        "Just-in-time elevations of read-only AD accounts and Entra applications: status and"
+        " revocation.",
     ),
 )
 """Every top-level command in the order ``dirguard --help`` lists them, the module that

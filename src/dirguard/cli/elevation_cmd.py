@@ -1,5 +1,6 @@
 """``dirguard elevation status|revoke`` and ``rollback check``: just-in-time elevations of the
-read-only AD account.
+read-only AD account (its admin group memberships) and of a read-only Entra tenant's application
+(the Graph application permissions and directory roles granted to it).
 
 A rollback in read-only mode adds the bind account to the admin group it needs and removes it
 afterwards. An elevation left ``pending`` (dirguard stopped while the account was elevated) is
@@ -28,7 +29,8 @@ from dirguard.services.rollback.elevation_cases import Revoked
 from dirguard.services.runtime import Runtime
 
 elevation_app = typer.Typer(
-    help="Just-in-time elevations of the read-only AD account: status and revocation.",
+    help="Just-in-time elevations of read-only AD accounts and Entra applications: status and"
+    " revocation.",
     no_args_is_help=True,
 )
 
@@ -136,8 +138,9 @@ def revoke_cmd(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Remove every pending elevation's group membership now, with the elevation credential.
-    Exit code 1 when one could not be removed (it stays pending)."""
+    """Remove every pending elevation's grant now (an AD group membership, an Entra application
+    permission or directory role), with the elevation credential. Exit code 1 when one could
+    not be removed (it stays pending)."""
     request = elevation_cases.RevokeRequest(domain=domain)
     with cli_runtime(ctx) as runtime:
         runtime = runtime.acting_as(requested_by or getpass.getuser())

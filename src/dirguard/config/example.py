@@ -65,6 +65,13 @@ format = "text"         # text | json
 # services = ["guardian"]     # guardian | administrator
 # authority = "https://login.microsoftonline.com"
 # graph_url = "https://graph.microsoft.com"
+# Read-only mode with just-in-time elevation (optional): for a rollback a separate application
+# (AppRoleAssignment.ReadWrite.All, Application.Read.All, RoleManagement.ReadWrite.Directory)
+# grants dirguard's application exactly the write permissions and directory roles the plan
+# needs (roles for at most elevation_minutes), and removes them when the rollback ends.
+# elevation_client_id = "00000000-0000-0000-0000-000000000000"
+# elevation_certificate = "secret:contoso-elevation-cert"   # or elevation_client_secret
+# elevation_minutes = 60
 
 # The web console and REST API (`dirguard serve`).
 # [web]

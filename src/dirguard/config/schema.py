@@ -27,6 +27,8 @@ SECRET_FIELDS = frozenset(
         "elevation_password",
         "admin_password",
         "signing_secret",
+        "elevation_client_secret",
+        "elevation_certificate",
     }
 )
 """Keys holding credential references: their values are never echoed in error messages."""
@@ -234,6 +236,16 @@ class EntraTenantConfig(_Strict):
     """Azure subscriptions whose RBAC roles the connection checks (and in full mode assigns)."""
     arm_url: str = "https://management.azure.com"
     """Azure Resource Manager (a sovereign cloud's, or the sandbox tenant's)."""
+    elevation_client_id: UUID | None = None
+    """Read-only mode: a separate application (with AppRoleAssignment.ReadWrite.All,
+    Application.Read.All and RoleManagement.ReadWrite.Directory) that grants dirguard's
+    application the write permissions and directory roles a rollback needs, just for the
+    rollback (just-in-time elevation)."""
+    elevation_client_secret: CredentialRefText | None = None
+    elevation_certificate: CredentialRefText | None = None
+    elevation_minutes: int = Field(default=60, ge=5, le=1440)
+    """How long a just-in-time directory role assignment lasts at most (its
+    ``scheduleInfo.expiration``); it is removed as soon as the rollback ends."""
 
     @field_validator("authority", "graph_url", "arm_url")
     @classmethod
@@ -246,6 +258,23 @@ class EntraTenantConfig(_Strict):
     def _one_credential(self) -> EntraTenantConfig:
         if (self.client_secret is None) == (self.certificate is None):
             raise ValueError("set exactly one of client_secret or certificate")
+        credentials = (self.elevation_client_secret, self.elevation_certificate)
+        if self.elevation_client_id is None and any(c is not None for c in credentials):
+            raise ValueError(
+                "elevation_client_secret/elevation_certificate need elevation_client_id"
+            )
+        if self.elevation_client_id is not None and (credentials[0] is None) == (
+            credentials[1] is None
+        ):
+            raise ValueError(
+                "elevation_client_id needs exactly one of elevation_client_secret or"
+                " elevation_certificate"
+            )
+        if self.elevation_client_id is not None and self.elevation_client_id == self.client_id:
+            raise ValueError(
+                "elevation_client_id must be another application than client_id: the elevation"
+                " identity grants dirguard's application its rights"
+            )
         return self
 
     @model_validator(mode="after")

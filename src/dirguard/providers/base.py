@@ -393,12 +393,15 @@ class GrantRefused(Exception):
 
 
 class Grants(Protocol):
-    """A connection bound with the elevation credential: adds the bind account to what it lacks
-    (:mod:`dirguard.services.rollback.elevation`) and removes it again. Errors are
-    :class:`GrantRefused`."""
+    """A connection opened with the elevation credential: grants the account dirguard writes
+    with what it lacks (:mod:`dirguard.services.rollback.elevation`) and takes it away again.
+    A "group" is what :attr:`Rights.missing_groups` names: an AD group the bind account joins,
+    or an Entra Graph application permission or directory role dirguard's application is given
+    (:mod:`dirguard.providers.entra.grants`). Errors are :class:`GrantRefused`."""
 
     def locate(self, account: str, group: str) -> tuple[str, str]:
-        """``(account_id, group_id)`` (AD: their DNs)."""
+        """``(account_id, group_id)`` (AD: their DNs; Entra: the service principal's id and
+        the grant's)."""
         ...
 
     def add(self, group_id: str, account_id: str) -> None: ...

@@ -116,6 +116,28 @@ def connect_entra(config: Config, tenant: EntraTenantConfig) -> GraphClient:
     return open_graph(tenant, secret)
 
 
+def connect_entra_elevation(config: Config, tenant: EntraTenantConfig) -> GraphClient:
+    """The tenant's Graph client as its elevation application (``elevation_client_id``), which
+    grants dirguard's application what a rollback needs in read-only mode."""
+    from dirguard.providers.entra.provider import open_graph
+
+    if tenant.elevation_client_id is None:
+        raise ServiceError(f"{tenant.name}: no elevation_client_id is configured", Problem.CONFIG)
+    with_secret = tenant.elevation_client_secret is not None
+    key = "elevation_client_secret" if with_secret else "elevation_certificate"
+    reference = tenant.elevation_client_secret or tenant.elevation_certificate
+    secret = resolve_secret(config, tenant.name, key, reference)
+    assert secret is not None  # the schema requires exactly one of them
+    elevator = tenant.model_copy(
+        update={
+            "client_id": tenant.elevation_client_id,
+            "client_secret": tenant.elevation_client_secret,
+            "certificate": tenant.elevation_certificate,
+        }
+    )
+    return open_graph(elevator, secret)
+
+
 def choose_entra_tenant(config: Config, name: str | None = None) -> EntraTenantConfig:
     """The tenant named, or the only one configured; a clear error otherwise."""
     tenants = config.entra.tenants
@@ -209,6 +231,16 @@ class Runtime:
         if self.entra_opener is not None:
             return self.entra_opener(tenant)
         return connect_entra(self.config, tenant)
+
+    def entra_tenants(self, name: str | None = None) -> list[EntraTenantConfig]:
+        """The configured tenants, or the one named (an error when it is not configured)."""
+        if name is None:
+            return list(self.config.entra.tenants)
+        return [choose_entra_tenant(self.config, name)]
+
+    def open_entra_elevation(self, tenant: EntraTenantConfig) -> GraphClient:
+        """A Graph client acting as the tenant's elevation application."""
+        return connect_entra_elevation(self.config, tenant)
 
 
 @contextmanager

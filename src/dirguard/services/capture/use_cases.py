@@ -251,7 +251,7 @@ def _chores(
     from dirguard.services.chain_integrity import write_checkpoints
 
     def revoke_left_elevations() -> None:
-        revoked = revoke_pending_elevations(runtime, domains)
+        revoked = revoke_pending_elevations(runtime, domains, runtime.entra_tenants())
         for row in revoked.ended:
             log.warning(
                 "revoked elevation %d: %s removed from %s (left by a dirguard that stopped)",
@@ -296,7 +296,7 @@ def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
     interrupted). Pending elevations left by a dirguard that stopped are revoked first. Every
     connection is opened through the runtime, its credential resolved afresh."""
     domains = runtime.ad_domains(request.domain)
-    revoked = revoke_pending_elevations(runtime, domains)
+    revoked = revoke_pending_elevations(runtime, domains, runtime.entra_tenants())
     if request.on_revoked is not None:
         request.on_revoked(revoked)
     from dirguard.services.threats.monitoring import detection_hook

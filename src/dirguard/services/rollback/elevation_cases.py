@@ -1,9 +1,9 @@
 """The elevation use cases: which just-in-time elevations are pending or recent, and revoking
 the pending ones (left by a dirguard that stopped while an account was elevated).
 
-:func:`revoke_pending_elevations` runs at the start of every command that writes to AD or
-monitors it; a failure is a problem to report, not an error: the elevation stays pending and the
-next start (or ``dirguard elevation revoke``) tries again.
+:func:`revoke_pending_elevations` runs at the start of every command that writes to AD or an
+Entra tenant or monitors them; a failure is a problem to report, not an error: the elevation
+stays pending and the next start (or ``dirguard elevation revoke``) tries again.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dirguard.config.schema import AdDomainConfig
+from dirguard.config.schema import AdDomainConfig, EntraTenantConfig
 from dirguard.providers.ad import KIND as AD_KIND
 from dirguard.providers.ad.grants import AdGrants
 from dirguard.providers.base import store_source
 from dirguard.services.errors import ServiceError
 from dirguard.services.rollback import elevation
 from dirguard.services.rollback.elevation import ElevationRow
+from dirguard.services.rollback.entra_access import KIND as ENTRA_KIND
+from dirguard.services.rollback.entra_access import entra_grants_opener
 from dirguard.services.runtime import Runtime
 
 
@@ -68,18 +70,24 @@ def grants_opener(runtime: Runtime, domain: AdDomainConfig) -> elevation.Opener 
     return grants
 
 
-def revoke_pending_elevations(runtime: Runtime, domains: Sequence[AdDomainConfig]) -> Revoked:
-    """End the pending elevations of ``domains`` on behalf of the runtime's principal."""
+def revoke_pending_elevations(
+    runtime: Runtime,
+    domains: Sequence[AdDomainConfig],
+    tenants: Sequence[EntraTenantConfig] = (),
+) -> Revoked:
+    """End the pending elevations of ``domains`` and ``tenants`` on behalf of the runtime's
+    principal."""
+    sources: list[tuple[str, elevation.Opener | None]] = [
+        (store_source(AD_KIND, d.name), grants_opener(runtime, d)) for d in domains
+    ]
+    sources += [
+        (store_source(ENTRA_KIND, t.name), entra_grants_opener(runtime, t)) for t in tenants
+    ]
     result = Revoked()
-    for domain in domains:
+    for source, opener in sources:
         try:
             result.ended.extend(
-                elevation.revoke_pending(
-                    runtime.sessions,
-                    store_source(AD_KIND, domain.name),
-                    grants_opener(runtime, domain),
-                    by=runtime.principal,
-                )
+                elevation.revoke_pending(runtime.sessions, source, opener, by=runtime.principal)
             )
         except ServiceError as error:
             result.problems.append(str(error))
@@ -87,8 +95,12 @@ def revoke_pending_elevations(runtime: Runtime, domains: Sequence[AdDomainConfig
 
 
 def revoke(runtime: Runtime, request: RevokeRequest) -> Revoked:
-    """Remove every pending elevation's grant now, with the elevation credential."""
-    return revoke_pending_elevations(runtime, runtime.ad_domains(request.domain))
+    """Remove every pending elevation's grant now, with the elevation credential (of the AD
+    domain named, or of every configured domain and tenant)."""
+    if request.domain is not None:
+        return revoke_pending_elevations(runtime, runtime.ad_domains(request.domain))
+    domains = runtime.ad_domains() if runtime.config.ad.domains else []
+    return revoke_pending_elevations(runtime, domains, runtime.entra_tenants())
 
 
 def status(runtime: Runtime, request: StatusRequest) -> ElevationStatus:

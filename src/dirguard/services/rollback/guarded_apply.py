@@ -41,6 +41,11 @@ class WriteAccess:
     elevator_account: str | None
     writer: Callable[[], AbstractContextManager[StepWriter]]
     grants: Callable[[], AbstractContextManager[Grants]] | None
+    elevation_hint: str = (
+        "elevation_bind_upn and elevation_password: an account that may add {account} to the"
+        " admin group the plan needs"
+    )
+    """What to configure for just-in-time elevation (``{account}``: the account written with)."""
 
 
 @dataclass(kw_only=True)
@@ -76,10 +81,9 @@ class CheckResult:
 def read_only_message(access: WriteAccess) -> str:
     return (
         f"{source_name(access.source)} is in read-only mode: dirguard does not write to it, so "
-        "nothing was written. To roll back, configure just-in-time elevation (elevation_bind_upn "
-        "and elevation_password: an account that may add "
-        f"{access.account or 'the bind account'} to the admin group the plan needs), or set "
-        'mode = "full" with a bind account that is a member of that group'
+        "nothing was written. To roll back, configure just-in-time elevation ("
+        + access.elevation_hint.format(account=access.account or "the bind account")
+        + '), or set mode = "full" with an account that holds what the plan needs'
     )
 
 
@@ -199,7 +203,7 @@ def check_plan(sessions: sessionmaker[Session], access: WriteAccess, plan_id: in
     elif access.read_only:
         would = "elevate"
         message = (
-            f"{access.elevator_account} would add {access.account} to "
+            f"{access.elevator_account} would grant {access.account} "
             f"{', '.join(rights.missing_groups)} for this plan and remove it afterwards"
         )
     else:
