@@ -1,17 +1,19 @@
 """Just-in-time elevation of a read-only Entra connection, against the sandbox tenant over HTTPS.
 
 dirguard's application is the sandbox's read-only app (read permissions only); the elevation
-application is the sandbox's full-access app (it may assign app roles and directory roles). A
-rollback of one user property needs what the catalog says writing a user needs in full mode:
-Directory.ReadWrite.All, User.DeleteRestore.All and Global Administrator. The elevation grants
-them (two app role assignments, one PIM role assignment with an expiry), dirguard's writer takes
-a fresh token that carries them, writes, and every grant is removed afterwards; when the apply
-is SIGKILLed while elevated, the grants stay until the next start revokes them. Each grant and
-removal is in dirguard's audit log.
+application is the sandbox's full-access app (it may assign app roles and directory roles).
+``dirguard rollback apply`` of an Entra plan that PATCHes a user back needs User.ReadWrite.All
+(the Entra step writer's rights): the elevation grants it as an app role assignment, the writer
+takes a fresh token that carries it, writes, and the grant is removed afterwards; when the apply
+is SIGKILLed while elevated, the grant stays until the next start revokes it (one a live apply
+holds is left alone). A directory role is granted as a PIM assignment with an expiry and removed
+early. Each grant and removal is in dirguard's audit log.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import signal
 import subprocess
@@ -27,20 +29,14 @@ from typer.testing import CliRunner
 from dirguard.cli.app import app
 from dirguard.config.loader import load_config
 from dirguard.config.schema import Config, EntraTenantConfig
-from dirguard.providers.entra.graph_client import GraphError
-from dirguard.services.errors import ServiceError
-from dirguard.services.rollback.elevation import PAUSE_ENV
-from dirguard.services.rollback.entra_access import entra_access
-from dirguard.services.rollback.guarded_apply import apply_guarded
+from dirguard.core.plan import PlanDraft, Step, Target
+from dirguard.services.rollback import elevation
+from dirguard.services.rollback.elevation import PAUSE_ENV, ElevationRequest
+from dirguard.services.rollback.entra_access import entra_grants_opener
+from dirguard.services.rollback.plan_store import save_plan
 from dirguard.services.runtime import Runtime, open_runtime
 from dirguard.store.models import AuditRecord
 from tests.fixtures.graph_sandbox import RunningSandbox, graph_sandbox
-from tests.rollback.entra_patch_writer import (
-    PatchWriter,
-    patch_step,
-    store_patch_plan,
-    writer_for,
-)
 
 __all__ = ["graph_sandbox"]
 
@@ -48,7 +44,7 @@ RO_SECRET = "ENTRA_ELEVATION_TEST_RO_SECRET"
 ELEVATOR_SECRET = "ENTRA_ELEVATION_TEST_ELEVATOR_SECRET"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
-NEEDED = ("Directory.ReadWrite.All", "User.DeleteRestore.All")
+NEEDED = "User.ReadWrite.All"
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -130,6 +126,40 @@ def _job_title(sandbox: RunningSandbox, user_id: str) -> str | None:
     return value.get("jobTitle")
 
 
+def _store_plan(
+    runtime: Runtime,
+    tenant: EntraTenantConfig,
+    user_id: str,
+    upn: str,
+    title: str,
+    before: str | None,
+) -> int:
+    """A stored Entra plan of one step, as the Entra planner writes it: PATCH the user's
+    jobTitle (``expected``: what it holds now)."""
+    step = Step(
+        op="patch",
+        target=Target(provider="entra", external_id=user_id, label=upn),
+        attribute="jobTitle",
+        description=f"set jobTitle of {upn} back to {title!r}",
+        payload={"collection": "users", "body": {"jobTitle": title}},
+        expected=before,
+    )
+    with runtime.sessions.begin() as session:
+        return save_plan(
+            session,
+            source=f"entra:{tenant.name}",
+            requested_by=runtime.principal,
+            selection={"test": "elevation"},
+            force=False,
+            draft=PlanDraft(steps=(step,)),
+        ).id
+
+
+def _cli(path: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["--config", str(path), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
 def _audit(runtime: Runtime) -> list[tuple[str, str]]:
     with runtime.sessions() as session:
         rows = session.scalars(select(AuditRecord).order_by(AuditRecord.id)).all()
@@ -148,66 +178,54 @@ def _app_activities(sandbox: RunningSandbox, app_id: str) -> list[str]:
     ]
 
 
+def _token_roles(sandbox: RunningSandbox) -> set[str]:
+    """The roles claim of a token issued to the read-only app now (the sandbox issues tokens
+    from the grants of the moment, as Entra does)."""
+    token = sandbox.token(read_only=True)
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return set(claims.get("roles") or [])
+
+
 def test_read_only_apply_elevates_just_for_the_plan(
     graph_sandbox: RunningSandbox, tmp_path: Path, environment: dict[str, str]
 ) -> None:
     sandbox = graph_sandbox
-    before_roles, before_directory = _held(sandbox)
-    assert not set(NEEDED) & before_roles
-    assert GLOBAL_ADMINISTRATOR not in before_directory
+    before = _held(sandbox)
+    assert NEEDED not in before[0] and NEEDED not in _token_roles(sandbox)
     user_id, upn = _a_user(sandbox)
-    config, tenant = _loaded(_config(tmp_path, sandbox))
-    writers: list[PatchWriter] = []
-
-    def writer() -> PatchWriter:
-        writers.append(writer_for(runtime, tenant))
-        return writers[-1]
-
+    path = _config(tmp_path, sandbox)
+    config, tenant = _loaded(path)
+    # Read-only: dirguard's own token may not write.
+    with sandbox.client(read_only=True) as plain:
+        refused = plain.patch(f"/users/{user_id}", json={"jobTitle": "no"})
+    assert refused.status_code == 403
+    ro_writes = len(_app_activities(sandbox, sandbox.info.read_only_client_id))
     with open_runtime(config, "alice") as runtime:
-        # Read-only: dirguard's own token may not write.
-        with writer() as plain, pytest.raises(GraphError) as refused:
-            plain.graph.request("PATCH", f"/users/{user_id}", json={"jobTitle": "no"})
-        assert refused.value.status == 403
-        ro_writes = len(_app_activities(sandbox, sandbox.info.read_only_client_id))
+        plan_id = _store_plan(
+            runtime, tenant, user_id, upn, "Restored by dirguard", _job_title(sandbox, user_id)
+        )
+    code, out, err = _cli(path, "rollback", "check", str(plan_id), "--json")
+    assert code == 0, out + err
+    assert json.loads(out)["would"] == "elevate"
 
-        plan_id = store_patch_plan(
-            runtime, tenant, patch_step(user_id, upn, "jobTitle", "Restored by dirguard")
-        )
-        result = apply_guarded(
-            runtime.sessions, entra_access(runtime, tenant, writer), plan_id, requested_by="alice"
-        )
-        assert result.report.status == "applied", result.report
-        assert len(result.elevations) == 3 and not result.problems
-        audit = _audit(runtime)
+    code, out, err = _cli(path, "rollback", "apply", str(plan_id), "--as", "alice", "--json")
+    assert code == 0, out + err
+    applied = json.loads(out)
+    assert len(applied["elevations"]) == 1 and not applied["elevation_problems"]
     assert _job_title(sandbox, user_id) == "Restored by dirguard"
+    # The writer opened after the elevation wrote with a fresh token (the apply re-checked
+    # the rights from its roles claim: "after elevation" refusals name what it lacked).
+    assert applied["rights"]["ok"] is True and NEEDED in applied["rights"]["held"]
 
-    # The first writer's token lacked the grants; the writer opened after the elevation took
-    # a fresh token whose roles and wids carry them.
-    first, elevated = writers[1].claims[0], writers[-1].claims[0]
-    assert not set(NEEDED) & set(first.get("roles") or [])
-    assert set(NEEDED) <= set(elevated["roles"])
-    assert GLOBAL_ADMINISTRATOR in elevated.get("wids", [])
-
-    # Nothing left behind in the tenant, and every grant and removal in dirguard's audit log.
-    assert _held(sandbox) == (before_roles, before_directory)
-    granted = {
-        "Directory.ReadWrite.All",
-        "User.DeleteRestore.All",
-        "Global Administrator (directory role)",
-    }
-    assert {group for action, group in audit if action == "elevation.grant"} == granted
-    assert {group for action, group in audit if action == "elevation.end"} == granted
-    # The app's only writes in the tenant's audit log are the plan's, made while elevated.
+    # Nothing left behind in the tenant, and the grant and its removal in dirguard's audit log.
+    assert _held(sandbox) == before
+    assert NEEDED not in _token_roles(sandbox)
+    with open_runtime(config, "alice") as runtime:
+        audit = _audit(runtime)
+    assert audit == [("elevation.grant", NEEDED), ("elevation.end", NEEDED)]
+    # The app's only write in the tenant's audit log is the plan's, made while elevated.
     assert _app_activities(sandbox, sandbox.info.read_only_client_id)[ro_writes:] == ["Update user"]
-    # The role was granted time-bound (Entra ends it by itself if dirguard cannot).
-    requests = [
-        r
-        for r in list(sandbox.state.role_schedules.values())
-        if r.get("kind") == "assignmentRequest"
-        and r.get("roleDefinitionId") == GLOBAL_ADMINISTRATOR
-    ]
-    assert [r["action"] for r in requests[-2:]] == ["adminAssign", "adminRemove"]
-    assert requests[-2]["scheduleInfo"]["expiration"]["duration"] == "PT30M"
 
 
 def test_read_only_without_elevation_refuses_and_writes_nothing(
@@ -216,13 +234,53 @@ def test_read_only_without_elevation_refuses_and_writes_nothing(
     sandbox = graph_sandbox
     user_id, upn = _a_user(sandbox)
     title = _job_title(sandbox, user_id)
-    config, tenant = _loaded(_config(tmp_path, sandbox, elevation=False))
+    path = _config(tmp_path, sandbox, elevation=False)
+    config, tenant = _loaded(path)
     with open_runtime(config, "alice") as runtime:
-        plan_id = store_patch_plan(runtime, tenant, patch_step(user_id, upn, "jobTitle", "x"))
-        access = entra_access(runtime, tenant, lambda: writer_for(runtime, tenant))
-        with pytest.raises(ServiceError, match=r"read-only mode.*elevation_client_id"):
-            apply_guarded(runtime.sessions, access, plan_id, requested_by="alice")
+        plan_id = _store_plan(runtime, tenant, user_id, upn, "x", title)
+    code, out, err = _cli(path, "rollback", "apply", str(plan_id))
+    assert code == 2, out + err
+    assert "read-only mode" in err and "elevation_client_id" in err
     assert _job_title(sandbox, user_id) == title
+
+
+def test_directory_role_is_granted_with_an_expiry_and_removed(
+    graph_sandbox: RunningSandbox, tmp_path: Path, environment: dict[str, str]
+) -> None:
+    """The other kind of grant: a directory role, through a PIM schedule request that expires
+    after elevation_minutes, in the fresh token's wids while it lasts, and removed early."""
+    sandbox = graph_sandbox
+    config, tenant = _loaded(_config(tmp_path, sandbox))
+    request = ElevationRequest(
+        source="entra:sandbox",
+        account=sandbox.info.read_only_client_id,
+        requested_by="alice",
+        reason="test",
+    )
+    with open_runtime(config, "alice") as runtime:
+        opener = entra_grants_opener(runtime, tenant)
+        assert opener is not None
+        with elevation.elevated(
+            runtime.sessions, opener, request, ["Global Administrator (directory role)"]
+        ) as run:
+            assert GLOBAL_ADMINISTRATOR in _held(sandbox)[1]
+            token = sandbox.token(read_only=True)
+            payload = token.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            assert GLOBAL_ADMINISTRATOR in claims["wids"]
+        assert not run.problems
+        audit = _audit(runtime)
+    assert GLOBAL_ADMINISTRATOR not in _held(sandbox)[1]
+    group = "Global Administrator (directory role)"
+    assert audit == [("elevation.grant", group), ("elevation.end", group)]
+    requests = [
+        r
+        for r in list(sandbox.state.role_schedules.values())
+        if r.get("kind") == "assignmentRequest"
+        and r.get("roleDefinitionId") == GLOBAL_ADMINISTRATOR
+    ]
+    assert [r["action"] for r in requests[-2:]] == ["adminAssign", "adminRemove"]
+    assert requests[-2]["scheduleInfo"]["expiration"]["duration"] == "PT30M"
 
 
 def _wait_for(path: Path, child: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
@@ -243,13 +301,23 @@ def test_killed_apply_leaves_grants_that_the_next_start_revokes(
     sandbox = graph_sandbox
     before = _held(sandbox)
     user_id, upn = _a_user(sandbox)
+    title = _job_title(sandbox, user_id)
     path = _config(tmp_path, sandbox)
     config, tenant = _loaded(path)
     with open_runtime(config, "alice") as runtime:
-        plan_id = store_patch_plan(runtime, tenant, patch_step(user_id, upn, "jobTitle", "k"))
+        plan_id = _store_plan(runtime, tenant, user_id, upn, "killed", title)
     marker = tmp_path / "elevated.pid"
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.rollback.entra_elevation_child", str(path), str(plan_id)],
+        [
+            sys.executable,
+            "-m",
+            "dirguard",
+            "--config",
+            str(path),
+            "rollback",
+            "apply",
+            str(plan_id),
+        ],
         cwd=REPO,
         env={**os.environ, **environment, PAUSE_ENV: str(marker)},
         stdout=subprocess.PIPE,
@@ -258,34 +326,41 @@ def test_killed_apply_leaves_grants_that_the_next_start_revokes(
     try:
         _wait_for(marker, child)
         assert int(marker.read_text(encoding="utf-8")) == child.pid
-        roles, directory = _held(sandbox)
-        assert set(NEEDED) <= roles and GLOBAL_ADMINISTRATOR in directory
-        # While the apply holds its leases, a revocation leaves its elevation alone.
-        alive = CliRunner().invoke(app, ["--config", str(path), "elevation", "revoke", "--json"])
-        assert alive.exit_code == 0, alive.stdout + alive.stderr
-        assert '"revoked": []' in alive.stdout
+        assert NEEDED in _held(sandbox)[0]
+        # While the apply holds its lease, a revocation leaves its elevation alone.
+        code, out, err = _cli(path, "elevation", "revoke", "--json")
+        assert code == 0, out + err
+        assert json.loads(out)["revoked"] == []
+        assert NEEDED in _held(sandbox)[0]
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
-        child.stdout and child.stdout.close()
-        child.stderr and child.stderr.close()
-    assert _held(sandbox) != before, "the killed apply's grants are still in the tenant"
+        for stream in (child.stdout, child.stderr):
+            if stream is not None:
+                stream.close()
+    assert NEEDED in _held(sandbox)[0], "the killed apply's grant is still in the tenant"
+    assert _job_title(sandbox, user_id) == title
 
-    revoked = CliRunner().invoke(
-        app, ["--config", str(path), "elevation", "revoke", "--as", "bob", "--json"]
-    )
-    assert revoked.exit_code == 0, revoked.stdout + revoked.stderr
+    # The next start of a command that writes to the tenant revokes it first, then elevates
+    # anew for its own plan and ends that elevation.
+    with open_runtime(config, "alice") as runtime:
+        again = _store_plan(runtime, tenant, user_id, upn, "after the restart", title)
+    code, out, err = _cli(path, "rollback", "apply", str(again), "--as", "bob", "--json")
+    assert code == 0, out + err
+    assert "revoked pending elevation" in err and NEEDED in err
+    assert _job_title(sandbox, user_id) == "after the restart"
     assert _held(sandbox) == before
-    assert _job_title(sandbox, user_id) != "k"
     with open_runtime(config, "alice") as runtime:
         audit = _audit(runtime)
-    revokes = {group for action, group in audit if action == "elevation.revoke"}
-    assert revokes == {
-        "Directory.ReadWrite.All",
-        "User.DeleteRestore.All",
-        "Global Administrator (directory role)",
-    }
-    assert not [a for a, _ in audit if a == "elevation.end"]
+    assert [a for a, _ in audit] == [
+        "elevation.grant",
+        "elevation.revoke",
+        "elevation.grant",
+        "elevation.end",
+    ]
+    assert {group for _, group in audit} == {NEEDED}
+    code, out, err = _cli(path, "elevation", "revoke", "--json")
+    assert code == 0 and json.loads(out)["revoked"] == [], out + err

@@ -103,7 +103,11 @@ def apply_cmd(
     the plan touches needs (Domain Admins, Enterprise Admins, Schema Admins): exit code 2 naming
     the missing group. In read-only mode nothing is written (exit code 2) unless just-in-time
     elevation is configured (elevation_bind_upn): then the bind account is a member of the
-    needed group only while the plan runs."""
+    needed group only while the plan runs.
+
+    An Entra plan needs the Graph application permissions its steps write with; a read-only
+    tenant with elevation_client_id has its elevation application grant them to dirguard's
+    application only while the plan runs."""
     request = apply_cases.ApplyRequest(plan_id=plan_id, on_revoked=print_revoked)
     with cli_runtime(ctx) as runtime:
         result = apply_cases.apply_stored(runtime.acting_as(as_ or getpass.getuser()), request)

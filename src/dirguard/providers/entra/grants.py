@@ -15,6 +15,10 @@ afterwards (Entra's :class:`dirguard.providers.base.Grants`).
   RoleManagement.ReadWrite.Directory), so Entra ends it by itself even when dirguard cannot;
   it is removed early with action ``adminRemove``.
 
+A grant is named as :attr:`Rights.missing_groups` names it: a Graph application permission by
+its value (``User.ReadWrite.All``), a directory role by its display name with
+:data:`ROLE_SUFFIX` (``Global Administrator (directory role)``).
+
 The ids the elevation stores are ``appRole:<resource service principal id>:<app role id>`` and
 ``directoryRole:<role definition id>``; the account is dirguard's service principal's object id.
 Every Graph error becomes :class:`~dirguard.providers.base.GrantRefused` with Graph's text.
@@ -28,12 +32,21 @@ from dirguard.catalog.permission_model import Kind
 from dirguard.providers.base import GrantRefused
 from dirguard.providers.entra.graph_client import GraphClient, GraphError
 from dirguard.providers.entra.setup.plan import GRAPH_APP_ID
-from dirguard.providers.entra.write_rights import split_grant
 
+ROLE_SUFFIX = " (directory role)"
+"""Marks a directory role among the grants an elevation is asked for."""
 APP_ROLE = "appRole"
 DIRECTORY_ROLE = "directoryRole"
 JUSTIFICATION = "dirguard just-in-time elevation for a rollback"
 _SCHEDULE_REQUESTS = "/roleManagement/directory/roleAssignmentScheduleRequests"
+
+
+def split_grant(name: str) -> tuple[Kind, str]:
+    """(kind, Microsoft's name) of a grant: a directory role when it ends in
+    :data:`ROLE_SUFFIX`, else a Graph application permission."""
+    if name.endswith(ROLE_SUFFIX):
+        return Kind.DIRECTORY_ROLE, name.removesuffix(ROLE_SUFFIX)
+    return Kind.GRAPH_APPLICATION, name
 
 
 class EntraGrants:
@@ -52,7 +65,7 @@ class EntraGrants:
 
     def locate(self, account: str, group: str) -> tuple[str, str]:
         """(dirguard's service principal id, the grant's id) for the application ``account``
-        (its client id) and the grant ``group`` (a name of ``write_rights.grant_name``)."""
+        (its client id) and the grant ``group`` (named as the module docstring says)."""
         try:
             principal = str(self.graph.get(f"/servicePrincipals(appId='{account}')")["id"])
             kind, name = split_grant(group)

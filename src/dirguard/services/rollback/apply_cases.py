@@ -117,6 +117,7 @@ def apply_stored(runtime: Runtime, request: ApplyRequest) -> Applied:
     kind, name = _plan_kind(runtime, request.plan_id)
     if kind == ENTRA.kind:
         tenant = one_tenant(runtime, name)
+        request.on_revoked(revoke_pending_elevations(runtime, [], [tenant]))
         result = apply_guarded(
             runtime.sessions,
             tenant_access(runtime, tenant),
@@ -201,6 +202,7 @@ def _undelete_in_tenant(runtime: Runtime, request: UndeleteRequest) -> Applied:
             ).id
     except (HistoryPlanningError, HistoryQueryError, Unplannable) as error:
         raise ServiceError(str(error)) from None
+    request.on_revoked(revoke_pending_elevations(runtime, [], [tenant]))
     access = tenant_access(runtime, tenant)
     result = apply_guarded(runtime.sessions, access, plan_id, requested_by=runtime.principal)
     return _applied(runtime, result)

@@ -8,7 +8,6 @@ credential, the Graph client), so a missing tenant or a refused token is a
 
 from __future__ import annotations
 
-from dirguard.catalog.permission_model import Mode
 from dirguard.config.schema import EntraTenantConfig
 from dirguard.core.audit_record import AuditSourceError
 from dirguard.providers.base import HistoryPlanner, StepWriter, store_source
@@ -17,6 +16,7 @@ from dirguard.providers.entra.graph_client import GraphAuthError, GraphError
 from dirguard.providers.entra.provider import EntraProvider
 from dirguard.services.capture.actor_fill import fill_actors
 from dirguard.services.errors import Problem, ServiceError
+from dirguard.services.rollback.entra_access import entra_access
 from dirguard.services.rollback.guarded_apply import WriteAccess
 from dirguard.services.runtime import Runtime, choose_entra_tenant
 
@@ -29,18 +29,13 @@ def one_tenant(runtime: Runtime, name: str | None) -> EntraTenantConfig:
 
 
 def tenant_access(runtime: Runtime, tenant: EntraTenantConfig) -> WriteAccess:
+    """Writes as the tenant's application; in read-only mode with ``elevation_client_id``, the
+    elevation application grants it what the plan lacks (:mod:`.entra_access`)."""
+
     def writer() -> StepWriter:
         return ENTRA.open_writer(runtime, tenant.name)
 
-    return WriteAccess(
-        source=store_source(ENTRA.kind, tenant.name),
-        read_only=tenant.mode is Mode.READ_ONLY,
-        mode=tenant.mode.value,
-        account=str(tenant.client_id),
-        elevator_account=None,
-        writer=writer,
-        grants=None,
-    )
+    return entra_access(runtime, tenant, writer)
 
 
 def fill_tenant_actors(runtime: Runtime, tenant: EntraTenantConfig) -> None:
