@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import WebClientFactory
+from dirguard.services.runtime import Runtime
+from dirguard.web.app import create_app
+from tests.web.conftest import WebClientFactory, csrf_of
 
 
 def test_pages_carry_the_security_headers(web_client: WebClientFactory) -> None:
@@ -56,3 +58,28 @@ def test_the_signin_form_cannot_be_posted_from_elsewhere(web_client: WebClientFa
     client.get("/signin")
     answer = client.post("/signin", data={"name": "x", "password": "y", "csrf_token": "forged"})
     assert answer.status_code == 403
+
+
+def test_an_api_change_from_a_browser_session_needs_the_csrf_header(
+    web_client: WebClientFactory,
+) -> None:
+    """htmx and fetch send the token as X-CSRF-Token (static/dirguard.js); without it a
+    state-changing API call made with the session cookie is refused and changes nothing."""
+    client = web_client(role="operator", csrf=False)
+    refused = client.post("/api/v1/tokens", json={"name": "forged"})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert client.get("/api/v1/tokens").json() == []
+    token = csrf_of(client.get("/").text)
+    made = client.post("/api/v1/tokens", json={"name": "real"}, headers={"X-CSRF-Token": token})
+    assert made.status_code == 201
+
+
+def test_over_https_the_cookie_is_secure_and_host_prefixed(web_runtime: Runtime) -> None:
+    app = create_app(web_runtime, secure_cookies=True)
+    with TestClient(app, base_url="https://testserver") as client:
+        answer = client.get("/signin")
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith("__Host-dirguard_session=")
+    assert "; Secure" in cookie and "; Path=/" in cookie and "Domain" not in cookie
+    assert answer.headers["strict-transport-security"] == "max-age=31536000"
