@@ -175,3 +175,20 @@ def test_the_nonce_and_the_pkce_verifier_are_checked(
     assert answer.status_code == 401, answer.text
     assert refusal in answer.text
     assert browser.get("/api/v1/me").status_code == 401
+
+
+def test_an_entra_account_disabled_in_dirguard_cannot_sign_in(
+    graph_sandbox: RunningSandbox, console_app: ConsoleApp, web_client: WebClientFactory
+) -> None:
+    user_id, upn = add_user(graph_sandbox, console_app, "otto")
+    assign_approver(graph_sandbox, console_app, user_id)
+    first = web_client()
+    first.get(sign_in_at_entra(graph_sandbox, _start(first), upn).removeprefix("http://testserver"))
+    admin = web_client(role="administrator")
+    assert admin.patch(f"/api/v1/accounts/{upn}", json={"disabled": True}).status_code == 200
+    assert first.get("/api/v1/me").status_code == 401  # signed out at once
+    again = web_client()
+    answer = again.get(
+        sign_in_at_entra(graph_sandbox, _start(again), upn).removeprefix("http://testserver")
+    )
+    assert answer.status_code == 401 and "disabled in dirguard" in answer.text

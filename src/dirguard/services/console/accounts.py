@@ -116,10 +116,11 @@ class LocalAccounts:
         self.secrets = secrets
         self.limit = limit or RateLimit()
 
-    def _get(self, db: Session, name: str) -> ConsoleAccount:
+    def _get(self, db: Session, name: str, *, any_kind: bool = False) -> ConsoleAccount:
         row = db.scalars(select(ConsoleAccount).where(ConsoleAccount.name == name)).first()
-        if row is None or row.kind != "local":
-            raise ServiceError(f"no local console account {name!r}", Problem.NOT_FOUND)
+        if row is None or (row.kind != "local" and not any_kind):
+            what = "console" if any_kind else "local console"
+            raise ServiceError(f"no {what} account {name!r}", Problem.NOT_FOUND)
         return row
 
     def add(self, name: str, role: Role, password: str, *, by: str) -> AccountInfo:
@@ -173,8 +174,10 @@ class LocalAccounts:
             return _info(row)
 
     def set_disabled(self, name: str, disabled: bool, *, by: str) -> AccountInfo:
+        """Disable (or enable) a local account or an Entra ID one seen signing in: a disabled
+        one cannot sign in, its sessions end, its tokens stop working."""
         with self.sessions.begin() as db:
-            row = self._get(db, name)
+            row = self._get(db, name, any_kind=True)
             row.disabled = disabled
             if disabled:
                 _end_sessions(db, name)

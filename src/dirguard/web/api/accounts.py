@@ -69,16 +69,19 @@ async def add_account(request: Request, who: Administrator, body: NewAccount) ->
     return AccountOut.of(info)
 
 
-@router.patch("/accounts/{name}", summary="Change a local account's role or disable it")
+@router.patch(
+    "/accounts/{name}", summary="Change a local account's role; disable or enable any account"
+)
 def change_account(
     request: Request, who: Administrator, name: str, body: AccountChange
 ) -> AccountOut:
     accounts = web_context(request).accounts
-    info = accounts.get(name)
+    info = accounts.get(name) if body.disabled is None else None
     if body.role is not None:
         info = accounts.set_role(name, Role.parse(body.role), by=who.name)
     if body.disabled is not None:
         info = accounts.set_disabled(name, body.disabled, by=who.name)
+    assert info is not None
     return AccountOut.of(info)
 
 
