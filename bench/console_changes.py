@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -201,6 +202,63 @@ def _report(name: str, keyset: list[float], offset: list[float]) -> None:
     print(f"  ratio OFFSET/keyset p95: {ratio:.1f}x")
 
 
+def _client(url: str, cache: Path) -> Any:
+    """A client of the whole app (REST API and pages) in process, with a viewer's API token."""
+    from fastapi.testclient import TestClient
+
+    from dirguard.config.schema import Config, SecretsConfig, StoreConfig, WebConfig
+    from dirguard.services.console.roles import Principal, Role
+    from dirguard.services.runtime import Runtime
+    from dirguard.web.app import create_app
+
+    config = Config(
+        store=StoreConfig(url=url, checkpoint_file=cache / "console-checkpoints.jsonl"),
+        secrets=SecretsConfig(
+            key_file=cache / "console-secret.key", store_file=cache / "console-secrets.json"
+        ),
+        web=WebConfig(tls=False),
+    )
+    runtime = Runtime(
+        config=config, sessions=session_factory(create_engine_for(url)), principal="dirguard"
+    )
+    app = create_app(runtime)
+    viewer = Principal(name="bench", role=Role.VIEWER, method="password")
+    made = app.state.web.tokens.create(
+        viewer, name="bench", role=Role.VIEWER, lifetime=timedelta(hours=2)
+    )
+    return TestClient(app, headers={"Authorization": f"Bearer {made.token}"})
+
+
+def _http_series(
+    client: Any, path: str, params: list[tuple[str, str]], start: str | None, pages: int
+) -> list[float]:
+    """Server time of each request (as the ``X-Process-Time``-less client sees it in process:
+    routing, the role check, the query, the JSON or HTML rendering)."""
+    times: list[float] = []
+    cursor = start
+    for _ in range(pages):
+        extra = [("cursor", cursor)] if cursor else []
+        started = time.perf_counter()
+        answer = client.get(path, params=[*params, *extra, ("limit", str(PAGE))])
+        times.append((time.perf_counter() - started) * 1000)
+        if answer.status_code != 200:
+            raise SystemExit(f"{path}: {answer.status_code} {answer.text[:300]}")
+        if path.startswith("/api/"):
+            cursor = answer.json()["next_cursor"]
+        else:
+            found = re.search(r'rel="next" href="/changes\?[^"]*cursor=([^"&]+)', answer.text)
+            cursor = found.group(1) if found else None
+        if cursor is None:
+            break
+    return times
+
+
+def _report_http(name: str, times: list[float], peer: list[float]) -> None:
+    verdict = "meets" if _p95(times) <= GOAL_MS else "MISSES"
+    print(f"  {name:<15} {_stats(times)}  ({verdict} the {GOAL_MS:.0f} ms goal);"
+          f" OFFSET peer p95 / this p95: {_p95(peer) / _p95(times):.1f}x")  # fmt: skip
+
+
 def _middle_cursor(session: Session, events: int) -> str:
     row = session.execute(
         select(ChangeEvent.timeline_at, ChangeEvent.id)
@@ -239,6 +297,19 @@ def main() -> None:
         ]
         filtered_pages = _series(session, window, None, 0, args.pages)
         _report("actor CORP\\admin07 within 30 days", *filtered_pages)
+        middle_cursor = _middle_cursor(session, args.events)
+    print("through the app in process (REST API /api/v1/changes, and the Changes page)")
+    with _client(url, cache) as client:
+        _http_series(client, "/api/v1/changes", [], None, 2)  # warm up
+        for label, params, start, peer in (
+            ("top", [], None, top[1]),
+            ("middle", [], middle_cursor, middle[1]),
+            ("actor+window", window, None, filtered_pages[1]),
+        ):
+            for path in ("/api/v1/changes", "/changes"):
+                kind = "API" if path.startswith("/api/") else "page"
+                times = _http_series(client, path, params, start, args.pages)
+                _report_http(f"{kind} {label}", times, peer)
     engine.dispose()
 
 

@@ -62,6 +62,8 @@ def shown_value(value: object) -> str:
         text = "0x" + value.hex()
     elif isinstance(value, str):
         text = value
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        text = "; ".join(value)
     else:
         text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 160 else text[:157] + "…"
