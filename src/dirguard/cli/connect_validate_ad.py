@@ -9,43 +9,18 @@ name the certificate does not name).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
 from rich.markup import escape
 
 from dirguard.cli.context import console, err_console
 from dirguard.cli.exit_codes import ExitCode
-from dirguard.config.credentials import CredentialError, resolve_credential
 from dirguard.config.schema import AdDomainConfig, Config
-from dirguard.config.secret_store import SecretStore
+from dirguard.services.connection_validate import CREDENTIAL, DomainOutcome, validate_domains
 
-if TYPE_CHECKING:
-    from dirguard.providers.ad.setup.validate import DomainValidation
-
-# The LDAP side is imported by the functions that bind: `connect validate` of an Entra-only
-# site (no `ad` extra, so no python-ldap) never reaches them.
+__all__ = ["DomainOutcome", "render", "select_domains", "validate_domains"]
 
 
 class DomainSelectionError(Exception):
     """``--domain`` names no configured domain; the message lists the configured ones."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class DomainOutcome:
-    """One domain's validation, or why it could not be validated."""
-
-    domain: str
-    result: DomainValidation | None = None
-    error: str | None = None
-    failure: str | None = None
-    """A ``BindFailure`` value, or ``credential``."""
-    code: ExitCode = ExitCode.OK
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.result is not None:
-            return self.result.to_dict()
-        return {"domain": self.domain, "bind": self.failure, "error": self.error}
 
 
 def select_domains(config: Config, name: str | None) -> list[AdDomainConfig]:
@@ -60,46 +35,18 @@ def select_domains(config: Config, name: str | None) -> list[AdDomainConfig]:
     return chosen
 
 
-def validate_domains(config: Config, domains: list[AdDomainConfig]) -> list[DomainOutcome]:
-    if not domains:
-        return []
-    from dirguard.providers.ad.setup.validate import AdValidateError, BindFailure, validate_domain
+EXIT_OF_FAILURE = {
+    "unreachable": ExitCode.UNAVAILABLE,
+    "tls": ExitCode.CONFIG_INVALID,
+    "refused": ExitCode.FAILURE,
+    "read-failed": ExitCode.FAILURE,
+    CREDENTIAL: ExitCode.CONFIG_INVALID,
+}
+"""The exit code of each way a domain's validation failed (``BindFailure`` values)."""
 
-    exit_of_failure = {
-        BindFailure.UNREACHABLE: ExitCode.UNAVAILABLE,
-        BindFailure.TLS: ExitCode.CONFIG_INVALID,
-        BindFailure.REFUSED: ExitCode.FAILURE,
-        BindFailure.READ_FAILED: ExitCode.FAILURE,
-    }
-    store = SecretStore(config.secrets.key_file, config.secrets.store_file)
-    outcomes: list[DomainOutcome] = []
-    for domain in domains:
-        try:
-            password = resolve_credential(domain.password, store) if domain.password else None
-        except CredentialError as exc:
-            outcomes.append(
-                DomainOutcome(
-                    domain=domain.name,
-                    error=f"{domain.name}: password: {exc}",
-                    failure="credential",
-                    code=ExitCode.CONFIG_INVALID,
-                )
-            )
-            continue
-        try:
-            outcomes.append(
-                DomainOutcome(domain=domain.name, result=validate_domain(domain, password))
-            )
-        except AdValidateError as exc:
-            outcomes.append(
-                DomainOutcome(
-                    domain=domain.name,
-                    error=str(exc),
-                    failure=exc.failure.value,
-                    code=exit_of_failure[exc.failure],
-                )
-            )
-    return outcomes
+
+def exit_of(outcome: DomainOutcome) -> ExitCode:
+    return ExitCode.OK if outcome.failure is None else EXIT_OF_FAILURE[outcome.failure]
 
 
 def render(outcome: DomainOutcome) -> None:
@@ -136,8 +83,8 @@ def render(outcome: DomainOutcome) -> None:
 def exit_code(outcomes: list[DomainOutcome]) -> ExitCode:
     """The first failure's code; else 2 when something is missing; else 0."""
     for outcome in outcomes:
-        if outcome.code is not ExitCode.OK:
-            return outcome.code
+        if (code := exit_of(outcome)) is not ExitCode.OK:
+            return code
     if any(o.result is not None and o.result.partial for o in outcomes):
         return ExitCode.CRITICAL
     return ExitCode.OK

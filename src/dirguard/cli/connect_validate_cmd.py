@@ -11,79 +11,21 @@ configuration or an unresolvable credential; 4 a tenant or domain cannot be reac
 
 from __future__ import annotations
 
+import getpass
 from typing import Annotated, Any
 
-import httpx
 import typer
-from azure.core.exceptions import ServiceRequestError
 
 from dirguard.catalog.manifest import PRINCIPAL_TITLES
 from dirguard.catalog.permission_model import Principal
 from dirguard.cli import connect_validate_ad as ad_part
+from dirguard.cli.common import EXIT_CODES
 from dirguard.cli.context import console, err_console, load_cli_config, print_json
 from dirguard.cli.exit_codes import ExitCode
-from dirguard.config.credentials import CredentialError, resolve_credential
 from dirguard.config.schema import Config, EntraTenantConfig
-from dirguard.config.secret_store import SecretStore
-from dirguard.providers.entra.azure_rbac import ArmRbac
-from dirguard.providers.entra.graph_client import GraphAuthError, GraphClient, GraphError
-from dirguard.providers.entra.provider import open_graph, tenant_credential, tenant_label
-from dirguard.providers.entra.validate import TenantValidation, validate_tenant
-
-
-class _Failed(Exception):
-    def __init__(self, message: str, code: ExitCode) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _client(config: Config, tenant: EntraTenantConfig) -> tuple[GraphClient, ArmRbac | None]:
-    """The tenant's Graph client and, when it names subscriptions, its Resource Manager one."""
-    store = SecretStore(config.secrets.key_file, config.secrets.store_file)
-    ref = tenant.client_secret or tenant.certificate
-    field = "client_secret" if tenant.client_secret else "certificate"
-    assert ref is not None  # the schema requires exactly one
-    try:
-        value = resolve_credential(ref, store)
-    except CredentialError as exc:
-        raise _Failed(f"{tenant.name}: {field}: {exc}", ExitCode.CONFIG_INVALID) from None
-    graph = open_graph(tenant, value)
-    rbac = None
-    if tenant.subscriptions:
-        rbac = ArmRbac.connect(
-            tenant_credential(tenant, value),  # one per resource: see tenant_credential
-            arm_url=tenant.arm_url,
-            ca_file=tenant.ca_file,
-            tenant=tenant_label(tenant),
-            delegated=False,
-        )
-    return graph, rbac
-
-
-def _validate(config: Config, tenant: EntraTenantConfig) -> TenantValidation:
-    graph, rbac = _client(config, tenant)
-    try:
-        return validate_tenant(
-            graph,
-            tenant=tenant.name,
-            client_id=str(tenant.client_id),
-            services=tenant.services,
-            mode=tenant.mode,
-            rbac=rbac,
-            subscriptions=[str(s) for s in tenant.subscriptions],
-        )
-    except GraphAuthError as exc:
-        raise _Failed(str(exc), ExitCode.FAILURE) from None
-    except GraphError as exc:
-        raise _Failed(f"{tenant.name}: {exc}", ExitCode.FAILURE) from None
-    except (httpx.TransportError, ServiceRequestError) as exc:
-        raise _Failed(
-            f"{tenant.name}: cannot reach the tenant ({type(exc).__name__})", ExitCode.UNAVAILABLE
-        ) from None
-    finally:
-        graph.close()
-        if rbac is not None:
-            rbac.close()
+from dirguard.providers.entra.validate import TenantValidation
+from dirguard.services.connection_validate import validate_tenant
+from dirguard.services.errors import ServiceError
 
 
 def validation_json(result: TenantValidation) -> dict[str, Any]:
@@ -175,6 +117,41 @@ def _render(result: TenantValidation) -> None:
         )
 
 
+def record_checks(
+    config: Config,
+    results: list[TenantValidation],
+    tenants: list[EntraTenantConfig],
+    outcomes: list[ad_part.DomainOutcome],
+    *,
+    failed: ServiceError | None = None,
+) -> None:
+    """Keep what this validation found as each connection's consent state in the store (the
+    console's banner reads it); a store that cannot be written is a warning, not a failure."""
+    from dirguard.services.consent_state import domain_state, record_states, tenant_state
+    from dirguard.services.runtime import open_runtime
+
+    who = getpass.getuser()
+    by_name = {d.name: d for d in config.ad.domains}
+    states = [domain_state(by_name[o.domain], o, who) for o in outcomes]
+    done = {r.tenant: r for r in results}
+    for tenant in tenants:
+        if tenant.name in done:
+            states.append(tenant_state(tenant, done[tenant.name], who))
+        elif failed is not None:
+            states.append(tenant_state(tenant, None, who, error=str(failed)))
+    if not states:
+        return
+    try:
+        with open_runtime(config, who) as runtime:
+            record_states(runtime.sessions, states)
+    except Exception as error:  # the validation's own result stands
+        err_console.print(
+            f"warning: the consent state was not recorded in the store: {error}",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
 def _entra_tenants(config: Config, tenant: str | None) -> list[EntraTenantConfig]:
     tenants = [t for t in config.entra.tenants if tenant is None or t.name == tenant]
     if tenants or (tenant is None and config.ad.domains):
@@ -234,13 +211,15 @@ def validate(
     results: list[TenantValidation] = []
     for entry in tenants:
         try:
-            results.append(_validate(config, entry))
-        except _Failed as exc:
+            results.append(validate_tenant(config, entry))
+        except ServiceError as exc:
+            record_checks(config, [], [entry], [], failed=exc)
             if json_out:
                 print_json({"tenant": entry.name, "error": str(exc)})
             err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
-            raise typer.Exit(exc.code) from None
+            raise typer.Exit(EXIT_CODES[exc.problem]) from None
     outcomes = ad_part.validate_domains(config, domains)
+    record_checks(config, results, tenants, outcomes)
     if json_out:
         print_json(
             {

@@ -359,8 +359,23 @@ class WebConfig(_Strict):
         return self
 
 
+class ConsentConfig(_Strict):
+    check_interval: float = Field(default=900.0, ge=0)
+    """Seconds between the consent checks ``dirguard monitor`` and ``dirguard serve`` run against
+    every configured connection (0: only ``dirguard connect validate`` checks). The console's red
+    banner shows what the newest check found missing."""
+
+
+class RollbackConfig(_Strict):
+    four_eyes: bool = False
+    """A plan may be applied only after an approver other than the person who planned it has
+    approved it (the console's and the API's apply; each approval is in the audit log)."""
+
+
 class Config(_Strict):
     store: StoreConfig = Field(default_factory=StoreConfig)
+    consent: ConsentConfig = Field(default_factory=ConsentConfig)
+    rollback: RollbackConfig = Field(default_factory=RollbackConfig)
     log: LogConfig = Field(default_factory=LogConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     ad: AdSection = Field(default_factory=AdSection)

@@ -312,6 +312,8 @@ TABLES = (
     "login_failures",
     "alerts",
     "threat_hits",
+    "consent_checks",
+    "plan_approvals",
 )
 """The store's tables, in the order ``dirguard db status`` lists them."""
 
@@ -356,6 +358,43 @@ class SavedSearch(Base):
     """The filter as :meth:`dirguard.services.change_filter.ChangeFilter.as_dict` gives it."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsentCheck(Base):
+    """One check of what a connection's account or application holds against the permission
+    manifest (``connect validate``, the monitor's and ``dirguard serve``'s periodic check); the
+    newest per source is the connection's consent state."""
+
+    __tablename__ = "consent_checks"
+    __table_args__ = (Index(None, "source", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255))
+    """Store key of the connection (``ad:corp.example.com``, ``entra:contoso``)."""
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    checked_by: Mapped[str] = mapped_column(String(255))
+    """Who ran the check (a person, or ``dirguard`` for the periodic one)."""
+    mode: Mapped[str] = mapped_column(String(16))
+    """The connection's mode when checked (``read-only`` or ``full``)."""
+    complete: Mapped[bool | None] = mapped_column(Boolean)
+    """``True``: everything needed is held; ``False``: something is missing; ``None``: the check
+    could not run (``error`` says why)."""
+    missing: Mapped[list[dict[str, Any]]] = mapped_column(StoredJson(), default=list)
+    """What is missing: name, kind, the features it breaks and how to fix it."""
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class PlanApproval(Base):
+    """A second person's approval of a plan (four-eyes), required before apply when configured."""
+
+    __tablename__ = "plan_approvals"
+    __table_args__ = (UniqueConstraint("plan_id", "approved_by"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("restore_plans.id", ondelete="CASCADE"))
+    approved_by: Mapped[str] = mapped_column(String(255))
+    approved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 # Tables of other capabilities, on the same metadata (imported last: they import Base from here).

@@ -13,7 +13,8 @@ This module adds what a long-running process needs on top:
   the loop honours between passes (a pass in progress finishes; its pages are atomic anyway); a
   second signal raises ``KeyboardInterrupt``, which abandons the pass (its open page is rolled
   back) and marks the run interrupted;
-- one ``runs`` row of kind ``monitor`` whose counters are kept up to date while it runs; every
+- one ``runs`` row of kind ``monitor`` whose counters are kept up to date while it runs (and
+  saved at least every ``heartbeat`` seconds, with each domain's last pass time); every
   pass stores its events and cookies under that run (no row per pass). The row records the
   process (host and pid) that owns it, so that a later monitor of the same domain can close as
   ``interrupted`` a run left ``running`` by a killed process: only when that process is on this
@@ -64,6 +65,7 @@ from dirguard.services.capture.capture import (
 )
 from dirguard.services.capture.monitor_runs import OWNER_KEY, close_abandoned_runs, process_owner
 from dirguard.services.errors import Problem, ServiceError
+from dirguard.store.column_types import utcnow
 from dirguard.store.models import Run, RunStatus
 from dirguard.store.runs import finish_run, start_run
 
@@ -136,6 +138,9 @@ class DomainState:
     connects: int = 0
     ops: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
+    last_pass_at: str | None = None
+    """When the last successful pass ended (ISO 8601 UTC): the console's lag."""
+    last_error_at: str | None = None
     deletions_hidden: bool | None = None
     """Found out once, at the first connection (``SourceReader.changes_incomplete``)."""
 
@@ -153,6 +158,8 @@ class DomainState:
             "errors": self.errors,
             "connects": self.connects,
             "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+            "last_pass_at": self.last_pass_at,
         }
 
 
@@ -213,6 +220,9 @@ class Monitor:
     after_pass: Callable[[str], object] | None = None
     """Called with the domain's name after each successful pass (threat detection on the events
     just stored); a failure is logged and never stops the capture."""
+    heartbeat: float = 30.0
+    """Seconds after which the run's counters are saved even when nothing changed, so that the
+    console sees the time of the last pass (a live monitor's lag)."""
 
     def __post_init__(self) -> None:
         if not self.domains:
@@ -258,7 +268,7 @@ class Monitor:
 
     def _marks(self) -> list[tuple[Any, ...]]:
         keys = ("events", "errors", "notification_active")  # what changes the saved counters
-        return [tuple(c[k] for k in keys) for c in self.counters().values()]
+        return [(*(c[k] for k in keys), c["passes"] > 0) for c in self.counters().values()]
 
     def _pass(self, state: DomainState) -> None:
         """One pass for one domain; a retryable failure schedules a retry with backoff."""
@@ -299,6 +309,7 @@ class Monitor:
             self._retry_later(state, where, error)
             return
         state.failures = 0
+        state.last_pass_at = utcnow().isoformat()
         state.passes += 1
         state.entries += result.entries
         state.events += result.events
@@ -325,6 +336,7 @@ class Monitor:
         state.failures += 1
         state.errors += 1
         state.last_error = error_text(error).removeprefix(f"{name}: ")
+        state.last_error_at = utcnow().isoformat()
         delay = self.backoff.delay(state.failures, self.draw())
         log.warning(
             "domain %s: DC %s unreachable (%s), retrying in %.1f s",
@@ -361,7 +373,7 @@ class Monitor:
             " (one pass)" if self.once else "; stop with SIGTERM or Ctrl-C",
         )
         status = RunStatus.SUCCEEDED
-        saved = self._marks()
+        saved, beat = self._marks(), self._now() + self.heartbeat
         try:
             self.notifications.start(
                 self.domains, self.connector, lambda n: self.backoff.delay(n, self.draw())
@@ -375,8 +387,8 @@ class Monitor:
                         break
                     if state.due <= self._now():
                         self._pass(state)
-                if saved != (now := self._marks()):
-                    saved = now
+                if saved != (now := self._marks()) or self._now() >= beat:
+                    saved, beat = now, self._now() + self.heartbeat
                     self._save_counters(run)
                 if self.once:
                     break

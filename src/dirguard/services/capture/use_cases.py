@@ -45,6 +45,7 @@ from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.rollback.elevation_cases import Revoked, revoke_pending_elevations
 from dirguard.services.runtime import Runtime
 from dirguard.services.threats.detect import DetectReport
+from dirguard.store.audit import SELF
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +248,8 @@ def _chores(
     runtime: Runtime, domains: Sequence[AdDomainConfig], elevation_check: float
 ) -> tuple[Chore, ...]:
     """The monitor's periodic work: revoking the elevations a dirguard that stopped left behind
-    (a running apply's are left alone), and signed checkpoints of the event chains."""
+    (a running apply's are left alone), checking each connection's consent (recorded for the
+    console's banner) and signed checkpoints of the event chains."""
     from dirguard.services.chain_integrity import write_checkpoints
 
     def revoke_left_elevations() -> None:
@@ -267,6 +269,15 @@ def _chores(
         from dirguard.services.threats.monitoring import exposure_chore
 
         chores.append(Chore(name="exposure checks", every=every, work=exposure_chore(runtime)))
+    if every := runtime.config.consent.check_interval:
+        from dirguard.services.consent_state import check_and_record
+
+        def check_consent() -> None:
+            for state in check_and_record(runtime.acting_as(SELF)):
+                if state.partial or state.complete is None:
+                    log.warning("consent check: %s", state.summary())
+
+        chores.append(Chore(name="consent check", every=every, work=check_consent))
     if every := runtime.config.store.checkpoint_interval:
 
         def checkpoint() -> None:
