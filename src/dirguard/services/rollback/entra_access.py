@@ -24,6 +24,8 @@ from dirguard.services.rollback.guarded_apply import WriteAccess
 from dirguard.services.runtime import Runtime
 
 KIND = "entra"
+GRANTS_SETTLE = 120.0
+"""How long a token may take to carry a new app role assignment (Entra replicates it)."""
 ELEVATION_HINT = (
     "elevation_client_id with elevation_client_secret or elevation_certificate: an application"
     " with AppRoleAssignment.ReadWrite.All, Application.Read.All and"
@@ -60,4 +62,5 @@ def entra_access(
         writer=writer,
         grants=entra_grants_opener(runtime, tenant),
         elevation_hint=ELEVATION_HINT,
+        grants_settle=GRANTS_SETTLE,
     )

@@ -13,8 +13,9 @@ dirguard's audit log. The same for every provider: :class:`WriteAccess` says how
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,11 @@ class WriteAccess:
         " admin group the plan needs"
     )
     """What to configure for just-in-time elevation (``{account}``: the account written with)."""
+    grants_settle: float = 0.0
+    """Seconds a writer opened after an elevation may take to hold what was granted: Entra
+    replicates a new app role assignment into tokens with a delay ("This request might have
+    replication delays", Microsoft's page on listing appRoleAssignments), so a fresh writer is
+    opened again every few seconds until its rights are complete or this time has passed."""
 
 
 @dataclass(kw_only=True)
@@ -157,19 +163,36 @@ def guarded(
         reason=reason,
         plan_id=known_plan,
     )
-    with (
-        elevated(sessions, access.grants, request, rights.missing_groups) as run,
-        access.writer() as writer,
-    ):
+    with elevated(sessions, access.grants, request, rights.missing_groups) as run:
         plan_id = make_plan()
         if known_plan is None:
             attach_plan(sessions, run.ids, plan_id)
-        again = rights_of(writer, plan_steps(sessions, plan_id))
-        if not again.ok:
-            message = "after elevation: " + again.message()
-            raise _deny(sessions, f"plan {plan_id}", requested_by, message, again)
-        report = apply_plan(sessions, writer, plan_id, requested_by=requested_by)
+        with _writer_holding(access, plan_steps(sessions, plan_id)) as (writer, again):
+            if not again.ok:
+                message = "after elevation: " + again.message()
+                raise _deny(sessions, f"plan {plan_id}", requested_by, message, again)
+            report = apply_plan(sessions, writer, plan_id, requested_by=requested_by)
     return GuardedApply(report=report, rights=again, elevations=run.ids, problems=run.problems)
+
+
+SETTLE_STEP = 5.0
+"""Seconds between two fresh writers while waiting for granted rights to show."""
+
+
+@contextmanager
+def _writer_holding(
+    access: WriteAccess, steps: Sequence[Step], sleep: Callable[[float], None] = time.sleep
+) -> Iterator[tuple[StepWriter, Rights]]:
+    """A writer opened after an elevation, with its rights: opened anew (a new bind, a fresh
+    token) until they are complete or ``access.grants_settle`` seconds have passed."""
+    deadline = time.monotonic() + access.grants_settle
+    while True:
+        with access.writer() as writer:
+            rights = rights_of(writer, steps)
+            if rights.ok or time.monotonic() >= deadline:
+                yield writer, rights
+                return
+        sleep(SETTLE_STEP)
 
 
 def apply_guarded(
