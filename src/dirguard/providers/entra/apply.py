@@ -72,6 +72,8 @@ class WritePacer:
 
 
 def _item(collection: str, external_id: str) -> str:
+    if "/" in external_id:
+        return external_id  # stored by its path (a singleton policy, a delegated grant)
     if collection.rsplit("/", 1)[-1] == external_id:
         return collection  # a singleton (policies/authorizationPolicy)
     return f"{collection}/{external_id}"

@@ -27,6 +27,7 @@ the user's IP address (an application's records carry none).
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ from dirguard.core.audit_record import AttributeAction, AuditOperation, AuditRec
 SOURCE_NAME = "entra-directory-audit"
 """The ``actor_source`` of attributions from directoryAudits (and the audit cursor's stream)."""
 _SUMMARY = "included updated properties"
+_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _LINKS = {"member": "members", "owner": "owners"}
 _VERBS = (
     ("hard delete", AuditOperation.DELETE),
@@ -142,6 +144,16 @@ def _link(activity: str) -> tuple[AuditOperation, str] | None:
     return None
 
 
+def target_id(target: Json) -> str:
+    """The id a target names, as the store knows the object: a policy singleton
+    (``authorizationPolicy``, ``authenticationMethodsPolicy``…) is logged by its name and
+    stored by its path under ``policies/``."""
+    found = str(target["id"])
+    if str(target.get("type") or "").lower() == "policy" and not _GUID.fullmatch(found):
+        return f"policies/{found}".lower()
+    return found.lower()
+
+
 def _member_and_container(activity: str, targets: list[Json]) -> tuple[Json, Json]:
     """Which target of a link activity is the container: the one whose ``type`` is the noun
     after "to"/"from" ("Add member to role" logs the role first; groups and applications log
@@ -189,7 +201,7 @@ def records_of(entry: Json) -> list[AuditRecord]:
     return [
         AuditRecord(
             operation=operation,
-            target_guid=str(target["id"]).lower(),
+            target_guid=target_id(target),
             attributes=property_actions(target.get("modifiedProperties") or []),
             **common,
         )

@@ -103,6 +103,8 @@ def item_path(resource_type: ResourceType, external_id: str) -> str:
     """Where the object lives: ``{collection}/{id}``, or the collection itself for a singleton
     (``policies/authorizationPolicy``, whose id is its last segment)."""
     collection = collection_path(resource_type)
+    if "/" in external_id:
+        return external_id  # stored by its path (a singleton policy, a delegated grant)
     if collection.rsplit("/", 1)[-1] == external_id:
         return collection
     return f"{collection}/{external_id}"

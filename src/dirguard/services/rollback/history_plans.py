@@ -62,7 +62,7 @@ def recorded_objects(
         found[obj.external_id] = RecordedObject(
             external_id=obj.external_id,
             resource_type=RESOURCE_TYPES[obj.resource_type],
-            label=obj.path or obj.natural_key or obj.external_id,
+            label=obj.natural_key or obj.path or obj.external_id,
             deleted=obj.deleted,
             current=version.content,
             last_live=None if live is None else live.content,
