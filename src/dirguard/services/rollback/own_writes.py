@@ -45,7 +45,33 @@ def _caused_by(step: RestoreStep, event: ChangeEvent) -> bool:
     attributes = {step.attribute} if step.attribute else set()
     if step.kind in _DN_STEP_KINDS:
         attributes.add(DN_ATTRIBUTE)
-    return event.attribute in attributes
+    return event.attribute in attributes and _same_write(step, event)
+
+
+def _texts(value: object) -> set[str] | None:
+    """The value's items as case-folded text, or ``None`` when one is not text (bytes)."""
+    items = value if isinstance(value, list) else [] if value is None else [value]
+    if not all(isinstance(item, str) for item in items):
+        return None
+    return {str(item).casefold() for item in items}
+
+
+def _same_write(step: RestoreStep, event: ChangeEvent) -> bool:
+    """Whether ``event`` wrote what ``step`` wrote: a link value step is the same operation on
+    the same value, a set step the same values (a later, different write to the attribute is
+    somebody else's: an attacker re-adding a member dirguard removed is not dirguard's). Values
+    that are not text (descriptors, GUIDs) cannot be compared here and count as the same."""
+    values = _texts((step.step or {}).get("values"))
+    if values is None:
+        return True
+    if step.kind in (StepKind.ADD_VALUE.value, StepKind.REMOVE_VALUE.value):
+        changed = event.new_value if event.op == "add-value" else event.old_value
+        written = _texts(changed)
+        return event.op == step.kind and (written is None or written <= values)
+    if step.kind == StepKind.SET.value and event.op == "modify":
+        written = _texts(event.new_value)
+        return written is None or written == values
+    return True
 
 
 def mark_own_writes(session: Session, source: str, window: timedelta = WINDOW) -> int:

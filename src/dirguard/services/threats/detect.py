@@ -112,7 +112,8 @@ def respond(
                 if result.get("status") == "undone":
                     undone.append(alert.id)
                     alert.summary = f"{alert.summary} — undone by dirguard"
-            if item.notify:
+            looping = result is not None and result.get("status") == "loop stopped"
+            if item.notify or looping:  # a stopped undo is always said, throttle or not
                 notify(runtime, alert, now)
     return undone
 
