@@ -43,6 +43,13 @@ ACTIONS = [
     "entra.user.issue-tap",
     "entra.user.set-mfa-state",
     "entra.group.add-member",
+    "entra.user.revoke-sessions",
+    "entra.user.suspend",
+    "entra.user.unsuspend",
+    "entra.managed-device.retire",
+    "entra.managed-device.sync",
+    "entra.device.disable",
+    "entra.device.reveal-laps",
 ]
 
 
@@ -249,3 +256,110 @@ def test_a_tenant_without_the_administrator_service_offers_no_actions(
     with pytest.raises(ServiceError, match="does not run the Administrator service") as caught:
         preview_action(bare, HELPER, _request("x", "entra.user.list-methods"))
     assert caught.value.problem is Problem.CONFIG
+
+
+def _europe_device(sandbox: RunningSandbox, runtime: Runtime) -> tuple[str, str]:
+    """A managed device whose primary user is in the Europe unit, and its Entra device."""
+    inside = _europe_user(sandbox, runtime)["all"]
+    managed = next(m for m in sandbox.state.managed_devices.values() if m["userId"] in inside)
+    device = next(
+        d for d in sandbox.state.devices.values() if d["deviceId"] == managed["azureADDeviceId"]
+    )
+    return managed["id"], device["id"]
+
+
+def test_suspend_blocks_sign_in_removes_methods_groups_licenses_and_unsuspend_puts_back(
+    graph_sandbox: RunningSandbox, runtime: Runtime
+) -> None:
+    state = graph_sandbox.state
+    inside = _europe_user(graph_sandbox, runtime)["all"]
+    leaver = next(
+        u
+        for u in inside
+        if state.users[u].get("assignedLicenses")
+        and any(u in members for members in state.members.values())
+    )
+    groups_before = {g for g, members in state.members.items() if leaver in members}
+    licenses_before = [x["skuId"] for x in state.users[leaver]["assignedLicenses"]]
+    run_action(runtime, HELPER, _request(leaver, "entra.user.issue-tap", lifetime_minutes="60"))
+    shown = preview_action(runtime, HELPER, _request(leaver, "entra.user.suspend"))
+    fields = {e["field"] for e in shown.edits}
+    assert {"accountEnabled", "authenticationMethods", "memberOf", "assignedLicenses"} <= fields
+    run_action(runtime, HELPER, _request(leaver, "entra.user.suspend"))
+    user = state.users[leaver]
+    assert user["accountEnabled"] is False
+    assert user["signInSessionsValidFromDateTime"]
+    assert not user.get("assignedLicenses")
+    assert not any(leaver in members for members in state.members.values())
+    with graph_sandbox.client() as graph:
+        methods = graph.get(f"/users/{leaver}/authentication/methods").json()["value"]
+    assert [m["@odata.type"] for m in methods] == ["#microsoft.graph.passwordAuthenticationMethod"]
+
+    back = run_action(runtime, HELPER, _request(leaver, "entra.user.unsuspend"))
+    assert state.users[leaver]["accountEnabled"] is True
+    assert {g for g, members in state.members.items() if leaver in members} == groups_before
+    assert sorted(x["skuId"] for x in state.users[leaver]["assignedLicenses"]) == sorted(
+        licenses_before
+    )
+    assert any("not put back" in note for note in back.preview.notes)
+
+
+def test_unsuspend_without_a_recorded_suspension_is_refused(
+    graph_sandbox: RunningSandbox, runtime: Runtime
+) -> None:
+    user = sorted(_europe_user(graph_sandbox, runtime)["all"])[-1]
+    with pytest.raises(ServiceError, match="no recorded suspension"):
+        preview_action(runtime, HELPER, _request(user, "entra.user.unsuspend"))
+
+
+def test_device_actions_and_laps_reveal_with_a_reason(
+    graph_sandbox: RunningSandbox, runtime: Runtime
+) -> None:
+    managed, device = _europe_device(graph_sandbox, runtime)
+    run_action(runtime, HELPER, _request(managed, "entra.managed-device.retire"))
+    assert graph_sandbox.state.managed_devices[managed]["managementState"] == "retirePending"
+    again = preview_action(runtime, HELPER, _request(managed, "entra.managed-device.retire"))
+    assert again.notes == ("already retirePending",)
+    run_action(runtime, HELPER, _request(device, "entra.device.disable"))
+    assert graph_sandbox.state.devices[device]["accountEnabled"] is False
+
+    with pytest.raises(ServiceError, match="reason: say why"):
+        preview_action(runtime, HELPER, _request(device, "entra.device.reveal-laps", reason="x"))
+    before = len(graph_sandbox.state.audits)
+    shown = run_action(
+        runtime,
+        HELPER,
+        _request(device, "entra.device.reveal-laps", reason="locked out of the laptop, ticket 123"),
+    )
+    assert shown.revealed is not None and shown.revealed.startswith("Administrator: ")
+    password = shown.revealed.split(": ", 1)[1]
+    assert len(password) == 20
+    assert "Recover device local administrator password" in [
+        a["activityDisplayName"] for a in graph_sandbox.state.audits[before:]
+    ]
+    with runtime.sessions() as session:
+        record = session.get(AuditRecord, shown.audit_id)
+        assert record is not None and password not in repr(record.details)
+        assert "reason: locked out of the laptop, ticket 123" in record.details["notes"]
+
+    outsider_device = next(
+        d
+        for d in graph_sandbox.state.managed_devices.values()
+        if d["userId"] not in _europe_user(graph_sandbox, runtime)["all"]
+    )
+    with pytest.raises(ServiceError, match="outside every scope"):
+        run_action(runtime, HELPER, _request(outsider_device["id"], "entra.managed-device.sync"))
+
+
+def test_devices_are_listed_by_their_users_scope(
+    graph_sandbox: RunningSandbox, runtime: Runtime
+) -> None:
+    inside = _europe_user(graph_sandbox, runtime)["all"]
+    found, _ = list_objects(runtime, HELPER, "sandbox", "managed-device", directory="entra")
+    expected = {
+        m["id"] for m in graph_sandbox.state.managed_devices.values() if m["userId"] in inside
+    }
+    assert {o.path for o in found} == expected and expected
+    assert all(o.name.startswith("LAPTOP-") for o in found)
+    users, _ = list_objects(runtime, HELPER, "sandbox", "user", directory="entra")
+    assert all(len(o.name) > 1 for o in users)  # a display name, not its first letter

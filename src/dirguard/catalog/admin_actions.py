@@ -66,6 +66,9 @@ class AdminAction:
     """It creates its target (the scope is checked on where the object will be)."""
     inputs: tuple[Input, ...] = ()
     """What the operator fills in besides the object (the target)."""
+    restores: str | None = None
+    """The action whose last successful run on the object this one undoes, from its audit
+    record (un-suspend puts back what suspend removed)."""
 
 
 def _ad(verb: str, kind: str, title: str, description: str, **kw: object) -> AdminAction:
@@ -229,9 +232,13 @@ ADMIN_ACTIONS: tuple[AdminAction, ...] = (
            " (refresh tokens revoked).", "web-actions.users"),
     _entra("suspend", "user", "Suspend", "Block sign-in, revoke sessions, remove methods, and"
            " remove groups and licenses as the template says; recorded for un-suspend.",
-           "suspend", risk=Risk.DESTRUCTIVE, writes=("accountEnabled",)),
+           "suspend", risk=Risk.DESTRUCTIVE, writes=("accountEnabled",),
+           inputs=(Input(name="remove_groups", label="Remove from groups", kind=InputKind.FLAG,
+                         default=True),
+                   Input(name="remove_licenses", label="Remove licenses", kind=InputKind.FLAG,
+                         default=True))),
     _entra("unsuspend", "user", "Un-suspend", "Put back what suspend removed, from its record.",
-           "suspend", writes=("accountEnabled",)),
+           "suspend", writes=("accountEnabled",), restores="entra.user.suspend"),
     _entra("enable", "device", "Enable device", "Let the device authenticate again.",
            "device-actions", writes=("accountEnabled",)),
     _entra("disable", "device", "Disable device", "Stop the device from authenticating.",
@@ -243,11 +250,16 @@ ADMIN_ACTIONS: tuple[AdminAction, ...] = (
     _entra("retire", "managed-device", "Retire", "Remove company data and management.",
            "device-actions", risk=Risk.DESTRUCTIVE),
     _entra("wipe", "managed-device", "Wipe", "Reset the device to factory settings.",
-           "device-actions", risk=Risk.DESTRUCTIVE),
+           "device-actions", risk=Risk.DESTRUCTIVE,
+           inputs=(Input(name="keep_user_data", label="Keep user data", kind=InputKind.FLAG),
+                   Input(name="keep_enrollment_data", label="Keep enrollment data",
+                         kind=InputKind.FLAG))),
     _entra("delete", "managed-device", "Delete managed device", "Remove the device from"
            " Intune.", "device-actions", risk=Risk.DESTRUCTIVE),
     _entra("reveal-laps", "device", "Show LAPS password", "Show the device's local"
-           " administrator password once, with a reason, audited.", "laps", risk=Risk.REVEALS),
+           " administrator password once, with a reason, audited.", "laps", risk=Risk.REVEALS,
+           inputs=(Input(name="reason", label="Why you need it (kept in the audit log)",
+                         required=True),)),
 )  # fmt: skip
 
 ACTIONS_BY_KEY: dict[str, AdminAction] = {a.key: a for a in ADMIN_ACTIONS}

@@ -9,6 +9,7 @@ may hold a password; the Graph client logs paths only, and nothing here logs a b
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,14 @@ USER_SELECT = (
     "id,userPrincipalName,displayName,givenName,surname,mail,department,jobTitle,companyName,"
     "officeLocation,mobilePhone,businessPhones,usageLocation,accountEnabled,userType,"
     "assignedLicenses,externalUserState"
+)
+DEVICE_SELECT = (
+    "id,deviceId,displayName,accountEnabled,operatingSystem,operatingSystemVersion,trustType,"
+    "isCompliant,isManaged"
+)
+MANAGED_SELECT = (
+    "id,deviceName,userId,userPrincipalName,operatingSystem,osVersion,azureADDeviceId,"
+    "managementState,complianceState"
 )
 GROUP_SELECT = (
     "id,displayName,description,mail,mailNickname,groupTypes,securityEnabled,mailEnabled,"
@@ -38,11 +47,18 @@ class GraphCall:
     body: Mapping[str, Any] | None = None
     api_version: str = "v1.0"
     reveals: str | None = None
-    """The answer's field that holds a secret to show the operator once."""
+    """What secret of the answer is shown to the operator once: ``temporaryAccessPass``, or
+    ``laps`` (the first backed-up credential, decoded)."""
+    headers: Mapping[str, str] | None = None
 
 
 class EntraActionRefused(SourceError):
     """The request cannot be carried out as asked; the message names the field or the object."""
+
+
+def _quoted(text: str) -> str:
+    """``text`` inside an OData string literal (quotes doubled)."""
+    return text.strip().replace("'", "''")
 
 
 def _is_guid(text: str) -> bool:
@@ -82,8 +98,9 @@ class EntraActions:
         return SourceError(f"{self.source}: {error}", refused=refused)
 
     def find(self, ref: str) -> Target:
-        """The user (by id or UPN) or group (by id) named, as Graph shows it now, with the
-        administrative units it belongs to."""
+        """The user (by id or UPN), group, device or Intune managed device (by id) named, as
+        Graph shows it now, with the administrative units it belongs to (a managed device: its
+        primary user's, as Intune scopes a device by its user)."""
         ref = ref.strip()
         if not ref or "/" in ref or "?" in ref or "#" in ref:
             raise EntraActionRefused(f"{ref!r} is not a user id, UPN or group id")
@@ -94,6 +111,14 @@ class EntraActions:
             group = self.get(f"groups/{ref}", **{"$select": GROUP_SELECT})
             if group is not None:
                 return self._target("group", group)
+            device = self.get(f"devices/{ref}", **{"$select": DEVICE_SELECT})
+            if device is not None:
+                return self._device(device)
+            managed = self.get(
+                f"deviceManagement/managedDevices/{ref}", **{"$select": MANAGED_SELECT}
+            )
+            if managed is not None:
+                return self._managed(managed)
         raise EntraActionRefused(f"no user or group {ref!r} in {self.source}")
 
     def _target(self, kind: str, record: dict[str, Any]) -> Target:
@@ -110,6 +135,61 @@ class EntraActions:
             object_kind=kind,
             path=str(record["id"]),
             fields=fields,
+            admin_units=units,
+        )
+
+    def _plain(
+        self, kind: str, record: dict[str, Any], units: frozenset[str] = frozenset()
+    ) -> Target:
+        fields = {k: v for k, v in record.items() if not k.startswith("@odata")}
+        return Target(
+            source=self.source,
+            directory="entra",
+            object_kind=kind,
+            path=str(record["id"]),
+            fields=fields,
+            admin_units=units,
+        )
+
+    def _device(self, record: dict[str, Any]) -> Target:
+        """An Entra device, in the scopes of its Intune primary user (when Intune manages it)."""
+        target = self._plain("device", record)
+        device_id = str(record.get("deviceId") or "").replace("'", "")
+        if not device_id:
+            return target
+        managed = self.collect(
+            "deviceManagement/managedDevices", **{"$filter": f"azureADDeviceId eq '{device_id}'"}
+        )
+        if not managed:
+            return target
+        owner = self._managed(managed[0])
+        fields = {**owner.fields, **target.fields}
+        return Target(
+            source=self.source,
+            directory="entra",
+            object_kind="device",
+            path=target.path,
+            fields=fields,
+            admin_units=owner.admin_units,
+        )
+
+    def _managed(self, record: dict[str, Any]) -> Target:
+        units: frozenset[str] = frozenset()
+        owner_fields: dict[str, Any] = {}
+        if record.get("userId"):
+            owner = self.get(f"users/{record['userId']}", **{"$select": USER_SELECT})
+            if owner is not None:
+                holder = self._target("user", owner)
+                units, owner_fields = holder.admin_units, dict(holder.fields)
+        target = self._plain("managed-device", record, units)
+        # A virtual admin unit on the user's department holds the user's devices too.
+        merged = {**{k: v for k, v in owner_fields.items() if k != "id"}, **target.fields}
+        return Target(
+            source=target.source,
+            directory="entra",
+            object_kind="managed-device",
+            path=target.path,
+            fields=merged,
             admin_units=units,
         )
 
@@ -135,22 +215,39 @@ class EntraActions:
         )
 
     def search(self, kind: str, text: str = "") -> list[Target]:
-        """Users or groups whose display name starts with ``text`` (every one when empty)."""
-        if kind not in ("user", "group"):
-            raise EntraActionRefused(f"kind: {kind!r} is not one of user, group")
-        collection, select = ("users", USER_SELECT) if kind == "user" else ("groups", GROUP_SELECT)
-        params = {"$select": select, "$top": "999"}
+        """Users, groups, devices or Intune managed devices whose name starts with ``text``
+        (every one when empty). A device brings its primary user's scopes, read per device:
+        fine for a help desk's page, not meant for a tenant-wide report."""
+        if kind == "managed-device":
+            params = {"$select": MANAGED_SELECT}
+            if text.strip():
+                params["$filter"] = f"startswith(deviceName,'{_quoted(text)}')"
+            found = self.collect("deviceManagement/managedDevices", **params)
+            return [self._managed(record) for record in found]
+        tables = {
+            "user": ("users", USER_SELECT),
+            "group": ("groups", GROUP_SELECT),
+            "device": ("devices", DEVICE_SELECT),
+        }
+        if kind not in tables:
+            raise EntraActionRefused(
+                f"kind: {kind!r} is not one of {', '.join(tables)}, managed-device"
+            )
+        collection, select = tables[kind]
+        params = {"$select": select}
         if text.strip():
-            quoted = text.strip().replace("'", "''")
-            params["$filter"] = f"startswith(displayName,'{quoted}')"
-        return [self._target(kind, record) for record in self.collect(collection, **params)]
+            params["$filter"] = f"startswith(displayName,'{_quoted(text)}')"
+        records = self.collect(collection, **params)
+        if kind == "device":
+            return [self._device(record) for record in records]
+        return [self._target(kind, record) for record in records]
 
     # ---- planning and writing -----------------------------------------------------------------
 
     def plan(self, action: str, target: Target, params: Mapping[str, Any]) -> ActionPlan:
-        from dirguard.providers.entra.admin_planners import PLANNERS
+        from dirguard.providers.entra.admin_planners import planners
 
-        planner = PLANNERS.get(action)
+        planner = planners().get(action)
         if planner is None:
             raise EntraActionRefused(f"{action!r} is not an Entra web action here")
         return planner(self, target, params)
@@ -169,6 +266,7 @@ class EntraActions:
                     call.method,
                     path,
                     api_version=call.api_version,
+                    headers=call.headers,
                     json=body if body is not None else None,
                 )
             except GraphError as error:
@@ -185,8 +283,19 @@ class EntraActions:
             ):
                 created = str((data.get("invitedUser") or data).get("id") or "") or None
             if call.reveals:
-                revealed = str(data.get(call.reveals) or "") or None
+                revealed = _revealed(call.reveals, data)
         return Performed(path=created or plan.path, revealed=revealed)
+
+
+def _revealed(kind: str, data: Mapping[str, Any]) -> str | None:
+    if kind == "laps":
+        credentials = data.get("credentials") or []
+        if not credentials:
+            return None
+        first = credentials[0]
+        password = base64.b64decode(str(first.get("passwordBase64") or "")).decode("utf-8")
+        return f"{first.get('accountName')}: {password}"
+    return str(data.get(kind) or "") or None
 
 
 def _with_created(body: Mapping[str, Any] | None, created: str | None) -> Any:

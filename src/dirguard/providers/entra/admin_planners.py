@@ -54,7 +54,7 @@ def _shown(value: Any) -> tuple[str, ...] | None:
     return (str(value),)
 
 
-def _user(target: Target, action: str) -> None:
+def needs_user(target: Target, action: str) -> None:
     if target.object_kind != "user":
         raise EntraActionRefused(
             f"{action} works on users; {target.path} is a {target.object_kind}"
@@ -188,7 +188,7 @@ def _plan_invite(actions: EntraActions, where: Target, params: Mapping[str, Any]
 
 
 def _plan_edit(actions: EntraActions, target: Target, params: Mapping[str, Any]) -> ActionPlan:
-    _user(target, "entra.user.edit")
+    needs_user(target, "entra.user.edit")
     changes = params.get("fields")
     if not isinstance(changes, Mapping) or not changes:
         raise EntraActionRefused("fields: give at least one property and its new value")
@@ -215,7 +215,7 @@ def _plan_edit(actions: EntraActions, target: Target, params: Mapping[str, Any])
 
 
 def _plan_licenses(actions: EntraActions, target: Target, params: Mapping[str, Any]) -> ActionPlan:
-    _user(target, "entra.user.assign-licenses")
+    needs_user(target, "entra.user.assign-licenses")
     add, notes = _sku_ids(actions, list(params.get("add") or []), "add")
     remove, _ = _sku_ids(actions, list(params.get("remove") or []), "remove")
     held = [str(x["skuId"]) for x in target.fields.get("assignedLicenses") or []]
@@ -278,11 +278,11 @@ def _plan_member(
     return ActionPlan(action=action, path=target.path, edits=(edit,), notes=notes, calls=(call,))
 
 
-def _methods(actions: EntraActions, target: Target) -> list[dict[str, Any]]:
+def user_methods(actions: EntraActions, target: Target) -> list[dict[str, Any]]:
     return actions.collect(f"users/{target.path}/authentication/methods")
 
 
-def _method_label(method: Mapping[str, Any]) -> str:
+def method_label(method: Mapping[str, Any]) -> str:
     kind = str(method.get("@odata.type", "")).rsplit(".", 1)[-1].replace("AuthenticationMethod", "")
     detail = method.get("phoneNumber") or method.get("emailAddress") or method.get("displayName")
     return f"{kind} {method['id']}" + (f" ({detail})" if detail else "")
@@ -291,8 +291,8 @@ def _method_label(method: Mapping[str, Any]) -> str:
 def _plan_list_methods(
     actions: EntraActions, target: Target, params: Mapping[str, Any]
 ) -> ActionPlan:
-    _user(target, "entra.user.list-methods")
-    labels = tuple(_method_label(m) for m in _methods(actions, target))
+    needs_user(target, "entra.user.list-methods")
+    labels = tuple(method_label(m) for m in user_methods(actions, target))
     return ActionPlan(
         action="entra.user.list-methods",
         path=target.path,
@@ -303,27 +303,27 @@ def _plan_list_methods(
 def _plan_remove_method(
     actions: EntraActions, target: Target, params: Mapping[str, Any]
 ) -> ActionPlan:
-    _user(target, "entra.user.remove-method")
+    needs_user(target, "entra.user.remove-method")
     wanted = str(params.get("method") or "").strip()
-    methods = {str(m["id"]): m for m in _methods(actions, target)}
+    methods = {str(m["id"]): m for m in user_methods(actions, target)}
     method = methods.get(wanted)
     if method is None:
-        listed = ", ".join(_method_label(m) for m in methods.values()) or "none"
+        listed = ", ".join(method_label(m) for m in methods.values()) or "none"
         raise EntraActionRefused(f"method: the user has no method {wanted!r} (has: {listed})")
     collection = METHOD_PATHS.get(str(method.get("@odata.type")))
     if collection is None:
-        raise EntraActionRefused(f"method: {_method_label(method)} cannot be removed")
+        raise EntraActionRefused(f"method: {method_label(method)} cannot be removed")
     call = GraphCall(
         method="DELETE", path=f"users/{target.path}/authentication/{collection}/{wanted}"
     )
-    edit = Edit(field="authenticationMethods", before=(_method_label(method),), after=None)
+    edit = Edit(field="authenticationMethods", before=(method_label(method),), after=None)
     return ActionPlan(
         action="entra.user.remove-method", path=target.path, edits=(edit,), calls=(call,)
     )
 
 
 def _plan_tap(actions: EntraActions, target: Target, params: Mapping[str, Any]) -> ActionPlan:
-    _user(target, "entra.user.issue-tap")
+    needs_user(target, "entra.user.issue-tap")
     try:
         minutes = int(params.get("lifetime_minutes") or 60)
     except (TypeError, ValueError):
@@ -351,7 +351,7 @@ def _plan_tap(actions: EntraActions, target: Target, params: Mapping[str, Any]) 
 
 
 def _plan_mfa(actions: EntraActions, target: Target, params: Mapping[str, Any]) -> ActionPlan:
-    _user(target, "entra.user.set-mfa-state")
+    needs_user(target, "entra.user.set-mfa-state")
     wanted = str(params.get("state") or "").strip().lower()
     if wanted not in MFA_STATES:
         raise EntraActionRefused(f"state: one of {', '.join(MFA_STATES)}, not {wanted!r}")
@@ -385,3 +385,11 @@ PLANNERS: dict[str, Planner] = {
     "entra.user.issue-tap": _plan_tap,
     "entra.user.set-mfa-state": _plan_mfa,
 }
+
+
+def planners() -> dict[str, Planner]:
+    """Every Entra planner, by action key."""
+    from dirguard.providers.entra.admin_planners_devices import DEVICE_PLANNERS
+    from dirguard.providers.entra.admin_planners_lifecycle import LIFECYCLE_PLANNERS
+
+    return {**PLANNERS, **LIFECYCLE_PLANNERS, **DEVICE_PLANNERS}

@@ -161,7 +161,10 @@ def _prepare(
             where = actions.container(request.target, request.params)
         else:
             where = actions.find(request.target)
-        plan = actions.plan(declared.key, where, request.params)
+        params = dict(request.params)
+        if declared.restores is not None:
+            params["_recorded"] = _last_run(runtime, declared, where.source, where.path)
+        plan = actions.plan(declared.key, where, params)
         checked = [where, *plan.checks]
     except SourceError as error:
         problem = Problem.PERMISSION if error.refused else Problem.CONFLICT
@@ -235,6 +238,29 @@ def run_action(runtime: Runtime, user: ConsoleUser, request: ActionRequest) -> A
     )
 
 
+def _last_run(
+    runtime: Runtime, declared: AdminAction, source: str, path: str
+) -> dict[str, Any] | None:
+    """What the last successful run of the action ``declared`` undoes recorded on the object
+    (its audit record's details), or ``None``."""
+    from sqlalchemy import select
+
+    from dirguard.store.models import AuditRecord
+
+    with runtime.sessions() as session:
+        record = session.scalars(
+            select(AuditRecord)
+            .where(
+                AuditRecord.action == f"admin.{declared.restores}",
+                AuditRecord.target == f"{source}/{path}",
+                AuditRecord.outcome == AuditOutcome.SUCCEEDED.value,
+            )
+            .order_by(AuditRecord.id.desc())
+            .limit(1)
+        ).first()
+        return None if record is None else dict(record.details)
+
+
 def _audit(
     runtime: Runtime,
     user: ConsoleUser,
@@ -300,13 +326,16 @@ def list_objects(
         fields = readable(covering, user, target)
         fields.pop("protected", None)
         names = (
-            target.fields.get("displayName") or target.fields.get("sAMAccountName") or [target.path]
+            target.fields.get("deviceName")
+            or target.fields.get("displayName")
+            or target.fields.get("sAMAccountName")
+            or target.path
         )
         listed.append(
             ListedObject(
                 path=target.path,
                 kind=target.object_kind,
-                name=str(names[0]),
+                name=str(names[0] if isinstance(names, list) else names),
                 fields=fields,
                 actions=tuple(
                     sorted(

@@ -166,7 +166,7 @@ async def objects(
     request: Request,
     who: Viewer,
     source: str,
-    kind: str = Query("user", pattern="^(user|group)$"),
+    kind: str = Query("user", pattern="^(user|group|device|managed-device)$"),
     q: str = Query("", max_length=256),
     directory: str = Query("ad", pattern="^(ad|entra)$"),
 ) -> ObjectsOut:

@@ -114,7 +114,7 @@ async def objects_page(
     directory, _, name = chosen.partition(":")
     found: list[ListedObject] = []
     truncated, error = False, None
-    if chosen and kind in ("user", "group"):
+    if chosen and kind in ("user", "group", "device", "managed-device"):
         try:
             found, truncated = await run_in_threadpool(
                 lambda: list_objects(
