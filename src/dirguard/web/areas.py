@@ -15,6 +15,7 @@ from dirguard.services.console.roles import Role
 from dirguard.web.api import accounts as accounts_api
 from dirguard.web.api import admin_actions as admin_actions_api
 from dirguard.web.api import admin_delegation as admin_delegation_api
+from dirguard.web.api import alerts as alerts_api
 from dirguard.web.api import changes as changes_api
 from dirguard.web.api import objects as objects_api
 from dirguard.web.api import system as system_api
@@ -24,6 +25,7 @@ from dirguard.web.pages import account as account_pages
 from dirguard.web.pages import admin_accounts as admin_accounts_pages
 from dirguard.web.pages import admin_actions as admin_actions_pages
 from dirguard.web.pages import admin_delegation as admin_delegation_pages
+from dirguard.web.pages import alerts as alerts_pages
 from dirguard.web.pages import changes as changes_pages
 from dirguard.web.pages import home as home_pages
 from dirguard.web.pages import objects as objects_pages
@@ -49,6 +51,12 @@ AREAS: tuple[Area, ...] = (
         api=changes_api.router,
         pages=changes_pages.router,
         nav=(NavItem(label="Changes", path="/changes"),),
+    ),
+    Area(
+        name="alerts",
+        api=alerts_api.router,
+        pages=alerts_pages.router,
+        nav=(NavItem(label="Alerts", path="/alerts"),),
     ),
     Area(
         name="objects",
