@@ -218,9 +218,9 @@ def _client(url: str, cache: Path) -> Any:
         ),
         web=WebConfig(tls=False),
     )
-    runtime = Runtime(
-        config=config, sessions=session_factory(create_engine_for(url)), principal="dirguard"
-    )
+    engine = create_engine_for(url)
+    upgrade(engine)
+    runtime = Runtime(config=config, sessions=session_factory(engine), principal="dirguard")
     app = create_app(runtime)
     viewer = Principal(name="bench", role=Role.VIEWER, method="password")
     made = app.state.web.tokens.create(

@@ -262,3 +262,22 @@ def test_object_page_and_two_moments(web_client: WebClientFactory, stored: dict[
     assert api.get("/api/v1/objects/999999").status_code == 404
     bad = api.get(f"/api/v1/objects/{stored['ada']}/state", params={"at": "then"})
     assert bad.status_code == 422 and bad.json()["field"] == "at"
+
+
+def test_values_from_the_directory_are_escaped(
+    web_client: WebClientFactory, web_runtime: Runtime, stored: dict[str, int]
+) -> None:
+    _add(
+        web_runtime,
+        [
+            NewChangeEvent(
+                object_id=stored["ada"], op=ChangeOp.MODIFY, attribute="info",
+                new_value=["<script>alert(1)</script>"], actor='EXAMPLE\\"><b>x',
+                actor_address="<i>10.0.0.1", observed_at=_at(40),
+            )
+        ],
+    )  # fmt: skip
+    page = web_client("viewer").get("/changes", params={"attribute": "info"})
+    assert "<script>alert" not in page.text and "&lt;script&gt;alert(1)" in page.text
+    assert '"><b>x' not in page.text and "<i>10.0.0.1" not in page.text
+    assert "&lt;i&gt;10.0.0.1" in page.text
