@@ -127,6 +127,18 @@ def test_a_change_over_ldap_appears_with_its_actor(
     ).json()
     (difference,) = [d for d in compared["differences"] if d["name"] == target]
     assert [f["field"] for f in difference["fields"]] == ["description"]
+    against_live = api.get(
+        "/api/v1/compare",
+        params={"from": before.isoformat(), "live": "true", "object": target_dn},
+    ).json()
+    (live,) = against_live["differences"]
+    assert [(f["field"], f["after"]) for f in live["fields"]] == [
+        ("description", ["changed by a delegate"])
+    ]
+    page = browser.get(
+        "/compare", params={"from": before.isoformat(), "live": "true", "under": target_dn}
+    )
+    assert page.status_code == 200 and "changed by a delegate" in page.text
 
 
 def _sid(conn: Any, dn: str) -> str:
