@@ -18,6 +18,7 @@ from dirguard.web.api import admin_delegation as admin_delegation_api
 from dirguard.web.api import alerts as alerts_api
 from dirguard.web.api import changes as changes_api
 from dirguard.web.api import objects as objects_api
+from dirguard.web.api import rollback as rollback_api
 from dirguard.web.api import system as system_api
 from dirguard.web.api import tokens as tokens_api
 from dirguard.web.navigation import NavItem
@@ -29,6 +30,7 @@ from dirguard.web.pages import alerts as alerts_pages
 from dirguard.web.pages import changes as changes_pages
 from dirguard.web.pages import home as home_pages
 from dirguard.web.pages import objects as objects_pages
+from dirguard.web.pages import rollback as rollback_pages
 from dirguard.web.pages import signin as signin_pages
 from dirguard.web.pages import signin_entra as signin_entra_pages
 from dirguard.web.pages import tokens as tokens_pages
@@ -46,6 +48,18 @@ class Area:
 
 AREAS: tuple[Area, ...] = (
     Area(name="home", pages=home_pages.router, nav=(NavItem(label="Home", path="/"),)),
+    Area(
+        name="rollback",
+        api=rollback_api.router,
+        pages=rollback_pages.router,
+        nav=(
+            NavItem(label="Overview", path="/overview"),
+            NavItem(label="Rollback", path="/rollback"),
+            NavItem(label="Deleted", path="/deleted"),
+            NavItem(label="Audit", path="/audit"),
+            NavItem(label="Permissions", path="/permissions"),
+        ),
+    ),
     Area(
         name="changes",
         api=changes_api.router,

@@ -75,6 +75,28 @@ def _monitor_thread(runtime: Runtime, request: MonitorRequest) -> threading.Thre
     return threading.Thread(target=run, name="monitor", daemon=False)
 
 
+def _consent_thread(runtime: Runtime, stop: threading.Event) -> threading.Thread | None:
+    """Checks every connection's consent at start and every ``[consent] check_interval``
+    seconds, recording it for the banner (reads the directories only); none with 0."""
+    every = runtime.config.consent.check_interval
+    if not every:
+        return None
+    from dirguard.services.consent_state import check_and_record
+    from dirguard.store.audit import SELF
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                for state in check_and_record(runtime.acting_as(SELF)):
+                    if state.partial or state.complete is None:
+                        log.warning("consent check: %s", state.summary())
+            except Exception:  # the console keeps serving; tried again at the next interval
+                log.exception("consent check failed")
+            stop.wait(every)
+
+    return threading.Thread(target=run, name="consent-check", daemon=True)
+
+
 def serve(runtime: Runtime, request: ServeRequest) -> None:
     """Serve until SIGINT/SIGTERM (see the module's docstring)."""
     import uvicorn
@@ -106,6 +128,9 @@ def serve(runtime: Runtime, request: ServeRequest) -> None:
     if request.monitor is not None:
         thread = _monitor_thread(runtime, replace(request.monitor, stop=stop))
         thread.start()
+    checker = _consent_thread(runtime, stop)
+    if checker is not None:
+        checker.start()
     scheme = "https" if files else "http"
     shown = f"[{request.host}]" if ":" in request.host else request.host
     url = f"{scheme}://{shown}:{request.port}/"
