@@ -142,7 +142,9 @@ class AdActions:
         found = self._search(self.base, ldap.SCOPE_SUBTREE, query)
         return [self._target(dn, attrs) for dn, attrs in found]
 
-    def container(self, dn: str, params: Mapping[str, Any] | None = None) -> Target:
+    def container(
+        self, dn: str, params: Mapping[str, Any] | None = None, action: str = ""
+    ) -> Target:
         """An OU or container, for the scope check of a create or a move's destination."""
         found = self._search(dn, ldap.SCOPE_BASE, "(objectClass=*)")
         if not found:

@@ -193,10 +193,13 @@ class EntraActions:
             admin_units=units,
         )
 
-    def container(self, where: str, params: Mapping[str, Any] | None = None) -> Target:
+    def container(
+        self, where: str, params: Mapping[str, Any] | None = None, action: str = ""
+    ) -> Target:
         """Where a new user goes, for the scope check: the tenant (``where`` empty or ``-``) or
         an administrative unit (its id), with the new user's own fields (a virtual admin unit
-        on ``department`` holds a new user whose department it names)."""
+        on ``department`` holds a new user whose department it names; an invited user is a
+        ``Guest``)."""
         where = where.strip()
         units: frozenset[str] = frozenset()
         if where and where != "-":
@@ -205,6 +208,8 @@ class EntraActions:
                 raise EntraActionRefused(f"no administrative unit {where!r} in {self.source}")
             units = frozenset({str(unit["id"])})
         fields = {k: v for k, v in (params or {}).items() if k not in ("password",)}
+        if action.endswith(".invite"):
+            fields.update(userType="Guest", mail=fields.get("email"))
         return Target(
             source=self.source,
             directory="entra",

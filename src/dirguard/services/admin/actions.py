@@ -158,7 +158,7 @@ def _prepare(
     declared = _declared(request.action)
     try:
         if declared.creates:
-            where = actions.container(request.target, request.params)
+            where = actions.container(request.target, request.params, declared.key)
         else:
             where = actions.find(request.target)
         params = dict(request.params)
