@@ -311,3 +311,47 @@ def test_a_pim_eligibility_is_requested_anew_and_removed(graph: Graph) -> None:
     schedules = graph.get("roleManagement/directory/roleEligibilitySchedules")["value"]
     assert not [s for s in schedules if s["principalId"] == user["id"]]
     assert link_ids(None) == []
+
+
+def test_a_partner_and_a_delegated_grant_are_created_anew_and_patched(graph: Graph) -> None:
+    partner_type = RESOURCE_TYPES["entra.cross_tenant_access_partner"]
+    stored = {
+        "tenantId": "123f4846-ba00-4fd7-ba43-dac1f8f63013",
+        "isInMultiTenantOrganization": False,
+        "inboundTrust": {
+            "isMfaAccepted": True,
+            "isCompliantDeviceAccepted": False,
+            "isHybridAzureADJoinedDeviceAccepted": False,
+        },
+    }
+    made = create_request(partner_type, stored)
+    assert made.request.body is not None and made.request.body["tenantId"] == stored["tenantId"]
+    graph.send(made.request)
+    read = graph.get(item_path(partner_type, stored))
+    _same(partner_type, {"inboundTrust": stored["inboundTrust"]}, read)
+    target = {**read, "inboundTrust": {**stored["inboundTrust"], "isMfaAccepted": False}}
+    for request in patch_plan(partner_type, target, read, graph_base=graph.base).requests:
+        graph.send(request)
+    assert graph.get(item_path(partner_type, stored))["inboundTrust"]["isMfaAccepted"] is False
+
+    grant_type = RESOURCE_TYPES["entra.oauth2_permission_grant"]
+    client = graph.first(RESOURCE_TYPES["entra.service_principal"])
+    resource = next(
+        sp
+        for sp in graph.get("servicePrincipals")["value"]
+        if sp["appId"] == "00000003-0000-0000-c000-000000000000"
+    )
+    stored_grant = {
+        "id": "gone",
+        "clientId": "old-client",
+        "consentType": "AllPrincipals",
+        "resourceId": resource["id"],
+        "scope": "User.Read",
+    }
+    grant = _create(graph, grant_type.key, stored_grant, {"old-client": client["id"]})
+    assert grant["clientId"] == client["id"]
+    plan = patch_plan(grant_type, {**grant, "scope": "User.Read Mail.Read"}, grant)
+    assert [r.body for r in plan.requests] == [{"scope": "User.Read Mail.Read"}]
+    graph.send(plan.requests[0])
+    assert graph.get(f"oauth2PermissionGrants/{grant['id']}")["scope"] == "User.Read Mail.Read"
+    graph.send(remove_request(grant_type, grant))
