@@ -139,3 +139,16 @@ def test_viewer_cannot_apply_and_four_eyes_wants_another_approver(
         ("approver-user", "rollback.refused", "denied"),
         ("second-approver", "rollback.approve", "succeeded"),
     }
+
+
+def test_a_bad_selection_is_named(web_client: WebClientFactory) -> None:
+    operator = web_client(role="operator")
+    answer = operator.post("/api/v1/plans", json={"kind": "event", "event": "twelve"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "event" and "twelve" in answer.json()["detail"]
+    missing = operator.post("/api/v1/plans", json={"kind": "actor", "actor": "CORP\\x"})
+    assert missing.status_code == 422 and missing.json()["field"] == "since"
+    page = operator.post("/rollback/new", data={"kind": "sideways"})
+    assert page.status_code == 400 and "give one of event, object, actor, subtree" in page.text
+    assert operator.get("/rollback/new").status_code == 200
+    assert web_client(role="viewer").get("/rollback/new").status_code == 403

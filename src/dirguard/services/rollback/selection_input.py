@@ -21,11 +21,19 @@ from dirguard.services.rollback.plan_cases import (
 KINDS = ("event", "object", "actor", "subtree")
 
 
+class SelectionError(ServiceError):
+    """A field of the selection is missing or wrong; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
 def _text(fields: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
     value = fields.get(name)
     text = "" if value is None else str(value).strip()
     if not text and required:
-        raise ServiceError(f"{name}: required for this kind of selection")
+        raise SelectionError(name, "required for this kind of selection")
     return text or None
 
 
@@ -36,7 +44,7 @@ def _time(fields: Mapping[str, Any], name: str, *, required: bool = True) -> Any
     try:
         return parse_time(text)
     except HistoryQueryError as error:
-        raise ServiceError(f"{name}: {error}") from None
+        raise SelectionError(name, str(error)) from None
 
 
 def _flag(fields: Mapping[str, Any], name: str) -> bool:
@@ -56,9 +64,9 @@ def plan_request(fields: Mapping[str, Any]) -> PlanRequest:
         try:
             sequence = int(raw or "")
         except ValueError:
-            raise ServiceError(f"event: {raw!r} is not a change number") from None
+            raise SelectionError("event", f"{raw!r} is not a change number") from None
         if sequence < 1:
-            raise ServiceError("event: change numbers start at 1")
+            raise SelectionError("event", "change numbers start at 1")
         selection = ByEvent(sequence=sequence)
     elif kind == "object":
         selection = ObjectAt(object_text=_text(fields, "object") or "", at=_time(fields, "at"))
@@ -76,7 +84,7 @@ def plan_request(fields: Mapping[str, Any]) -> PlanRequest:
             until=_time(fields, "until", required=False),
         )
     else:
-        raise ServiceError(f"kind: {kind!r}; give one of {', '.join(KINDS)}")
+        raise SelectionError("kind", f"{kind!r}; give one of {', '.join(KINDS)}")
     given = {
         k: str(fields[k]).strip()
         for k in ("kind", "event", "object", "at", "actor", "base_dn", "since", "until")

@@ -16,17 +16,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import StreamingResponse
+from starlette.responses import JSONResponse, StreamingResponse
 
 from dirguard.services import console_views, deleted_objects
 from dirguard.services.connection_health import connection_health
 from dirguard.services.consent_state import check_and_record, current_states
+from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.rollback import review
 from dirguard.services.rollback.apply_jobs import ApplyJobs
 from dirguard.services.rollback.plan_cases import make_plan
-from dirguard.services.rollback.selection_input import plan_request
+from dirguard.services.rollback.selection_input import SelectionError, plan_request
 from dirguard.web.access import Administrator, Approver, Operator, Viewer
 from dirguard.web.context import acting_runtime
+from dirguard.web.problems import problem
 
 router = APIRouter()
 
@@ -74,13 +76,22 @@ def list_plans(
     return [p.as_dict() for p in plans]
 
 
-@router.post("/plans", status_code=201)
-async def create_plan(request: Request, who: Operator, body: JsonBody) -> dict[str, Any]:
+@router.post("/plans", status_code=201, response_model=None)
+async def create_plan(
+    request: Request, who: Operator, body: JsonBody
+) -> dict[str, Any] | JSONResponse:
     """Plan a rollback: ``{"kind": "event", "event": 12}``, ``{"kind": "object", "object": ...,
     "at": ...}``, ``{"kind": "actor", "actor": ..., "since": ..., "until"?: ...}`` or
     ``{"kind": "subtree", "base_dn": ..., "since": ...}``; nothing is written to the directory."""
     runtime = acting_runtime(request, who)
-    plan = await run_in_threadpool(make_plan, runtime, plan_request(body))
+    try:
+        plan = await run_in_threadpool(make_plan, runtime, plan_request(body))
+    except SelectionError as error:
+        return problem(422, str(error), kind="invalid-selection", field=error.field)
+    except ServiceError as error:
+        if error.problem is not Problem.FAILURE:
+            raise
+        return problem(422, str(error), kind="cannot-plan")  # the selection names nothing
     return (await run_in_threadpool(review.preview, runtime, plan.id)).as_dict()
 
 
