@@ -34,7 +34,7 @@ from dirguard.cli.rollback_options import (
     selection_of,
 )
 from dirguard.cli.rollback_render import finish_applied, print_plan
-from dirguard.services.rollback import apply_cases, plan_cases
+from dirguard.services.rollback import apply_cases, plan_cases, review
 
 rollback_app = typer.Typer(help="Undo recorded changes with a stored plan.", no_args_is_help=True)
 
@@ -107,11 +107,31 @@ def apply_cmd(
 
     An Entra plan needs the Graph application permissions its steps write with; a read-only
     tenant with elevation_client_id has its elevation application grant them to dirguard's
-    application only while the plan runs."""
-    request = apply_cases.ApplyRequest(plan_id=plan_id, on_revoked=print_revoked)
+    application only while the plan runs. With [rollback] four_eyes = true the plan needs
+    another approver's `dirguard rollback approve` first (exit code 2 until then)."""
     with cli_runtime(ctx) as runtime:
-        result = apply_cases.apply_stored(runtime.acting_as(as_ or getpass.getuser()), request)
+        acting = runtime.acting_as(as_ or getpass.getuser())
+        result = review.apply_reviewed(acting, plan_id, on_revoked=print_revoked)
     finish_applied(result, as_json)
+
+
+@rollback_app.command("approve")
+def approve_cmd(
+    ctx: typer.Context,
+    plan_id: Annotated[int, typer.Argument(metavar="PLAN_ID", help="The plan's number.")],
+    note: Annotated[str | None, typer.Option("--note", help="Why it may be applied.")] = None,
+    as_: AsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a plan someone else made ([rollback] four_eyes = true: a plan is applied only
+    after an approver other than its planner approved it). Exit code 2 for your own plan."""
+    with cli_runtime(ctx) as runtime:
+        shown = review.approve(runtime.acting_as(as_ or getpass.getuser()), plan_id, note)
+    if as_json:
+        print_json(shown.as_dict())
+    else:
+        names = ", ".join(a.approved_by for a in shown.approvals)
+        console.print(f"Plan {plan_id} approved (approvals: {names}).", highlight=False)
 
 
 @rollback_app.command("show")
