@@ -301,5 +301,9 @@ class EntraSignIn:
                 AuditOutcome.SUCCEEDED,
             )
         return Principal(
-            name=identity.name, role=role, method="entra", display_name=identity.display_name
+            name=identity.name,
+            role=role,
+            method="entra",
+            display_name=identity.display_name,
+            groups=identity.groups,
         )

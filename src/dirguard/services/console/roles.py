@@ -50,6 +50,9 @@ class Principal:
     display_name: str | None = None
     token_id: int | None = None
     """The API token used (``method == "token"``)."""
+    groups: tuple[str, ...] = ()
+    """Object ids of the Entra groups the ID token named (``groups`` claim): delegated
+    administration assigned to one of them applies to this person."""
 
     def may(self, needed: Role) -> bool:
         return self.role >= needed

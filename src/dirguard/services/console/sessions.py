@@ -44,6 +44,10 @@ class BrowserSession:
     """The cookie value to send: set when the session is new or was rotated."""
 
 
+GROUPS_KEY = "entra_groups"
+"""Where a signed-in session keeps the Entra groups its ID token named."""
+
+
 def _principal(row: ConsoleSession) -> Principal | None:
     if row.principal is None or row.role is None:
         return None
@@ -52,6 +56,7 @@ def _principal(row: ConsoleSession) -> Principal | None:
         role=Role.parse(row.role),
         method=row.method or "password",
         display_name=row.display_name,
+        groups=tuple(str(g) for g in (row.data or {}).get(GROUPS_KEY, ())),
     )
 
 
@@ -132,7 +137,9 @@ class ConsoleSessions:
         if previous is not None:
             with self.sessions.begin() as db:
                 db.execute(delete(ConsoleSession).where(ConsoleSession.id_hash == previous.id_hash))
-        return self._create(principal, {})
+        return self._create(
+            principal, {GROUPS_KEY: list(principal.groups)} if principal.groups else {}
+        )
 
     def save_data(self, session: BrowserSession, data: dict[str, Any]) -> None:
         with self.sessions.begin() as db:

@@ -36,7 +36,7 @@ router = APIRouter()
 def console_user(principal: Principal) -> ConsoleUser:
     """The delegation's view of the signed-in person: their name and the Entra groups their
     sign-in carried (``groups`` claim), each a trustee assignments can be made to."""
-    groups = getattr(principal, "groups", ()) or ()
+    groups = principal.groups
     return ConsoleUser(
         name=principal.name,
         groups=frozenset(Trustee(kind="entra-group", ident=str(g).casefold()) for g in groups),
