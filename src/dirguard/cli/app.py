@@ -58,10 +58,12 @@ COMMANDS = (
     LazyCommand(
         "monitor",
         "monitor_cmd",
-        "Store AD changes as they happen: a DirSync pass per domain whenever the DC reports a"
-        " change\n(LDAP change notification) and at least every --interval seconds, resumed from"
-        " the stored\ncookie, retried with backoff while a DC is down. Needs a baseline"
-        " (`dirguard snapshot ad`).\nStops cleanly on SIGTERM or Ctrl-C (exit 0).",
+        "Store AD and Entra changes as they happen, in one process: a DirSync pass per domain\n"
+        "whenever the DC reports a change (LDAP change notification) and at least every --interval"
+        "\nseconds, a Graph pass per tenant every --entra-interval seconds; each source resumed"
+        " from\nits stored cursors and retried with backoff on its own while it fails. Needs"
+        " baselines\n(`dirguard snapshot ad`, `dirguard snapshot entra`). Stops cleanly on SIGTERM"
+        " or Ctrl-C\n(exit 0).",
     ),
     LazyCommand(
         "serve",

@@ -1,4 +1,4 @@
-"""``dirguard monitor``: capture AD changes continuously until SIGTERM or Ctrl-C.
+"""``dirguard monitor``: capture AD and Entra changes continuously until SIGTERM or Ctrl-C.
 
 Operator messages (connections, retries, stop) go to the log on standard error, in the format
 of the configuration's ``[log]``; standard output gets one line per pass that stored changes and
@@ -43,6 +43,21 @@ ElevationCheck = Annotated[
         min=1.0,
     ),
 ]
+TenantOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tenant", "-t", help="Only this configured Entra tenant (default: all, with the domains)."
+    ),
+]
+SourceInterval = Annotated[
+    float,
+    typer.Option(
+        "--entra-interval",
+        help="Seconds between passes over each Entra tenant (delta rounds and polls).",
+        min=1.0,
+        max=3600.0,
+    ),
+]
 JsonLines = Annotated[
     bool, typer.Option("--json", help="JSON lines: one per pass with changes, then a summary.")
 ]
@@ -56,16 +71,20 @@ def _line(data: object) -> None:
 def monitor_cmd(
     ctx: typer.Context,
     domain: DomainOption = None,
+    tenant: TenantOption = None,
     interval: Interval = 2.0,
+    entra_interval: SourceInterval = 30.0,
     once: Once = False,
     no_notify: NoNotify = False,
     elevation_check: ElevationCheck = 60.0,
     as_json: JsonLines = False,
 ) -> None:
-    """Store AD changes as they happen: a DirSync pass per domain whenever the DC reports a change
-    (LDAP change notification) and at least every --interval seconds, resumed from the stored
-    cookie, retried with backoff while a DC is down. Needs a baseline (`dirguard snapshot ad`).
-    Stops cleanly on SIGTERM or Ctrl-C (exit 0)."""
+    """Store AD and Entra changes as they happen, in one process: a DirSync pass per domain
+    whenever the DC reports a change (LDAP change notification) and at least every --interval
+    seconds, a Graph pass per tenant every --entra-interval seconds; each source resumed from
+    its stored cursors and retried with backoff on its own while it fails. Needs baselines
+    (`dirguard snapshot ad`, `dirguard snapshot entra`). Stops cleanly on SIGTERM or Ctrl-C
+    (exit 0)."""
     if not 0 < interval <= 3600:
         raise typer.BadParameter(
             f"{interval} s: give a number of seconds above 0 and at most 3600",
@@ -81,6 +100,8 @@ def monitor_cmd(
 
     request = MonitorRequest(
         domain=domain,
+        tenant=tenant,
+        source_interval=entra_interval,
         interval=interval,
         once=once,
         notify=not no_notify,
@@ -104,7 +125,7 @@ def _summary(result: MonitorResult, as_json: bool) -> None:
     for name, counts in result.domains.items():
         console.print(
             f"[bold]{name}[/]: {counts['passes']} passes, {counts['events']} events, "
-            f"{counts['errors']} errors, {counts['notifications']} change notifications "
+            f"{counts['errors']} errors, {counts.get('notifications', 0)} change notifications "
             f"(run {result.run_id} {result.status})",
             highlight=False,
         )

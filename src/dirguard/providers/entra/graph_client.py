@@ -31,6 +31,7 @@ import binascii
 import logging
 import re
 import ssl
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -40,7 +41,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from azure.core.credentials import AccessToken, TokenCredential
-from azure.core.exceptions import ClientAuthenticationError
+from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 from azure.identity import CertificateCredential, ClientSecretCredential
 
 from dirguard.config.clouds import GRAPH_HOSTS
@@ -64,6 +65,10 @@ _RETRY_TRANSPORT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
 _TOKEN_REJECTED = frozenset({"InvalidAuthenticationToken", "ExpiredAuthenticationToken"})
 """Graph's (and Resource Manager's) codes for a bearer token it no longer accepts."""
 _AADSTS = re.compile(r"AADSTS\d+")
+_UNREACHABLE = re.compile(
+    r"Failed to establish a new connection|Connection refused|Connection reset|timed out"
+    r"|Name or service not known|Temporary failure in name resolution"
+)
 _CLAIMS = re.compile(r'\bclaims="([^"]*)"')
 
 
@@ -148,8 +153,8 @@ class GraphClient:
         self._token: AccessToken | None = None
         self.pacer: Pacer | None = None
         """Set by the collection engine (:mod:`dirguard.providers.entra.collect.pacing`)."""
-        self.requests = 0
-        """Requests sent (each retry counts): what the benchmark reports."""
+        self._counted = 0
+        self._count_lock = threading.Lock()
         verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=str(ca_file)) if ca_file is not None else True
         )
@@ -180,11 +185,20 @@ class GraphClient:
     def _acquire(self, claims: str | None = None) -> AccessToken:
         try:
             return self._credential.get_token(self._scope, claims=claims)
+        except ServiceRequestError as exc:  # the authority did not answer: worth retrying
+            raise GraphError(
+                0, "AuthorityUnreachable", f"{type(exc).__name__}: {exc.message}", "token"
+            ) from None
         except ClientAuthenticationError as exc:
             text = str(exc.message or exc)
             if self._secret:
                 text = text.replace(self._secret, "***")
             found = _AADSTS.search(text)
+            if found is None and _UNREACHABLE.search(text):
+                # no answer from the authority (azure-identity wraps it so): worth retrying
+                raise GraphError(
+                    0, "AuthorityUnreachable", text.splitlines()[0][:300], "token"
+                ) from None
             first = next((line for line in text.splitlines() if "AADSTS" in line), text)
             first = first.split(" Trace ID:", 1)[0]
             raise GraphAuthError(
@@ -242,7 +256,8 @@ class GraphClient:
                 "client-request-id": client_id,
             }
             try:
-                self.requests += 1
+                with self._count_lock:
+                    self._counted += 1
                 if pacer is not None:
                     with pacer.slot(url):
                         answer = self._http.request(method, url, headers=sent, **kwargs)
@@ -266,6 +281,11 @@ class GraphClient:
                 continue
             break
         return answer, token
+
+    @property
+    def requests(self) -> int:
+        """Requests sent so far (each retry counts; thread-safe): what the benchmark reports."""
+        return self._counted
 
     def pause(self, seconds: float) -> None:
         """Wait ``seconds`` (with the client's injected sleep): a Retry-After inside a batch."""

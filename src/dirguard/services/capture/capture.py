@@ -201,9 +201,8 @@ def capture_source(
         missing = [s.name for s in reader.scopes() if get_cursor(session, source, s.stream) is None]
     if missing:
         kind = source.partition(":")[0]
-        raise CaptureError(
-            f"{name}: no baseline for {', '.join(missing)}; run `dirguard snapshot {kind}` first"
-        )
+        which = "" if len(missing) == len(reader.scopes()) else f" for {', '.join(missing)}"
+        raise CaptureError(f"{name}: no baseline{which}; run `dirguard snapshot {kind}` first")
     if run is not None:
         result = CaptureResult(domain=name, run_id=run.id)
         _capture_pages(sessions, reader, run, result, before_commit)

@@ -34,20 +34,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import signal
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import Any, Protocol
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.schema import AdDomainConfig
-from dirguard.core.audit_record import AuditSource
+from dirguard.core.audit_record import AuditSource, AuditSourceError
 from dirguard.providers.ad import KIND as AD
 from dirguard.providers.ad.change_notification import (
     DomainNotifications,
@@ -56,14 +53,17 @@ from dirguard.providers.ad.change_notification import (
 )
 from dirguard.providers.ad.connection import AdAuthError, AdConnection
 from dirguard.providers.ad.read import RETRYABLE, AdReader, error_text
-from dirguard.providers.base import SourceReader, store_source
+from dirguard.providers.base import SourceError, SourceReader, store_source
 from dirguard.services.capture.actor_fill import FillReport
 from dirguard.services.capture.capture import (
+    CaptureError,
     CaptureResult,
     capture_source,
     fill_source_actors,
 )
 from dirguard.services.capture.monitor_runs import OWNER_KEY, close_abandoned_runs, process_owner
+from dirguard.services.capture.monitor_state import DomainState, MonitorResult, WatchedSource
+from dirguard.services.capture.monitor_support import Backoff, Chore, stop_on_signals
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import Run, RunStatus
@@ -71,9 +71,25 @@ from dirguard.store.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "Backoff",
+    "Chore",
+    "DomainState",
+    "Monitor",
+    "MonitorError",
+    "MonitorResult",
+    "PassReport",
+    "WatchedSource",
+    "stop_on_signals",
+]
+
 RETRYABLE_PASS: tuple[type[BaseException], ...] = (*RETRYABLE, OperationalError)
 """What makes a pass worth doing again later: the reader's retryable errors, and a busy or
 unreachable store."""
+
+RETRYABLE_SOURCE_PASS: tuple[type[BaseException], ...] = (*RETRYABLE_PASS, AuditSourceError)
+"""What makes a watched source's pass worth doing again: its audit trail unreadable for now
+too (a ``SourceError`` is told apart by ``refused``)."""
 
 Connector = Callable[[AdDomainConfig], AdConnection]
 """Opens a bound connection to one of the domain's DCs (raises ``AdConnectionError``, or a
@@ -99,80 +115,6 @@ class MonitorError(Exception):
     """The monitor cannot go on (refused credentials, unresolvable password); says what to do."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class Backoff:
-    """Delay before the n-th consecutive retry: ``initial * factor**(n-1)``, at most ``cap``,
-    then reduced by up to ``jitter`` (a fraction) so that several monitors do not retry in step.
-    """
-
-    initial: float = 1.0
-    factor: float = 2.0
-    cap: float = 60.0
-    jitter: float = 0.25
-
-    def __post_init__(self) -> None:
-        if self.initial <= 0 or self.factor < 1 or self.cap < self.initial:
-            raise ValueError("backoff: need initial > 0, factor >= 1 and cap >= initial")
-        if not 0 <= self.jitter < 1:
-            raise ValueError("backoff: jitter is a fraction in [0, 1)")
-
-    def delay(self, failures: int, draw: float) -> float:
-        """Seconds to wait after ``failures`` consecutive failures; ``draw`` is in [0, 1)."""
-        base = min(self.cap, self.initial * self.factor ** max(0, failures - 1))
-        return base * (1 - self.jitter * draw)
-
-
-@dataclass(kw_only=True)
-class DomainState:
-    """What the loop knows about one domain between passes."""
-
-    domain: AdDomainConfig
-    reader: AdReader | None = None
-    """The open connection, if any: it reads the schema and builds the audit source once."""
-    failures: int = 0
-    due: float = 0.0
-    passes: int = 0
-    events: int = 0
-    entries: int = 0
-    errors: int = 0
-    connects: int = 0
-    ops: Counter[str] = field(default_factory=Counter)
-    last_error: str | None = None
-    last_pass_at: str | None = None
-    """When the last successful pass ended (ISO 8601 UTC): the console's lag."""
-    last_error_at: str | None = None
-    deletions_hidden: bool | None = None
-    """Found out once, at the first connection (``SourceReader.changes_incomplete``)."""
-
-    @property
-    def conn(self) -> AdConnection | None:
-        return self.reader.conn if self.reader is not None else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "deletions_hidden": self.deletions_hidden,
-            "passes": self.passes,
-            "entries": self.entries,
-            "events": self.events,
-            "ops": dict(sorted(self.ops.items())),
-            "errors": self.errors,
-            "connects": self.connects,
-            "last_error": self.last_error,
-            "last_error_at": self.last_error_at,
-            "last_pass_at": self.last_pass_at,
-        }
-
-
-@dataclass(kw_only=True)
-class MonitorResult:
-    run_id: int
-    status: str
-    domains: dict[str, dict[str, Any]]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "status": self.status, "domains": self.domains}
-
-
 PassReport = Callable[[str, CaptureResult], None]
 """Called after every successful pass (the CLI prints the ones that found changes)."""
 
@@ -185,18 +127,6 @@ def _close(state: DomainState) -> None:
 
 
 @dataclass(kw_only=True)
-class Chore:
-    """Work the monitor does every ``every`` seconds besides capturing (first after one
-    interval), e.g. signing checkpoints of the event chains. A failure is logged and the chore
-    tried again at its next time: it never stops the capture."""
-
-    name: str
-    every: float
-    work: Callable[[], object]
-    due: float | None = None
-
-
-@dataclass(kw_only=True)
 class Monitor:
     """The poll loop over ``domains``; :meth:`run` returns when ``stop`` is set (or after one
     pass per domain with ``once``)."""
@@ -204,6 +134,9 @@ class Monitor:
     sessions: sessionmaker[Session]
     domains: Sequence[AdDomainConfig]
     connector: Connector
+    sources: Sequence[WatchedSource] = ()
+    """Sources other than AD domains (Entra tenants), each passed on its own schedule: one
+    that fails backs off without holding the others up."""
     interval: float = 2.0
     once: bool = False
     backoff: Backoff = field(default_factory=Backoff)
@@ -225,11 +158,14 @@ class Monitor:
     console sees the time of the last pass (a live monitor's lag)."""
 
     def __post_init__(self) -> None:
-        if not self.domains:
-            raise MonitorError("no AD domain to monitor: add [[ad.domains]] to the configuration")
+        if not self.domains and not self.sources:
+            raise MonitorError(
+                "nothing to monitor: add [[ad.domains]] or [[entra.tenants]] to the configuration"
+            )
         if not 0 < self.interval <= 3600:
             raise MonitorError(f"interval {self.interval} s: give 0 < seconds <= 3600")
         self.states = {d.name: DomainState(domain=d) for d in self.domains}
+        self.states |= {w.key: DomainState(watched=w) for w in self.sources}
         self.owner: dict[str, Any] = process_owner()
         self._run: Run | None = None
         self.notifications = DomainNotifications(None if self.once else self.notifier)
@@ -270,15 +206,60 @@ class Monitor:
         keys = ("events", "errors", "notification_active")  # what changes the saved counters
         return [(*(c[k] for k in keys), c["passes"] > 0) for c in self.counters().values()]
 
+    def _source_pass(self, state: DomainState, watched: WatchedSource) -> CaptureResult | None:
+        """One pass over a watched source (``None``: it failed and is retried later)."""
+        try:
+            if state.reader is None:
+                state.reader = watched.open()
+                state.connects += 1
+                if state.failures:
+                    log.warning(
+                        "%s %s reachable again after %d failed attempt(s)",
+                        watched.kind,
+                        watched.name,
+                        state.failures,
+                    )
+            result = self.capture(self.sessions, state.reader, run=self._run)
+            self.fill_actors(self.sessions, state.reader, None)
+        except SourceError as error:
+            _close(state)
+            if error.refused:
+                raise MonitorError(str(error)) from None
+            self._retry_later(state, watched.name, error)
+            return None
+        except ServiceError as error:
+            _close(state)
+            if error.problem is not Problem.UNAVAILABLE:
+                raise
+            self._retry_later(state, watched.name, error)
+            return None
+        except CaptureError as error:
+            # no baseline yet: the other sources go on; this one is tried again (a snapshot
+            # taken meanwhile is found)
+            self._retry_later(state, watched.name, error)
+            return None
+        except RETRYABLE_SOURCE_PASS as error:
+            _close(state)
+            self._retry_later(state, watched.name, error)
+            return None
+        return result
+
     def _pass(self, state: DomainState) -> None:
-        """One pass for one domain; a retryable failure schedules a retry with backoff."""
+        """One pass for one source; a retryable failure schedules a retry with backoff."""
+        if state.watched is not None:
+            result = self._source_pass(state, state.watched)
+            if result is not None:
+                self._passed(state, result, state.watched.interval)
+            return
+        assert state.domain is not None
         name = state.domain.name
         where = state.conn.server if state.conn is not None else ", ".join(state.domain.servers)
         try:
             if state.reader is None:
-                state.reader = AdReader(self.connector(state.domain), state.domain)
+                ad_reader = AdReader(self.connector(state.domain), state.domain)
+                state.reader = ad_reader
                 state.connects += 1
-                where = state.reader.conn.server
+                where = ad_reader.conn.server
                 if state.failures:
                     log.warning(
                         "domain %s: DC %s reachable again after %d failed attempt(s)",
@@ -287,6 +268,7 @@ class Monitor:
                         state.failures,
                     )
             reader = state.reader
+            assert isinstance(reader, AdReader)
             reader.schema  # noqa: B018 - read once per connection, before the pass
             if state.deletions_hidden is None:
                 state.deletions_hidden = reader.changes_incomplete()
@@ -308,43 +290,55 @@ class Monitor:
             _close(state)
             self._retry_later(state, where, error)
             return
+        self._passed(state, result, self.interval)
+
+    def _passed(self, state: DomainState, result: CaptureResult, interval: float) -> None:
         state.failures = 0
         state.last_pass_at = utcnow().isoformat()
         state.passes += 1
         state.entries += result.entries
         state.events += result.events
         state.ops.update(result.ops)
-        state.due = self._now() + self.interval
+        state.due = self._now() + interval
         if result.events:
-            log.info("domain %s: %d change event(s) stored", name, result.events)
+            log.info("%s: %d change event(s) stored", state.name, result.events)
         if self.after_pass is not None:
             try:
-                self.after_pass(name)
+                self.after_pass(state.watched.key if state.watched else state.name)
             except Exception as error:  # detection never stops the capture
                 log.warning(
-                    "domain %s: threat detection failed (%s: %s); tried again after the next pass",
-                    name,
+                    "%s: threat detection failed (%s: %s); tried again after the next pass",
+                    state.name,
                     type(error).__name__,
                     error,
                 )
         if self.on_pass is not None:
-            self.on_pass(name, result)
+            self.on_pass(state.name, result)
 
     def _retry_later(self, state: DomainState, where: str, error: BaseException) -> None:
         """A retryable failure: the next attempt after the backoff (with ``once``: raised)."""
-        name = state.domain.name
+        name = state.name
         state.failures += 1
         state.errors += 1
         state.last_error = error_text(error).removeprefix(f"{name}: ")
         state.last_error_at = utcnow().isoformat()
         delay = self.backoff.delay(state.failures, self.draw())
-        log.warning(
-            "domain %s: DC %s unreachable (%s), retrying in %.1f s",
-            name,
-            where,
-            state.last_error,
-            delay,
-        )
+        if state.watched is not None:
+            log.warning(
+                "%s %s: pass failed (%s), retrying in %.1f s",
+                state.watched.kind,
+                name,
+                state.last_error,
+                delay,
+            )
+        else:
+            log.warning(
+                "domain %s: DC %s unreachable (%s), retrying in %.1f s",
+                name,
+                where,
+                state.last_error,
+                delay,
+            )
         state.due = self._now() + delay
         if self.once:
             raise error
@@ -359,7 +353,8 @@ class Monitor:
 
     def run(self) -> MonitorResult:
         names = ", ".join(self.states)
-        sources = [store_source(AD, name) for name in self.states]
+        sources = [store_source(AD, d.name) for d in self.domains]
+        sources += [w.key for w in self.sources]
         with self.sessions.begin() as session:
             close_abandoned_runs(session, sources)
             run = start_run(session, "monitor", ", ".join(sources)[:255])
@@ -417,23 +412,3 @@ class Monitor:
             finish_run(session, session.merge(run), status, counters=self._run_counters())
         log.info("monitor (run %d) stopped: %s", run.id, status.value)
         return MonitorResult(run_id=run.id, status=status.value, domains=self.counters())
-
-
-@contextlib.contextmanager
-def stop_on_signals(stop: threading.Event, *wake: threading.Event) -> Iterator[None]:
-    """While inside: the first SIGTERM/SIGINT sets ``stop`` and ``wake``; a second one raises
-    ``KeyboardInterrupt`` (abandoning the pass in progress). Handlers are restored after."""
-
-    def handle(signum: int, _frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        log.warning("received %s: stopping after the current pass", signal.Signals(signum).name)
-        for event in (stop, *wake):
-            event.set()
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

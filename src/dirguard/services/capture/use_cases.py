@@ -38,6 +38,7 @@ from dirguard.services.capture.monitor import (
     MonitorError,
     MonitorResult,
     PassReport,
+    WatchedSource,
     stop_on_signals,
 )
 from dirguard.services.capture.snapshot import SnapshotResult, snapshot_source
@@ -222,7 +223,14 @@ def fill_actors(runtime: Runtime, request: ActorsRequest) -> ActorsReport:
 @dataclass(frozen=True, kw_only=True)
 class MonitorRequest:
     domain: str | None = None
-    """A configured domain's name; ``None``: every configured domain."""
+    """A configured domain's name; ``None``: every configured domain (none when only
+    ``tenant`` is given)."""
+    tenant: str | None = None
+    """A configured Entra tenant's name; ``None``: every configured tenant (none when only
+    ``domain`` is given)."""
+    source_interval: float = 30.0
+    """Seconds between passes over each Entra tenant (a delta round per delta collection, a
+    poll of the others within the conditional-access budget)."""
     interval: float = 2.0
     """Seconds between DirSync polls of each domain (the fallback to change notification)."""
     once: bool = False
@@ -301,12 +309,42 @@ def _run_until(watcher: Monitor, stop: threading.Event) -> MonitorResult:
     return watcher.run()
 
 
+def _watched(
+    runtime: Runtime, request: MonitorRequest
+) -> tuple[list[AdDomainConfig], list[WatchedSource]]:
+    """The AD domains and the other sources (Entra tenants) the request names: with neither
+    named, everything configured; a name of one kind only, only that one."""
+    both = request.domain is None and request.tenant is None
+    domains: list[AdDomainConfig] = []
+    if request.domain is not None or (both and runtime.config.ad.domains):
+        domains = runtime.ad_domains(request.domain)
+    names: list[str] = []
+    if request.tenant is not None or (both and runtime.config.entra.tenants):
+        names = source_names(runtime, "entra", request.tenant)
+    if not domains and not names:
+        raise ServiceError(
+            "nothing to monitor: add [[ad.domains]] or [[entra.tenants]] to the configuration",
+            Problem.CONFIG,
+        )
+    provider = reading_provider("entra")
+    sources = [
+        WatchedSource(
+            kind="entra",
+            name=name,
+            open=partial(provider.open_reader, runtime, name),
+            interval=request.source_interval,
+        )
+        for name in names
+    ]
+    return domains, sources
+
+
 def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
     """Capture the domains' changes as they happen until SIGTERM or Ctrl-C (a second signal
     raises ``KeyboardInterrupt``: the pass in progress is abandoned, the run marked
     interrupted). Pending elevations left by a dirguard that stopped are revoked first. Every
     connection is opened through the runtime, its credential resolved afresh."""
-    domains = runtime.ad_domains(request.domain)
+    domains, sources = _watched(runtime, request)
     revoked = revoke_pending_elevations(runtime, domains, runtime.entra_tenants())
     if request.on_revoked is not None:
         request.on_revoked(revoked)
@@ -317,6 +355,7 @@ def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
             sessions=runtime.sessions,
             domains=domains,
             connector=lambda domain: runtime.openers(domain).bind(),
+            sources=sources,
             interval=request.interval,
             once=request.once,
             on_pass=request.on_pass,

@@ -21,7 +21,9 @@ def detection_hook(
     start = runtime.clock()
 
     def after_pass(domain: str) -> DetectReport:
-        report = detect_source(runtime, store_source(AD_KIND, domain), rules, start=start)
+        """``domain``: an AD domain's name, or a watched source's store key (``entra:x``)."""
+        key = domain if ":" in domain else store_source(AD_KIND, domain)
+        report = detect_source(runtime, key, rules, start=start)
         if report.alerts and on_alerts is not None:
             on_alerts(report)
         return report

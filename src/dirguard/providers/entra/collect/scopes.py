@@ -110,7 +110,12 @@ class GraphScope:
     def link_url(self, link: GraphLink, object_id: str) -> str:
         """One object's relationship read (``$select=id`` for links to directory objects)."""
         item = self.source.item.format(collection=self.path, id=object_id)
-        query = "" if link.write is LinkWrite.OBJECTS else "?$select=id"
+        if link.write is LinkWrite.OBJECTS:
+            query = ""
+        elif link.single:
+            query = "?$select=id"
+        else:  # the largest page a directory-object relationship allows
+            query = "?$select=id&$top=999"
         return f"{item}/{link.path}{query}"
 
     def classify(self, item: Json) -> ResourceType | None:

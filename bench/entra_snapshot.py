@@ -1,0 +1,328 @@
+"""A full Entra snapshot of a big sandbox tenant: requests used against the minimum, wall time
+against Microsoft's own SDK listing the same collections, an incremental cycle with nothing
+changed, and peak memory.
+
+    .venv/bin/python bench/entra_snapshot.py [--users 50000] [--seed 1]
+
+1. The sandbox (``python -m dirguard_sandbox serve --realistic --users N``, throttling on as
+   Graph has it: resource units per 10 s, 1 request/s on conditional access) in its own process,
+   so this process's memory is dirguard's.
+2. dirguard: ``snapshot_source`` of an :class:`EntraReader` (the read-only app) into a fresh
+   SQLite store, over the bench's types — users, groups with their members and owners,
+   applications with their owners, service principals, conditional access policies, named
+   locations, the authorization policy — the declared rows with their other links left out
+   (per-user authentication methods would be 1 read per user for either client). Counted:
+   HTTP requests sent, and the minimum for the declared ``$select`` and page size: per
+   collection ``ceil(n / 999)`` pages (a singleton: 1), a delta link per delta collection
+   (``$deltatoken=latest``), and the relationship reads of every object packed 20 to a
+   ``$batch`` (each relationship ``ceil(values / 999)`` pages).
+3. The peer in the same run: ``msgraph-sdk``'s ``PageIterator`` over the same collections with
+   the same ``$select`` and ``$top``, and every group's members and owners (each a PageIterator),
+   one after the other as a plain script does.
+4. One incremental cycle with nothing changed (``capture_source``): requests used (goal: one
+   per delta collection plus the polls).
+5. Peak resident memory of this process after the snapshot (``ru_maxrss``): run with
+   ``--users 10000`` and ``--users 50000`` to compare (goal: it does not grow with the tenant).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import resource
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from dirguard.catalog.resource_type import GraphSource, ResourceType
+from dirguard.config.schema import EntraTenantConfig
+from dirguard.providers.entra.provider import open_graph
+from dirguard.providers.entra.read import EntraReader
+from dirguard.providers.registry import RESOURCE_TYPES
+from dirguard.services.capture.capture import capture_source
+from dirguard.services.capture.snapshot import snapshot_source
+from dirguard.store.database import create_engine_for, session_factory, upgrade
+
+BENCH_TYPES = {
+    "entra.user": (),
+    "entra.group": ("members", "owners"),
+    "entra.application": ("owners",),
+    "entra.service_principal": (),
+    "entra.conditional_access_policy": (),
+    "entra.named_location": (),
+    "entra.authorization_policy": (),
+}
+"""The bench's rows and the links kept on each."""
+PAGE = 999
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_rows() -> list[ResourceType]:
+    rows = []
+    for key, kept in BENCH_TYPES.items():
+        row = RESOURCE_TYPES[key]
+        assert isinstance(row.source, GraphSource)
+        links = tuple(link for link in row.source.links if link.field in kept)
+        rows.append(
+            replace(
+                row,
+                source=replace(row.source, links=links),
+                linked_fields=frozenset(link.field for link in links),
+            )
+        )
+    return rows
+
+
+def serve(users: int, seed: int, directory: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dirguard_sandbox",
+            "serve",
+            "--realistic",
+            "--users",
+            str(users),
+            "--seed",
+            str(seed),
+            "--tls-dir",
+            str(directory),
+            "--audit-latency",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        raise SystemExit("the sandbox did not start")
+    return process, json.loads(line)
+
+
+def tenant(info: dict[str, Any]) -> EntraTenantConfig:
+    return EntraTenantConfig(
+        name="bench",
+        tenant_id=UUID(info["tenant_id"]),
+        client_id=UUID(info["apps"]["read_only"]["client_id"]),
+        client_secret="env:UNUSED",
+        authority=info["login_base"],
+        graph_url=info["login_base"],
+        ca_file=Path(info["ca_file"]),
+    )
+
+
+def minimum_requests(sessions: Any, rows: list[ResourceType]) -> int:
+    """What the declared $select and page size allow at the least (see the docstring)."""
+    from sqlalchemy import select
+
+    from dirguard.store.models import DirectoryObject, ObjectVersion
+
+    total = 0
+    relationship_pages = 0
+    with sessions() as session:
+        for row in rows:
+            assert isinstance(row.source, GraphSource)
+            ids = list(
+                session.scalars(
+                    select(DirectoryObject.id).where(DirectoryObject.resource_type == row.key)
+                )
+            )
+            total += 1 if row.source.singleton else max(1, math.ceil(len(ids) / PAGE))
+            total += 1 if row.source.delta else 0
+            for link in row.source.links:
+                for content in session.scalars(
+                    select(ObjectVersion.content).where(ObjectVersion.object_id.in_(ids))
+                ):
+                    relationship_pages += max(1, math.ceil(len(content.get(link.field, [])) / PAGE))
+    return total + math.ceil(relationship_pages / 20)
+
+
+async def sdk_listing(info: dict[str, Any], rows: list[ResourceType]) -> tuple[int, float]:
+    """msgraph-sdk's PageIterator over the same collections (and each group's members and
+    owners): (objects, seconds)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+        from kiota_authentication_azure.azure_identity_authentication_provider import (
+            AzureIdentityAuthenticationProvider,
+        )
+        from msgraph import GraphRequestAdapter, GraphServiceClient
+        from msgraph.generated.models.directory_object_collection_response import (
+            DirectoryObjectCollectionResponse,
+        )
+        from msgraph_core import GraphClientFactory, PageIterator
+
+    from dirguard.providers.entra.graph_client import make_credential
+
+    credential = make_credential(
+        tenant_id=info["tenant_id"],
+        client_id=info["apps"]["read_only"]["client_id"],
+        authority=info["login_base"],
+        ca_file=Path(info["ca_file"]),
+        client_secret=info["apps"]["read_only"]["client_secret"],
+    )
+    auth = AzureIdentityAuthenticationProvider(
+        credential,  # type: ignore[arg-type]
+        scopes=["https://graph.microsoft.com/.default"],
+        allowed_hosts=["127.0.0.1"],
+    )
+    transport = httpx.AsyncHTTPTransport(verify=ssl.create_default_context(cafile=info["ca_file"]))
+    http = GraphClientFactory.create_with_default_middleware(
+        client=httpx.AsyncClient(transport=transport, timeout=120)
+    )
+    adapter = GraphRequestAdapter(auth, client=http)
+    adapter.base_url = info["graph_base"]
+    client = GraphServiceClient(request_adapter=adapter)
+    count = 0
+    group_ids: list[str] = []
+
+    async def every(page: Any, parsable: Any = None) -> int:
+        seen = 0
+
+        def keep(item: Any) -> bool:
+            nonlocal seen
+            seen += 1
+            return True
+
+        iterator = (
+            PageIterator(page, adapter, parsable) if parsable else PageIterator(page, adapter)
+        )
+        await iterator.iterate(keep)
+        return seen
+
+    started = time.perf_counter()
+    builders = {
+        "entra.user": client.users,
+        "entra.group": client.groups,
+        "entra.application": client.applications,
+        "entra.service_principal": client.service_principals,
+        "entra.conditional_access_policy": client.identity.conditional_access.policies,
+        "entra.named_location": client.identity.conditional_access.named_locations,
+    }
+    for row in rows:
+        assert isinstance(row.source, GraphSource)
+        builder = builders.get(row.key)
+        if builder is None:  # the authorization policy: one object
+            await client.policies.authorization_policy.get()
+            count += 1
+            continue
+        query = builder.__class__.__name__.replace(
+            "RequestBuilder", "RequestBuilderGetQueryParameters"
+        )
+        params_class = getattr(sys.modules[builder.__class__.__module__], query)
+        params: dict[str, Any] = {"select": list(row.source.select)}
+        if row.key not in ("entra.conditional_access_policy", "entra.named_location"):
+            params["top"] = PAGE
+        config = RequestConfiguration(query_parameters=params_class(**params))
+        first = await builder.get(request_configuration=config)
+        if row.key == "entra.group":
+            group_ids = [g.id for g in first.value or []]
+            # a group's members and owners are read for every group: keep the ids of all pages
+            iterator = PageIterator(first, adapter)
+
+            def collect(item: Any) -> bool:
+                group_ids.append(item.id)
+                return True
+
+            group_ids = []
+            await iterator.iterate(collect)
+            count += len(group_ids)
+        else:
+            count += await every(first)
+    for group_id in group_ids:
+        group = client.groups.by_group_id(group_id)
+        for relation in (group.members, group.owners):
+            query = relation.__class__.__name__.replace(
+                "RequestBuilder", "RequestBuilderGetQueryParameters"
+            )
+            params_class = getattr(sys.modules[relation.__class__.__module__], query)
+            config = RequestConfiguration(query_parameters=params_class(select=["id"], top=PAGE))
+            page = await relation.get(request_configuration=config)
+            count += await every(page, DirectoryObjectCollectionResponse)
+    seconds = time.perf_counter() - started
+    await http.aclose()
+    await transport.aclose()
+    credential.close()  # type: ignore[attr-defined]
+    return count, seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip-sdk", action="store_true", help="dirguard only")
+    arguments = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="dirguard-entra-bench-"))
+    say(f"generating and serving a {arguments.users}-user tenant ...")
+    started = time.perf_counter()
+    process, info = serve(arguments.users, arguments.seed, work)
+    say(f"  served after {time.perf_counter() - started:.1f} s at {info['graph_base']}")
+    rows = bench_rows()
+    try:
+        engine = create_engine_for(f"sqlite:///{work / 'store.db'}")
+        upgrade(engine)
+        sessions = session_factory(engine)
+        base_mib = peak_mib()
+        graph = open_graph(tenant(info), info["apps"]["read_only"]["client_secret"])
+        reader = EntraReader(graph, tenant(info), types=rows)
+        say("dirguard snapshot ...")
+        started = time.perf_counter()
+        result = snapshot_source(sessions, reader)
+        dirguard_s = time.perf_counter() - started
+        used = graph.requests
+        snapshot_mib = peak_mib()
+        minimum = minimum_requests(sessions, rows)
+        say("an incremental cycle with nothing changed ...")
+        before = graph.requests
+        cycle = capture_source(sessions, reader)
+        cycle_requests = graph.requests - before
+        reader.close()
+        print(
+            f"tenant: {arguments.users} users; {result.objects} objects read, "
+            f"{result.new_objects} stored"
+        )
+        print(
+            f"dirguard snapshot: {dirguard_s:.2f} s, {result.objects / dirguard_s:.0f} objects/s;"
+            f" {used} requests (minimum {minimum}: ratio {used / minimum:.2f});"
+            f" waited {reader.pacer.waited:.2f} s for the budget, {reader.pacer.refusals} refused"
+        )
+        print(
+            f"incremental cycle, nothing changed: {cycle_requests} requests, "
+            f"{cycle.events} events ({sum(1 for r in rows if r.source.delta)} delta collections,"  # type: ignore[union-attr]
+            f" {sum(1 for r in rows if not r.source.delta)} polled)"
+        )  # type: ignore[union-attr]
+        print(f"peak memory: {base_mib:.0f} MiB before the snapshot, {snapshot_mib:.0f} MiB after")
+        if not arguments.skip_sdk:
+            say("msgraph-sdk PageIterator listing ...")
+            objects, sdk_s = asyncio.run(sdk_listing(info, rows))
+            print(f"msgraph-sdk PageIterator: {sdk_s:.2f} s for {objects} objects and links")
+            print(f"ratio dirguard/msgraph-sdk: {dirguard_s / sdk_s:.2f} (goal <= 0.5)")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    sys.exit(main())
