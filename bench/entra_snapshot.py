@@ -124,7 +124,7 @@ def tenant(info: dict[str, Any]) -> EntraTenantConfig:
         name="bench",
         tenant_id=UUID(info["tenant_id"]),
         client_id=UUID(info["apps"]["read_only"]["client_id"]),
-        client_secret="env:UNUSED",
+        client_secret="env:UNUSED",  # noqa: S106 - a reference, resolved by nobody here
         authority=info["login_base"],
         graph_url=info["login_base"],
         ca_file=Path(info["ca_file"]),
@@ -167,9 +167,6 @@ async def sdk_listing(info: dict[str, Any], rows: list[ResourceType]) -> tuple[i
             AzureIdentityAuthenticationProvider,
         )
         from msgraph import GraphRequestAdapter, GraphServiceClient
-        from msgraph.generated.models.directory_object_collection_response import (
-            DirectoryObjectCollectionResponse,
-        )
         from msgraph_core import GraphClientFactory, PageIterator
 
     from dirguard.providers.entra.graph_client import make_credential
@@ -196,7 +193,7 @@ async def sdk_listing(info: dict[str, Any], rows: list[ResourceType]) -> tuple[i
     count = 0
     group_ids: list[str] = []
 
-    async def every(page: Any, parsable: Any = None) -> int:
+    async def every(page: Any) -> int:
         seen = 0
 
         def keep(item: Any) -> bool:
@@ -204,9 +201,9 @@ async def sdk_listing(info: dict[str, Any], rows: list[ResourceType]) -> tuple[i
             seen += 1
             return True
 
-        iterator = (
-            PageIterator(page, adapter, parsable) if parsable else PageIterator(page, adapter)
-        )
+        if page is None:
+            return 0
+        iterator = PageIterator(page, adapter)
         await iterator.iterate(keep)
         return seen
 
@@ -226,39 +223,34 @@ async def sdk_listing(info: dict[str, Any], rows: list[ResourceType]) -> tuple[i
             await client.policies.authorization_policy.get()
             count += 1
             continue
-        query = builder.__class__.__name__.replace(
-            "RequestBuilder", "RequestBuilderGetQueryParameters"
-        )
-        params_class = getattr(sys.modules[builder.__class__.__module__], query)
+        params_class = builder.__class__.__dict__[builder.__class__.__name__ + "GetQueryParameters"]
         params: dict[str, Any] = {"select": list(row.source.select)}
         if row.key not in ("entra.conditional_access_policy", "entra.named_location"):
             params["top"] = PAGE
         config = RequestConfiguration(query_parameters=params_class(**params))
         first = await builder.get(request_configuration=config)
         if row.key == "entra.group":
-            group_ids = [g.id for g in first.value or []]
-            # a group's members and owners are read for every group: keep the ids of all pages
-            iterator = PageIterator(first, adapter)
+            # every group's members and owners are read below: keep the ids of all pages
+            found: list[str] = []
 
-            def collect(item: Any) -> bool:
-                group_ids.append(item.id)
+            def collect(item: Any, into: list[str] = found) -> bool:
+                into.append(item.id)
                 return True
 
-            group_ids = []
-            await iterator.iterate(collect)
-            count += len(group_ids)
+            await PageIterator(first, adapter).iterate(collect)
+            group_ids = found
+            count += len(found)
         else:
             count += await every(first)
     for group_id in group_ids:
         group = client.groups.by_group_id(group_id)
         for relation in (group.members, group.owners):
-            query = relation.__class__.__name__.replace(
-                "RequestBuilder", "RequestBuilderGetQueryParameters"
-            )
-            params_class = getattr(sys.modules[relation.__class__.__module__], query)
+            params_class = relation.__class__.__dict__[
+                relation.__class__.__name__ + "GetQueryParameters"
+            ]
             config = RequestConfiguration(query_parameters=params_class(select=["id"], top=PAGE))
             page = await relation.get(request_configuration=config)
-            count += await every(page, DirectoryObjectCollectionResponse)
+            count += await every(page)
     seconds = time.perf_counter() - started
     await http.aclose()
     await transport.aclose()

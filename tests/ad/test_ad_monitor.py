@@ -431,4 +431,4 @@ def test_monitor_command_rejects_bad_input(tmp_path: Path) -> None:
     bad = run("--interval", "0")
     assert bad.returncode == 2 and "--interval" in bad.stderr and "above 0" in bad.stderr
     none = run("--once")
-    assert none.returncode == 3 and "no [[ad.domains]]" in none.stderr
+    assert none.returncode == 3 and "add [[ad.domains]] or [[entra.tenants]]" in none.stderr

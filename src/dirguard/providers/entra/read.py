@@ -156,7 +156,7 @@ class EntraReader:
         if not found.delta:
             return _encode(hash=None)
         try:
-            link = latest_link(self.graph, found.delta_path, found.select, found.api_version)
+            link = latest_link(self.graph, found.delta_path, found.delta_select, found.api_version)
         except GraphError as error:
             if error.status not in UNREADABLE_STATUSES:
                 raise
@@ -319,7 +319,9 @@ class EntraReader:
     ) -> Iterator[ChangePage]:
         entered: set[str] = set()
         present: set[str] = set()
-        pages = delta_pages(self.graph, found.delta_path, found.select, link, found.api_version)
+        pages = delta_pages(
+            self.graph, found.delta_path, found.delta_select, link, found.api_version
+        )
         for page in pages:
             changes: list[GraphChange] = []
             for item in page.items:

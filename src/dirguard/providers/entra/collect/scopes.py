@@ -97,6 +97,16 @@ class GraphScope:
             return ()
         return ("id", *(n for n in names if n != "id"))
 
+    @property
+    def delta_select(self) -> tuple[str, ...]:
+        """A delta round's ``$select``: the declared fields and the links it reports itself
+        (``members``: Graph sends ``members@delta`` only when it is selected, "group: delta",
+        https://learn.microsoft.com/graph/api/group-delta)."""
+        select = self.select
+        if not select:
+            return ()
+        return (*select, *(link.path for link in self.links if link.read is LinkRead.DELTA))
+
     def batched_links(self, *, in_delta: bool) -> tuple[GraphLink, ...]:
         """Links read per object (``$batch``): all but the expanded one, and, in a delta round,
         those the round reports itself."""
