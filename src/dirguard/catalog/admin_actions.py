@@ -66,6 +66,9 @@ class AdminAction:
     """It creates its target (the scope is checked on where the object will be)."""
     inputs: tuple[Input, ...] = ()
     """What the operator fills in besides the object (the target)."""
+    reads_other: tuple[str, ...] = ()
+    """What the action reads from the other directory first (``tenant-domains``: the tenant's
+    verified domains; ``ad-profile``: the user's AD account), given to its planner."""
     restores: str | None = None
     """The action whose last successful run on the object this one undoes, from its audit
     record (un-suspend puts back what suspend removed)."""
@@ -190,7 +193,9 @@ ADMIN_ACTIONS: tuple[AdminAction, ...] = (
         writes=("member",), inputs=(_MEMBER,)),
     _ad("enable-remote-mailbox", "user", "Enable remote mailbox", "Give an on-premises user an"
         " Exchange Online mailbox; its UPN suffix must be a verified domain of the tenant.",
-        writes=("targetAddress", "proxyAddresses", "mailNickname")),
+        writes=("targetAddress", "proxyAddresses", "mailNickname"),
+        reads_other=("tenant-domains",),
+        inputs=(Input(name="tenant", label="Tenant (configured name; empty: the only one)"),)),
     # ---- Entra ID / Microsoft 365 -------------------------------------------------------------
     _entra("create", "user", "New cloud user", "Create a cloud user, with licenses from the"
            " tenant's subscribed SKUs (free seats shown).", "web-actions.users", creates=True,
@@ -200,7 +205,9 @@ ADMIN_ACTIONS: tuple[AdminAction, ...] = (
     _entra("edit", "user", "Edit properties", "Change the properties the role may write.",
            "web-actions.users", inputs=(_FIELDS,)),
     _entra("sync-profile", "user", "Sync profile from AD", "Copy the mapped attributes of the"
-           " user's AD account onto the cloud user.", "web-actions.users"),
+           " user's AD account onto the cloud user.", "web-actions.users",
+           reads_other=("ad-profile",),
+           inputs=(Input(name="domain", label="AD domain (empty: the only one)"),)),
     _entra("assign-licenses", "user", "Licenses", "Assign or remove licenses.",
            "web-actions.users", writes=("assignedLicenses",),
            inputs=(Input(name="add", label="Add (SKU part numbers)", kind=InputKind.OBJECTS),

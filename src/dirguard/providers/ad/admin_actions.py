@@ -50,6 +50,9 @@ READ = (
     "physicalDeliveryOfficeName",
     "adminCount",
     "objectSid",
+    "targetAddress",
+    "mailNickname",
+    "proxyAddresses",
 )
 
 PROTECTED_RIDS = frozenset({500, 502, 512, 516, 518, 519, 521, 544, 548, 549, 550, 551, 552})
@@ -152,12 +155,12 @@ class AdActions:
         return Target(source=self.source, directory="ad", object_kind="ou", path=found[0][0])
 
     def _search(
-        self, base: str, scope: int, query: str
+        self, base: str, scope: int, query: str, attrs: Sequence[str] = READ
     ) -> list[tuple[str, dict[str, list[bytes]]]]:
         try:
             return [
                 (dn, attrs)
-                for dn, attrs in self.conn.ldap.search_s(base, scope, query, list(READ))
+                for dn, attrs in self.conn.ldap.search_s(base, scope, query, list(attrs))
                 if dn is not None
             ]
         except ldap.NO_SUCH_OBJECT:
@@ -506,6 +509,67 @@ def _plan_create(self: AdActions, target: Target, params: Mapping[str, Any]) -> 
     )
 
 
+EXCHANGE_FIELDS = ("targetAddress", "mailNickname")
+"""What Exchange's schema extension adds and a remote mailbox needs."""
+REMOTE_MAILBOX_FLAGS = {
+    "msExchRecipientTypeDetails": "2147483648",
+    "msExchRemoteRecipientType": "1",
+    "msExchRecipientDisplayType": "-2147483642",
+}
+"""What ``Enable-RemoteMailbox`` sets besides the addresses (a remote user mailbox)."""
+
+
+def _schema_has(self: AdActions, names: tuple[str, ...]) -> set[str]:
+    """Which of ``names`` the domain's schema defines."""
+    query = "(|" + "".join(f"(lDAPDisplayName={n})" for n in names) + ")"
+    found = self._search(self.conn.contexts.schema, ldap.SCOPE_ONELEVEL, query, ["lDAPDisplayName"])
+    return {str(attrs["lDAPDisplayName"][0].decode()) for _, attrs in found}
+
+
+def _plan_remote_mailbox(self: AdActions, target: Target, params: Mapping[str, Any]) -> ActionPlan:
+    _needs_user(target, "ad.user.enable-remote-mailbox")
+    tenant = params.get("_tenant-domains")
+    if not isinstance(tenant, Mapping):
+        raise ActionRefused("the tenant's verified domains were not read")
+    present = _schema_has(self, (*EXCHANGE_FIELDS, *REMOTE_MAILBOX_FLAGS))
+    missing = [n for n in EXCHANGE_FIELDS if n not in present]
+    if missing:
+        raise ActionRefused(
+            f"{self.source}: the schema has no Exchange attributes ({', '.join(missing)}): extend"
+            " it first (Exchange setup /PrepareSchema), then enable remote mailboxes"
+        )
+    if target.fields.get("targetAddress"):
+        return ActionPlan(
+            action="ad.user.enable-remote-mailbox",
+            path=target.path,
+            notes=(f"already routed to {target.fields['targetAddress'][0]}",),
+        )
+    alias = str((target.fields.get("sAMAccountName") or [""])[0])
+    upn = str(target.fields["userPrincipalName"][0])
+    remote = f"{alias}@{tenant['routing_domain']}"
+    proxies = tuple(target.fields.get("proxyAddresses") or ())
+    edits = [
+        Edit(field="targetAddress", before=None, after=(f"SMTP:{remote}",)),
+        Edit(field="mailNickname", before=_one(target.fields, "mailNickname"), after=(alias,)),
+        Edit(
+            field="proxyAddresses",
+            before=proxies or None,
+            after=(*proxies, f"SMTP:{upn}", f"smtp:{remote}"),
+        ),
+    ]
+    edits += [
+        Edit(field=k, before=None, after=(v,))
+        for k, v in REMOTE_MAILBOX_FLAGS.items()
+        if k in present
+    ]
+    return ActionPlan(
+        action="ad.user.enable-remote-mailbox",
+        path=target.path,
+        edits=tuple(edits),
+        notes=(f"{upn} in tenant {tenant['tenant']}; mail routed to {remote}",),
+    )
+
+
 Planner = Callable[[AdActions, Target, Mapping[str, Any]], ActionPlan]
 
 _PLANNERS: dict[str, Planner] = {
@@ -519,4 +583,5 @@ _PLANNERS: dict[str, Planner] = {
     "ad.user.delete": _plan_delete,
     "ad.group.add-member": lambda self, t, p: _plan_member(self, t, p, add=True),
     "ad.group.remove-member": lambda self, t, p: _plan_member(self, t, p, add=False),
+    "ad.user.enable-remote-mailbox": _plan_remote_mailbox,
 }

@@ -22,7 +22,7 @@ from dirguard.providers.entra.graph_client import GraphClient, GraphError
 USER_SELECT = (
     "id,userPrincipalName,displayName,givenName,surname,mail,department,jobTitle,companyName,"
     "officeLocation,mobilePhone,businessPhones,usageLocation,accountEnabled,userType,"
-    "assignedLicenses,externalUserState"
+    "assignedLicenses,externalUserState,onPremisesSyncEnabled"
 )
 DEVICE_SELECT = (
     "id,deviceId,displayName,accountEnabled,operatingSystem,operatingSystemVersion,trustType,"

@@ -373,7 +373,40 @@ def _plan_mfa(actions: EntraActions, target: Target, params: Mapping[str, Any]) 
     )
 
 
+def _plan_sync_profile(
+    actions: EntraActions, target: Target, params: Mapping[str, Any]
+) -> ActionPlan:
+    needs_user(target, "entra.user.sync-profile")
+    if target.fields.get("onPremisesSyncEnabled"):
+        raise EntraActionRefused(
+            f"{target.fields.get('userPrincipalName')} is synchronized from AD by Entra Connect:"
+            " its profile follows the AD account already (change it in AD)"
+        )
+    profile = params.get("_ad-profile")
+    if not isinstance(profile, Mapping):
+        raise EntraActionRefused("the AD account was not read")
+    body: dict[str, Any] = {}
+    edits = []
+    for name, value in dict(profile["values"]).items():
+        current = target.fields.get(name)
+        if name == "businessPhones":
+            value = list(value or [])
+        if _shown(current) != _shown(value):
+            body[name] = value
+            edits.append(Edit(field=name, before=_shown(current), after=_shown(value)))
+    calls = (GraphCall(method="PATCH", path=f"users/{target.path}", body=body),) if body else ()
+    notes = (f"from {profile['account']}",) + (() if edits else ("already the same",))
+    return ActionPlan(
+        action="entra.user.sync-profile",
+        path=target.path,
+        edits=tuple(edits),
+        notes=notes,
+        calls=calls,
+    )
+
+
 PLANNERS: dict[str, Planner] = {
+    "entra.user.sync-profile": _plan_sync_profile,
     "entra.user.create": _plan_create,
     "entra.user.invite": _plan_invite,
     "entra.user.edit": _plan_edit,

@@ -22,6 +22,7 @@ from dirguard.catalog.admin_actions import ACTIONS_BY_KEY, AdminAction
 from dirguard.core.admin_plan import Performed
 from dirguard.core.delegation import ConsoleUser, Decision, Target, decide
 from dirguard.providers.base import SourceError, store_source
+from dirguard.services.admin.cross_directory import READERS
 from dirguard.services.admin.delegation import current_delegation
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.runtime import Runtime, choose_entra_tenant
@@ -92,7 +93,7 @@ def _declared(key: str) -> AdminAction:
 
 
 @contextmanager
-def _ad_actions(runtime: Runtime, domain_name: str) -> Iterator[Any]:
+def ad_actions(runtime: Runtime, domain_name: str) -> Iterator[Any]:
     from dirguard.providers.ad.admin_actions import AdActions
 
     domain = runtime.ad_domain(domain_name)
@@ -127,7 +128,7 @@ def _actions(runtime: Runtime, directory: str, source: str) -> Any:
     """The provider's actions on ``source`` (a context manager)."""
     if directory == "entra":
         return _entra_actions(runtime, source)
-    return _ad_actions(runtime, source)
+    return ad_actions(runtime, source)
 
 
 def _refused(decision: Decision, user: ConsoleUser) -> ServiceError:
@@ -162,6 +163,8 @@ def _prepare(
         else:
             where = actions.find(request.target)
         params = dict(request.params)
+        for need in declared.reads_other:
+            params[f"_{need}"] = READERS[need](runtime, where, request.params)
         if declared.restores is not None:
             params["_recorded"] = _last_run(runtime, declared, where.source, where.path)
         plan = actions.plan(declared.key, where, params)
