@@ -5,9 +5,11 @@ delta token (410) in the middle and a storm of 429/503 answers lose and double n
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from dirguard.services.capture.use_cases import (
@@ -165,3 +167,53 @@ def test_a_storm_of_429_and_503_still_converges(
     titles = sorted(e[3] for e in _events(entra_runtime, head) if e[1] == "jobTitle")
     assert titles == sorted(f"Storm {n}" for n in range(len(users)))
     assert again["new_versions"] == 0
+
+
+def test_a_410_in_the_middle_of_a_round_resyncs_without_losing_or_doubling(
+    entra_runtime: Runtime,
+    admin: httpx.Client,
+    graph_sandbox: RunningSandbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The delta token expires after the first page of a two-page round (the sandbox answers
+    100 entries a page) has been stored: the round's next link answers 410, a full round
+    follows, diffed against the store."""
+    from dirguard.providers.base import ChangePage
+    from dirguard.services.capture.capture import capture_source
+    from dirguard.services.capture.use_cases import open_source
+
+    _snapshot(entra_runtime)
+    users = admin.get("/users", params={"$top": "999"}).json()["value"]
+    groups = [
+        admin.post(
+            "/groups",
+            json={
+                "displayName": f"Mid-round {n}",
+                "mailEnabled": False,
+                "mailNickname": f"midround{n}",
+                "securityEnabled": True,
+            },
+        ).json()
+        for n in range(110)
+    ]
+    admin.patch(f"/users/{users[0]['id']}", json={"jobTitle": "Mid-round"})
+    head = _head(entra_runtime)
+    pages: list[int] = []
+
+    def expire_after_first_page(_session: object, page: ChangePage) -> None:
+        if not pages and len(page.changes) == 100:  # the first of the groups round's pages
+            pages.append(len(page.changes))
+            expire_delta_tokens(graph_sandbox)
+
+    with open_source(entra_runtime, "entra", TENANT) as reader:
+        capture_source(entra_runtime.sessions, reader, before_commit=expire_after_first_page)
+    assert pages == [100]  # the groups round had a second page when the token expired
+    assert "groups is no longer answered (syncStateNotFound)" in caplog.text.replace(
+        "the delta link of ", ""
+    )
+    events = _events(entra_runtime, head)
+    created = Counter(e[4] for e in events if e[0] == "create")
+    assert {g["id"] for g in groups} <= set(created) and max(created.values()) == 1
+    assert [e[3] for e in events if e[1] == "jobTitle"] == ["Mid-round"]
+    head = _head(entra_runtime)
+    assert _capture(entra_runtime)["events"] == 0 and _head(entra_runtime) == head
