@@ -5,9 +5,9 @@ the rights check, just-in-time elevation in read-only mode and a read-back of ea
 
 Never undone: dirguard's own writes (``actor_source = dirguard``, see
 :mod:`dirguard.services.rollback.own_writes`), changes by an actor on the rule's allow-list,
-and an object whose attribute dirguard already put back ``loop_limit`` times within
-``loop_window`` (another tool writes the opposite): then dirguard stops and says so on the alert
-instead of looping.
+and an object's attribute (for a link, the same value) dirguard already put back
+``loop_limit`` times within ``loop_window`` (another tool writes the opposite): then dirguard
+stops and says so on the alert instead of looping.
 """
 
 from __future__ import annotations
@@ -37,7 +37,14 @@ def undo_principal(rule: Rule) -> str:
 
 
 def _target(event: EventFacts) -> str:
-    return f"{event.source}#{event.object_id}:{event.attribute or ''}"
+    """What the loop guard counts undos of: the object's attribute, and for a link value the
+    value too (undoing three different members' additions is no loop; the same member written
+    back again and again is)."""
+    target = f"{event.source}#{event.object_id}:{event.attribute or ''}"
+    if event.op in ("add-value", "remove-value"):
+        value = event.new_value if event.op == "add-value" else event.old_value
+        target = f"{target}={value}"
+    return target[:1024]
 
 
 def skip_reason(rule: Rule, event: EventFacts) -> str | None:

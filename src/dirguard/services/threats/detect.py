@@ -27,7 +27,7 @@ from dirguard.core.threats.model import EventFacts, Rule
 from dirguard.services.rollback.own_writes import ACTOR_SOURCE
 from dirguard.services.runtime import Runtime
 from dirguard.services.threats.alert_store import Raised, record_event_hits
-from dirguard.services.threats.auto_undo import auto_undo
+from dirguard.services.threats.auto_undo import auto_undo, skip_reason
 from dirguard.services.threats.notify import notify
 from dirguard.services.threats.store_facts import StoreContext, events_after
 from dirguard.store.cursors import get_cursor, save_cursor
@@ -97,24 +97,43 @@ def _start_position(session: Session, source: str, start: datetime | None) -> in
 def respond(
     runtime: Runtime, raised: Sequence[Raised], now: datetime, *, undo: bool = True
 ) -> list[int]:
-    """Auto-undo (new hits of auto-undo rules), then notify; the alerts that were undone."""
+    """Notify, then auto-undo, then notify what the undo did; the alerts that were undone.
+
+    The alert leaves dirguard before the undo starts (the undo takes a plan, a write and its
+    read-back: seconds), saying ``undo in progress``; the outcome follows as an update, throttle
+    or not (a stopped or failed undo must be heard)."""
     undone: list[int] = []
     for item in raised:
-        result = None
-        if undo and item.hit.event is not None:
-            result = auto_undo(runtime, item.rule, item.hit.event, item.alert_id, now)
+        event = item.hit.event
+        will_undo = (
+            undo
+            and event is not None
+            and item.rule.auto_undo.enabled
+            and skip_reason(item.rule, event) is None
+        )
         with runtime.sessions.begin() as session:
             alert = session.get(Alert, item.alert_id)
             if alert is None:
                 continue
-            if result is not None:
-                alert.undo = result
-                if result.get("status") == "undone":
-                    undone.append(alert.id)
-                    alert.summary = f"{alert.summary} — undone by dirguard"
-            looping = result is not None and result.get("status") == "loop stopped"
-            if item.notify or looping:  # a stopped undo is always said, throttle or not
+            if will_undo:
+                alert.undo = {"status": "undo in progress"}
+            if item.notify:
                 notify(runtime, alert, now)
+        result = None
+        if undo and event is not None:
+            result = auto_undo(runtime, item.rule, event, item.alert_id, runtime.clock())
+        if result is None:
+            continue
+        with runtime.sessions.begin() as session:
+            alert = session.get(Alert, item.alert_id)
+            if alert is None:
+                continue
+            alert.undo = result
+            if result.get("status") == "undone":
+                undone.append(alert.id)
+                alert.summary = f"{alert.summary} — undone by dirguard"
+            if will_undo or result.get("status") == "loop stopped":
+                notify(runtime, alert, runtime.clock())
     return undone
 
 
