@@ -169,14 +169,16 @@ async def sdk_listing(info: dict[str, Any], rows: list[ResourceType]) -> tuple[i
         from msgraph import GraphRequestAdapter, GraphServiceClient
         from msgraph_core import GraphClientFactory, PageIterator
 
-    from dirguard.providers.entra.graph_client import make_credential
+    from azure.identity.aio import ClientSecretCredential
 
-    credential = make_credential(
-        tenant_id=info["tenant_id"],
-        client_id=info["apps"]["read_only"]["client_id"],
+    # the SDK's own async credential (a sync one blocks the loop at every request)
+    credential = ClientSecretCredential(
+        info["tenant_id"],
+        info["apps"]["read_only"]["client_id"],
+        info["apps"]["read_only"]["client_secret"],
         authority=info["login_base"],
-        ca_file=Path(info["ca_file"]),
-        client_secret=info["apps"]["read_only"]["client_secret"],
+        disable_instance_discovery=True,
+        connection_verify=info["ca_file"],
     )
     auth = AzureIdentityAuthenticationProvider(
         credential,  # type: ignore[arg-type]
@@ -254,7 +256,7 @@ async def sdk_listing(info: dict[str, Any], rows: list[ResourceType]) -> tuple[i
     seconds = time.perf_counter() - started
     await http.aclose()
     await transport.aclose()
-    credential.close()  # type: ignore[attr-defined]
+    await credential.close()
     return count, seconds
 
 
