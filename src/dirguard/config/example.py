@@ -94,4 +94,26 @@ format = "text"         # text | json
 # "11111111-1111-1111-1111-111111111111" = "administrator"
 # [web.oidc.app_roles]         # app role value -> role (the ID token's roles claim)
 # "dirguard.approver" = "approver"
+
+# Threat detection (docs/threats.md lists the built-in rules; `dirguard threats list`).
+# [threats]
+# rules_dir = "/etc/dirguard/threats"   # site rule files (*.toml)
+# actor_grace = 300            # seconds an unattributed change waits for its actor
+# exposure_interval = 3600     # seconds between the monitor's exposure checks (0: none)
+# [threats.rules.AD-PRIV-GROUP-ADD]
+# exclude_actors = ['CORP\\breakglass*']
+# auto_undo = true             # put Domain/Enterprise/Schema Admins additions back
+# allow_actors = ['CORP\\iam-pipeline']
+# [[threats.webhooks]]         # signed: X-Dirguard-Signature: sha256=HMAC(timestamp.body)
+# url = "https://siem.example.com/hooks/dirguard"
+# signing_secret = "secret:dirguard-webhook"
+# [[threats.syslog]]           # RFC 5424, JSON or CEF
+# host = "siem.example.com"
+# port = 514
+# transport = "udp"
+# format = "cef"
+# [[threats.email]]            # Graph sendMail of a configured tenant (Mail.Send)
+# tenant = "contoso"
+# sender = "dirguard@contoso.com"
+# to = ["soc@contoso.com"]
 """
