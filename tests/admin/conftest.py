@@ -4,14 +4,29 @@ user each, a group) and the Administrator AD account, a member of Account Operat
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import ldap
 import pytest
 
+from dirguard.catalog.permission_model import Service
+from dirguard.config.schema import (
+    AdDomainConfig,
+    AdSection,
+    Config,
+    EntraSection,
+    EntraTenantConfig,
+    SecretsConfig,
+    StoreConfig,
+)
 from dirguard.providers.ad.passwords import complex_password, unicode_pwd
+from dirguard.services.runtime import Runtime
+from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.throwaway.samba_dc import SambaDC
+from dirguard_sandbox.server import SandboxInfo
 
 
 def _add_user(conn: Any, dn: str, name: str, **extra: bytes) -> None:
@@ -66,3 +81,41 @@ def org(ldap_admin: Any, samba_dc: SambaDC) -> Iterator[dict[str, str]]:
         f"CN=Account Operators,CN=Builtin,{base}", [(ldap.MOD_ADD, "member", [admin_dn.encode()])]
     )
     yield names
+
+
+def admin_tenant(info: SandboxInfo, secret_env: str) -> EntraTenantConfig:
+    """The sandbox tenant as a connection running the Administrator (its full app)."""
+    return EntraTenantConfig(
+        name="sandbox",
+        tenant_id=info.tenant_id,
+        client_id=info.full_client_id,
+        client_secret=f"env:{secret_env}",
+        authority=info.login_base,
+        graph_url=info.login_base,
+        ca_file=info.ca_file,
+        services=[Service.GUARDIAN, Service.ADMINISTRATOR],
+        mode="full",
+    )
+
+
+@contextmanager
+def admin_runtime(
+    directory: Path,
+    *,
+    domains: Sequence[AdDomainConfig] = (),
+    tenants: Sequence[EntraTenantConfig] = (),
+) -> Iterator[Runtime]:
+    """A runtime over a fresh store in ``directory`` with these connections."""
+    url = f"sqlite:///{directory / 'store.db'}"
+    config = Config(
+        store=StoreConfig(url=url, checkpoint_file=directory / "c.jsonl"),
+        secrets=SecretsConfig(key_file=directory / "k", store_file=directory / "s.json"),
+        ad=AdSection(domains=list(domains)),
+        entra=EntraSection(tenants=list(tenants)),
+    )
+    engine = create_engine_for(url)
+    upgrade(engine)
+    try:
+        yield Runtime(config=config, sessions=session_factory(engine), principal="root")
+    finally:
+        engine.dispose()

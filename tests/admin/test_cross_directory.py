@@ -11,23 +11,14 @@ from typing import Any
 import ldap
 import pytest
 
-from dirguard.catalog.permission_model import Service
-from dirguard.config.schema import (
-    AdSection,
-    Config,
-    EntraSection,
-    EntraTenantConfig,
-    SecretsConfig,
-    StoreConfig,
-)
 from dirguard.core.delegation import ConsoleUser
 from dirguard.services.admin.actions import ActionRequest, preview_action, run_action
 from dirguard.services.admin.delegation import assign, save_role, save_scope
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.runtime import Runtime
-from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.ad.conftest import domain_config
+from tests.admin.conftest import admin_runtime, admin_tenant
 from tests.fixtures.graph_sandbox import RunningSandbox
 
 pytestmark = pytest.mark.samba
@@ -51,61 +42,39 @@ def runtime(
         ("DG_ADM", org["admin_password"]),
     ):
         monkeypatch.setenv(key, value)
-    tenant = EntraTenantConfig(
-        name="sandbox",
-        tenant_id=info.tenant_id,
-        client_id=info.full_client_id,
-        client_secret="env:DG_SECRET",
-        authority=info.login_base,
-        graph_url=info.login_base,
-        ca_file=info.ca_file,
-        services=[Service.GUARDIAN, Service.ADMINISTRATOR],
-        mode="full",
-    )
     domain = domain_config(
         samba_dc, password="env:DG_AD", admin_bind_upn=org["admin_upn"], admin_password="env:DG_ADM"
     )
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    config = Config(
-        store=StoreConfig(url=url, checkpoint_file=tmp_path / "c.jsonl"),
-        secrets=SecretsConfig(key_file=tmp_path / "k", store_file=tmp_path / "s.json"),
-        ad=AdSection(domains=[domain]),
-        entra=EntraSection(tenants=[tenant]),
-    )
-    engine = create_engine_for(url)
-    upgrade(engine)
-    runtime = Runtime(config=config, sessions=session_factory(engine), principal="root")
-    save_role(
-        runtime,
-        {
-            "name": "Desk",
-            "write_fields": ["*"],
-            "actions": ["ad.user.enable-remote-mailbox", "entra.user.sync-profile"],
-        },
-    )
-    save_scope(
-        runtime,
-        {
-            "name": "Sales",
-            "kind": "ad-subtree",
-            "source": f"ad:{domain.name}",
-            "base": org["sales"],
-        },
-    )
-    save_scope(
-        runtime,
-        {
-            "name": "Cloud",
-            "kind": "virtual",
-            "query": {"directories": ["entra"], "object_kinds": ["user"]},
-        },
-    )
-    for scope in ("Sales", "Cloud"):
-        assign(runtime, "Desk", scope, "user", HELPER.name)
-    try:
+    tenant = admin_tenant(info, "DG_SECRET")
+    with admin_runtime(tmp_path, domains=[domain], tenants=[tenant]) as runtime:
+        save_role(
+            runtime,
+            {
+                "name": "Desk",
+                "write_fields": ["*"],
+                "actions": ["ad.user.enable-remote-mailbox", "entra.user.sync-profile"],
+            },
+        )
+        save_scope(
+            runtime,
+            {
+                "name": "Sales",
+                "kind": "ad-subtree",
+                "source": f"ad:{domain.name}",
+                "base": org["sales"],
+            },
+        )
+        save_scope(
+            runtime,
+            {
+                "name": "Cloud",
+                "kind": "virtual",
+                "query": {"directories": ["entra"], "object_kinds": ["user"]},
+            },
+        )
+        for scope in ("Sales", "Cloud"):
+            assign(runtime, "Desk", scope, "user", HELPER.name)
         yield runtime
-    finally:
-        engine.dispose()
 
 
 def _set_upn(ldap_admin: Any, dn: str, upn: str) -> None:

@@ -13,11 +13,7 @@ import pytest
 
 from dirguard.catalog.permission_model import Service
 from dirguard.config.schema import (
-    Config,
     EntraSection,
-    EntraTenantConfig,
-    SecretsConfig,
-    StoreConfig,
 )
 from dirguard.core.delegation import ConsoleUser
 from dirguard.services.admin.actions import (
@@ -29,8 +25,8 @@ from dirguard.services.admin.actions import (
 from dirguard.services.admin.delegation import assign, save_role, save_scope
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.runtime import Runtime
-from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.store.models import AuditRecord
+from tests.admin.conftest import admin_runtime, admin_tenant
 from tests.fixtures.graph_sandbox import RunningSandbox
 
 HELPER = ConsoleUser(name="helpdesk@contoso.com")
@@ -65,41 +61,19 @@ def runtime(
 ) -> Iterator[Runtime]:
     info = graph_sandbox.info
     monkeypatch.setenv("DG_SANDBOX_SECRET", info.full_client_secret)
-    tenant = EntraTenantConfig(
-        name="sandbox",
-        tenant_id=info.tenant_id,
-        client_id=info.full_client_id,
-        client_secret="env:DG_SANDBOX_SECRET",
-        authority=info.login_base,
-        graph_url=info.login_base,
-        ca_file=info.ca_file,
-        services=[Service.GUARDIAN, Service.ADMINISTRATOR],
-        mode="full",
-    )
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    config = Config(
-        store=StoreConfig(url=url, checkpoint_file=tmp_path / "c.jsonl"),
-        secrets=SecretsConfig(key_file=tmp_path / "k", store_file=tmp_path / "s.json"),
-        entra=EntraSection(tenants=[tenant]),
-    )
-    engine = create_engine_for(url)
-    upgrade(engine)
-    runtime = Runtime(config=config, sessions=session_factory(engine), principal="root")
-    save_role(runtime, {"name": "Cloud desk", "actions": ACTIONS, "write_fields": ["*"]})
-    save_scope(
-        runtime,
-        {
-            "name": "Europe",
-            "kind": "entra-admin-unit",
-            "source": "entra:sandbox",
-            "base": _unit(graph_sandbox, "Europe"),
-        },
-    )
-    assign(runtime, "Cloud desk", "Europe", "user", HELPER.name)
-    try:
+    with admin_runtime(tmp_path, tenants=[admin_tenant(info, "DG_SANDBOX_SECRET")]) as runtime:
+        save_role(runtime, {"name": "Cloud desk", "actions": ACTIONS, "write_fields": ["*"]})
+        save_scope(
+            runtime,
+            {
+                "name": "Europe",
+                "kind": "entra-admin-unit",
+                "source": "entra:sandbox",
+                "base": _unit(graph_sandbox, "Europe"),
+            },
+        )
+        assign(runtime, "Cloud desk", "Europe", "user", HELPER.name)
         yield runtime
-    finally:
-        engine.dispose()
 
 
 def _request(target: str, action: str, **params: Any) -> ActionRequest:

@@ -85,34 +85,39 @@ def current_delegation(runtime: Runtime) -> Delegation:
         return load_delegation(session)
 
 
+def _store_definition(
+    runtime: Runtime,
+    model: type[DelegationRole] | type[DelegationScope],
+    kind: str,
+    name: str,
+    after: dict[str, Any],
+) -> None:
+    """Create or replace the role or scope ``name`` with one audit record (before, after)."""
+    with runtime.sessions.begin() as session:
+        row: Any = session.scalar(select(model).where(model.name == name))
+        before = None if row is None else row.definition
+        if row is None:
+            session.add(model(name=name, definition=after, updated_by=runtime.principal))
+        else:
+            row.definition, row.updated_by = after, runtime.principal
+            row.updated_at = runtime.clock()
+        record_audit(
+            session,
+            runtime.principal,
+            f"delegation.{kind}.save",
+            name,
+            {"before": before, "after": after},
+            AuditOutcome.SUCCEEDED,
+        )
+
+
 def save_role(runtime: Runtime, document: dict[str, Any]) -> Role:
     """Create or replace the role of that name."""
     try:
         role = role_from_document(document)
     except DelegationError as error:
         raise _invalid(error) from None
-    with runtime.sessions.begin() as session:
-        row = session.scalar(select(DelegationRole).where(DelegationRole.name == role.name))
-        before = None if row is None else row.definition
-        after = role_document(role)
-        if row is None:
-            session.add(
-                DelegationRole(name=role.name, definition=after, updated_by=runtime.principal)
-            )
-        else:
-            row.definition, row.updated_by, row.updated_at = (
-                after,
-                runtime.principal,
-                runtime.clock(),
-            )
-        record_audit(
-            session,
-            runtime.principal,
-            "delegation.role.save",
-            role.name,
-            {"before": before, "after": after},
-            AuditOutcome.SUCCEEDED,
-        )
+    _store_definition(runtime, DelegationRole, "role", role.name, role_document(role))
     return role
 
 
@@ -122,28 +127,7 @@ def save_scope(runtime: Runtime, document: dict[str, Any]) -> Scope:
         scope = scope_from_document(document)
     except DelegationError as error:
         raise _invalid(error) from None
-    with runtime.sessions.begin() as session:
-        row = session.scalar(select(DelegationScope).where(DelegationScope.name == scope.name))
-        before = None if row is None else row.definition
-        after = scope_document(scope)
-        if row is None:
-            session.add(
-                DelegationScope(name=scope.name, definition=after, updated_by=runtime.principal)
-            )
-        else:
-            row.definition, row.updated_by, row.updated_at = (
-                after,
-                runtime.principal,
-                runtime.clock(),
-            )
-        record_audit(
-            session,
-            runtime.principal,
-            "delegation.scope.save",
-            scope.name,
-            {"before": before, "after": after},
-            AuditOutcome.SUCCEEDED,
-        )
+    _store_definition(runtime, DelegationScope, "scope", scope.name, scope_document(scope))
     return scope
 
 
