@@ -21,6 +21,7 @@ from dirguard_sandbox.resource_rules import (
     check_body,
 )
 from dirguard_sandbox.seed_data import new_user_record
+from dirguard_sandbox.sign_in_activity import add_sign_in_activity
 
 
 def find_user(state: DirectoryState, key: str) -> Json:
@@ -70,7 +71,9 @@ async def list_users(call: Call) -> Response:
         path=call.path,
         entity_set="users",
         default_select=USER_DEFAULT_SELECT,
-        decorate=expansion(call.state, options.expand),
+        decorate=add_sign_in_activity(
+            call.state, call.claims, options.select, expansion(call.state, options.expand)
+        ),
     )
     return graph_json(body)
 
@@ -83,7 +86,9 @@ async def get_user(call: Call) -> Response:
         "@odata.context": context_url(call.graph_base, "users", options.select) + "/$entity",
         **project(user, options.select, USER_DEFAULT_SELECT),
     }
-    decorate = expansion(call.state, options.expand)
+    decorate = add_sign_in_activity(
+        call.state, call.claims, options.select, expansion(call.state, options.expand)
+    )
     if decorate is not None:
         decorate(user, body)
     return graph_json(body)

@@ -18,6 +18,7 @@ from dirguard.web.api import admin_delegation as admin_delegation_api
 from dirguard.web.api import alerts as alerts_api
 from dirguard.web.api import changes as changes_api
 from dirguard.web.api import objects as objects_api
+from dirguard.web.api import reports as reports_api
 from dirguard.web.api import rollback as rollback_api
 from dirguard.web.api import system as system_api
 from dirguard.web.api import tokens as tokens_api
@@ -30,6 +31,7 @@ from dirguard.web.pages import alerts as alerts_pages
 from dirguard.web.pages import changes as changes_pages
 from dirguard.web.pages import home as home_pages
 from dirguard.web.pages import objects as objects_pages
+from dirguard.web.pages import reports as reports_pages
 from dirguard.web.pages import rollback as rollback_pages
 from dirguard.web.pages import signin as signin_pages
 from dirguard.web.pages import signin_entra as signin_entra_pages
@@ -77,6 +79,12 @@ AREAS: tuple[Area, ...] = (
         api=objects_api.router,
         pages=objects_pages.router,
         nav=(NavItem(label="Compare", path="/compare"),),
+    ),
+    Area(
+        name="reports",
+        api=reports_api.router,
+        pages=reports_pages.router,
+        nav=(NavItem(label="Reports", path="/reports"),),
     ),
     Area(
         name="administration",
