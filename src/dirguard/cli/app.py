@@ -97,6 +97,13 @@ COMMANDS = (
     ),
     LazyCommand("config", "config_cmd", "Validate and show the configuration."),
     LazyCommand(
+        "report",
+        "report_cmd",
+        "One report read from the Entra tenant now (last sign-in, inactive users and guests,\n"
+        "users without MFA methods, guests, stale devices, privileged role holders, expiring\n"
+        "application credentials), as a table, JSON, CSV or XLSX. Without a key: the reports.",
+    ),
+    LazyCommand(
         "secret",
         "config_cmd",
         "Manage dirguard's encrypted secret store (values are never printed).",
