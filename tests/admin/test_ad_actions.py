@@ -243,3 +243,23 @@ def test_protected_groups_and_accounts_are_refused_whatever_the_delegation(
                 runtime, "ad.user.reset-password", samba_dc.admin_dn, password=complex_password()
             ),
         )
+
+
+def test_the_guardian_records_a_web_action_as_dirguards_for_the_operator(
+    runtime: Runtime, org: dict[str, str]
+) -> None:
+    from dirguard.services.capture.use_cases import (
+        CaptureRequest,
+        SnapshotRequest,
+        capture,
+        snapshot,
+    )
+    from dirguard.services.history_use_cases import ChangesRequest, list_changes
+
+    snapshot(runtime, SnapshotRequest())
+    run_action(runtime, HELPER, _request(runtime, "ad.user.disable", org["bob"]))
+    capture(runtime, CaptureRequest())
+    found = list_changes(runtime, ChangesRequest(object_text=f"bob{org['token']}")).changes
+    disabled = [c for c in found if c.attribute == "userAccountControl"]
+    assert disabled, [c.attribute for c in found]
+    assert {c.actor for c in disabled} == {f"dirguard Administrator (for {HELPER.name})"}

@@ -29,6 +29,7 @@ from dirguard.providers.ad.read import AdReader
 from dirguard.providers.ad.values import Content, Schema
 from dirguard.providers.base import ChangePage, ObservedChange, ReadError, ReadScope, SourceReader
 from dirguard.providers.registry import RESOURCE_TYPES
+from dirguard.services.admin.attribution import mark_admin_writes
 from dirguard.services.capture.actor_fill import FillReport, fill_actors
 from dirguard.services.capture.snapshot import (
     finishing,
@@ -151,9 +152,9 @@ def fill_source_actors(
     trail to read instead of the reader's."""
     name, source = reader.name, reader.source
     with sessions.begin() as session:
-        own = mark_own_writes(session, source)
+        own = mark_own_writes(session, source) + mark_admin_writes(session, source)
     if own:
-        log.info("%d change(s) of %s were dirguard's own rollback writes", own, name)
+        log.info("%d change(s) of %s were dirguard's own writes (rollback, web actions)", own, name)
     audit = audit or reader.audit()
     if audit is None:
         return None
