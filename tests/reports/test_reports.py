@@ -121,3 +121,13 @@ def test_bad_parameters_are_named(report_runtime: Runtime) -> None:
         run_report(report_runtime, "inactive-users", days=-1)
     with pytest.raises(ServiceError, match="no Entra tenant 'other'"):
         run_report(report_runtime, "guests", tenant="other")
+
+
+def test_each_report_names_its_feature_and_permissions_the_catalog_knows() -> None:
+    from dirguard.catalog.features import FEATURES
+
+    keys = {feature.key for feature in FEATURES}
+    known = {p.rpartition(":")[2] for feature in FEATURES for p in feature.permissions}
+    for report in REPORTS:
+        assert report.feature in keys
+        assert set(report.permissions) <= known, report.key

@@ -52,7 +52,7 @@ def test_viewer_lists_the_reports(web_client) -> None:  # type: ignore[no-untype
     viewer = web_client(role="viewer")
     listed = viewer.get("/api/v1/reports").json()
     assert "inactive-users" in {r["key"] for r in listed}
-    assert all(r["feature"] == "reports" and r["permissions"] for r in listed)
+    assert all(r["feature"] == "administrator.reports" and r["permissions"] for r in listed)
     page = viewer.get("/reports")
     assert page.status_code == 200 and 'href="/reports/stale-devices"' in page.text
 

@@ -12,7 +12,7 @@ class ReportInputError(ValueError):
     """A report's parameter is wrong (the API answers 422, the CLI exits 1)."""
 
 
-FEATURE = "reports"
+FEATURE = "administrator.reports"
 """The administrator feature (``catalog.features_administrator``) every report belongs to."""
 
 Cell = str | int | bool | None
@@ -58,7 +58,7 @@ REPORTS: tuple[Report, ...] = (
         title="Last sign-in",
         description="Every user and guest with their last interactive and last successful"
         " sign-in (signInActivity).",
-        permissions=("User.Read.All", "AuditLog.Read.All"),
+        permissions=("Directory.Read.All", "AuditLog.Read.All"),
         columns=_cols(*_USER, *_SIGN_IN),
     ),
     Report(
@@ -66,7 +66,7 @@ REPORTS: tuple[Report, ...] = (
         title="Inactive users and guests",
         description="Users and guests whose last successful sign-in is older than the threshold,"
         " or who never signed in.",
-        permissions=("User.Read.All", "AuditLog.Read.All"),
+        permissions=("Directory.Read.All", "AuditLog.Read.All"),
         columns=_cols(*_USER, *_SIGN_IN),
         days=90,
         days_help="Inactive for at least this many days",
@@ -75,7 +75,7 @@ REPORTS: tuple[Report, ...] = (
         key="users-without-mfa",
         title="Users without MFA methods",
         description="Enabled member users with no authentication method besides a password.",
-        permissions=("User.Read.All", "UserAuthenticationMethod.Read.All"),
+        permissions=("Directory.Read.All", "UserAuthenticationMethod.Read.All"),
         columns=_cols(*_USER, ("account_enabled", "Enabled"), ("methods", "Methods")),
     ),
     Report(
@@ -83,7 +83,7 @@ REPORTS: tuple[Report, ...] = (
         title="Guests",
         description="Guest users: who invited them when, whether they accepted, their last"
         " sign-in.",
-        permissions=("User.Read.All", "AuditLog.Read.All"),
+        permissions=("Directory.Read.All", "AuditLog.Read.All"),
         columns=_cols(
             *_USER,
             ("mail", "Mail"),
