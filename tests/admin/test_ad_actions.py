@@ -263,3 +263,30 @@ def test_the_guardian_records_a_web_action_as_dirguards_for_the_operator(
     disabled = [c for c in found if c.attribute == "userAccountControl"]
     assert disabled, [c.attribute for c in found]
     assert {c.actor for c in disabled} == {f"dirguard Administrator (for {HELPER.name})"}
+
+
+def test_an_ad_group_assignment_follows_nested_membership_live(
+    runtime: Runtime, org: dict[str, str], ldap_admin: Any, samba_dc: SambaDC
+) -> None:
+    token = org["token"]
+    base = samba_dc.base_dn
+    outer, inner = f"CN=desk{token},CN=Users,{base}", f"CN=deskin{token},CN=Users,{base}"
+    upn = f"carla{token}@{samba_dc.realm.lower()}"
+    carla = f"CN=carla{token},CN=Users,{base}"
+    ldap_admin.add_s(
+        carla,
+        [
+            ("objectClass", [b"user"]),
+            ("sAMAccountName", [f"carla{token}".encode()]),
+            ("userPrincipalName", [upn.encode()]),
+        ],
+    )
+    ldap_admin.add_s(inner, [("objectClass", [b"group"]), ("member", [carla.encode()])])
+    ldap_admin.add_s(outer, [("objectClass", [b"group"]), ("member", [inner.encode()])])
+    assign(runtime, "Help desk", "Sales", "ad-group", outer)
+    signed_in = ConsoleUser(name=upn)
+    done = run_action(runtime, signed_in, _request(runtime, "ad.user.disable", org["bob"]))
+    assert done.preview.allowed_by == ("Help desk over Sales",)
+    ldap_admin.modify_s(inner, [(ldap.MOD_DELETE, "member", [carla.encode()])])
+    with pytest.raises(ServiceError, match="holds no delegated role"):
+        preview_action(runtime, signed_in, _request(runtime, "ad.user.enable", org["bob"]))

@@ -145,6 +145,23 @@ class AdActions:
         found = self._search(self.base, ldap.SCOPE_SUBTREE, query)
         return [self._target(dn, attrs) for dn, attrs in found]
 
+    def groups_of(self, sign_in: str) -> frozenset[str]:
+        """DNs of every group (nested ones included) the AD account whose userPrincipalName or
+        sAMAccountName is ``sign_in`` belongs to; empty when there is no such account."""
+        name = ldap.filter.escape_filter_chars(sign_in.strip())
+        found = self._search(
+            self.base,
+            ldap.SCOPE_SUBTREE,
+            f"(&(objectClass=user)(|(userPrincipalName={name})(sAMAccountName={name})))",
+            ["distinguishedName"],
+        )
+        if len(found) != 1:
+            return frozenset()
+        user_dn = ldap.filter.escape_filter_chars(found[0][0])
+        chain = f"(&(objectClass=group)(member:1.2.840.113556.1.4.1941:={user_dn}))"
+        groups = self._search(self.base, ldap.SCOPE_SUBTREE, chain, ["distinguishedName"])
+        return frozenset(dn for dn, _ in groups)
+
     def container(
         self, dn: str, params: Mapping[str, Any] | None = None, action: str = ""
     ) -> Target:

@@ -135,6 +135,26 @@ def _refused(decision: Decision, user: ConsoleUser) -> ServiceError:
     return ServiceError(f"{user.name} may not: {decision.reason}", Problem.PERMISSION)
 
 
+def with_ad_groups(runtime: Runtime, user: ConsoleUser, assignments: Any) -> ConsoleUser:
+    """``user`` with the AD groups of their AD account (matched by sign-in name), when some
+    assignment is made to an AD group; read live, so a membership removed in AD counts at once."""
+    from dataclasses import replace
+
+    from dirguard.core.delegation import Trustee
+
+    if not any(a.trustee.kind == "ad-group" for a in assignments):
+        return user
+    groups = set(user.groups)
+    for domain in runtime.config.ad.domains:
+        if domain.admin_bind_upn is None:
+            continue
+        with ad_actions(runtime, domain.name) as actions:
+            groups |= {
+                Trustee(kind="ad-group", ident=dn.casefold()) for dn in actions.groups_of(user.name)
+            }
+    return replace(user, groups=frozenset(groups))
+
+
 def _check(
     runtime: Runtime,
     user: ConsoleUser,
@@ -145,6 +165,7 @@ def _check(
     """One decision covering every place the action touches (a move: where the object is and
     where it goes); the first refusal wins."""
     assignments = current_delegation(runtime).assignments
+    user = with_ad_groups(runtime, user, assignments)
     decision = Decision(allowed=False, reason="nothing to decide on")
     for target in targets:
         decision = decide(assignments, user, declared.key, target, writes=writes)
@@ -311,7 +332,9 @@ def list_objects(
     ever returned), at most ``limit``; and whether there were more."""
     from dirguard.core.delegation import holding, readable
 
-    assignments = holding(current_delegation(runtime).assignments, user)
+    every = current_delegation(runtime).assignments
+    user = with_ad_groups(runtime, user, every)
+    assignments = holding(every, user)
     if not assignments:
         return [], False
     with _actions(runtime, directory, source) as actions:
