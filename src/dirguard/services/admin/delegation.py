@@ -148,21 +148,39 @@ def _trustee(kind: str, ident: str) -> Trustee:
     return Trustee(kind=kind, ident=ident.strip().casefold())
 
 
+def _assignment(
+    session: Session, role_row: DelegationRole, scope_row: DelegationScope, trustee: Trustee
+) -> DelegationAssignment | None:
+    return session.scalar(
+        select(DelegationAssignment).where(
+            DelegationAssignment.role_id == role_row.id,
+            DelegationAssignment.scope_id == scope_row.id,
+            DelegationAssignment.trustee_kind == trustee.kind,
+            DelegationAssignment.trustee_ident == trustee.ident,
+        )
+    )
+
+
+def _audit_assignment(
+    session: Session, runtime: Runtime, action: str, trustee: Trustee, role: str, scope: str
+) -> None:
+    record_audit(
+        session,
+        runtime.principal,
+        action,
+        f"{trustee.kind}:{trustee.ident}",
+        {"role": role, "scope": scope},
+        AuditOutcome.SUCCEEDED,
+    )
+
+
 def assign(runtime: Runtime, role: str, scope: str, kind: str, ident: str) -> Assignment:
     """Give ``role`` over ``scope`` to a console user or group (idempotent)."""
     trustee = _trustee(kind, ident)
     with runtime.sessions.begin() as session:
         role_row = _named(session, DelegationRole, role, "role")
         scope_row = _named(session, DelegationScope, scope, "scope")
-        existing = session.scalar(
-            select(DelegationAssignment).where(
-                DelegationAssignment.role_id == role_row.id,
-                DelegationAssignment.scope_id == scope_row.id,
-                DelegationAssignment.trustee_kind == trustee.kind,
-                DelegationAssignment.trustee_ident == trustee.ident,
-            )
-        )
-        if existing is None:
+        if _assignment(session, role_row, scope_row, trustee) is None:
             session.add(
                 DelegationAssignment(
                     role_id=role_row.id,
@@ -172,14 +190,7 @@ def assign(runtime: Runtime, role: str, scope: str, kind: str, ident: str) -> As
                     created_by=runtime.principal,
                 )
             )
-            record_audit(
-                session,
-                runtime.principal,
-                "delegation.assign",
-                f"{trustee.kind}:{trustee.ident}",
-                {"role": role, "scope": scope},
-                AuditOutcome.SUCCEEDED,
-            )
+            _audit_assignment(session, runtime, "delegation.assign", trustee, role, scope)
         return Assignment(
             role=role_from_document(role_row.definition),
             scope=scope_from_document(scope_row.definition),
@@ -193,25 +204,11 @@ def unassign(runtime: Runtime, role: str, scope: str, kind: str, ident: str) -> 
     with runtime.sessions.begin() as session:
         role_row = _named(session, DelegationRole, role, "role")
         scope_row = _named(session, DelegationScope, scope, "scope")
-        row = session.scalar(
-            select(DelegationAssignment).where(
-                DelegationAssignment.role_id == role_row.id,
-                DelegationAssignment.scope_id == scope_row.id,
-                DelegationAssignment.trustee_kind == trustee.kind,
-                DelegationAssignment.trustee_ident == trustee.ident,
-            )
-        )
+        row = _assignment(session, role_row, scope_row, trustee)
         if row is None:
             return False
         session.delete(row)
-        record_audit(
-            session,
-            runtime.principal,
-            "delegation.unassign",
-            f"{trustee.kind}:{trustee.ident}",
-            {"role": role, "scope": scope},
-            AuditOutcome.SUCCEEDED,
-        )
+        _audit_assignment(session, runtime, "delegation.unassign", trustee, role, scope)
         return True
 
 
