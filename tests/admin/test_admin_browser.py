@@ -1,8 +1,9 @@
 """The Administrator in Debian's Chromium (Playwright), against a real ``dirguard serve`` over
 HTTPS with the session's Samba DC and the sandbox tenant: a help-desk account scoped to one OU
 and one administrative unit signs in and, from the browser, creates an AD user, resets a
-password, creates a licensed cloud user, invites a guest, suspends a leaver, retires their
-device and reads a LAPS password once — each in the directory afterwards and in dirguard's
+password, sees the tenant's seats and domains, creates a licensed cloud user (one seat fewer),
+invites a guest, enforces a user's MFA, suspends a leaver, retires their device and reads a LAPS
+password once — each in the directory afterwards and in dirguard's
 audit log with the operator named. Screenshots go to ``tests/artifacts/admin/``."""
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def _delegate(config: Path, samba_dc: SambaDC, org: dict[str, str], europe: str)
                     "entra.user.create",
                     "entra.user.invite",
                     "entra.user.suspend",
+                    "entra.user.set-mfa-state",
                     "entra.managed-device.retire",
                     "entra.device.reveal-laps",
                 ],
@@ -111,6 +113,12 @@ def _delegate(config: Path, samba_dc: SambaDC, org: dict[str, str], europe: str)
         )
         for scope in ("Sales OU", "Europe", "Guests"):
             assign(runtime, "Help desk", scope, "user", DESK)
+
+
+def _free_seats(table: Any, part_number: str) -> int:
+    """The Free column of the SKU's row in the tenant facts table."""
+    row = table.locator("tbody tr", has_text=part_number)
+    return int(row.locator("td").nth(3).inner_text().split()[0])
 
 
 def _submit(page: Any, label: str) -> None:
@@ -178,7 +186,7 @@ def test_a_help_desk_day_in_the_browser(
             page.screenshot(path=str(ARTIFACTS / "objects.png"), full_page=True)
 
             # Reset Bob's password from the row's action link.
-            rows.first.get_by_role("link", name="reset-password").click()
+            rows.first.get_by_role("link", name="Reset password", exact=True).click()
             page.fill("#in-password", "N3w-Passw0rd!x")
             _submit(page, "Preview")
             expect(page.locator("#preview-edits")).to_contain_text("(hidden)")
@@ -202,8 +210,13 @@ def test_a_help_desk_day_in_the_browser(
             _submit(page, "New user")
             expect(page.locator("#action-result")).to_contain_text(f"CN=Carl {org['token']}")
 
-            # The tenant: a licensed cloud user in Europe, then a guest.
+            # The tenant: its seats and domains, a licensed cloud user in Europe, then a guest.
             page.goto(f"{served.url}/admin?source=entra:sandbox")
+            skus = page.locator("#tenant-skus")
+            expect(skus).to_contain_text("ENTERPRISEPACK")
+            expect(page.locator("#tenant-domains")).to_contain_text("sandbox7.example.com")
+            seats_before = _free_seats(skus, "ENTERPRISEPACK")
+            page.screenshot(path=str(ARTIFACTS / "tenant-facts.png"), full_page=True)
             page.get_by_label("New cloud user in administrative unit").fill(europe)
             page.get_by_role("button", name="New cloud user…").click()
             page.fill("#in-mailNickname", "browser.starter")
@@ -221,6 +234,21 @@ def test_a_help_desk_day_in_the_browser(
                 if u["userPrincipalName"] == "browser.starter@sandbox7.example.com"
             )
             assert created["assignedLicenses"]
+            page.goto(f"{served.url}/admin?source=entra:sandbox")
+            assert _free_seats(page.locator("#tenant-skus"), "ENTERPRISEPACK") == seats_before - 1
+
+            # Per-user MFA of a Europe member: Enforced.
+            enforced = next(m for m in sorted(members) if m in state.users and m != leaver)
+            page.goto(
+                f"{served.url}/admin/act?action=entra.user.set-mfa-state&source=sandbox"
+                f"&target={enforced}"
+            )
+            page.fill("#in-state", "enforced")
+            _submit(page, "Preview")
+            expect(page.locator("#preview-edits")).to_contain_text("enforced")
+            _submit(page, "MFA state")
+            expect(page.locator("#action-result")).to_be_visible()
+            assert state.mfa_states.get(enforced) == "enforced"
 
             page.goto(f"{served.url}/admin?source=entra:sandbox")
             page.get_by_label("New Guest in administrative unit").fill("-")
@@ -277,6 +305,7 @@ def test_a_help_desk_day_in_the_browser(
         "admin.entra.user.create",
         "admin.entra.user.invite",
         "admin.entra.user.suspend",
+        "admin.entra.user.set-mfa-state",
         "admin.entra.managed-device.retire",
         "admin.entra.device.reveal-laps",
     }

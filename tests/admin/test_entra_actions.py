@@ -96,6 +96,10 @@ def test_list_filtering_shows_only_the_units_members(
     members = {m["id"] for m in answer["value"]}
     assert {o.path for o in found} == members and not truncated
     assert len(members) < len(graph_sandbox.state.users)
+    # A row offers what can be done to that user: no creating actions, no group or device ones.
+    offered = set(found[0].actions)
+    assert "entra.user.suspend" in offered and "entra.user.set-mfa-state" in offered
+    assert not offered & {"entra.user.create", "entra.user.invite", "entra.group.add-member"}
 
 
 def test_a_licensed_cloud_user_is_created_in_the_unit(

@@ -318,6 +318,22 @@ class ListedObject:
     """The actions some assignment over it grants (what the console offers on it)."""
 
 
+def _row_actions(covering: list[Any], target: Target) -> tuple[str, ...]:
+    """The actions the covering assignments allow on this object: of its directory and kind,
+    and not the creating ones (those act on an OU or unit, offered below the list)."""
+    keys = {k for a in covering for k in a.role.actions}
+    return tuple(
+        sorted(
+            k
+            for k in keys
+            if (declared := ACTIONS_BY_KEY.get(k)) is not None
+            and declared.directory == target.directory
+            and declared.object_kind == target.object_kind
+            and not declared.creates
+        )
+    )
+
+
 def list_objects(
     runtime: Runtime,
     user: ConsoleUser,
@@ -363,16 +379,7 @@ def list_objects(
                 kind=target.object_kind,
                 name=str(names[0] if isinstance(names, list) else names),
                 fields=fields,
-                actions=tuple(
-                    sorted(
-                        {
-                            k
-                            for a in covering
-                            for k in a.role.actions
-                            if k.split(".")[1] == target.object_kind
-                        }
-                    )
-                ),
+                actions=_row_actions(covering, target),
             )
         )
     return listed, False

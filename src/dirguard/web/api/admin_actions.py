@@ -183,3 +183,48 @@ async def objects(
         ],
         truncated=truncated,
     )
+
+
+class SkuOut(BaseModel):
+    part_number: str
+    sku_id: str
+    capability: str
+    enabled: int
+    suspended: int
+    warning: int
+    consumed: int
+    free: int
+    overused: bool
+
+
+class DomainOut(BaseModel):
+    name: str
+    verified: bool
+    default: bool
+    initial: bool
+    authentication: str
+    services: list[str]
+
+
+class TenantFactsOut(BaseModel):
+    tenant: str
+    read_at: str
+    skus: list[SkuOut]
+    domains: list[DomainOut]
+
+
+@router.get(
+    "/admin/tenants/{name}/facts",
+    summary="The tenant's subscribed SKUs (seats) and domains, read live from Graph",
+)
+async def facts(name: str, request: Request, who: Viewer) -> TenantFactsOut:
+    from dirguard.services.admin.tenant_facts import tenant_facts
+    from dirguard.services.console.roles import Role
+
+    runtime = acting_runtime(request, who)
+    found = await run_in_threadpool(
+        lambda: tenant_facts(
+            runtime, console_user(who), name, console_admin=who.may(Role.ADMINISTRATOR)
+        )
+    )
+    return TenantFactsOut(**found.as_dict())

@@ -29,6 +29,8 @@ from dirguard.services.admin.actions import (
     preview_action,
     run_action,
 )
+from dirguard.services.admin.tenant_facts import tenant_facts
+from dirguard.services.console.roles import Role
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.web.access import Viewer, browser_session
 from dirguard.web.api.admin_actions import console_user
@@ -129,6 +131,19 @@ async def objects_page(
         except ServiceError as failure:
             error = failure.message
     creatable = [a for a in ACTIONS_BY_KEY.values() if a.creates and a.directory == directory]
+    facts, facts_error = None, None
+    if directory == "entra":
+        try:
+            facts = await run_in_threadpool(
+                lambda: tenant_facts(
+                    acting_runtime(request, who),
+                    console_user(who),
+                    name,
+                    console_admin=who.may(Role.ADMINISTRATOR),
+                )
+            )
+        except ServiceError as failure:
+            facts_error = failure.message
     return render(
         request,
         "admin/objects.html",
@@ -141,6 +156,9 @@ async def objects_page(
         truncated=truncated,
         error=error,
         creatable=creatable,
+        facts=facts,
+        facts_error=facts_error,
+        titles={key: a.title for key, a in ACTIONS_BY_KEY.items()},
     )
 
 
