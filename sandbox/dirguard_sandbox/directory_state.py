@@ -140,6 +140,14 @@ class DirectoryState:
     sign_in_log: list[Json] = field(default_factory=list)
     """auditLogs/signIns entries, oldest first."""
     outbox: list[Json] = field(default_factory=list)
+    mailbox_permissions: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    """Exchange recipient rights (``mailbox_rights``): mailbox user id -> trustee user id ->
+    ``SendAs`` / ``SendOnBehalf``."""
+    mail_sent: dict[str, list[str]] = field(default_factory=dict)
+    """When each mailbox sent (ISO times, the throttling window's), by mailbox user id."""
+    mail_rate_limit: int = 10000
+    """Graph requests one application may make to one mailbox per ``mail_rate_window``."""
+    mail_rate_window: float = 600.0
     devices: dict[str, Json] = field(default_factory=dict)
     """Entra devices by object id (``seed_devices``)."""
     managed_devices: dict[str, Json] = field(default_factory=dict)

@@ -194,7 +194,11 @@ DIRECTORY_ENDPOINTS: tuple[Endpoint, ...] = (
         template="/auditLogs/signIns/{signIn-id}",
         permissions=("AuditLog.Read.All",),
     ),
-    Endpoint(method="POST", template="/users/{user-id}/sendMail", permissions=("Mail.Send",)),
+    Endpoint(
+        method="POST",
+        template="/users/{user-id}/sendMail",
+        permissions=("Mail.Send", "Mail.Send.Shared"),
+    ),
 )
 
 BETA_ENDPOINTS: tuple[Endpoint, ...] = (

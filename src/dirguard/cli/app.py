@@ -143,6 +143,11 @@ COMMANDS = (
         "Alerts raised by the threat definitions: list, show, resolve, dismiss.",
     ),
     LazyCommand(
+        "notifications",
+        "notifications_cmd",
+        "E-mail notifications: the outbox (sent, pending, failed), deliveries, templates.",
+    ),
+    LazyCommand(
         "elevation",
         "elevation_cmd",
         "Just-in-time elevations of read-only AD accounts and Entra applications: status and"

@@ -16,6 +16,7 @@ from dirguard.catalog.permission_model import Mode, Service
 from dirguard.catalog.resource_type import Partition
 from dirguard.config.clouds import cloud_mismatch
 from dirguard.config.credential_ref import CredentialRef
+from dirguard.config.notifications_schema import NotificationsConfig
 from dirguard.config.paths import config_dir, data_dir, default_store_url
 from dirguard.config.threats_schema import ThreatsConfig
 
@@ -382,6 +383,7 @@ class Config(_Strict):
     entra: EntraSection = Field(default_factory=EntraSection)
     web: WebConfig = Field(default_factory=WebConfig)
     threats: ThreatsConfig = Field(default_factory=ThreatsConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

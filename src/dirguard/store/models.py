@@ -314,6 +314,7 @@ TABLES = (
     "threat_hits",
     "consent_checks",
     "plan_approvals",
+    "notifications",
 )
 """The store's tables, in the order ``dirguard db status`` lists them."""
 
@@ -398,4 +399,9 @@ class PlanApproval(Base):
 
 
 # Tables of other capabilities, on the same metadata (imported last: they import Base from here).
-from dirguard.store import console_models, models_admin, models_alerts  # noqa: E402, F401
+from dirguard.store import (  # noqa: E402, F401
+    console_models,
+    models_admin,
+    models_alerts,
+    models_notifications,
+)

@@ -76,13 +76,21 @@ class GraphError(Exception):
     """Graph answered with an error; the message names the status, code and Graph's message."""
 
     def __init__(
-        self, status: int, code: str, message: str, path: str, request_id: str | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        path: str,
+        request_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         where = f" (request-id {request_id})" if request_id else ""
         super().__init__(f"Graph {path}: HTTP {status} {code}: {message}{where}")
         self.status = status
         self.code = code
         self.request_id = request_id
+        self.retry_after = retry_after
+        """A refusal's ``Retry-After`` in seconds, when it gave one."""
 
 
 class GraphAuthError(Exception):
@@ -219,20 +227,29 @@ class GraphClient:
         *,
         api_version: str = "v1.0",
         headers: Mapping[str, str] | None = None,
+        throttle_retries: int = MAX_RETRIES,
         **kwargs: Any,
     ) -> httpx.Response:
-        """One request, retried after throttling and once with a renewed token after a 401
-        ``InvalidAuthenticationToken``; raises ``GraphError`` on an error answer."""
+        """One request, retried after throttling (``throttle_retries`` times: 0 for a caller
+        that schedules its own retry, as the notification outbox does) and once with a renewed
+        token after a 401 ``InvalidAuthenticationToken``; raises ``GraphError`` on an error
+        answer."""
         if api_version not in API_VERSIONS:
             raise ValueError(f"Graph API version {api_version!r}: one of {API_VERSIONS}")
         url = path if "://" in path else f"/{api_version}/{path.lstrip('/')}"
-        answer, sent = self._send(method, url, path, headers, kwargs)
+        answer, sent = self._send(method, url, path, headers, kwargs, throttle_retries)
         if _token_rejected(answer) and self._renew_rejected(sent, answer):
-            answer, _ = self._send(method, url, path, headers, kwargs)
+            answer, _ = self._send(method, url, path, headers, kwargs, throttle_retries)
         if answer.is_error:
             code, message = _error_of(answer)
+            wait = _stated_retry_after(answer)
             raise GraphError(
-                answer.status_code, code, message, path, answer.headers.get("request-id")
+                answer.status_code,
+                code,
+                message,
+                path,
+                answer.headers.get("request-id"),
+                retry_after=wait,
             )
         return answer
 
@@ -243,6 +260,7 @@ class GraphClient:
         path: str,
         headers: Mapping[str, str] | None,
         kwargs: dict[str, Any],
+        throttle_retries: int = MAX_RETRIES,
     ) -> tuple[httpx.Response, str]:
         """The answer after throttling retries, and the token it was sent with (each attempt
         takes the token anew: a long Retry-After may outlast one)."""
@@ -273,7 +291,7 @@ class GraphClient:
                 self._sleep(min(2.0**attempt, 60.0))
                 continue
             _log_answer(method, path, answer, client_id)
-            if answer.status_code in _RETRY_STATUSES and attempt < MAX_RETRIES:
+            if answer.status_code in _RETRY_STATUSES and attempt < throttle_retries:
                 if pacer is not None:
                     pacer.refused(url, answer, attempt)
                 else:
@@ -356,6 +374,14 @@ def retry_after(answer: httpx.Response, attempt: int) -> float:
     """Seconds to wait after a refusal: its ``Retry-After`` (fractional seconds honoured), else
     an exponential backoff (``2**attempt``), at most 60."""
     return _retry_after(answer, attempt)
+
+
+def _stated_retry_after(answer: httpx.Response) -> float | None:
+    """The answer's own ``Retry-After`` in seconds (uncapped), if it has a number there."""
+    try:
+        return max(float(answer.headers["Retry-After"]), 0.0)
+    except (KeyError, ValueError):
+        return None
 
 
 def _retry_after(answer: httpx.Response, attempt: int) -> float:

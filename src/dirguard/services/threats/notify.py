@@ -149,31 +149,25 @@ def send_syslog(channel: SyslogChannel, payload: dict[str, Any], now: datetime) 
 
 
 def send_email(runtime: Runtime, channel: EmailChannel, payload: dict[str, Any]) -> None:
+    """The alert as the ``alert`` notification template, sent once through the notification
+    service's Graph ``sendMail`` (the alert's own ``notifications`` count what failed)."""
+    from dirguard.services.notifications.mail import OutgoingMail, send
+    from dirguard.services.notifications.templates import find_template, render
+
+    settings = runtime.config.notifications
+    rendered = render(find_template("alert", settings.templates_dir), payload)
     tenant = choose_entra_tenant(runtime.config, channel.tenant)
-    lines = [
-        payload["summary"],
-        "",
-        f"Severity: {payload['severity']}    Rule: {payload['rule']}    Alert: {payload['id']}",
-        f"Actor: {payload['actor'] or 'unknown'} from {payload['actor_address'] or 'unknown'}",
-        f"MITRE ATT&CK: {', '.join(payload['mitre']) or '-'}",
-        "",
-        f"Remediation: {payload['remediation']}",
-    ]
-    if payload["undo"]:
-        lines.append(f"Auto-undo: {payload['undo'].get('status')}")
-    message = {
-        "message": {
-            "subject": f"[dirguard {payload['severity']}] {payload['title']}",
-            "body": {"contentType": "Text", "content": "\n".join(lines)},
-            "toRecipients": [{"emailAddress": {"address": a}} for a in channel.to],
-        },
-        "saveToSentItems": False,
-    }
-    client = runtime.open_entra(tenant)
-    try:
-        client.request("POST", f"users/{channel.sender}/sendMail", json=message)
-    finally:
-        client.close()
+    send(
+        runtime,
+        OutgoingMail(
+            tenant=tenant.name,
+            sender=channel.sender,
+            send_as=None,
+            to=list(channel.to),
+            subject=rendered.subject,
+            html=rendered.html,
+        ),
+    )
 
 
 def notify(runtime: Runtime, alert: Alert, now: datetime) -> dict[str, Any]:
