@@ -94,7 +94,11 @@ def _checked(payload: Any) -> list[Json]:
 async def _run_one(app: ASGIApp, outer: Request, item: Json) -> Json:
     split = urlsplit(item["url"])
     path = "/v1.0/" + split.path.lstrip("/")
-    headers = [(b"authorization", outer.headers.get("authorization", "").encode("latin-1"))]
+    headers = [
+        (b"authorization", outer.headers.get("authorization", "").encode("latin-1")),
+        # the batch's client: fault storms aimed at one client reach its batched requests too
+        (b"user-agent", outer.headers.get("user-agent", "").encode("latin-1")),
+    ]
     for name, value in (item.get("headers") or {}).items():
         headers.append((str(name).lower().encode("latin-1"), str(value).encode("latin-1")))
     body = b""

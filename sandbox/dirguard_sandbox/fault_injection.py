@@ -10,12 +10,20 @@ Controlled on a separate admin path guarded by the admin key the serve JSON line
   (``{"kind": "malformed_json", ...}`` answers 200 with a body cut mid-JSON instead);
 - ``GET /_sandbox/faults`` lists the storms still running; ``DELETE /_sandbox/faults`` ends all;
 - ``POST /_sandbox/faults/delta-token-expiry`` expires every delta token issued so far (410
-  ``syncStateNotFound`` on its next use), to test a resync in the middle of a capture;
+  ``syncStateNotFound`` on its next use), to test a resync in the middle of a capture; with
+  ``{"after_pages": n}`` it is armed instead and fires just before the (n+1)-th request that
+  continues a delta round (a ``$skiptoken`` or a ``$deltatoken`` other than ``latest``), which
+  then answers 410: the middle of a client's capture, whatever else it sends first;
 - ``GET``/``PUT /_sandbox/faults/audit-latency`` reads or sets how late new directoryAudits
   appear (``{"audit_latency": "realistic"}`` or seconds).
 
 ``rate`` is the share of matching requests that fail (drawn from a seeded generator so a run
-repeats); ``path_pattern`` is a shell-style pattern on the request path; time is the tenant's
+repeats); ``path_pattern`` is a shell-style pattern on the request path and ``user_agent`` one
+on the ``User-Agent`` header (``"dirguard/*"``: only dirguard's own requests fail, not a test's
+setup); an error storm's ``status`` may be a list (``[429, 503]``: each failure one of them,
+drawn from the same generator). ``GET`` shows per storm how many requests it ``matched`` and how
+many it ``injected``. The requests of a ``$batch`` carry the batch's ``User-Agent`` and are
+matched one by one, as Graph throttles each request of a batch on its own. Time is the tenant's
 clock, except a slow answer's delay, which is real time (it is what a client waits).
 
 A slow answer sleeps, then sends the request through the app again with the faults stood aside
@@ -33,6 +41,7 @@ import random
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -95,17 +104,70 @@ class Storm:
     retry_after: float | None
     rng: random.Random
     delay_seconds: float = 0.0
+    statuses: tuple[int, ...] = ()
+    """An error storm's statuses, one drawn per failure (``status`` alone when empty)."""
+    user_agent: str = "*"
+    matched: int = 0
+    injected: int = 0
 
     def describe(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
-            "status": self.status,
+            "status": list(self.statuses) if self.statuses else self.status,
             "rate": self.rate,
             "until": self.until.isoformat(),
             "path_pattern": self.path_pattern,
+            "user_agent": self.user_agent,
             "retry_after": self.retry_after,
+            "matched": self.matched,
+            "injected": self.injected,
             **({"delay_seconds": self.delay_seconds} if self.kind == "slow" else {}),
         }
+
+    def strikes(self, path: str, user_agent: str) -> bool:
+        """Whether this request is one the storm fails (counted either way)."""
+        if not fnmatch.fnmatchcase(path, self.path_pattern):
+            return False
+        if not fnmatch.fnmatchcase(user_agent, self.user_agent):
+            return False
+        self.matched += 1
+        if self.rng.random() >= self.rate:
+            return False
+        self.injected += 1
+        return True
+
+    def error_status(self) -> int:
+        return self.rng.choice(self.statuses) if self.statuses else self.status
+
+
+@dataclass(kw_only=True)
+class ArmedExpiry:
+    """Delta tokens to expire once ``after_pages`` round continuations have been let through."""
+
+    after_pages: int
+    seen: int = 0
+    fired_on: str | None = None
+    rounds_after: int = 0
+    """Full delta rounds started (no token at all) once it fired: the client's resyncs."""
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "after_pages": self.after_pages,
+            "seen": self.seen,
+            "fired_on": self.fired_on,
+            "rounds_after": self.rounds_after,
+        }
+
+
+def continues_delta_round(path: str, query: str) -> bool:
+    """A request that carries a delta round's state: a page link (``$skiptoken``) or a delta
+    link (a ``$deltatoken`` other than ``latest``)."""
+    if not path.rstrip("/").endswith("/delta"):
+        return False
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    if "$skiptoken" in params:
+        return True
+    return params.get("$deltatoken", "latest") != "latest"
 
 
 def _field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any) -> Any:
@@ -127,6 +189,7 @@ def parse_storm(body: Any, now: datetime.datetime) -> Storm:
         "rate",
         "duration_seconds",
         "path_pattern",
+        "user_agent",
         "retry_after",
         "seed",
         "delay_seconds",
@@ -136,12 +199,24 @@ def parse_storm(body: Any, now: datetime.datetime) -> Storm:
     kind = _field(body, "kind", str, "error")
     if kind not in KINDS:
         raise ValueError(f"'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
-    status = _field(body, "status", int, 503 if kind == "error" else 200)
+    statuses: tuple[int, ...] = ()
+    if kind == "error" and isinstance(body.get("status"), list):
+        given = body["status"]
+        if not given or not all(isinstance(s, int) and not isinstance(s, bool) for s in given):
+            raise ValueError("'status' must be a status or a non-empty list of statuses")
+        statuses = tuple(given)
+        wrong = [s for s in statuses if s not in STATUSES]
+        if wrong:
+            raise ValueError(f"'status' must be among {sorted(STATUSES)}, not {wrong[0]}")
+        status = statuses[0]
+    else:
+        status = _field(body, "status", int, 503 if kind == "error" else 200)
     if kind != "error":
         if status != 200:
             raise ValueError(f"'status' of a {kind} storm must be 200")
     elif status not in STATUSES:
         raise ValueError(f"'status' must be one of {sorted(STATUSES)}, not {status}")
+    user_agent = _field(body, "user_agent", str, "*")
     rate = float(_field(body, "rate", (int, float), 1.0))
     if not 0.0 < rate <= 1.0:
         raise ValueError("'rate' must be above 0 and at most 1")
@@ -165,6 +240,8 @@ def parse_storm(body: Any, now: datetime.datetime) -> Storm:
         retry_after=None if retry_after is None else float(retry_after),
         rng=random.Random(seed),  # noqa: S311 - a repeatable storm, not a secret
         delay_seconds=delay if kind == "slow" else 0.0,
+        statuses=statuses,
+        user_agent=user_agent,
     )
 
 
@@ -173,30 +250,56 @@ class FaultInjector:
     state: DirectoryState
     admin_key: str | None = None
     storms: list[Storm] = field(default_factory=list)
+    armed: ArmedExpiry | None = None
 
     def active(self) -> list[Storm]:
         now = self.state.now()
         self.storms = [storm for storm in self.storms if storm.until > now]
         return self.storms
 
-    def check(self, path: str) -> Response | None:
-        """The injected answer when a storm covering ``path`` strikes this request (an error is
-        raised as a GraphError), else None."""
+    def expire(self) -> str:
+        """Orphan every delta token issued so far (see :meth:`expire_delta_tokens`)."""
+        self.state.epoch = new_id()
+        self.state.delta_sessions.clear()
+        return self.state.epoch
+
+    def _armed_expiry(self, path: str, query: str) -> None:
+        armed = self.armed
+        if armed is None or not path.rstrip("/").endswith("/delta"):
+            return
+        if armed.fired_on is not None:
+            if "$skiptoken" not in query and "$deltatoken" not in query:
+                armed.rounds_after += 1
+            return
+        if not continues_delta_round(path, query):
+            return
+        if armed.seen >= armed.after_pages:
+            armed.fired_on = f"{path}?{query}"
+            self.expire()
+            return
+        armed.seen += 1
+
+    def check(self, path: str, *, user_agent: str = "", query: str = "") -> Response | None:
+        """The injected answer when a storm covering ``path`` (and ``user_agent``) strikes this
+        request (an error is raised as a GraphError), else None; an armed delta-token expiry
+        fires first when this request is the one it waits for."""
         if _STOOD_ASIDE.get():
             return None
+        self._armed_expiry(path, query)
         for storm in self.active():
-            if fnmatch.fnmatchcase(path, storm.path_pattern) and storm.rng.random() < storm.rate:
+            if storm.strikes(path, user_agent):
                 if storm.kind == "malformed_json":
                     return Response(MALFORMED_BODY, media_type="application/json")
                 if storm.kind == "slow":
                     return SlowAnswer(storm.delay_seconds)
                 if storm.kind == "drop":
                     return DroppedConnection()
-                code, message = STATUSES[storm.status]
+                status = storm.error_status()
+                code, message = STATUSES[status]
                 headers = {}
                 if storm.retry_after is not None:
                     headers["Retry-After"] = f"{storm.retry_after:g}"
-                raise GraphError(storm.status, code, message, headers=headers)
+                raise GraphError(status, code, message, headers=headers)
         return None
 
     def _authorized(self, request: Request) -> bool:
@@ -210,6 +313,7 @@ class FaultInjector:
             )
         if request.method == "DELETE":
             self.storms = []
+            self.armed = None
             return Response(status_code=204)
         if request.method == "POST":
             try:
@@ -218,7 +322,10 @@ class FaultInjector:
                 return JSONResponse({"error": f"invalid storm: {error}"}, status_code=400)
             self.storms.append(storm)
             return JSONResponse(storm.describe(), status_code=201)
-        return JSONResponse({"storms": [storm.describe() for storm in self.active()]})
+        armed = None if self.armed is None else self.armed.describe()
+        return JSONResponse(
+            {"storms": [storm.describe() for storm in self.active()], "delta_expiry": armed}
+        )
 
     async def expire_delta_tokens(self, request: Request) -> Response:
         """Make every delta token and delta page link issued so far answer 410
@@ -230,9 +337,21 @@ class FaultInjector:
             return JSONResponse(
                 {"error": f"missing or wrong {ADMIN_KEY_HEADER} header"}, status_code=403
             )
-        self.state.epoch = new_id()
-        self.state.delta_sessions.clear()
-        return JSONResponse({"epoch": self.state.epoch}, status_code=201)
+        try:
+            body = json.loads(await request.body() or b"{}")
+            if not isinstance(body, dict) or set(body) - {"after_pages"}:
+                raise ValueError('the body must be empty or {"after_pages": n}')
+            after = body.get("after_pages")
+            if after is not None and (
+                not isinstance(after, int) or isinstance(after, bool) or after < 0
+            ):
+                raise ValueError("'after_pages' must be a whole number, 0 or more")
+        except (ValueError, json.JSONDecodeError) as error:
+            return JSONResponse({"error": f"invalid expiry: {error}"}, status_code=400)
+        if after is not None:
+            self.armed = ArmedExpiry(after_pages=after)
+            return JSONResponse({"armed": self.armed.describe()}, status_code=201)
+        return JSONResponse({"epoch": self.expire()}, status_code=201)
 
     async def audit_latency(self, request: Request) -> Response:
         """Read (GET) or set (PUT ``{"audit_latency": "realistic" | seconds}``) how late new

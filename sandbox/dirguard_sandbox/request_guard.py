@@ -25,7 +25,11 @@ class RequestGuard:
 
     def wrap(self, endpoint: Endpoint, handler: RouteHandler) -> RouteHandler:
         async def guarded(request: Request) -> Response:
-            injected = self.faults.check(request.url.path)
+            injected = self.faults.check(
+                request.url.path,
+                user_agent=request.headers.get("user-agent", ""),
+                query=request.url.query,
+            )
             if injected is not None:
                 return injected
             cost = self.throttle.admit(

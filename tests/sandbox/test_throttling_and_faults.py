@@ -169,6 +169,61 @@ def test_fault_storm_at_a_rate_strikes_about_that_share_and_can_be_cleared(
     assert tenant.http.get("/v1.0/organization", headers=tenant.headers()).status_code == 200
 
 
+def test_a_storm_aimed_at_one_client_strikes_its_batched_requests_and_counts(
+    inprocess_tenant: Tenants,
+) -> None:
+    """``user_agent`` picks the client a storm fails (the requests inside its ``$batch`` too),
+    ``status`` may be a list, and the storm counts what it matched and what it failed."""
+    tenant = inprocess_tenant()
+    admin = {"x-sandbox-admin-key": ADMIN_KEY}
+    storm = {"status": [429, 503], "rate": 0.5, "user_agent": "dirguard/*", "seed": 3}
+    assert tenant.http.post("/_sandbox/faults", json=storm, headers=admin).status_code == 201
+    other = [tenant.http.get("/v1.0/organization", headers=tenant.headers()) for _ in range(20)]
+    assert {a.status_code for a in other} == {200}, "another client is not struck"
+    ours = tenant.headers(**{"user-agent": "dirguard/0.1.0"})
+    answers = [tenant.http.get("/v1.0/organization", headers=ours) for _ in range(100)]
+    assert {a.status_code for a in answers} == {200, 429, 503}
+    batch = {
+        "requests": [{"id": str(n), "method": "GET", "url": "/organization"} for n in range(20)]
+    }
+    inside = tenant.http.post("/v1.0/$batch", json=batch, headers=ours)
+    assert inside.status_code == 200, "the batch itself was let through"
+    statuses = {r["status"] for r in inside.json()["responses"]}
+    assert statuses > {200} and statuses <= {200, 429, 503}
+    [counted] = tenant.http.get("/_sandbox/faults", headers=admin).json()["storms"]
+    failed = sum(a.status_code != 200 for a in answers) + sum(
+        r["status"] != 200 for r in inside.json()["responses"]
+    )
+    # the $batch call itself is no Graph route of its own: only its 20 requests are matched
+    assert counted["matched"] == 100 + 20 and counted["injected"] == failed
+
+
+def test_an_armed_delta_expiry_fires_at_the_named_continuation(
+    inprocess_tenant: Tenants,
+) -> None:
+    tenant = inprocess_tenant()
+    admin = {"x-sandbox-admin-key": ADMIN_KEY}
+    links = [
+        tenant.http.get("/v1.0/users/delta", headers=tenant.headers()).json()["@odata.deltaLink"]
+        for _ in range(2)
+    ]
+    url = "/_sandbox/faults/delta-token-expiry"
+    for body in ({"after_pages": -1}, {"after_pages": True}, {"pages": 1}):
+        refused = tenant.http.post(url, json=body, headers=admin)
+        assert refused.status_code == 400 and "after_pages" in refused.json()["error"], body
+    assert tenant.http.post(url, json={"after_pages": 1}, headers=admin).status_code == 201
+    latest = tenant.http.get("/v1.0/users/delta?$deltatoken=latest", headers=tenant.headers())
+    assert latest.status_code == 200, "a fresh start is no continuation"
+    assert tenant.http.get(links[0], headers=tenant.headers()).status_code == 200
+    expired = tenant.http.get(links[1], headers=tenant.headers())
+    assert expired.status_code == 410
+    assert expired.json()["error"]["code"] == "syncStateNotFound"
+    assert tenant.http.get("/v1.0/users/delta", headers=tenant.headers()).status_code == 200
+    armed = tenant.http.get("/_sandbox/faults", headers=admin).json()["delta_expiry"]
+    assert armed["seen"] == 1 and armed["rounds_after"] == 1
+    assert armed["fired_on"].startswith("/v1.0/users/delta?$deltatoken=")
+
+
 def test_bad_storms_are_refused_naming_the_field(inprocess_tenant: Tenants) -> None:
     tenant = inprocess_tenant()
     admin = {"x-sandbox-admin-key": ADMIN_KEY}

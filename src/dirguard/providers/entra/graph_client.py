@@ -44,6 +44,7 @@ from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 from azure.identity import CertificateCredential, ClientSecretCredential
 
+from dirguard import __version__
 from dirguard.config.clouds import GRAPH_HOSTS
 
 if TYPE_CHECKING:
@@ -52,6 +53,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
+USER_AGENT = f"dirguard/{__version__}"
+"""Sent with every Graph request, so that the traffic is dirguard's to whoever reads it (a proxy,
+Microsoft support, the sandbox's fault storms aimed at dirguard alone), not httpx's."""
 API_VERSIONS = ("v1.0", "beta")
 """What a call may ask for (``GraphSource.api_version`` of a resource type, or by hand)."""
 MAX_RETRIES = 4
@@ -167,7 +171,11 @@ class GraphClient:
             ssl.create_default_context(cafile=str(ca_file)) if ca_file is not None else True
         )
         self._http = httpx.Client(
-            base_url=graph_url.rstrip("/"), verify=verify, timeout=30.0, transport=transport
+            base_url=graph_url.rstrip("/"),
+            verify=verify,
+            timeout=30.0,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT},
         )
 
     def close(self) -> None:
