@@ -135,6 +135,10 @@ def test_changes_live_filter_object_and_compare_in_a_browser(tmp_path: Path) -> 
             first.get_by_label("only attribute title").click()
             page.wait_for_url("**attribute=title*")
             expect(page.locator("#change-rows tr")).to_have_count(1)
+            # Its exclude link moves the value from one list to the other.
+            expect(first.get_by_label("exclude attribute title")).to_have_attribute(
+                "href", "/changes?actor=rogue&not_attribute=title"
+            )
 
             first.get_by_role("link", name="ada").click()
             page.wait_for_url(f"**/objects/{ids['ada']}")

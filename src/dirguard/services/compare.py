@@ -1,12 +1,12 @@
-"""``dirguard diff``: what differs between two recorded moments of a directory, or between a
-recorded moment and the live directory — how an administrator checks that a rollback put
-everything back.
+"""``dirguard diff``: what differs between two recorded moments of a directory (an AD domain or
+an Entra tenant), or between a recorded moment and the live directory — how an administrator
+checks that a rollback put everything back.
 
 Each object's state at a moment is the one ``dirguard show --at`` gives (the nearest stored
-version with the later events replayed onto it); the live state is a fresh full read, the way a
-snapshot reads, stored nowhere. A deleted object counts as absent. The comparison itself
-(:func:`dirguard.core.state_diff.compare_states`) follows each type's row: volatile fields left
-out, unordered fields compared as sets.
+version with the later events replayed onto it); the live state is a fresh full read through
+the source's provider (the reader a snapshot uses), stored nowhere. A deleted object counts as
+absent. The comparison itself (:func:`dirguard.core.state_diff.compare_states`) follows each
+type's row: volatile fields left out, unordered fields compared as sets.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import select
 
 from dirguard.core.state_diff import FieldDifference, Presence, compare_states
-from dirguard.providers.ad import KIND as AD
 from dirguard.providers.base import store_source
+from dirguard.providers.readers import reading_provider
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.history import (
@@ -31,7 +31,7 @@ from dirguard.services.history import (
     object_ref,
 )
 from dirguard.services.moment_states import is_deleted, states_at
-from dirguard.services.runtime import Runtime
+from dirguard.services.runtime import Runtime, choose_entra_tenant
 from dirguard.store import json_codec
 from dirguard.store.models import DirectoryObject
 
@@ -46,10 +46,13 @@ class CompareRequest:
     """The later moment; ``None`` with ``live``: the directory as it is now."""
     live: bool = False
     domain: str | None = None
+    """The AD domain (``None``: the only one configured, unless ``tenant`` is given)."""
+    tenant: str | None = None
+    """An Entra tenant instead of an AD domain."""
     under: str | None = None
-    """Only objects under this DN (at either moment)."""
+    """Only objects under this DN (at either moment); AD only."""
     object: str | None = None
-    """Only this object (GUID, DN or sAMAccountName)."""
+    """Only this object (GUID or Graph id, DN or path, sAMAccountName or UPN)."""
     after_object: int | None = None
     """Two recorded moments, a page at a time: start after this object's store id (the
     ``next_object`` of the page before)."""
@@ -106,12 +109,45 @@ class CompareReport:
         }
 
 
-def _dn(content: Content | None) -> str | None:
-    if not content:
+def _first(content: Content | None, name: str) -> str | None:
+    if not content or not name:
         return None
-    value = content.get("distinguishedName")
+    value = content.get(name)
     first = value[0] if isinstance(value, list) and value else value
     return first if isinstance(first, str) else None
+
+
+def _dn(content: Content | None) -> str | None:
+    return _first(content, "distinguishedName")
+
+
+def directory_choice(directory: str | None) -> dict[str, str | None]:
+    """The ``domain`` / ``tenant`` of a :class:`CompareRequest` from the console's directory
+    value: a store key (``ad:corp.example.com``, ``entra:contoso``, as the Changes page shows
+    them) or a bare AD domain name."""
+    if not directory:
+        return {"domain": None, "tenant": None}
+    kind, _, name = directory.partition(":")
+    if name and kind == "entra":
+        return {"domain": None, "tenant": name}
+    if name and kind == "ad":
+        return {"domain": name, "tenant": None}
+    return {"domain": directory, "tenant": None}
+
+
+def _source(runtime: Runtime, request: CompareRequest) -> tuple[str, str]:
+    """``(kind, name)`` of the directory compared: the tenant named, or the AD domain."""
+    if request.tenant is not None and request.domain is not None:
+        raise ServiceError("compare one directory: a domain or a tenant, not both", Problem.FAILURE)
+    if request.tenant is not None:
+        if request.under is not None:
+            raise ServiceError(
+                "an OU subtree is Active Directory's: an Entra tenant has none (compare the"
+                " whole tenant or one object)",
+                Problem.FAILURE,
+            )
+        return "entra", choose_entra_tenant(runtime.config, request.tenant).name
+    return "ad", runtime.ad_domain(request.domain).name
 
 
 def _under(dn: str | None, base: str) -> bool:
@@ -123,19 +159,17 @@ def _recorded(states: dict[int, Content | None], ref: ObjectRef) -> Content | No
     return None if content is None or is_deleted(content) else content
 
 
-def _live(runtime: Runtime, domain: str) -> dict[str, tuple[str, Content]]:
-    """Every object of the domain's partitions as a full read finds it now: id → (type, content)."""
-    from dirguard.providers.ad.provider import AdProvider
-
+def _live(runtime: Runtime, kind: str, name: str) -> dict[str, tuple[str, Content]]:
+    """Every object of the source (a domain's partitions, a tenant's collections) as a full
+    read finds it now: id → (type, content); deleted ones left out."""
     contents: dict[str, tuple[str, Content]] = {}
-    with closing(AdProvider().open_reader(runtime, domain)) as reader:
+    with closing(reading_provider(kind).open_reader(runtime, name)) as reader:
         for scope in reader.scopes():
             for page in reader.read_all(scope):
                 for observed in page.objects:
-                    contents[observed.external_id] = (
-                        observed.resource_type.key,
-                        dict(observed.content),
-                    )
+                    content = dict(observed.content)
+                    if not is_deleted(content):
+                        contents[observed.external_id] = (observed.resource_type.key, content)
     return contents
 
 
@@ -145,8 +179,8 @@ def compare(runtime: Runtime, request: CompareRequest) -> CompareReport:
         raise ServiceError("compare with either --to TIME or --live", Problem.FAILURE)
     if request.until is not None and request.until < request.since:
         raise ServiceError("--to is earlier than --from", Problem.FAILURE)
-    domain = runtime.ad_domain(request.domain)
-    source, key = domain.name, store_source(AD, domain.name)
+    kind, source = _source(runtime, request)
+    key = store_source(kind, source)
     paged = request.page_objects is not None and not request.live
     with runtime.sessions() as session:
         if request.object is not None:
@@ -168,7 +202,7 @@ def compare(runtime: Runtime, request: CompareRequest) -> CompareReport:
         ids = [r.id for r in refs]
         earlier = states_at(session, ids, request.since)
         later = states_at(session, ids, request.until) if request.until is not None else {}
-    live = _live(runtime, source) if request.live else {}
+    live = _live(runtime, kind, source) if request.live else {}
     report = CompareReport(
         domain=source,
         since=request.since.isoformat(),
@@ -202,14 +236,15 @@ def _add(
     before: Content | None,
     after: Content | None,
 ) -> None:
-    difference = compare_states(RESOURCE_TYPES[type_key], before, after)
+    row = RESOURCE_TYPES[type_key]
+    difference = compare_states(row, before, after)
     if difference.presence is Presence.SAME:
         return
     report.differences.append(
         ObjectDifference(
             guid=guid,
             type=type_key,
-            name=name,
+            name=name or _first(after, row.natural_key) or _first(before, row.natural_key),
             dn=_dn(after) or _dn(before),
             presence=difference.presence,
             fields=difference.fields,

@@ -87,6 +87,8 @@ class DirectoryObject(Base):
         UniqueConstraint("source", "external_id"),
         Index(None, "source", "natural_key"),
         Index(None, "resource_type"),
+        Index(None, "external_id"),
+        Index(None, "path"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

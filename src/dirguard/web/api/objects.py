@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from dirguard.services import console_history
 from dirguard.services.change_filter import FilterError, parse_moment
 from dirguard.services.change_search import MAX_PAGE
-from dirguard.services.compare import CompareRequest, compare
+from dirguard.services.compare import CompareRequest, compare, directory_choice
 from dirguard.web.access import Viewer
 from dirguard.web.api.changes import ChangeOut, invalid
 from dirguard.web.context import acting_runtime
@@ -206,7 +206,13 @@ def compare_moments(
     from_: Annotated[str, Query(alias="from", description="The earlier moment (ISO 8601)")],
     to: Moment = None,
     live: Annotated[bool, Query(description="Compare with the directory as it is now")] = False,
-    directory: Annotated[str | None, Query(description="The AD domain")] = None,
+    directory: Annotated[
+        str | None,
+        Query(
+            description="The directory: an AD domain or an Entra tenant by its key"
+            " (ad:corp.example.com, entra:contoso) or an AD domain's name"
+        ),
+    ] = None,
     under: Annotated[str | None, Query(description="Only objects under this DN")] = None,
     object: Annotated[str | None, Query(description="Only this object (GUID, DN, name)")] = None,
     after_object: Annotated[int | None, Query(description="A page's next_object")] = None,
@@ -227,7 +233,7 @@ def compare_moments(
             since=since,
             until=until,
             live=live,
-            domain=directory,
+            **directory_choice(directory),
             under=under,
             object=object,
             after_object=after_object,

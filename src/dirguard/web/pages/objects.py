@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from dirguard.services import console_history
-from dirguard.services.change_filter import ChangeFilter, FilterError, parse_moment
-from dirguard.services.compare import CompareRequest, compare
+from dirguard.services.change_filter import FilterError, parse_moment
+from dirguard.services.compare import CompareRequest, compare, directory_choice
 from dirguard.services.errors import ServiceError
 from dirguard.web.access import Viewer
 from dirguard.web.context import acting_runtime
@@ -43,7 +43,6 @@ def object_page(
     view = console_history.object_page(
         runtime, object_id, when, history_cursor=cursor, history_limit=25
     )
-    here = ChangeFilter.of(object=str(object_id))
     return render(
         request,
         "objects/view.html",
@@ -51,7 +50,7 @@ def object_page(
         error=error,
         view=view,
         object_id=object_id,
-        rows=[render_row(request, r, here) for r in view.history.rows],
+        rows=[render_row(r) for r in view.history.rows],
         at=at,
         now=runtime.clock().strftime("%Y-%m-%dT%H:%M:%S"),
     )
@@ -112,7 +111,7 @@ def compare_page(
                     since=since,
                     until=until,
                     live=live,
-                    domain=directory or None,
+                    **directory_choice(directory),
                     under=under or None,
                     object=object or None,
                     after_object=after_object,
@@ -130,5 +129,6 @@ def compare_page(
         error=error,
         values={k: v for k, v in params},
         next_query=urlencode([(k, v) for k, v in params if k != "after_object"]),
-        domains=[d.name for d in runtime.config.ad.domains],
+        directories=[f"ad:{d.name}" for d in runtime.config.ad.domains]
+        + [f"entra:{t.name}" for t in runtime.config.entra.tenants],
     )

@@ -15,6 +15,7 @@
       if (!row || document.getElementById(row.id)) return;
       row.classList.add("fresh");
       body.insertBefore(row, body.firstElementChild);
+      if (window.dirguard && window.dirguard.pick) window.dirguard.pick(row);
       if (status) status.textContent = "Live: new change " + (row.dataset.event || "") + " added.";
     });
     source.addEventListener("error", function () {
