@@ -25,7 +25,8 @@ WithMonitor = Annotated[
     bool,
     typer.Option(
         "--monitor",
-        help="Also run the AD monitor in this process (else the console reads the store a"
+        help="Also run the monitor (every configured AD domain and Entra tenant) in this"
+        " process (else the console reads the store a"
         " separate `dirguard monitor` writes).",
     ),
 ]

@@ -112,7 +112,12 @@ def _health(
     source = f"{kind}:{name}"
     watching = [r for r in runs if r.kind == "monitor" and source in (r.source or "").split(", ")]
     run = watching[0] if watching else None
-    counts = (run.counters.get(name) if run and isinstance(run.counters, dict) else None) or {}
+    # The monitor keeps an AD domain's counters under its name, a watched source's (an Entra
+    # tenant) under its store key.
+    counter_key = name if kind == AD else source
+    counts = (
+        run.counters.get(counter_key) if run and isinstance(run.counters, dict) else None
+    ) or {}
     monitor = "never"
     if run is not None:
         alive = run.status == RunStatus.RUNNING.value and not _process_gone(run)
