@@ -6,12 +6,13 @@ every delta token in the middle of the capture (armed to fire at the third reque
 continues a delta round, which then answers ``410 syncStateNotFound``). The test's own setup and
 the rogue's writes are not faulted: they are the world dirguard watches, not dirguard.
 
-The scenario itself — baseline snapshot, the rogue's writes, capture, ``changes`` with actors and
-addresses, one ``--actor`` plan, apply, the fresh read compared with the state before — is the
-one of ``test_rogue_admin_capture.py`` and runs with all its assertions; on top of it: every
-change stored once (no event twice in the whole store), a capture after the apply and another
-after that storing nothing new, and proof that the faults really struck (the storm's counters,
-the 410 seen by dirguard).
+The day is ``rogue_day.py``'s, at its full size (50 users disabled, 10 deleted, besides the
+group, application, policy, location and authorization changes): baseline snapshot, the rogue's
+writes, capture, ``changes`` with actors and addresses, one ``--actor`` plan, apply, the fresh read
+compared with the state before, all under the faults; on top of it: every change stored once (no
+event twice in the whole store), a capture after the apply storing the rollback's writes and one
+after that storing nothing, and proof that the faults really struck (the storm's counters, the
+expiry's continuation and the full rounds dirguard started after it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +29,16 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
 
+from dirguard.store.column_types import utcnow
 from dirguard.store.models import ChangeEvent
-from tests.entra import test_rogue_admin_capture as bad_day
-from tests.entra.helpers import SECRET_ENV, TENANT, write_config
-from tests.fixtures.graph_sandbox import RunningSandbox
+from tests.entra import rogue_day
+from tests.entra.helpers import SECRET_ENV, TENANT, rogue_user, write_config
+from tests.fixtures.graph_sandbox import RunningSandbox, start_sandbox
 from tests.rollback.accounts import cli_runner
 
 FAULT_RATE = 0.2
+DISABLED, DELETED = 50, 10
+DAY_USERS = 4 + DISABLED + DELETED + 6
 CONTINUATIONS_BEFORE_EXPIRY = 2
 FAULTS = "/_sandbox/faults"
 
@@ -95,21 +100,44 @@ def _events_stored_twice(store: Path) -> list[tuple[Any, ...]]:
     return [key for key, n in counted.items() if n > 1]
 
 
+@pytest.fixture(scope="module")
+def graph_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """A tenant big enough for the whole day: 50 users to disable and 10 to delete."""
+    sandbox = start_sandbox(tmp_path_factory.mktemp("graph-sandbox"), users=DAY_USERS)
+    try:
+        yield RunningSandbox(info=sandbox.info, state=sandbox.state)
+    finally:
+        sandbox.stop()
+
+
 def test_the_bad_day_under_faults_and_a_mid_capture_410_is_captured_once_and_undone(
-    graph_sandbox: RunningSandbox,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    graph_sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    info = graph_sandbox.info
+    monkeypatch.setenv(SECRET_ENV, info.full_client_secret)
+    with graph_sandbox.client() as admin:
+        # the seeded tenant has a few disabled accounts: the rogue disables 50 enabled ones
+        listed = rogue_day.get(admin, f"/users?$select=id,accountEnabled&$top={DAY_USERS}")
+        for user in listed["value"]:
+            if user.get("accountEnabled") is False:
+                rogue_day.ok(admin.patch(f"/users/{user['id']}", json={"accountEnabled": True}))
+        scene = rogue_day.set_up(admin, info.graph_base, disabled=DISABLED, deleted=DELETED)
+    run = cli_runner(write_config(graph_sandbox, tmp_path), {SECRET_ENV: info.full_client_secret})
+    rogue_upn = info.admin_user_principal_name
     with dirguard_faults(graph_sandbox) as faults:
-        bad_day.test_one_actor_plan_undoes_the_rogue_admins_bad_hour(
-            graph_sandbox, tmp_path, monkeypatch
-        )
-        run = cli_runner(
-            write_config(graph_sandbox, tmp_path),
-            {SECRET_ENV: graph_sandbox.info.full_client_secret},
-        )
+        assert run("snapshot", "entra", "--tenant", TENANT)["snapshots"][0]["objects"] > 0
+        since = (utcnow() - timedelta(seconds=1)).isoformat()
+        with rogue_user(graph_sandbox) as rogue:
+            rogue_day.play_day(rogue, scene)
+        captured = run("capture", "entra", "--tenant", TENANT)["captures"][0]
+        changes = run("changes", "--tenant", TENANT, "--since", since)["changes"]
+        rogue_day.check_changes(changes, scene, rogue_upn, "127.0.0.1")
+        rogue_day.undo_by_actor(run, TENANT, rogue_upn, since, scene)
         after_apply = run("capture", "entra", "--tenant", TENANT)["captures"][0]
         again = run("capture", "entra", "--tenant", TENANT)["captures"][0]
+    with graph_sandbox.client() as fresh:
+        rogue_day.check_restored(fresh, scene)
+    assert captured["events"] >= DISABLED + DELETED, captured
     assert after_apply["events"] > 0, "the rollback's own writes are changes to capture"
     assert again["events"] == 0, again
     assert _events_stored_twice(tmp_path / "store.db") == []

@@ -333,10 +333,11 @@ class EntraReader:
                     row, object_id, item, first=full and object_id not in entered
                 )
                 entered.add(object_id)
+                # the store's ids (a grant's is "oauth2PermissionGrants/<id>"), as ``complete``
                 if change.kind == REMOVED:
-                    present.discard(object_id)
+                    present.discard(change.external_id)
                 else:
-                    present.add(object_id)
+                    present.add(change.external_id)
                 changes.append(change)
             changes = self._relinked(found, changes)
             last = page.delta_link is not None
