@@ -9,8 +9,7 @@ leaving an allowed account's."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,9 @@ from dirguard.providers.ad.sd.dacl_edit import (
 from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
 from dirguard.throwaway.samba_dc import SambaDC
 from tests.rollback.accounts import cli_runner, domain_admins, group_members
-from tests.who.helpers import bind_as, read_attribute
+from tests.threats.ad_config import alerts_of, threats_config
+from tests.threats.conftest import Admin
+from tests.who.helpers import read_attribute
 
 pytestmark = pytest.mark.samba
 
@@ -36,90 +37,10 @@ DONT_REQ_PREAUTH = 0x400000
 TRUSTED_TO_AUTH_FOR_DELEGATION = 0x1000000
 WRITE_PROPERTY = 0x20
 
-SITE_RULE = """
-[[rule]]
-id = "SITE-DESCRIPTION-BURST"
-title = "Many descriptions rewritten by one actor"
-severity = "medium"
-directory = "ad"
-rationale = "A burst of edits by one account is unusual here."
-remediation = "Ask the actor."
-[rule.match]
-resource_types = ["ad.user"]
-attributes = ["description"]
-[rule.threshold]
-count = 3
-window = "10m"
-"""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Admin:
-    name: str
-    password: str
-    dn: str
-    actor: str
-
-    def bind(self, dc: SambaDC) -> Any:
-        return bind_as(dc, f"{self.name}@{dc.realm}", self.password)
-
-
-@pytest.fixture
-def make_admin(
-    samba_dc: SambaDC, samba_tool: Callable[..., str], unique: Callable[[str], str], ldap_admin: Any
-) -> Iterator[Callable[[str], Admin]]:
-    """A new Domain Admin account (its own name and password), deleted after the test."""
-    made: list[str] = []
-
-    def make(prefix: str) -> Admin:
-        name = unique(prefix)
-        password = f"Pa55word!{name}"
-        samba_tool("user", "create", name, password)
-        samba_tool("group", "addmembers", "Domain Admins", name)
-        dn = f"CN={name},CN=Users,{samba_dc.base_dn}"
-        made.append(dn)
-        return Admin(name=name, password=password, dn=dn, actor=f"{samba_dc.domain}\\{name}")
-
-    yield make
-    for dn in made:
-        with contextlib.suppress(ldap.LDAPError):
-            ldap_admin.delete_s(dn)
-
-
-def _config(tmp_path: Path, dc: SambaDC, threats: str) -> Path:
-    logs = dc.audit_logs
-    files = ", ".join(
-        f'"{p}"' for p in (logs.directory_changes, logs.group_changes, logs.password_changes)
-    )
-    rules_dir = tmp_path / "rules"
-    rules_dir.mkdir()
-    (rules_dir / "site.toml").write_text(SITE_RULE, encoding="utf-8")
-    path = tmp_path / "dirguard.toml"
-    path.write_text(
-        f'[store]\nurl = "sqlite:///{tmp_path / "store.db"}"\n'
-        f'checkpoint_file = "{tmp_path / "checkpoints.jsonl"}"\n'
-        f'[secrets]\nkey_file = "{tmp_path / "secret.key"}"\n'
-        f'store_file = "{tmp_path / "secrets.json"}"\n'
-        "[[ad.domains]]\n"
-        f'name = "{dc.realm.lower()}"\nservers = ["{dc.host}"]\nca_file = "{dc.ca_cert_path}"\n'
-        f'bind_upn = "{dc.admin_upn}"\npassword = "env:TEST_DIRGUARD_AD_PASSWORD"\n'
-        'mode = "full"\n'
-        f"samba_audit_files = [{files}]\n"
-        f'[threats]\nrules_dir = "{rules_dir}"\nactor_grace = 0\nexposure_interval = 0\n' + threats,
-        encoding="utf-8",
-    )
-    return path
-
 
 def _user(samba_tool: Callable[..., str], dc: SambaDC, name: str) -> str:
     samba_tool("user", "create", name, f"Pa55word!{name}")
     return f"CN={name},CN=Users,{dc.base_dn}"
-
-
-def _alerts(run: Callable[..., Any], rule: str | None = None) -> list[dict[str, Any]]:
-    args = ["alerts", "list", "--status", "all"] + (["--rule", rule] if rule else [])
-    alerts: list[dict[str, Any]] = run(*args)["alerts"]
-    return alerts
 
 
 def _add_member(conn: Any, group_dn: str, member_dn: str) -> None:
@@ -136,7 +57,8 @@ def test_rogue_changes_raise_alerts_in_the_same_pass_break_glass_none_threshold_
     rogue, breakglass = make_admin("rogue"), make_admin("brkglass")
     threats = f'[threats.rules.AD-PRIV-GROUP-ADD]\nexclude_actors = ["*\\\\{breakglass.name}"]\n'
     run = cli_runner(
-        _config(tmp_path, samba_dc, threats), {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
+        threats_config(tmp_path, samba_dc, threats),
+        {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password},
     )
     victims = [_user(samba_tool, samba_dc, unique(f"vic{i}")) for i in range(4)]
     run("snapshot", "ad")
@@ -147,7 +69,7 @@ def test_rogue_changes_raise_alerts_in_the_same_pass_break_glass_none_threshold_
         _add_member(glass, da, victims[1])
         run("monitor", "--once", "--no-notify", as_json=False)
 
-        [alert] = _alerts(run, "AD-PRIV-GROUP-ADD")  # the break-glass addition raised none
+        [alert] = alerts_of(run, "AD-PRIV-GROUP-ADD")  # the break-glass addition raised none
         assert alert["severity"] == "critical" and alert["status"] == "open"
         assert (alert["actor"], alert["actor_address"]) == (rogue.actor, "127.0.0.1")
         assert victims[0] in alert["summary"] and "T1098" in alert["mitre"]
@@ -161,17 +83,17 @@ def test_rogue_changes_raise_alerts_in_the_same_pass_break_glass_none_threshold_
         run("monitor", "--once", "--no-notify", as_json=False)
         _add_member(conn, da, victims[3])
         run("monitor", "--once", "--no-notify", as_json=False)
-        [same] = _alerts(run, "AD-PRIV-GROUP-ADD")
+        [same] = alerts_of(run, "AD-PRIV-GROUP-ADD")
         assert (same["id"], same["count"]) == (alert["id"], 3)
 
         # Threshold (site rule, 3 edits within 10 minutes): nothing at 2, one alert at 3.
         for victim in victims[:2]:
             conn.modify_s(victim, [(ldap.MOD_REPLACE, "description", [b"edited"])])
         run("monitor", "--once", "--no-notify", as_json=False)
-        assert _alerts(run, "SITE-DESCRIPTION-BURST") == []
+        assert alerts_of(run, "SITE-DESCRIPTION-BURST") == []
         conn.modify_s(victims[2], [(ldap.MOD_REPLACE, "description", [b"edited"])])
         run("monitor", "--once", "--no-notify", as_json=False)
-        [burst] = _alerts(run, "SITE-DESCRIPTION-BURST")
+        [burst] = alerts_of(run, "SITE-DESCRIPTION-BURST")
         assert (burst["count"], burst["actor"]) == (3, rogue.actor)
 
         resolved = run("alerts", "resolve", str(alert["id"]), "--reason", "removed, rogue disabled")
@@ -195,7 +117,8 @@ def test_built_in_rules_fire_on_the_real_changes_and_not_on_a_benign_day(
 ) -> None:
     rogue = make_admin("rogue")
     run = cli_runner(
-        _config(tmp_path, samba_dc, ""), {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
+        threats_config(tmp_path, samba_dc, ""),
+        {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password},
     )
     victim = _user(samba_tool, samba_dc, unique("vic"))
     staff = _user(samba_tool, samba_dc, unique("staff"))
@@ -217,7 +140,7 @@ def test_built_in_rules_fire_on_the_real_changes_and_not_on_a_benign_day(
     ldap_admin.modify_s(staff, [(ldap.MOD_REPLACE, "description", [b"moved to finance"])])
     samba_tool("user", "disable", newcomer)
     run("monitor", "--once", "--no-notify", as_json=False)
-    assert _alerts(run) == []
+    assert alerts_of(run) == []
 
     # The rogue's bad half hour, over LDAP.
     conn = rogue.bind(samba_dc)
@@ -279,7 +202,7 @@ def test_built_in_rules_fire_on_the_real_changes_and_not_on_a_benign_day(
     samba_tool("user", "setpassword", "krbtgt", "--newpassword=Krb!tgt-Rotated-9x")
     run("monitor", "--once", "--no-notify", as_json=False)
 
-    alerts = _alerts(run)
+    alerts = alerts_of(run)
     by_rule = {a["rule"]: a for a in alerts}
     expected = {
         "AD-OPERATOR-GROUP-ADD": "high",
@@ -326,7 +249,8 @@ def test_auto_undo_puts_a_domain_admins_addition_back_but_not_an_allowed_one(
         f'allow_actors = ["*\\\\{allowed.name}"]\n'
     )
     run = cli_runner(
-        _config(tmp_path, samba_dc, threats), {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
+        threats_config(tmp_path, samba_dc, threats),
+        {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password},
     )
     victim, hire = (_user(samba_tool, samba_dc, unique(p)) for p in ("vic", "hire"))
     run("snapshot", "ad")
@@ -336,7 +260,7 @@ def test_auto_undo_puts_a_domain_admins_addition_back_but_not_an_allowed_one(
         _add_member(conn, da, victim)
         assert victim.lower() in group_members(ldap_admin, da)
         run("monitor", "--once", "--no-notify", as_json=False)
-        [alert] = _alerts(run, "AD-PRIV-GROUP-ADD")
+        [alert] = alerts_of(run, "AD-PRIV-GROUP-ADD")
         assert alert["undo"]["status"] == "undone", alert["undo"]
         assert alert["summary"].endswith("undone by dirguard")
         assert victim.lower() not in group_members(ldap_admin, da)  # the DC shows it gone
@@ -345,14 +269,14 @@ def test_auto_undo_puts_a_domain_admins_addition_back_but_not_an_allowed_one(
 
         _add_member(pipe, da, hire)
         run("monitor", "--once", "--no-notify", as_json=False)
-        undone = {a["actor"]: a for a in _alerts(run, "AD-PRIV-GROUP-ADD")}
+        undone = {a["actor"]: a for a in alerts_of(run, "AD-PRIV-GROUP-ADD")}
 
         assert undone[allowed.actor]["undo"]["status"] == "not undone"
         assert "allow-list" in undone[allowed.actor]["undo"]["reason"]
         assert hire.lower() in group_members(ldap_admin, da)
         # dirguard's own removal raised nothing (no short-lived membership alert either).
-        assert {a["rule"] for a in _alerts(run)} == {"AD-PRIV-GROUP-ADD"}
-        assert len(_alerts(run)) == 2
+        assert {a["rule"] for a in alerts_of(run)} == {"AD-PRIV-GROUP-ADD"}
+        assert len(alerts_of(run)) == 2
 
         # The rogue adding the member again is its change, not dirguard's: alerted and undone
         # again, until dirguard has put it back loop_limit (3) times within 10 minutes; then it
@@ -361,7 +285,7 @@ def test_auto_undo_puts_a_domain_admins_addition_back_but_not_an_allowed_one(
         for _ in range(3):
             _add_member(conn, da, victim)
             run("monitor", "--once", "--no-notify", as_json=False)
-            [again] = [a for a in _alerts(run, "AD-PRIV-GROUP-ADD") if a["actor"] == rogue.actor]
+            [again] = [a for a in alerts_of(run, "AD-PRIV-GROUP-ADD") if a["actor"] == rogue.actor]
             statuses.append(again["undo"]["status"])
         assert statuses == ["undone", "undone", "loop stopped"], statuses
         assert "stopped undoing" in again["undo"]["reason"] and again["count"] == 4

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dirguard.core.threats.evaluate import match_event
+from dirguard.core.threats.identity import content_sid
 from dirguard.core.threats.incidents import Action, OpenAlert, decide
 from dirguard.core.threats.model import EventFacts, Rule
 from dirguard.services.threats.definitions import builtin_rules
@@ -19,11 +20,25 @@ RULES = {r.id: r for r in builtin_rules()}
 
 
 class Ctx:
-    def __init__(self, groups: Sequence[str] = (), content: dict[str, Any] | None = None) -> None:
-        self.groups, self._content = list(groups), content or {}
+    """The store's view of an object, given: its content, its first recorded names, the groups
+    of a member."""
+
+    def __init__(
+        self,
+        groups: Sequence[str] = (),
+        content: dict[str, Any] | None = None,
+        first: Sequence[str] = (),
+    ) -> None:
+        self.groups, self._content, self.first = list(groups), content or {}, list(first)
 
     def content(self, object_id: int) -> dict[str, Any]:
         return self._content
+
+    def sid(self, object_id: int) -> str | None:
+        return content_sid(self._content)
+
+    def first_names(self, object_id: int) -> Sequence[str]:
+        return self.first
 
     def groups_of(self, source: str, member: str) -> Sequence[str]:
         return self.groups
@@ -216,3 +231,78 @@ def test_dedup_joins_the_open_alert_and_throttles_its_notifications() -> None:
     assert decide(rule, NOW, [], later, NOW).notify
     stale = replace(recent, last_seen=NOW - timedelta(hours=2))
     assert decide(rule, NOW, [], stale, NOW).action is Action.NEW
+
+
+def _binary_sid(text: str) -> bytes:
+    _s, _one, authority, *subs = text.split("-")
+    return (
+        bytes([1, len(subs)])
+        + int(authority).to_bytes(6, "big")
+        + b"".join(int(s).to_bytes(4, "little") for s in subs)
+    )
+
+
+def test_privileged_groups_are_known_by_sid_and_first_name_under_any_name() -> None:
+    renamed = _event(object_name="Tier0 Ops", object_path="CN=Tier0 Ops,CN=Users,DC=corp,DC=test")
+    assert not _hits("AD-PRIV-GROUP-ADD", renamed)
+    da = Ctx(content={"objectSid": [_binary_sid("S-1-5-21-1-2-3-512")]})
+    assert _hits("AD-PRIV-GROUP-ADD", renamed, da)
+    hit = match_event(RULES["AD-PRIV-GROUP-ADD"], renamed, da, NOW)
+    assert hit is not None and not hit.protected  # auto-undo is off by default
+    on = replace(
+        RULES["AD-PRIV-GROUP-ADD"],
+        auto_undo=replace(RULES["AD-PRIV-GROUP-ADD"].auto_undo, enabled=True),
+    )
+    assert (hit := match_event(on, renamed, da, NOW)) is not None and hit.protected
+    # RID 1512 is no Domain Admins; Administrators are S-1-5-32-544 in every domain.
+    assert not _hits("AD-PRIV-GROUP-ADD", renamed, Ctx(content={"objectSid": [_binary_sid(
+        "S-1-5-21-1-2-3-1512")]}))  # fmt: skip
+    assert _hits("AD-PRIV-GROUP-ADD", renamed, Ctx(content={"objectSid": [_binary_sid(
+        "S-1-5-32-544")]}))  # fmt: skip
+    dns = replace(renamed, object_name="Name Ops", object_path="CN=Name Ops,CN=Users,DC=c")
+    assert not _hits("AD-OPERATOR-GROUP-ADD", dns)
+    assert _hits("AD-OPERATOR-GROUP-ADD", dns, Ctx(first=["DnsAdmins", "CN=DnsAdmins,CN=Users"]))
+    spn = _event(
+        resource_type="ad.user",
+        object_path="CN=eve,CN=Users,DC=corp,DC=test",
+        object_name="eve",
+        op="add-value",
+        attribute="servicePrincipalName",
+        new_value="http/x",
+    )
+    assert _hits("AD-SPN-PRIVILEGED", spn, Ctx(groups=["S-1-5-21-1-2-3-512", "CN=Tier0 Ops"]))
+    assert not _hits("AD-SPN-PRIVILEGED", spn, Ctx(groups=["S-1-5-21-1-2-3-513"]))
+
+
+def test_an_ou_deletion_is_matched_and_shown_by_its_dn_before_deletion() -> None:
+    gone = _event(
+        resource_type="ad.organizational_unit",
+        object_path="OU=Finance\\0ADEL:1,CN=Deleted Objects,DC=corp,DC=test",
+        object_name=None,
+        op="delete",
+        attribute="distinguishedName",
+        old_value="OU=Finance,DC=corp,DC=test",
+        new_value="OU=Finance\\0ADEL:1,CN=Deleted Objects,DC=corp,DC=test",
+    )
+    hit = match_event(RULES["AD-OU-DELETED"], gone, Ctx(), NOW)
+    assert hit is not None and gone.shown_path == "OU=Finance,DC=corp,DC=test"
+    rule = RULES["AD-OU-DELETED"]
+    spared = replace(rule, exclude=replace(rule.exclude, objects=("OU=Finance,DC=corp,DC=test",)))
+    assert match_event(spared, gone, Ctx(), NOW) is None
+
+
+def test_full_control_on_an_ou_to_one_account_but_not_to_admins_or_narrow_rights() -> None:
+    ou = {
+        "resource_type": "ad.organizational_unit",
+        "object_path": "OU=Engineering,DC=corp,DC=test",
+        "object_name": "Engineering",
+        "op": "modify",
+        "attribute": "nTSecurityDescriptor",
+    }
+    full = "(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;S-1-5-21-1-2-3-1105)"
+    assert _hits("AD-OU-CONTROL-GRANT", _event(**ou, new_value=_sd(full)))
+    assert _hits("AD-OU-CONTROL-GRANT", _event(**ou, new_value=_sd("(A;CI;GA;;;S-1-5-21-1-2-3-9)")))
+    narrow = "(OA;CI;CR;00299570-246d-11d0-a768-00aa006e0529;;S-1-5-21-1-2-3-1105)"
+    assert not _hits("AD-OU-CONTROL-GRANT", _event(**ou, new_value=_sd(narrow)))
+    assert not _hits("AD-OU-CONTROL-GRANT", _event(**ou, new_value=_sd("(A;;SWDT;;;S-1-5-9-1)")))
+    assert not _hits("AD-OU-CONTROL-GRANT", _event(**ou, new_value=_sd("(A;CI;GA;;;DA)")))

@@ -9,17 +9,20 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from dirguard.core.threats.checks import glob_match, holds, items_of
+from dirguard.core.threats.identity import Identities, selects
 from dirguard.core.threats.model import EventFacts, ObjectFacts, Rule, RuleKind
 
 
-class Context(Protocol):
-    """What some rules need beyond the event: the object's current content and the groups a
-    member belongs to."""
+class Context(Identities, Protocol):
+    """What some rules need beyond the event: the object's current content, its SID and first
+    recorded names (:mod:`dirguard.core.threats.identity`), and the groups a member belongs
+    to."""
 
     def content(self, object_id: int) -> dict[str, Any]: ...
 
     def groups_of(self, source: str, member: str) -> Sequence[str]:
-        """DNs and names of the groups of ``source`` whose ``member`` holds ``member`` (a DN)."""
+        """DNs, names and SIDs of the groups of ``source`` whose ``member`` holds ``member``
+        (a DN)."""
         ...
 
 
@@ -32,6 +35,8 @@ class Hit:
     at: datetime
     event: EventFacts | None = None
     obj: ObjectFacts | None = None
+    protected: bool = False
+    """The object is one the rule's auto-undo protects (``auto_undo.objects``, or any)."""
 
 
 def _value_text(value: Any) -> str:
@@ -45,7 +50,7 @@ def group_key(rule: Rule, facts: EventFacts) -> str:
         if by == "actor":
             parts.append(facts.actor or "unknown")
         elif by == "object":
-            parts.append(facts.object_path or facts.object_name or str(facts.object_id))
+            parts.append(facts.shown_path or facts.object_name or str(facts.object_id))
         elif by == "source":
             parts.append(facts.source)
         elif by == "attribute":
@@ -57,20 +62,20 @@ def group_key(rule: Rule, facts: EventFacts) -> str:
     return "|".join(parts)
 
 
-def _names(*values: str | None) -> list[str]:
-    return [v for v in values if v]
+def _event_object(patterns: tuple[str, ...], facts: EventFacts, ctx: Context | None) -> bool:
+    if facts.shown_path != facts.object_path and selects(
+        patterns, facts.shown_path, None, None, None
+    ):
+        return True
+    return selects(patterns, facts.object_path, facts.object_name, facts.object_id, ctx)
 
 
-def _object_matches(patterns: tuple[str, ...], path: str | None, name: str | None) -> bool:
-    return any(glob_match(n, patterns) for n in _names(path, name))
-
-
-def excluded(rule: Rule, facts: EventFacts) -> bool:
+def excluded(rule: Rule, facts: EventFacts, ctx: Context | None = None) -> bool:
     """Whether the rule's exclusions leave this event alone."""
     ex = rule.exclude
     if ex.actors and facts.actor and glob_match(facts.actor, ex.actors):
         return True
-    if ex.objects and _object_matches(ex.objects, facts.object_path, facts.object_name):
+    if ex.objects and _event_object(ex.objects, facts, ctx):
         return True
     if ex.values:
         for value in (*items_of(facts.new_value), *items_of(facts.old_value)):
@@ -97,13 +102,22 @@ def _event_shape(rule: Rule, facts: EventFacts) -> bool:
         return False
     if m.ops and facts.op not in m.ops:
         return False
-    if m.attributes and not (facts.attribute and glob_match(facts.attribute, m.attributes)):
-        return False
-    if m.objects and not _object_matches(m.objects, facts.object_path, facts.object_name):
-        return False
     return not (
-        m.not_objects and _object_matches(m.not_objects, facts.object_path, facts.object_name)
+        m.attributes and not (facts.attribute and glob_match(facts.attribute, m.attributes))
     )
+
+
+def _event_objects(rule: Rule, facts: EventFacts, ctx: Context) -> bool:
+    m = rule.match
+    if m.objects and not _event_object(m.objects, facts, ctx):
+        return False
+    return not (m.not_objects and _event_object(m.not_objects, facts, ctx))
+
+
+def protects(rule: Rule, facts: EventFacts, ctx: Context | None) -> bool:
+    """Whether ``facts``' object is among the objects the rule's auto-undo protects."""
+    undo = rule.auto_undo
+    return undo.enabled and (not undo.objects or _event_object(undo.objects, facts, ctx))
 
 
 def match_event(rule: Rule, facts: EventFacts, ctx: Context, now: datetime) -> Hit | None:
@@ -112,7 +126,7 @@ def match_event(rule: Rule, facts: EventFacts, ctx: Context, now: datetime) -> H
         return None
     if not all(holds(c, facts.old_value, facts.new_value, now) for c in rule.match.when):
         return None
-    if excluded(rule, facts):
+    if not _event_objects(rule, facts, ctx) or excluded(rule, facts, ctx):
         return None
     if rule.match.object_checks:
         content = ctx.content(facts.object_id)
@@ -121,7 +135,13 @@ def match_event(rule: Rule, facts: EventFacts, ctx: Context, now: datetime) -> H
     member = _value_text(facts.new_value) if rule.match.member_of_value else facts.object_path
     if not _in_groups(rule, ctx, facts.source, member):
         return None
-    return Hit(rule=rule, group_key=group_key(rule, facts), at=facts.at, event=facts)
+    return Hit(
+        rule=rule,
+        group_key=group_key(rule, facts),
+        at=facts.at,
+        event=facts,
+        protected=protects(rule, facts, ctx),
+    )
 
 
 def _content_holds(check: Any, content: dict[str, Any], now: datetime) -> bool:
@@ -135,11 +155,15 @@ def match_object(rule: Rule, obj: ObjectFacts, ctx: Context, now: datetime) -> H
         return None
     if m.resource_types and not glob_match(obj.resource_type, m.resource_types):
         return None
-    if m.objects and not _object_matches(m.objects, obj.path, obj.name):
+
+    def chosen(patterns: tuple[str, ...]) -> bool:
+        return selects(patterns, obj.path, obj.name, obj.object_id, ctx)
+
+    if m.objects and not chosen(m.objects):
         return None
-    if m.not_objects and _object_matches(m.not_objects, obj.path, obj.name):
+    if m.not_objects and chosen(m.not_objects):
         return None
-    if rule.exclude.objects and _object_matches(rule.exclude.objects, obj.path, obj.name):
+    if rule.exclude.objects and chosen(rule.exclude.objects):
         return None
     if not all(_content_holds(c, obj.content, now) for c in m.object_checks):
         return None

@@ -187,6 +187,14 @@ class EventFacts:
     def at(self) -> datetime:
         return self.occurred_at or self.observed_at
 
+    @property
+    def shown_path(self) -> str | None:
+        """The object's DN as people knew it: for a deletion the DN before it (the stored path
+        is then the tombstone's, under Deleted Objects)."""
+        if self.op == "delete" and isinstance(self.old_value, str) and self.old_value:
+            return self.old_value
+        return self.object_path
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "event_id": self.event_id,

@@ -46,7 +46,9 @@ KEYS = (
     ),
     (
         "`match.objects`, `match.not_objects`",
-        "DN / name patterns of the object",
+        "DN / name patterns of the object (its names now or when first recorded), or SID "
+        "patterns (`S-1-5-21-*-512`: Domain Admins under any name); also in "
+        "`member_of`, `exclude.objects` and `auto_undo.objects`",
     ),
     (
         "`match.member_of`, `match.not_member_of`, `match.member_of_value`",

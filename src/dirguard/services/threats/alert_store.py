@@ -52,10 +52,12 @@ def summary(hit: Hit) -> str:
     e = hit.event
     what = f"{e.op} {e.attribute or ''}".strip()
     value = _shown(e.new_value if e.new_value is not None else e.old_value)
+    if e.op == "delete":  # the values are the DN before and the tombstone's
+        what, value = "deleted", ""
     who = e.actor or "an unknown actor"
     where = f" from {e.actor_address}" if e.actor_address else ""
     shown = f" {value}" if value else ""
-    return f"{hit.rule.title}: {e.object_path or e.object_name} ({what}{shown}) by {who}{where}"
+    return f"{hit.rule.title}: {e.shown_path or e.object_name} ({what}{shown}) by {who}{where}"
 
 
 def rule_details(rule: Rule) -> dict[str, Any]:
@@ -94,7 +96,7 @@ def _new_alert(session: Session, hit: Hit, source: str, now: datetime) -> Alert:
         status="open",
         actor=e.actor if e else None,
         actor_address=e.actor_address if e else None,
-        target=(e.object_path or e.object_name) if e else (hit.obj.path if hit.obj else None),
+        target=(e.shown_path or e.object_name) if e else (hit.obj.path if hit.obj else None),
         summary=summary(hit),
         details=rule_details(rule),
         first_seen=hit.at,

@@ -47,14 +47,14 @@ def _target(event: EventFacts) -> str:
     return target[:1024]
 
 
-def skip_reason(rule: Rule, event: EventFacts) -> str | None:
-    """Why this match is not undone, or ``None`` when it is to be."""
+def skip_reason(rule: Rule, event: EventFacts, protected: bool) -> str | None:
+    """Why this match is not undone, or ``None`` when it is to be. ``protected``: the object
+    is one the rule's auto-undo protects (by name, first name or SID, see
+    :func:`dirguard.core.threats.evaluate.protects`)."""
     undo = rule.auto_undo
     if event.actor_source == ACTOR_SOURCE:
         return "dirguard's own write"
-    if undo.objects and not any(
-        glob_match(n, undo.objects) for n in (event.object_path, event.object_name) if n
-    ):
+    if not protected:
         return "not a protected object of the rule"
     if event.actor and undo.allow_actors and glob_match(event.actor, undo.allow_actors):
         return f"actor {event.actor} is on the rule's allow-list"
@@ -93,7 +93,7 @@ def _audit(
 
 
 def auto_undo(
-    runtime: Runtime, rule: Rule, event: EventFacts, alert_id: int, now: datetime
+    runtime: Runtime, rule: Rule, event: EventFacts, alert_id: int, now: datetime, protected: bool
 ) -> dict[str, Any] | None:
     """Put ``event`` back if ``rule`` protects it; what happened (stored on the alert), or
     ``None`` when the rule does not auto-undo."""
@@ -102,7 +102,7 @@ def auto_undo(
 
     if not rule.auto_undo.enabled:
         return None
-    if (reason := skip_reason(rule, event)) is not None:
+    if (reason := skip_reason(rule, event, protected)) is not None:
         return {"status": "not undone", "reason": reason}
     if _recent_undos(runtime, rule, event, now) >= rule.auto_undo.loop_limit:
         reason = (

@@ -109,7 +109,7 @@ def respond(
             undo
             and event is not None
             and item.rule.auto_undo.enabled
-            and skip_reason(item.rule, event) is None
+            and skip_reason(item.rule, event, item.hit.protected) is None
         )
         with runtime.sessions.begin() as session:
             alert = session.get(Alert, item.alert_id)
@@ -121,7 +121,9 @@ def respond(
                 notify(runtime, alert, now)
         result = None
         if undo and event is not None:
-            result = auto_undo(runtime, item.rule, event, item.alert_id, runtime.clock())
+            result = auto_undo(
+                runtime, item.rule, event, item.alert_id, runtime.clock(), item.hit.protected
+            )
         if result is None:
             continue
         with runtime.sessions.begin() as session:

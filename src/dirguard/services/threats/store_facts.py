@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from dirguard.core.threats.identity import content_names, content_sid
 from dirguard.core.threats.model import EventFacts, ObjectFacts
 from dirguard.services.capture.snapshot import latest_versions
 from dirguard.store.links import holders_of
-from dirguard.store.models import ChangeEvent, DirectoryObject
+from dirguard.store.models import ChangeEvent, DirectoryObject, ObjectVersion
 
 MEMBER = "member"
 
@@ -96,12 +97,28 @@ class StoreContext:
         self.session = session
         self._content: dict[int, dict[str, Any]] = {}
         self._groups: dict[tuple[str, str], list[str]] = {}
+        self._first: dict[int, list[str]] = {}
 
     def content(self, object_id: int) -> dict[str, Any]:
         if object_id not in self._content:
             version = latest_versions(self.session, [object_id]).get(object_id)
             self._content[object_id] = dict(version.content) if version is not None else {}
         return self._content[object_id]
+
+    def sid(self, object_id: int) -> str | None:
+        return content_sid(self.content(object_id))
+
+    def first_names(self, object_id: int) -> Sequence[str]:
+        """The names of the object's first stored version (what it was first known as)."""
+        if object_id not in self._first:
+            first = self.session.scalars(
+                select(ObjectVersion.content)
+                .where(ObjectVersion.object_id == object_id)
+                .order_by(ObjectVersion.version)
+                .limit(1)
+            ).first()
+            self._first[object_id] = content_names(dict(first)) if first else []
+        return self._first[object_id]
 
     def groups_of(self, source: str, member: str) -> Sequence[str]:
         key = (source, member.casefold())
@@ -124,7 +141,11 @@ class StoreContext:
         wanted = member.casefold()
         for group in candidates:
             version = versions.get(group.id)
-            members = version.content.get(MEMBER) if version is not None else None
+            if version is None:
+                continue
+            members = version.content.get(MEMBER)
             if members and any(isinstance(m, str) and m.casefold() == wanted for m in members):
                 found.extend(n for n in (group.path, group.natural_key) if n)
+                if (sid := content_sid(version.content)) is not None:
+                    found.append(sid)
         return found
