@@ -75,6 +75,11 @@ APPLICATION_PERMISSIONS: tuple[AppPermission, ...] = (
         implies=("GroupMember.Read.All",),
     ),
     AppPermission(
+        value="Member.Read.Hidden",
+        id="658aa5d8-239f-45c4-aa12-864f4fc7e490",
+        display_name="Read all hidden memberships",
+    ),
+    AppPermission(
         value="Directory.Read.All",
         id="7ab1d382-f21e-4acd-a863-ba3e13f7da61",
         display_name="Read directory data",

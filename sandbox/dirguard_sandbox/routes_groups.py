@@ -14,6 +14,11 @@ from dirguard_sandbox.directory_recovery import set_aside_assignments
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time, new_id
 from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
+from dirguard_sandbox.hidden_membership import (
+    check_may_list_members,
+    check_visibility_on_create,
+    check_visibility_on_update,
+)
 from dirguard_sandbox.odata_expand import GROUP_EXPANDABLE, GROUP_ORDERABLE, expansion
 from dirguard_sandbox.odata_query import (
     QueryOptions,
@@ -124,6 +129,7 @@ async def create_group(call: Call) -> Response:
         object_id=group_id, display_name=accepted["displayName"], created=graph_time(state.now())
     )
     record.update(accepted)
+    check_visibility_on_create(record)
     if "Unified" in (record["groupTypes"] or []):
         default = next(name for name, domain in state.domains.items() if domain["isDefault"])
         record["mail"] = f"{record['mailNickname']}@{default}"
@@ -171,6 +177,7 @@ async def update_group(call: Call) -> Response:
     if not isinstance(references, list) or len(references) > 20:
         raise bad_request(f"'{_BINDS[0]}' must be a list of at most 20 @odata.id URLs.")
     member_ids = [_referenced_id(state, ref) for ref in references]
+    check_visibility_on_update(group, accepted)
     before = dict(group)
     group.update(accepted)
     state.bump(group["id"])
@@ -240,6 +247,7 @@ def _list_links(call: Call, table: dict[str, list[str]]) -> Response:
 
 @handles("GET", "/groups/{group-id}/members")
 async def list_members(call: Call) -> Response:
+    check_may_list_members(find_group(call.state, call.param("group_id")), call.claims)
     return _list_links(call, call.state.members)
 
 

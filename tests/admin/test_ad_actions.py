@@ -290,3 +290,31 @@ def test_an_ad_group_assignment_follows_nested_membership_live(
     ldap_admin.modify_s(inner, [(ldap.MOD_DELETE, "member", [carla.encode()])])
     with pytest.raises(ServiceError, match="holds no delegated role"):
         preview_action(runtime, signed_in, _request(runtime, "ad.user.enable", org["bob"]))
+
+
+def test_listing_pages_through_the_domain(
+    runtime: Runtime, ldap_admin: Any, samba_dc: SambaDC
+) -> None:
+    """Subtree searches are paged: with pages of two entries every user still comes back once
+    (AD answers at most MaxPageSize, 1,000, entries to an unpaged search)."""
+    from dirguard.providers.ad.admin_actions import AdActions
+
+    domain = runtime.ad_domain()
+    opener = runtime.openers(domain).administrator
+    assert opener is not None
+    expected = {
+        dn.lower()
+        for dn, _ in ldap_admin.search_s(
+            samba_dc.base_dn,
+            ldap.SCOPE_SUBTREE,
+            "(&(objectCategory=person)(objectClass=user))",
+            ["cn"],
+        )
+        if dn
+    }
+    assert len(expected) > 4
+    with opener() as conn:
+        found = AdActions(conn, source="ad:test", page_size=2).search("user")
+    paths = [t.path.lower() for t in found]
+    assert len(paths) == len(set(paths))
+    assert set(paths) == expected

@@ -341,3 +341,70 @@ def test_devices_are_listed_by_their_users_scope(
     assert all(o.name.startswith("LAPTOP-") for o in found)
     users, _ = list_objects(runtime, HELPER, "sandbox", "user", directory="entra")
     assert all(len(o.name) > 1 for o in users)  # a display name, not its first letter
+
+
+def test_the_guardian_records_an_entra_web_action_as_dirguards_for_the_operator(
+    graph_sandbox: RunningSandbox, runtime: Runtime
+) -> None:
+    """Graph's directoryAudits name only dirguard's Administrator app; the change history names
+    the operator it acted for, and a change made by someone else on the same user stays theirs."""
+    from dirguard.services.capture.use_cases import (
+        CaptureRequest,
+        SnapshotRequest,
+        capture,
+        snapshot,
+    )
+    from dirguard.services.history_use_cases import ChangesRequest, list_changes
+
+    user = _europe_user(graph_sandbox, runtime)["id"]
+    snapshot(runtime, SnapshotRequest(kind="entra", domain="sandbox"))
+    run_action(runtime, HELPER, _request(user, "entra.user.edit", fields={"jobTitle": "Team lead"}))
+    with graph_sandbox.client() as admin:  # someone else, outside dirguard, the same minute
+        assert admin.patch(f"/users/{user}", json={"officeLocation": "Lyon 3"}).is_success
+    capture(runtime, CaptureRequest(kind="entra", domain="sandbox"))
+    found = list_changes(runtime, ChangesRequest(object_text=user)).changes
+    by_field = {c.attribute: c for c in found}
+    assert by_field["jobTitle"].new == "Team lead", [c.attribute for c in found]
+    assert by_field["jobTitle"].actor == f"dirguard Administrator (for {HELPER.name})"
+    assert "officeLocation" in by_field
+    other = by_field["officeLocation"]  # the same app wrote it, but no web action asked for it
+    assert (other.actor, other.actor_source) == (
+        "dirguard sandbox full access",
+        "entra-directory-audit",
+    )
+
+
+def test_a_hidden_membership_group_in_the_unit_is_managed_and_said_so(
+    graph_sandbox: RunningSandbox, runtime: Runtime
+) -> None:
+    """The Administrator app holds Member.Read.Hidden (the seed's hidden-membership usage), so a
+    help desk can manage a Microsoft 365 group that hides its members; the preview says so."""
+    europe = _unit(graph_sandbox, "Europe")
+    base = graph_sandbox.info.graph_base
+    with graph_sandbox.client() as graph:
+        group = graph.post(
+            "/groups",
+            json={
+                "displayName": "Works council",
+                "mailEnabled": True,
+                "mailNickname": "workscouncil",
+                "securityEnabled": False,
+                "groupTypes": ["Unified"],
+                "visibility": "HiddenMembership",
+            },
+        ).json()
+        placed = graph.post(
+            f"/directory/administrativeUnits/{europe}/members/$ref",
+            json={"@odata.id": f"{base}/directoryObjects/{group['id']}"},
+        )
+        assert placed.is_success, placed.text
+    listed, _ = list_objects(runtime, HELPER, "sandbox", "group", directory="entra")
+    assert group["id"] in {o.path for o in listed}
+    member = _europe_user(graph_sandbox, runtime)["id"]
+    request = _request(group["id"], "entra.group.add-member", member=member)
+    shown = preview_action(runtime, HELPER, request)
+    assert any("hidden membership" in note for note in shown.notes), shown.notes
+    run_action(runtime, HELPER, request)
+    assert graph_sandbox.state.members[group["id"]] == [member]
+    again = preview_action(runtime, HELPER, request)
+    assert any("already a member" in note for note in again.notes)

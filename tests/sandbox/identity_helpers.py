@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from dirguard_sandbox.permissions_table import GRAPH_APP_ID, PERMISSIONS_BY_VALUE
+from dirguard_sandbox.permissions_table import GRAPH_APP_ID
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,13 +85,17 @@ def register_app(
     sp = client.post("/servicePrincipals", json={"appId": app.json()["appId"]})
     assert sp.status_code == 201, sp.text
     resource = graph_sp_id(client)
+    published = {
+        role["value"]: role["id"]
+        for role in client.get(f"/servicePrincipals/{resource}").json().get("appRoles") or []
+    }
     for value in permissions:
         granted = client.post(
             f"/servicePrincipals/{resource}/appRoleAssignedTo",
             json={
                 "principalId": sp.json()["id"],
                 "resourceId": resource,
-                "appRoleId": PERMISSIONS_BY_VALUE[value].id,
+                "appRoleId": published[value],
             },
         )
         assert granted.status_code == 201, granted.text

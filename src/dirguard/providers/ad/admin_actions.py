@@ -21,6 +21,7 @@ from dirguard.core.admin_plan import ActionPlan, Edit, Performed
 from dirguard.core.delegation import Target
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.ldap_errors import ldap_error_text
+from dirguard.providers.ad.ldap_read import PAGE_SIZE, paged_search
 from dirguard.providers.ad.passwords import unicode_pwd
 from dirguard.providers.base import SourceError
 
@@ -85,10 +86,13 @@ def _kind(classes: Sequence[str]) -> str:
 class AdActions:
     """Web actions on one domain, through a connection bound as the Administrator account."""
 
-    def __init__(self, conn: AdConnection, *, source: str) -> None:
+    def __init__(self, conn: AdConnection, *, source: str, page_size: int = PAGE_SIZE) -> None:
         self.conn = conn
         self.source = source
         self.base = conn.contexts.default
+        self.page_size = page_size
+        """Subtree searches are paged (AD answers at most MaxPageSize, 1,000, entries to one
+        unpaged search)."""
 
     # ---- reading ------------------------------------------------------------------------------
 
@@ -175,6 +179,15 @@ class AdActions:
         self, base: str, scope: int, query: str, attrs: Sequence[str] = READ
     ) -> list[tuple[str, dict[str, list[bytes]]]]:
         try:
+            if scope == ldap.SCOPE_SUBTREE:
+                pages = paged_search(
+                    self.conn.ldap,
+                    base,
+                    ldap_filter=query,
+                    attributes=tuple(attrs),
+                    page_size=self.page_size,
+                )
+                return [entry for page in pages for entry in page]
             return [
                 (dn, attrs)
                 for dn, attrs in self.conn.ldap.search_s(base, scope, query, list(attrs))

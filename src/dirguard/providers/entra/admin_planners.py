@@ -265,6 +265,11 @@ def _plan_member(
     notes: tuple[str, ...] = ()
     if target.fields.get("isAssignableToRole"):
         notes = ("a role-assignable group: its members hold its directory roles",)
+    if target.fields.get("visibility") == "HiddenMembership":
+        notes += (
+            "a group with hidden membership: only its members, its owners and readers holding"
+            " Member.Read.Hidden see who is in it",
+        )
     if add:
         call = GraphCall(
             method="POST",
