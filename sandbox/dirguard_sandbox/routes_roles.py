@@ -27,6 +27,7 @@ from dirguard_sandbox.identity_answers import (
 from dirguard_sandbox.odata_query import QueryOptions, context_url, list_page, parse_query, project
 from dirguard_sandbox.role_catalog import (
     BUILT_IN_ROLES,
+    GLOBAL_ADMINISTRATOR,
     ROLES_BY_TEMPLATE,
     role_definition_record,
     role_template_record,
@@ -107,8 +108,33 @@ def directory_role_ids(state: DirectoryState, user_id: str) -> list[str]:
     )
 
 
+def _role_property(name: str, value: str | None, *, added: bool) -> Json:
+    text = None if value is None else f'"{value}"'
+    return {
+        "displayName": name,
+        "oldValue": None if added else text,
+        "newValue": text if added else None,
+    }
+
+
 def _audit_member(call: Call, role: Json, principal_id: str, *, added: bool) -> None:
+    """ "Add member to role" / "Remove member from role" (Core Directory, category
+    RoleManagement), the role first and the principal second, as the "Microsoft Entra audit log
+    activity reference" lists them
+    (https://learn.microsoft.com/entra/identity/monitoring-health/reference-audit-activities).
+    The role target's modified properties name the role as Entra logs it: ``Role.ObjectID``,
+    ``Role.DisplayName``, ``Role.TemplateId`` and, for the Global Administrator,
+    ``Role.WellKnownObjectName`` ``TenantAdmins`` — so an assignment is known by its role
+    template and its principal (a directory role's object id differs from its template id)."""
     principal = call.state.lookup(principal_id) or {"id": principal_id}
+    template = role.get("roleTemplateId")
+    properties = [
+        _role_property("Role.ObjectID", role["id"], added=added),
+        _role_property("Role.DisplayName", role["displayName"], added=added),
+        _role_property("Role.TemplateId", template, added=added),
+    ]
+    if template == GLOBAL_ADMINISTRATOR:
+        properties.append(_role_property("Role.WellKnownObjectName", "TenantAdmins", added=added))
     audit_change(
         call,
         activity="Add member to role" if added else "Remove member from role",
@@ -116,13 +142,7 @@ def _audit_member(call: Call, role: Json, principal_id: str, *, added: bool) -> 
         operation_type="Assign" if added else "Unassign",
         object_type="Role",
         record=role,
-        modified=[
-            {
-                "displayName": "Role.DisplayName",
-                "oldValue": None if added else f'"{role["displayName"]}"',
-                "newValue": f'"{role["displayName"]}"' if added else None,
-            }
-        ],
+        modified=properties,
         extra_targets=[
             {
                 "id": principal_id,

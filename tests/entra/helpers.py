@@ -84,13 +84,20 @@ def store(tmp_path: Path) -> sessionmaker[Session]:
     return session_factory(engine)
 
 
-def rogue_user(sandbox: RunningSandbox) -> httpx.Client:
-    """The sandbox's Global Administrator signed in through the device-code flow with an
-    admin-consented public client: a Graph client writing as that user."""
+def rogue_user(
+    sandbox: RunningSandbox,
+    username: str | None = None,
+    password: str | None = None,
+    *,
+    tool: str = "rogue admin's tool",
+) -> httpx.Client:
+    """A user signed in through the device-code flow with an admin-consented public client
+    (``tool``): a Graph client writing as that user (by default the sandbox's Global
+    Administrator)."""
     info = sandbox.info
     verify = sandbox.tls()
     with sandbox.client() as client:
-        app, sp = register_app(client, "rogue admin's tool")
+        app, sp = register_app(client, tool)
         scopes = " ".join(s.rsplit("/", 1)[1] for s in DELEGATED.split())
         grant = client.post(
             "/oauth2PermissionGrants",
@@ -110,8 +117,8 @@ def rogue_user(sandbox: RunningSandbox) -> httpx.Client:
         flow["verification_uri"],
         data={
             "user_code": flow["user_code"],
-            "username": info.admin_user_principal_name,
-            "password": info.admin_password,
+            "username": username or info.admin_user_principal_name,
+            "password": password or info.admin_password,
         },
         verify=verify,
     )

@@ -47,13 +47,61 @@ def ref(graph_base: str, object_id: str) -> dict[str, str]:
     return {"@odata.id": f"{graph_base}/directoryObjects/{object_id}"}
 
 
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+USER_ADMINISTRATOR = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+SECURITY_ADMINISTRATOR = "194ae4cb-b126-40b2-bd5b-6091b380977d"
+ROGUE_NAME = "rogue.admin"
+ROGUE_PASSWORD = "Rogue-Day-2026!"
+ROLES = "roleManagement/directory"
+
+
+@dataclass
+class Rogue:
+    """The rogue identity: a user holding a directory role, who works through an application
+    of their own (an admin-consented public client, signed in with the device-code flow)."""
+
+    user: dict[str, Any]
+    password: str
+    tool: str
+
+    @property
+    def upn(self) -> str:
+        return str(self.user["userPrincipalName"])
+
+
+def make_rogue(admin: httpx.Client, domain: str, role: str = GLOBAL_ADMINISTRATOR) -> Rogue:
+    """A user with ``role`` assigned (the tenant's administrator made them an admin)."""
+    user = ok(
+        admin.post(
+            "/users",
+            json={
+                "accountEnabled": True,
+                "displayName": "Rogue Admin",
+                "mailNickname": ROGUE_NAME,
+                "userPrincipalName": f"{ROGUE_NAME}@{domain}",
+                "passwordProfile": {
+                    "password": ROGUE_PASSWORD,
+                    "forceChangePasswordNextSignIn": False,
+                },
+            },
+        )
+    ).json()
+    ok(
+        admin.post(
+            f"/{ROLES}/roleAssignments",
+            json={"principalId": user["id"], "roleDefinitionId": role, "directoryScopeId": "/"},
+        )
+    )
+    return Rogue(user=user, password=ROGUE_PASSWORD, tool="Rogue's tool")
+
+
 @dataclass
 class Scene:
     """The tenant as the day finds it: the objects the rogue is about to touch."""
 
     graph_base: str
     disabled: list[dict[str, Any]]
-    member: dict[str, Any]
+    members: list[dict[str, Any]]
     privileged: dict[str, Any]
     owner: dict[str, Any]
     app: dict[str, Any]
@@ -62,22 +110,85 @@ class Scene:
     authorization: dict[str, Any]
     deleted_users: list[dict[str, Any]]
     m365: dict[str, Any]
+    role_assignment: dict[str, Any]
+    eligibility: dict[str, Any]
+    team: dict[str, Any]
+    sku: str | None
     before: dict[str, Any] = field(default_factory=dict)
 
 
-def set_up(admin: httpx.Client, graph_base: str, *, disabled: int = 1, deleted: int = 1) -> Scene:
-    """The tenant before the day, made by its administrator (the full application)."""
-    users = get(admin, f"/users?$top={2 + 2 + disabled + deleted}")["value"]
-    member, owner = users[2], users[3]
-    to_disable = users[4 : 4 + disabled]
-    to_delete = users[4 + disabled : 4 + disabled + deleted]
+def _day_users(admin: httpx.Client, domain: str, count: int) -> list[dict[str, Any]]:
+    made = []
+    for n in range(count):
+        made.append(
+            ok(
+                admin.post(
+                    "/users",
+                    json={
+                        "accountEnabled": True,
+                        "displayName": f"Day user {n:03d}",
+                        "mailNickname": f"day{n:03d}",
+                        "userPrincipalName": f"day{n:03d}@{domain}",
+                        "department": "Operations",
+                        "usageLocation": "US",
+                        "passwordProfile": {"password": f"Day-user-{n:03d}!x"},
+                    },
+                )
+            ).json()
+        )
+    return made
+
+
+def _free_sku(admin: httpx.Client, wanted: int) -> str | None:
+    for sku in get(admin, "/subscribedSkus")["value"]:
+        free = sku["prepaidUnits"]["enabled"] - sku["consumedUnits"]
+        if free >= wanted:
+            return str(sku["skuId"])
+    return None
+
+
+def set_up(
+    admin: httpx.Client, graph_base: str, domain: str, *, disabled: int = 50, deleted: int = 10
+) -> Scene:
+    """The tenant before the day, made by its administrator (the full application): users to
+    disable and to delete (those in a team group, licensed), a privileged group with members,
+    an application, a named location and the policy that uses it, a role assignment and a PIM
+    eligibility, and a tightened authorization policy."""
+    users = _day_users(admin, domain, 3 + 2 + disabled + deleted)
+    members, holder, owner = users[0:3], users[3], users[4]
+    to_disable = users[5 : 5 + disabled]
+    to_delete = users[5 + disabled :]
     privileged = by_name(admin, "/groups", PRIVILEGED_GROUP)
-    if member["id"] not in ids(admin, f"/groups/{privileged['id']}/members"):
+    for member in members:
         ok(
             admin.post(
                 f"/groups/{privileged['id']}/members/$ref", json=ref(graph_base, member["id"])
             )
         )
+    team = ok(
+        admin.post(
+            "/groups",
+            json={
+                "displayName": "Payroll team",
+                "mailEnabled": False,
+                "mailNickname": "payroll-team",
+                "securityEnabled": True,
+            },
+        )
+    ).json()
+    sku = _free_sku(admin, len(to_delete))
+    for user in to_delete:
+        ok(admin.post(f"/groups/{team['id']}/members/$ref", json=ref(graph_base, user["id"])))
+        if sku is not None:
+            ok(
+                admin.post(
+                    f"/users/{user['id']}/assignLicense",
+                    json={
+                        "addLicenses": [{"skuId": sku, "disabledPlans": []}],
+                        "removeLicenses": [],
+                    },
+                )
+            )
     m365 = ok(
         admin.post(
             "/groups",
@@ -87,6 +198,7 @@ def set_up(admin: httpx.Client, graph_base: str, *, disabled: int = 1, deleted: 
                 "mailNickname": "falcon",
                 "securityEnabled": False,
                 "groupTypes": ["Unified"],
+                "members@odata.bind": [f"{graph_base}/users/{members[0]['id']}"],
             },
         )
     ).json()
@@ -124,15 +236,39 @@ def set_up(admin: httpx.Client, graph_base: str, *, disabled: int = 1, deleted: 
         )
     )
     policy = get(admin, f"/{CA}/policies/{made.json()['id']}")
+    assignment = ok(
+        admin.post(
+            f"/{ROLES}/roleAssignments",
+            json={
+                "principalId": holder["id"],
+                "roleDefinitionId": USER_ADMINISTRATOR,
+                "directoryScopeId": "/",
+            },
+        )
+    ).json()
+    request = ok(
+        admin.post(
+            f"/{ROLES}/roleEligibilityScheduleRequests",
+            json={
+                "action": "adminAssign",
+                "principalId": holder["id"],
+                "roleDefinitionId": SECURITY_ADMINISTRATOR,
+                "directoryScopeId": "/",
+                "justification": "on call for security incidents",
+                "scheduleInfo": {"expiration": {"type": "noExpiration"}},
+            },
+        )
+    ).json()
+    eligibility = get(admin, f"/{ROLES}/roleEligibilitySchedules/{request['targetScheduleId']}")
     ok(
         admin.patch(
             "/policies/authorizationPolicy", json={"allowInvitesFrom": "adminsAndGuestInviters"}
         )
     )
-    scene = Scene(
+    return Scene(
         graph_base=graph_base,
         disabled=to_disable,
-        member=member,
+        members=members,
         privileged=privileged,
         owner=owner,
         app=app,
@@ -141,13 +277,11 @@ def set_up(admin: httpx.Client, graph_base: str, *, disabled: int = 1, deleted: 
         authorization=get(admin, "/policies/authorizationPolicy"),
         deleted_users=to_delete,
         m365=m365,
+        role_assignment=assignment,
+        eligibility=eligibility,
+        team=team,
+        sku=sku,
     )
-    scene.before = {
-        "members": ids(admin, f"/groups/{privileged['id']}/members"),
-        "owners": ids(admin, f"/applications/{app['id']}/owners"),
-        "passwords": get(admin, f"/applications/{app['id']}")["passwordCredentials"],
-    }
-    return scene
 
 
 def play_day(rogue: httpx.Client, scene: Scene) -> None:
@@ -155,7 +289,8 @@ def play_day(rogue: httpx.Client, scene: Scene) -> None:
     for user in scene.disabled:
         ok(rogue.patch(f"/users/{user['id']}", json={"accountEnabled": False}))
     group, app = scene.privileged["id"], scene.app["id"]
-    ok(rogue.delete(f"/groups/{group}/members/{scene.member['id']}/$ref"))
+    for member in scene.members:
+        ok(rogue.delete(f"/groups/{group}/members/{member['id']}/$ref"))
     ok(
         rogue.post(
             f"/applications/{app}/owners/$ref", json=ref(scene.graph_base, scene.owner["id"])
@@ -169,34 +304,69 @@ def play_day(rogue: httpx.Client, scene: Scene) -> None:
     )
     ok(rogue.delete(f"/{CA}/policies/{scene.policy['id']}"))
     ok(rogue.delete(f"/{CA}/namedLocations/{scene.location['id']}"))
+    ok(rogue.delete(f"/{ROLES}/roleAssignments/{scene.role_assignment['id']}"))
+    eligibility = scene.eligibility
+    ok(
+        rogue.post(
+            f"/{ROLES}/roleEligibilityScheduleRequests",
+            json={
+                "action": "adminRemove",
+                "principalId": eligibility["principalId"],
+                "roleDefinitionId": eligibility["roleDefinitionId"],
+                "directoryScopeId": eligibility["directoryScopeId"],
+                "justification": "cleanup",
+            },
+        )
+    )
     ok(rogue.patch("/policies/authorizationPolicy", json={"allowInvitesFrom": "everyone"}))
     for user in scene.deleted_users:
         ok(rogue.delete(f"/users/{user['id']}"))
-    ok(rogue.delete(f"/groups/{group}"))
     ok(rogue.delete(f"/groups/{scene.m365['id']}"))
+
+
+ROGUE_CHANGES = Counter[tuple[str, str]]
+
+
+def expected_by_rogue(scene: Scene) -> ROGUE_CHANGES:
+    """The events the rogue's day makes, as ``(op, attribute)``."""
+    return Counter(
+        {
+            ("modify", "accountEnabled"): len(scene.disabled),
+            ("remove-value", "members"): len(scene.members),
+            ("add-value", "owners"): 1,
+            ("add-value", "passwordCredentials"): 1,
+            ("modify", "allowInvitesFrom"): 1,
+            # the policy, its location, the role assignment and the active schedule Graph lists
+            # for it (roleAssignmentSchedules show direct assignments too), the eligibility,
+            # the users, the M365 group
+            ("delete", "id"): 6 + len(scene.deleted_users),
+        }
+    )
 
 
 def check_changes(changes: list[dict[str, Any]], scene: Scene, rogue: str, address: str) -> None:
     """``dirguard changes`` names the rogue (and the rogue's address) for every change the rogue
-    made, and leaves what no audit record names unknown."""
+    made, and leaves what no audit record names unknown: the deleted users leaving their
+    groups."""
     by_rogue = [c for c in changes if c["actor"] == rogue]
-    assert sorted((c["op"], c["attribute"]) for c in by_rogue) == sorted(
-        # the member removed from the privileged group is no event of its own: the group was
-        # deleted before the capture ran; restoring it brings its recorded members back
-        [("modify", "accountEnabled")] * len(scene.disabled)
-        + [("add-value", "owners"), ("add-value", "passwordCredentials")]
-        + [("modify", "allowInvitesFrom")]
-        # the policy, its location, the users and two groups
-        + [("delete", "id")] * (4 + len(scene.deleted_users))
-    ), [(c["op"], c["attribute"], c["actor"]) for c in changes]
-    assert {c["actor_address"] for c in by_rogue} == {address}
-    unknown = [c for c in changes if c["actor"] is None]
-    # what no audit record names stays unknown: a deleted user leaving its groups
-    left = {(c["op"], c["attribute"], c["old"]) for c in unknown}
-    for user in scene.deleted_users:
-        assert ("remove-value", "members", user["id"]) in left or not any(
-            c["old"] == user["id"] for c in changes
+    seen = Counter((c["op"], c["attribute"]) for c in by_rogue)
+    wanted = expected_by_rogue(scene)
+    assert seen == wanted, (
+        f"missing {wanted - seen}, extra {seen - wanted}; not the rogue's: "
+        + repr(
+            [
+                (c["op"], c["attribute"], c["object"]["type"], c["actor"])
+                for c in changes
+                if c["actor"] != rogue
+            ]
         )
+    )
+    assert {c["actor_address"] for c in by_rogue} == {address}
+    others = {c["actor"] for c in changes} - {rogue, None}
+    assert not others, others
+    unknown = {(c["op"], c["attribute"], c["old"]) for c in changes if c["actor"] is None}
+    for user in scene.deleted_users:
+        assert ("remove-value", "members", user["id"]) in unknown, unknown
 
 
 def undo_by_actor(
@@ -205,15 +375,18 @@ def undo_by_actor(
     """``rollback plan --actor`` and ``rollback apply``: the plan and the applied plan."""
     plan = run("rollback", "plan", "--tenant", tenant, "--actor", rogue, "--since", since)
     steps = plan["steps"]
-    assert Counter(step["kind"] for step in steps) == {
-        # the users and both groups (same ids, or anew if gone)
-        "restore": 2 + len(scene.deleted_users),
-        "create": 2,  # the named location, then the policy that uses it
+    kinds = Counter(step["kind"] for step in steps)
+    assert kinds == {
+        "restore": 1 + len(scene.deleted_users),  # the users and the M365 group (same ids)
+        # the named location, then the policy that uses it; the role assignment; the
+        # eligibility
+        "create": 4,
         "patch": len(scene.disabled) + 1,  # accountEnabled, allowInvitesFrom
-        "add-link": 3,  # the removed member; the deleted group's other member and its owner
+        # the members removed; the M365 group's member (its restore brings it back itself)
+        "add-link": len(scene.members) + 1,
         "remove-link": 1,  # the owner added
         "remove-password": 1,  # the client secret added
-    }, [s["description"] for s in steps]
+    }, (kinds, [s["description"] for s in steps if s["kind"] not in ("patch", "restore")])
     order = [(s["kind"], s["dn"]) for s in steps]
     assert order.index(("create", LOCATION_NAME)) < order.index(("create", POLICY_NAME)), (
         "the named location is made before the policy that uses it"
@@ -224,33 +397,152 @@ def undo_by_actor(
     return plan, applied
 
 
-def check_restored(fresh: httpx.Client, scene: Scene) -> None:
-    """A fresh read of the tenant matches the state before, but for the ids of re-created
-    objects, and every reference to those is fixed."""
-    for user in scene.disabled:
-        assert get(fresh, f"/users/{user['id']}?$select=accountEnabled")["accountEnabled"]
-    for user in scene.deleted_users:
-        assert get(fresh, f"/users/{user['id']}")["id"] == user["id"]
-    assert get(fresh, f"/groups/{scene.m365['id']}")["groupTypes"] == ["Unified"]
-    # A security group is not kept in deleted items: it is created anew with its members
-    recreated = by_name(fresh, "/groups", scene.privileged["displayName"])
-    assert recreated["id"] != scene.privileged["id"]
-    assert ids(fresh, f"/groups/{recreated['id']}/members") == scene.before["members"]
-    assert ids(fresh, f"/applications/{scene.app['id']}/owners") == scene.before["owners"]
-    passwords = get(fresh, f"/applications/{scene.app['id']}")["passwordCredentials"]
-    assert passwords == scene.before["passwords"]
-    allowed = get(fresh, "/policies/authorizationPolicy")["allowInvitesFrom"]
-    assert allowed == scene.authorization["allowInvitesFrom"]
-    location, policy = scene.location, scene.policy
-    new_location = by_name(fresh, f"/{CA}/namedLocations", location["displayName"])
-    assert new_location["id"] != location["id"]
-    volatile = {"id", "createdDateTime", "modifiedDateTime", "@odata.context"}
-    assert {k: v for k, v in new_location.items() if k not in volatile} == {
-        k: v for k, v in location.items() if k not in volatile
+# ---- the tenant read as a whole, to compare before and after -----------------------------
+
+GENERIC_VOLATILE = frozenset({"@odata.context", "@odata.etag", "@odata.nextLink"})
+"""Annotations of an answer, not state."""
+RECREATED_VOLATILE = frozenset({"id", "createdDateTime", "modifiedDateTime", "createdUsing"})
+"""What a re-created object has anew: its id and when (and by which request) it was made."""
+SCHEDULE_START = "startDateTime"
+"""A re-created PIM schedule starts when it is requested again (Graph takes the request time)."""
+
+Snapshot = dict[str, dict[str, dict[str, Any]]]
+"""Type key -> object id -> the object as Graph answers it (declared ``$select``, its links)."""
+
+
+def _pages(client: httpx.Client, path: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    url: str | None = path
+    while url is not None:
+        page = get(client, url)
+        found.extend(page.get("value", []))
+        url = page.get("@odata.nextLink")
+    return found
+
+
+def tenant_snapshot(client: httpx.Client) -> Snapshot:
+    """Every Entra type dirguard declares, read with its declared ``$select`` and its links
+    (one relationship read per object), by ``client`` alone: no dirguard code reads it."""
+    from dirguard.catalog.resource_type import GraphSource
+    from dirguard.providers.registry import RESOURCE_TYPES
+
+    snapshot: Snapshot = {}
+    for key, row in RESOURCE_TYPES.items():
+        source = row.source
+        if row.provider != "entra" or not isinstance(source, GraphSource) or not source.app_only:
+            continue
+        select = f"?$select={','.join(source.select)}" if source.select else ""
+        if source.parent is not None:
+            parents = snapshot.get(source.parent, {})
+            paths = [source.collection.replace("{parent}", p) for p in parents]
+        else:
+            paths = [source.collection]
+        objects: dict[str, dict[str, Any]] = {}
+        for path in paths:
+            if source.singleton:
+                items = [get(client, f"/{path}{select}")]
+            else:
+                items = _pages(client, f"/{path}{select}")
+            for item in items:
+                name = str(item.get("id") or path)
+                for link in source.links:
+                    url = f"/{path}/{name}/{link.path}"
+                    answer = client.get(url)
+                    if link.single:
+                        item[link.field] = answer.json().get("id") if answer.is_success else None
+                    else:
+                        assert answer.status_code == 200, (url, answer.text)
+                        values = _pages(client, url)
+                        item[link.field] = sorted(str(v.get("id")) for v in values)
+                objects[name] = item
+        snapshot[key] = objects
+    return snapshot
+
+
+def _identity(key: str, item: dict[str, Any]) -> tuple[Any, ...]:
+    """What names an object that was created anew: the principal, role and scope of an
+    assignment or schedule; else its display name."""
+    if "roleDefinitionId" in item:
+        return (item.get("principalId"), item["roleDefinitionId"], item.get("directoryScopeId"))
+    return (key, item.get("displayName"))
+
+
+def _renamed(text: str, new_ids: dict[str, str]) -> str:
+    for old, new in new_ids.items():
+        text = text.replace(old, new)
+    return text
+
+
+def _mapped(value: Any, new_ids: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return _renamed(value, new_ids)
+    if isinstance(value, list):
+        return [_mapped(v, new_ids) for v in value]
+    if isinstance(value, dict):
+        return {k: _mapped(v, new_ids) for k, v in value.items()}
+    return value
+
+
+def _without(item: dict[str, Any], fields: frozenset[str]) -> dict[str, Any]:
+    kept = {k: v for k, v in item.items() if k not in fields}
+    info = kept.get("scheduleInfo")
+    if "createdDateTime" in fields and isinstance(info, dict):
+        kept["scheduleInfo"] = {k: v for k, v in info.items() if k != SCHEDULE_START}
+    return kept
+
+
+def differences(before: Snapshot, after: Snapshot) -> tuple[list[str], dict[str, str]]:
+    """What differs between two reads of the tenant, but for volatile fields (the catalog's and
+    an answer's annotations) and the ids of objects created anew: an object gone by id whose
+    identity (``_identity``) reappears under a new id is the same object, and every reference
+    to its old id is read as the new one. The differences, and the id map found."""
+    from dirguard.providers.registry import RESOURCE_TYPES
+
+    new_ids: dict[str, str] = {}
+    for key, objects in before.items():
+        later = after.get(key, {})
+        appeared = {_identity(key, later[i]): i for i in later.keys() - objects.keys()}
+        for gone in objects.keys() - later.keys():
+            found = appeared.get(_identity(key, objects[gone]))
+            if found is not None:
+                new_ids[gone] = found
+    found_differences: list[str] = []
+    for key, objects in before.items():
+        row = RESOURCE_TYPES[key]
+        volatile = GENERIC_VOLATILE | row.volatile_fields
+        later = after.get(key, {})
+        for old_id, item in objects.items():
+            new_id = new_ids.get(old_id, old_id)
+            if new_id not in later:
+                found_differences.append(f"{key} {item.get('displayName') or old_id}: gone")
+                continue
+            skip = volatile | (RECREATED_VOLATILE if new_id != old_id else frozenset())
+            then = _without(_mapped(item, new_ids), skip)
+            now = _without(later[new_id], skip)
+            for name in sorted(then.keys() | now.keys()):
+                if then.get(name) != now.get(name):
+                    found_differences.append(
+                        f"{key} {item.get('displayName') or old_id}.{name}: "
+                        f"{then.get(name)!r} -> {now.get(name)!r}"
+                    )
+        for new_id in later.keys() - set(new_ids.values()) - objects.keys():
+            found_differences.append(f"{key} {later[new_id].get('displayName') or new_id}: new")
+    return found_differences, new_ids
+
+
+def check_restored(before: Snapshot, after: Snapshot, scene: Scene) -> dict[str, str]:
+    """A fresh read of the tenant matches the one before the day, but for volatile fields and
+    the ids of re-created objects (every reference to those fixed); the id map."""
+    found, new_ids = differences(before, after)
+    assert not found, "\n".join(found)
+    recreated = {
+        scene.location["id"],
+        scene.policy["id"],
+        scene.role_assignment["id"],
+        scene.eligibility["id"],
     }
-    new_policy = by_name(fresh, f"/{CA}/policies", policy["displayName"])
-    assert new_policy["conditions"]["locations"]["includeLocations"] == [new_location["id"]]
-    users_then = {**policy["conditions"]["users"], "excludeGroups": [recreated["id"]]}
-    assert new_policy["conditions"]["users"] == users_then, "the new group's id, not the old"
-    assert new_policy["state"] == policy["state"]
-    assert new_policy["grantControls"] == policy["grantControls"]
+    assert set(new_ids) == recreated, new_ids
+    # the references: the new policy names the new location
+    policy = after["entra.conditional_access_policy"][new_ids[scene.policy["id"]]]
+    assert policy["conditions"]["locations"]["includeLocations"] == [new_ids[scene.location["id"]]]
+    return new_ids

@@ -1,15 +1,17 @@
-"""A rogue administrator's bad hour in the sandbox tenant, undone by one actor plan.
+"""A rogue administrator's bad day in the sandbox tenant, undone by one actor plan.
 
-The day itself is ``tests/entra/rogue_day.py``: the rogue (the tenant's Global Administrator,
-signed in through the device-code flow) disables users, removes a member from a privileged group,
-adds an owner and a client secret to an application, deletes a conditional access policy together
-with the named location it used, loosens the authorization policy, and deletes users, the group
-the policy excluded and an M365 group. ``dirguard snapshot entra`` took the state before,
-``capture entra`` records the bad hour; plan and apply go through ``dirguard rollback`` over
-HTTPS: the actors come from the directory audit, the plan undoes exactly the rogue's changes
-(what no audit record names, such as a deleted user leaving its groups, stays unknown and out of
-the plan), and a fresh read of the tenant matches the state before, but for the ids of
-re-created objects — and every reference to those is fixed."""
+The day itself is ``tests/entra/rogue_day.py``. The rogue is a user of their own holding the
+Global Administrator role, working through their own application (device-code sign-in): 50 users
+disabled, members removed from a privileged group, an owner and a client secret added to an
+application, a conditional access policy deleted together with the named location it used, a
+role assignment deleted, a PIM eligibility removed, the authorization policy loosened, 10 users
+and an M365 group deleted. ``dirguard snapshot entra`` took the state before, ``capture entra``
+records the day; ``dirguard changes`` names the rogue and the rogue's address for each change
+(from the directory audit; what no audit record names, the deleted users leaving their groups,
+stays unknown and out of the plan); one ``rollback plan --actor`` undoes it and a fresh read of
+the whole tenant (every declared type with its links, by the test's own Graph client) differs
+from the one before only in volatile fields and the ids of re-created objects, every reference
+to those fixed."""
 
 from __future__ import annotations
 
@@ -25,33 +27,38 @@ from tests.fixtures.graph_sandbox import RunningSandbox
 from tests.rollback.accounts import cli_runner
 
 
-def test_one_actor_plan_undoes_the_rogue_admins_bad_hour(
+def test_one_actor_plan_undoes_the_rogue_admins_bad_day(
     graph_sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     info = graph_sandbox.info
     monkeypatch.setenv(SECRET_ENV, info.full_client_secret)
+    domain = info.admin_user_principal_name.split("@", 1)[1]
     with graph_sandbox.client() as admin:
-        scene = rogue_day.set_up(admin, info.graph_base)
+        rogue = rogue_day.make_rogue(admin, domain)
+        scene = rogue_day.set_up(admin, info.graph_base, domain)
+    rogue_client = rogue_user(graph_sandbox, rogue.upn, rogue.password, tool=rogue.tool)
+    with graph_sandbox.client() as admin:
+        before = rogue_day.tenant_snapshot(admin)
 
     run = cli_runner(write_config(graph_sandbox, tmp_path), {SECRET_ENV: info.full_client_secret})
     baseline = run("snapshot", "entra", "--tenant", TENANT)["snapshots"][0]
     assert baseline["objects"] > 0, baseline
     start = utcnow() - timedelta(seconds=1)
 
-    with rogue_user(graph_sandbox) as rogue:
-        rogue_day.play_day(rogue, scene)
+    with rogue_client:
+        rogue_day.play_day(rogue_client, scene)
     captured = run("capture", "entra", "--tenant", TENANT)["captures"][0]
-    assert captured["events"] >= 10, captured
+    assert captured["events"] >= 80, captured
 
-    rogue_upn = info.admin_user_principal_name
     since = start.isoformat()
     changes = run("changes", "--tenant", TENANT, "--since", since)["changes"]
-    rogue_day.check_changes(changes, scene, rogue_upn, "127.0.0.1")
-    plan, _applied = rogue_day.undo_by_actor(run, TENANT, rogue_upn, since, scene)
+    rogue_day.check_changes(changes, scene, rogue.upn, "127.0.0.1")
+    plan, _applied = rogue_day.undo_by_actor(run, TENANT, rogue.upn, since, scene)
     unknown = [c for c in changes if c["actor"] is None]
     assert plan["selection"]["unattributed_left_out"] == len(unknown)
     again = run("rollback", "apply", str(plan["id"]), code=1, as_json=False)
     assert "already applied" in again.output
 
     with graph_sandbox.client() as fresh:
-        rogue_day.check_restored(fresh, scene)
+        after = rogue_day.tenant_snapshot(fresh)
+    rogue_day.check_restored(before, after, scene)

@@ -139,6 +139,10 @@ class GraphCreate:
     generated: tuple[str, ...] = ()
     """Fields history never holds that the writer makes up for the new object (a new user's
     ``passwordProfile``, a random password it must change)."""
+    made_id: str = "id"
+    """The field of Graph's answer that holds the new object's id: a PIM schedule request
+    answers with the request, whose ``targetScheduleId`` is the schedule it made
+    ("unifiedRoleEligibilityScheduleRequest resource type")."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,3 +174,9 @@ class GraphWrites:
     """Fields (and links) directory synchronization owns on an object synchronized from
     on-premises AD (``onPremisesSyncEnabled``): Graph refuses writing them there, so restore
     leaves them to the AD side."""
+    lists_others: Callable[[Mapping[str, Any]], bool] | None = None
+    """For a type whose collection also lists what another type holds (PIM's
+    ``roleAssignmentSchedules`` list every directory role assignment), known to be the same by
+    ``ResourceType.audit_names``: whether this object is only the other's listing (``True``:
+    re-creating the other brings it back) or the other is its listing (``False``: re-creating
+    this one makes the other too). When both were deleted, the plan re-creates one."""

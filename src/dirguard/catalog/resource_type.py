@@ -203,6 +203,10 @@ class ResourceType:
     Restored after the objects themselves."""
     writes: GraphWrites | None = None
     """How Graph wants the type's bodies (Graph types only)."""
+    audit_names: Callable[[Content], tuple[str, ...]] | None = None
+    """Other names an audit record may give an object, from its stored content (a directory
+    role assignment: its role and principal, as Entra's "Remove member from role" names it);
+    ``None``: only its identity and path."""
 
     @cached_property
     def _not_written(self) -> frozenset[str]:

@@ -195,7 +195,7 @@ class EntraStepWriter:
 
     def _create(self, step: Step, creation: Mapping[str, Any], why: str = "") -> StepResult:
         made = self._send(self._resolved(step, creation["request"]))
-        new_id = made.get("id")
+        new_id = made.get(str(creation.get("made_id") or "id"))
         if not new_id:
             return StepResult(status="failed", outcome="Graph answered without the new id")
         self._created = str(new_id)

@@ -20,6 +20,14 @@ What becomes of it, one :class:`~dirguard.core.audit_record.AuditRecord` per cha
   service logs a policy that way) is opened into its top-level properties that differ, so a
   change of ``state`` or ``conditions`` matches.
 
+A role activity ("Add member to role", "Remove member from role", and PIM's "Add eligible
+member to role in PIM completed (permanent)", "Remove member from role in PIM completed"…) names
+no assignment or schedule id, only the role and the principal: it makes one more record, an add
+or delete of the assignment known by :func:`role_holding` of the role's template id (the
+``Role.TemplateId`` property; PIM logs the template as the role target's id) and the principal.
+The directory role assignment and PIM schedule rows give the same name for their objects
+(``audit_names``), so a deleted assignment or removed eligibility is matched to its record.
+
 The actor is the user's UPN, else the application's display name, else its appId; the address
 the user's IP address (an application's records carry none).
 """
@@ -165,6 +173,38 @@ def _member_and_container(activity: str, targets: list[Json]) -> tuple[Json, Jso
     return targets[0], targets[1]
 
 
+ASSIGNED = "assigned"
+"""A role held (a directory role assignment, or PIM's active schedule of it)."""
+ELIGIBLE = "eligible"
+"""A role a principal may activate (PIM's eligibility schedule)."""
+_PRINCIPALS = frozenset({"user", "group", "serviceprincipal"})
+
+
+def role_holding(kind: str, template_id: str, principal_id: str) -> str:
+    """The name by which a role activity and an assignment or schedule know each other."""
+    return f"role-{kind}:{template_id}:{principal_id}".lower()
+
+
+def _role_holding(activity: str, targets: list[Json]) -> tuple[AuditOperation, str] | None:
+    """``(add | delete, role_holding(...))`` of a role activity, else None."""
+    lowered = activity.strip().lower()
+    if " role" not in lowered or not lowered.startswith(("add ", "remove ")):
+        return None
+    role = next((t for t in targets if str(t.get("type") or "").lower() == "role"), None)
+    principal = next((t for t in targets if str(t.get("type") or "").lower() in _PRINCIPALS), None)
+    if role is None or principal is None:
+        return None
+    template = str(role["id"])
+    for prop in role.get("modifiedProperties") or []:
+        if str(prop.get("displayName") or "") == "Role.TemplateId":
+            named = _decoded(prop.get("newValue")) or _decoded(prop.get("oldValue"))
+            if isinstance(named, str) and named:
+                template = named
+    kind = ELIGIBLE if " eligible " in f" {lowered} " else ASSIGNED
+    operation = AuditOperation.ADD if lowered.startswith("add ") else AuditOperation.DELETE
+    return operation, role_holding(kind, template, str(principal["id"]))
+
+
 def records_of(entry: Json) -> list[AuditRecord]:
     """The audit records one directoryAudit makes (see the module docstring); none for a
     failed activity."""
@@ -176,13 +216,18 @@ def records_of(entry: Json) -> list[AuditRecord]:
     common: dict[str, Any] = {
         "timestamp": activity_time(entry),
         "dc": None,
-        "target_dn": "",
         "actor_name": actor,
         "remote_address": address,
         "transaction_id": entry.get("correlationId"),
         "source": SOURCE_NAME,
         "source_id": str(entry.get("id")),
     }
+    holding = _role_holding(activity, targets)
+    held = (
+        []
+        if holding is None
+        else [AuditRecord(operation=holding[0], target_dn=holding[1], **common)]
+    )
     link = _link(activity)
     if link is not None and len(targets) >= 2:
         operation, name = link
@@ -192,15 +237,18 @@ def records_of(entry: Json) -> list[AuditRecord]:
         return [
             AuditRecord(
                 operation=operation,
+                target_dn="",
                 target_guid=str(container["id"]).lower(),
                 attributes=(attribute,),
                 **common,
-            )
+            ),
+            *held,
         ]
     operation = _operation(activity)
-    return [
+    return held + [
         AuditRecord(
             operation=operation,
+            target_dn="",
             target_guid=target_id(target),
             attributes=property_actions(target.get("modifiedProperties") or []),
             **common,

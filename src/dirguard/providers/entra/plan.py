@@ -101,9 +101,12 @@ def _creation(
         if fallback:  # a restore that cannot fall back to creating anew: said when it fails
             return None
         raise EntraPlanningError(f"{obj.label}: {error}") from None
+    writes = obj.resource_type.writes
+    made_id = writes.create.made_id if writes is not None and writes.create is not None else "id"
     return {
         "request": _request(made.request),
         "after": [_request(r) for r in made.after],
+        "made_id": made_id,
     }
 
 
@@ -241,6 +244,41 @@ def _object_drafts(
     return drafts
 
 
+def _one_per_holding(drafts: list[_Draft], objects: Mapping[str, RecordedObject]) -> list[_Draft]:
+    """Of re-creations that are the same thing listed twice (a role assignment and PIM's
+    active schedule of it: the same ``audit_names``), the one whose re-creation brings the
+    other back (``GraphWrites.lists_others``)."""
+    groups: dict[tuple[str, ...], list[tuple[_Draft, RecordedObject]]] = {}
+    for draft in drafts:
+        obj = objects.get(str(draft.step.target.external_id))
+        names = obj.resource_type.audit_names if obj is not None else None
+        if draft.step.op != "create" or obj is None or names is None:
+            continue
+        held = names(obj.last_live or {})
+        if held:
+            groups.setdefault(held, []).append((draft, obj))
+    dropped: set[int] = set()
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        for draft, obj in group:
+            writes = obj.resource_type.writes
+            lists = writes.lists_others if writes is not None else None
+            if lists is None:
+                views_of_other = any(
+                    w is not None
+                    and w.lists_others is not None
+                    and not w.lists_others(o.last_live or {})
+                    for _d, o in group
+                    if (w := o.resource_type.writes) is not None
+                )
+                if views_of_other:
+                    dropped.add(id(draft))
+            elif lists(obj.last_live or {}):
+                dropped.add(id(draft))
+    return [d for d in drafts if id(d) not in dropped]
+
+
 def _with_references(drafts: list[_Draft]) -> tuple[Step, ...]:
     """Order the drafts (restores, re-creations by their references, writes, deletes), swap in
     the produced id for every old id a re-creation replaces, and add the dependencies."""
@@ -311,7 +349,7 @@ def plan_changes(
     drafts: list[_Draft] = []
     for external_id, events in per_object.items():
         drafts.extend(_object_drafts(objects[external_id], events, force))
-    steps = _with_references(drafts)
+    steps = _with_references(_one_per_holding(drafts, objects))
     conflicts = sum(1 for s in steps if s.conflict)
     warnings = (
         (f"{conflicts} value(s) were changed again since; their steps are skipped "

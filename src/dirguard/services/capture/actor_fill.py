@@ -33,10 +33,11 @@ from dirguard.core.actor_correlation import (
     attribute_change,
 )
 from dirguard.core.audit_record import AuditSource, PositionedRecord
+from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.history import SNAPSHOT_CORRELATION_PREFIX
 from dirguard.store.column_types import utcnow
 from dirguard.store.cursors import get_cursor, save_cursor
-from dirguard.store.models import ChangeEvent, DirectoryObject
+from dirguard.store.models import ChangeEvent, DirectoryObject, ObjectVersion
 
 DEFAULT_RETAIN = timedelta(minutes=10)
 DEFAULT_MAX_AGE = timedelta(days=1)
@@ -69,6 +70,35 @@ def dn_histories(
         dns = known[object_id]
         dns.extend(value for value in (new, old) if isinstance(value, str) and value not in dns)
     return {object_id: tuple(dns) for object_id, dns in known.items()}
+
+
+def audit_aliases(
+    session: Session, objects: Iterable[DirectoryObject]
+) -> dict[int, tuple[str, ...]]:
+    """The other names audit records give the objects whose type declares them
+    (``ResourceType.audit_names``, read from each object's newest stored state), in one query."""
+    wanted = {
+        obj.id: row.audit_names
+        for obj in objects
+        if (row := RESOURCE_TYPES.get(obj.resource_type)) is not None
+        and row.audit_names is not None
+    }
+    if not wanted:
+        return {}
+    newest = (
+        select(ObjectVersion.object_id, func.max(ObjectVersion.version).label("version"))
+        .where(ObjectVersion.object_id.in_(list(wanted)))
+        .group_by(ObjectVersion.object_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ObjectVersion.object_id, ObjectVersion.content).join(
+            newest,
+            (ObjectVersion.object_id == newest.c.object_id)
+            & (ObjectVersion.version == newest.c.version),
+        )
+    )
+    return {object_id: wanted[object_id](content or {}) for object_id, content in rows}
 
 
 def change_facts(
@@ -221,7 +251,10 @@ def fill_actors(
         if records
         else []
     )
-    dns = dn_histories(session, (obj for _event, obj in pending))
+    objects = [obj for _event, obj in pending]
+    dns = dn_histories(session, objects)
+    for object_id, names in audit_aliases(session, objects).items():
+        dns[object_id] = (*dns[object_id], *names)
     earliest = previous_changes(session, pending)
     attributions = []
     filled = 0

@@ -15,6 +15,7 @@ from typing import Any
 
 from dirguard.catalog.graph_rules import Body, GraphCreate, GraphWrites, Reference
 from dirguard.catalog.resource_type import GraphSource, ResourceType
+from dirguard.providers.entra.audit_records import ASSIGNED, ELIGIBLE, role_holding
 from dirguard.providers.entra.types.rows import cloud_restore, graph
 
 ROLES_READ = ("guardian.entra.role-assignments.monitor",)
@@ -35,6 +36,27 @@ ROLE_REFERENCES = (
 definition: built-in ones have the same id in every tenant)."""
 
 JUSTIFICATION = "Restored by dirguard from its history"
+
+
+def _first(content: Mapping[str, Any], name: str) -> str | None:
+    value = content.get(name)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return None if value is None else str(value)
+
+
+def role_holding_names(kind: str) -> Callable[[Mapping[str, Any]], tuple[str, ...]]:
+    """What a role activity in the directory audit calls an assignment or schedule of ``kind``:
+    its role (template) and principal (``audit_records.role_holding``)."""
+
+    def names(content: Mapping[str, Any]) -> tuple[str, ...]:
+        role, principal = _first(content, "roleDefinitionId"), _first(content, "principalId")
+        if role is None or principal is None:
+            return ()
+        return (role_holding(kind, role, principal),)
+
+    return names
+
 
 _ROLE_FIELDS = ("id", "principalId", "roleDefinitionId", "directoryScopeId", "appScopeId")
 _SCHEDULE_FIELDS = (
@@ -95,11 +117,22 @@ DIRECTORY_ROLE_ASSIGNMENT = graph(
     write_features=(ROLES_ROLLBACK,),
     restore=cloud_restore(ROLES_ROLLBACK),
     read_only_fields=frozenset({"id"}),
+    audit_names=role_holding_names(ASSIGNED),
 )
 
 
+def _lists_direct_assignment(schedule: Mapping[str, Any]) -> bool:
+    """An active schedule Graph lists for a role assignment made directly (not through a PIM
+    request): it takes the assignment's id and names it in ``createdUsing``
+    ("unifiedRoleAssignmentScheduleInstance resource type": an active assignment "might have
+    been made through PIM assignments and activation requests, or directly through the role
+    assignments API")."""
+    made_by, own = _first(schedule, "createdUsing"), _first(schedule, "id")
+    return made_by is not None and made_by == own
+
+
 def _schedule(
-    *, key: str, title: str, what: str, entity: str, extra: tuple[str, ...]
+    *, key: str, title: str, what: str, entity: str, extra: tuple[str, ...], kind: str
 ) -> ResourceType:
     requests = f"roleManagement/directory/{what}ScheduleRequests"
     return graph(
@@ -116,9 +149,11 @@ def _schedule(
                 path=requests,
                 requires=("principalId", "roleDefinitionId", "directoryScopeId"),
                 wrap=schedule_request("adminAssign"),
+                made_id="targetScheduleId",
             ),
             remove=GraphCreate(path=requests, wrap=schedule_request("adminRemove")),
             references=ROLE_REFERENCES,
+            lists_others=_lists_direct_assignment if kind == ASSIGNED else None,
         ),
         natural_key="principalId",
         read_features=PIM_READ,
@@ -130,6 +165,7 @@ def _schedule(
         ),
         read_only_fields=_SCHEDULE_READ_ONLY & frozenset(_SCHEDULE_FIELDS + extra),
         volatile_fields=frozenset({"modifiedDateTime"}),
+        audit_names=role_holding_names(kind),
     )
 
 
@@ -139,6 +175,7 @@ PIM_ACTIVE_SCHEDULE: ResourceType = _schedule(
     what="roleAssignment",
     entity="unifiedRoleAssignmentSchedule",
     extra=("assignmentType",),
+    kind=ASSIGNED,
 )
 PIM_ELIGIBLE_SCHEDULE: ResourceType = _schedule(
     key="entra.pim_eligible_schedule",
@@ -146,6 +183,7 @@ PIM_ELIGIBLE_SCHEDULE: ResourceType = _schedule(
     what="roleEligibility",
     entity="unifiedRoleEligibilitySchedule",
     extra=(),
+    kind=ELIGIBLE,
 )
 
 ROLE_TYPES: tuple[ResourceType, ...] = (
