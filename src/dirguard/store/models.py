@@ -406,4 +406,5 @@ from dirguard.store import (  # noqa: E402, F401
     models_admin,
     models_alerts,
     models_notifications,
+    models_rules,
 )

@@ -149,6 +149,21 @@ class AdActions:
         found = self._search(self.base, ldap.SCOPE_SUBTREE, query)
         return [self._target(dn, attrs) for dn, attrs in found]
 
+    def scope_search(
+        self, kind: str, base: str | None = None, extra: Sequence[str] = ()
+    ) -> list[Target]:
+        """Every user or group under ``base`` (the whole domain when ``None``), with the
+        ``extra`` attributes besides the usual ones: what a rule's scope reads (``whenChanged``,
+        ``lastLogonTimestamp``…). One unpaged search, as :meth:`search`."""
+        classes = {
+            "user": "(&(objectCategory=person)(objectClass=user))",
+            "group": "(objectClass=group)",
+        }
+        if kind not in classes:
+            raise ActionRefused(f"kind: {kind!r} is not one of {', '.join(classes)}")
+        found = self._search(base or self.base, ldap.SCOPE_SUBTREE, classes[kind], [*READ, *extra])
+        return [self._target(dn, attrs) for dn, attrs in found]
+
     def groups_of(self, sign_in: str) -> frozenset[str]:
         """DNs of every group (nested ones included) the AD account whose userPrincipalName or
         sAMAccountName is ``sign_in`` belongs to; empty when there is no such account."""

@@ -124,6 +124,11 @@ def _entra_actions(runtime: Runtime, tenant_name: str) -> Iterator[Any]:
         yield EntraActions(graph, source=store_source("entra", tenant.name))
 
 
+def directory_actions(runtime: Runtime, directory: str, source: str) -> Any:
+    """The provider's actions on ``source`` (a context manager)."""
+    return _actions(runtime, directory, source)
+
+
 def _actions(runtime: Runtime, directory: str, source: str) -> Any:
     """The provider's actions on ``source`` (a context manager)."""
     if directory == "entra":
@@ -175,7 +180,12 @@ def _check(
 
 
 def _prepare(
-    runtime: Runtime, user: ConsoleUser, request: ActionRequest, actions: Any
+    runtime: Runtime,
+    user: ConsoleUser,
+    request: ActionRequest,
+    actions: Any,
+    *,
+    as_service: bool = False,
 ) -> tuple[ActionPreview, Any]:
     declared = _declared(request.action)
     try:
@@ -194,7 +204,11 @@ def _prepare(
         problem = Problem.PERMISSION if error.refused else Problem.CONFLICT
         raise ServiceError(str(error), problem) from None
     writes = [e.field for e in plan.edits if e.field not in ("memberOf", "distinguishedName")]
-    decision = _check(runtime, user, declared, checked, writes)
+    if as_service:
+        # dirguard's own identity (a rule): no delegation, the rule's scope bounds it
+        decision = Decision(allowed=True, reason="dirguard service identity")
+    else:
+        decision = _check(runtime, user, declared, checked, writes)
     if not decision.allowed:
         raise _refused(decision, user)
     preview = ActionPreview(
@@ -203,24 +217,30 @@ def _prepare(
         target=plan.new_path or plan.path,
         edits=tuple(e.shown() for e in plan.edits),
         notes=plan.notes,
-        allowed_by=tuple(f"{a.role.name} over {a.scope.name}" for a in decision.via),
+        allowed_by=tuple(f"{a.role.name} over {a.scope.name}" for a in decision.via)
+        or ((user.name,) if as_service else ()),
     )
     return preview, plan
 
 
-def preview_action(runtime: Runtime, user: ConsoleUser, request: ActionRequest) -> ActionPreview:
-    """What the action would change, after the delegation check; nothing is written."""
+def preview_action(
+    runtime: Runtime, user: ConsoleUser, request: ActionRequest, *, as_service: bool = False
+) -> ActionPreview:
+    """What the action would change, after the delegation check; nothing is written.
+    ``as_service``: ``user`` is dirguard's own identity (``rule <name>``), not delegated."""
     with _actions(runtime, _declared(request.action).directory, request.source) as actions:
-        return _prepare(runtime, user, request, actions)[0]
+        return _prepare(runtime, user, request, actions, as_service=as_service)[0]
 
 
-def run_action(runtime: Runtime, user: ConsoleUser, request: ActionRequest) -> ActionResult:
+def run_action(
+    runtime: Runtime, user: ConsoleUser, request: ActionRequest, *, as_service: bool = False
+) -> ActionResult:
     """Check, preview again on the live object, write, audit."""
     declared = _declared(request.action)
     audit_target = f"{store_source(declared.directory, request.source)}/{request.target}"
     try:
         with _actions(runtime, declared.directory, request.source) as actions:
-            preview, plan = _prepare(runtime, user, request, actions)
+            preview, plan = _prepare(runtime, user, request, actions, as_service=as_service)
             done = Performed(path=preview.target) if plan.changes_nothing else actions.perform(plan)
     except ServiceError as error:
         outcome = (

@@ -1,0 +1,1 @@
+"""Rules: desired-state automation over AD and Entra (store, engine, schedule)."""

@@ -1,0 +1,1 @@
+"""The embedded scheduler and its job kinds (``jobs.py``)."""
