@@ -177,6 +177,7 @@ def set_up(
         )
     ).json()
     sku = _free_sku(admin, len(to_delete))
+    assert sku is not None, "the sandbox tenant has no licence with enough free units"
     for user in to_delete:
         ok(admin.post(f"/groups/{team['id']}/members/$ref", json=ref(graph_base, user["id"])))
         if sku is not None:
@@ -533,6 +534,14 @@ def differences(before: Snapshot, after: Snapshot) -> tuple[list[str], dict[str,
 def check_restored(before: Snapshot, after: Snapshot, scene: Scene) -> dict[str, str]:
     """A fresh read of the tenant matches the one before the day, but for volatile fields and
     the ids of re-created objects (every reference to those fixed); the id map."""
+    users, groups = before["entra.user"], before["entra.group"]
+    assert all(u["id"] in users for u in scene.disabled + scene.deleted_users)
+    assert set(u["id"] for u in scene.deleted_users) <= set(groups[scene.team["id"]]["members"])
+    if scene.sku is not None:
+        for user in scene.deleted_users:
+            licenses = users[user["id"]]["assignedLicenses"]
+            assert [x["skuId"] for x in licenses] == [scene.sku], licenses
+    assert scene.eligibility["id"] in before["entra.pim_eligible_schedule"]
     found, new_ids = differences(before, after)
     assert not found, "\n".join(found)
     recreated = {

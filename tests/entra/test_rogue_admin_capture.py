@@ -47,6 +47,8 @@ def test_one_actor_plan_undoes_the_rogue_admins_bad_day(
 
     with rogue_client:
         rogue_day.play_day(rogue_client, scene)
+    with graph_sandbox.client() as admin:
+        during = rogue_day.tenant_snapshot(admin)
     captured = run("capture", "entra", "--tenant", TENANT)["captures"][0]
     assert captured["events"] >= 80, captured
 
@@ -62,3 +64,5 @@ def test_one_actor_plan_undoes_the_rogue_admins_bad_day(
     with graph_sandbox.client() as fresh:
         after = rogue_day.tenant_snapshot(fresh)
     rogue_day.check_restored(before, after, scene)
+    # the comparison sees what the rogue did: the state after the day differs from before
+    assert len(rogue_day.differences(before, during)[0]) >= 60
