@@ -33,6 +33,7 @@ from dirguard.store.column_types import utcnow
 from dirguard.store.models import ChangeEvent
 from tests.entra import rogue_day
 from tests.entra.helpers import SECRET_ENV, TENANT, rogue_user, write_config
+from tests.entra.tenant_compare import differences, fresh_state, stored_state
 from tests.fixtures.graph_sandbox import RunningSandbox, start_sandbox
 from tests.rollback.accounts import cli_runner
 
@@ -124,10 +125,12 @@ def test_the_bad_day_under_faults_and_a_mid_capture_410_is_captured_once_and_und
         scene = rogue_day.set_up(admin, info.graph_base, disabled=DISABLED, deleted=DELETED)
     run = cli_runner(write_config(graph_sandbox, tmp_path), {SECRET_ENV: info.full_client_secret})
     rogue_upn = info.admin_user_principal_name
+    rogue = rogue_user(graph_sandbox)  # its tool is registered before the day, not in it
     with dirguard_faults(graph_sandbox) as faults:
-        assert run("snapshot", "entra", "--tenant", TENANT)["snapshots"][0]["objects"] > 0
+        baseline = run("snapshot", "entra", "--tenant", TENANT)["snapshots"][0]
+        assert baseline["objects"] > 0, baseline
         since = (utcnow() - timedelta(seconds=1)).isoformat()
-        with rogue_user(graph_sandbox) as rogue:
+        with rogue:
             rogue_day.play_day(rogue, scene)
         captured = run("capture", "entra", "--tenant", TENANT)["captures"][0]
         changes = run("changes", "--tenant", TENANT, "--since", since)["changes"]
@@ -137,6 +140,11 @@ def test_the_bad_day_under_faults_and_a_mid_capture_410_is_captured_once_and_und
         again = run("capture", "entra", "--tenant", TENANT)["captures"][0]
     with graph_sandbox.client() as fresh:
         rogue_day.check_restored(fresh, scene)
+    store = tmp_path / "store.db"
+    now = fresh_state(graph_sandbox, tmp_path / "fresh")
+    assert differences(stored_state(store), now) == [], "the store holds the tenant as it is"
+    before = stored_state(store, up_to_run=baseline["run_id"])
+    assert differences(before, now) == [], "the day is undone, re-created ids aside"
     assert captured["events"] >= DISABLED + DELETED, captured
     assert after_apply["events"] > 0, "the rollback's own writes are changes to capture"
     assert again["events"] == 0, again

@@ -144,8 +144,10 @@ def from_delta_entry(
             content=content,
             links_given=frozenset(given),
         )
+    # a property given as null or as an empty collection (the last client secret removed:
+    # ``"passwordCredentials": []``) holds nothing now; normalization leaves both out
     cleared = frozenset(
-        k for k, v in item.items() if v is None and "@" not in k and k not in content
+        k for k, v in item.items() if v in (None, []) and "@" not in k and k not in content
     )
     return GraphChange(
         external_id=store_id(row, object_id, item),
