@@ -20,6 +20,7 @@ from dirguard_sandbox import (
     routes_admin_units,
     routes_agreements,
     routes_auth_methods,
+    routes_calendar,
     routes_contacts_invitations,
     routes_deleted_items,
     routes_delta_extras,
@@ -75,6 +76,7 @@ ROUTE_MODULES = (
     routes_delta_extras,
     routes_mail_signins,
     routes_devices,
+    routes_calendar,
 )
 """Imported for their ``@handles`` registrations."""
 

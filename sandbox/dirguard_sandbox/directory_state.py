@@ -140,6 +140,8 @@ class DirectoryState:
     sign_in_log: list[Json] = field(default_factory=list)
     """auditLogs/signIns entries, oldest first."""
     outbox: list[Json] = field(default_factory=list)
+    events: dict[str, dict[str, Json]] = field(default_factory=dict)
+    """Each user's calendar events by event id (routes_calendar)."""
     mailbox_permissions: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     """Exchange recipient rights (``mailbox_rights``): mailbox user id -> trustee user id ->
     ``SendAs`` / ``SendOnBehalf``."""

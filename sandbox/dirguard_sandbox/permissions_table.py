@@ -331,6 +331,10 @@ from dirguard_sandbox.permissions_devices import (  # noqa: E402
 )
 from dirguard_sandbox.permissions_pim import PIM_ENDPOINTS, PIM_PERMISSIONS  # noqa: E402
 from dirguard_sandbox.permissions_recovery import RECOVERY_ENDPOINTS  # noqa: E402
+from dirguard_sandbox.permissions_calendar import (  # noqa: E402
+    CALENDAR_ENDPOINTS,
+    CALENDAR_PERMISSIONS,
+)
 
 _MORE_PERMISSIONS = (
     POLICIES_PERMISSIONS
@@ -340,6 +344,7 @@ _MORE_PERMISSIONS = (
     + GUARDIAN_PERMISSIONS
     + AGREEMENT_PERMISSIONS
     + DEVICES_PERMISSIONS
+    + CALENDAR_PERMISSIONS
 )
 APPLICATION_PERMISSIONS += _MORE_PERMISSIONS
 PERMISSIONS_BY_VALUE.update({permission.value: permission for permission in _MORE_PERMISSIONS})
@@ -356,5 +361,6 @@ ENDPOINTS += (
     + GUARDIAN_READ_ENDPOINTS
     + AGREEMENT_ENDPOINTS
     + DEVICES_ENDPOINTS
+    + CALENDAR_ENDPOINTS
 )
 __all__ = ["APPLICATION_PERMISSIONS", "BETA_ENDPOINTS", "ENDPOINTS", "READ_ONLY_PERMISSIONS"]

@@ -45,7 +45,6 @@ to = "manager"
 [[actions]]
 do = "notify"
 to = "manager"
-from = "it@contoso.com"
 subject = "$displayName has left"
 body = "Their meetings are now yours."
 """

@@ -1,9 +1,8 @@
 """What a rule does besides web actions: e-mail someone, call a webhook, cancel or hand over the
 user's future meetings.
 
-Mail goes through a :class:`Notifier`. Until the notification service (templates, retries,
-delivery report) is there, :class:`GraphMailNotifier` sends one message with Graph
-``users/{sender}/sendMail`` from the mailbox the action names (``from``) — the same call.
+Mail goes through the notification service (``services/notifications``: a template, the
+``[notifications]`` sender mailbox, Graph ``sendMail``, retries and the outbox).
 
 Meetings use Microsoft Graph's calendar on the user's mailbox: ``GET users/{id}/events``, then
 for each future meeting the user organizes, ``POST …/events/{id}/cancel`` (the organizer cancels:
@@ -18,46 +17,13 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from dirguard.core.delegation import Target
 from dirguard.core.rules_match import parse_time
 from dirguard.providers.base import SourceError
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.runtime import Runtime, choose_entra_tenant
-
-
-class Notifier(Protocol):
-    def send(
-        self, *, tenant: str | None, sender: str, to: Sequence[str], subject: str, body: str
-    ) -> None: ...
-
-
-class GraphMailNotifier:
-    """One message through Graph ``sendMail`` from ``sender``'s mailbox (``Mail.Send``)."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-
-    def send(
-        self, *, tenant: str | None, sender: str, to: Sequence[str], subject: str, body: str
-    ) -> None:
-        from dirguard.providers.entra.graph_client import GraphError
-
-        config = choose_entra_tenant(self.runtime.config, tenant)
-        message = {
-            "message": {
-                "subject": subject,
-                "body": {"contentType": "Text", "content": body},
-                "toRecipients": [{"emailAddress": {"address": a}} for a in to],
-            },
-            "saveToSentItems": True,
-        }
-        with self.runtime.open_entra(config) as graph:
-            try:
-                graph.request("POST", f"users/{sender}/sendMail", json=message)
-            except GraphError as error:
-                raise ServiceError(f"sending mail as {sender}: {error}", Problem.CONFLICT) from None
 
 
 def render(template: str, target: Target, extra: Mapping[str, str]) -> str:

@@ -179,12 +179,14 @@ class _Run:
             if self.dry_run:
                 change.status = "would-change"
                 return change
-            sender = p.get("from")
-            if not sender:
-                raise ServiceError("'notify' needs 'from' (the mailbox it is sent from)")
+            from dirguard.services.notifications.outbox import notify
+
             body = effects.render(str(p.get("body") or ""), target, extra)
-            notifier = effects.GraphMailNotifier(self.runtime)
-            notifier.send(tenant=tenant, sender=str(sender), to=to, subject=subject, body=body)
+            context = {"subject": subject, "lines": body.splitlines(), **extra}
+            delivery = notify(self.runtime, str(p.get("template") or "message"), context, to)
+            if delivery.status == "failed":
+                raise ServiceError(f"mail to {', '.join(to)} failed: {delivery.error}")
+            change.notes = [f"notification {delivery.id}: {delivery.status}"]
             change.status = "changed"
             change.audit_id = self._audit("rules.notify", f"mail:{','.join(to)}", change)
             return change
