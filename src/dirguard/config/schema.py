@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from dirguard.catalog.permission_model import Mode, Service
 from dirguard.catalog.resource_type import Partition
+from dirguard.config.approvals_schema import ApprovalsConfig
 from dirguard.config.clouds import cloud_mismatch
 from dirguard.config.credential_ref import CredentialRef
 from dirguard.config.notifications_schema import NotificationsConfig
@@ -384,6 +385,7 @@ class Config(_Strict):
     web: WebConfig = Field(default_factory=WebConfig)
     threats: ThreatsConfig = Field(default_factory=ThreatsConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

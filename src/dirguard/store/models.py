@@ -317,6 +317,7 @@ TABLES = (
     "consent_checks",
     "plan_approvals",
     "notifications",
+    "approval_requests",
 )
 """The store's tables, in the order ``dirguard db status`` lists them."""
 
@@ -388,15 +389,26 @@ class ConsentCheck(Base):
 
 
 class PlanApproval(Base):
-    """A second person's approval of a plan (four-eyes), required before apply when configured."""
+    """One person's decision on something that waits for approval: a rollback plan (four-eyes,
+    ``plan_id``) or an approval request for a web action (``request_id``,
+    ``store/models_approvals.py``); each person decides once."""
 
     __tablename__ = "plan_approvals"
-    __table_args__ = (UniqueConstraint("plan_id", "approved_by"),)
+    __table_args__ = (
+        UniqueConstraint("plan_id", "approved_by"),
+        UniqueConstraint("request_id", "approved_by"),
+        CheckConstraint("decision IN ('approve', 'reject')", name="decision"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    plan_id: Mapped[int] = mapped_column(ForeignKey("restore_plans.id", ondelete="CASCADE"))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("restore_plans.id", ondelete="CASCADE"))
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("approval_requests.id", ondelete="CASCADE")
+    )
     approved_by: Mapped[str] = mapped_column(String(255))
+    """Who decided (approved, or rejected: ``decision``)."""
     approved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision: Mapped[str] = mapped_column(String(16), default="approve")
     note: Mapped[str | None] = mapped_column(Text)
 
 
@@ -405,6 +417,7 @@ from dirguard.store import (  # noqa: E402, F401
     console_models,
     models_admin,
     models_alerts,
+    models_approvals,
     models_notifications,
     models_rules,
 )

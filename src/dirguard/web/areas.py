@@ -16,6 +16,7 @@ from dirguard.web.api import accounts as accounts_api
 from dirguard.web.api import admin_actions as admin_actions_api
 from dirguard.web.api import admin_delegation as admin_delegation_api
 from dirguard.web.api import alerts as alerts_api
+from dirguard.web.api import approvals as approvals_api
 from dirguard.web.api import changes as changes_api
 from dirguard.web.api import objects as objects_api
 from dirguard.web.api import reports as reports_api
@@ -28,6 +29,7 @@ from dirguard.web.pages import admin_accounts as admin_accounts_pages
 from dirguard.web.pages import admin_actions as admin_actions_pages
 from dirguard.web.pages import admin_delegation as admin_delegation_pages
 from dirguard.web.pages import alerts as alerts_pages
+from dirguard.web.pages import approvals as approvals_pages
 from dirguard.web.pages import changes as changes_pages
 from dirguard.web.pages import home as home_pages
 from dirguard.web.pages import objects as objects_pages
@@ -91,6 +93,12 @@ AREAS: tuple[Area, ...] = (
         api=admin_actions_api.router,
         pages=admin_actions_pages.router,
         nav=(NavItem(label="Administration", path="/admin"),),
+    ),
+    Area(
+        name="approvals",
+        api=approvals_api.router,
+        pages=approvals_pages.router,
+        nav=(NavItem(label="Approvals", path="/approvals"),),
     ),
     Area(
         name="delegation",

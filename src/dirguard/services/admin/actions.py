@@ -28,6 +28,8 @@ from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.runtime import Runtime, choose_entra_tenant
 from dirguard.store.audit import AuditOutcome, record_audit
 
+DENIED = AuditOutcome.DENIED
+
 
 @dataclass(frozen=True, kw_only=True)
 class ActionRequest:
@@ -41,6 +43,9 @@ class ActionRequest:
     """The object (DN, sAMAccountName, UPN); for a create, the OU it is created in."""
     params: Mapping[str, Any] = field(default_factory=dict)
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    approval: Mapping[str, Any] | None = None
+    """Set only by ``services/approvals`` when an approved request runs: its id and approvers
+    (recorded with the execution). An action a policy covers is refused without it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -238,6 +243,11 @@ def run_action(
     """Check, preview again on the live object, write, audit."""
     declared = _declared(request.action)
     audit_target = f"{store_source(declared.directory, request.source)}/{request.target}"
+    policy = runtime.config.approvals.policy_for(declared.key)
+    if policy is not None and request.approval is None:
+        message = f"{declared.key} needs approval (policy {policy.name!r}): submit it for approval"
+        _audit(runtime, user, declared, audit_target, request, {"error": message}, DENIED)
+        raise ServiceError(message, Problem.CONFLICT)
     try:
         with _actions(runtime, declared.directory, request.source) as actions:
             preview, plan = _prepare(runtime, user, request, actions, as_service=as_service)
@@ -270,6 +280,7 @@ def run_action(
             "edits": list(preview.edits),
             "notes": list(preview.notes),
             "allowed_by": list(preview.allowed_by),
+            **({"approval": dict(request.approval)} if request.approval else {}),
         },
         AuditOutcome.SUCCEEDED,
     )

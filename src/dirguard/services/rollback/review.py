@@ -158,7 +158,8 @@ def list_plans(
                     PlanApproval.plan_id.in_(ids)
                 )
             ):
-                approved.setdefault(plan_id, []).append(who)
+                if plan_id is not None:  # always, as the query asked for these plans
+                    approved.setdefault(plan_id, []).append(who)
         return [
             PlanSummary(
                 id=p.id,

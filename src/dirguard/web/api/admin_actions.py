@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from dirguard.catalog.admin_actions import ACTIONS_BY_KEY, ADMIN_ACTIONS
 from dirguard.core.delegation import ConsoleUser, Trustee
@@ -23,7 +24,6 @@ from dirguard.services.admin.actions import (
     ActionRequest,
     list_objects,
     preview_action,
-    run_action,
 )
 from dirguard.services.console.roles import Principal
 from dirguard.services.errors import Problem, ServiceError
@@ -66,6 +66,9 @@ class ActionBody(BaseModel):
     source: str = Field(description="The AD domain's (or tenant's) configured name")
     target: str = Field(description="The object: DN, sAMAccountName or UPN; for a create, the OU")
     params: dict[str, Any] = Field(default_factory=dict)
+    reason: str | None = Field(
+        default=None, max_length=2000, description="Why (shown to approvers when it needs approval)"
+    )
 
 
 class PreviewOut(BaseModel):
@@ -153,12 +156,20 @@ async def preview(key: str, body: ActionBody, request: Request, who: Viewer) -> 
     return PreviewOut(**result.as_dict())
 
 
-@router.post("/admin/actions/{key}", summary="Run the action as dirguard's service account")
-async def run(key: str, body: ActionBody, request: Request, who: Viewer) -> ResultOut:
+@router.post(
+    "/admin/actions/{key}",
+    summary="Run the action as dirguard's service account (202: filed for approval)",
+    response_model=None,
+)
+async def run(key: str, body: ActionBody, request: Request, who: Viewer) -> ResultOut | Response:
+    from dirguard.services.approvals.requests import submit
+
     runtime = acting_runtime(request, who)
     made = _request(key, body, request)
-    result = await run_in_threadpool(run_action, runtime, console_user(who), made)
-    return ResultOut(**result.as_dict())
+    done = await run_in_threadpool(submit, runtime, console_user(who), made, body.reason)
+    if done.result is None:
+        return JSONResponse({"approval": done.request}, status_code=202)
+    return ResultOut(**done.result.as_dict())
 
 
 @router.get("/admin/objects", summary="The users or groups the caller's delegation holds")

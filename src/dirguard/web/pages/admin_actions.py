@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from dirguard.catalog.admin_actions import ACTIONS_BY_KEY, AdminAction, Risk
 from dirguard.services.admin.action_inputs import params_from_form
@@ -27,7 +27,6 @@ from dirguard.services.admin.actions import (
     ListedObject,
     list_objects,
     preview_action,
-    run_action,
 )
 from dirguard.services.admin.tenant_facts import tenant_facts
 from dirguard.services.console.roles import Role
@@ -213,6 +212,7 @@ async def preview(request: Request, who: Viewer) -> Response:
         pending=key,
         source=source,
         confirm_name=declared.risk is Risk.DESTRUCTIVE,
+        approval=acting_runtime(request, who).config.approvals.policy_for(declared.key),
     )
 
 
@@ -222,7 +222,10 @@ async def confirm(
     who: Viewer,
     pending: Annotated[str, Form(max_length=64)],
     typed_name: Annotated[str, Form(max_length=1024)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    from dirguard.services.approvals.requests import submit
+
     session = browser_session(request)
     try:
         made = _pending(request).take(pending, session.id_hash if session else "", who.name)
@@ -234,12 +237,15 @@ async def confirm(
                 f"{declared.title} needs the object's name typed to confirm: {made.target}",
                 Problem.CONFLICT,
             )
-        result = await run_in_threadpool(
-            run_action, acting_runtime(request, who), console_user(who), made
+        done = await run_in_threadpool(
+            submit, acting_runtime(request, who), console_user(who), made, reason or None
         )
     except ServiceError as failure:
         status = 403 if failure.problem is Problem.PERMISSION else 409
         return render(
             request, "admin/result.html", status_code=status, result=None, error=failure.message
         )
-    return render(request, "admin/result.html", result=result, error=None)
+    if done.result is None:  # filed for approval
+        filed = done.request or {}
+        return RedirectResponse(f"/approvals/{filed.get('id')}", status_code=303)
+    return render(request, "admin/result.html", result=done.result, error=None)
