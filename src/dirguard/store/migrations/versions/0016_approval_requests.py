@@ -1,8 +1,8 @@
 """Approval requests for web actions (``store/models_approvals.py``); ``plan_approvals`` holds
 their decisions too: ``request_id``, ``decision`` (approve / reject), ``plan_id`` now optional.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-03
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 from dirguard.store.column_types import StoredJson, UtcDateTime
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
