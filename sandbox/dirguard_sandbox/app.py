@@ -35,6 +35,7 @@ from dirguard_sandbox import (
     routes_pim_policies,
     routes_policies,
     routes_relationships,
+    routes_reports,
     routes_tenant_settings,
     routes_users,
 )
@@ -75,6 +76,7 @@ ROUTE_MODULES = (
     routes_contacts_invitations,
     routes_delta_extras,
     routes_mail_signins,
+    routes_reports,
     routes_devices,
     routes_calendar,
 )
@@ -166,6 +168,7 @@ def build_app(
     )
     routes += guard.faults.routes()
     routes += routes_mail_signins.outbox_routes(state, admin_key)
+    routes += routes_reports.download_routes(state)
     routes += routes_contacts_invitations.redemption_routes(state, admin_key)
     served = [(e, version) for e in ENDPOINTS for version in GRAPH_VERSIONS]
     served += [(endpoint, "beta") for endpoint in BETA_ENDPOINTS]

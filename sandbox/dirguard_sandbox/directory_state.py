@@ -150,6 +150,11 @@ class DirectoryState:
     mail_rate_limit: int = 10000
     """Graph requests one application may make to one mailbox per ``mail_rate_window``."""
     mail_rate_window: float = 600.0
+    usage_activity: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Microsoft 365 usage (``routes_reports``): user id -> product (``Exchange``, ``OneDrive``,
+    ``SharePoint``, ``Skype For Business``, ``Yammer``, ``Teams``) -> last activity date."""
+    report_downloads: dict[str, str] = field(default_factory=dict)
+    """Preauthenticated report download tokens -> the CSV they serve."""
     devices: dict[str, Json] = field(default_factory=dict)
     """Entra devices by object id (``seed_devices``)."""
     managed_devices: dict[str, Json] = field(default_factory=dict)

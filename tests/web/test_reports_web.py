@@ -100,3 +100,15 @@ def test_bad_input_is_named(web_client) -> None:  # type: ignore[no-untyped-def]
     assert viewer.get("/api/v1/reports/guests?format=pdf").status_code == 422
     page = viewer.get("/reports/stale-devices?days=soon")
     assert "days must be a whole number" in page.text
+
+
+def test_service_adoption_is_drawn_as_an_svg_chart(web_client) -> None:  # type: ignore[no-untyped-def]
+    viewer = web_client(role="viewer")
+    page = viewer.get("/reports/service-adoption?days=30")
+    assert page.status_code == 200, page.text
+    svg = page.text[page.text.index("<svg") : page.text.index("</svg>")]
+    # one group per service, two bars each (licensed, active), labelled for screen readers
+    for service in ("Exchange", "OneDrive", "SharePoint", "Teams"):
+        assert f"<title>{service}: Licensed " in svg and f"<title>{service}: Active " in svg
+    assert "<script" not in svg and "http://www.w3.org/2000/svg" in svg
+    assert 'class="series-0"' in svg and 'class="series-1"' in svg

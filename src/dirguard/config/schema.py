@@ -19,6 +19,7 @@ from dirguard.config.clouds import cloud_mismatch
 from dirguard.config.credential_ref import CredentialRef
 from dirguard.config.notifications_schema import NotificationsConfig
 from dirguard.config.paths import config_dir, data_dir, default_store_url
+from dirguard.config.reports_schema import ReportsConfig
 from dirguard.config.threats_schema import ThreatsConfig
 
 SECRET_FIELDS = frozenset(
@@ -386,6 +387,7 @@ class Config(_Strict):
     threats: ThreatsConfig = Field(default_factory=ThreatsConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

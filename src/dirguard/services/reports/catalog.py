@@ -37,6 +37,20 @@ class Report:
     """The default of its ``days`` parameter; ``None``: it takes none."""
     days_help: str = ""
     feature: str = FEATURE
+    chart: Chart | None = None
+    """How the console draws it, when people would rather look than read."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Chart:
+    """A horizontal bar chart: one group of bars per value of ``label`` — per row (``values``:
+    the numeric columns drawn), or, with ``count_by``, the rows counted per label and split by
+    that boolean column (true and false bars)."""
+
+    label: str
+    values: tuple[Column, ...] = ()
+    count_by: Column | None = None
+    count_titles: tuple[str, str] = ("yes", "no")
 
 
 def _cols(*pairs: tuple[str, str]) -> tuple[Column, ...]:
@@ -135,6 +149,54 @@ REPORTS: tuple[Report, ...] = (
         ),
         days=30,
         days_help="Expiring within this many days",
+    ),
+)
+
+
+_USAGE = "Directory.Read.All", "AuditLog.Read.All", "Reports.Read.All"
+REPORTS += (
+    Report(
+        key="license-optimization",
+        title="License Optimization",
+        description="Every assigned license with its user's last Microsoft 365 activity (usage"
+        " reports) and last sign-in: in use, or unused within the period and worth reclaiming.",
+        permissions=_USAGE,
+        columns=_cols(
+            ("sku", "License (SKU)"),
+            *_USER,
+            ("account_enabled", "Enabled"),
+            ("last_successful_sign_in", "Last successful sign-in"),
+            ("last_activity", "Last activity"),
+            ("days_inactive", "Days inactive"),
+            ("in_use", "In use"),
+        ),
+        days=30,
+        days_help="Period in days (7, 30, 90 or 180)",
+        chart=Chart(
+            label="sku",
+            count_by=Column(key="in_use", title="In use"),
+            count_titles=("in use", "unused"),
+        ),
+    ),
+    Report(
+        key="service-adoption",
+        title="Service Adoption",
+        description="Per Microsoft 365 service: the users licensed for it and those active in it"
+        " within the period (usage reports).",
+        permissions=("Reports.Read.All",),
+        columns=_cols(
+            ("service", "Service"),
+            ("licensed_users", "Licensed users"),
+            ("active_users", "Active users"),
+            ("inactive_users", "Inactive licensed users"),
+            ("adoption_percent", "Adoption %"),
+        ),
+        days=30,
+        days_help="Period in days (7, 30, 90 or 180)",
+        chart=Chart(
+            label="service",
+            values=_cols(("licensed_users", "Licensed"), ("active_users", "Active")),
+        ),
     ),
 )
 

@@ -180,3 +180,12 @@ BUILDERS: dict[str, Builder] = {
     "privileged-roles": privileged_roles,
     "expiring-credentials": expiring_credentials,
 }
+
+
+def _usage_builders() -> dict[str, Builder]:
+    from dirguard.services.reports.usage_reports import license_optimization, service_adoption
+
+    return {"license-optimization": license_optimization, "service-adoption": service_adoption}
+
+
+BUILDERS.update(_usage_builders())

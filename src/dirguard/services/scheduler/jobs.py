@@ -64,6 +64,7 @@ def forget_job_kind(name: str) -> None:
 
 def job_kinds() -> dict[str, JobKind]:
     """Every registered kind (the rules' kind registers itself on first use)."""
+    from dirguard.services.reports import scheduled as _reports  # noqa: F401 - report, approvals
     from dirguard.services.rules import scheduled  # noqa: F401 - registers the "rule" kind
 
     return dict(_KINDS)

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 
 from dirguard.services.errors import ServiceError
 from dirguard.services.reports.catalog import REPORTS, ReportInputError, find_report
+from dirguard.services.reports.charts import chart_data
 from dirguard.services.reports.run import ReportResult, run_report
 from dirguard.web.access import Viewer
 from dirguard.web.context import acting_runtime
@@ -62,4 +63,5 @@ async def report_page(
         days=days if days is not None else report.days,
         tenant=tenant or "",
         links=links,
+        chart=chart_data(report, result.rows) if result else None,
     )
