@@ -112,3 +112,45 @@ def test_service_adoption_is_drawn_as_an_svg_chart(web_client) -> None:  # type:
         assert f"<title>{service}: Licensed " in svg and f"<title>{service}: Active " in svg
     assert "<script" not in svg and "http://www.w3.org/2000/svg" in svg
     assert 'class="series-0"' in svg and 'class="series-1"' in svg
+
+
+def test_a_users_page_shows_their_onedrive(  # type: ignore[no-untyped-def]
+    web_client, web_runtime: Runtime, report_tenant: RunningSandbox
+) -> None:
+    """The user page's OneDrive address is Graph's users/{id}/drive webUrl, read live; a user
+    without a OneDrive (no SharePoint plan) is said to have none."""
+    from dirguard.store.models import DirectoryObject
+    from tests.entra.helpers import SOURCE
+
+    state = report_tenant.state
+    e3 = next(
+        s["skuId"] for s in state.subscribed_skus.values() if s["skuPartNumber"] == "ENTERPRISEPACK"
+    )
+    users = list(state.users.values())
+    with_drive = next(
+        u for u in users if any(a["skuId"] == e3 for a in u.get("assignedLicenses") or [])
+    )
+    without = next(u for u in users if not u.get("assignedLicenses"))
+    ids = {}
+    with web_runtime.sessions.begin() as session:
+        for user in (with_drive, without):
+            row = DirectoryObject(
+                source=SOURCE,
+                resource_type="entra.user",
+                external_id=user["id"],
+                natural_key=user["userPrincipalName"],
+            )
+            session.add(row)
+            session.flush()
+            ids[user["id"]] = row.id
+    with report_tenant.client() as graph:
+        drive = graph.get(f"/users/{with_drive['id']}/drive").json()
+    assert (
+        drive["webUrl"].startswith("https://") and "-my.sharepoint.com/personal/" in drive["webUrl"]
+    )
+    viewer = web_client(role="viewer")
+    page = viewer.get(f"/objects/{ids[with_drive['id']]}")
+    assert page.status_code == 200, page.text
+    assert f'<a href="{drive["webUrl"]}"' in page.text
+    page = viewer.get(f"/objects/{ids[without['id']]}")
+    assert 'id="onedrive">no OneDrive' in page.text

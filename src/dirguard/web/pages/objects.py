@@ -43,6 +43,11 @@ def object_page(
     view = console_history.object_page(
         runtime, object_id, when, history_cursor=cursor, history_limit=25
     )
+    onedrive = None
+    if view.object.resource_type == "entra.user" and not view.object.deleted:
+        from dirguard.services.reports.onedrive import onedrive_of
+
+        onedrive = onedrive_of(runtime, view.object.source, view.object.external_id)
     return render(
         request,
         "objects/view.html",
@@ -53,6 +58,7 @@ def object_page(
         rows=[render_row(r) for r in view.history.rows],
         at=at,
         now=runtime.clock().strftime("%Y-%m-%dT%H:%M:%S"),
+        onedrive=onedrive,
     )
 
 
