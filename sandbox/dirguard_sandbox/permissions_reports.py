@@ -1,8 +1,10 @@
-"""Usage reports and OneDrive: the operations and the permissions Microsoft's pages accept.
+"""Usage reports, people and OneDrive: the operations and the permissions Microsoft's pages accept.
 
 - "reportRoot: getOffice365ActiveUserDetail"
   (https://learn.microsoft.com/graph/api/reportroot-getoffice365activeuserdetail):
   Reports.Read.All (delegated and application).
+- "List people" (https://learn.microsoft.com/graph/api/user-list-people): People.Read
+  (delegated), People.Read.All (delegated and application); ``/me/people`` needs a user.
 - "Get drive" (https://learn.microsoft.com/graph/api/drive-get), ``/users/{id}/drive``:
   Files.Read.All, Files.ReadWrite.All, Sites.Read.All, Sites.ReadWrite.All (application).
 
@@ -20,6 +22,11 @@ REPORTS_PERMISSIONS: tuple[AppPermission, ...] = (
         display_name="Read all usage reports",
     ),
     AppPermission(
+        value="People.Read.All",
+        id="b528084d-ad10-4598-8b93-929746b4d7d6",
+        display_name="Read all users' relevant people lists",
+    ),
+    AppPermission(
         value="Files.Read.All",
         id="01d4889c-1287-42c6-ac1f-5d1e02578ef6",
         display_name="Read files in all site collections",
@@ -27,6 +34,17 @@ REPORTS_PERMISSIONS: tuple[AppPermission, ...] = (
 )
 
 REPORTS_ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        method="GET",
+        template="/me/people",
+        permissions=("People.Read", "People.Read.All"),
+        delegated_only=True,
+    ),
+    Endpoint(
+        method="GET",
+        template="/users/{user-id}/people",
+        permissions=("People.Read", "People.Read.All"),
+    ),
     Endpoint(
         method="GET",
         template="/reports/getOffice365ActiveUserDetail(period='{period}')",

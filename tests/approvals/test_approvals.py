@@ -261,3 +261,34 @@ def test_policies_are_checked_when_the_configuration_loads() -> None:
         )
     with pytest.raises(ValueError, match="name approvers, groups or manager"):
         ApprovalPolicy(name="p", actions=["entra.user.suspend"])
+
+
+def test_people_the_requester_works_with_are_suggested_first(
+    graph_sandbox: RunningSandbox, setup: tuple[Runtime, str, str]
+) -> None:
+    """Graph's users/{id}/people (here, as in Graph, the manager first) ranks the eligible
+    approvers; /me/people needs a signed-in user."""
+    runtime, leaver, _ = setup
+    state = graph_sandbox.state
+    requester = next(u for u, m in state.managers.items() if u != leaver and m in state.users)
+    boss = state.users[state.managers[requester]]
+    with graph_sandbox.client() as graph:
+        people = graph.get(f"/users/{requester}/people", params={"$top": "3"}).json()["value"]
+        assert people[0]["userPrincipalName"] == boss["userPrincipalName"]
+        assert people[0]["personType"] == {"class": "Person", "subclass": "OrganizationUser"}
+        assert len(people) <= 3
+        assert graph.get("/me/people").status_code == 403  # an application is nobody's "me"
+    upn = state.users[requester]["userPrincipalName"]
+    assign(runtime, "Leavers desk", "Europe", "user", upn)
+    policy = runtime.config.approvals.policies[0].model_copy(
+        update={"approvers": [CISO.name, boss["userPrincipalName"]], "manager": False}
+    )
+    runtime = replace(
+        runtime,
+        config=runtime.config.model_copy(
+            update={"approvals": ApprovalsConfig(console_url=CONSOLE, policies=[policy])}
+        ),
+    )
+    filed = submit(runtime, ConsoleUser(name=upn), _suspend(leaver))
+    assert filed.request is not None
+    assert filed.request["preview"]["suggested_approvers"] == [boss["userPrincipalName"]]

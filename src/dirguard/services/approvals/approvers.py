@@ -88,3 +88,36 @@ def group_addresses(runtime: Runtime, groups: list[str]) -> list[str]:
                 if address and address not in found:
                     found.append(str(address))
     return found
+
+
+def suggested(
+    runtime: Runtime, requester: str, approvers: list[str], groups: list[str]
+) -> list[str]:
+    """Of the eligible approvers, those the requester works with most, most relevant first —
+    Graph's ``users/{requester}/people`` (relevance from communication and collaboration; the
+    application permission is People.Read.All, People.Read being delegated only). Empty when
+    the requester is no user of the tenant or the list cannot be read: a suggestion, never a
+    condition."""
+    tenants = runtime.config.entra.tenants
+    if not tenants:
+        return []
+    try:
+        tenant = choose_entra_tenant(runtime.config, runtime.config.notifications.tenant)
+        with runtime.open_entra(tenant) as graph:
+            people = graph.request(
+                "GET",
+                f"users/{requester}/people",
+                params={"$top": "25", "$select": "userPrincipalName,scoredEmailAddresses"},
+            ).json()["value"]
+        members = {a.casefold() for a in group_addresses(runtime, groups)}
+    except (GraphError, ServiceError, KeyError):
+        return []
+    named = {a.casefold() for a in approvers}
+    found: list[str] = []
+    for person in people:
+        names = {str(person.get("userPrincipalName") or "").casefold()} | {
+            str(e.get("address") or "").casefold() for e in person.get("scoredEmailAddresses", [])
+        }
+        if names & (named | members):
+            found.append(str(person.get("userPrincipalName")))
+    return found

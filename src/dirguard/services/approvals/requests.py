@@ -30,7 +30,7 @@ from dirguard.services.admin.actions import (
     preview_action,
     run_action,
 )
-from dirguard.services.approvals.approvers import eligible, group_addresses
+from dirguard.services.approvals.approvers import eligible, group_addresses, suggested
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.runtime import Runtime
 from dirguard.store.audit import SELF, AuditOutcome, record_audit
@@ -149,7 +149,12 @@ def submit(
             source=request.source,
             target=preview.target,
             params=dict(request.params),
-            preview=preview.as_dict(),
+            preview={
+                **preview.as_dict(),
+                "suggested_approvers": suggested(
+                    runtime, user.name, others, [g.casefold() for g in policy.groups]
+                ),
+            },
             reason=reason,
             requester=user.name,
             requester_groups=_groups(user),
