@@ -18,6 +18,7 @@ from dirguard.web.api import admin_delegation as admin_delegation_api
 from dirguard.web.api import alerts as alerts_api
 from dirguard.web.api import approvals as approvals_api
 from dirguard.web.api import changes as changes_api
+from dirguard.web.api import notifications as notifications_api
 from dirguard.web.api import objects as objects_api
 from dirguard.web.api import reports as reports_api
 from dirguard.web.api import rollback as rollback_api
@@ -32,6 +33,7 @@ from dirguard.web.pages import alerts as alerts_pages
 from dirguard.web.pages import approvals as approvals_pages
 from dirguard.web.pages import changes as changes_pages
 from dirguard.web.pages import home as home_pages
+from dirguard.web.pages import notifications as notifications_pages
 from dirguard.web.pages import objects as objects_pages
 from dirguard.web.pages import reports as reports_pages
 from dirguard.web.pages import rollback as rollback_pages
@@ -99,6 +101,12 @@ AREAS: tuple[Area, ...] = (
         api=approvals_api.router,
         pages=approvals_pages.router,
         nav=(NavItem(label="Approvals", path="/approvals"),),
+    ),
+    Area(
+        name="notifications",
+        api=notifications_api.router,
+        pages=notifications_pages.router,
+        nav=(NavItem(label="Notifications", path="/notifications", role=Role.ADMINISTRATOR),),
     ),
     Area(
         name="delegation",

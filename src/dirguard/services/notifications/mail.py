@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dirguard.providers.entra.graph_client import GraphAuthError, GraphError
+from dirguard.services.errors import ServiceError
 from dirguard.services.runtime import Runtime, choose_entra_tenant
 
 RETRYABLE_STATUSES = frozenset({0, 408, 429, 500, 502, 503, 504})
@@ -75,7 +76,10 @@ def graph_message(mail: OutgoingMail) -> dict[str, Any]:
 
 def send(runtime: Runtime, mail: OutgoingMail) -> None:
     """Hand ``mail`` to Graph once (no waiting on throttling: the outbox schedules the retry)."""
-    tenant = choose_entra_tenant(runtime.config, mail.tenant)
+    try:
+        tenant = choose_entra_tenant(runtime.config, mail.tenant)
+    except ServiceError as error:  # the tenant left the configuration since it was queued
+        raise DeliveryFailed(error.message, retryable=False) from None
     try:
         with runtime.open_entra(tenant) as graph:
             graph.request(
