@@ -6,6 +6,7 @@ adds the CIO and e-mails them; every step is in the audit log with requester and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from dirguard.cli.app import app
 from dirguard.config.approvals_schema import ApprovalPolicy, ApprovalsConfig
 from dirguard.config.notifications_schema import NotificationsConfig
 from dirguard.core.delegation import ConsoleUser
@@ -202,7 +205,7 @@ def test_the_action_runs_only_after_the_second_approval(
 
 
 def test_an_expired_request_never_runs(
-    graph_sandbox: RunningSandbox, setup: tuple[Runtime, str, str], clock: Clock
+    graph_sandbox: RunningSandbox, setup: tuple[Runtime, str, str], clock: Clock, tmp_path: Path
 ) -> None:
     runtime, leaver, manager = setup
     user = graph_sandbox.state.users[leaver]
@@ -235,6 +238,19 @@ def test_an_expired_request_never_runs(
     assert "admin.entra.user.suspend" not in actions
     told = _mails(graph_sandbox)[-1]
     assert _to(told) == {HELPER.name} and "expired" in told["subject"]
+
+    # `dirguard approvals list` reads the same store.
+    config = tmp_path / "dirguard.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "store.db"}"\n'
+        f'[secrets]\nkey_file = "{tmp_path / "k"}"\nstore_file = "{tmp_path / "s.json"}"\n'
+    )
+    listed = CliRunner().invoke(
+        app, ["--config", str(config), "approvals", "list", "--status", "expired", "--json"]
+    )
+    assert listed.exit_code == 0, listed.output
+    (shown,) = json.loads(listed.stdout)["requests"]
+    assert (shown["id"], shown["requester"]) == (request_id, HELPER.name)
 
 
 def test_one_rejection_ends_the_request(

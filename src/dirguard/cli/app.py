@@ -143,6 +143,11 @@ COMMANDS = (
         "Alerts raised by the threat definitions: list, show, resolve, dismiss.",
     ),
     LazyCommand(
+        "approvals",
+        "approvals_cmd",
+        "Approval requests for web actions: list, show, expire and escalate (sweep).",
+    ),
+    LazyCommand(
         "notifications",
         "notifications_cmd",
         "E-mail notifications: the outbox (sent, pending, failed), deliveries, templates.",
