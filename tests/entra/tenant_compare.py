@@ -5,9 +5,9 @@ the newest of a run and the runs before: the state a snapshot took), keyed by re
 store id. ``fresh_state`` snapshots the tenant anew through ``dirguard snapshot entra`` into a
 store of its own and reads that. ``differences`` names, line by line, how two states differ once
 re-created objects (an id gone, another object of the same type and name in its place) are paired
-and every reference to the old id is read as the new one (a re-created object's creation time is
-new with it, as its id); contents are dirguard's normalized ones, so volatile fields are already
-out."""
+and every reference to the old id is read as the new one (a re-created object — paired, or one
+whose creation time changed — has its birth fields new, as its id); contents are
+dirguard's normalized ones, so volatile fields are already out."""
 
 from __future__ import annotations
 
@@ -25,8 +25,20 @@ from tests.fixtures.graph_sandbox import RunningSandbox
 from tests.rollback.accounts import cli_runner
 
 Key = tuple[str, str]
-BIRTH_FIELDS = frozenset({"createdDateTime", "modifiedDateTime"})
-"""When a re-created object was made: new with it, as its id is."""
+BIRTH_FIELDS = frozenset({"createdDateTime", "modifiedDateTime", "createdUsing"})
+"""When (and by which request) a re-created object was made: new with it, as its id is; a PIM
+schedule made again keeps its id but starts anew (``scheduleInfo.startDateTime``)."""
+
+
+def _unborn(content: dict[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in content.items() if k not in BIRTH_FIELDS}
+    info = kept.get("scheduleInfo")
+    if isinstance(info, list):
+        kept["scheduleInfo"] = [
+            {k: v for k, v in i.items() if k != "startDateTime"} if isinstance(i, dict) else i
+            for i in info
+        ]
+    return kept
 
 
 @dataclass
@@ -107,9 +119,11 @@ def differences(before: TenantState, after: TenantState) -> list[str]:
             text = text.replace(old, replacement)
         then = json.loads(text)
         now = json.loads(json.dumps(other, sort_keys=True, default=str))
-        born = BIRTH_FIELDS if key in paired else frozenset()
+        anew = key in paired or then.get("createdDateTime") != now.get("createdDateTime")
+        if anew:
+            then, now = _unborn(then), _unborn(now)
         for name in sorted(set(then) | set(now)):
-            if name == "id" or name in born:
+            if name == "id":
                 continue
             if then.get(name) != now.get(name):
                 found.append(

@@ -6,13 +6,17 @@ every delta token in the middle of the capture (armed to fire at the third reque
 continues a delta round, which then answers ``410 syncStateNotFound``). The test's own setup and
 the rogue's writes are not faulted: they are the world dirguard watches, not dirguard.
 
-The day is ``rogue_day.py``'s, at its full size (50 users disabled, 10 deleted, besides the
-group, application, policy, location and authorization changes): baseline snapshot, the rogue's
-writes, capture, ``changes`` with actors and addresses, one ``--actor`` plan, apply, the fresh read
-compared with the state before, all under the faults; on top of it: every change stored once (no
-event twice in the whole store), a capture after the apply storing the rollback's writes and one
-after that storing nothing, and proof that the faults really struck (the storm's counters, the
-expiry's continuation and the full rounds dirguard started after it).
+The day is ``rogue_day.py``'s, whole (50 users disabled, privileged-group members removed, an
+owner and a secret added, a CA policy deleted with its named location, a role assignment and a
+PIM eligibility deleted, the authorization policy loosened, 10 users and an M365 group deleted,
+by a rogue user with a role through their own app): baseline snapshot, the day, capture,
+``changes`` with actors and addresses, one ``--actor`` plan, apply, and the driver's fresh read of
+every declared type compared with the one before, all under the faults. On top of it: every
+change stored once (no event twice in the whole store), a capture after the apply storing the
+rollback's writes and one after that storing nothing, what dirguard stored equal to a fresh
+dirguard snapshot, the baseline snapshot equal to it too (``tenant_compare.py``: re-created ids
+paired), and proof that the faults really struck (the storm's counters, the expiry's
+continuation and the full rounds dirguard started after it).
 """
 
 from __future__ import annotations
@@ -34,12 +38,10 @@ from dirguard.store.models import ChangeEvent
 from tests.entra import rogue_day
 from tests.entra.helpers import SECRET_ENV, TENANT, rogue_user, write_config
 from tests.entra.tenant_compare import differences, fresh_state, stored_state
-from tests.fixtures.graph_sandbox import RunningSandbox, start_sandbox
+from tests.fixtures.graph_sandbox import RunningSandbox
 from tests.rollback.accounts import cli_runner
 
 FAULT_RATE = 0.2
-DISABLED, DELETED = 50, 10
-DAY_USERS = 4 + DISABLED + DELETED + 6
 CONTINUATIONS_BEFORE_EXPIRY = 2
 FAULTS = "/_sandbox/faults"
 
@@ -101,54 +103,42 @@ def _events_stored_twice(store: Path) -> list[tuple[Any, ...]]:
     return [key for key, n in counted.items() if n > 1]
 
 
-@pytest.fixture(scope="module")
-def graph_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    """A tenant big enough for the whole day: 50 users to disable and 10 to delete."""
-    sandbox = start_sandbox(tmp_path_factory.mktemp("graph-sandbox"), users=DAY_USERS)
-    try:
-        yield RunningSandbox(info=sandbox.info, state=sandbox.state)
-    finally:
-        sandbox.stop()
-
-
 def test_the_bad_day_under_faults_and_a_mid_capture_410_is_captured_once_and_undone(
     graph_sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     info = graph_sandbox.info
     monkeypatch.setenv(SECRET_ENV, info.full_client_secret)
+    domain = info.admin_user_principal_name.split("@", 1)[1]
     with graph_sandbox.client() as admin:
-        # the seeded tenant has a few disabled accounts: the rogue disables 50 enabled ones
-        listed = rogue_day.get(admin, f"/users?$select=id,accountEnabled&$top={DAY_USERS}")
-        for user in listed["value"]:
-            if user.get("accountEnabled") is False:
-                rogue_day.ok(admin.patch(f"/users/{user['id']}", json={"accountEnabled": True}))
-        scene = rogue_day.set_up(admin, info.graph_base, disabled=DISABLED, deleted=DELETED)
+        rogue = rogue_day.make_rogue(admin, domain)
+        scene = rogue_day.set_up(admin, info.graph_base, domain)
+    rogue_client = rogue_user(graph_sandbox, rogue.upn, rogue.password, tool=rogue.tool)
+    with graph_sandbox.client() as admin:
+        before = rogue_day.tenant_snapshot(admin)
     run = cli_runner(write_config(graph_sandbox, tmp_path), {SECRET_ENV: info.full_client_secret})
-    rogue_upn = info.admin_user_principal_name
-    rogue = rogue_user(graph_sandbox)  # its tool is registered before the day, not in it
     with dirguard_faults(graph_sandbox) as faults:
         baseline = run("snapshot", "entra", "--tenant", TENANT)["snapshots"][0]
         assert baseline["objects"] > 0, baseline
         since = (utcnow() - timedelta(seconds=1)).isoformat()
-        with rogue:
-            rogue_day.play_day(rogue, scene)
+        with rogue_client:
+            rogue_day.play_day(rogue_client, scene)
         captured = run("capture", "entra", "--tenant", TENANT)["captures"][0]
         changes = run("changes", "--tenant", TENANT, "--since", since)["changes"]
-        rogue_day.check_changes(changes, scene, rogue_upn, "127.0.0.1")
-        rogue_day.undo_by_actor(run, TENANT, rogue_upn, since, scene)
+        rogue_day.check_changes(changes, scene, rogue.upn, "127.0.0.1")
+        rogue_day.undo_by_actor(run, TENANT, rogue.upn, since, scene)
         after_apply = run("capture", "entra", "--tenant", TENANT)["captures"][0]
         again = run("capture", "entra", "--tenant", TENANT)["captures"][0]
     with graph_sandbox.client() as fresh:
-        rogue_day.check_restored(fresh, scene)
-    store = tmp_path / "store.db"
-    now = fresh_state(graph_sandbox, tmp_path / "fresh")
-    assert differences(stored_state(store), now) == [], "the store holds the tenant as it is"
-    before = stored_state(store, up_to_run=baseline["run_id"])
-    assert differences(before, now) == [], "the day is undone, re-created ids aside"
-    assert captured["events"] >= DISABLED + DELETED, captured
+        rogue_day.check_restored(before, rogue_day.tenant_snapshot(fresh), scene)
+    assert captured["events"] >= 80, captured
     assert after_apply["events"] > 0, "the rollback's own writes are changes to capture"
     assert again["events"] == 0, again
-    assert _events_stored_twice(tmp_path / "store.db") == []
+    store = tmp_path / "store.db"
+    assert _events_stored_twice(store) == []
+    now = fresh_state(graph_sandbox, tmp_path / "fresh")
+    assert differences(stored_state(store), now) == [], "the store holds the tenant as it is"
+    then = stored_state(store, up_to_run=baseline["run_id"])
+    assert differences(then, now) == [], "the day is undone, re-created ids aside"
 
     [storm] = faults["storms"]
     assert storm["matched"] >= 100, storm
