@@ -3,8 +3,9 @@ HTTPS with the session's Samba DC and the sandbox tenant: a help-desk account sc
 and one administrative unit signs in and, from the browser, creates an AD user, resets a
 password, sees the tenant's seats and domains, creates a licensed cloud user (one seat fewer),
 invites a guest, enforces a user's MFA, suspends a leaver, retires their device and reads a LAPS
-password once — each in the directory afterwards and in dirguard's
-audit log with the operator named. Screenshots go to ``tests/artifacts/admin/``."""
+password once — each in the directory afterwards, in dirguard's audit log with the operator
+named, and in the guardian's change history (a snapshot before, a capture after) as "dirguard
+Administrator (for <operator>)". Screenshots go to ``tests/artifacts/admin/``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy import select
 
 from dirguard.config.loader import load_config
 from dirguard.services.admin.delegation import assign, save_role, save_scope
+from dirguard.services.history_use_cases import ChangesRequest, list_changes
 from dirguard.services.runtime import open_runtime
 from dirguard.store.models import AuditRecord
 from dirguard.throwaway.samba_dc import SambaDC
@@ -115,6 +117,23 @@ def _delegate(config: Path, samba_dc: SambaDC, org: dict[str, str], europe: str)
             assign(runtime, "Help desk", scope, "user", DESK)
 
 
+def _guardian(config: Path, verb: str) -> None:
+    """A snapshot or capture of the domain and the tenant, as the CLI's use cases do it."""
+    from dirguard.services.capture.use_cases import (
+        CaptureRequest,
+        SnapshotRequest,
+        capture,
+        snapshot,
+    )
+
+    with open_runtime(load_config(config).config, "root") as runtime:
+        for kind in ("ad", "entra"):
+            if verb == "snapshot":
+                snapshot(runtime, SnapshotRequest(kind=kind))
+            else:
+                capture(runtime, CaptureRequest(kind=kind))
+
+
 def _free_seats(table: Any, part_number: str) -> int:
     """The Free column of the SKU's row in the tenant facts table."""
     row = table.locator("tbody tr", has_text=part_number)
@@ -166,6 +185,7 @@ def test_a_help_desk_day_in_the_browser(
     entra_device = next(
         d["id"] for d in state.devices.values() if d["deviceId"] == device["azureADDeviceId"]
     )
+    _guardian(config, "snapshot")  # the guardian's baseline of both directories
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with served_console(tmp_path, port, extra, env=env) as served, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -310,3 +330,11 @@ def test_a_help_desk_day_in_the_browser(
         "admin.entra.device.reveal-laps",
     }
     assert not any(password in repr(r.details) for r in records)
+    # The guardian's change history: the web actions' writes are dirguard's, for the operator.
+    _guardian(config, "capture")
+    operator = f"dirguard Administrator (for {DESK})"
+    with open_runtime(load_config(config).config, "root") as runtime:
+        bob = list_changes(runtime, ChangesRequest(object_text=org["bob"].split(",")[0][3:]))
+        suspended = list_changes(runtime, ChangesRequest(object_text=leaver))
+    assert {c.actor for c in bob.changes if c.attribute == "pwdLastSet"} == {operator}
+    assert {c.actor for c in suspended.changes if c.attribute == "accountEnabled"} == {operator}
