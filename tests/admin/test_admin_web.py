@@ -203,3 +203,35 @@ def test_the_console_flow_preview_then_confirm_with_the_name_typed_for_a_delete(
         "/admin/act", data={"action": "ad.user.disable", "source": source, "target": org["fred"]}
     )
     assert other.status_code == 403 and "outside every scope" in other.text
+
+
+def test_an_attribute_the_role_does_not_grant_is_refused_and_not_written(
+    web_client: WebClientFactory, web_runtime: Runtime, org: dict[str, str], ldap_admin: Any
+) -> None:
+    save_role(
+        web_runtime,
+        {
+            "name": "Help desk",
+            "actions": ["ad.user.edit"],
+            "write_fields": ["telephoneNumber"],
+        },
+    )
+    api = web_client("viewer", token=True, name=HELPDESK)
+    body = {"source": web_runtime.ad_domain().name, "target": org["bob"]}
+    refused = api.post(
+        "/api/v1/admin/actions/ad.user.edit",
+        json={**body, "params": {"fields": {"telephoneNumber": "+33 1 23", "department": "IT"}}},
+    )
+    assert refused.status_code == 403, refused.text
+    assert "department" in refused.json()["detail"]
+    found = ldap_admin.search_s(
+        org["bob"], ldap.SCOPE_BASE, "(objectClass=*)", ["department", "telephoneNumber"]
+    )[0][1]
+    assert found.get("department") == [b"Sales"] and "telephoneNumber" not in found
+    allowed = api.post(
+        "/api/v1/admin/actions/ad.user.edit",
+        json={**body, "params": {"fields": {"telephoneNumber": "+33 1 23"}}},
+    )
+    assert allowed.status_code == 200, allowed.text
+    found = ldap_admin.search_s(org["bob"], ldap.SCOPE_BASE, "(objectClass=*)", ["telephoneNumber"])
+    assert found[0][1]["telephoneNumber"] == [b"+33 1 23"]

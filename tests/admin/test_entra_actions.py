@@ -408,3 +408,25 @@ def test_a_hidden_membership_group_in_the_unit_is_managed_and_said_so(
     assert graph_sandbox.state.members[group["id"]] == [member]
     again = preview_action(runtime, HELPER, request)
     assert any("already a member" in note for note in again.notes)
+
+
+def test_an_entra_property_the_role_does_not_grant_is_refused_and_not_written(
+    graph_sandbox: RunningSandbox, runtime: Runtime
+) -> None:
+    user = _europe_user(graph_sandbox, runtime)["id"]
+    save_role(
+        runtime,
+        {"name": "Cloud desk", "actions": ["entra.user.edit"], "write_fields": ["mobilePhone"]},
+    )
+    before = graph_sandbox.state.users[user].get("jobTitle")
+    with pytest.raises(ServiceError, match="jobTitle") as refused:
+        run_action(
+            runtime,
+            HELPER,
+            _request(user, "entra.user.edit", fields={"jobTitle": "CEO", "mobilePhone": "+1 5"}),
+        )
+    assert refused.value.problem is Problem.PERMISSION
+    assert graph_sandbox.state.users[user].get("jobTitle") == before
+    assert graph_sandbox.state.users[user].get("mobilePhone") != "+1 5"
+    run_action(runtime, HELPER, _request(user, "entra.user.edit", fields={"mobilePhone": "+1 5"}))
+    assert graph_sandbox.state.users[user]["mobilePhone"] == "+1 5"
