@@ -55,6 +55,7 @@ def test_one_actor_plan_undoes_the_rogue_admins_bad_day(
     since = start.isoformat()
     changes = run("changes", "--tenant", TENANT, "--since", since)["changes"]
     rogue_day.check_changes(changes, scene, rogue.upn, "127.0.0.1")
+    assert {c["actor"] for c in changes} == {rogue.upn, None}  # nobody else wrote meanwhile
     plan, _applied = rogue_day.undo_by_actor(run, TENANT, rogue.upn, since, scene)
     unknown = [c for c in changes if c["actor"] is None]
     assert plan["selection"]["unattributed_left_out"] == len(unknown)
@@ -63,6 +64,7 @@ def test_one_actor_plan_undoes_the_rogue_admins_bad_day(
 
     with graph_sandbox.client() as fresh:
         after = rogue_day.tenant_snapshot(fresh)
-    rogue_day.check_restored(before, after, scene)
+        rogue_day.check_restored(fresh, scene)
+    rogue_day.check_same_tenant(before, after, scene)
     # the comparison sees what the rogue did: the state after the day differs from before
     assert len(rogue_day.differences(before, during)[0]) >= 60

@@ -13,6 +13,8 @@ What becomes of it, one :class:`~dirguard.core.audit_record.AuditRecord` per cha
   role"…) targets the member first and the container second: one ``member-add`` /
   ``member-remove`` record on the container for its ``members`` / ``owners`` property, valued
   with the member's id;
+- a manager activity ("Set user manager", "Remove user manager": the user first, the manager
+  second): a ``replace`` (or delete) of the user's ``manager`` with the manager's id;
 - any other activity: one record per target with an id, the operation from the activity's verb
   (Add → add, Delete / Remove / Hard delete → delete, Restore → undelete, else modify), and each
   modified property as a ``replace`` with its new values (``Included Updated Properties`` is a
@@ -205,6 +207,24 @@ def _role_holding(activity: str, targets: list[Json]) -> tuple[AuditOperation, s
     return operation, role_holding(kind, template, str(principal["id"]))
 
 
+def _manager(activity: str, targets: list[Json]) -> dict[str, Any] | None:
+    """A manager set ("Set user manager": the user first, the manager second) as a
+    ``replace`` of the user's ``manager`` with the new one (the old one goes with it), or
+    removed ("Remove user manager") as a delete of that value."""
+    lowered = activity.strip().lower()
+    if len(targets) < 2 or not lowered.endswith(" manager"):
+        return None
+    if lowered.startswith("set "):
+        action = ValueAction.REPLACE
+    elif lowered.startswith("remove "):
+        action = ValueAction.DELETE
+    else:
+        return None
+    user, manager = targets[0], targets[1]
+    attribute = AttributeAction(name="manager", action=action, values=(str(manager["id"]),))
+    return {"target_dn": "", "target_guid": str(user["id"]).lower(), "attributes": (attribute,)}
+
+
 def records_of(entry: Json) -> list[AuditRecord]:
     """The audit records one directoryAudit makes (see the module docstring); none for a
     failed activity."""
@@ -228,6 +248,9 @@ def records_of(entry: Json) -> list[AuditRecord]:
         if holding is None
         else [AuditRecord(operation=holding[0], target_dn=holding[1], **common)]
     )
+    manager = _manager(activity, targets)
+    if manager is not None:
+        return [AuditRecord(operation=AuditOperation.MODIFY, **manager, **common)]
     link = _link(activity)
     if link is not None and len(targets) >= 2:
         operation, name = link

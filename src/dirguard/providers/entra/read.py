@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -39,6 +40,7 @@ from dirguard.providers.base import (
     SourceError,
     store_source,
 )
+from dirguard.providers.entra.audit_links import LinkAudit, named_objects, since_mark
 from dirguard.providers.entra.collect.batch import related_items
 from dirguard.providers.entra.collect.delta import delta_pages, expired, latest_link
 from dirguard.providers.entra.collect.pacing import Pacer
@@ -60,7 +62,13 @@ from dirguard.providers.entra.graph_content import (
     normalize,
     store_id,
 )
-from dirguard.providers.entra.observed import FULL, REMOVED, GraphChange, from_delta_entry
+from dirguard.providers.entra.observed import (
+    FULL,
+    PARTIAL,
+    REMOVED,
+    GraphChange,
+    from_delta_entry,
+)
 from dirguard.providers.registry import RESOURCE_TYPES
 
 log = logging.getLogger(__name__)
@@ -90,6 +98,16 @@ def _translated(name: str, pages: Iterator[T]) -> Iterator[T]:
 
 def _encode(**state: Any) -> bytes:
     return json.dumps(state, sort_keys=True).encode()
+
+
+def _audited(page: ChangePage, audited: str | None) -> ChangePage:
+    """``page`` with its cursor holding when the audit was last read for owner and manager
+    changes."""
+    if audited is None:
+        return page
+    state = _decode(page.cursor)
+    state["audited"] = audited
+    return ChangePage(changes=page.changes, cursor=_encode(**state), complete=page.complete)
 
 
 def _decode(cursor: bytes) -> dict[str, Any]:
@@ -128,6 +146,7 @@ class EntraReader:
         self._prefetch: Prefetch[SnapshotPage] | None = None
         self._audit: DirectoryAuditSource | None = None
         self._refused_links: set[str] = set()
+        self._link_audit = LinkAudit(graph, tenant.name)
 
     @property
     def name(self) -> str:
@@ -162,7 +181,7 @@ class EntraReader:
                 raise
             log.warning("%s: %s cannot be followed: %s", self.name, found.path, error)
             return _encode(link=None)
-        return _encode(link=link)
+        return _encode(link=link, audited=datetime.now(UTC).isoformat())
 
     def read_all(self, scope: ReadScope) -> Iterator[SnapshotPage]:
         """The scope's objects page by page; every scope of the tenant is read concurrently
@@ -296,6 +315,48 @@ class EntraReader:
         return _translated(self.name, self._poll_changes(found, cursor))
 
     def _delta_changes(self, found: GraphScope, cursor: bytes) -> Iterator[ChangePage]:
+        """The delta round, then a page of the objects whose owners or manager an audit
+        record names (:mod:`~dirguard.providers.entra.audit_links`) and the round did not
+        return (theirs it re-read already): their links read anew. The round's cursors keep
+        when the audit was last read; that page's says now."""
+        if not found.batched_links(in_delta=True) or len(found.rows) != 1:
+            yield from self._delta_only(found, cursor)
+            return
+        audited = _decode(cursor).get("audited")
+        now = datetime.now(UTC)
+        named = named_objects(self._link_audit.entries(since_mark(audited, now)), found.path)
+        in_round: set[str] = set()
+        last: bytes | None = None
+        for page in self._delta_only(found, cursor):
+            in_round.update(c.graph_id for c in page.changes if isinstance(c, GraphChange))
+            last = page.cursor
+            yield _audited(page, audited)
+        if last is None or not _decode(last).get("link"):
+            return
+        # one more page after the round: the named objects' links, and the audit read moved on
+        extra = self._linked_only(found, sorted(named - in_round))
+        yield _audited(ChangePage(changes=extra, cursor=last), now.isoformat())
+
+    def _linked_only(self, found: GraphScope, ids: Sequence[str]) -> list[GraphChange]:
+        """The objects ``ids`` (that still exist) with their read links, as partial changes."""
+        if not ids:
+            return []
+        row = found.rows[0]
+        urls = {
+            i: found.source.item.format(collection=found.path, id=i) + "?$select=id" for i in ids
+        }
+        alive = [
+            i
+            for i, items in related_items(self.graph, urls, api_version=found.api_version).items()
+            if items
+        ]
+        stubs = [
+            GraphChange(external_id=store_id(row, i, None), graph_id=i, row=row, kind=PARTIAL)
+            for i in alive
+        ]
+        return [c for c in self._relinked(found, stubs) if c.links_given]
+
+    def _delta_only(self, found: GraphScope, cursor: bytes) -> Iterator[ChangePage]:
         link = _decode(cursor).get("link")
         held = cursor
         try:

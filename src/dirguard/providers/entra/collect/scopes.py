@@ -108,9 +108,10 @@ class GraphScope:
         return (*select, *(link.path for link in self.links if link.read is LinkRead.DELTA))
 
     def batched_links(self, *, in_delta: bool) -> tuple[GraphLink, ...]:
-        """Links read per object (``$batch``): all but the expanded one, and, in a delta round,
-        those the round reports itself."""
-        expanded = self.expand
+        """Links read per object (``$batch``): all but the one a listing expands, and, in a
+        delta round (which expands nothing: ``users/delta`` is read without ``$expand``),
+        all but those the round reports itself."""
+        expanded = None if in_delta else self.expand
         return tuple(
             link
             for link in self.links
