@@ -28,7 +28,7 @@ def test_demo_cli_without_domain_creates_store_and_records_run(tmp_path: Path) -
     }
     env.pop("DIRGUARD_CONFIG", None)
     done = subprocess.run(
-        [sys.executable, "-m", "dirguard", "demo", "--json", "--no-domain"],
+        [sys.executable, "-m", "dirguard", "demo", "--json", "--no-domain", "--no-tenant"],
         env=env,
         capture_output=True,
         text=True,
@@ -43,7 +43,10 @@ def test_demo_cli_without_domain_creates_store_and_records_run(tmp_path: Path) -
     guardian = report["permissions"]["guardian"]
     assert guardian["read-only"] == len(MANIFEST.select(Service.GUARDIAN, Mode.READ_ONLY))
     assert guardian["read-only"] < guardian["full"]
-    assert report["skipped"] == ["throwaway domain: skipped on request"]
+    assert report["skipped"] == [
+        "sandbox tenant: skipped on request",
+        "throwaway domain: skipped on request",
+    ]
     engine = database.create_engine_for(f"sqlite:///{db_file}")
     with database.session_factory(engine)() as session:
         run = session.scalars(select(Run)).one()

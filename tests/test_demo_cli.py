@@ -1,7 +1,9 @@
-"""The README's first command end to end: ``dirguard demo --yes`` provisions its own throwaway
-DC, plays the rogue admin's incident, undoes it and says so (exit 0). It runs in a network
-namespace of its own so that its DC's fixed ports (389, 636, 88…) do not meet the test session's
-DC; the outcome is the verification report, not the wording."""
+"""The README's first command end to end: ``dirguard demo --yes`` starts its own sandbox tenant
+and throwaway DC, plays the rogue admin's incident in both, undoes it and says so (exit 0). It
+runs in a network namespace of its own so that its DC's fixed ports (389, 636, 88…) do not meet
+the test session's DC; the outcome is the verification report (each directory read afresh and
+compared with the moment before), not the wording. The same checks against the DC and the
+tenant directly are in ``test_demo.py`` and ``test_demo_entra.py``."""
 
 from __future__ import annotations
 
@@ -49,7 +51,14 @@ def test_demo_yes_captures_the_incident_and_undoes_it(tmp_path: Path) -> None:
         unavailable("samba", f"no network namespace for the demo's DC: {done.stderr[-300:]}")
     shutil.rmtree(short, ignore_errors=True)
     assert done.returncode == 0, done.stderr[-3000:]
-    domain = json.loads(done.stdout)["domain"]
+    report = json.loads(done.stdout)
+    assert report["skipped"] == []
+    tenant = report["tenant"]
+    assert tenant["applied"] and tenant["status"] == "applied"
+    assert tenant["restored"] and all(tenant["checks"].values()), tenant["checks"]
+    assert {c["actor"] for c in tenant["captured"] if c["actor"]} == {tenant["rogue"]}
+    assert tenant["organisation"]["users"] >= 200
+    domain = report["domain"]
     assert domain["applied"] and domain["status"] == "applied"
     assert domain["restored"], domain["left"]
     actors = {c["actor"] for c in domain["captured"]}

@@ -216,6 +216,11 @@ async def delete_application(call: Call) -> Response:
 
 
 def _credential_audit(call: Call, record: Json, before: Json, name: str) -> None:
+    """Audit a credential change and mark the object changed: its ``keyCredentials`` /
+    ``passwordCredentials`` are properties of the ``application`` (and ``servicePrincipal``)
+    resource, so the next delta round returns the object ("application: delta", Microsoft
+    Graph v1.0: the response holds the entities changed since the last round)."""
+    call.state.bump(record["id"])
     audit_change(
         call,
         activity="Update application – Certificates and secrets management ",

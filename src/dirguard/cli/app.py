@@ -35,9 +35,10 @@ COMMANDS = (
     LazyCommand(
         "demo",
         "demo_cmd",
-        "The job dirguard exists for, on a throwaway domain: a small organisation, a baseline,\n"
-        "monitoring, a rogue admin's bad half hour captured with who, from where and when, one plan"
-        "\nthat undoes it, applied and checked against the live directory.",
+        "The job dirguard exists for, on throwaway directories: a sandbox Microsoft 365 tenant\n"
+        "and (as root) a Samba AD domain, each with a small organisation, a baseline, monitoring, a"
+        "\nrogue admin's bad half hour captured with who, from where and when, one confirmation for"
+        "\nthe plans that undo it, applied and checked against the directories.",
     ),
     LazyCommand(
         "changes",
