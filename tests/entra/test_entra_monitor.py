@@ -1,6 +1,7 @@
-"""``dirguard monitor`` following Entra tenants: SIGKILL at a random point of a burst of writes,
-restarted, loses and doubles nothing; a tenant that cannot be reached backs off on its own while
-the other is captured. Against the sandbox over HTTPS, the monitor as a separate process."""
+"""``dirguard monitor`` following Entra tenants: SIGKILL at random points of bursts of writes,
+restarted, three rounds, loses and doubles nothing; a tenant that cannot be reached backs off on
+its own while the other is captured. Against the sandbox over HTTPS, the monitor as a separate
+process."""
 
 from __future__ import annotations
 
@@ -97,44 +98,52 @@ def _titles(store: Path) -> Counter[tuple[str, str]]:
         return Counter((guid, str(value)) for guid, value in rows)
 
 
-def test_sigkill_during_a_burst_then_restart_loses_and_doubles_nothing(
+ROUNDS = 3
+BURST = 24
+
+
+def test_sigkill_at_random_points_of_bursts_then_restart_loses_and_doubles_nothing(
     graph_sandbox: RunningSandbox, admin: httpx.Client, tmp_path: Path
 ) -> None:
+    """Three rounds: a burst of writes while the monitor runs, SIGKILL at a random write and a
+    random moment after it (in a pass or between two), restart; each restart must capture the
+    killed round's last titles before the next burst, and no change may be stored twice."""
     monitor = Monitor(write_config(graph_sandbox, tmp_path), _environment(graph_sandbox), tmp_path)
     monitor.run("snapshot", "entra")
     users = [u["id"] for u in admin.get("/users", params={"$top": "20"}).json()["value"]]
-    rng = random.Random()  # noqa: S311 - where the kill lands, not a secret
-    burst = [(users[n % len(users)], f"Burst {n}") for n in range(30)]
-    kill_at = rng.randrange(5, 25)
-
-    process, _log = monitor.start("--tenant", TENANT, "--entra-interval", "1")
+    rng = random.Random()  # noqa: S311 - where the kills land, not a secret
     store = tmp_path / "store.db"
+    process, _log = monitor.start("--tenant", TENANT, "--entra-interval", "1")
     admin.patch(f"/users/{users[0]}", json={"jobTitle": "Warm-up"}).raise_for_status()
     _wait_for(lambda: bool(_titles(store)[(users[0], "Warm-up")]), "the warm-up", process)
-    killed = process.pid
-    for n, (user, title) in enumerate(burst):
-        admin.patch(f"/users/{user}", json={"jobTitle": title}).raise_for_status()
-        if n == kill_at:
-            time.sleep(rng.uniform(0.0, 1.5))  # somewhere in a pass, or between two
-            process.kill()
-            process.wait(timeout=WAIT_LIMIT_S)
-    process, log = monitor.start("--tenant", TENANT, "--entra-interval", "1")
-    # each user's last title is what a capture must end with
-    last = {user: title for user, title in burst}
+    killed: list[int] = []
+    for round_ in range(ROUNDS):
+        burst = [(users[n % len(users)], f"Round {round_} burst {n}") for n in range(BURST)]
+        kill_at = rng.randrange(2, BURST - 2)
+        for n, (user, title) in enumerate(burst):
+            admin.patch(f"/users/{user}", json={"jobTitle": title}).raise_for_status()
+            if n == kill_at:
+                time.sleep(rng.uniform(0.0, 1.5))  # somewhere in a pass, or between two
+                killed.append(process.pid)
+                process.kill()
+                process.wait(timeout=WAIT_LIMIT_S)
+        process, log = monitor.start("--tenant", TENANT, "--entra-interval", "1")
+        # each user's last title of the round is what a capture must end with
+        last = {user: title for user, title in burst}
 
-    def captured() -> bool:
-        stored = _titles(store)
-        return all(stored[(user, title)] for user, title in last.items())
+        def captured(last: dict[str, str] = last) -> bool:
+            stored = _titles(store)
+            return all(stored[(user, title)] for user, title in last.items())
 
-    _wait_for(captured, "the burst's last titles to be captured after the restart", process)
+        _wait_for(captured, f"round {round_}'s last titles after the restart", process)
     assert _stop(process) == 0
     stored = _titles(store)
     assert max(stored.values()) == 1, f"a change was stored twice: {stored.most_common(3)}"
     sessions = sessionmaker(create_engine(f"sqlite:///{store}"))
     with sessions() as session:
         runs = list(session.scalars(select(Run).where(Run.kind == "monitor").order_by(Run.id)))
-    assert [r.status for r in runs] == ["interrupted", "interrupted"]
-    assert runs[0].counters["_owner"]["pid"] == killed
+    assert [r.status for r in runs] == ["interrupted"] * (ROUNDS + 1)
+    assert [r.counters["_owner"]["pid"] for r in runs[:ROUNDS]] == killed
     replay = monitor.run("capture", "entra")["captures"][0]
     assert replay["events"] == 0
     assert "client_secret" not in log.read_text(encoding="utf-8")
