@@ -14,6 +14,7 @@ the history before it is for ``dirguard threats scan``.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -111,6 +112,7 @@ def respond(
             and item.rule.auto_undo.enabled
             and skip_reason(item.rule, event, item.hit.protected) is None
         )
+        started = time.perf_counter()
         with runtime.sessions.begin() as session:
             alert = session.get(Alert, item.alert_id)
             if alert is None:
@@ -119,11 +121,18 @@ def respond(
                 alert.undo = {"status": "undo in progress"}
             if item.notify:
                 notify(runtime, alert, now)
+        sent = time.perf_counter()
         result = None
         if undo and event is not None:
             result = auto_undo(
                 runtime, item.rule, event, item.alert_id, runtime.clock(), item.hit.protected
             )
+        log.debug(
+            "alert %d: notified in %.0f ms, undo %.0f ms",
+            item.alert_id,
+            (sent - started) * 1000,
+            (time.perf_counter() - sent) * 1000,
+        )
         if result is None:
             continue
         with runtime.sessions.begin() as session:
@@ -149,6 +158,7 @@ def detect_source(
 ) -> DetectReport:
     """One detection pass over ``source``'s new events (see the module docstring)."""
     report = DetectReport(source=source)
+    started = time.perf_counter()
     now = runtime.clock()
     grace = timedelta(seconds=runtime.config.threats.actor_grace)
     with runtime.sessions.begin() as session:
@@ -162,6 +172,13 @@ def detect_source(
         raised = record_event_hits(session, hits, now)
         if new_position != position or stored is None:
             save_cursor(session, source, STREAM, str(new_position).encode())
+    log.debug(
+        "%s: %d event(s) matched in %.0f ms (%d held for their actor)",
+        source,
+        report.events,
+        (time.perf_counter() - started) * 1000,
+        report.held,
+    )
     report.alerts = sorted({r.alert_id for r in raised})
     report.new_alerts = sorted({r.alert_id for r in raised if r.new})
     report.undone = respond(runtime, raised, now, undo=undo)

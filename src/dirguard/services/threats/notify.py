@@ -6,6 +6,7 @@ stops detection."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -71,6 +72,16 @@ def redacted(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}/..."
 
 
+@functools.cache
+def _webhook_client(verify: str | bool, timeout: float) -> Any:
+    """One HTTP client per CA setting and timeout, kept for the process: building a client
+    loads the CA bundle into a new TLS context (~0.1 s, measured in bench/threats_latency.py),
+    and its pool keeps the connection to the receiver alive between alerts."""
+    import httpx
+
+    return httpx.Client(verify=verify, timeout=timeout)
+
+
 def send_webhook(
     config: Config, channel: WebhookChannel, payload: dict[str, Any], now: datetime
 ) -> None:
@@ -85,10 +96,10 @@ def send_webhook(
         )
         if secret:
             headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
-    verify: Any = str(channel.ca_file) if channel.ca_file else True
+    verify: str | bool = str(channel.ca_file) if channel.ca_file else True
     try:
-        answer = httpx.post(
-            channel.url, content=body, headers=headers, timeout=channel.timeout, verify=verify
+        answer = _webhook_client(verify, float(channel.timeout)).post(
+            channel.url, content=body, headers=headers
         )
     except httpx.HTTPError as error:
         raise RuntimeError(f"webhook {redacted(channel.url)}: {type(error).__name__}") from None

@@ -1,6 +1,6 @@
 """Change -> alert and change -> auto-undo verified, under ``dirguard monitor``.
 
-    .venv/bin/python bench/threat_latency.py [--changes 50] [--interval 2.0] [--no-notify]
+    .venv/bin/python bench/threats_latency.py [--changes 50] [--interval 2.0] [--no-notify]
 
 A fresh throwaway DC and store, a baseline snapshot, then ``dirguard monitor`` as its own
 process with a site rule protecting Domain Admins membership (auto-undo on, one incident per
@@ -12,7 +12,9 @@ audit log holds the succeeded auto-undo: undone and verified. The peer, measured
 run on the same monitor, is the plain detection latency of a ``description`` modify (until the
 store holds the change, as ``bench/ad_latency.py``): the ratios say what detection and undo add
 on top of capture. Goals (issue 17): alert p95 <= 1 s, undo verified p95 <= 3 s with change
-notification.
+notification. Where the time goes is read from the monitor's own debug log (``-vv``): detection
+(match + store the alert), notification (the webhook POST), undo planning, and the undo's apply
+with its read-back and capture.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -129,6 +132,21 @@ def undos(sessions: sessionmaker[Session]) -> int:
         )
 
 
+STAGES = {
+    "detect (match + store)": re.compile(r"1 event\(s\) matched in (\d+) ms"),
+    "notify (webhook sent)": re.compile(r"notified in (\d+) ms"),
+    "undo: plan": re.compile(r"undo planned in (\d+) ms"),
+    "undo: apply, read back, capture": re.compile(r"applied and read back in (\d+) ms"),
+}
+
+
+def stages(log_text: str) -> dict[str, list[float]]:
+    """The per-stage times (seconds) the monitor logged at debug level."""
+    return {
+        name: [int(m) / 1000 for m in pattern.findall(log_text)] for name, pattern in STAGES.items()
+    }
+
+
 def figures(name: str, values: list[float]) -> str:
     return (
         f"{name}: p50 {statistics.median(values):.3f} s, p95 {percentile(values, 0.95):.3f} s, "
@@ -164,7 +182,15 @@ def main() -> None:
         env = {**os.environ, "BENCH_DIRGUARD_AD_PASSWORD": dc.admin_password}
         with log.open("wb") as err:
             monitor = subprocess.Popen(
-                [DIRGUARD, "--config", str(config), "monitor", "--interval", str(args.interval)]
+                [
+                    DIRGUARD,
+                    "-vv",
+                    "--config",
+                    str(config),
+                    "monitor",
+                    "--interval",
+                    str(args.interval),
+                ]
                 + (["--no-notify"] if args.no_notify else []),
                 stdout=subprocess.DEVNULL,
                 stderr=err,
@@ -216,6 +242,7 @@ def main() -> None:
         finally:
             monitor.terminate()
             monitor.wait(timeout=60)
+            breakdown = stages(log.read_text(encoding="utf-8", errors="replace"))
             writer.unbind_s()
             server.shutdown()
     mode = "poll only (--no-notify)" if args.no_notify else "with change notification"
@@ -223,6 +250,9 @@ def main() -> None:
     print(figures("change -> alert webhook received", alerts) + " (goal p95 <= 1 s)")
     print(figures("change -> auto-undo verified", undone) + " (goal p95 <= 3 s)")
     print(figures("peer: change -> stored (capture only)", peer))
+    for name, values in breakdown.items():
+        if values:
+            print("  stage " + figures(name, values))
     base = percentile(peer, 0.95)
     print(
         f"ratio p95 alert/peer {percentile(alerts, 0.95) / base:.2f}x, "
