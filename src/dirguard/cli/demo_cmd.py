@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import logging
+import signal
 import sys
 import threading
 from collections import Counter
@@ -155,7 +156,11 @@ def _keeper(report: Any, config_file: Path, store_url: str) -> None:
                 "In another terminal (. .venv/bin/activate first), try:\n"
                 f"  {cfg} changes --since {since}\n"
                 f"  {cfg} changes{tenant} --since {since}\n"
-                f"  {cfg} rollback list\n"
+                + "".join(
+                    f"  {cfg} rollback show {half['plan']['id']}\n"
+                    for half in (report.tenant, report.domain)
+                    if half
+                )
                 + (f"  {cfg} diff --from {since} --live\n" if report.domain else "")
                 + f"  {cfg} snapshot entra{tenant}\n" * bool(report.tenant)
                 + f"Store: {store_url}; configuration: {config_file} (pid of the console:"
@@ -163,6 +168,10 @@ def _keeper(report: Any, config_file: Path, store_url: str) -> None:
                 "Press Ctrl-C here to stop everything and remove it.",
                 highlight=False,
             )
+            # Ctrl-C even where the shell started the demo with SIGINT ignored (a background
+            # job), and SIGTERM alike: each ends the wait, and the blocks stop what they started.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
         console.print("Stopping the console, the tenant and the DC; removing their directories")
