@@ -82,7 +82,7 @@ KEYS = (
     (
         "`auto_undo.enabled`, `auto_undo.objects`, `auto_undo.allow_actors`, "
         "`auto_undo.loop_limit`, `auto_undo.loop_window`",
-        "put matching changes of protected objects back (AD), except the allowed "
+        "put matching changes of protected objects back (AD and Entra), except the allowed "
         "actors' and dirguard's own; stop after `loop_limit` undos within "
         "`loop_window`",
     ),
