@@ -156,6 +156,31 @@ def test_msgraph_sdk_parses_every_answer_of_a_snapshot_and_a_capture(
     engine = create_engine_for(f"sqlite:///{tmp_path / 'store.db'}")
     upgrade(engine)
     sessions = session_factory(engine)
+    ca = "/identity/conditionalAccess"
+    location = admin.post(
+        f"{ca}/namedLocations",
+        json={
+            "@odata.type": "#microsoft.graph.ipNamedLocation",
+            "displayName": "SDK parse range",
+            "isTrusted": False,
+            "ipRanges": [
+                {"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "192.0.2.0/24"}
+            ],
+        },
+    ).json()
+    admin.post(
+        f"{ca}/policies",
+        json={
+            "displayName": "SDK parse policy",
+            "state": "disabled",
+            "conditions": {
+                "applications": {"includeApplications": ["All"]},
+                "users": {"includeUsers": ["All"]},
+                "locations": {"includeLocations": [location["id"]]},
+            },
+            "grantControls": {"operator": "OR", "builtInControls": ["block"]},
+        },
+    ).raise_for_status()
     with EntraReader(graph, tenant) as reader:
         snapshot_source(sessions, reader)
         user = admin.get("/users", params={"$top": "1"}).json()["value"][0]["id"]
@@ -202,6 +227,6 @@ def test_msgraph_sdk_parses_every_answer_of_a_snapshot_and_a_capture(
         for r in RESOURCE_TYPES.of_provider("entra")
         if isinstance(r.source, GraphSource)
     }
-    print("parsed", dict(parsed), "of", len(recorder.exchanges), "answers")
-    assert parsed["user"] and parsed["group"] and parsed["directoryAudit"], parsed
+    for entity in ("user", "group", "directoryAudit", "conditionalAccessPolicy", "namedLocation"):
+        assert parsed[entity], (entity, parsed)
     assert len(set(parsed) & read) >= 15, parsed
