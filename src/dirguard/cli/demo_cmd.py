@@ -244,11 +244,12 @@ def _print_tenant(tenant: dict[str, Any]) -> None:
 def _print_incident(domain: dict[str, Any]) -> None:
     org = domain["organisation"]
     console.print(
-        f"\n[bold]{domain['realm']}[/]: {org['departments']} departments, {org['users']} users,"
+        f"\n[bold]AD domain {domain['realm']}[/] (throwaway Samba DC):"
+        f" {org['departments']} departments, {org['users']} users,"
         f" {org['service_accounts']} service accounts",
         highlight=False,
     )
-    console.print(f"\n[bold]AD domain {domain['realm']}[/] — the rogue admin:")
+    console.print("[bold]The rogue admin in the domain:[/]")
     for line in domain["incident"]:
         console.print(f"  - {escape(line)}", highlight=False)
     _captured_table(domain["captured"], domain["captured_by_kind"])
