@@ -541,8 +541,8 @@ def differences(before: Snapshot, after: Snapshot) -> tuple[list[str], dict[str,
     return found_differences, new_ids
 
 
-def check_restored(fresh: httpx.Client, scene: Scene) -> None:
-    """Spot checks of a fresh read against what the day touched (``check_same_tenant``
+def check_spots(fresh: httpx.Client, scene: Scene) -> None:
+    """Spot checks of a fresh read against what the day touched (``check_restored``
     compares the whole tenant)."""
     for user in scene.disabled:
         assert get(fresh, f"/users/{user['id']}?$select=accountEnabled")["accountEnabled"]
@@ -571,7 +571,7 @@ def check_restored(fresh: httpx.Client, scene: Scene) -> None:
     assert (scene.eligibility["principalId"], SECURITY_ADMINISTRATOR) in eligible
 
 
-def check_same_tenant(before: Snapshot, after: Snapshot, scene: Scene) -> dict[str, str]:
+def check_restored(before: Snapshot, after: Snapshot, scene: Scene) -> dict[str, str]:
     """A fresh read of the tenant matches the one before the day, but for volatile fields and
     the ids of re-created objects (every reference to those fixed); the id map."""
     users, groups = before["entra.user"], before["entra.group"]

@@ -38,8 +38,9 @@ from dirguard.core.plan import Step
 from dirguard.providers.base import SourceError, StepResult
 from dirguard.providers.entra.graph_client import GraphAuthError, GraphClient, GraphError
 from dirguard.providers.entra.rights import EntraRights, rights_for
-from dirguard.providers.entra.rollback_bodies import as_graph_value
+from dirguard.providers.entra.rollback_bodies import graph_value
 from dirguard.providers.entra.write_bodies import GRAPH_BASE
+from dirguard.providers.registry import RESOURCE_TYPES
 
 WRITE_QUOTA = 3000
 WRITE_WINDOW = 150.0
@@ -90,9 +91,21 @@ def _path(step: Step, produced_id: str | None = None) -> str:
     )
 
 
-def _comparable(attribute: str, value: Any) -> Any:
-    value = as_graph_value(attribute, value)
+def _comparable(step: Step, attribute: str, value: Any) -> Any:
+    row = RESOURCE_TYPES.get(str(step.target.resource_type))
+    if row is not None:
+        value = graph_value(row, attribute, value)
+    elif isinstance(value, list) and len(value) == 1:  # a step naming no type: plain values
+        value = value[0]
     return sorted(map(repr, value)) if isinstance(value, list) else value
+
+
+def _patched(step: Step) -> tuple[str, Any]:
+    """The property a patch step writes back and its value (its body may carry the
+    ``@odata.type`` Graph wants besides)."""
+    body = dict(step.payload["body"])
+    attribute = step.attribute or next(k for k in body if not k.startswith("@odata."))
+    return attribute, body[attribute]
 
 
 class EntraStepWriter:
@@ -223,20 +236,24 @@ class EntraStepWriter:
         return StepResult(status="succeeded", outcome=step.description, produced_id=same)
 
     def _patch(self, step: Step, force: bool) -> StepResult:
-        [(attribute, intended)] = dict(step.payload["body"]).items()
+        attribute, intended = _patched(step)
         live = self._read(_path(step), **{"$select": attribute})
         if live is None:
             return StepResult(status="failed", outcome=f"{step.target.label} does not exist")
-        now = _comparable(attribute, live.get(attribute))
-        if now == _comparable(attribute, intended):
+        now = _comparable(step, attribute, live.get(attribute))
+        if now == _comparable(step, attribute, intended):
             return StepResult(status="unchanged", outcome="already so")
-        if step.expected is not None and now != _comparable(attribute, step.expected) and not force:
+        if (
+            step.expected is not None
+            and now != _comparable(step, attribute, step.expected)
+            and not force
+        ):
             return StepResult(
                 status="skipped",
                 outcome=f"skipped: {attribute} was changed again since (now "
                 f"{live.get(attribute)!r}); --force writes it anyway",
             )
-        self._write("PATCH", _path(step), {attribute: intended})
+        self._write("PATCH", _path(step), dict(step.payload["body"]))
         return StepResult(status="succeeded", outcome=step.description)
 
     def verify(self, step: Step, produced: Mapping[str, str]) -> str | None:
@@ -248,9 +265,11 @@ class EntraStepWriter:
     def _verify(self, step: Step) -> str | None:
         op, payload = step.op, step.payload
         if op == "patch":
-            [(attribute, intended)] = dict(payload["body"]).items()
+            attribute, intended = _patched(step)
             live = self._read(_path(step), **{"$select": attribute}) or {}
-            if _comparable(attribute, live.get(attribute)) != _comparable(attribute, intended):
+            if _comparable(step, attribute, live.get(attribute)) != _comparable(
+                step, attribute, intended
+            ):
                 return f"read back: {attribute} is {live.get(attribute)!r}, not {intended!r}"
             return None
         if op in ("add-link", "remove-link"):

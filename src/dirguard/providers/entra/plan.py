@@ -29,19 +29,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from dirguard.catalog.resource_type import ResourceType
 from dirguard.core.change_op import ChangeOp
 from dirguard.core.plan import PlanDraft, Step, Target, ref
 from dirguard.providers.base import Content, RecordedChange, RecordedObject, Unplannable
 from dirguard.providers.entra import KIND
 from dirguard.providers.entra.create_bodies import create_request
 from dirguard.providers.entra.rollback_bodies import (
-    ACTION_WRITTEN,
-    as_graph_value,
     collection_path,
-    graph_json,
-    patch_body,
+    graph_value,
+    patch_of,
+    written_apart,
 )
-from dirguard.providers.entra.write_bodies import GraphRequest
+from dirguard.providers.entra.write_bodies import GraphRequest, graph_json
 
 PASSWORDS = "passwordCredentials"
 
@@ -78,8 +78,8 @@ def produced_name(old_id: str) -> str:
     return f"id:{old_id}"
 
 
-def _same(attribute: str, left: Any, right: Any) -> bool:
-    a, b = as_graph_value(attribute, left), as_graph_value(attribute, right)
+def _same(row: ResourceType, attribute: str, left: Any, right: Any) -> bool:
+    a, b = graph_value(row, attribute, left), graph_value(row, attribute, right)
     if isinstance(a, list) and isinstance(b, list):
         return sorted(map(repr, a)) == sorted(map(repr, b))
     return bool(a == b)
@@ -151,19 +151,37 @@ def _restore(obj: RecordedObject) -> list[_Draft]:
     return drafts
 
 
-def _patch(obj: RecordedObject, attribute: str, before: Any, left: Any, force: bool) -> _Draft:
+def _patch(
+    obj: RecordedObject, attribute: str, before: Any, left: Any, force: bool
+) -> _Draft | None:
+    """The PATCH writing ``attribute`` back to ``before`` (its body by the row's write rules),
+    a conflict when it was changed again since; ``None`` when the row never PATCHes it."""
+    row = obj.resource_type
     now = obj.current.get(attribute) if not obj.deleted else (obj.last_live or {}).get(attribute)
+    state = (obj.last_live or {}) if obj.deleted else obj.current
+    body, refused = patch_of(row, attribute, before, state)
+    if body is None:
+        step = Step(
+            op="patch",
+            target=_target(obj),
+            attribute=attribute,
+            description=f"{attribute} of {obj.label} is not written back: {refused}",
+            payload=_where(obj),
+            skipped=True,
+        )
+        return _Draft(step=step, rank=2)
     conflict = None
-    if not obj.deleted and not _same(attribute, now, left):
-        shown = as_graph_value(attribute, now)
+    if not obj.deleted and not _same(row, attribute, now, left):
+        shown = graph_value(row, attribute, now)
         conflict = f"{attribute} was changed again since (now {shown!r})"
     step = Step(
         op="patch",
         target=_target(obj),
         attribute=attribute,
-        description=f"set {attribute} of {obj.label} back to {as_graph_value(attribute, before)!r}",
-        payload=_where(obj) | {"body": patch_body(attribute, before)},
-        expected=as_graph_value(attribute, left),
+        description=f"set {attribute} of {obj.label} back to "
+        f"{graph_value(row, attribute, before)!r}",
+        payload=_where(obj) | {"body": body},
+        expected=graph_value(row, attribute, left),
         conflict=conflict,
         skipped=conflict is not None and not force,
     )
@@ -228,9 +246,10 @@ def _object_drafts(
             key = (event.attribute, value if isinstance(value, str) else repr(value))
             links.setdefault(key, []).append(event)
     for attribute, changes in by_attribute.items():
-        if attribute in ACTION_WRITTEN:
+        if attribute in written_apart(obj.resource_type):
             continue
-        drafts.append(_patch(obj, attribute, changes[0].old, changes[-1].new, force))
+        if (draft := _patch(obj, attribute, changes[0].old, changes[-1].new, force)) is not None:
+            drafts.append(draft)
     for (attribute, _key), changes in links.items():
         first = changes[0]
         added_first = first.op == ChangeOp.ADD_VALUE.value
@@ -372,7 +391,7 @@ def plan_state(obj: RecordedObject, state: Content) -> PlanDraft:
         if not row.restore.reanimate:
             return PlanDraft(steps=_with_references(drafts))
         now = obj.last_live or {}
-    left_out = row.read_only_fields | row.volatile_fields | row.never_written | ACTION_WRITTEN
+    left_out = row.read_only_fields | row.volatile_fields | row.never_written | written_apart(row)
     for attribute in sorted(set(state) | set(now)):
         if attribute in left_out or attribute.startswith("@odata"):
             continue
@@ -382,7 +401,9 @@ def plan_state(obj: RecordedObject, state: Content) -> PlanDraft:
                 drafts.append(_link(obj, attribute, value, add=True))
             for value in sorted(set(map(str, current)) - set(map(str, before))):
                 drafts.append(_link(obj, attribute, value, add=False))
-        elif not _same(attribute, before, current):
-            drafts.append(_patch(replace(obj, deleted=False, current=now), attribute, before,
-                                 current, force=True))  # fmt: skip
+        elif not _same(row, attribute, before, current):
+            draft = _patch(replace(obj, deleted=False, current=now), attribute, before, current,
+                           force=True)  # fmt: skip
+            if draft is not None:
+                drafts.append(draft)
     return PlanDraft(steps=_with_references(drafts))

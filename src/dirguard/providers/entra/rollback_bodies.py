@@ -1,17 +1,12 @@
-"""Graph write bodies built from stored Entra state (pure): what a PATCH of one property or the
-POST that re-creates an object sends, and where an object lives.
+"""The rollback's view of Graph write bodies (pure), with no rules of its own: every value's
+shape and every writable field come from the row's declaration through
+:mod:`dirguard.providers.entra.write_bodies` (``graph_json``, ``patch_plan``), the one body
+builder snapshot-restore, re-creation and the rollback share.
 
-dirguard stores every property as a list of values (a collection as it is, a scalar as one
-value). Graph wants a scalar property as the value and a collection as a JSON array, leaves out
-what it computes (read-only properties: ``id``, ``createdDateTime``…), refuses the properties
-its own actions write (credentials: ``addPassword``/``removePassword``), and wants the
-``@odata.type`` of a derived type on create (a named location is an ``ipNamedLocation`` or a
-``countryNamedLocation``, "Create namedLocation",
-https://learn.microsoft.com/graph/api/conditionalaccessroot-post-namedlocations).
-
-This is the minimal rule set the rollback needs until each resource type declares its own write
-body rules in the catalog (``providers/entra/types.py``); it reads the row's read-only, volatile
-and linked fields and knows which top-level properties of the guarded types are collections.
+dirguard stores every property as a list of values; Graph wants a collection property
+(``source.collections``, from Microsoft's CSDL) or a multi-valued link as an array and anything
+else as its one value. Fields a row writes by calls of their own (``GraphWrites.separate``:
+credentials through ``addPassword``/``removePassword``) are not PATCHed.
 """
 
 from __future__ import annotations
@@ -19,112 +14,47 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dirguard.catalog.resource_type import GraphSource, ResourceType
-from dirguard.providers.entra.graph_content import DELETED, multi_valued
-
-ODATA_TYPE = "@odata.type"
-COLLECTIONS = frozenset(
-    {
-        "businessPhones",
-        "otherMails",
-        "proxyAddresses",
-        "imAddresses",
-        "identities",
-        "assignedLicenses",
-        "groupTypes",
-        "identifierUris",
-        "tags",
-        "ipRanges",
-        "countriesAndRegions",
-        "servicePrincipalNames",
-        "replyUrls",
-        "notificationEmailAddresses",
-        "alternativeNames",
-        "appRoles",
-        "oauth2PermissionScopes",
-        "requiredResourceAccess",
-        "keyCredentials",
-        "passwordCredentials",
-        "permissionGrantPolicyIdsAssignedToDefaultUserRole",
-        "members",
-        "owners",
-    }
-)
-"""Top-level properties of the guarded types that are collections (``Collection(...)`` in
-Microsoft's CSDL); every other property is written as one value."""
-ACTION_WRITTEN = frozenset({"passwordCredentials", "keyCredentials"})
-"""Properties Graph writes only through actions (a PATCH or create with them is refused for
-passwords; their secrets are never stored anyway)."""
-NEVER_WRITTEN = frozenset(
-    {
-        "deletedDateTime",
-        "createdDateTime",
-        "renewedDateTime",
-        "expirationDateTime",
-        "proxyAddresses",
-        "securityIdentifier",
-        "onPremisesSyncEnabled",
-        "onPremisesSecurityIdentifier",
-        "onPremisesLastSyncDateTime",
-        "onPremisesProvisioningErrors",
-    }
-)
-"""Properties Microsoft's pages mark read-only on the guarded types (set by the service)."""
-READ_ONLY_BY_ENTITY = {"group": frozenset({"mail"})}
-"""Read-only on one Graph entity only: a group's ``mail`` is set by Exchange (a user's is
-writable)."""
+from dirguard.catalog.resource_type import ResourceType
+from dirguard.providers.entra.write_bodies import graph_json, graph_source, patch_plan
 
 
-def is_collection(attribute: str) -> bool:
-    return attribute in COLLECTIONS
+def stored(values: Any) -> list[Any]:
+    """An event's value (a list of values, one value, or ``None``) in the store's form."""
+    return list(values) if isinstance(values, list) else [] if values is None else [values]
 
 
-def as_graph_value(attribute: str, values: Any) -> Any:
-    """A stored value (a list of values, or an event's scalar) as Graph writes ``attribute``."""
-    items = values if isinstance(values, list) else [] if values is None else [values]
-    if is_collection(attribute):
-        return list(items)
-    return items[0] if items else None
+def graph_value(row: ResourceType, attribute: str, values: Any) -> Any:
+    """A stored value as Graph writes ``attribute`` of ``row``."""
+    return graph_json(row, {attribute: stored(values)}).get(attribute)
 
 
-def collection_path(resource_type: ResourceType) -> str:
-    source = resource_type.source
-    if not isinstance(source, GraphSource):
-        raise ValueError(f"{resource_type.key} is not read from Microsoft Graph")
-    return source.collection
+def collection_path(row: ResourceType) -> str:
+    return graph_source(row).collection
 
 
-def _entity(resource_type: ResourceType) -> str:
-    source = resource_type.source
-    return source.entity if isinstance(source, GraphSource) else ""
+def written_apart(row: ResourceType) -> frozenset[str]:
+    """Fields written by calls of their own, never by a PATCH."""
+    writes = row.writes
+    return frozenset(s.field for s in writes.separate) if writes is not None else frozenset()
 
 
-def item_path(resource_type: ResourceType, external_id: str) -> str:
-    """Where the object lives: ``{collection}/{id}``, or the collection itself for a singleton
-    (``policies/authorizationPolicy``, whose id is its last segment)."""
-    collection = collection_path(resource_type)
-    if "/" in external_id:
-        return external_id  # stored by its path (a singleton policy, a delegated grant)
-    if collection.rsplit("/", 1)[-1] == external_id:
-        return collection
-    return f"{collection}/{external_id}"
-
-
-def patch_body(attribute: str, values: Any) -> dict[str, Any]:
-    return {attribute: as_graph_value(attribute, values)}
-
-
-def graph_json(resource_type: ResourceType, content: Mapping[str, list[Any]]) -> dict[str, Any]:
-    """Stored content (each field a list of values) as Graph JSON: a collection as an array,
-    a scalar as its value; the store's deletion marker left out."""
-    multi = multi_valued(resource_type)
-    found: dict[str, Any] = {}
-    for key, values in content.items():
-        if key == DELETED:
-            continue
-        items = list(values) if isinstance(values, list) else [values]
-        if key.lower() in multi or is_collection(key):
-            found[key] = items
-        elif items:
-            found[key] = items[0]
-    return found
+def patch_of(
+    row: ResourceType, attribute: str, before: Any, current: Mapping[str, Any]
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The PATCH body that writes ``attribute`` back to ``before`` over ``current`` (the
+    object's stored state now) by the row's write rules (``patch_plan``: ``@odata.type`` where
+    Graph wants it), or why it is not written (read-only, set only at creation, owned by
+    on-premises AD, an immutable type)."""
+    simple = {attribute: graph_value(row, attribute, before)}
+    target = graph_json(row, {**current, attribute: stored(before)})
+    try:
+        plan = patch_plan(row, target, graph_json(row, current))
+    except ValueError:  # a state without its id (the path is the step's, not the plan's)
+        return simple, None
+    refused = next((r.reason for r in plan.refused if r.field == attribute), None)
+    if refused is not None:
+        return None, refused
+    for request in plan.requests:
+        if request.method == "PATCH" and request.body and attribute in request.body:
+            return dict(request.body), None
+    return simple, None
