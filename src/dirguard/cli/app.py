@@ -149,6 +149,11 @@ COMMANDS = (
         "Approval requests for web actions: list, show, expire and escalate (sweep).",
     ),
     LazyCommand(
+        "rules",
+        "rules_cmd",
+        "Rules: desired-state automation (dry run, run, history, TOML export and import).",
+    ),
+    LazyCommand(
         "notifications",
         "notifications_cmd",
         "E-mail notifications: the outbox (sent, pending, failed), deliveries, templates.",
