@@ -25,6 +25,7 @@ from dirguard.services.rollback.selection_input import plan_request
 from dirguard.web.access import Approver, Operator, Viewer
 from dirguard.web.api.rollback import apply_jobs
 from dirguard.web.context import acting_runtime
+from dirguard.web.pages.plan_rights import plan_rights
 from dirguard.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -87,7 +88,8 @@ async def show_plan(request: Request, who: Viewer, plan_id: int) -> HTMLResponse
     runtime = acting_runtime(request, who)
     shown = await run_in_threadpool(review.preview, runtime, plan_id)
     job = apply_jobs(request).get(plan_id)
-    return render(request, "rollback/plan.html", p=shown, job=job, **_roles(who))
+    rights = plan_rights(runtime, shown.check)
+    return render(request, "rollback/plan.html", p=shown, job=job, rights=rights, **_roles(who))
 
 
 @router.post("/rollback/{plan_id}/approve", response_class=HTMLResponse)
