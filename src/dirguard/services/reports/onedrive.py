@@ -40,3 +40,12 @@ def onedrive_of(runtime: Runtime, source: str, user_id: str) -> OneDrive:
         return OneDrive(url=None, note=f"not read: {error}")
     url = drive.get("webUrl")
     return OneDrive(url=str(url) if url else None, note=None if url else "Graph gave no webUrl")
+
+
+def holds_onedrive(resource_type: str) -> bool:
+    """Whether objects of this type (its registry row) are Graph users, who may own a OneDrive."""
+    from dirguard.catalog.resource_type import GraphSource
+    from dirguard.providers.registry import RESOURCE_TYPES
+
+    row = RESOURCE_TYPES.get(resource_type)
+    return row is not None and isinstance(row.source, GraphSource) and row.source.entity == "user"

@@ -44,9 +44,9 @@ def object_page(
         runtime, object_id, when, history_cursor=cursor, history_limit=25
     )
     onedrive = None
-    if view.object.resource_type == "entra.user" and not view.object.deleted:
-        from dirguard.services.reports.onedrive import onedrive_of
+    from dirguard.services.reports.onedrive import holds_onedrive, onedrive_of
 
+    if holds_onedrive(view.object.resource_type) and not view.object.deleted:
         onedrive = onedrive_of(runtime, view.object.source, view.object.external_id)
     return render(
         request,
