@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import UTC, datetime
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.core.change_op import ChangeOp
 from dirguard.store.cursors import get_cursor, save_cursor
-from dirguard.store.events import NewChangeEvent, append_events, verify_chain
+from dirguard.store.events import NewChangeEvent, append_events, insert_events, verify_chain
 from dirguard.store.models import ChangeEvent, DirectoryObject
 
 SOURCE = "corp.example"
@@ -207,3 +208,41 @@ def test_cursor_values_are_opaque_bytes(store_sessions: sessionmaker[Session]) -
         )
     with store_sessions() as session, pytest.raises(TypeError, match="encode a deltaLink"):
         save_cursor(session, SOURCE, STREAM, "text")  # type: ignore[arg-type]
+
+
+def test_a_bulk_insert_stores_the_same_chain_as_appending(
+    store_sessions: sessionmaker[Session],
+) -> None:
+    """``insert_events`` (one multi-row INSERT, the capture's path) numbers, chains and stores
+    what ``append_events`` would: each digest is the one the ORM path computes for the row
+    read back (``verify_chain``), the values read back are the ones given (bytes, dicts, a
+    marker-shaped dict, non-ASCII text, NULL), and the two paths continue one chain."""
+    values = [b"\x00\xffsid", {"sddl": "O:DA", "difference": {"aces_added": []}}, "Zoë ✓", None]
+    values.append({"$bytes": "not a marker"})
+    with store_sessions.begin() as session:
+        one, two = _object(session), _object(session)
+        append_events(session, _member_changes(one, 1))
+        drafts = [
+            NewChangeEvent(
+                object_id=object_id,
+                op=ChangeOp.MODIFY,
+                attribute="description",
+                old_value=value,
+                new_value=[value, "x"],
+                observed_at=datetime(2024, 5, 1, 8, 0, index, tzinfo=UTC),
+            )
+            for index, value in enumerate(values)
+            for object_id in (one, two)
+        ]
+        assert insert_events(session, drafts) == len(drafts)
+        append_events(session, _member_changes(one, 2))  # the ORM path continues the chain
+    with store_sessions() as session:
+        rows = session.scalars(select(ChangeEvent).order_by(ChangeEvent.sequence)).all()
+        assert [e.sequence for e in rows] == list(range(1, len(drafts) + 4))
+        got = [(e.object_id, e.old_value, e.new_value, e.observed_at) for e in rows[1:-2]]
+        assert got == [(d.object_id, d.old_value, d.new_value, d.observed_at) for d in drafts]
+        assert all(e.prev_digest == before.digest for before, e in itertools.pairwise(rows))
+        assert verify_chain(session, rows[0].source) == []
+        assert (
+            session.scalar(select(func.count()).where(ChangeEvent.old_value.is_(None))) == 1 + 2 + 2
+        ), "None is SQL NULL (the member adds have no old value either)"

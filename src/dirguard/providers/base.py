@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dirguard.catalog.resource_type import ResourceType
 from dirguard.core.plan import PlanDraft, Step
@@ -168,6 +168,15 @@ class ObservedChange(Protocol):
         """The change applied to ``previous`` (``None``: nothing stored yet); ``None`` when
         it changes nothing (``volatile`` fields do not count)."""
         ...
+
+
+@runtime_checkable
+class DatedChange(Protocol):
+    """An observed change that knows when each of its events happened at the source (AD: the
+    replication metadata's originating time), read in the same pass: the event's
+    ``occurred_at``, which its digest covers, so it must be known when it is stored."""
+
+    def occurred_at(self, op: str, attribute: str | None) -> datetime | None: ...
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -132,6 +132,25 @@ def canonical_json(encoded: Any) -> bytes:
     ).encode("utf-8")
 
 
+def json_text(encoded: Any) -> str:
+    """Already encoded data as compact JSON text (orjson; the standard library for integers
+    beyond 64 bits)."""
+    try:
+        return orjson.dumps(encoded).decode("utf-8")
+    except TypeError:
+        return json.dumps(encoded, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_bytes(encoded: Any) -> bytes:
+    """:func:`canonical_json` of already encoded data, by orjson where that gives the same bytes
+    (no floats anywhere, no integer beyond 64 bits), else by the standard library."""
+    try:
+        _fast_encode(encoded)  # raises for floats and anything else orjson might write apart
+        return orjson.dumps(encoded, option=orjson.OPT_SORT_KEYS)
+    except (_Unencodable, TypeError):
+        return canonical_json(encoded)
+
+
 def content_hash(value: Any) -> str:
     """SHA-256 (hex) of the canonical encoding of ``value``."""
     return encode_with_hash(value)[1]

@@ -240,16 +240,26 @@ def read_schema(conn: Any, schema_dn: str) -> Schema:
         conn,
         schema_dn,
         ldap_filter="(objectClass=attributeSchema)",
-        attributes=("lDAPDisplayName", "attributeSyntax", "isSingleValued", "linkID"),
+        attributes=(
+            "lDAPDisplayName",
+            "attributeSyntax",
+            "isSingleValued",
+            "linkID",
+            "attributeID",
+            "msDS-IntId",
+        ),
     ):
         for _dn, attrs in entries:
             link = attrs.get("linkID")
+            oid, int_id = attrs.get("attributeID"), attrs.get("msDS-IntId")
             attributes.append(
                 AttributeSyntax(
                     name=attrs["lDAPDisplayName"][0].decode("utf-8"),
                     syntax=attrs["attributeSyntax"][0].decode("ascii"),
                     single_valued=attrs.get("isSingleValued", [b"FALSE"])[0] == b"TRUE",
                     link_id=int(link[0]) if link else None,
+                    attribute_id=oid[0].decode("ascii") if oid else None,
+                    int_id=int(int_id[0]) & 0xFFFFFFFF if int_id else None,
                 )
             )
     return Schema(attributes)

@@ -36,6 +36,7 @@ from dirguard.providers.ad.ldap_read import (
     read_by_guid,
     read_schema,
 )
+from dirguard.providers.ad.repl_metadata import AttidMap, MetadataError, read_prefix_map
 from dirguard.providers.ad.sd.security_descriptor import SecurityDescriptorError, sid_from_bytes
 from dirguard.providers.ad.values import (
     DN_ATTRIBUTE,
@@ -164,6 +165,17 @@ class AdReader:
         """Gives the domain's groups their aliases in security descriptor changes."""
         return read_domain_sid(self.conn)
 
+    @cached_property
+    def attids(self) -> AttidMap | None:
+        """Attribute names to the attids of the DC's replication metadata (``None`` when its
+        prefix table cannot be read: changes are then not dated by the metadata)."""
+        try:
+            prefixes = read_prefix_map(self.conn.ldap, self.conn.contexts.schema)
+        except (ldap.LDAPError, MetadataError) as error:
+            log.warning("the schema's prefixMap cannot be read (%s); change times unknown", error)
+            return None
+        return AttidMap(self.schema, prefixes) if prefixes else None
+
     def scopes(self) -> Sequence[ReadScope]:
         return [partition_scope(p) for p in self.domain.partitions]
 
@@ -222,6 +234,7 @@ class AdReader:
             types=self._types,
             identify=self._identify,
             domain_sid=self.domain_sid,
+            attids=self.attids,
         )
 
     @property

@@ -48,6 +48,11 @@ class AttributeSyntax:
     syntax: str
     single_valued: bool = False
     link_id: int | None = None
+    attribute_id: str | None = None
+    """The attribute's OID (``attributeID``); with ``int_id`` it names the attribute in
+    replication metadata (:mod:`dirguard.providers.ad.repl_metadata`)."""
+    int_id: int | None = None
+    """``msDS-IntId``, where the schema sets one."""
 
     @property
     def binary(self) -> bool:
@@ -94,6 +99,9 @@ class Schema:
 
     def __len__(self) -> int:
         return len(self._by_lower)
+
+    def attributes(self) -> Iterable[AttributeSyntax]:
+        return self._by_lower.values()
 
     def get(self, name: str) -> AttributeSyntax:
         known = self._by_lower.get(name.lower())

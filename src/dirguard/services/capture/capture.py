@@ -17,6 +17,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,7 +28,14 @@ from dirguard.core.change_op import ChangeOp
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.read import AdReader
 from dirguard.providers.ad.values import Content, Schema
-from dirguard.providers.base import ChangePage, ObservedChange, ReadError, ReadScope, SourceReader
+from dirguard.providers.base import (
+    ChangePage,
+    DatedChange,
+    ObservedChange,
+    ReadError,
+    ReadScope,
+    SourceReader,
+)
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.admin.attribution import mark_admin_writes
 from dirguard.services.capture.actor_fill import FillReport, fill_actors
@@ -42,12 +50,14 @@ from dirguard.services.capture.snapshot_deletes import detect_deletes
 from dirguard.services.rollback.own_writes import mark_own_writes
 from dirguard.store.column_types import utcnow
 from dirguard.store.cursors import get_cursor, save_cursor
-from dirguard.store.events import NewChangeEvent, append_events
+from dirguard.store.events import NewChangeEvent, insert_events
 from dirguard.store.models import DirectoryObject, Run
 from dirguard.store.runs import start_run
 
 log = logging.getLogger(__name__)
 
+Clock = Callable[[], datetime]
+"""What "now" is for ``observed_at`` (tests inject a later one instead of waiting)."""
 BeforeCommit = Callable[[Session, ChangePage], None]
 """Called with each page's session just before it commits (tests inject failures here)."""
 
@@ -79,13 +89,19 @@ def ingest_page(
     changes: Sequence[ObservedChange],
     run: Run | None,
     result: CaptureResult,
+    clock: Clock = utcnow,
 ) -> None:
-    """Store the events and states of one page's changes (flushes; the caller commits)."""
+    """Store the events and states of one page's changes (flushes; the caller commits).
+
+    Each event's ``observed_at`` is now; its ``occurred_at`` is when the source says the change
+    happened, where the change knows it (:class:`~dirguard.providers.base.DatedChange`), never
+    after ``observed_at``."""
     objects = objects_by_guid(session, source, (c.external_id for c in changes))
     latest = latest_versions(session, (o.id for o in objects.values()))
     states: dict[str, Content] = {
         guid: latest[obj.id].content for guid, obj in objects.items() if obj.id in latest
     }
+    drafts: list[NewChangeEvent] = []
     for change in changes:
         result.entries += 1
         guid = change.external_id
@@ -107,21 +123,21 @@ def ingest_page(
             session.add(obj)
             session.flush()
             objects[guid] = obj
-        now = utcnow()
-        append_events(
-            session,
-            [
-                NewChangeEvent(
-                    object_id=obj.id,
-                    op=ChangeOp(event.op),
-                    attribute=event.attribute,
-                    old_value=event.old,
-                    new_value=event.new,
-                    observed_at=now,
-                )
-                for event in applied.changes
-            ],
-            run,
+        now = clock()
+        dated = change.occurred_at if isinstance(change, DatedChange) else None
+        drafts.extend(
+            NewChangeEvent(
+                object_id=obj.id,
+                op=ChangeOp(event.op),
+                attribute=event.attribute,
+                old_value=event.old,
+                new_value=event.new,
+                occurred_at=_not_after(
+                    None if dated is None else dated(event.op, event.attribute), now
+                ),
+                observed_at=now,
+            )
+            for event in applied.changes
         )
         result.events += len(applied.changes)
         result.ops.update(event.op for event in applied.changes)
@@ -130,7 +146,13 @@ def ingest_page(
             session.flush()
             latest[obj.id] = added
         states[guid] = applied.content
+    insert_events(session, drafts, run)  # in page order: one statement for the page
     session.flush()
+
+
+def _not_after(occurred: datetime | None, observed: datetime) -> datetime | None:
+    """A change never stands after dirguard observed it (a source's clock ahead of ours)."""
+    return None if occurred is None else min(occurred, observed)
 
 
 def fill_domain_actors(
@@ -178,10 +200,11 @@ def capture_domain(
     schema: Schema | None = None,
     before_commit: BeforeCommit | None = None,
     run: Run | None = None,
+    clock: Clock = utcnow,
 ) -> CaptureResult:
     """:func:`capture_source` of a domain over a bound connection (left open)."""
     reader = AdReader(conn, domain, schema=schema)
-    return capture_source(sessions, reader, before_commit=before_commit, run=run)
+    return capture_source(sessions, reader, before_commit=before_commit, run=run, clock=clock)
 
 
 def capture_source(
@@ -190,6 +213,7 @@ def capture_source(
     *,
     before_commit: BeforeCommit | None = None,
     run: Run | None = None,
+    clock: Clock = utcnow,
 ) -> CaptureResult:
     """One change read over every scope of the source, from the stored cursors on.
 
@@ -206,14 +230,14 @@ def capture_source(
         raise CaptureError(f"{name}: no baseline{which}; run `dirguard snapshot {kind}` first")
     if run is not None:
         result = CaptureResult(domain=name, run_id=run.id)
-        _capture_pages(sessions, reader, run, result, before_commit)
+        _capture_pages(sessions, reader, run, result, before_commit, clock)
         return result
     with sessions.begin() as session:
         own = start_run(session, "capture", source)
     result = CaptureResult(domain=name, run_id=own.id)
     result.deletions_hidden = reader.changes_incomplete()
     with finishing(sessions, own, result.as_dict):
-        _capture_pages(sessions, reader, own, result, before_commit)
+        _capture_pages(sessions, reader, own, result, before_commit, clock)
     log.info("capture of %s: %d entries, %d events", name, result.entries, result.events)
     return result
 
@@ -231,6 +255,7 @@ def _capture_pages(
     run: Run,
     result: CaptureResult,
     before_commit: BeforeCommit | None,
+    clock: Clock,
 ) -> None:
     source = reader.source
     for scope in reader.scopes():
@@ -239,7 +264,7 @@ def _capture_pages(
         for page in _pages(reader, scope, cursor):
             with sessions.begin() as session:
                 page_run = session.merge(run)
-                ingest_page(session, source, page.changes, page_run, result)
+                ingest_page(session, source, page.changes, page_run, result, clock)
                 if page.complete is not None:
                     deleted = detect_deletes(session, reader, scope, page.complete, run=page_run)
                     result.events += deleted

@@ -143,7 +143,11 @@ def record_state(
         run_id=run.id if run is not None else None,
     )
     session.add(version)
-    record_links(session, linked_values(obj.id, content, resource_type.linked_fields))
+    links = linked_values(obj.id, content, resource_type.linked_fields)
+    if previous is not None:  # the previous version's links are recorded already
+        held = set(linked_values(obj.id, previous.content, resource_type.linked_fields))
+        links = (link for link in links if link not in held)
+    record_links(session, links)
     return version
 
 
