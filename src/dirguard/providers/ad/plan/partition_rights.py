@@ -145,8 +145,9 @@ class RightsVerdict:
         )
 
     def needed(self) -> tuple[str, ...]:
-        """What the steps need, as people read it: each group with its partition."""
-        return tuple(f"{n.group} ({n.partition.value})" for n in self.needs)
+        """What the steps need, as people read it: each group with its partition, once (a
+        reanimation needs Domain Admins for two features)."""
+        return tuple(dict.fromkeys(f"{n.group} ({n.partition.value})" for n in self.needs))
 
     def as_dict(self) -> dict[str, object]:
         return {
