@@ -130,7 +130,7 @@ def seed_organisation(dc: SambaDC, conn: Any, users_per_department: int = 40) ->
     for app in ("sql", "web", "backup"):
         sam = f"svc-{app}-{tag}"
         dn = f"CN={sam},{services_ou}"
-        spn = f"{app.upper()}/{app}.{realm}"
+        spn = f"{app.upper()}/{app}-{tag}.{realm}"  # SPNs are unique in a forest
         _user(conn, dn, sam, {"servicePrincipalName": [spn.encode()]})
         service_accounts.append(dn)
     admins_ou = f"OU=Admins,{root}"
