@@ -7,6 +7,7 @@ import base64
 import datetime
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from cryptography import x509
@@ -59,6 +60,10 @@ def make_certificate(common_name: str = "dirguard test app") -> AppCertificate:
     return AppCertificate(key=key, certificate=certificate)
 
 
+if TYPE_CHECKING:
+    from tests.fixtures.graph_sandbox import RunningSandbox
+
+
 def graph_sp_id(client: httpx.Client) -> str:
     answer = client.get(f"/servicePrincipals(appId='{GRAPH_APP_ID}')")
     assert answer.status_code == 200, answer.text
@@ -100,3 +105,25 @@ def register_app(
         )
         assert granted.status_code == 201, granted.text
     return app.json(), sp.json()
+
+
+def app_client(sandbox: RunningSandbox, graph: httpx.Client, *permissions: str) -> httpx.Client:
+    """A Graph client signed in as a new application holding only ``permissions``."""
+    app, _ = register_app(graph, f"reader {len(permissions)}", permissions=permissions)
+    secret = graph.post(f"/applications/{app['id']}/addPassword", json={}).json()["secretText"]
+    info = sandbox.info
+    token = httpx.post(
+        f"{info.login_base}/{info.tenant_id}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": app["appId"],
+            "client_secret": secret,
+            "scope": "https://graph.microsoft.com/.default",
+        },
+        verify=sandbox.tls(),
+    ).json()["access_token"]
+    return httpx.Client(
+        base_url=info.graph_base,
+        verify=sandbox.tls(),
+        headers={"Authorization": f"Bearer {token}"},
+    )

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.fixtures.graph_sandbox import RunningSandbox
-from tests.sandbox.identity_helpers import register_app
+from tests.sandbox.identity_helpers import app_client
 
 
 def _group(graph: httpx.Client, **extra: Any) -> httpx.Response:
@@ -26,27 +26,6 @@ def _group(graph: httpx.Client, **extra: Any) -> httpx.Response:
     )
 
 
-def _client_for(sandbox: RunningSandbox, graph: httpx.Client, *permissions: str) -> httpx.Client:
-    app, _ = register_app(graph, f"reader {len(permissions)}", permissions=permissions)
-    secret = graph.post(f"/applications/{app['id']}/addPassword", json={}).json()["secretText"]
-    info = sandbox.info
-    token = httpx.post(
-        f"{info.login_base}/{info.tenant_id}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": app["appId"],
-            "client_secret": secret,
-            "scope": "https://graph.microsoft.com/.default",
-        },
-        verify=sandbox.tls(),
-    ).json()["access_token"]
-    return httpx.Client(
-        base_url=info.graph_base,
-        verify=sandbox.tls(),
-        headers={"Authorization": f"Bearer {token}"},
-    )
-
-
 def test_hidden_members_need_member_read_hidden(graph_sandbox: RunningSandbox) -> None:
     with graph_sandbox.client() as graph:
         created = _group(graph, visibility="HiddenMembership")
@@ -58,8 +37,8 @@ def test_hidden_members_need_member_read_hidden(graph_sandbox: RunningSandbox) -
             json={"@odata.id": f"{graph_sandbox.info.graph_base}/directoryObjects/{user['id']}"},
         )
         assert added.status_code == 204, added.text
-        plain = _client_for(graph_sandbox, graph, "GroupMember.Read.All")
-        hidden = _client_for(graph_sandbox, graph, "GroupMember.Read.All", "Member.Read.Hidden")
+        plain = app_client(graph_sandbox, graph, "GroupMember.Read.All")
+        hidden = app_client(graph_sandbox, graph, "GroupMember.Read.All", "Member.Read.Hidden")
     with plain, hidden:
         refused = plain.get(f"/groups/{group['id']}/members")
         assert refused.status_code == 403

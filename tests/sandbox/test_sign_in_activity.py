@@ -4,10 +4,8 @@ application without AuditLog.Read.All."""
 
 from __future__ import annotations
 
-import httpx
-
 from tests.fixtures.graph_sandbox import RunningSandbox
-from tests.sandbox.identity_helpers import register_app
+from tests.sandbox.identity_helpers import app_client
 
 
 def _newest(sandbox: RunningSandbox, user_id: str, *, successful: bool) -> str | None:
@@ -41,24 +39,8 @@ def test_sign_in_activity_only_when_selected(graph_sandbox: RunningSandbox) -> N
 
 def test_sign_in_activity_needs_audit_log_read_all(graph_sandbox: RunningSandbox) -> None:
     with graph_sandbox.client() as graph:
-        app, _ = register_app(graph, "users only", permissions=("User.Read.All",))
-        secret = graph.post(f"/applications/{app['id']}/addPassword", json={}).json()["secretText"]
-    info = graph_sandbox.info
-    token = httpx.post(
-        f"{info.login_base}/{info.tenant_id}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": app["appId"],
-            "client_secret": secret,
-            "scope": "https://graph.microsoft.com/.default",
-        },
-        verify=graph_sandbox.tls(),
-    ).json()["access_token"]
-    with httpx.Client(
-        base_url=info.graph_base,
-        verify=graph_sandbox.tls(),
-        headers={"Authorization": f"Bearer {token}"},
-    ) as users_only:
+        users_only = app_client(graph_sandbox, graph, "User.Read.All")
+    with users_only:
         assert users_only.get("/users").status_code == 200
         refused = users_only.get("/users", params={"$select": "id,signInActivity"})
     assert refused.status_code == 403, refused.text
