@@ -35,6 +35,10 @@ class RuleSettings(_Strict):
     """Put matching changes back automatically (change rules on AD)."""
     allow_actors: list[str] = Field(default_factory=list)
     """Actors whose changes are alerted on but never undone."""
+    threshold_count: int | None = Field(default=None, ge=1, le=100000)
+    """Matches of one group (an actor, by default) that make the alert (bulk rules)."""
+    threshold_window: float | None = Field(default=None, gt=0, le=7 * 86400)
+    """Seconds within which ``threshold_count`` matches make the alert."""
 
 
 class WebhookChannel(_Strict):

@@ -158,9 +158,12 @@ def holds(check: Check, old: Any, new: Any, now: datetime) -> bool:
         after = as_int(walk(new, check.path)) or 0
         if not (after & check.bits_gained & ~before):
             return False
-    value = walk(old if check.side == "old" else new, check.path)
-    items = items_of(value)
+    side = old if check.side == "old" else new
+    paths = check.path.split("|") if check.path else [None]
+    items = [item for path in paths for item in items_of(walk(side, path))]
     if check.present is not None and bool(items) != check.present:
+        return False
+    if check.at_most is not None and len(items) > check.at_most:
         return False
     if not _has_item_predicates(check):
         return True

@@ -176,11 +176,12 @@ def match_object(rule: Rule, obj: ObjectFacts, ctx: Context, now: datetime) -> H
 def match_events(
     rules: Iterable[Rule], events: Iterable[EventFacts], ctx: Context, now: datetime
 ) -> list[Hit]:
-    """Every (rule, event) hit, events in the order given."""
+    """Every (rule, event) hit, events in the order given; a rule superseded by another that
+    matched the same event (``Rule.superseded_by``) is left out."""
     chosen = [r for r in rules if r.enabled and r.kind is RuleKind.CHANGE]
-    hits = []
+    hits: list[Hit] = []
     for facts in events:
-        for rule in chosen:
-            if (hit := match_event(rule, facts, ctx, now)) is not None:
-                hits.append(hit)
+        found = [h for r in chosen if (h := match_event(r, facts, ctx, now)) is not None]
+        matched = {h.rule.id for h in found}
+        hits.extend(h for h in found if not matched.intersection(h.rule.superseded_by))
     return hits

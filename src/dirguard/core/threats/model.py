@@ -66,6 +66,8 @@ class Check:
     bits_gained: int | None = None
     """Any of these bits is set in the new value and was clear in the old one (event checks)."""
     present: bool | None = None
+    at_most: int | None = None
+    """The value has at most this many items (a ``path`` of ``a|b`` counts both together)."""
     greater_than: float | None = None
     older_than_days: float | None = None
     """A time value (Windows FILETIME, generalized time or ISO 8601) older than this."""
@@ -148,6 +150,10 @@ class Rule:
     """Equivalent checks of other tools (cited, not copied)."""
     enabled: bool = True
     noisy: bool = False
+    superseded_by: tuple[str, ...] = ()
+    """Ids of more specific rules: when one of them matches the same event, this rule's match
+    is dropped (one change, one alert: a first credential on a privileged app is the critical
+    alert only)."""
     match: Match = field(default_factory=Match)
     exclude: Exclusions = field(default_factory=Exclusions)
     threshold: Threshold = field(default_factory=Threshold)

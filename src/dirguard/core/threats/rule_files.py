@@ -121,6 +121,7 @@ _CHECK_KEYS = {
     "bits_clear",
     "bits_gained",
     "present",
+    "at_most",
     "greater_than",
     "older_than_days",
     "items",
@@ -171,6 +172,10 @@ def _check(where: _Where, field: str, raw: Any, sides: tuple[str, ...]) -> Check
     if present is not None and not isinstance(present, bool):
         where.bad(f"{field}.present", "expected true or false")
         present = None
+    at_most = _int(where, f"{field}.at_most", table.get("at_most"))
+    if at_most is not None and at_most < 0:
+        where.bad(f"{field}.at_most", "must be 0 or more")
+        at_most = None
     matches = table.get("matches")
     not_matches = table.get("not_matches")
     regex = table.get("regex")
@@ -194,6 +199,7 @@ def _check(where: _Where, field: str, raw: Any, sides: tuple[str, ...]) -> Check
         bits_clear=_int(where, f"{field}.bits_clear", table.get("bits_clear")),
         bits_gained=_int(where, f"{field}.bits_gained", table.get("bits_gained")),
         present=present,
+        at_most=at_most,
         greater_than=_number(where, f"{field}.greater_than", table.get("greater_than")),
         older_than_days=_number(where, f"{field}.older_than_days", table.get("older_than_days")),
         items=items,
@@ -320,6 +326,7 @@ _RULE_KEYS = {
     "references",
     "enabled",
     "noisy",
+    "superseded_by",
     "rationale",
     "remediation",
     "match",
@@ -362,6 +369,7 @@ def _rule(file: str, index: int, raw: Any, problems: list[str]) -> Rule | None:
         references=_strings(where, "references", raw.get("references")),
         enabled=enabled is True if "enabled" in raw else noisy is not True,
         noisy=noisy is True,
+        superseded_by=_strings(where, "superseded_by", raw.get("superseded_by")),
         match=_match(where, raw.get("match"), kind),
         exclude=Exclusions(
             actors=_strings(where, f("actors"), ex.get("actors")),

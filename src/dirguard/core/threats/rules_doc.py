@@ -20,7 +20,8 @@ per incident; `dirguard threats test FILE` dry-runs a rule file over the history
 
 Site rules go in `threats.rules_dir` (`*.toml`, the same keys as below); per-rule settings in
 `[threats.rules.ID]`: `enabled`, `severity`, `exclude_actors`, `exclude_objects`, `auto_undo`,
-`allow_actors`. Noisy rules are off until enabled there.
+`allow_actors`, `threshold_count`, `threshold_window` (seconds). Noisy rules are off until
+enabled there.
 
 ## Rule file keys
 """
@@ -41,6 +42,11 @@ KEYS = (
         "a noisy rule is off unless `enabled = true`",
     ),
     (
+        "`superseded_by`",
+        "ids of more specific rules: when one of them matches the same event, this rule's "
+        "match is dropped (one change, one alert)",
+    ),
+    (
         "`match.resource_types`, `match.ops`, `match.attributes`",
         "catalog keys, change operations and attribute paths (shell patterns, case-insensitive)",
     ),
@@ -58,8 +64,8 @@ KEYS = (
         "`[[match.when]]`",
         "checks on the event's `new` (default) or `old` value: `path`, `equals`, "
         "`one_of`, `matches`, `not_matches`, `regex`, `bits_set`, `bits_clear`, "
-        "`bits_gained`, `present`, `greater_than`, `older_than_days`, `items` "
-        "(any/all)",
+        "`bits_gained`, `present`, `at_most` (items), `greater_than`, `older_than_days`, "
+        "`items` (any/all); a `path` of `a|b` looks at both",
     ),
     (
         "`[[match.object]]`",
@@ -102,6 +108,7 @@ def _check_text(check: Check) -> str:
         "bits_clear",
         "bits_gained",
         "present",
+        "at_most",
         "greater_than",
         "older_than_days",
     ):

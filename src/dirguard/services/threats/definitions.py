@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
 from dirguard.config.threats_schema import RuleSettings, ThreatsConfig
-from dirguard.core.threats.model import AutoUndo, Exclusions, Rule, Severity
+from dirguard.core.threats.model import AutoUndo, Exclusions, Rule, Severity, Threshold
 from dirguard.core.threats.rule_files import RuleFileError, parse_rules
 from dirguard.services.errors import Problem, ServiceError
 
@@ -71,8 +72,17 @@ def apply_settings(rule: Rule, settings: RuleSettings) -> Rule:
             loop_limit=undo.loop_limit,
             loop_window=undo.loop_window,
         )
+    threshold = Threshold(
+        count=rule.threshold.count
+        if settings.threshold_count is None
+        else settings.threshold_count,
+        window=rule.threshold.window
+        if settings.threshold_window is None
+        else timedelta(seconds=settings.threshold_window),
+    )
     return dataclasses.replace(
         rule,
+        threshold=threshold,
         enabled=rule.enabled if settings.enabled is None else settings.enabled,
         severity=rule.severity if settings.severity is None else Severity(settings.severity),
         exclude=exclude,
@@ -91,6 +101,12 @@ def combine(builtins: Sequence[Rule], site: Sequence[Rule], config: ThreatsConfi
             f"threats.rules: no rule {', '.join(unknown)}; `dirguard threats list` shows the ids",
             Problem.CONFIG,
         )
+    for rule in by_id.values():
+        if missing := sorted(set(rule.superseded_by) - by_id.keys()):
+            raise ServiceError(
+                f"rule {rule.id} ({rule.origin}): superseded_by names no rule {', '.join(missing)}",
+                Problem.CONFIG,
+            )
     for rule_id, settings in config.rules.items():
         by_id[rule_id] = apply_settings(by_id[rule_id], settings)
         if by_id[rule_id].auto_undo.enabled and by_id[rule_id].kind.value != "change":
