@@ -90,33 +90,64 @@ def _render(report: dict[str, Any]) -> None:
             )
     if report["objects"]:
         console.print(table)
+    for entry in report.get("memberships") or []:
+        c = entry.get("counts") or {}
+        line = (
+            f"{escape(entry['action'])}: {entry['status']}"
+            + (
+                f" — {c['members']} member(s) now, {c['desired']} wanted:"
+                f" +{c['add']} added, -{c['remove']} removed"
+                if c
+                else ""
+            )
+            + (f" — HELD: {escape(entry['reason'])}" if entry.get("reason") else "")
+            + (f" — {escape(entry['error'])}" if entry.get("error") else "")
+        )
+        console.print(line, highlight=False)
 
 
-def _run(ctx: typer.Context, name: str, *, dry_run: bool, as_json: bool) -> None:
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Carry out a keep-members plan that its guard holds (more removals than the"
+        " rule's max_remove_percent, or emptying the group).",
+    ),
+]
+
+
+def _run(ctx: typer.Context, name: str, *, dry_run: bool, as_json: bool, force: bool) -> None:
     from dirguard.services.rules.engine import run_rule
 
     with cli_runtime(ctx) as runtime:
-        report = run_rule(runtime, name, dry_run=dry_run).as_dict()
+        report = run_rule(runtime, name, dry_run=dry_run, force=force).as_dict()
     if as_json:
         print_json(report)
     else:
         _render(report)
-    if report["counts"]["failed"]:
+    stopped = any(m["status"] in ("held", "failed") for m in report.get("memberships") or [])
+    if report["counts"]["failed"] or stopped:
         raise typer.Exit(ExitCode.FAILURE)
 
 
 @rules_app.command("dry-run")
-def dry_run_cmd(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
-    """What the rule would change now: each object, each change, with counts; nothing is
-    written. Exit code 1 when some object would fail."""
-    _run(ctx, name, dry_run=True, as_json=as_json)
+def dry_run_cmd(
+    ctx: typer.Context, name: NameArg, as_json: JsonOption = False, force: ForceOption = False
+) -> None:
+    """What the rule would change now: each object, each change, with counts (a keep-members
+    action: members added and removed, and whether its guard holds the plan); nothing is
+    written. Exit code 1 when some object would fail or a plan is held."""
+    _run(ctx, name, dry_run=True, as_json=as_json, force=force)
 
 
 @rules_app.command("run")
-def run_cmd(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
+def run_cmd(
+    ctx: typer.Context, name: NameArg, as_json: JsonOption = False, force: ForceOption = False
+) -> None:
     """Run the rule now as its service identity; objects already as the rule wants are left
-    alone. Exit code 1 when some object failed (the others are done)."""
-    _run(ctx, name, dry_run=False, as_json=as_json)
+    alone. Exit code 1 when some object failed (the others are done) or a keep-members plan
+    was held (nothing of that plan was done)."""
+    _run(ctx, name, dry_run=False, as_json=as_json, force=force)
 
 
 @rules_app.command("export")

@@ -35,6 +35,11 @@ class ScopeKind(StrEnum):
     """The members of one Entra administrative unit."""
     VIRTUAL = "virtual"
     """The objects a saved query matches, in AD, Entra or both."""
+    MANAGED = "managed"
+    """A virtual admin unit whose membership is stored: the objects a rule's ``keep-members``
+    action put in it (its scope's result at the last run), as Active Roles' Managed Units keep
+    the result of their membership rules. Decisions read the stored membership, so they cost
+    no query, and an object leaves the unit when the rule next runs."""
 
 
 class Comparison(StrEnum):
@@ -158,10 +163,19 @@ class Scope:
     base: str | None = None
     """The subtree's DN, or the administrative unit's id."""
     query: ObjectQuery | None = None
+    members: frozenset[tuple[str, str]] = frozenset()
+    """A managed unit's members: (store source, :func:`member_key`), loaded from the store."""
 
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise DelegationError("a scope needs a name")
+        if self.kind is ScopeKind.MANAGED:
+            if self.source or self.base or self.query:
+                raise DelegationError(
+                    f"scope {self.name!r}: a managed unit's members come from a rule"
+                    " (keep-members); it takes no source, base or query"
+                )
+            return
         if self.kind is ScopeKind.VIRTUAL:
             if self.query is None:
                 raise DelegationError(f"scope {self.name!r}: a virtual admin unit needs a query")
@@ -179,7 +193,17 @@ class Scope:
                 return target.source == self.source and self.base in target.admin_units
             case ScopeKind.VIRTUAL:
                 return self.query is not None and self.query.matches(target)
+            case ScopeKind.MANAGED:
+                return (target.source, member_key(target.directory, target.path)) in self.members
         return False
+
+
+def member_key(directory: str, path: str) -> str:
+    """How a member is matched: an AD DN RDN by RDN (case and spaces around ``=`` and ``,``
+    ignored), an Entra id case-insensitively."""
+    if directory == "ad":
+        return ",".join(_rdns(path))
+    return path.strip().casefold()
 
 
 def dn_within(dn: str, base: str) -> bool:

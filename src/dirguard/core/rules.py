@@ -50,7 +50,14 @@ class ActionKind(StrEnum):
     """Cancel (``mode = "cancel"``) or hand over (``mode = "forward"``) future meetings."""
     ACTION = "action"
     """Any web action by its catalog key (``key``) with its ``params``."""
+    KEEP_MEMBERS = "keep-members"
+    """Keep a group's (``group``) or a managed unit's (``unit``) members equal to the objects
+    the rule finds: add those that match, remove those that no longer do (a dynamic group).
+    See :mod:`dirguard.core.membership_sync` for the guard against emptying a group."""
 
+
+MEMBERSHIP = frozenset({ActionKind.KEEP_MEMBERS})
+"""Actions on the set of objects the rule finds as a whole, not on each object."""
 
 SIDE_EFFECTS = frozenset({ActionKind.NOTIFY, ActionKind.WEBHOOK})
 """Actions that change no directory: they run for an object when another action of the rule
@@ -259,10 +266,54 @@ def _action(item: Any, here: str) -> RuleAction:
         raise RuleError(f"{here}: handing meetings over needs 'to' ('manager' or an address)")
     if kind is ActionKind.WEBHOOK and not str(item["url"]).startswith(("https://", "http://")):
         raise RuleError(f"{here}: 'url' must be an http(s) URL")
+    if kind is ActionKind.KEEP_MEMBERS:
+        _keep_members(item, here)
     if kind in (ActionKind.SET,) and not isinstance(item["fields"], Mapping):
         raise RuleError(f"{here}: 'fields' must be a table of attribute = value")
     params = {k: v for k, v in item.items() if k not in ("do", "in")}
     return RuleAction(kind=kind, on=on, params=params)
+
+
+def _keep_members(item: Mapping[str, Any], here: str) -> None:
+    group, unit = item.get("group"), item.get("unit")
+    if bool(group) == bool(unit):
+        raise RuleError(f"{here}: 'keep-members' needs either 'group' or 'unit' (a managed unit)")
+    for name in ("group", "unit"):
+        if item.get(name) is not None and (
+            not isinstance(item[name], str) or not item[name].strip()
+        ):
+            raise RuleError(f"{here}: '{name}' must be a non-empty string")
+    if unit and item.get("in"):
+        raise RuleError(f"{here}: a managed unit is dirguard's own: 'in' is for a group")
+    percent = item.get("max_remove_percent")
+    if percent is not None and (
+        isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100
+    ):
+        raise RuleError(f"{here}: 'max_remove_percent' must be a whole number from 0 to 100")
+    extra = sorted(set(item) - {"do", "in", "group", "unit", "max_remove_percent"})
+    if extra:
+        raise RuleError(f"{here}: unknown field(s) {', '.join(map(repr, extra))}")
+
+
+def _check_membership(rule: Rule) -> None:
+    """A keep-members action's group lives where the rule's objects can be matched to it: in
+    their own directory, or an Entra group for AD users (their counterparts, by UPN)."""
+    for number, action in enumerate(rule.actions, 1):
+        if action.kind is not ActionKind.KEEP_MEMBERS or action.on is None:
+            continue
+        if action.on == rule.scope.store_source:
+            continue
+        if not (rule.scope.directory == "ad" and action.on.startswith("entra:")):
+            raise RuleError(
+                f"rule {rule.name!r}, action {number}: 'keep-members' in {action.on} works on"
+                " the rule's own directory, or on an Entra group for an AD scope (the"
+                " counterparts by userPrincipalName)"
+            )
+        if rule.scope.object_kind != "user":
+            raise RuleError(
+                f"rule {rule.name!r}, action {number}: counterparts in {action.on} are users:"
+                " the scope's object_kind must be 'user'"
+            )
 
 
 def parse_rule(data: Mapping[str, Any]) -> Rule:
@@ -293,7 +344,7 @@ def parse_rule(data: Mapping[str, Any]) -> Rule:
     enabled = data.get("enabled", True)
     if not isinstance(enabled, bool):
         raise RuleError(f"{where}: 'enabled' must be true or false")
-    return Rule(
+    rule = Rule(
         name=name,
         description=str(data.get("description") or ""),
         enabled=enabled,
@@ -305,6 +356,8 @@ def parse_rule(data: Mapping[str, Any]) -> Rule:
         trigger=trigger,
         limit=limit,
     )
+    _check_membership(rule)
+    return rule
 
 
 def _trigger(data: Any, where: str) -> Trigger | None:

@@ -53,3 +53,25 @@ class DelegationAssignment(Base):
     """Case-folded: a sign-in name, a group id or DN."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(255))
+
+
+class ManagedUnitMember(Base):
+    """One member of a managed unit (``core/delegation.ScopeKind.MANAGED``): put there by the
+    rule run ``run_id`` of a ``keep-members`` action, removed when a later run no longer finds
+    it. Delegation decisions read these rows instead of querying the directory."""
+
+    __tablename__ = "managed_unit_members"
+    __table_args__ = (UniqueConstraint("scope_id", "source", "member_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope_id: Mapped[int] = mapped_column(ForeignKey("delegation_scopes.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(255))
+    """Store key of the member's domain or tenant."""
+    member_key: Mapped[str] = mapped_column(String(1024))
+    """``core/delegation.member_key`` of its DN or id."""
+    path: Mapped[str] = mapped_column(String(1024))
+    """Its DN or id as the directory spells it."""
+    name: Mapped[str] = mapped_column(String(1024))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    added_by: Mapped[str] = mapped_column(String(255))
+    """The rule (``rule <name>``) that added it."""

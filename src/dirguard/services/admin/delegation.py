@@ -9,13 +9,20 @@ taken by ``services/admin/actions.py`` on every read and write.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from dirguard.core.delegation import Assignment, DelegationError, Role, Scope, Trustee
+from dirguard.core.delegation import (
+    Assignment,
+    DelegationError,
+    Role,
+    Scope,
+    ScopeKind,
+    Trustee,
+)
 from dirguard.services.admin.delegation_codec import (
     role_document,
     role_from_document,
@@ -25,7 +32,12 @@ from dirguard.services.admin.delegation_codec import (
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.runtime import Runtime
 from dirguard.store.audit import AuditOutcome, record_audit
-from dirguard.store.models_admin import DelegationAssignment, DelegationRole, DelegationScope
+from dirguard.store.models_admin import (
+    DelegationAssignment,
+    DelegationRole,
+    DelegationScope,
+    ManagedUnitMember,
+)
 
 TRUSTEE_KINDS = ("user", "entra-group", "ad-group", "local-group")
 
@@ -65,6 +77,18 @@ def load_delegation(session: Session) -> Delegation:
     scopes = {
         s.id: scope_from_document(s.definition) for s in session.scalars(select(DelegationScope))
     }
+    managed = [i for i, s in scopes.items() if s.kind is ScopeKind.MANAGED]
+    if managed:
+        members: dict[int, set[tuple[str, str]]] = {i: set() for i in managed}
+        rows = session.execute(
+            select(
+                ManagedUnitMember.scope_id, ManagedUnitMember.source, ManagedUnitMember.member_key
+            ).where(ManagedUnitMember.scope_id.in_(managed))
+        )
+        for scope_id, source, key in rows:
+            members[scope_id].add((source, key))
+        for scope_id, found in members.items():
+            scopes[scope_id] = replace(scopes[scope_id], members=frozenset(found))
     assignments = tuple(
         Assignment(
             role=roles[a.role_id],

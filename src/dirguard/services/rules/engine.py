@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from dirguard.core.delegation import ConsoleUser, Target, dn_within
-from dirguard.core.rules import SIDE_EFFECTS, ActionKind, Rule, RuleAction
+from dirguard.core.rules import MEMBERSHIP, SIDE_EFFECTS, ActionKind, Rule, RuleAction
 from dirguard.providers.base import SourceError
 from dirguard.services.admin.actions import ActionRequest, preview_action, run_action
 from dirguard.services.errors import Problem, ServiceError
@@ -216,7 +216,7 @@ class _Run:
 
     def one(self, target: Target) -> ObjectResult:
         result = ObjectResult(source=target.source, path=target.path, name=_name(target))
-        state = [a for a in self.rule.actions if a.kind not in SIDE_EFFECTS]
+        state = [a for a in self.rule.actions if a.kind not in SIDE_EFFECTS | MEMBERSHIP]
         for action in state:
             try:
                 if action.kind is ActionKind.MEETINGS:
@@ -265,8 +265,10 @@ def run_rule(
     dry_run: bool,
     started_by: str | None = None,
     only: Sequence[str] | None = None,
+    force: bool = False,
 ) -> RunReport:
-    """Dry-run or run the saved rule ``name``; ``only``: just these objects (a trigger's)."""
+    """Dry-run or run the saved rule ``name``; ``only``: just these objects (a trigger's);
+    ``force``: carry out a keep-members plan its guard holds (services/rules/sync.py)."""
     saved = get_rule(runtime, name)
     rule = saved.rule
     if not rule.enabled and not dry_run:
@@ -289,6 +291,13 @@ def run_rule(
                 failed = ObjectResult(source=target.source, path=target.path, name=_name(target))
                 failed.changes.append(Change(action="*", status="failed", error=repr(error)))
                 report.objects.append(failed)
+        keeping = [a for a in rule.actions if a.kind in MEMBERSHIP]
+        if keeping:
+            from dirguard.services.rules.sync import MembershipSync
+
+            sync = MembershipSync(runtime, rule, run.user, report, force=force, only=only)
+            for action in keeping:
+                sync.run(action, targets)
     except ServiceError as error:
         finish(runtime, report, error=str(error))
         raise

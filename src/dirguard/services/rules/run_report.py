@@ -82,6 +82,9 @@ class RunReport:
     status: str = "running"
     error: str | None = None
     objects: list[ObjectResult] = field(default_factory=list)
+    memberships: list[dict[str, Any]] = field(default_factory=list)
+    """One entry per keep-members action: the group, its counts (members, desired, add,
+    remove) and its status (``held`` with the reason when the guard stopped it)."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -106,6 +109,7 @@ class RunReport:
             "status": self.status,
             "error": self.error,
             "counts": self.counts,
+            "memberships": self.memberships,
             "objects": [o.as_dict() for o in self.objects],
         }
 
@@ -142,14 +146,18 @@ def finish(runtime: Runtime, report: RunReport, *, error: str | None = None) -> 
     if error is not None:
         report.status = "failed"
     else:
-        report.status = "partial" if counts["failed"] else "succeeded"
+        stopped = any(m.get("status") in ("held", "failed") for m in report.memberships)
+        report.status = "partial" if counts["failed"] or stopped else "succeeded"
     with runtime.sessions.begin() as session:
         row = session.get(RuleRun, report.run_id)
         assert row is not None
+        stored: dict[str, Any] = dict(counts)
+        if report.memberships:
+            stored["memberships"] = report.memberships
         row.finished_at, row.status, row.counts, row.error = (
             report.finished_at,
             report.status,
-            counts,
+            stored,
             error,
         )
         for result in report.objects:
