@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from sqlalchemy import select
@@ -282,12 +283,20 @@ def test_policies_are_checked_when_the_configuration_loads() -> None:
 def test_people_the_requester_works_with_are_suggested_first(
     graph_sandbox: RunningSandbox, setup: tuple[Runtime, str, str]
 ) -> None:
-    """Graph's users/{id}/people (here, as in Graph, the manager first) ranks the eligible
-    approvers; /me/people needs a signed-in user."""
+    """Without a delegated sign-in token (a requester on the CLI, a local account), the eligible
+    approvers are ranked by the organisation chart, read as the application: the manager first.
+    (Graph's users/{id}/people would need People.Read.All, which the seed does not grant; the
+    sandbox answers it as Graph does, and /me/people needs a signed-in user.)"""
     runtime, leaver, _ = setup
     state = graph_sandbox.state
-    requester = next(u for u, m in state.managers.items() if u != leaver and m in state.users)
-    boss = state.users[state.managers[requester]]
+    requester, boss_id = [u for u in state.users if u != leaver and u not in state.managers][:2]
+    boss = state.users[boss_id]
+    with graph_sandbox.client() as graph:
+        put = graph.put(
+            f"/users/{requester}/manager/$ref",
+            json={"@odata.id": f"{graph_sandbox.info.graph_base}/directoryObjects/{boss_id}"},
+        )
+        assert put.status_code == 204, put.text
     with graph_sandbox.client() as graph:
         people = graph.get(f"/users/{requester}/people", params={"$top": "3"}).json()["value"]
         assert people[0]["userPrincipalName"] == boss["userPrincipalName"]
@@ -308,3 +317,82 @@ def test_people_the_requester_works_with_are_suggested_first(
     filed = submit(runtime, ConsoleUser(name=upn), _suspend(leaver))
     assert filed.request is not None
     assert filed.request["preview"]["suggested_approvers"] == [boss["userPrincipalName"]]
+    assert filed.request["preview"]["suggested_from"] == "organisation"
+
+
+def test_a_requester_signed_in_with_people_read_gets_their_own_relevant_people(
+    graph_sandbox: RunningSandbox, setup: tuple[Runtime, str, str]
+) -> None:
+    """With ``[web.oidc] people_read`` the console's Entra sign-in asks for the delegated
+    People.Read (the seed's grant) and keeps the access token in memory; an approval request
+    the person then files is ranked by GET /me/people — their own relevant people, which here
+    include a colleague of the same department whom the organisation chart would not name."""
+    from dirguard.config.schema import WebOidcConfig
+    from dirguard.services.console.delegated_tokens import DELEGATED_TOKENS
+    from dirguard.services.console.entra_sign_in import EntraSignIn
+    from tests.sandbox.identity_helpers import graph_sp_id
+    from tests.web.entra_tenant import add_user, register_console_app, sign_in_at_entra
+
+    runtime, leaver, _ = setup
+    state = graph_sandbox.state
+    callback = "http://testserver/signin/entra/callback"
+    app = register_console_app(graph_sandbox, [callback])
+    requester_id, upn = add_user(graph_sandbox, app, "rhea")
+    colleague = next(u for u in state.users.values() if u.get("department") and u["id"] != leaver)
+    with graph_sandbox.client() as graph:
+        # The administrator consents to People.Read for the console app, besides User.Read.
+        grants = graph.get(
+            f"/servicePrincipals/{app.service_principal_id}/oauth2PermissionGrants"
+        ).json()["value"]
+        (grant,) = [g for g in grants if g["resourceId"] == graph_sp_id(graph)]
+        consent = graph.patch(
+            f"/oauth2PermissionGrants/{grant['id']}", json={"scope": "User.Read People.Read"}
+        )
+        assert consent.status_code == 204, consent.text
+        moved = graph.patch(f"/users/{requester_id}", json={"department": colleague["department"]})
+        assert moved.status_code == 204, moved.text
+    sign_in = EntraSignIn(
+        config=WebOidcConfig(
+            tenant_id=graph_sandbox.info.tenant_id,
+            client_id=app.client_id,
+            authority=graph_sandbox.info.login_base,
+            ca_file=graph_sandbox.info.ca_file,
+            default_role="operator",
+            people_read=True,
+        ),
+        client_secret=app.client_secret,
+        sessions=runtime.sessions,
+        clock=runtime.clock,
+    )
+    url, flow = sign_in.begin(callback)
+    assert "People.Read" in url
+    back = parse_qs(urlparse(sign_in_at_entra(graph_sandbox, url, upn)).query)
+    try:
+        sign_in.complete(flow, code=back["code"][0], state=back["state"][0], address="127.0.0.1")
+        held = DELEGATED_TOKENS.get(upn, runtime.clock())
+        assert held is not None and held.token not in repr(held)
+        assign(runtime, "Leavers desk", "Europe", "user", upn)
+        policy = runtime.config.approvals.policies[0].model_copy(
+            update={"approvers": [CISO.name, colleague["userPrincipalName"]], "manager": False}
+        )
+        runtime = replace(
+            runtime,
+            config=runtime.config.model_copy(
+                update={"approvals": ApprovalsConfig(console_url=CONSOLE, policies=[policy])}
+            ),
+        )
+        filed = submit(runtime, ConsoleUser(name=upn), _suspend(leaver))
+        assert filed.request is not None
+        assert filed.request["preview"]["suggested_approvers"] == [colleague["userPrincipalName"]]
+        assert filed.request["preview"]["suggested_from"] == "people"
+        with runtime.sessions() as session:  # the token is in no row of the store
+            stored = [r.details for r in session.scalars(select(AuditRecord))]
+        assert held.token not in json.dumps(stored, default=str)
+    finally:
+        DELEGATED_TOKENS.forget(upn)
+    # Signed out of memory (a restart, an expiry): the organisation chart again, which does not
+    # name a mere colleague.
+    again = submit(runtime, ConsoleUser(name=upn), _suspend(leaver))
+    assert again.request is not None
+    assert again.request["preview"]["suggested_approvers"] == []
+    assert again.request["preview"]["suggested_from"] is None

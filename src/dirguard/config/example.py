@@ -90,6 +90,7 @@ format = "text"         # text | json
 # client_id = "00000000-0000-0000-0000-000000000000"   # redirect URI .../signin/entra/callback
 # client_secret = "secret:console-oidc"
 # default_role = "viewer"      # omit to refuse people no mapping names
+# people_read = true          # + delegated People.Read: approvers from the requester's people
 # [web.oidc.group_roles]       # Entra group object id -> role (the ID token's groups claim)
 # "11111111-1111-1111-1111-111111111111" = "administrator"
 # [web.oidc.app_roles]         # app role value -> role (the ID token's roles claim)

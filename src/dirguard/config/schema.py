@@ -322,6 +322,12 @@ class WebOidcConfig(_Strict):
     """App role value -> console role (the ID token's ``roles`` claim)."""
     default_role: ConsoleRole | None = None
     """Role of a signed-in person no mapping names; ``None``: such a sign-in is refused."""
+    people_read: bool = False
+    """Also ask for the delegated ``People.Read`` at sign-in, so that approval requests a
+    person files suggest approvers from their own relevant people (``GET /me/people``; the
+    token stays in the console process's memory). The app must hold People.Read (the seed's
+    API Access app does), or Entra refuses people who have not consented; off, suggestions come
+    from the organisation chart (manager, direct reports, peers)."""
 
     @field_validator("authority")
     @classmethod

@@ -154,8 +154,9 @@ class AdActions:
     ) -> list[Target]:
         """Every user or group under ``base`` (the whole domain when ``None``), with the
         ``extra`` attributes besides the usual ones: what a rule's scope reads (``whenChanged``,
-        ``lastLogonTimestamp``…). Paged as :meth:`search` (simple paged results, ``page_size``
-entries a page): AD answers one unpaged search with at most MaxPageSize (1,000) entries."""
+        ``lastLogonTimestamp``…). Paged as :meth:`search` (simple paged results of
+        ``page_size``): AD answers one unpaged search with at most MaxPageSize (1,000)
+        entries."""
         classes = {
             "user": "(&(objectCategory=person)(objectClass=user))",
             "group": "(objectClass=group)",

@@ -90,34 +90,95 @@ def group_addresses(runtime: Runtime, groups: list[str]) -> list[str]:
     return found
 
 
+PEOPLE_SELECT = "userPrincipalName,scoredEmailAddresses"
+
+
+def _my_people(graph: Any) -> list[set[str]]:
+    """The signed-in requester's relevant people, most relevant first (``GET /me/people``,
+    delegated People.Read): each person's sign-in name and addresses, case-folded."""
+    answer = graph.request(
+        "GET", "me/people", params={"$top": "25", "$select": PEOPLE_SELECT}
+    ).json()
+    return [
+        {str(p.get("userPrincipalName") or "").casefold()}
+        | {str(e.get("address") or "").casefold() for e in p.get("scoredEmailAddresses", [])}
+        for p in answer["value"]
+    ]
+
+
+def _names(record: dict[str, Any] | None) -> set[str]:
+    if not record:
+        return set()
+    return {str(record.get(k) or "").casefold() for k in ("userPrincipalName", "mail")} - {""}
+
+
+def _colleagues(graph: Any, requester: str) -> list[set[str]]:
+    """The requester's place in the organisation chart, nearest first: their manager, their
+    direct reports, then the manager's other reports (their peers) — read app-only with
+    User.Read.All (``users/{id}/manager``, ``users/{id}/directReports``)."""
+    select = {"$select": "id,userPrincipalName,mail"}
+    try:
+        manager = graph.get(f"users/{requester}/manager", **select)
+    except GraphError as error:
+        if error.status != 404:
+            raise
+        manager = None
+    found = [_names(manager)] if manager else []
+    found += [_names(r) for r in graph.pages(f"users/{requester}/directReports", **select)]
+    if manager:
+        found += [
+            _names(p)
+            for p in graph.pages(f"users/{manager['id']}/directReports", **select)
+            if requester.casefold() not in _names(p)
+        ]
+    return found
+
+
 def suggested(
     runtime: Runtime, requester: str, approvers: list[str], groups: list[str]
-) -> list[str]:
-    """Of the eligible approvers, those the requester works with most, most relevant first —
-    Graph's ``users/{requester}/people`` (relevance from communication and collaboration; the
-    application permission is People.Read.All, People.Read being delegated only). Empty when
-    the requester is no user of the tenant or the list cannot be read: a suggestion, never a
-    condition."""
-    tenants = runtime.config.entra.tenants
-    if not tenants:
-        return []
+) -> tuple[list[str], str | None]:
+    """Of the eligible approvers, those the requester works with most, nearest first, and where
+    that came from (``people`` or ``organisation``; ``None``: no suggestion).
+
+    The seed grants ``People.Read``, a delegated permission: it reads the relevant people of
+    the signed-in user (``GET /me/people``), and only theirs — another user's list needs
+    People.Read.All, which dirguard does not ask for. So the requester's own list is read with
+    the delegated token of their console sign-in (``[web.oidc] people_read``; held in memory by
+    ``services/console/delegated_tokens``). A requester without one (a local account, the CLI,
+    a token expired) gets suggestions from the organisation chart instead, read as the
+    application (manager, direct reports, peers). A suggestion is never a condition: an
+    answer Graph refuses leaves it empty."""
+    if not runtime.config.entra.tenants:
+        return [], None
+    from dirguard.providers.entra.graph_client import GraphClient
+    from dirguard.services.console.delegated_tokens import DELEGATED_TOKENS
+
     try:
         tenant = choose_entra_tenant(runtime.config, runtime.config.notifications.tenant)
-        with runtime.open_entra(tenant) as graph:
-            people = graph.request(
-                "GET",
-                f"users/{requester}/people",
-                params={"$top": "25", "$select": "userPrincipalName,scoredEmailAddresses"},
-            ).json()["value"]
+        held = DELEGATED_TOKENS.get(requester, runtime.clock())
+        if held is not None:
+            source = "people"
+            client = GraphClient(
+                tenant_id=str(tenant.tenant_id),
+                credential=held,
+                graph_url=tenant.graph_url,
+                ca_file=tenant.ca_file,
+            )
+            with client as graph:
+                ranked = _my_people(graph)
+        else:
+            source = "organisation"
+            with runtime.open_entra(tenant) as graph:
+                ranked = _colleagues(graph, requester)
         members = {a.casefold() for a in group_addresses(runtime, groups)}
     except (GraphError, ServiceError, KeyError):
-        return []
-    named = {a.casefold() for a in approvers}
+        return [], None
+    wanted = {a.casefold(): a for a in approvers}
     found: list[str] = []
-    for person in people:
-        names = {str(person.get("userPrincipalName") or "").casefold()} | {
-            str(e.get("address") or "").casefold() for e in person.get("scoredEmailAddresses", [])
-        }
-        if names & (named | members):
-            found.append(str(person.get("userPrincipalName")))
-    return found
+    for names in ranked:
+        hit = next((wanted[n] for n in names if n in wanted), None)
+        if hit is None and names & members:
+            hit = next(iter(sorted(names & members)))
+        if hit is not None and hit not in found:
+            found.append(hit)
+    return found, (source if found else None)

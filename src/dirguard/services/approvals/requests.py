@@ -141,6 +141,9 @@ def submit(
         )
     now = runtime.clock()
     escalate = policy.escalate_after_hours
+    suggestions, suggested_from = suggested(
+        runtime, user.name, others, [g.casefold() for g in policy.groups]
+    )
     with runtime.sessions.begin() as session:
         row = ApprovalRequest(
             policy=policy.name,
@@ -151,9 +154,8 @@ def submit(
             params=dict(request.params),
             preview={
                 **preview.as_dict(),
-                "suggested_approvers": suggested(
-                    runtime, user.name, others, [g.casefold() for g in policy.groups]
-                ),
+                "suggested_approvers": suggestions,
+                "suggested_from": suggested_from,
             },
             reason=reason,
             requester=user.name,

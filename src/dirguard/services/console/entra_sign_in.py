@@ -1,5 +1,7 @@
 """Signing in to the console with Microsoft Entra ID: OpenID Connect authorization code flow
-with PKCE (S256), a ``state`` and a ``nonce``, scopes ``openid profile User.Read``.
+with PKCE (S256), a ``state`` and a ``nonce``, scopes ``openid profile User.Read`` (and the
+delegated ``People.Read`` when ``[web.oidc] people_read`` is on: its access token is then kept in
+memory by :mod:`dirguard.services.console.delegated_tokens` for approver suggestions).
 
 The ID token is checked as the Microsoft identity platform says ("Validate tokens",
 https://learn.microsoft.com/entra/identity-platform/id-tokens#validate-tokens): signature
@@ -35,6 +37,7 @@ from dirguard.store.audit import AuditOutcome, record_audit
 from dirguard.store.console_models import ConsoleAccount
 
 SCOPES = "openid profile User.Read"
+PEOPLE_SCOPE = "People.Read"
 FLOW_LIFETIME = timedelta(minutes=10)
 """A sign-in started longer ago than this is not completed."""
 LEEWAY_SECONDS = 120
@@ -138,7 +141,7 @@ class EntraSignIn:
             "response_type": "code",
             "redirect_uri": redirect_uri,
             "response_mode": "query",
-            "scope": SCOPES,
+            "scope": self.scopes,
             "state": flow["state"],
             "nonce": flow["nonce"],
             "code_challenge": _challenge(flow["verifier"]),
@@ -146,14 +149,20 @@ class EntraSignIn:
         }
         return f"{self.endpoints().authorization}?{urlencode(query)}", flow
 
-    def _redeem(self, flow: dict[str, Any], code: str) -> str:
+    @property
+    def scopes(self) -> str:
+        return f"{SCOPES} {PEOPLE_SCOPE}" if self.config.people_read else SCOPES
+
+    def _redeem(self, flow: dict[str, Any], code: str) -> tuple[str, tuple[str, float] | None]:
+        """The ID token, and (with ``people_read``) the delegated access token and its
+        lifetime in seconds."""
         fields = {
             "grant_type": "authorization_code",
             "client_id": str(self.config.client_id),
             "code": code,
             "redirect_uri": flow["redirect_uri"],
             "code_verifier": flow["verifier"],
-            "scope": SCOPES,
+            "scope": self.scopes,
         }
         if self.client_secret:
             fields["client_secret"] = self.client_secret
@@ -174,7 +183,10 @@ class EntraSignIn:
             reason = body.get("error_description") or body.get("error") or answer.status_code
             raise ServiceError(f"Entra ID refused the sign-in: {reason}", Problem.PERMISSION)
         token: str = body["id_token"]
-        return token
+        access = None
+        if self.config.people_read and body.get("access_token"):
+            access = (str(body["access_token"]), float(body.get("expires_in") or 3600))
+        return token, access
 
     def _identity(self, id_token: str, nonce: str) -> EntraIdentity:
         endpoints = self.endpoints()
@@ -237,8 +249,16 @@ class EntraSignIn:
                 raise ServiceError(
                     "Entra ID sign-in took more than 10 minutes; start again", Problem.PERMISSION
                 )
-            identity = self._identity(self._redeem(flow, code), flow["nonce"])
-            return self._admit(identity, address)
+            id_token, access = self._redeem(flow, code)
+            identity = self._identity(id_token, flow["nonce"])
+            principal = self._admit(identity, address)
+            if access is not None:
+                from dirguard.services.console.delegated_tokens import DELEGATED_TOKENS
+
+                token, lifetime = access
+                expires = self.clock() + timedelta(seconds=lifetime)
+                DELEGATED_TOKENS.keep(identity.name, token, expires)
+            return principal
         except ServiceError as error:
             with self.sessions.begin() as db:
                 record_audit(
