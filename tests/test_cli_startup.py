@@ -22,27 +22,12 @@ from typer.main import get_command, get_group
 
 from dirguard.cli.app import DirguardCommands, app
 from dirguard.cli.lazy_commands import LazyCommands
+from tests.fixtures.no_ldap import assert_ldap_absent, blocking_ldap
 
 DIRGUARD = Path(sys.executable).with_name("dirguard")
 
 HEAVY = ("sqlalchemy", "alembic", "ldap", "_ldap", "azure", "msal", "httpx", "cryptography")
 """Third-party packages ``--help`` and ``permissions`` must not import."""
-
-LDAP_BLOCKER = """\
-import sys
-
-
-class _NoLdap:
-    \"\"\"python-ldap as absent as on a machine without the 'ad' extra.\"\"\"
-
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in ("ldap", "_ldap", "ldapurl", "ldif"):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-
-sys.meta_path.insert(0, _NoLdap())
-"""
 
 
 def _helps(capsys: pytest.CaptureFixture[str], *, load_first: bool) -> dict[str, str]:
@@ -134,16 +119,8 @@ def test_help_and_permissions_import_nothing_heavy(args: list[str], tmp_path: Pa
 
 @pytest.fixture
 def without_ldap(tmp_path: Path) -> dict[str, str]:
-    """An environment in which python-ldap cannot be imported.
-
-    A real ``pip install dirguard`` without the ``ad`` extra would need a second virtualenv
-    with every other dependency downloaded and installed per test run; instead the
-    subprocess's ``sitecustomize`` (found first on ``PYTHONPATH``) puts a ``sys.meta_path``
-    finder in front that raises ``ModuleNotFoundError`` for ``ldap`` exactly as an absent
-    package does, so the installed python-ldap is never reached."""
-    blocker = tmp_path / "no-ldap"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(LDAP_BLOCKER, encoding="utf-8")
+    """An environment in which python-ldap cannot be imported (:func:`blocking_ldap`) and a
+    domain is configured."""
     config = tmp_path / "dirguard.toml"
     config.write_text(
         f'[store]\nurl = "sqlite:///{tmp_path / "store.db"}"\n\n'
@@ -156,16 +133,13 @@ def without_ldap(tmp_path: Path) -> dict[str, str]:
     )
     env = {
         **os.environ,
-        "PYTHONPATH": str(blocker),
+        **blocking_ldap(tmp_path),
         "DIRGUARD_CONFIG": str(config),
         "DG_TEST_AD_PW": "not-used-1234",
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
     }
-    probe = subprocess.run(
-        [sys.executable, "-c", "import ldap"], capture_output=True, text=True, env=env, check=False
-    )
-    assert "ModuleNotFoundError: No module named 'ldap'" in probe.stderr
+    assert_ldap_absent(env)
     return env
 
 
@@ -199,6 +173,12 @@ def test_a_command_reaching_ldap_only_when_it_runs_says_the_same(
     assert "Traceback" not in done.stderr
     assert "`dirguard connect validate` needs python-ldap" in done.stderr
     assert "pip install 'dirguard[ad]'" in done.stderr
+    # the monitor imports without it (an Entra-only site watches its tenants) and needs it
+    # only for the configured domain's pass
+    monitor = _dirguard(["monitor", "--once"], without_ldap)
+    assert monitor.returncode == 4, monitor.stderr
+    assert "Traceback" not in monitor.stderr
+    assert "`dirguard monitor` needs python-ldap" in monitor.stderr
 
 
 @pytest.mark.parametrize(

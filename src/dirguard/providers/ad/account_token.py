@@ -16,7 +16,7 @@ import ldap
 import ldap.filter
 
 from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.ldap_errors import ldap_error_text
+from dirguard.providers.ad.errors import ldap_error_text
 from dirguard.providers.ad.plan.partition_rights import HeldGroup, PartitionBases
 from dirguard.providers.ad.sd.security_descriptor import sid_from_bytes
 

@@ -20,7 +20,7 @@ import ldap.filter
 from dirguard.core.admin_plan import ActionPlan, Edit, Performed
 from dirguard.core.delegation import Target
 from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.ldap_errors import ldap_error_text
+from dirguard.providers.ad.errors import ldap_error_text
 from dirguard.providers.ad.ldap_read import PAGE_SIZE, paged_search
 from dirguard.providers.ad.passwords import unicode_pwd
 from dirguard.providers.base import SourceError

@@ -24,7 +24,7 @@ import ldap
 from dirguard.core.plan import Step
 from dirguard.providers.ad.account_token import AccountTokenError, bound_account, partition_bases
 from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.ldap_errors import ldap_error_text
+from dirguard.providers.ad.errors import ldap_error_text
 from dirguard.providers.ad.ldap_read import show_deleted_control
 from dirguard.providers.ad.partition_search import find_by_guid, in_schema
 from dirguard.providers.ad.plan.partition_rights import (

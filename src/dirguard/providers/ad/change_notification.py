@@ -25,15 +25,15 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
-
-import ldap
-from ldap.controls import LDAPControl
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dirguard.catalog.resource_type import Partition
 from dirguard.config.schema import AdDomainConfig
-from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.ldap_errors import ldap_error_text
+from dirguard.providers.ad.errors import ldap_error_text
+
+if TYPE_CHECKING:  # python-ldap is imported where the notifier uses it: the monitor of an
+    # Entra-only install (no ``ad`` extra) imports this module without it
+    from dirguard.providers.ad.connection import AdConnection
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ SETTLE_S = 1.0
 """How long a fresh search may take to be refused before it counts as active."""
 JOIN_TIMEOUT_S = 5.0
 
-Opener = Callable[[], AdConnection]
+Opener = Callable[[], "AdConnection"]
 """Opens a bound connection to the domain's DC (the same configuration as the DirSync one)."""
 Delay = Callable[[int], float]
 """Seconds to wait after the given number of consecutive failures."""
@@ -142,6 +142,8 @@ class ChangeNotifier:
                 self._halt.wait(delay)
             finally:
                 if conn is not None:
+                    import ldap
+
                     for msgid in msgids:
                         with contextlib.suppress(ldap.LDAPError):
                             conn.ldap.abandon(msgid)
@@ -149,6 +151,9 @@ class ChangeNotifier:
                         conn.close()
 
     def _subscribe(self, conn: AdConnection) -> list[int]:
+        import ldap
+        from ldap.controls import LDAPControl
+
         control = LDAPControl(NOTIFICATION_OID, True, None)
         msgids = [
             conn.ldap.search_ext(
@@ -180,6 +185,8 @@ class ChangeNotifier:
 
     def _take(self, conn: AdConnection, msgid: int, timeout: float) -> None:
         """Read what has arrived for ``msgid`` within ``timeout``; raise when the search ended."""
+        import ldap
+
         try:
             kind, data, _msgid, _ctrls = conn.ldap.result3(msgid, all=0, timeout=timeout)
         except ldap.TIMEOUT:
@@ -213,7 +220,7 @@ class Notifier(Protocol):
 NotifierFactory = Callable[
     [
         AdDomainConfig,
-        Callable[[AdDomainConfig], AdConnection],
+        Callable[[AdDomainConfig], "AdConnection"],
         Callable[[], None],
         Callable[[], None],
         Callable[[int], float],

@@ -23,38 +23,22 @@ import ldap.sasl
 
 from dirguard.catalog.resource_type import Partition
 from dirguard.config.schema import AdDomainConfig
+from dirguard.providers.ad.errors import AdAuthError as AdAuthError
+from dirguard.providers.ad.errors import AdConnectionError as AdConnectionError
+from dirguard.providers.ad.errors import AdTlsError as AdTlsError
+from dirguard.providers.ad.errors import AdUnknownSpn as AdUnknownSpn
+from dirguard.providers.ad.errors import AdUnreachable as AdUnreachable
+from dirguard.providers.ad.errors import ldap_error_text
 from dirguard.providers.ad.gssapi_errors import (
     is_unknown_spn,
     kerberos_hint,
     unknown_spn_advice,
     unknown_spn_problem,
 )
-from dirguard.providers.ad.ldap_errors import ldap_error_text
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 15.0
-
-
-class AdConnectionError(Exception):
-    """Connecting or binding failed; the message names the server and the reason."""
-
-
-class AdUnreachable(AdConnectionError):
-    """No configured server answered."""
-
-
-class AdTlsError(AdConnectionError):
-    """The TLS handshake failed (usually the server certificate could not be validated)."""
-
-
-class AdAuthError(AdConnectionError):
-    """The server refused the credentials."""
-
-
-class AdUnknownSpn(AdAuthError):
-    """Kerberos: the KDC knows no ``ldap/<name>`` for the server name as configured (another
-    configured name of a DC may have one, so :func:`connect` tries the next server)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,7 +17,7 @@ from dirguard.providers.ad.account_token import (
     remove_member,
 )
 from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.ldap_errors import ldap_error_text
+from dirguard.providers.ad.errors import ldap_error_text
 from dirguard.providers.base import GrantRefused
 
 

@@ -23,9 +23,10 @@ from dirguard.catalog.resource_type import LdapSource, Partition, ResourceType
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad import KIND
 from dirguard.providers.ad.audit.samba_audit import LdapSidResolver, SambaAuditSource
-from dirguard.providers.ad.connection import AdConnection, AdConnectionError
+from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.dirsync import read_changes
-from dirguard.providers.ad.ldap_errors import ldap_error_text
+from dirguard.providers.ad.errors import RETRYABLE as RETRYABLE
+from dirguard.providers.ad.errors import ldap_error_text
 from dirguard.providers.ad.ldap_read import (
     NO_MATCH_FILTER,
     Entry,
@@ -56,9 +57,6 @@ from dirguard.providers.base import (
 from dirguard.providers.registry import RESOURCE_TYPES
 
 log = logging.getLogger(__name__)
-
-RETRYABLE: tuple[type[BaseException], ...] = (AdConnectionError, ldap.LDAPError, OSError)
-"""What a DC restart or a network problem raises while reading; worth retrying later."""
 
 error_text = ldap_error_text
 """What a reading error says, for messages and logs (never a request's values)."""

@@ -18,15 +18,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.schema import AdDomainConfig
 from dirguard.core.audit_record import AuditSource
 from dirguard.core.change_op import ChangeOp
-from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.read import AdReader
 from dirguard.providers.ad.values import Content, Schema
 from dirguard.providers.base import (
     ChangePage,
@@ -53,6 +51,9 @@ from dirguard.store.cursors import get_cursor, save_cursor
 from dirguard.store.events import NewChangeEvent, insert_events
 from dirguard.store.models import DirectoryObject, Run
 from dirguard.store.runs import start_run
+
+if TYPE_CHECKING:
+    from dirguard.providers.ad.connection import AdConnection
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,8 @@ def fill_domain_actors(
     audit: AuditSource | None = None,
 ) -> FillReport | None:
     """:func:`fill_source_actors` of a domain over a bound connection (left open)."""
+    from dirguard.providers.ad.read import AdReader
+
     return fill_source_actors(sessions, AdReader(conn, domain), audit)
 
 
@@ -203,6 +206,8 @@ def capture_domain(
     clock: Clock = utcnow,
 ) -> CaptureResult:
     """:func:`capture_source` of a domain over a bound connection (left open)."""
+    from dirguard.providers.ad.read import AdReader
+
     reader = AdReader(conn, domain, schema=schema)
     return capture_source(sessions, reader, before_commit=before_commit, run=run, clock=clock)
 

@@ -38,7 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -51,8 +51,8 @@ from dirguard.providers.ad.change_notification import (
     NotifierFactory,
     change_notifier,
 )
-from dirguard.providers.ad.connection import AdAuthError, AdConnection
-from dirguard.providers.ad.read import RETRYABLE, AdReader, error_text
+from dirguard.providers.ad.errors import RETRYABLE, AdAuthError
+from dirguard.providers.ad.errors import ldap_error_text as error_text
 from dirguard.providers.base import SourceError, SourceReader, store_source
 from dirguard.services.capture.actor_fill import FillReport
 from dirguard.services.capture.capture import (
@@ -68,6 +68,9 @@ from dirguard.services.errors import Problem, ServiceError
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import Run, RunStatus
 from dirguard.store.runs import finish_run, start_run
+
+if TYPE_CHECKING:  # python-ldap (the ``ad`` extra) only where a domain is watched
+    from dirguard.providers.ad.connection import AdConnection
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +94,7 @@ RETRYABLE_SOURCE_PASS: tuple[type[BaseException], ...] = (*RETRYABLE_PASS, Audit
 """What makes a watched source's pass worth doing again: its audit trail unreadable for now
 too (a ``SourceError`` is told apart by ``refused``)."""
 
-Connector = Callable[[AdDomainConfig], AdConnection]
+Connector = Callable[[AdDomainConfig], "AdConnection"]
 """Opens a bound connection to one of the domain's DCs (raises ``AdConnectionError``, or a
 :class:`ServiceError`: ``unavailable`` is retried, any other kind ends the monitor)."""
 
@@ -252,6 +255,8 @@ class Monitor:
                 self._passed(state, result, state.watched.interval)
             return
         assert state.domain is not None
+        from dirguard.providers.ad.read import AdReader
+
         name = state.domain.name
         where = state.conn.server if state.conn is not None else ", ".join(state.domain.servers)
         try:

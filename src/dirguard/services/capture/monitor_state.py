@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dirguard.config.schema import AdDomainConfig
-from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.read import AdReader
 from dirguard.providers.base import SourceReader, store_source
+
+if TYPE_CHECKING:
+    from dirguard.providers.ad.connection import AdConnection
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +63,10 @@ class DomainState:
 
     @property
     def conn(self) -> AdConnection | None:
+        if self.domain is None:  # a Graph source: no LDAP connection (nor python-ldap needed)
+            return None
+        from dirguard.providers.ad.read import AdReader
+
         return self.reader.conn if isinstance(self.reader, AdReader) else None
 
     def as_dict(self) -> dict[str, Any]:

@@ -24,14 +24,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.schema import AdDomainConfig
-from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.read import AdReader
 from dirguard.providers.ad.values import Schema
 from dirguard.providers.base import Content, ObservedObject, ReadScope, SourceReader
 from dirguard.providers.readers import reading_provider
@@ -44,6 +42,9 @@ from dirguard.store.cursors import get_cursor, save_cursor
 from dirguard.store.links import linked_values, record_links
 from dirguard.store.models import DirectoryObject, ObjectVersion, Run, RunStatus
 from dirguard.store.runs import finish_run, start_run
+
+if TYPE_CHECKING:
+    from dirguard.providers.ad.connection import AdConnection
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +255,8 @@ def snapshot_domain(
     batch_size: int = BATCH_SIZE,
 ) -> SnapshotResult:
     """:func:`snapshot_source` of a domain over a bound connection (left open)."""
+    from dirguard.providers.ad.read import AdReader
+
     reader = AdReader(conn, domain, schema=schema)
     return snapshot_source(sessions, reader, progress=progress, batch_size=batch_size)
 

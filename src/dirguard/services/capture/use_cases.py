@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any
 
 from dirguard.config.schema import AdDomainConfig
-from dirguard.providers.ad.change_notification import change_notifier
+from dirguard.providers.ad.change_notification import NotifierFactory
 from dirguard.providers.base import SourceError, SourceReader
 from dirguard.providers.readers import reading_provider
 from dirguard.services.capture.actor_fill import FillReport
@@ -252,6 +252,14 @@ class MonitorRequest:
     """Told of each pass's detection when it made or added to alerts."""
 
 
+def _ad_change_notifier() -> NotifierFactory:
+    """LDAP change notification (python-ldap, the ``ad`` extra: imported only when a domain is
+    watched)."""
+    from dirguard.providers.ad.change_notification import change_notifier
+
+    return change_notifier
+
+
 def _chores(
     runtime: Runtime, domains: Sequence[AdDomainConfig], elevation_check: float
 ) -> tuple[Chore, ...]:
@@ -359,7 +367,7 @@ def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
             interval=request.interval,
             once=request.once,
             on_pass=request.on_pass,
-            notifier=change_notifier if request.notify else None,
+            notifier=_ad_change_notifier() if request.notify and domains else None,
             chores=_chores(runtime, domains, request.elevation_check),
             after_pass=detection_hook(runtime, request.on_alerts) if request.detect else None,
         )

@@ -15,7 +15,6 @@ from dirguard.catalog.permission_model import Mode
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad import KIND as AD_KIND
 from dirguard.providers.ad.provider import AdProvider
-from dirguard.providers.ad.tombstones import missing_tombstones
 from dirguard.providers.base import RollbackProvider, StepWriter, store_source
 from dirguard.services.capture.capture import CaptureError, capture_domain, fill_domain_actors
 from dirguard.services.errors import ServiceError
@@ -76,6 +75,8 @@ def refreshed(
     if not refresh:
         yield None
         return
+    from dirguard.providers.ad.tombstones import missing_tombstones
+
     capture(runtime, domain, actors=True)
     with runtime.open_ad(domain) as conn:
         yield partial(missing_tombstones, conn)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dirguard.config.schema import AdDomainConfig, EntraTenantConfig
 from dirguard.providers.ad import KIND as AD_KIND
-from dirguard.providers.ad.grants import AdGrants
 from dirguard.providers.base import store_source
 from dirguard.services.errors import ServiceError
 from dirguard.services.rollback import elevation
@@ -22,6 +21,9 @@ from dirguard.services.rollback.elevation import ElevationRow
 from dirguard.services.rollback.entra_access import KIND as ENTRA_KIND
 from dirguard.services.rollback.entra_access import entra_grants_opener
 from dirguard.services.runtime import Runtime
+
+if TYPE_CHECKING:
+    from dirguard.providers.ad.grants import AdGrants
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +67,8 @@ def grants_opener(runtime: Runtime, domain: AdDomainConfig) -> elevation.Opener 
         return None
 
     def grants() -> AdGrants:
+        from dirguard.providers.ad.grants import AdGrants  # python-ldap: only when elevating
+
         return AdGrants(elevator())
 
     return grants

@@ -35,7 +35,7 @@ from dirguard.providers.ad.plan.undo_planner import (
     plan_point_in_time,
     plan_undelete,
 )
-from dirguard.providers.ad.sd.sd_apply import with_descriptor_bytes
+from dirguard.providers.ad.sd.sd_history import with_descriptor_bytes
 from dirguard.providers.ad.values import DN_ATTRIBUTE
 from dirguard.providers.base import source_name
 from dirguard.providers.registry import RESOURCE_TYPES

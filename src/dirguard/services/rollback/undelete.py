@@ -11,19 +11,21 @@ by step with verification; the guarded use case (rights, elevation) is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad import KIND as AD_KIND
-from dirguard.providers.ad.apply import AdStepWriter
-from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.base import store_source
 from dirguard.services.capture.capture import capture_domain
 from dirguard.services.rollback.ad_access import AD
 from dirguard.services.rollback.plan_store import StoredPlan, load_plan, save_plan
 from dirguard.services.rollback.plans import plan_for_undelete
 from dirguard.services.rollback.steps import ApplyReport, apply_plan
+
+if TYPE_CHECKING:
+    from dirguard.providers.ad.connection import AdConnection
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +80,8 @@ def undelete(
     plan_id = plan_undelete(
         sessions, conn, domain, object_text, requested_by=requested_by, to_ou=to_ou, refresh=refresh
     )
+    from dirguard.providers.ad.apply import AdStepWriter
+
     writer = AdStepWriter(conn, source=domain.name, bind_upn=domain.bind_upn)
     report = apply_plan(sessions, writer, plan_id, requested_by=requested_by)
     with sessions() as session:

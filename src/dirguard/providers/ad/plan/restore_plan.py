@@ -22,8 +22,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import ldap.dn
-
 from dirguard.catalog.resource_type import ResourceType
 from dirguard.providers.ad.values import Content, Value, split_dn
 
@@ -292,7 +290,10 @@ def with_conflict(step: PlannedStep, conflict: str | None, force: bool) -> Plann
 
 def canonical_dn(text: str) -> str:
     """``text`` as a DN in python-ldap's canonical spelling (a :class:`PlanningError` when it is
-    not a DN)."""
+    not a DN). python-ldap (the ``ad`` extra) is imported here, where it is used: the plan model
+    itself serves Entra plans on an install without it."""
+    import ldap.dn
+
     try:
         return str(ldap.dn.dn2str(ldap.dn.str2dn(text.strip())))
     except ldap.DECODING_ERROR:

@@ -1,11 +1,7 @@
-"""Security descriptor steps against the store and the directory.
+"""Security descriptor steps against the directory (planning them from the store is
+:mod:`dirguard.providers.ad.sd.sd_history`).
 
-Planning: a change event of ``nTSecurityDescriptor`` holds SDDL text; :func:`with_descriptor_bytes`
-adds the binary descriptors before and after it from dirguard's stored versions of the object
-(the newest version captured before the event was observed, and the first one captured with or
-after it), which is what :mod:`dirguard.providers.ad.sd.sd_restore` restores from.
-
-Applying: :func:`write_security` writes the step's descriptor with the SD-flags server control
+:func:`write_security` writes the step's descriptor with the SD-flags server control
 (1.2.840.113556.1.4.801) naming only the parts it carries (DACL; owner and group when they
 changed), so the server replaces those and leaves the rest, the SACL included, alone.
 :func:`security_conflict` and :func:`security_problem` compare explicit DACL ACEs only (the
@@ -15,63 +11,20 @@ server re-derives inherited ACEs from the parent and orders ACEs canonically).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import Any
 
 import ldap
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from dirguard.core.change_op import ChangeOp
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.ldap_read import sd_flags_control
-from dirguard.providers.ad.plan.restore_plan import HistoryEvent, PlannedStep
+from dirguard.providers.ad.plan.restore_plan import PlannedStep
 from dirguard.providers.ad.sd.dacl_edit import (
     GROUP_SECURITY_INFORMATION,
     OWNER_SECURITY_INFORMATION,
     with_owner_and_group,
 )
 from dirguard.providers.ad.sd.sd_restore import ATTRIBUTE, mismatch, sd_flags_of
-from dirguard.store.models import ChangeEvent, ObjectVersion
 
 COMPARED = "explicit ACEs compared; inherited ones come from the parent"
-
-
-def _descriptor(version: ObjectVersion | None) -> bytes | None:
-    if version is None:
-        return None
-    value = next(iter(version.content.get(ATTRIBUTE, [])), None)
-    return value if isinstance(value, bytes) else None
-
-
-def with_descriptor_bytes(
-    session: Session, rows: Sequence[tuple[ChangeEvent, Any]], events: Sequence[HistoryEvent]
-) -> list[HistoryEvent]:
-    """``events`` with the stored binary descriptors around each security descriptor change."""
-    by_id = {event.id: event for event, _obj in rows}
-    out = []
-    for history in events:
-        event = by_id.get(history.id)
-        if (
-            event is None
-            or history.op != ChangeOp.MODIFY
-            or (history.attribute or "").lower() != ATTRIBUTE.lower()
-        ):
-            out.append(history)
-            continue
-        versions = select(ObjectVersion).where(ObjectVersion.object_id == event.object_id)
-        before = session.scalars(
-            versions.where(ObjectVersion.captured_at < event.observed_at)
-            .order_by(ObjectVersion.version.desc())
-            .limit(1)
-        ).first()
-        after = session.scalars(
-            versions.where(ObjectVersion.captured_at >= event.observed_at)
-            .order_by(ObjectVersion.version)
-            .limit(1)
-        ).first()
-        out.append(replace(history, old_bytes=_descriptor(before), new_bytes=_descriptor(after)))
-    return out
 
 
 def read_security(conn: AdConnection, dn: str, flags: int) -> bytes:

@@ -22,7 +22,7 @@ from dirguard.catalog.resource_type import Partition
 from dirguard.config.secret_store import SecretStore
 from dirguard.providers.ad import directory
 from dirguard.providers.ad.connection import AdConnection
-from dirguard.providers.ad.ldap_errors import ldap_error_text
+from dirguard.providers.ad.errors import ldap_error_text
 from dirguard.providers.ad.sd.dacl_edit import (
     control_access_ace,
     grants_control_access,

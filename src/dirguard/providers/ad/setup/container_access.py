@@ -22,7 +22,7 @@ from typing import Any, Literal
 import ldap
 
 from dirguard.providers.ad import directory
-from dirguard.providers.ad.ldap_errors import ldap_error_text
+from dirguard.providers.ad.errors import ldap_error_text
 from dirguard.providers.ad.ldap_read import deleted_objects_readable
 from dirguard.providers.ad.sd.dacl_edit import (
     access_allowed_ace,
