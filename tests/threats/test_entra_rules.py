@@ -213,3 +213,86 @@ at_most = -1
     site = parse_rules(text.replace("at_most = -1", "at_most = 2"), "site.toml")
     with pytest.raises(ServiceError, match=r"SITE-X .*superseded_by names no rule NO-SUCH-RULE"):
         combine(builtin_rules(), site, ThreatsConfig())
+
+
+def test_gains_looks_only_at_what_the_change_added_inside_a_complex_value() -> None:
+    conditions = {
+        "users": {"includeUsers": ["All"], "excludeUsers": ["breakglass"]},
+        "applications": {"includeApplications": ["All"]},
+    }
+    more = {**conditions, "users": {"includeUsers": ["All"], "excludeUsers": ["breakglass", "eve"]}}
+    policy = _entra(
+        resource_type="entra.conditional_access_policy",
+        object_name="MFA for admins",
+        op="modify",
+        attribute="conditions",
+        old_value=conditions,
+        new_value=more,
+    )
+    assert _hits("ENTRA-CA-EXCLUSION-ADDED", policy)
+    fewer = replace(policy, old_value=more, new_value=conditions)  # an exclusion removed
+    assert not _hits("ENTRA-CA-EXCLUSION-ADDED", fewer)
+    widened = {**conditions, "applications": {"includeApplications": ["app1"]}}
+    assert not _hits("ENTRA-CA-EXCLUSION-ADDED", replace(policy, new_value=widened))
+    settings = {"allowedToCreateApps": False, "allowedToCreateTenants": True}
+    permissions = _entra(
+        resource_type="entra.authorization_policy",
+        object_name="Authorization Policy",
+        op="modify",
+        attribute="defaultUserRolePermissions",
+        old_value=settings,
+        new_value={**settings, "allowedToCreateApps": True},
+    )
+    assert _hits("ENTRA-TENANT-CREATION-OPENED", permissions)
+    # the setting that already was true does not make a change to false an alert
+    closed = replace(permissions, new_value={**settings, "allowedToCreateTenants": False})
+    assert not _hits("ENTRA-TENANT-CREATION-OPENED", closed)
+    consent = replace(
+        permissions,
+        old_value={"permissionGrantPoliciesAssigned": []},
+        new_value={
+            "permissionGrantPoliciesAssigned": [
+                "ManagePermissionGrantsForSelf.microsoft-user-default-legacy"
+            ]
+        },
+    )
+    assert _hits("ENTRA-USER-CONSENT-ALLOWED", consent)
+    assert not _hits("ENTRA-USER-CONSENT-ALLOWED", replace(consent, old_value=consent.new_value))
+
+
+def test_rules_on_changes_the_sandbox_cannot_make() -> None:
+    """Domains are read-only in the sandbox, and Security Defaults and directory
+    synchronisation settings are not captured types yet: these rules are checked on events of
+    the shape the capture stores for a Graph singleton or item (``docs/threats.md`` lists the
+    types dirguard does not capture)."""
+    domain = _entra(
+        resource_type="entra.domain",
+        object_name="contoso.example",
+        op="modify",
+        attribute="authenticationType",
+        old_value="Managed",
+        new_value="Federated",
+    )
+    assert _hits("ENTRA-DOMAIN-FEDERATION-CHANGED", domain)
+    assert not _hits("ENTRA-DOMAIN-FEDERATION-CHANGED", replace(domain, attribute="isDefault"))
+    added = replace(domain, op="create", attribute=None, old_value=None, new_value={"id": "x"})
+    assert _hits("ENTRA-DOMAIN-ADDED", added)
+    defaults = _entra(
+        resource_type="entra.identity_security_defaults_enforcement_policy",
+        object_name="Security Defaults",
+        op="modify",
+        attribute="isEnabled",
+        old_value=True,
+        new_value=False,
+    )
+    assert _hits("ENTRA-SECURITY-DEFAULTS-OFF", defaults)
+    assert not _hits("ENTRA-SECURITY-DEFAULTS-OFF", replace(defaults, new_value=True))
+    sync = _entra(
+        resource_type="entra.on_premises_synchronization",
+        object_name="sync",
+        op="modify",
+        attribute="features.blockSoftMatchEnabled",
+        old_value=True,
+        new_value=False,
+    )
+    assert _hits("ENTRA-SYNC-HARDENING-OFF", sync)

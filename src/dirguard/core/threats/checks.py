@@ -10,6 +10,7 @@ the ACE strings added.
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -150,6 +151,16 @@ def _has_item_predicates(check: Check) -> bool:
     )
 
 
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _gained(before: Any, after: Any) -> list[Any]:
+    """The items of ``after`` that ``before`` did not hold."""
+    had = {_canonical(item) for item in items_of(before)}
+    return [item for item in items_of(after) if _canonical(item) not in had]
+
+
 def holds(check: Check, old: Any, new: Any, now: datetime) -> bool:
     """Whether ``check`` holds for an event's ``old`` and ``new`` values (object checks pass
     the content value as ``new``)."""
@@ -160,7 +171,12 @@ def holds(check: Check, old: Any, new: Any, now: datetime) -> bool:
             return False
     side = old if check.side == "old" else new
     paths = check.path.split("|") if check.path else [None]
-    items = [item for path in paths for item in items_of(walk(side, path))]
+    if check.gains:
+        items = [item for path in paths for item in _gained(walk(old, path), walk(new, path))]
+        if not items:
+            return False
+    else:
+        items = [item for path in paths for item in items_of(walk(side, path))]
     if check.present is not None and bool(items) != check.present:
         return False
     if check.at_most is not None and len(items) > check.at_most:

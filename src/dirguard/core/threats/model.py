@@ -66,6 +66,10 @@ class Check:
     bits_gained: int | None = None
     """Any of these bits is set in the new value and was clear in the old one (event checks)."""
     present: bool | None = None
+    gains: bool = False
+    """Look only at the items the value at ``path`` has now and did not have before (an event
+    check; each ``a|b`` path compared with itself): an exclusion added to a list inside a
+    policy, a setting in a complex value turned to ``true``. Holds only if there is one."""
     at_most: int | None = None
     """The value has at most this many items (a ``path`` of ``a|b`` counts both together)."""
     greater_than: float | None = None

@@ -121,6 +121,7 @@ _CHECK_KEYS = {
     "bits_clear",
     "bits_gained",
     "present",
+    "gains",
     "at_most",
     "greater_than",
     "older_than_days",
@@ -172,6 +173,13 @@ def _check(where: _Where, field: str, raw: Any, sides: tuple[str, ...]) -> Check
     if present is not None and not isinstance(present, bool):
         where.bad(f"{field}.present", "expected true or false")
         present = None
+    gains = table.get("gains", False)
+    if not isinstance(gains, bool):
+        where.bad(f"{field}.gains", "expected true or false")
+        gains = False
+    if gains and sides == ("content",):
+        where.bad(f"{field}.gains", "only an event check compares before and after")
+        gains = False
     at_most = _int(where, f"{field}.at_most", table.get("at_most"))
     if at_most is not None and at_most < 0:
         where.bad(f"{field}.at_most", "must be 0 or more")
@@ -199,6 +207,7 @@ def _check(where: _Where, field: str, raw: Any, sides: tuple[str, ...]) -> Check
         bits_clear=_int(where, f"{field}.bits_clear", table.get("bits_clear")),
         bits_gained=_int(where, f"{field}.bits_gained", table.get("bits_gained")),
         present=present,
+        gains=gains,
         at_most=at_most,
         greater_than=_number(where, f"{field}.greater_than", table.get("greater_than")),
         older_than_days=_number(where, f"{field}.older_than_days", table.get("older_than_days")),

@@ -64,8 +64,9 @@ KEYS = (
         "`[[match.when]]`",
         "checks on the event's `new` (default) or `old` value: `path`, `equals`, "
         "`one_of`, `matches`, `not_matches`, `regex`, `bits_set`, `bits_clear`, "
-        "`bits_gained`, `present`, `at_most` (items), `greater_than`, `older_than_days`, "
-        "`items` (any/all); a `path` of `a|b` looks at both",
+        "`bits_gained`, `present`, `gains` (only the items new in this change), `at_most` "
+        "(items), `greater_than`, `older_than_days`, `items` (any/all); a `path` of `a|b` "
+        "looks at both",
     ),
     (
         "`[[match.object]]`",
@@ -108,12 +109,13 @@ def _check_text(check: Check) -> str:
         "bits_clear",
         "bits_gained",
         "present",
+        "gains",
         "at_most",
         "greater_than",
         "older_than_days",
     ):
         value = getattr(check, name)
-        if value is not None:
+        if value is not None and value is not False:
             shown = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
             parts.append(f"{name} {shown}")
     return " ".join(parts)

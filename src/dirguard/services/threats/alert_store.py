@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from dirguard.core.threats.checks import items_of
 from dirguard.core.threats.evaluate import Hit
 from dirguard.core.threats.incidents import Action, OpenAlert, decide
-from dirguard.core.threats.model import Rule
+from dirguard.core.threats.model import EventFacts, Rule
 from dirguard.store.models_alerts import Alert, ThreatHit
 
 SELF = "dirguard"
@@ -45,6 +45,14 @@ def _shown(value: Any) -> str:
     return text[:300]
 
 
+def shown_object(e: EventFacts) -> str | None:
+    """What the alert names the object by: its DN in AD; elsewhere (a Graph item path such as
+    ``applications/<id>``) its name — display name, UPN — when it has one."""
+    if e.directory != "ad" and e.object_name:
+        return e.object_name
+    return e.shown_path or e.object_name
+
+
 def summary(hit: Hit) -> str:
     if hit.event is None:
         assert hit.obj is not None
@@ -57,7 +65,7 @@ def summary(hit: Hit) -> str:
     who = e.actor or "an unknown actor"
     where = f" from {e.actor_address}" if e.actor_address else ""
     shown = f" {value}" if value else ""
-    return f"{hit.rule.title}: {e.shown_path or e.object_name} ({what}{shown}) by {who}{where}"
+    return f"{hit.rule.title}: {shown_object(e)} ({what}{shown}) by {who}{where}"
 
 
 def rule_details(rule: Rule) -> dict[str, Any]:
@@ -96,7 +104,7 @@ def _new_alert(session: Session, hit: Hit, source: str, now: datetime) -> Alert:
         status="open",
         actor=e.actor if e else None,
         actor_address=e.actor_address if e else None,
-        target=(e.shown_path or e.object_name) if e else (hit.obj.path if hit.obj else None),
+        target=shown_object(e) if e else (hit.obj.path if hit.obj else None),
         summary=summary(hit),
         details=rule_details(rule),
         first_seen=hit.at,
