@@ -160,6 +160,9 @@ class AdDomainConfig(_Strict):
     unset: the domain offers no web actions."""
     admin_password: CredentialRefText | None = None
     partitions: list[Partition] = Field(default_factory=lambda: [Partition.DOMAIN])
+    snapshot_connections: int = Field(default=3, ge=1, le=16)
+    """Connections a full read (``snapshot ad``, ``diff --live``) uses at once, each reading a
+    part of the partition (1: one paged search)."""
     samba_audit_files: list[Path] = Field(default_factory=list, max_length=3)
     """Samba's JSON audit files for who-and-where (``dsdb_json_audit``, then
     ``dsdb_group_json_audit``, then ``dsdb_password_json_audit``: keep this order, the stored

@@ -39,7 +39,11 @@ class AdProvider:
         """The configured domain ``name``, bound with its configured account, for reading."""
         from dirguard.providers.ad.read import AdReader
 
-        return AdReader(runtime.connection("ad", name), runtime.source_config("ad", name))
+        return AdReader(
+            runtime.connection("ad", name),
+            runtime.source_config("ad", name),
+            open_more=lambda: runtime.connection("ad", name),
+        )
 
     def plan_steps(self, draft: RestorePlanDraft) -> PlanDraft:
         """The AD planner's draft as generic steps (:mod:`dirguard.providers.ad.plan.steps`)."""

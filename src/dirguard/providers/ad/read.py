@@ -13,7 +13,7 @@ entry is normalized with it), and so are the domain SID and the audit source.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property, partial
 
 import ldap
@@ -26,7 +26,7 @@ from dirguard.providers.ad.audit.samba_audit import LdapSidResolver, SambaAuditS
 from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.dirsync import read_changes
 from dirguard.providers.ad.errors import RETRYABLE as RETRYABLE
-from dirguard.providers.ad.errors import ldap_error_text
+from dirguard.providers.ad.errors import AdConnectionError, ldap_error_text
 from dirguard.providers.ad.ldap_read import (
     NO_MATCH_FILTER,
     Entry,
@@ -36,6 +36,13 @@ from dirguard.providers.ad.ldap_read import (
     read_ahead,
     read_by_guid,
     read_schema,
+)
+from dirguard.providers.ad.read_parallel import (
+    PARTS_PER_CONNECTION,
+    closing_all,
+    highest_committed_usn,
+    parallel_pages,
+    usn_parts,
 )
 from dirguard.providers.ad.repl_metadata import AttidMap, MetadataError, read_prefix_map
 from dirguard.providers.ad.sd.security_descriptor import SecurityDescriptorError, sid_from_bytes
@@ -132,14 +139,25 @@ def audit_source_for(conn: AdConnection, domain: AdDomainConfig) -> SambaAuditSo
 
 
 class AdReader:
-    """One bound connection to a domain, read as a :class:`dirguard.providers.base.SourceReader`."""
+    """One bound connection to a domain, read as a :class:`dirguard.providers.base.SourceReader`.
+
+    With ``open_more`` (a callable binding another connection as the same account), a full
+    read of a partition uses up to ``domain.snapshot_connections`` connections at once
+    (:mod:`dirguard.providers.ad.read_parallel`); one that reaches another DC than ``conn`` is
+    closed and not used (every part must come from the DC whose cursor the snapshot keeps)."""
 
     def __init__(
-        self, conn: AdConnection, domain: AdDomainConfig, *, schema: Schema | None = None
+        self,
+        conn: AdConnection,
+        domain: AdDomainConfig,
+        *,
+        schema: Schema | None = None,
+        open_more: Callable[[], AdConnection] | None = None,
     ) -> None:
         self.conn = conn
         self.domain = domain
         self._schema = schema
+        self._open_more = open_more
         self._types: list[ResourceType] = list(RESOURCE_TYPES.values())
         self._identify = RESOURCE_TYPES.identify("ad")
 
@@ -188,8 +206,37 @@ class AdReader:
         partition = Partition(scope.name)
         base = self.conn.contexts.base(partition)
         schema = self.schema
-        for entries in read_ahead(partial(paged_search, self.conn.ldap, base)):
-            yield self.snapshot_page(schema, partition, entries)
+        extra = self._more_connections(self.domain.snapshot_connections - 1)
+        with closing_all(extra):
+            if extra:
+                connections = [self.conn.ldap, *(c.ldap for c in extra)]
+                parts = usn_parts(
+                    highest_committed_usn(self.conn.ldap),
+                    len(connections) * PARTS_PER_CONNECTION,
+                )
+                pages = parallel_pages(connections, base, parts)
+            else:
+                pages = read_ahead(partial(paged_search, self.conn.ldap, base))
+            for entries in pages:
+                yield self.snapshot_page(schema, partition, entries)
+
+    def _more_connections(self, wanted: int) -> list[AdConnection]:
+        """Up to ``wanted`` more connections to the DC of ``self.conn``; fewer (none) when
+        binding fails or reaches another DC: the read then goes on with what it has."""
+        more: list[AdConnection] = []
+        if self._open_more is None:
+            return more
+        for _ in range(max(wanted, 0)):
+            try:
+                conn = self._open_more()
+            except (AdConnectionError, ldap.LDAPError, OSError) as error:
+                log.warning("%s: another connection for reading failed (%s)", self.name, error)
+                break
+            if conn.server != self.conn.server:
+                conn.close()
+                break
+            more.append(conn)
+        return more
 
     def snapshot_page(
         self, schema: Schema, partition: Partition, entries: list[Entry]

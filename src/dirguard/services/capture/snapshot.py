@@ -253,11 +253,14 @@ def snapshot_domain(
     schema: Schema | None = None,
     progress: Callable[[int], None] | None = None,
     batch_size: int = BATCH_SIZE,
+    open_more: Callable[[], AdConnection] | None = None,
 ) -> SnapshotResult:
-    """:func:`snapshot_source` of a domain over a bound connection (left open)."""
+    """:func:`snapshot_source` of a domain over a bound connection (left open); with
+    ``open_more``, each partition is read over up to ``domain.snapshot_connections``
+    connections at once (closed after the read)."""
     from dirguard.providers.ad.read import AdReader
 
-    reader = AdReader(conn, domain, schema=schema)
+    reader = AdReader(conn, domain, schema=schema, open_more=open_more)
     return snapshot_source(sessions, reader, progress=progress, batch_size=batch_size)
 
 
