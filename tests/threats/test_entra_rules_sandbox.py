@@ -186,6 +186,20 @@ def test_each_entra_rule_fires_on_its_real_change_and_only_it(
                       "state": "enabled"},
             )
         )  # fmt: skip
+        _ok(  # tightening: no alert
+            rogue.patch(
+                "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Email",
+                json={"@odata.type": "#microsoft.graph.emailAuthenticationMethodConfiguration",
+                      "state": "disabled"},
+            )
+        )  # fmt: skip
+        _ok(rogue.patch("/policies/authenticationMethodsPolicy", json={"registrationEnforcement": {
+            "authenticationMethodsRegistrationCampaign": {
+                "snoozeDurationInDays": 14, "state": "disabled", "excludeTargets": [],
+                "includeTargets": [{"id": "all_users", "targetType": "group",
+                                    "targetedAuthenticationMethod": "microsoftAuthenticator"}],
+            }
+        }}))  # fmt: skip
         _ok(rogue.post(f"/{XTAP}/partners", json={"tenantId": PARTNER_TENANT}))
         _ok(
             rogue.patch(
@@ -212,7 +226,8 @@ def test_each_entra_rule_fires_on_its_real_change_and_only_it(
         "ENTRA-MSOL-UNBLOCKED": "medium",
         "ENTRA-TENANT-CREATION-OPENED": "medium",
         "ENTRA-USER-CONSENT-ALLOWED": "high",
-        "ENTRA-AUTH-METHODS-WEAKENED": "high",
+        "ENTRA-AUTH-METHODS-WEAKENED": "high",  # SMS on (turning email off: nothing)
+        "ENTRA-AUTH-REGISTRATION-CAMPAIGN-OFF": "medium",
         "ENTRA-CROSS-TENANT-PARTNER-ADDED": "high",
         "ENTRA-CROSS-TENANT-CHANGED": "medium",
     }, [a["summary"] for a in alerts]
@@ -225,6 +240,7 @@ def test_each_entra_rule_fires_on_its_real_change_and_only_it(
         "ENTRA-TENANT-CREATION-OPENED",  # defaultUserRolePermissions (a complex value)
         "ENTRA-USER-CONSENT-ALLOWED",  # the same
         "ENTRA-AUTH-METHODS-WEAKENED",  # a method configuration (a child of the policy)
+        "ENTRA-AUTH-REGISTRATION-CAMPAIGN-OFF",  # registrationEnforcement (a complex value)
         "ENTRA-CROSS-TENANT-CHANGED",  # the cross-tenant default settings
     }
     for rule, alert in by_rule.items():
