@@ -82,6 +82,42 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def own_cpu() -> float:
+    """CPU seconds of this process so far (every thread, user and system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds of the sandbox process so far (``/proc/PID/stat``: utime + stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Phase:
+    """Wall time, this process's CPU and the sandbox's CPU over a ``with`` block."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.wall = self.client = self.server = 0.0
+
+    def __enter__(self) -> Phase:
+        self._start = (time.perf_counter(), own_cpu(), server_cpu(self.pid))
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        wall, client, server = self._start
+        self.wall = time.perf_counter() - wall
+        self.client = own_cpu() - client
+        self.server = server_cpu(self.pid) - server
+
+    def __str__(self) -> str:
+        return (
+            f"wall {self.wall:.2f} s, client CPU {self.client:.2f} s,"
+            f" sandbox CPU {self.server:.2f} s"
+        )
+
+
 def bench_rows() -> list[ResourceType]:
     rows = []
     for key, kept in BENCH_TYPES.items():
@@ -349,9 +385,9 @@ def main() -> int:
         graph = open_graph(tenant(info), info["apps"]["read_only"]["client_secret"])
         reader = EntraReader(graph, tenant(info), types=rows)
         say("dirguard snapshot ...")
-        started = time.perf_counter()
-        result = snapshot_source(sessions, reader)
-        dirguard_s = time.perf_counter() - started
+        with Phase(process.pid) as ours:
+            result = snapshot_source(sessions, reader)
+        dirguard_s = ours.wall
         used = graph.requests
         snapshot_mib = peak_mib()
         minimum = minimum_requests(sessions, rows)
@@ -375,12 +411,15 @@ def main() -> int:
             f" {sum(1 for r in rows if not r.source.delta)} polled)"
         )  # type: ignore[union-attr]
         print(f"peak memory: {base_mib:.0f} MiB before the snapshot, {snapshot_mib:.0f} MiB after")
+        print(f"  dirguard snapshot: {ours}")
         say("plain httpx listing (the fair peer) ...")
-        objects, peer_s, peer_requests = httpx_listing(info, rows)
+        with Phase(process.pid) as peer:
+            objects, peer_s, peer_requests = httpx_listing(info, rows)
         print(
             f"plain httpx listing: {peer_s:.2f} s for {objects} objects and links,"
             f" {peer_requests} requests"
         )
+        print(f"  plain httpx listing: {peer}")
         print(f"ratio dirguard/httpx: {dirguard_s / peer_s:.2f} (goal <= 0.5)")
         if not arguments.skip_sdk:
             say("msgraph-sdk PageIterator listing ...")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -191,7 +191,7 @@ def context_url(graph_base: str, entity_set: str, select: tuple[str, ...] | None
 
 
 def list_page(
-    records: list[Json],
+    records: Sequence[Json],
     options: QueryOptions,
     *,
     graph_base: str,

@@ -6,6 +6,9 @@ a security group removes it for good, as Entra does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import overload
+
 from starlette.responses import Response
 
 from dirguard_sandbox.audit import group_link_audit, modified_properties, record_audit, target
@@ -214,30 +217,50 @@ async def delete_group(call: Call) -> Response:
     return no_content()
 
 
+class _LinkedRecords(Sequence[Json]):
+    """A group's linked objects that still exist, each record looked up when read: a page of
+    999 of 50,000 members resolves its 999, not all 50,000 again for each of the 51 pages."""
+
+    def __init__(self, state: DirectoryState, ids: list[str]) -> None:
+        self._state = state
+        self._ids = ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Json: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Json]: ...
+    def __getitem__(self, index: int | slice) -> Json | list[Json]:
+        lookup = self._state.lookup
+        if isinstance(index, slice):
+            return [record for i in self._ids[index] if (record := lookup(i)) is not None]
+        record = lookup(self._ids[index])
+        if record is None:  # pragma: no cover - the ids are of live objects
+            raise IndexError(index)
+        return record
+
+
 def _list_links(call: Call, table: dict[str, list[str]]) -> Response:
     state = call.state
     group = find_group(state, call.param("group_id"))
     options = _query(call, USER_PROPERTIES | GROUP_PROPERTIES, "directoryObject")
-    values = []
-    for object_id in table.get(group["id"], []):
-        record = state.lookup(object_id)
-        if record is None:
-            continue
-        kind = state.object_type(object_id) or "#microsoft.graph.directoryObject"
-        default = USER_DEFAULT_SELECT if kind == "#microsoft.graph.user" else None
-        values.append((kind, record, default))
+    alive = [i for i in table.get(group["id"], []) if state.lookup(i) is not None]
     body = list_page(
-        [record for _, record, _ in values],
+        _LinkedRecords(state, alive),
         options,
         graph_base=call.graph_base,
         path=call.path,
         entity_set="directoryObjects",
         default_select=None,
     )
-    types = {record["id"]: (kind, default) for kind, record, default in values}
     rendered = []
     for item in body["value"]:
-        kind, default = types[item["id"]] if "id" in item else ("", None)
+        kind, default = "", None
+        if "id" in item:
+            kind = state.object_type(item["id"]) or "#microsoft.graph.directoryObject"
+            default = USER_DEFAULT_SELECT if kind == "#microsoft.graph.user" else None
         if options.select is None and default is not None:
             item = {name: item.get(name) for name in default}
         rendered.append({"@odata.type": kind, **item})

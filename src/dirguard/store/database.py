@@ -98,6 +98,10 @@ def sqlite_path(url: str | URL) -> Path | None:
     return Path(parsed.database or "")
 
 
+SQLITE_CACHE_KIB = 32 * 1024
+"""The page cache of each SQLite connection, in KiB."""
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -110,6 +114,11 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
+            # A page cache of 32 MiB (SQLite's default is 2 MiB): the link index is keyed by
+            # a hash, so a snapshot's inserts land all over it; with 2 MiB a 50,000-user
+            # tenant's snapshot spent 9.5 s of CPU in SQLite, with 32 MiB 6 s (the cache is
+            # filled only as far as the database is large, and bounded by that size)
+            cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         finally:
             cursor.close()
 

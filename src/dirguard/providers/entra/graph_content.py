@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _json_text
 from typing import Any
 
 from dirguard.catalog.graph_rules import LinkWrite
@@ -82,10 +83,17 @@ def multi_valued(row: ResourceType) -> frozenset[str]:
 
 
 def ordered(row: ResourceType, name: str, values: list[Any]) -> list[Any]:
-    if name.lower() in multi_valued(row):
+    return _in_order(values) if name.lower() in multi_valued(row) else values
+
+
+def _in_order(values: list[Any]) -> list[Any]:
+    """The distinct values sorted by :func:`canonical` (a text's canonical form is its JSON
+    string, which the C encoder gives without building a JSON encoder per value)."""
+    if all(isinstance(v, str) for v in values):
+        unique = {_json_text(v): v for v in values}
+    else:
         unique = {canonical(v): v for v in values}
-        return [unique[k] for k in sorted(unique)]
-    return values
+    return [unique[k] for k in sorted(unique)]
 
 
 def object_links(row: ResourceType) -> frozenset[str]:
@@ -106,6 +114,7 @@ def normalize(row: ResourceType, item: Mapping[str, Any]) -> Content:
     """A Graph JSON object as stored content (see the module docstring)."""
     volatile = _lowered(row.volatile_fields)
     linked = _lowered(row.linked_fields)
+    multi = multi_valued(row)
     objects = object_links(row)
     content: Content = {}
     derived = row.writes is not None and row.writes.odata_type
@@ -125,7 +134,7 @@ def normalize(row: ResourceType, item: Mapping[str, Any]) -> Content:
         else:
             values = [value]
         if values:
-            content[name] = ordered(row, name, values)
+            content[name] = _in_order(values) if name.lower() in multi else values
     return content
 
 
@@ -157,9 +166,27 @@ def store_id(row: ResourceType, graph_id: str, item: Mapping[str, Any] | None = 
     return graph_id
 
 
+class _FirstValues(Mapping[str, Any]):
+    """A stored state read as Graph's JSON: each field's first value (built on demand, not
+    copied: a row's identity reads one or two fields of a user's thirty)."""
+
+    def __init__(self, content: Mapping[str, Any]) -> None:
+        self._content = content
+
+    def __getitem__(self, name: str) -> Any:
+        value = self._content[name]
+        return value[0] if isinstance(value, list) and value else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._content)
+
+    def __len__(self) -> int:
+        return len(self._content)
+
+
 def graph_id_of(row: ResourceType, content: Mapping[str, Any]) -> str | None:
     """The Graph id a stored state holds (as the row identifies it)."""
-    return row.identify({k: (v[0] if isinstance(v, list) and v else v) for k, v in content.items()})
+    return row.identify(_FirstValues(content))
 
 
 def _presented(values: list[Any] | None) -> Any:

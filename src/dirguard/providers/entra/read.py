@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from dirguard.catalog.graph_rules import LinkWrite
 from dirguard.catalog.resource_type import ResourceType
 from dirguard.config.schema import EntraTenantConfig
 from dirguard.providers.base import (
@@ -77,6 +78,9 @@ T = TypeVar("T")
 KIND = "entra"
 POLL_PAGE = 500
 """Changes per stored page of a poll read."""
+LINKED_CHUNK = 40
+"""Objects whose relationships are read together in a snapshot (2 batches of 20 objects' reads,
+or 4 for two links each, in flight at once): their links held at once, not a page's."""
 UNREADABLE_STATUSES = frozenset({403, 404, 400, 501})
 """A collection the tenant does not offer or the app may not read: skipped with a warning."""
 
@@ -219,15 +223,24 @@ class EntraReader:
                 continue
             page.read += 1
             known.append((object_id, row, item))
+        if not found.batched_links(in_delta=False):
+            page.objects.extend(self._observed(found, known))
+            return page
+        for start in range(0, len(known), LINKED_CHUNK):
+            # a few batches of relationship reads at a time, each object normalized as soon
+            # as its links are in (its members' JSON let go), not a whole page's groups at once
+            page.objects.extend(self._observed(found, known[start : start + LINKED_CHUNK]))
+        return page
+
+    def _observed(
+        self, found: GraphScope, known: Sequence[tuple[str, ResourceType, Json]]
+    ) -> Iterator[ObservedObject]:
         links = self._links(found, [object_id for object_id, _r, _i in known], in_delta=False)
         for object_id, row, item in known:
-            content = normalize(row, {**item, **links.get(object_id, {})})
-            page.objects.append(
-                ObservedObject(
-                    external_id=store_id(row, object_id, item), resource_type=row, content=content
-                )
+            content = normalize(row, {**item, **links.pop(object_id, {})})
+            yield ObservedObject(
+                external_id=store_id(row, object_id, item), resource_type=row, content=content
             )
-        return page
 
     def _listing(self, found: GraphScope) -> Iterator[list[Json]]:
         """The collection's items page by page (under each parent object, for a collection
@@ -283,7 +296,17 @@ class EntraReader:
             for object_id in ids
             for n, link in enumerate(links)
         }
-        read = related_items(self.graph, urls, api_version=found.api_version)
+        ids_only = {
+            key for key in urls if links[int(key.split("\x00")[1])].write is not LinkWrite.OBJECTS
+        }
+
+        def keep(key: str, item: Json) -> Any:
+            """A link to directory objects holds their ids (what normalizing keeps of them)."""
+            if key not in ids_only:
+                return item
+            return str(item["id"]) if item.get("id") else None
+
+        read = related_items(self.graph, urls, api_version=found.api_version, keep=keep)
         values: dict[str, dict[str, list[Any]]] = {}
         refused: set[str] = set()
         for key, items in read.items():

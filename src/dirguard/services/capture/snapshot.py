@@ -50,6 +50,14 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 """Objects per transaction: one page of the paged search."""
+LINKS_PER_OBJECT = 20
+"""A batch is stored early when its objects hold more linked values than that many per object
+of a full batch: 1,000 groups of thousands of members each are not held at once."""
+
+
+def _linked_count(observed: ObservedObject) -> int:
+    content = observed.content
+    return sum(len(content.get(name) or ()) for name in observed.resource_type.linked_fields)
 
 
 def shallow_fields(result: Any) -> dict[str, Any]:
@@ -213,6 +221,7 @@ def _snapshot_scope(
     record what it no longer holds and, with the last batch, the capture starting point."""
     start_cursor = reader.start_cursor(scope)
     batch: list[ObservedObject] = []
+    held = 0
     seen: set[str] = set()
     unreadable = 0
     for page in reader.read_all(scope):
@@ -222,10 +231,11 @@ def _snapshot_scope(
         for observed in page.objects:
             seen.add(observed.external_id)
             batch.append(observed)
-            if len(batch) >= batch_size:
+            held += 1 + _linked_count(observed)
+            if len(batch) >= batch_size or held >= batch_size * LINKS_PER_OBJECT:
                 with sessions.begin() as session:
                     store_batch(session, reader.source, batch, run, result)
-                batch = []
+                batch, held = [], 0
         if progress is not None:
             progress(result.objects)
     if unreadable:

@@ -10,17 +10,20 @@ but every request in it is metered (resource units) on its own.
 dirguard batches what costs one call per object otherwise: the relationship reads of a snapshot
 (a group's ``members`` and ``owners``, an application's ``owners``), 20 objects per call instead
 of one; each relationship's further pages (``@odata.nextLink``) are followed in later batches.
+The batches of one round go out concurrently, as many at once as the tenant's pacer allows.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from dirguard.providers.entra.collect.paging import json_of
 from dirguard.providers.entra.graph_client import GraphClient, retry_after
 
 log = logging.getLogger(__name__)
@@ -82,15 +85,10 @@ def send_batches(
             break
         refused: list[BatchRequest] = []
         wait = 0.0
-        for chunk in _chunks(pending):
-            reply = graph.request(
-                "POST",
-                "$batch",
-                api_version=api_version,
-                json={"requests": [r.as_json() for r in chunk]},
-            )
+        chunks = list(_chunks(pending))
+        for chunk, reply in zip(chunks, _sent(graph, chunks, api_version), strict=True):
             by_id = {r.id: r for r in chunk}
-            for item in reply.json().get("responses", []):
+            for item in reply.get("responses", []):
                 request = by_id.get(str(item.get("id")))
                 if request is None:
                     continue
@@ -109,6 +107,26 @@ def send_batches(
             log.info("%d request(s) refused inside $batch: again in %.3f s", len(pending), wait)
             graph.pause(wait)
     return answers
+
+
+def _sent(graph: GraphClient, chunks: Sequence[list[BatchRequest]], api_version: str) -> list[Json]:
+    """Each chunk's ``$batch`` answer, in the chunks' order; several chunks in flight at once
+    (as many as the tenant's pacer lets go: its concurrency limit and budget still hold)."""
+
+    def send(chunk: list[BatchRequest]) -> Json:
+        reply = graph.request(
+            "POST",
+            "$batch",
+            api_version=api_version,
+            json={"requests": [r.as_json() for r in chunk]},
+        )
+        return json_of(reply)
+
+    workers = min(len(chunks), graph.pacer.max_concurrency if graph.pacer is not None else 1)
+    if workers <= 1:
+        return [send(chunk) for chunk in chunks]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="graph-batch") as pool:
+        return list(pool.map(send, chunks))
 
 
 def _chunks(requests: Sequence[BatchRequest]) -> Iterable[list[BatchRequest]]:
@@ -130,12 +148,15 @@ def related_items(
     urls: dict[str, str],
     *,
     api_version: str = "v1.0",
-) -> dict[str, list[Json] | None]:
+    keep: Callable[[str, Json], Any] | None = None,
+) -> dict[str, list[Any] | None]:
     """The objects each URL lists (``{key: url}`` in, ``{key: [object, ...]}`` out), every page
     of it; a single-valued relationship (``users/{id}/manager``) gives its one object and a 404
     none. ``None`` for a URL answered with another error (the account may not read it, the
-    tenant does not offer it): the caller keeps what it knew."""
-    found: dict[str, list[Json] | None] = {key: [] for key in urls}
+    tenant does not offer it): the caller keeps what it knew. ``keep(key, object)`` maps each
+    object as its page arrives (a member's id instead of its JSON: 50,000 members held as
+    50,000 short texts, each page's objects let go), dropping those it maps to ``None``."""
+    found: dict[str, list[Any] | None] = {key: [] for key in urls}
     todo = dict(urls)
     while todo:
         keys = list(todo)
@@ -161,7 +182,11 @@ def related_items(
             held = found[key]
             if held is None:
                 continue
-            held.extend(v for v in values or [] if isinstance(v, dict))
+            objects = (v for v in values or [] if isinstance(v, dict))
+            if keep is None:
+                held.extend(objects)
+            else:
+                held.extend(k for k in (keep(key, v) for v in objects) if k is not None)
             link = body.get("@odata.nextLink")
             if link:
                 todo[key] = _relative(str(link), api_version)

@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dirguard.providers.entra.collect.paging import json_of, next_link
 from dirguard.providers.entra.graph_client import GraphClient, GraphError
 
 Json = dict[str, Any]
@@ -63,10 +64,10 @@ def latest_link(
     """A deltaLink for "from now on" (``$deltatoken=latest``): one request, no objects."""
     url, params = delta_start(path, select)
     params["$deltatoken"] = "latest"
-    body: Json = graph.request("GET", url, api_version=api_version, params=params).json()
+    body = json_of(graph.request("GET", url, api_version=api_version, params=params))
     link = body.get("@odata.deltaLink")
     while not link and body.get("@odata.nextLink"):
-        body = graph.request("GET", str(body["@odata.nextLink"])).json()
+        body = json_of(graph.request("GET", str(body["@odata.nextLink"])))
         link = body.get("@odata.deltaLink")
     if not link:
         raise GraphError(200, "NoDeltaLink", "the delta answer holds no @odata.deltaLink", url)
@@ -84,18 +85,19 @@ def delta_pages(
     when ``link`` is ``None``. A 410 raises :class:`GraphError` (see :func:`expired`)."""
     if link is None:
         url, params = delta_start(path, select)
-        body: Json = graph.request("GET", url, api_version=api_version, params=params).json()
+        first = json_of(graph.request("GET", url, api_version=api_version, params=params))
     else:
-        body = graph.request("GET", link).json()
-    while True:
+        first = json_of(graph.request("GET", link))
+    body = first
+    while True:  # no read-ahead: a page is asked for once the one before is stored
         items = [item for item in body.get("value", []) if isinstance(item, dict)]
-        next_link = body.get("@odata.nextLink")
+        found_next = next_link(body)
         delta_link = body.get("@odata.deltaLink")
         yield DeltaPage(
             items=items,
-            next_link=str(next_link) if next_link else None,
+            next_link=found_next,
             delta_link=str(delta_link) if delta_link else None,
         )
-        if not next_link:
+        if found_next is None:
             return
-        body = graph.request("GET", str(next_link)).json()
+        body = json_of(graph.request("GET", found_next))

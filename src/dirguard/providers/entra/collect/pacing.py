@@ -14,7 +14,8 @@ and its "service-specific limits" section say what a client must honour:
   headers and waits before a request that would not fit, instead of being refused;
 - conditional access policies and named locations: one request per second per tenant, and a
   refusal there carries *no* ``Retry-After``. Requests under ``identity/conditionalAccess`` are
-  spaced a second apart, and such a refusal waits a second (then backs off);
+  sent a second after the one before was sent *and* answered, and such a refusal waits a second
+  (then backs off);
 - without a ``Retry-After`` the guidance asks for an exponential backoff.
 
 A pacer is per tenant and shared by the threads that read it concurrently (``max_concurrency``
@@ -124,6 +125,12 @@ class Pacer:
         now = self.clock()
         with self._lock:
             self._spent.append((now, max(cost, 0)))
+            if is_conditional_access(url):
+                # Graph counts a request when it arrives, which is some time after it was sent
+                # and before it was answered: a second after the answer is a second after the
+                # arrival, whatever the delay (spacing from the sending time alone was refused
+                # when the first request took longer to arrive than the second)
+                self._next_ca = max(self._next_ca, now + CONDITIONAL_ACCESS_INTERVAL)
         raw = answer.headers.get("x-ms-throttle-limit-percentage")
         if raw is not None:
             try:
