@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
 from dirguard.core.change_op import ChangeOp
 from dirguard.store import json_codec
+from dirguard.store.bulk_insert import insert_many
 from dirguard.store.column_types import utcnow
 from dirguard.store.models import ChangeEvent, DirectoryObject, Run
 
@@ -105,12 +106,41 @@ def _chain_head(session: Session, source: str) -> tuple[int, str | None]:
     return (0, None) if last is None else (last.sequence, last.digest)
 
 
+COLUMNS = (
+    "source",
+    "sequence",
+    "object_id",
+    "op",
+    "attribute",
+    "old_value",
+    "new_value",
+    "actor",
+    "actor_source",
+    "actor_address",
+    "occurred_at",
+    "observed_at",
+    "timeline_at",
+    "run_id",
+    "correlation_id",
+    "prev_digest",
+    "digest",
+)
+"""The columns :func:`_chained_rows` fills, in the order of its tuples."""
+
+_OPS = {op: op.value for op in ChangeOp}
+"""An op (a :class:`ChangeOp` or its text: equal, same hash) to its stored text."""
+
+
 def _chained_rows(
     session: Session, drafts: Sequence[NewChangeEvent], run: Run | None, *, serialized: bool
-) -> list[dict[str, Any]]:
-    """The rows of ``drafts`` in order, each numbered and chained after its source's head (the
-    chains locked until the transaction ends). ``serialized``: the values as the JSON text of
-    the encoding the digest was computed over (encoded once, not again by the column)."""
+) -> list[tuple[Any, ...]]:
+    """The rows of ``drafts`` in order (values in :data:`COLUMNS` order), each numbered and
+    chained after its source's head (the chains locked until the transaction ends).
+    ``serialized``: the values as the JSON text of the encoding the digest was computed over
+    (encoded once, not again by the column).
+
+    One pass per event: its values are encoded once (and known free of floats, so the digest's
+    canonical bytes are one orjson call), each distinct timestamp is formatted once."""
     object_ids = {draft.object_id for draft in drafts}
     rows = session.execute(
         select(DirectoryObject.id, DirectoryObject.source).where(DirectoryObject.id.in_(object_ids))
@@ -120,52 +150,67 @@ def _chained_rows(
         raise ValueError(f"change events refer to unknown object ids {missing}")
     heads: dict[str, tuple[int, str | None]] = {}
     run_id = run.id if run is not None else None
-    chained: list[dict[str, Any]] = []
+    stamps: dict[datetime | None, str | None] = {None: None}
+    encode, plain_bytes = json_codec.encode_plain, json_codec.canonical_bytes_plain
+    sha256 = hashlib.sha256
+    chained: list[tuple[Any, ...]] = []
     for draft in drafts:
-        source = sources[draft.object_id]
+        object_id = draft.object_id
+        source = sources[object_id]
         if source not in heads:
             _lock_chain(session, source)
             heads[source] = _chain_head(session, source)
         sequence, prev_digest = heads[source]
         sequence += 1
-        op = ChangeOp(draft.op).value
-        old, new = json_codec.encode(draft.old_value), json_codec.encode(draft.new_value)
-        digest = _digest(
-            {
+        op = _OPS.get(draft.op) or ChangeOp(draft.op).value  # ChangeOp names a bad op
+        occurred, observed = draft.occurred_at, draft.observed_at
+        try:
+            occurred_text, observed_text = stamps[occurred], stamps[observed]
+        except KeyError:
+            occurred_text = stamps[occurred] = _timestamp(occurred)
+            observed_text = stamps[observed] = _timestamp(observed)
+        old, old_plain = encode(draft.old_value)
+        new, new_plain = encode(draft.new_value)
+        payload = {
+            "prev": prev_digest,
+            "event": {
                 "source": source,
                 "sequence": sequence,
-                "object_id": draft.object_id,
+                "object_id": object_id,
                 "op": op,
                 "attribute": draft.attribute,
                 "old_value": old,
                 "new_value": new,
-                "occurred_at": _timestamp(draft.occurred_at),
-                "observed_at": _timestamp(draft.observed_at),
+                "occurred_at": occurred_text,
+                "observed_at": observed_text,
                 "correlation_id": draft.correlation_id,
             },
-            prev_digest,
+        }
+        canonical = (
+            plain_bytes(payload) if old_plain and new_plain else json_codec.canonical_bytes(payload)
         )
+        digest = sha256(canonical).hexdigest()
         heads[source] = (sequence, digest)
         chained.append(
-            {
-                "source": source,
-                "sequence": sequence,
-                "object_id": draft.object_id,
-                "op": op,
-                "attribute": draft.attribute,
-                "old_value": _stored(old) if serialized else draft.old_value,
-                "new_value": _stored(new) if serialized else draft.new_value,
-                "actor": draft.actor,
-                "actor_source": draft.actor_source,
-                "actor_address": draft.actor_address,
-                "occurred_at": draft.occurred_at,
-                "observed_at": draft.observed_at,
-                "timeline_at": draft.occurred_at or draft.observed_at,
-                "run_id": run_id,
-                "correlation_id": draft.correlation_id,
-                "prev_digest": prev_digest,
-                "digest": digest,
-            }
+            (
+                source,
+                sequence,
+                object_id,
+                op,
+                draft.attribute,
+                _stored(old) if serialized else draft.old_value,
+                _stored(new) if serialized else draft.new_value,
+                draft.actor,
+                draft.actor_source,
+                draft.actor_address,
+                occurred,
+                observed,
+                occurred or observed,
+                run_id,
+                draft.correlation_id,
+                prev_digest,
+                digest,
+            )
         )
     return chained
 
@@ -187,7 +232,10 @@ def append_events(
     drafts = list(events)
     if not drafts:
         return []
-    stored = [ChangeEvent(**row) for row in _chained_rows(session, drafts, run, serialized=False)]
+    stored = [
+        ChangeEvent(**dict(zip(COLUMNS, row, strict=True)))
+        for row in _chained_rows(session, drafts, run, serialized=False)
+    ]
     session.add_all(stored)
     session.flush()
     return stored
@@ -196,15 +244,16 @@ def append_events(
 def insert_events(
     session: Session, events: Iterable[NewChangeEvent], run: Run | None = None
 ) -> int:
-    """:func:`append_events` as one multi-row INSERT (no ORM objects: a capture page of ten
-    thousand member adds is one statement, not ten thousand units of work); flushes the
-    session first, so the events' objects are stored. Returns how many were appended."""
+    """:func:`append_events` as one driver ``executemany`` (no ORM objects and no SQLAlchemy
+    per-row parameter handling: a capture page of ten thousand member adds is one statement,
+    :func:`dirguard.store.bulk_insert.insert_many`); flushes the session first, so the events'
+    objects are stored. Returns how many were appended."""
     drafts = list(events)
     if not drafts:
         return 0
     session.flush()
     rows = _chained_rows(session, drafts, run, serialized=True)
-    session.execute(insert(cast(Table, ChangeEvent.__table__)), rows)
+    insert_many(session, cast(Table, ChangeEvent.__table__), COLUMNS, rows)
     return len(rows)
 
 

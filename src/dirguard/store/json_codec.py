@@ -151,6 +151,26 @@ def canonical_bytes(encoded: Any) -> bytes:
         return canonical_json(encoded)
 
 
+def encode_plain(value: Any) -> tuple[Any, bool]:
+    """``(encode(value), plain)``: ``plain`` when the encoding holds only text, integers, booleans,
+    ``None``, lists and string-keyed objects (no floats), where :func:`canonical_bytes_plain`
+    may skip :func:`canonical_bytes`' checking walk."""
+    try:
+        return _fast_encode(value), True
+    except _Unencodable:
+        return _encode(value, "$"), False
+
+
+def canonical_bytes_plain(encoded: Any) -> bytes:
+    """:func:`canonical_bytes` of data built only of what :func:`encode_plain` calls plain
+    (the caller knows; one orjson call instead of a walk and a call), the standard library for
+    an integer beyond 64 bits."""
+    try:
+        return orjson.dumps(encoded, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return canonical_json(encoded)
+
+
 def content_hash(value: Any) -> str:
     """SHA-256 (hex) of the canonical encoding of ``value``."""
     return encode_with_hash(value)[1]

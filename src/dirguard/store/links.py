@@ -13,20 +13,22 @@ deletion, which decides whether it held the link at that moment.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, Table, select
 from sqlalchemy.orm import Session
 
+from dirguard.store.bulk_insert import insert_many
 from dirguard.store.models import ObjectLink
 
 Link = tuple[int, str, str]
 """``(holder object id, attribute, target DN)``."""
 
 
+@functools.lru_cache(maxsize=65536)  # a page's groups name the same members again and again
 def link_key(dn: str) -> str:
     """The index key of a link target: SHA-256 hex of the DN, lowercased."""
     return hashlib.sha256(dn.lower().encode("utf-8")).hexdigest()
@@ -43,29 +45,18 @@ def linked_values(
 
 
 def record_links(session: Session, links: Iterable[Link]) -> None:
-    """Add the links not recorded yet (flushes nothing through the ORM; the caller commits)."""
-    rows = list({(object_id, attribute, link_key(dn)): None for object_id, attribute, dn in links})
+    """Add the links not recorded yet (one driver ``executemany``, ``ON CONFLICT DO NOTHING``;
+    flushes nothing through the ORM; the caller commits)."""
+    rows = {(object_id, attribute, link_key(dn)): None for object_id, attribute, dn in links}.keys()
     if not rows:
         return
-    table = ObjectLink.__table__
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        # the driver's executemany with plain tuples: the three columns need no conversion,
-        # and SQLAlchemy's per-row parameter handling was most of the time of a snapshot's
-        # 50,000 member links (Entra's all-users group)
-        session.connection().exec_driver_sql(_SQLITE_INSERT, rows)
-        return
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    session.execute(
-        insert.on_conflict_do_nothing(),
-        [{"object_id": o, "attribute": a, "target_key": k} for o, a, k in rows],
+    insert_many(
+        session,
+        cast(Table, ObjectLink.__table__),
+        ("object_id", "attribute", "target_key"),
+        list(rows),
+        ignore_conflicts=True,
     )
-
-
-_SQLITE_INSERT = (
-    "INSERT INTO object_links (object_id, attribute, target_key) VALUES (?, ?, ?)"
-    " ON CONFLICT DO NOTHING"
-)
 
 
 def holders_of(dn: str) -> Select[int]:

@@ -143,8 +143,7 @@ def ingest_page(
         result.events += len(applied.changes)
         result.ops.update(event.op for event in applied.changes)
         added = record_state(session, obj, applied.content, latest.get(obj.id), run)
-        if added is not None:
-            session.flush()
+        if added is not None:  # stored by insert_events' flush, with the page's other versions
             latest[obj.id] = added
         states[guid] = applied.content
     insert_events(session, drafts, run)  # in page order: one statement for the page
