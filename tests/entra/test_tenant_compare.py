@@ -4,7 +4,8 @@ the live tenant (a fresh read through the provider), for changes another identit
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +23,9 @@ from dirguard.services.console.roles import Principal, Role
 from dirguard.services.errors import ServiceError
 from dirguard.services.runtime import Runtime
 from dirguard.web.app import create_app
-from tests.entra.conftest import TENANT
+from tests.entra.conftest import SECRET_ENV, TENANT, write_config
+from tests.fixtures.graph_sandbox import RunningSandbox
+from tests.rollback.accounts import cli_runner
 
 
 def _fields(report: Any, guid: str) -> dict[str, tuple[Any, Any]]:
@@ -87,3 +90,27 @@ def test_two_moments_one_object_and_live_of_a_tenant(
                     "under": "OU=x"},
         )  # fmt: skip
         assert refused.status_code >= 400 and "OU subtree" in refused.text
+
+
+def test_diff_of_a_tenant_through_the_cli(graph_sandbox: RunningSandbox, tmp_path: Path) -> None:
+    """``dirguard diff --tenant``: two recorded moments (exit 1 and the change listed), a moment
+    against itself (exit 0), and a moment against the live tenant."""
+    config = write_config(graph_sandbox, tmp_path)
+    run = cli_runner(config, {SECRET_ENV: graph_sandbox.info.read_only_client_secret})
+    run("snapshot", "entra", "--tenant", TENANT)
+    before = datetime.now(UTC).isoformat()
+    with graph_sandbox.client() as admin:
+        user = admin.get("/users", params={"$top": "4"}).json()["value"][-1]
+        admin.patch(f"/users/{user['id']}", json={"jobTitle": "Diffed title"}).raise_for_status()
+    run("capture", "entra", "--tenant", TENANT)
+    after = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+
+    report = run("diff", "--tenant", TENANT, "--from", before, "--to", after, code=1)
+    [difference] = report["differences"]
+    assert difference["guid"] == user["id"]
+    assert [f["field"] for f in difference["fields"]] == ["jobTitle"]
+    assert run("diff", "--tenant", TENANT, "--from", before, "--to", before)["differences"] == []
+    live = run("diff", "--tenant", TENANT, "--from", after, "--live", "--object", user["id"])
+    assert live["compared"] == 1 and live["differences"] == []
+    text = run("diff", "--tenant", TENANT, "--from", before, "--to", after, code=1, as_json=False)
+    assert "jobTitle" in text.output and "Diffed title" in text.output

@@ -1,5 +1,5 @@
-"""``dirguard diff``: compare two recorded moments of a domain, or a moment with the live
-directory (exit 0 when nothing differs, 1 when something does, as ``diff`` does)."""
+"""``dirguard diff``: compare two recorded moments of a domain or an Entra tenant, or a moment
+with the live directory (exit 0 when nothing differs, 1 when something does, as ``diff`` does)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from dirguard.cli.common import DomainOption, JsonOption, cli_runtime, time_option
+from dirguard.cli.common import (
+    DomainOption,
+    JsonOption,
+    OneTenantOption,
+    cli_runtime,
+    time_option,
+)
 from dirguard.cli.context import console, print_json
 from dirguard.cli.exit_codes import ExitCode
 
@@ -23,10 +29,14 @@ LiveOption = Annotated[
     bool, typer.Option("--live", help="Compare with the directory as it is now (a fresh read).")
 ]
 UnderOption = Annotated[
-    str | None, typer.Option("--under", help="Only objects under this DN at either moment.")
+    str | None,
+    typer.Option("--under", help="Only objects under this DN at either moment (AD only)."),
 ]
 ObjectOption = Annotated[
-    str | None, typer.Option("--object", help="Only this object (GUID, DN or sAMAccountName).")
+    str | None,
+    typer.Option(
+        "--object", help="Only this object (GUID, DN or sAMAccountName; an Entra object's id)."
+    ),
 ]
 
 
@@ -41,6 +51,7 @@ def diff_cmd(
     until: UntilOption = None,
     live: LiveOption = False,
     domain: DomainOption = None,
+    tenant: OneTenantOption = None,
     under: UnderOption = None,
     object_: ObjectOption = None,
     as_json: JsonOption = False,
@@ -56,6 +67,7 @@ def diff_cmd(
         until=time_option(until),
         live=live,
         domain=domain,
+        tenant=tenant,
         under=under,
         object=object_,
     )
