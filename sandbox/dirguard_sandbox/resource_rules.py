@@ -49,6 +49,22 @@ USER_WRITABLE: dict[str, type | tuple[type, ...]] = {
     "userPrincipalName": str,
     "userType": str,
     "passwordProfile": dict,
+    # Also writable on create and update by the "user resource type" page
+    # (https://learn.microsoft.com/graph/api/resources/user) and "Create user"
+    # (https://learn.microsoft.com/graph/api/user-post-users: "the request body can contain
+    # other writable properties"): what a user re-created from a backup carries.
+    "ageGroup": str,
+    "consentProvidedForMinor": str,
+    "employeeType": str,
+    "faxNumber": str,
+    "identities": list,
+    "onPremisesExtensionAttributes": dict,
+    "onPremisesImmutableId": str,
+    "otherMails": list,
+    "passwordPolicies": str,
+    "postalCode": str,
+    "state": str,
+    "streetAddress": str,
 }
 USER_REQUIRED = (
     "accountEnabled",

@@ -114,6 +114,13 @@ class Scene:
     eligibility: dict[str, Any]
     team: dict[str, Any]
     sku: str | None
+    purged: dict[str, Any]
+    """A licensed team member the rogue deletes and then purges from deleted items."""
+    disabled_plan: str
+    """The service plan of ``sku`` the purged user's licence leaves out."""
+    eligible_user: dict[str, Any]
+    """A user holding a PIM eligibility (started in the past, ending on a set date), deleted."""
+    eligible_schedule: dict[str, Any]
     before: dict[str, Any] = field(default_factory=dict)
 
 
@@ -139,12 +146,46 @@ def _day_users(admin: httpx.Client, domain: str, count: int) -> list[dict[str, A
     return made
 
 
-def _free_sku(admin: httpx.Client, wanted: int) -> str | None:
+def _free_sku(admin: httpx.Client, wanted: int) -> dict[str, Any] | None:
     for sku in get(admin, "/subscribedSkus")["value"]:
         free = sku["prepaidUnits"]["enabled"] - sku["consumedUnits"]
-        if free >= wanted:
-            return str(sku["skuId"])
+        if free >= wanted and sku["servicePlans"]:
+            return sku
     return None
+
+
+def _license(admin: httpx.Client, user: dict[str, Any], sku: str, disabled: list[str]) -> None:
+    ok(
+        admin.post(
+            f"/users/{user['id']}/assignLicense",
+            json={"addLicenses": [{"skuId": sku, "disabledPlans": disabled}], "removeLicenses": []},
+        )
+    )
+
+
+def _eligibility(
+    admin: httpx.Client, principal: str, role: str, schedule: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    request = ok(
+        admin.post(
+            f"/{ROLES}/roleEligibilityScheduleRequests",
+            json={
+                "action": "adminAssign",
+                "principalId": principal,
+                "roleDefinitionId": role,
+                "directoryScopeId": "/",
+                "justification": "on call for security incidents",
+                "scheduleInfo": schedule or {"expiration": {"type": "noExpiration"}},
+            },
+        )
+    ).json()
+    return get(admin, f"/{ROLES}/roleEligibilitySchedules/{request['targetScheduleId']}")
+
+
+def _moment(days: int) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def tenant_domain(admin: httpx.Client) -> str:
@@ -166,10 +207,11 @@ def set_up(
     disable and to delete (those in a team group, licensed), a privileged group with members,
     an application, a named location and the policy that uses it, a role assignment and a PIM
     eligibility, and a tightened authorization policy."""
-    users = _day_users(admin, domain or tenant_domain(admin), 3 + 2 + disabled + deleted)
+    users = _day_users(admin, domain or tenant_domain(admin), 3 + 2 + 2 + disabled + deleted)
     members, holder, owner = users[0:3], users[3], users[4]
-    to_disable = users[5 : 5 + disabled]
-    to_delete = users[5 + disabled :]
+    purged, eligible_user = users[5], users[6]
+    to_disable = users[7 : 7 + disabled]
+    to_delete = users[7 + disabled :]
     privileged = by_name(admin, "/groups", PRIVILEGED_GROUP)
     for member in members:
         ok(
@@ -188,20 +230,15 @@ def set_up(
             },
         )
     ).json()
-    sku = _free_sku(admin, len(to_delete))
-    assert sku is not None, "the sandbox tenant has no licence with enough free units"
-    for user in to_delete:
+    subscribed = _free_sku(admin, len(to_delete) + 1)
+    assert subscribed is not None, "the sandbox tenant has no licence with enough free units"
+    sku, disabled_plan = (
+        str(subscribed["skuId"]),
+        str(subscribed["servicePlans"][0]["servicePlanId"]),
+    )
+    for user in [*to_delete, purged]:
         ok(admin.post(f"/groups/{team['id']}/members/$ref", json=ref(graph_base, user["id"])))
-        if sku is not None:
-            ok(
-                admin.post(
-                    f"/users/{user['id']}/assignLicense",
-                    json={
-                        "addLicenses": [{"skuId": sku, "disabledPlans": []}],
-                        "removeLicenses": [],
-                    },
-                )
-            )
+        _license(admin, user, sku, [disabled_plan] if user is purged else [])
     m365 = ok(
         admin.post(
             "/groups",
@@ -259,20 +296,16 @@ def set_up(
             },
         )
     ).json()
-    request = ok(
-        admin.post(
-            f"/{ROLES}/roleEligibilityScheduleRequests",
-            json={
-                "action": "adminAssign",
-                "principalId": holder["id"],
-                "roleDefinitionId": SECURITY_ADMINISTRATOR,
-                "directoryScopeId": "/",
-                "justification": "on call for security incidents",
-                "scheduleInfo": {"expiration": {"type": "noExpiration"}},
-            },
-        )
-    ).json()
-    eligibility = get(admin, f"/{ROLES}/roleEligibilitySchedules/{request['targetScheduleId']}")
+    eligibility = _eligibility(admin, holder["id"], SECURITY_ADMINISTRATOR)
+    eligible_schedule = _eligibility(
+        admin,
+        eligible_user["id"],
+        USER_ADMINISTRATOR,
+        {
+            "startDateTime": _moment(-2),
+            "expiration": {"type": "afterDateTime", "endDateTime": _moment(180)},
+        },
+    )
     ok(
         admin.patch(
             "/policies/authorizationPolicy", json={"allowInvitesFrom": "adminsAndGuestInviters"}
@@ -294,6 +327,10 @@ def set_up(
         eligibility=eligibility,
         team=team,
         sku=sku,
+        purged=purged,
+        disabled_plan=disabled_plan,
+        eligible_user=eligible_user,
+        eligible_schedule=eligible_schedule,
     )
 
 
@@ -335,6 +372,9 @@ def play_day(rogue: httpx.Client, scene: Scene) -> None:
     for user in scene.deleted_users:
         ok(rogue.delete(f"/users/{user['id']}"))
     ok(rogue.delete(f"/groups/{scene.m365['id']}"))
+    ok(rogue.delete(f"/users/{scene.eligible_user['id']}"))  # PIM ends its eligibility
+    ok(rogue.delete(f"/users/{scene.purged['id']}"))
+    ok(rogue.delete(f"/directory/deletedItems/{scene.purged['id']}"))  # gone for good
 
 
 ROGUE_CHANGES = Counter[tuple[str, str]]
@@ -351,8 +391,8 @@ def expected_by_rogue(scene: Scene) -> ROGUE_CHANGES:
             ("modify", "allowInvitesFrom"): 1,
             # the policy, its location, the role assignment and the active schedule Graph lists
             # for it (roleAssignmentSchedules show direct assignments too), the eligibility,
-            # the users, the M365 group
-            ("delete", "id"): 6 + len(scene.deleted_users),
+            # the users, the M365 group, the PIM-eligible user, the purged user
+            ("delete", "id"): 8 + len(scene.deleted_users),
         }
     )
 
@@ -360,7 +400,7 @@ def expected_by_rogue(scene: Scene) -> ROGUE_CHANGES:
 def check_changes(changes: list[dict[str, Any]], scene: Scene, rogue: str, address: str) -> None:
     """``dirguard changes`` names the rogue (and the rogue's address) for every change the rogue
     made, and leaves what no audit record names unknown: the deleted users leaving their
-    groups."""
+    groups, the deleted user's PIM eligibility ending with it."""
     by_rogue = [c for c in changes if c["actor"] == rogue]
     seen = Counter((c["op"], c["attribute"]) for c in by_rogue)
     wanted = expected_by_rogue(scene)
@@ -376,8 +416,16 @@ def check_changes(changes: list[dict[str, Any]], scene: Scene, rogue: str, addre
     )
     assert {c["actor_address"] for c in by_rogue} == {address}
     unknown = {(c["op"], c["attribute"], c["old"]) for c in changes if c["actor"] is None}
-    for user in scene.deleted_users:
+    for user in [*scene.deleted_users, scene.purged]:
         assert ("remove-value", "members", user["id"]) in unknown, unknown
+    ended = [
+        c
+        for c in changes
+        if c["actor"] is None
+        and c["op"] == "delete"
+        and c["object"]["type"].endswith("eligible_schedule")
+    ]
+    assert len(ended) == 1, ended
 
 
 def undo_by_actor(
@@ -387,14 +435,19 @@ def undo_by_actor(
     plan = run("rollback", "plan", "--tenant", tenant, "--actor", rogue, "--since", since)
     steps = plan["steps"]
     kinds = Counter(step["kind"] for step in steps)
+    restored = [*scene.deleted_users, scene.eligible_user, scene.purged]
     assert kinds == {
-        "restore": 1 + len(scene.deleted_users),  # the users and the M365 group (same ids)
+        # the users (the purged one falls back to creating it anew) and the M365 group
+        "restore": 1 + len(restored),
         # the named location, then the policy that uses it; the role assignment; the
-        # eligibility
-        "create": 4,
+        # eligibility removed; the eligibility PIM ended with the deleted user
+        "create": 5,
         "patch": len(scene.disabled) + 1,  # accountEnabled, allowInvitesFrom
-        # the members removed; the M365 group's member (its restore brings it back itself)
-        "add-link": len(scene.members) + 1,
+        # the members removed; the M365 group's member (its restore brings it back itself);
+        # the team memberships the deleted users lost (a restore brings them back itself, the
+        # purged user created anew gets its own here)
+        "add-link": len(scene.members) + 1 + len(scene.deleted_users) + 1,
+        "write-apart": len(scene.deleted_users) + 1,  # the licensed users' licences
         "remove-link": 1,  # the owner added
         "remove-password": 1,  # the client secret added
     }, (kinds, [s["description"] for s in steps if s["kind"] not in ("patch", "restore")])
@@ -402,6 +455,8 @@ def undo_by_actor(
     assert order.index(("create", LOCATION_NAME)) < order.index(("create", POLICY_NAME)), (
         "the named location is made before the policy that uses it"
     )
+    purged = scene.purged["userPrincipalName"]
+    assert order.index(("restore", purged)) < order.index(("write-apart", purged))
     applied = run("rollback", "apply", str(plan["id"]))
     outcomes = [(s["description"], s["status"], s["outcome"]) for s in applied["steps"]]
     assert applied["status"] == "applied", outcomes
@@ -414,8 +469,12 @@ GENERIC_VOLATILE = frozenset({"@odata.context", "@odata.etag", "@odata.nextLink"
 """Annotations of an answer, not state."""
 RECREATED_VOLATILE = frozenset({"id", "createdDateTime", "modifiedDateTime", "createdUsing"})
 """What a re-created object has anew: its id and when (and by which request) it was made."""
-SCHEDULE_START = "startDateTime"
-"""A re-created PIM schedule starts when it is requested again (Graph takes the request time)."""
+BORN_WITH_A_USER = frozenset(
+    {"lastPasswordChangeDateTime", "signInSessionsValidFromDateTime", "securityIdentifier"}
+)
+"""What a user created anew has of its own: its new password's time (dirguard gives it a random
+one, never the old: a password is never readable), its sessions' start and its security
+identifier (an object's SID is its own, never reused)."""
 
 Snapshot = dict[str, dict[str, dict[str, Any]]]
 """Type key -> object id -> the object as Graph answers it (declared ``$select``, its links)."""
@@ -495,11 +554,7 @@ def _mapped(value: Any, new_ids: dict[str, str]) -> Any:
 
 
 def _without(item: dict[str, Any], fields: frozenset[str]) -> dict[str, Any]:
-    kept = {k: v for k, v in item.items() if k not in fields}
-    info = kept.get("scheduleInfo")
-    if "createdDateTime" in fields and isinstance(info, dict):
-        kept["scheduleInfo"] = {k: v for k, v in info.items() if k != SCHEDULE_START}
-    return kept
+    return {k: v for k, v in item.items() if k not in fields}
 
 
 def differences(before: Snapshot, after: Snapshot) -> tuple[list[str], dict[str, str]]:
@@ -527,8 +582,12 @@ def differences(before: Snapshot, after: Snapshot) -> tuple[list[str], dict[str,
             if new_id not in later:
                 found_differences.append(f"{key} {item.get('displayName') or old_id}: gone")
                 continue
-            skip = volatile | (RECREATED_VOLATILE if new_id != old_id else frozenset())
+            born = RECREATED_VOLATILE | (BORN_WITH_A_USER if key == "entra.user" else frozenset())
+            skip = volatile | (born if new_id != old_id else frozenset())
             then = _without(_mapped(item, new_ids), skip)
+            for link in row.source.links:  # a link's ids are read sorted: so are the mapped
+                if isinstance(then.get(link.field), list):
+                    then[link.field] = sorted(then[link.field])
             now = _without(later[new_id], skip)
             for name in sorted(then.keys() | now.keys()):
                 if then.get(name) != now.get(name):
@@ -569,6 +628,23 @@ def check_spots(fresh: httpx.Client, scene: Scene) -> None:
         for e in get(fresh, f"/{ROLES}/roleEligibilitySchedules")["value"]
     }
     assert (scene.eligibility["principalId"], SECURITY_ADMINISTRATOR) in eligible
+    # the purged user is there again (a new id), with the licence it had, its disabled plan
+    # left out; the deleted user's eligibility keeps its start and end
+    upn = scene.purged["userPrincipalName"]
+    [again] = get(fresh, f"/users?$filter=userPrincipalName eq '{upn}'")["value"]
+    assert again["id"] != scene.purged["id"]
+    licenses = get(fresh, f"/users/{again['id']}?$select=assignedLicenses")["assignedLicenses"]
+    assert licenses == [{"skuId": scene.sku, "disabledPlans": [scene.disabled_plan]}], licenses
+    assert again["id"] in ids(fresh, f"/groups/{scene.team['id']}/members")
+    [schedule] = [
+        e
+        for e in get(fresh, f"/{ROLES}/roleEligibilitySchedules")["value"]
+        if e["principalId"] == scene.eligible_user["id"]
+    ]
+    assert schedule["id"] != scene.eligible_schedule["id"]
+    then, now = scene.eligible_schedule["scheduleInfo"], schedule["scheduleInfo"]
+    assert now["startDateTime"] == then["startDateTime"]
+    assert now["expiration"] == then["expiration"]
 
 
 def check_restored(before: Snapshot, after: Snapshot, scene: Scene) -> dict[str, str]:
@@ -577,11 +653,12 @@ def check_restored(before: Snapshot, after: Snapshot, scene: Scene) -> dict[str,
     users, groups = before["entra.user"], before["entra.group"]
     assert all(u["id"] in users for u in scene.disabled + scene.deleted_users)
     assert set(u["id"] for u in scene.deleted_users) <= set(groups[scene.team["id"]]["members"])
-    if scene.sku is not None:
-        for user in scene.deleted_users:
-            licenses = users[user["id"]]["assignedLicenses"]
-            assert [x["skuId"] for x in licenses] == [scene.sku], licenses
+    for user in [*scene.deleted_users, scene.purged]:
+        licenses = users[user["id"]]["assignedLicenses"]
+        assert [x["skuId"] for x in licenses] == [scene.sku], licenses
+    assert scene.purged["id"] in groups[scene.team["id"]]["members"]
     assert scene.eligibility["id"] in before["entra.pim_eligible_schedule"]
+    assert scene.eligible_schedule["id"] in before["entra.pim_eligible_schedule"]
     found, new_ids = differences(before, after)
     assert not found, "\n".join(found)
     recreated = {
@@ -589,9 +666,13 @@ def check_restored(before: Snapshot, after: Snapshot, scene: Scene) -> dict[str,
         scene.policy["id"],
         scene.role_assignment["id"],
         scene.eligibility["id"],
+        scene.eligible_schedule["id"],
+        scene.purged["id"],
     }
     assert set(new_ids) == recreated, new_ids
-    # the references: the new policy names the new location
+    # the references: the new policy names the new location, the team the new user
     policy = after["entra.conditional_access_policy"][new_ids[scene.policy["id"]]]
     assert policy["conditions"]["locations"]["includeLocations"] == [new_ids[scene.location["id"]]]
+    team = after["entra.group"][scene.team["id"]]["members"]
+    assert new_ids[scene.purged["id"]] in team and scene.purged["id"] not in team
     return new_ids

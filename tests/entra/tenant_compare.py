@@ -19,25 +19,40 @@ from typing import Any
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
 
+from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.store.models import DirectoryObject, ObjectVersion
 from tests.entra.helpers import SECRET_ENV, TENANT, write_config
 from tests.fixtures.graph_sandbox import RunningSandbox
 from tests.rollback.accounts import cli_runner
 
 Key = tuple[str, str]
-BIRTH_FIELDS = frozenset({"createdDateTime", "modifiedDateTime", "createdUsing"})
-"""When (and by which request) a re-created object was made: new with it, as its id is; a PIM
-schedule made again keeps its id but starts anew (``scheduleInfo.startDateTime``)."""
+BIRTH_FIELDS = frozenset(
+    {
+        "createdDateTime",
+        "modifiedDateTime",
+        "createdUsing",
+        # a user created anew: its new password's time (a password is never readable, so it
+        # gets a random one), its sessions' start, its own security identifier
+        "lastPasswordChangeDateTime",
+        "signInSessionsValidFromDateTime",
+        "securityIdentifier",
+    }
+)
+"""When (and by which request) a re-created object was made: new with it, as its id is. A PIM
+schedule requested anew keeps its recorded start and end (``scheduleInfo``), so those are
+compared."""
+METHODS = "authentication/methods"
+"""A re-created user's authentication methods are registered anew (its password method too):
+their kinds are compared, not their ids and times."""
 
 
 def _unborn(content: dict[str, Any]) -> dict[str, Any]:
     kept = {k: v for k, v in content.items() if k not in BIRTH_FIELDS}
-    info = kept.get("scheduleInfo")
-    if isinstance(info, list):
-        kept["scheduleInfo"] = [
-            {k: v for k, v in i.items() if k != "startDateTime"} if isinstance(i, dict) else i
-            for i in info
-        ]
+    if isinstance(kept.get(METHODS), list):
+        kept[METHODS] = sorted(
+            sorted(set(m) - {"id", "createdDateTime"}) if isinstance(m, dict) else m
+            for m in kept[METHODS]
+        )
     return kept
 
 
@@ -118,6 +133,10 @@ def differences(before: TenantState, after: TenantState) -> list[str]:
         for old, replacement in renamed.items():
             text = text.replace(old, replacement)
         then = json.loads(text)
+        row = RESOURCE_TYPES[key[0]]
+        for name in row.linked_fields | row.unordered_fields:  # renamed ids: in order again
+            if isinstance(then.get(name), list) and all(isinstance(v, str) for v in then[name]):
+                then[name] = sorted(then[name])
         now = json.loads(json.dumps(other, sort_keys=True, default=str))
         anew = key in paired or then.get("createdDateTime") != now.get("createdDateTime")
         if anew:

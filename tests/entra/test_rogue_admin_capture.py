@@ -58,7 +58,10 @@ def test_one_actor_plan_undoes_the_rogue_admins_bad_day(
     assert {c["actor"] for c in changes} == {rogue.upn, None}  # nobody else wrote meanwhile
     plan, _applied = rogue_day.undo_by_actor(run, TENANT, rogue.upn, since, scene)
     unknown = [c for c in changes if c["actor"] is None]
-    assert plan["selection"]["unattributed_left_out"] == len(unknown)
+    consequences = plan["selection"]["deletion_consequences"]
+    # the team memberships of the deleted and the purged users, the eligibility PIM ended
+    assert consequences == len(scene.deleted_users) + 2, plan["selection"]["warnings"]
+    assert plan["selection"].get("unattributed_left_out", 0) == len(unknown) - consequences
     again = run("rollback", "apply", str(plan["id"]), code=1, as_json=False)
     assert "already applied" in again.output
 

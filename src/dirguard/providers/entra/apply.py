@@ -15,7 +15,13 @@ is the one the object has then, a re-created object's new id included):
 - ``restore``: ``POST directory/deletedItems/{id}/restore``
   (https://learn.microsoft.com/graph/api/directory-deleteditems-restore); an object no longer in
   deleted items (purged, or past 30 days) fails, saying so;
-- ``create``: POST the recorded body to the collection; the new id is what the step produces;
+- ``create``: POST the recorded body to the collection (fields the row generates made up: a
+  re-created user gets a random password it must change at next sign-in, never shown or kept);
+  the new id is what the step produces;
+- ``write-apart``: a field written by a call of its own (a user's licences: ``assignLicense``
+  with the SKUs and disabled plans history holds, built by the row's rule from the live value),
+  once the object is back; already so → ``unchanged``; Graph's refusal (no free seat) fails this
+  step alone, with Graph's words;
 - ``delete``: DELETE the object; already gone → ``unchanged``.
 
 :meth:`EntraStepWriter.verify` reads the object back (a GET) and says how it differs from what
@@ -29,6 +35,8 @@ its ``Retry-After``.
 from __future__ import annotations
 
 import json
+import secrets
+import string
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -38,8 +46,8 @@ from dirguard.core.plan import Step
 from dirguard.providers.base import SourceError, StepResult
 from dirguard.providers.entra.graph_client import GraphAuthError, GraphClient, GraphError
 from dirguard.providers.entra.rights import EntraRights, rights_for
-from dirguard.providers.entra.rollback_bodies import graph_value
-from dirguard.providers.entra.write_bodies import GRAPH_BASE
+from dirguard.providers.entra.rollback_bodies import graph_value, restored_apart
+from dirguard.providers.entra.write_bodies import GRAPH_BASE, separate_requests
 from dirguard.providers.registry import RESOURCE_TYPES
 
 WRITE_QUOTA = 3000
@@ -92,12 +100,14 @@ def _path(step: Step, produced_id: str | None = None) -> str:
 
 
 def _comparable(step: Step, attribute: str, value: Any) -> Any:
-    row = RESOURCE_TYPES.get(str(step.target.resource_type))
+    row = RESOURCE_TYPES.get(str(step.payload.get("type") or step.target.resource_type))
     if row is not None:
         value = graph_value(row, attribute, value)
     elif isinstance(value, list) and len(value) == 1:  # a step naming no type: plain values
         value = value[0]
-    return sorted(map(repr, value)) if isinstance(value, list) else value
+    if isinstance(value, list):
+        return sorted(json.dumps(v, sort_keys=True, default=str) for v in value)
+    return value
 
 
 def _patched(step: Step) -> tuple[str, Any]:
@@ -106,6 +116,29 @@ def _patched(step: Step) -> tuple[str, Any]:
     body = dict(step.payload["body"])
     attribute = step.attribute or next(k for k in body if not k.startswith("@odata."))
     return attribute, body[attribute]
+
+
+def new_password(length: int = 24) -> str:
+    """A random password meeting Entra's complexity rule (three of lower, upper, digit,
+    symbol: all four here), for a user created anew; nobody sees it, an administrator resets
+    it (or issues a Temporary Access Pass) to hand the account over."""
+    alphabet = string.ascii_letters + string.digits + "!#%*+-=?@_"
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(length))
+        classes = (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum())
+        if all(any(test(c) for c in password) for test in classes):
+            return password
+
+
+def _generated(request: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    """The create request with the fields the row generates filled in."""
+    body = dict(request.get("body") or {})
+    if "passwordProfile" in fields:
+        body["passwordProfile"] = {
+            "password": new_password(),
+            "forceChangePasswordNextSignIn": True,
+        }
+    return {**request, "body": body}
 
 
 class EntraStepWriter:
@@ -185,6 +218,8 @@ class EntraStepWriter:
             return StepResult(status="succeeded", outcome=step.description)
         if op == "restore":
             return self._restore(step)
+        if op == "write-apart":
+            return self._write_apart(step)
         if op == "create":
             return self._create(step, dict(payload["create"]))
         if op == "delete":
@@ -207,16 +242,43 @@ class EntraStepWriter:
         return self._write(str(request["method"]), str(request["path"]), request.get("body"))
 
     def _create(self, step: Step, creation: Mapping[str, Any], why: str = "") -> StepResult:
-        made = self._send(self._resolved(step, creation["request"]))
+        generated = [str(f) for f in creation.get("generated") or ()]
+        made = self._send(_generated(self._resolved(step, creation["request"]), generated))
         new_id = made.get(str(creation.get("made_id") or "id"))
         if not new_id:
             return StepResult(status="failed", outcome="Graph answered without the new id")
         self._created = str(new_id)
         for after in creation.get("after") or ():
             self._send(self._resolved(step, after, str(new_id)))
-        return StepResult(
-            status="succeeded", outcome=f"{why}created with id {new_id}", produced_id=str(new_id)
+        password = (
+            "; it has a new random password, to be reset before its user signs in"
+            if "passwordProfile" in generated
+            else ""
         )
+        return StepResult(
+            status="succeeded",
+            outcome=f"{why}created with id {new_id}{password}",
+            produced_id=str(new_id),
+        )
+
+    def _apart(self, step: Step) -> tuple[str, Any, Any]:
+        """The field a write-apart step writes, its live value and the recorded one."""
+        field = str(step.attribute)
+        live = self._read(_path(step), **{"$select": field})
+        if live is None:
+            raise GraphError(404, "Request_ResourceNotFound", "it does not exist", _path(step))
+        return field, live.get(field), step.payload["value"]
+
+    def _write_apart(self, step: Step) -> StepResult:
+        row = RESOURCE_TYPES[str(step.payload["type"])]  # its target may be a new id
+        field, now, wanted = self._apart(step)
+        rule = restored_apart(row)[field]
+        requests, _cannot = separate_requests(rule, _path(step), now, wanted)
+        if not requests:
+            return StepResult(status="unchanged", outcome="already so")
+        for request in requests:
+            self._write(request.method, request.path, request.body)
+        return StepResult(status="succeeded", outcome=step.description)
 
     def _restore(self, step: Step) -> StepResult:
         self._created = None
@@ -282,6 +344,11 @@ class EntraStepWriter:
             made = self._created  # a restore that had to create anew: the new id
             if self._read(_path(step, made), **{"$select": "id"}) is None:
                 return f"read back: {step.target.label} is not there"
+            return None
+        if op == "write-apart":
+            field, now, wanted = self._apart(step)
+            if _comparable(step, field, now) != _comparable(step, field, wanted):
+                return f"read back: {field} is {now!r}, not {wanted!r}"
             return None
         if op == "delete" and self._read(_path(step), **{"$select": "id"}) is not None:
             return f"read back: {step.target.label} still exists"

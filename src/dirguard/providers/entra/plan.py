@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from dirguard.catalog.resource_type import ResourceType
@@ -39,6 +40,7 @@ from dirguard.providers.entra.rollback_bodies import (
     collection_path,
     graph_value,
     patch_of,
+    restored_apart,
     written_apart,
 )
 from dirguard.providers.entra.write_bodies import GraphRequest, graph_json
@@ -90,24 +92,52 @@ def _creation(
 ) -> dict[str, Any] | None:
     """The request creating ``obj`` anew from ``state`` by its row's write rules
     (:func:`~dirguard.providers.entra.create_bodies.create_request`: read-only and server-set
-    fields left out, links bound, separate writes after), as a step payload; ``None`` when its
-    row cannot create it anew. The ids it holds are the recorded ones: the writer swaps in the
-    new ids of objects the plan re-created (``renames``)."""
+    fields left out, links bound, separate writes after — but those with steps of their own,
+    :func:`_separate_steps`), as a step payload; ``None`` when its row cannot create it anew.
+    The ids it holds are the recorded ones: the writer swaps in the new ids of objects the plan
+    re-created (``renames``) and makes up the ``generated`` fields (a new user's password)."""
     if state is None:
         return None
+    apart = restored_apart(obj.resource_type)
     try:
-        made = create_request(obj.resource_type, graph_json(obj.resource_type, state))
+        made = create_request(
+            obj.resource_type,
+            graph_json(obj.resource_type, {k: v for k, v in state.items() if k not in apart}),
+        )
     except ValueError as error:
         if fallback:  # a restore that cannot fall back to creating anew: said when it fails
             return None
         raise EntraPlanningError(f"{obj.label}: {error}") from None
+    ended = _ended(made.request.body)
+    if ended is not None:
+        raise EntraPlanningError(
+            f"{obj.label}: it would have expired on {ended}: not requested anew"
+        )
     writes = obj.resource_type.writes
     made_id = writes.create.made_id if writes is not None and writes.create is not None else "id"
     return {
         "request": _request(made.request),
         "after": [_request(r) for r in made.after],
         "made_id": made_id,
+        "generated": list(made.generated),
     }
+
+
+def _ended(body: Mapping[str, Any] | None, now: datetime | None = None) -> str | None:
+    """When a request that keeps a schedule's recorded end (``scheduleInfo.expiration.
+    endDateTime``, a PIM schedule) would have it end in the past: that end, else ``None``."""
+    info = (body or {}).get("scheduleInfo")
+    expiration = info.get("expiration") if isinstance(info, Mapping) else None
+    end = expiration.get("endDateTime") if isinstance(expiration, Mapping) else None
+    if not isinstance(end, str) or not end:
+        return None
+    try:
+        moment = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return end if moment <= (now or datetime.now(UTC)) else None
 
 
 def _request(request: GraphRequest) -> dict[str, Any]:
@@ -148,7 +178,40 @@ def _restore(obj: RecordedObject) -> list[_Draft]:
         for value in (state or {}).get(attribute, []):
             if isinstance(value, str):
                 drafts.append(_link(obj, attribute, value, add=True))
+    drafts.extend(_separate_steps(obj, state or {}))
     return drafts
+
+
+def _separate_steps(obj: RecordedObject, state: Content) -> list[_Draft]:
+    """The fields a brought-back object gets by calls of their own (``restored_apart``: a
+    user's licences, through ``assignLicense`` with the SKUs and disabled plans it had), each
+    a step after the restore: a restore with the same id brings them back itself (the step
+    finds nothing to do); an object created anew (purged from deleted items) gets them here, and
+    a licence without a free seat fails this step alone, naming it."""
+    row = obj.resource_type
+    drafts = []
+    for field, rule in sorted(restored_apart(row).items()):
+        value = graph_value(row, field, state.get(field))
+        if not value or rule.build is None or not rule.build(None, value)[0]:
+            continue  # nothing recorded, or nothing a call can give back (a client secret)
+        shown = ", ".join(_shown(v) for v in (value if isinstance(value, list) else [value]))
+        step = Step(
+            op="write-apart",
+            target=_target(obj),
+            attribute=field,
+            description=f"give {obj.label} its {field} back ({shown}) if it is created anew "
+            "(a restore from deleted items brings them back itself)",
+            payload=_where(obj) | {"value": value, "type": row.key},
+        )
+        drafts.append(_Draft(step=step, rank=2))
+    return drafts
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Mapping) and "skuId" in value:
+        disabled = value.get("disabledPlans") or []
+        return str(value["skuId"]) + (f" without {len(disabled)} plan(s)" if disabled else "")
+    return repr(value)
 
 
 def _patch(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dirguard.catalog.graph_rules import SeparateWrite
 from dirguard.catalog.resource_type import ResourceType
 from dirguard.providers.entra.write_bodies import graph_json, graph_source, patch_plan
 
@@ -36,6 +37,15 @@ def written_apart(row: ResourceType) -> frozenset[str]:
     """Fields written by calls of their own, never by a PATCH."""
     writes = row.writes
     return frozenset(s.field for s in writes.separate) if writes is not None else frozenset()
+
+
+def restored_apart(row: ResourceType) -> dict[str, SeparateWrite]:
+    """Fields written apart that a brought-back object may get from history by a step of
+    their own (a user's licences through ``assignLicense``): those with a call and a builder."""
+    writes = row.writes
+    if writes is None:
+        return {}
+    return {s.field: s for s in writes.separate if s.build is not None and s.call}
 
 
 def patch_of(

@@ -7,10 +7,20 @@ did in a window (optionally with the window's changes whose actor is unknown), e
 window, and one object back to its recorded state at a moment. The store gives the events and,
 for every object they touch, its latest state and — for a deleted object — its last state
 before the deletion (the newest version without the store's deletion marker).
+
+A deletion's consequences come with it (:func:`deletion_consequences`): what the directory
+itself undid when an object of the selection was deleted — the deleted user leaving its groups,
+its PIM schedules ended — carries no actor in any audit, so an actor's selection does not hold
+it; bringing the object back needs it, so each change with no known actor that the same capture
+run recorded and that names the deleted object (a member value that was its id, a removed
+object whose last state referred to it) is planned with the deletion. A restore with the same id
+finds most of it already back (those steps are ``unchanged``); a user created anew (purged) gets
+its memberships, and a restored or re-created one its PIM schedules, from here.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -70,12 +80,64 @@ def recorded_objects(
     return found
 
 
+def deletion_consequences(
+    session: Session, rows: Rows
+) -> list[tuple[ChangeEvent, DirectoryObject]]:
+    """The changes with no known actor that the directory made itself when an object of
+    ``rows`` was deleted (see the module docstring), not already in ``rows``."""
+    deleted: dict[int, set[str]] = {}
+    for event, obj in rows:
+        if event.op == ChangeOp.DELETE.value and event.run_id is not None:
+            deleted.setdefault(event.run_id, set()).add(obj.external_id)
+    if not deleted:
+        return []
+    chosen = {event.id for event, _obj in rows}
+    found = session.execute(
+        select(ChangeEvent, DirectoryObject)
+        .join(DirectoryObject, ChangeEvent.object_id == DirectoryObject.id)
+        .where(
+            ChangeEvent.run_id.in_(deleted),
+            ChangeEvent.actor.is_(None),
+            ChangeEvent.op.in_((ChangeOp.REMOVE_VALUE.value, ChangeOp.DELETE.value)),
+        )
+        .order_by(ChangeEvent.sequence)
+    )
+    consequences = []
+    for event, obj in found:
+        assert event.run_id is not None
+        ids = deleted[event.run_id] - {obj.external_id}
+        if event.id in chosen or not ids:
+            continue
+        if event.op == ChangeOp.REMOVE_VALUE.value:
+            named = isinstance(event.old_value, str) and event.old_value in ids
+        else:
+            live = history_query.last_live_version(session, obj.id)
+            text = json.dumps(live.content, default=str) if live is not None else ""
+            named = any(i in text for i in ids)
+        if named:
+            consequences.append((event, obj))
+    return consequences
+
+
 def plan_rows(planner: HistoryPlanner, session: Session, rows: Rows, force: bool) -> PlanDraft:
     if not rows:
         raise HistoryPlanningError("no recorded change matches the selection; nothing to undo")
+    added = deletion_consequences(session, rows)
+    rows = sorted([*rows, *added], key=lambda row: row[0].sequence)
     objects = recorded_objects(session, (o for _e, o in rows))
     changes = [_change(e, o) for e, o in rows]
-    return planner.plan_changes(changes, objects, force=force)
+    draft = planner.plan_changes(changes, objects, force=force)
+    if not added:
+        return draft
+    note = (
+        f"{len(added)} change(s) the directory made itself when an object of the selection "
+        "was deleted (memberships, PIM schedules) are undone with it"
+    )
+    return PlanDraft(
+        steps=draft.steps,
+        warnings=(*draft.warnings, note),
+        notes={**draft.notes, "deletion_consequences": len(added)},
+    )
 
 
 def plan_event(
@@ -123,16 +185,17 @@ def plan_actor(
             f"no recorded change by {actor!r} {window_text(source, since, until)}{hint}"
         )
     draft = plan_rows(planner, session, rows, force)
-    if include_unattributed or not unknown:
+    left_out = len(unknown) - int(draft.notes.get("deletion_consequences") or 0)
+    if include_unattributed or left_out <= 0:
         return draft
     note = (
-        f"{len(unknown)} change(s) in the window have no known actor and were left out; "
+        f"{left_out} change(s) in the window have no known actor and were left out; "
         "--include-unattributed adds them"
     )
     return PlanDraft(
         steps=draft.steps,
         warnings=(*draft.warnings, note),
-        notes={**draft.notes, "unattributed_left_out": len(unknown)},
+        notes={**draft.notes, "unattributed_left_out": left_out},
     )
 
 

@@ -26,7 +26,12 @@ from dirguard.services.rollback.ad_access import AD, one_domain, refreshed
 from dirguard.services.rollback.history_plans import HistoryPlanningError
 from dirguard.services.rollback.plan_store import StoredPlan, load_plan, save_plan
 from dirguard.services.rollback.plans import TombstoneCheck
-from dirguard.services.rollback.tenant_access import ENTRA, fill_tenant_actors, one_tenant
+from dirguard.services.rollback.tenant_access import (
+    ENTRA,
+    fill_tenant_actors,
+    one_tenant,
+    with_tenant_warnings,
+)
 from dirguard.services.runtime import Runtime
 
 
@@ -179,6 +184,7 @@ def _save_tenant_plan(
             draft = draft_of(session, source)
             if empty_ok and not draft.steps:
                 return None
+            draft = with_tenant_warnings(runtime, tenant, draft)
             return save_plan(
                 session,
                 source=source,

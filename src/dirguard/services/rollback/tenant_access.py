@@ -1,5 +1,6 @@
 """How the rollback use cases reach an Entra tenant: its write access (the tenant's application),
-and the refresh before planning (the actors the directory audit names by now).
+the refresh before planning (the actors the directory audit names by now) and what the live
+tenant says of a plan before it is stored (:func:`with_tenant_warnings`).
 
 Everything goes through the :class:`~dirguard.services.runtime.Runtime` (configuration, the
 credential, the Graph client), so a missing tenant or a refused token is a
@@ -8,11 +9,15 @@ credential, the Graph client), so a missing tenant or a refused token is a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dirguard.config.schema import EntraTenantConfig
 from dirguard.core.audit_record import AuditSourceError
+from dirguard.core.plan import PlanDraft
 from dirguard.providers.base import HistoryPlanner, StepWriter, store_source
 from dirguard.providers.entra.directory_audit import DirectoryAuditSource
 from dirguard.providers.entra.graph_client import GraphAuthError, GraphError
+from dirguard.providers.entra.preflight import plan_warnings
 from dirguard.providers.entra.provider import EntraProvider
 from dirguard.services.capture.actor_fill import fill_actors
 from dirguard.services.errors import Problem, ServiceError
@@ -52,3 +57,19 @@ def fill_tenant_actors(runtime: Runtime, tenant: EntraTenantConfig) -> None:
         raise ServiceError(
             f"{tenant.name}: reading the directory audit: {error}", Problem.UNAVAILABLE
         ) from None
+
+
+def with_tenant_warnings(
+    runtime: Runtime, tenant: EntraTenantConfig, draft: PlanDraft
+) -> PlanDraft:
+    """``draft`` with the live tenant's warnings added (a purged object created anew, licences
+    without free seats: :func:`~dirguard.providers.entra.preflight.plan_warnings`); reads only.
+    A tenant that cannot be asked is a warning too: the plan is still made from history."""
+    if not any(step.op in ("restore", "write-apart") for step in draft.steps):
+        return draft
+    try:
+        with runtime.open_entra(tenant) as graph:
+            found = plan_warnings(graph, draft.steps)
+    except (GraphError, GraphAuthError) as error:
+        found = (f"{tenant.name}: could not check deleted items and free licence seats: {error}",)
+    return replace(draft, warnings=(*draft.warnings, *found)) if found else draft

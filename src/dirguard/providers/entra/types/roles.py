@@ -76,8 +76,11 @@ _SCHEDULE_READ_ONLY = frozenset(
 def schedule_request(action: str) -> Callable[[Mapping[str, Any]], Body]:
     """The body of a PIM schedule request with ``action`` for a schedule's stored values.
 
-    A re-created schedule starts now (``startDateTime`` left out: Graph takes the request
-    time) and ends when the stored one did; a removal names the same principal, role and
+    A re-created schedule keeps the recorded ``scheduleInfo``: its ``startDateTime`` (the
+    ``requestSchedule`` resource, https://learn.microsoft.com/graph/api/resources/requestschedule,
+    puts no bound on it: "when the eligible or active assignment becomes active", so a start in
+    the past is one PIM takes) and its expiration (type, ``endDateTime`` or ``duration``); the
+    planner refuses one whose end has passed. A removal names the same principal, role and
     scope."""
 
     def wrap(schedule: Mapping[str, Any]) -> Body:
@@ -90,7 +93,9 @@ def schedule_request(action: str) -> Callable[[Mapping[str, Any]], Body]:
         }
         info = schedule.get("scheduleInfo")
         if action != "adminRemove" and isinstance(info, Mapping):
-            body["scheduleInfo"] = {k: v for k, v in info.items() if k != "startDateTime"}
+            body["scheduleInfo"] = {
+                k: v for k, v in info.items() if v is not None and not k.startswith("@odata.")
+            }
         return body
 
     return wrap
@@ -161,7 +166,7 @@ def _schedule(
         restore=cloud_restore(
             PIM_ROLLBACK,
             refusal="cannot be brought back once removed: it is requested anew from history "
-            "(a schedule request with adminAssign), with a new id, starting now",
+            "(a schedule request with adminAssign), with a new id, keeping its start and end",
         ),
         read_only_fields=_SCHEDULE_READ_ONLY & frozenset(_SCHEDULE_FIELDS + extra),
         volatile_fields=frozenset({"modifiedDateTime"}),
