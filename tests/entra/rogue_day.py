@@ -122,6 +122,8 @@ class Scene:
     """A user holding a PIM eligibility (started in the past, ending on a set date), deleted."""
     eligible_schedule: dict[str, Any]
     before: dict[str, Any] = field(default_factory=dict)
+    purge_and_pim: bool = True
+    """The day (``play_day``) deletes the PIM-eligible user and deletes and purges ``purged``."""
 
 
 def _day_users(admin: httpx.Client, domain: str, count: int) -> list[dict[str, Any]]:
@@ -334,8 +336,11 @@ def set_up(
     )
 
 
-def play_day(rogue: httpx.Client, scene: Scene) -> None:
-    """The rogue's bad hour, every write with the rogue's own token."""
+def play_day(rogue: httpx.Client, scene: Scene, *, purge_and_pim: bool = True) -> None:
+    """The rogue's bad hour, every write with the rogue's own token; without
+    ``purge_and_pim``, the day before it learnt to purge a user and delete a PIM-eligible one
+    (the threat rules' test counts its alerts on that day)."""
+    scene.purge_and_pim = purge_and_pim
     for user in scene.disabled:
         ok(rogue.patch(f"/users/{user['id']}", json={"accountEnabled": False}))
     group, app = scene.privileged["id"], scene.app["id"]
@@ -372,6 +377,8 @@ def play_day(rogue: httpx.Client, scene: Scene) -> None:
     for user in scene.deleted_users:
         ok(rogue.delete(f"/users/{user['id']}"))
     ok(rogue.delete(f"/groups/{scene.m365['id']}"))
+    if not purge_and_pim:
+        return
     ok(rogue.delete(f"/users/{scene.eligible_user['id']}"))  # PIM ends its eligibility
     ok(rogue.delete(f"/users/{scene.purged['id']}"))
     ok(rogue.delete(f"/directory/deletedItems/{scene.purged['id']}"))  # gone for good
@@ -392,7 +399,7 @@ def expected_by_rogue(scene: Scene) -> ROGUE_CHANGES:
             # the policy, its location, the role assignment and the active schedule Graph lists
             # for it (roleAssignmentSchedules show direct assignments too), the eligibility,
             # the users, the M365 group, the PIM-eligible user, the purged user
-            ("delete", "id"): 8 + len(scene.deleted_users),
+            ("delete", "id"): 6 + 2 * scene.purge_and_pim + len(scene.deleted_users),
         }
     )
 
@@ -416,7 +423,7 @@ def check_changes(changes: list[dict[str, Any]], scene: Scene, rogue: str, addre
     )
     assert {c["actor_address"] for c in by_rogue} == {address}
     unknown = {(c["op"], c["attribute"], c["old"]) for c in changes if c["actor"] is None}
-    for user in [*scene.deleted_users, scene.purged]:
+    for user in _deleted(scene):
         assert ("remove-value", "members", user["id"]) in unknown, unknown
     ended = [
         c
@@ -425,7 +432,12 @@ def check_changes(changes: list[dict[str, Any]], scene: Scene, rogue: str, addre
         and c["op"] == "delete"
         and c["object"]["type"].endswith("eligible_schedule")
     ]
-    assert len(ended) == 1, ended
+    assert len(ended) == scene.purge_and_pim, ended
+
+
+def _deleted(scene: Scene) -> list[dict[str, Any]]:
+    """The users the day deletes that were in the team (licensed)."""
+    return [*scene.deleted_users, *([scene.purged] if scene.purge_and_pim else [])]
 
 
 def undo_by_actor(
@@ -435,19 +447,20 @@ def undo_by_actor(
     plan = run("rollback", "plan", "--tenant", tenant, "--actor", rogue, "--since", since)
     steps = plan["steps"]
     kinds = Counter(step["kind"] for step in steps)
-    restored = [*scene.deleted_users, scene.eligible_user, scene.purged]
+    more = int(scene.purge_and_pim)
+    restored = [*_deleted(scene), *([scene.eligible_user] if more else [])]
     assert kinds == {
         # the users (the purged one falls back to creating it anew) and the M365 group
         "restore": 1 + len(restored),
         # the named location, then the policy that uses it; the role assignment; the
         # eligibility removed; the eligibility PIM ended with the deleted user
-        "create": 5,
+        "create": 4 + more,
         "patch": len(scene.disabled) + 1,  # accountEnabled, allowInvitesFrom
         # the members removed; the M365 group's member (its restore brings it back itself);
         # the team memberships the deleted users lost (a restore brings them back itself, the
         # purged user created anew gets its own here)
-        "add-link": len(scene.members) + 1 + len(scene.deleted_users) + 1,
-        "write-apart": len(scene.deleted_users) + 1,  # the licensed users' licences
+        "add-link": len(scene.members) + 1 + len(_deleted(scene)),
+        "write-apart": len(_deleted(scene)),  # the licensed users' licences
         "remove-link": 1,  # the owner added
         "remove-password": 1,  # the client secret added
     }, (kinds, [s["description"] for s in steps if s["kind"] not in ("patch", "restore")])
@@ -456,7 +469,8 @@ def undo_by_actor(
         "the named location is made before the policy that uses it"
     )
     purged = scene.purged["userPrincipalName"]
-    assert order.index(("restore", purged)) < order.index(("write-apart", purged))
+    if more:
+        assert order.index(("restore", purged)) < order.index(("write-apart", purged))
     applied = run("rollback", "apply", str(plan["id"]))
     outcomes = [(s["description"], s["status"], s["outcome"]) for s in applied["steps"]]
     assert applied["status"] == "applied", outcomes
@@ -628,8 +642,13 @@ def check_spots(fresh: httpx.Client, scene: Scene) -> None:
         for e in get(fresh, f"/{ROLES}/roleEligibilitySchedules")["value"]
     }
     assert (scene.eligibility["principalId"], SECURITY_ADMINISTRATOR) in eligible
-    # the purged user is there again (a new id), with the licence it had, its disabled plan
-    # left out; the deleted user's eligibility keeps its start and end
+    if scene.purge_and_pim:
+        _check_purged_and_eligible(fresh, scene)
+
+
+def _check_purged_and_eligible(fresh: httpx.Client, scene: Scene) -> None:
+    """The purged user is there again (a new id), with the licence it had, its disabled plan
+    left out, in its team; the deleted user's eligibility keeps its start and end."""
     upn = scene.purged["userPrincipalName"]
     [again] = get(fresh, f"/users?$filter=userPrincipalName eq '{upn}'")["value"]
     assert again["id"] != scene.purged["id"]
@@ -666,13 +685,14 @@ def check_restored(before: Snapshot, after: Snapshot, scene: Scene) -> dict[str,
         scene.policy["id"],
         scene.role_assignment["id"],
         scene.eligibility["id"],
-        scene.eligible_schedule["id"],
-        scene.purged["id"],
     }
+    if scene.purge_and_pim:
+        recreated |= {scene.eligible_schedule["id"], scene.purged["id"]}
     assert set(new_ids) == recreated, new_ids
     # the references: the new policy names the new location, the team the new user
     policy = after["entra.conditional_access_policy"][new_ids[scene.policy["id"]]]
     assert policy["conditions"]["locations"]["includeLocations"] == [new_ids[scene.location["id"]]]
     team = after["entra.group"][scene.team["id"]]["members"]
-    assert new_ids[scene.purged["id"]] in team and scene.purged["id"] not in team
+    if scene.purge_and_pim:
+        assert new_ids[scene.purged["id"]] in team and scene.purged["id"] not in team
     return new_ids

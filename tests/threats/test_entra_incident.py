@@ -200,7 +200,7 @@ def test_the_benign_day_raises_nothing_the_rogues_day_one_alert_per_dangerous_ch
 
     evening = (utcnow() - timedelta(seconds=1)).isoformat()
     with rogue_client:
-        rogue_day.play_day(rogue_client, scene)
+        rogue_day.play_day(rogue_client, scene, purge_and_pim=False)
     run("capture", "entra", "--tenant", TENANT)
     report = run("threats", "scan", "--since", day)  # the whole day, benign part included
 
