@@ -64,3 +64,15 @@ def test_demo_yes_captures_the_incident_and_undoes_it(tmp_path: Path) -> None:
     actors = {c["actor"] for c in domain["captured"]}
     assert len(actors) == 1 and "rogue.admin" in actors.pop()
     assert domain["organisation"]["users"] >= 100
+
+
+def test_the_report_prints_a_skipped_half_word_for_word(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A reason holding square brackets (the extra to install) is not taken for Rich markup."""
+    from dirguard.cli.demo_cmd import _print_report
+    from dirguard.services.demo import DemoReport
+
+    reason = "python-ldap not installed (pip install 'dirguard[ad]'); run: sudo bash scripts/demo"
+    _print_report(DemoReport(store="sqlite://", skipped=[reason]))
+    assert reason in " ".join(capsys.readouterr().out.split())

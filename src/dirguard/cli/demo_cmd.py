@@ -48,7 +48,7 @@ def _demo_errors() -> Iterator[None]:
     try:
         yield
     except StoreUnavailable as exc:
-        err_console.print(f"store unreachable: {exc}", highlight=False)
+        err_console.print(f"store unreachable: {escape(str(exc))}", highlight=False)
         raise typer.Exit(ExitCode.UNAVAILABLE) from None
     except (StoreError, PortInUseError, DCBusyError, SambaDCError, TenantStartError) as exc:
         err_console.print(str(exc), highlight=False)
@@ -189,7 +189,7 @@ def _print_report(report: DemoReport) -> None:
     if report.domain:
         _print_incident(report.domain)
     for reason in report.skipped:
-        console.print(f"[yellow]skipped[/] {reason}", highlight=False)
+        console.print(f"[yellow]skipped[/] {escape(reason)}", highlight=False)
 
 
 def _captured_table(captured: list[dict[str, Any]], kinds: dict[str, int]) -> None:
@@ -233,7 +233,7 @@ def _print_tenant(tenant: dict[str, Any]) -> None:
         verdict = "[green]back as it was[/]" if tenant["restored"] else "[red]NOT back[/]"
         console.print(f"The tenant, read afresh, against the moment before: {verdict}")
         for check, held in tenant["checks"].items():
-            console.print(f"  {'[green]yes[/]' if held else '[red]NO[/]'} {check}")
+            console.print(f"  {'[green]yes[/]' if held else '[red]NO[/]'} {escape(check)}")
         console.print("Not as it was, and why:")
         for left in tenant["left"]:
             console.print(f"  {escape(left['object'])}: {escape(left['why'])}", highlight=False)
