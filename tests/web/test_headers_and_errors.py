@@ -30,6 +30,18 @@ def test_htmx_is_served_from_the_console(web_client: WebClientFactory) -> None:
     assert script.status_code == 200 and "htmx" in script.text[:2000]
 
 
+def test_every_page_names_the_console_icon_and_it_is_served(web_client: WebClientFactory) -> None:
+    """Without a ``<link rel="icon">`` a browser asks for /favicon.ico on every page: a 404."""
+    client = web_client()
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in (
+        client.get("/signin").text
+    )
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.startswith("<svg")
+
+
 def test_unknown_api_path_is_problem_json(web_client: WebClientFactory) -> None:
     answer = web_client(role="viewer", token=True).get("/api/v1/no-such-thing")
     assert answer.status_code == 404
