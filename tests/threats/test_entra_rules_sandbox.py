@@ -170,6 +170,7 @@ def test_each_entra_rule_fires_on_its_real_change_and_only_it(
             "scope": "User.Read Mail.Send",
         }))  # fmt: skip
         _ok(rogue.patch("/policies/authorizationPolicy", json={
+            "allowInvitesFrom": "everyone",
             "guestUserRoleId": GUEST_SAME_AS_MEMBER,
             "blockMsolPowerShell": False,
             "defaultUserRolePermissions": {
@@ -222,6 +223,7 @@ def test_each_entra_rule_fires_on_its_real_change_and_only_it(
         "ENTRA-PRIV-ROLE-ASSIGNED": "high",
         "ENTRA-HIGH-PRIV-APP-PERMISSION": "critical",
         "ENTRA-ADMIN-CONSENT-HIGH-RISK": "high",
+        "ENTRA-GUEST-INVITES-OPENED": "medium",
         "ENTRA-GUEST-ACCESS-RAISED": "high",
         "ENTRA-MSOL-UNBLOCKED": "medium",
         "ENTRA-TENANT-CREATION-OPENED": "medium",
@@ -249,3 +251,14 @@ def test_each_entra_rule_fires_on_its_real_change_and_only_it(
     assert by_rule["ENTRA-CA-REPORT-ONLY"]["target"] == "MFA for everyone"
     assert by_rule["ENTRA-NAMED-LOCATION-TRUSTED"]["target"] == "Branch office"
     assert by_rule["ENTRA-NAMED-LOCATION-WIDENED"]["target"] == "Head office"
+
+    # the state the rogue left is an exposure too: the checks over the stored current state
+    exposed = run("threats", "scan", "--exposure-only")
+    posture = {a["rule"]: a for a in alerts_of(run) if a["id"] in exposed["new_alerts"]}
+    assert sorted(posture) == [
+        "ENTRA-EXP-CA-NOT-ENFORCED",  # the report-only policy
+        "ENTRA-EXP-GUEST-INVITES-EVERYONE",
+        "ENTRA-EXP-USER-CONSENT",
+        "ENTRA-EXP-USERS-CREATE-APPS",
+    ], [a["summary"] for a in posture.values()]
+    assert posture["ENTRA-EXP-CA-NOT-ENFORCED"]["target"] == "MFA for everyone"

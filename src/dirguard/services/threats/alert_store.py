@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from dirguard.core.threats.checks import items_of
 from dirguard.core.threats.evaluate import Hit
 from dirguard.core.threats.incidents import Action, OpenAlert, decide
-from dirguard.core.threats.model import EventFacts, Rule
+from dirguard.core.threats.model import EventFacts, ObjectFacts, Rule
 from dirguard.store.models_alerts import Alert, ThreatHit
 
 SELF = "dirguard"
@@ -53,10 +53,17 @@ def shown_object(e: EventFacts) -> str | None:
     return e.shown_path or e.object_name
 
 
+def shown_state(obj: ObjectFacts) -> str | None:
+    """:func:`shown_object` for an exposure check's object."""
+    if obj.directory != "ad" and obj.name:
+        return obj.name
+    return obj.path or obj.name
+
+
 def summary(hit: Hit) -> str:
     if hit.event is None:
         assert hit.obj is not None
-        return f"{hit.rule.title}: {hit.obj.path or hit.obj.name}"
+        return f"{hit.rule.title}: {shown_state(hit.obj)}"
     e = hit.event
     what = f"{e.op} {e.attribute or ''}".strip()
     value = _shown(e.new_value if e.new_value is not None else e.old_value)
@@ -104,7 +111,7 @@ def _new_alert(session: Session, hit: Hit, source: str, now: datetime) -> Alert:
         status="open",
         actor=e.actor if e else None,
         actor_address=e.actor_address if e else None,
-        target=shown_object(e) if e else (hit.obj.path if hit.obj else None),
+        target=shown_object(e) if e else (shown_state(hit.obj) if hit.obj else None),
         summary=summary(hit),
         details=rule_details(rule),
         first_seen=hit.at,
