@@ -1,7 +1,9 @@
 """The Entra half of issue 17's Done-when, on the sandbox tenant through the real Entra capture:
 an ordinary help-desk and IT day raises no alert, then the rogue administrator's bad day of
 ``tests/entra/rogue_day.py`` raises exactly one alert per dangerous change, each with its
-severity and the rogue (and the rogue's address, from the directory audit) as actor.
+severity and the rogue (and the rogue's address, from the directory audit) as actor. The day
+includes deleting a PIM-eligible user, whose eligibility ends with it (an unattributed removal of
+a privileged role): that is the deletion's alert, not one more.
 
 The tenant is ``rogue_day.set_up``'s, with one addition made by its administrator before the
 baseline: the "Payroll export" application writes employee records back, so it holds
@@ -200,7 +202,7 @@ def test_the_benign_day_raises_nothing_the_rogues_day_one_alert_per_dangerous_ch
 
     evening = (utcnow() - timedelta(seconds=1)).isoformat()
     with rogue_client:
-        rogue_day.play_day(rogue_client, scene, purge_and_pim=False)
+        rogue_day.play_day(rogue_client, scene)
     run("capture", "entra", "--tenant", TENANT)
     report = run("threats", "scan", "--since", day)  # the whole day, benign part included
 
@@ -216,7 +218,7 @@ def test_the_benign_day_raises_nothing_the_rogues_day_one_alert_per_dangerous_ch
         "ENTRA-NAMED-LOCATION-DELETED": "high",  # the location the policy blocked
         "ENTRA-PRIV-ROLE-REMOVED": "medium",  # a User Administrator, a Security Admin (PIM)
         "ENTRA-GUEST-INVITES-OPENED": "medium",  # allowInvitesFrom = everyone
-        "ENTRA-MASS-DELETE": "high",  # 10 licensed users and an M365 group
+        "ENTRA-MASS-DELETE": "high",  # 12 users (one PIM-eligible, one purged), an M365 group
     }
     assert sorted(report["new_alerts"]) == sorted(a["id"] for a in alerts)
     assert {a["actor"] for a in alerts} == {rogue.upn}
@@ -225,7 +227,9 @@ def test_the_benign_day_raises_nothing_the_rogues_day_one_alert_per_dangerous_ch
     assert counts("ENTRA-MASS-DISABLE") == len(scene.disabled)
     assert counts("ENTRA-ROLE-GROUP-MEMBER-REMOVED") == len(scene.members)
     assert counts("ENTRA-PRIV-ROLE-REMOVED") == 2
-    assert counts("ENTRA-MASS-DELETE") == len(scene.deleted_users) + 1
+    # the users (the PIM-eligible one and the purged one too) and the M365 group; the
+    # eligibility that ends with its deleted holder is part of that deletion, not an alert
+    assert counts("ENTRA-MASS-DELETE") == len(scene.deleted_users) + 3
     for single in ("ENTRA-PRIV-APP-OWNER-ADDED", "ENTRA-PRIV-APP-CREDENTIAL", "ENTRA-CA-DELETED"):
         assert counts(single) == 1, by_rule[single]
     assert "Payroll export" in by_rule["ENTRA-PRIV-APP-CREDENTIAL"]["summary"]

@@ -121,6 +121,9 @@ def test_privileged_role_assignment_or_eligibility_removed_but_not_a_readers() -
     assert _hits("ENTRA-PRIV-ROLE-REMOVED", removed, Ctx(content={"roleDefinitionId": [GA]}))
     eligible = replace(removed, resource_type="entra.pim_eligible_schedule")
     assert _hits("ENTRA-PRIV-ROLE-REMOVED", eligible, admin)
+    # the eligibility of a user deleted meanwhile ends with the user: the deletion's alert
+    gone = Ctx(content={"roleDefinitionId": [USER_ADMIN], "principalId": ["u1"]}, deleted=["u1"])
+    assert not _hits("ENTRA-PRIV-ROLE-REMOVED", eligible, gone)
     readers = Ctx(content={"roleDefinitionId": [DIRECTORY_READERS]})
     assert not _hits("ENTRA-PRIV-ROLE-REMOVED", removed, readers)
     # the schedule Graph lists beside a direct assignment is the same change: not counted twice

@@ -28,8 +28,10 @@ class Ctx:
         groups: Sequence[str] = (),
         content: dict[str, Any] | None = None,
         first: Sequence[str] = (),
+        deleted: Sequence[str] = (),
     ) -> None:
         self.groups, self._content, self.first = list(groups), content or {}, list(first)
+        self.deleted = set(deleted)
 
     def content(self, object_id: int) -> dict[str, Any]:
         return self._content
@@ -42,6 +44,9 @@ class Ctx:
 
     def groups_of(self, source: str, member: str) -> Sequence[str]:
         return self.groups
+
+    def is_deleted(self, source: str, external_id: str) -> bool:
+        return external_id in self.deleted
 
 
 def _event(**values: Any) -> EventFacts:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from dirguard.core.threats.checks import glob_match, holds, items_of
+from dirguard.core.threats.checks import glob_match, holds, items_of, walk
 from dirguard.core.threats.identity import Identities, selects
 from dirguard.core.threats.model import EventFacts, ObjectFacts, Rule, RuleKind
 
@@ -23,6 +23,10 @@ class Context(Identities, Protocol):
     def groups_of(self, source: str, member: str) -> Sequence[str]:
         """DNs, names and SIDs of the groups of ``source`` whose ``member`` holds ``member``
         (a DN)."""
+        ...
+
+    def is_deleted(self, source: str, external_id: str) -> bool:
+        """Whether ``source``'s object of this id (a Graph id, an objectGUID) is deleted."""
         ...
 
 
@@ -132,6 +136,8 @@ def match_event(rule: Rule, facts: EventFacts, ctx: Context, now: datetime) -> H
         content = ctx.content(facts.object_id)
         if not all(_content_holds(c, content, now) for c in rule.match.object_checks):
             return None
+    if rule.match.unless_deleted and _refers_to_deleted(rule, facts, ctx):
+        return None
     member = _value_text(facts.new_value) if rule.match.member_of_value else facts.object_path
     if not _in_groups(rule, ctx, facts.source, member):
         return None
@@ -142,6 +148,15 @@ def match_event(rule: Rule, facts: EventFacts, ctx: Context, now: datetime) -> H
         event=facts,
         protected=protects(rule, facts, ctx),
     )
+
+
+def _refers_to_deleted(rule: Rule, facts: EventFacts, ctx: Context) -> bool:
+    content = ctx.content(facts.object_id)
+    for path in rule.match.unless_deleted:
+        for ref in items_of(walk(content, path)):
+            if isinstance(ref, str) and ctx.is_deleted(facts.source, ref):
+                return True
+    return False
 
 
 def _content_holds(check: Any, content: dict[str, Any], now: datetime) -> bool:

@@ -99,6 +99,10 @@ class Match:
     """The object is a member of no group matching these patterns."""
     member_of_value: bool = False
     """Apply ``member_of`` to the value the event added instead of the object."""
+    unless_deleted: tuple[str, ...] = ()
+    """Paths of the object's content holding another object's id (an assignment's
+    ``principalId``): no match when that object is deleted in the directory — the change is
+    that deletion's consequence (a deleted user's role assignments end with it)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -237,6 +237,7 @@ _MATCH_KEYS = {
     "member_of",
     "not_member_of",
     "member_of_value",
+    "unless_deleted",
 }
 
 
@@ -267,6 +268,7 @@ def _match(where: _Where, raw: Any, kind: RuleKind) -> Match:
         member_of=_strings(where, "match.member_of", table.get("member_of")),
         not_member_of=_strings(where, "match.not_member_of", table.get("not_member_of")),
         member_of_value=value_side,
+        unless_deleted=_strings(where, "match.unless_deleted", table.get("unless_deleted")),
     )
 
 

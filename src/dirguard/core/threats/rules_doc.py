@@ -61,6 +61,11 @@ KEYS = (
         "the object (or the value added) is / is not a member of groups matching these",
     ),
     (
+        "`match.unless_deleted`",
+        "content paths naming another object (`principalId`): no match when that object is "
+        "deleted (a deleted user's role assignments end with it)",
+    ),
+    (
         "`[[match.when]]`",
         "checks on the event's `new` (default) or `old` value: `path`, `equals`, "
         "`one_of`, `matches`, `not_matches`, `regex`, `bits_set`, `bits_clear`, "

@@ -120,6 +120,14 @@ class StoreContext:
             self._first[object_id] = content_names(dict(first)) if first else []
         return self._first[object_id]
 
+    def is_deleted(self, source: str, external_id: str) -> bool:
+        deleted = self.session.scalar(
+            select(DirectoryObject.deleted).where(
+                DirectoryObject.source == source, DirectoryObject.external_id == external_id
+            )
+        )
+        return bool(deleted)
+
     def groups_of(self, source: str, member: str) -> Sequence[str]:
         key = (source, member.casefold())
         if key not in self._groups:
