@@ -20,6 +20,7 @@ from dirguard.config.credential_ref import CredentialRef
 from dirguard.config.notifications_schema import NotificationsConfig
 from dirguard.config.paths import config_dir, data_dir, default_store_url
 from dirguard.config.reports_schema import ReportsConfig
+from dirguard.config.scheduler_schema import SchedulerConfig
 from dirguard.config.threats_schema import ThreatsConfig
 
 SECRET_FIELDS = frozenset(
@@ -397,6 +398,7 @@ class Config(_Strict):
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

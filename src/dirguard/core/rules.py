@@ -264,8 +264,8 @@ def _action(item: Any, here: str) -> RuleAction:
         raise RuleError(f"{here}: 'mode' must be 'cancel' or 'forward', not {item['mode']!r}")
     if kind is ActionKind.MEETINGS and item["mode"] == "forward" and not item.get("to"):
         raise RuleError(f"{here}: handing meetings over needs 'to' ('manager' or an address)")
-    if kind is ActionKind.WEBHOOK and not str(item["url"]).startswith(("https://", "http://")):
-        raise RuleError(f"{here}: 'url' must be an http(s) URL")
+    if kind is ActionKind.WEBHOOK:
+        _webhook(item, here)
     if kind is ActionKind.KEEP_MEMBERS:
         _keep_members(item, here)
     if kind in (ActionKind.SET,) and not isinstance(item["fields"], Mapping):
@@ -314,6 +314,28 @@ def _check_membership(rule: Rule) -> None:
                 f"rule {rule.name!r}, action {number}: counterparts in {action.on} are users:"
                 " the scope's object_kind must be 'user'"
             )
+
+
+WEBHOOK_KEYS = {"do", "in", "url", "signing_secret", "ca_file", "timeout"}
+SECRET_REFS = ("env:", "file:", "secret:")
+
+
+def _webhook(item: Mapping[str, Any], here: str) -> None:
+    """A webhook's ``url``, and ``signing_secret`` as a *reference* (``env:``, ``file:``,
+    ``secret:``): a rule file lives in git, so the key itself never goes in it."""
+    _unknown(item, WEBHOOK_KEYS, here)
+    if not str(item["url"]).startswith(("https://", "http://")):
+        raise RuleError(f"{here}: 'url' must be an http(s) URL")
+    ref = _text(item, "signing_secret", here)
+    if ref is not None and not ref.startswith(SECRET_REFS):
+        raise RuleError(
+            f"{here}: 'signing_secret' must name where the key is (env:NAME, file:PATH or"
+            " secret:NAME), never the key itself"
+        )
+    _text(item, "ca_file", here)
+    timeout = item.get("timeout", 10)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 120:
+        raise RuleError(f"{here}: 'timeout' must be seconds above 0 and at most 120")
 
 
 def parse_rule(data: Mapping[str, Any]) -> Rule:

@@ -2,7 +2,8 @@
 
 SIGINT or SIGTERM stops accepting connections, lets the requests in flight finish (up to
 :data:`GRACE` seconds), then stops the in-process monitor if there is one (it finishes its
-pass; the open page is committed or not at all) and returns. A second signal stops at once.
+pass; the open page is committed or not at all) and the scheduler (the job running finishes)
+and returns. A second signal stops at once.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dirguard.config.schema import WebConfig
 from dirguard.services.capture.use_cases import MonitorRequest, monitor
 from dirguard.services.errors import ServiceError
 from dirguard.services.runtime import Runtime
+from dirguard.services.scheduler.embedded import scheduler_thread
 from dirguard.web.app import create_app
 from dirguard.web.tls_cert import TlsFiles, configured, self_signed
 
@@ -126,8 +128,12 @@ def serve(runtime: Runtime, request: ServeRequest) -> None:
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     thread = None
     if request.monitor is not None:
-        thread = _monitor_thread(runtime, replace(request.monitor, stop=stop))
+        # this process's scheduler runs below: the monitor does not start a second one
+        thread = _monitor_thread(runtime, replace(request.monitor, stop=stop, scheduler=False))
         thread.start()
+    scheduler = scheduler_thread(runtime, stop)
+    if scheduler is not None:
+        scheduler.start()
     checker = _consent_thread(runtime, stop)
     if checker is not None:
         checker.start()
@@ -143,6 +149,9 @@ def serve(runtime: Runtime, request: ServeRequest) -> None:
         if thread is not None:
             log.info("stopping the monitor (it finishes its pass)")
             thread.join()
+        if scheduler is not None:
+            log.info("stopping the scheduler (the job running finishes)")
+            scheduler.join()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     log.info("dirguard serve stopped")

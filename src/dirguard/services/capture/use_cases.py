@@ -44,7 +44,9 @@ from dirguard.services.capture.monitor import (
 from dirguard.services.capture.snapshot import SnapshotResult, snapshot_source
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.rollback.elevation_cases import Revoked, revoke_pending_elevations
+from dirguard.services.rules.triggers import after_capture, after_pass
 from dirguard.services.runtime import Runtime
+from dirguard.services.scheduler.embedded import scheduler_thread
 from dirguard.services.threats.detect import DetectReport
 from dirguard.store.audit import SELF
 
@@ -184,7 +186,7 @@ def _actors(runtime: Runtime, reader: SourceReader) -> ActorCounts | None:
 
 def capture(runtime: Runtime, request: CaptureRequest) -> CaptureReport:
     """One DirSync pass per domain (the changes since the last pass or the snapshot), then the
-    actors of its unattributed changes."""
+    actors of its unattributed changes, then (committed) the rules its changes trigger."""
     results = []
     for name in source_names(runtime, request.kind, request.domain):
         with open_source(runtime, request.kind, name) as reader:
@@ -193,6 +195,8 @@ def capture(runtime: Runtime, request: CaptureRequest) -> CaptureReport:
             except CaptureError as error:
                 raise ServiceError(str(error), Problem.FAILURE) from None
             results.append(DomainCapture(capture=result, actors=_actors(runtime, reader)))
+            source = reader.source
+        after_capture(runtime, source)  # the pass has committed: its triggered rules
     return CaptureReport(captures=tuple(results))
 
 
@@ -250,6 +254,9 @@ class MonitorRequest:
     """Match each pass's changes against the threat rules (alerts, auto-undo, notifications)."""
     on_alerts: Callable[[DetectReport], None] | None = None
     """Told of each pass's detection when it made or added to alerts."""
+    scheduler: bool = True
+    """Run the due rules and reports in this process too (``[scheduler]``; never with
+    ``once``). ``dirguard serve --monitor`` runs its own scheduler and says ``False``."""
 
 
 def _ad_change_notifier() -> NotifierFactory:
@@ -369,12 +376,24 @@ def monitor(runtime: Runtime, request: MonitorRequest) -> MonitorResult:
             on_pass=request.on_pass,
             notifier=_ad_change_notifier() if request.notify and domains else None,
             chores=_chores(runtime, domains, request.elevation_check),
-            after_pass=detection_hook(runtime, request.on_alerts) if request.detect else None,
+            after_pass=after_pass(
+                runtime, detection_hook(runtime, request.on_alerts) if request.detect else None
+            ),
         )
-        if request.stop is not None:
-            return _run_until(watcher, request.stop)
-        with stop_on_signals(watcher.stop, watcher.notifications.wake):
-            return watcher.run()
+        scheduler = None
+        if request.scheduler and not request.once:
+            scheduler = scheduler_thread(runtime, watcher.stop)
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            if request.stop is not None:
+                return _run_until(watcher, request.stop)
+            with stop_on_signals(watcher.stop, watcher.notifications.wake):
+                return watcher.run()
+        finally:
+            watcher.stop.set()
+            if scheduler is not None:
+                scheduler.join()
     except MonitorError as error:
         raise ServiceError(str(error), Problem.PERMISSION) from None
     except CaptureError as error:

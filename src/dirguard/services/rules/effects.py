@@ -83,17 +83,32 @@ def recipients(runtime: Runtime, target: Target, to: Any, tenant: str | None) ->
     return found
 
 
-def call_webhook(url: str, payload: Mapping[str, Any]) -> str:
-    """POST the payload as JSON; the answer's status line, or :class:`ServiceError`."""
-    import httpx
+def call_webhook(
+    runtime: Runtime, rule: str, params: Mapping[str, Any], payload: Mapping[str, Any]
+) -> str:
+    """POST the payload as JSON, signed as the threat alerts' webhooks are (HMAC-SHA256 over
+    ``timestamp.body`` in ``X-Dirguard-Signature``, with ``signing_secret``); the answer's
+    status, or :class:`ServiceError` naming the receiver without its path (it may hold a
+    token)."""
+    from pathlib import Path
 
+    from dirguard.config.threats_schema import WebhookChannel
+    from dirguard.services.threats.notify import send_webhook
+
+    channel = WebhookChannel(
+        url=str(params["url"]),
+        signing_secret=params.get("signing_secret"),
+        ca_file=Path(str(params["ca_file"])) if params.get("ca_file") else None,
+        timeout=float(params.get("timeout", 10)),
+        min_severity="info",
+    )
     try:
-        answer = httpx.post(url, json=dict(payload), timeout=10.0)
-    except httpx.HTTPError as error:
-        raise ServiceError(f"webhook {url}: {type(error).__name__}: {error}") from None
-    if answer.status_code >= 300:
-        raise ServiceError(f"webhook {url}: answered {answer.status_code}")
-    return f"{answer.status_code}"
+        status = send_webhook(
+            runtime.config, channel, dict(payload), runtime.clock(), owner=f"rule {rule}"
+        )
+    except RuntimeError as error:
+        raise ServiceError(str(error)) from None
+    return str(status)
 
 
 EVENT_SELECT = "id,subject,start,end,isOrganizer,isCancelled,attendees,organizer"

@@ -199,7 +199,8 @@ class _Run:
             "object": {"source": target.source, "path": target.path, "name": _name(target)},
             "changes": [c.as_dict() for c in changes],
         }
-        change.notes = [f"answered {effects.call_webhook(str(p['url']), payload)}"]
+        answered = effects.call_webhook(self.runtime, self.rule.name, p, payload)
+        change.notes = [f"answered {answered}"]
         change.status = "changed"
         return change
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -140,13 +141,17 @@ def run_job(
             assert done is not None
             done.status, done.summary, done.error = status, summary, error
             done.finished_at = runtime.clock()
+        log.info("job %s %s %s (job run %d, worker %s)", kind.name, key, status, run_id, holder)
         return run_id
     finally:
         drop_lease(runtime, kind.name, key, holder)
 
 
-def run_due(runtime: Runtime, *, worker: str | None = None) -> list[int]:
-    """One pass: every due job of every kind, each under its lease; the ``job_runs`` ids."""
+def run_due(
+    runtime: Runtime, *, worker: str | None = None, stop: threading.Event | None = None
+) -> list[int]:
+    """One pass: every due job of every kind, each under its lease; the ``job_runs`` ids.
+    With ``stop``: no further job starts once it is set (the one running finishes)."""
     ran: list[int] = []
     now = runtime.clock()
     for kind in job_kinds().values():
@@ -156,6 +161,8 @@ def run_due(runtime: Runtime, *, worker: str | None = None) -> list[int]:
             log.exception("job kind %s: could not tell what is due", kind.name)
             continue
         for key in keys:
+            if stop is not None and stop.is_set():
+                return ran
             run_id = run_job(runtime, kind, key, worker=worker, recheck=True)
             if run_id is not None:
                 ran.append(run_id)

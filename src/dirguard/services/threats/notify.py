@@ -83,17 +83,23 @@ def _webhook_client(verify: str | bool, timeout: float) -> Any:
 
 
 def send_webhook(
-    config: Config, channel: WebhookChannel, payload: dict[str, Any], now: datetime
-) -> None:
+    config: Config,
+    channel: WebhookChannel,
+    payload: dict[str, Any],
+    now: datetime,
+    *,
+    owner: str = "threats.webhooks",
+) -> int:
+    """POST ``payload`` signed (when the channel has a key); the answer's status, or
+    :class:`RuntimeError` naming the receiver without its path. ``owner``: the setting an
+    unresolvable key is reported against (a rule's webhook reuses this signing)."""
     import httpx
 
     body = json.dumps(payload, sort_keys=True, default=str).encode()
     timestamp = str(int(now.timestamp()))
     headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp}
     if channel.signing_secret:
-        secret = resolve_secret(
-            config, "threats.webhooks", "signing_secret", channel.signing_secret
-        )
+        secret = resolve_secret(config, owner, "signing_secret", channel.signing_secret)
         if secret:
             headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
     verify: str | bool = str(channel.ca_file) if channel.ca_file else True
@@ -105,6 +111,7 @@ def send_webhook(
         raise RuntimeError(f"webhook {redacted(channel.url)}: {type(error).__name__}") from None
     if answer.is_error:
         raise RuntimeError(f"webhook {redacted(channel.url)} answered {answer.status_code}")
+    return int(answer.status_code)
 
 
 def _cef_escape(text: object, header: bool) -> str:
@@ -186,7 +193,7 @@ def notify(runtime: Runtime, alert: Alert, now: datetime) -> dict[str, Any]:
     the alert's ``notifications``)."""
     threats = runtime.config.threats
     payload = alert_payload(alert)
-    jobs: list[tuple[str, Callable[[], None]]] = []
+    jobs: list[tuple[str, Callable[[], object]]] = []
     for i, hook in enumerate(threats.webhooks):
         if _at_least(alert, hook.min_severity):
             jobs.append(
