@@ -1,6 +1,6 @@
 """Full snapshot of a big DC: ``ldapsearch`` paging against dirguard's ``snapshot_domain``.
 
-    .venv/bin/python bench/ad_snapshot.py [--users 20000] [--jobs 2] [--connections 3] [--profile]
+    .venv/bin/python bench/ad_snapshot.py [--users 20000] [--jobs 2] [--connections 2] [--profile]
 
 All read the domain partition's every object with all attributes and the security descriptor
 (``*`` plus ``nTSecurityDescriptor`` with the SD flags control for owner, group and DACL), 1000
@@ -239,7 +239,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="parallel ldapadd when populating")
     parser.add_argument("--rounds", type=int, default=3, help="measurement rounds (default 3)")
     parser.add_argument(
-        "--connections", type=int, default=3, help="connections the snapshot reads over (3)"
+        "--connections", type=int, default=2, help="connections the snapshot reads over (2)"
     )
     parser.add_argument("--profile", action="store_true", help="cProfile dirguard's snapshots")
     args = parser.parse_args()

@@ -161,7 +161,7 @@ class AdDomainConfig(_Strict):
     unset: the domain offers no web actions."""
     admin_password: CredentialRefText | None = None
     partitions: list[Partition] = Field(default_factory=lambda: [Partition.DOMAIN])
-    snapshot_connections: int = Field(default=3, ge=1, le=16)
+    snapshot_connections: int = Field(default=2, ge=1, le=16)
     """Connections a full read (``snapshot ad``, ``diff --live``) uses at once, each reading a
     part of the partition (1: one paged search)."""
     samba_audit_files: list[Path] = Field(default_factory=list, max_length=3)
