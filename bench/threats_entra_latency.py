@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import secrets
 import subprocess
 import tempfile
@@ -34,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_dc import fresh_store, say
-from threats_latency import DIRGUARD, Hook, figures, percentile, stages, undos, until
+from bench_dc import fresh_store
+from threats_latency import DIRGUARD, Hook, print_figures, stages, timed_rounds, undos, until
 
 from dirguard.services import history as history_query
 from dirguard.services.demo_entra import GLOBAL_ADMINISTRATOR, tenant_config_text
@@ -191,18 +190,9 @@ def main() -> None:
             return time.monotonic() - started
 
         try:
-            attack(targets[0])  # the monitor is up, has passed once and undone once
-            modify(-1)
-            alerts, undone, peer = [], [], []
-            for i, policy in enumerate(targets[1:]):
-                time.sleep(random.uniform(0, args.entra_interval))  # noqa: S311 - a random phase
-                alerted, verified = attack(policy)
-                alerts.append(alerted)
-                undone.append(verified)
-                time.sleep(random.uniform(0, args.entra_interval))  # noqa: S311
-                peer.append(modify(i))
-                if (i + 1) % 5 == 0:
-                    say(f"  {i + 1} policies")
+            alerts, undone, peer = timed_rounds(
+                targets, attack, modify, args.entra_interval, "policies"
+            )
         finally:
             monitor.terminate()
             monitor.wait(timeout=60)
@@ -217,17 +207,7 @@ def main() -> None:
         f"monitor --tenant demo --entra-interval {args.entra_interval}; {args.changes} "
         "conditional access policies disabled by a rogue Global Administrator"
     )
-    print(figures("change -> alert webhook received", alerts))
-    print(figures("change -> auto-undo verified", undone))
-    print(figures("peer: change -> stored (capture only)", peer))
-    for name, values in breakdown.items():
-        if values:
-            print("  stage " + figures(name, values))
-    base = percentile(peer, 0.95)
-    print(
-        f"ratio p95 alert/peer {percentile(alerts, 0.95) / base:.2f}x, "
-        f"undo/peer {percentile(undone, 0.95) / base:.2f}x"
-    )
+    print_figures(alerts, undone, peer, breakdown)
 
 
 if __name__ == "__main__":
