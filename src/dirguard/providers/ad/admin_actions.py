@@ -23,6 +23,7 @@ from dirguard.providers.ad.connection import AdConnection
 from dirguard.providers.ad.errors import ldap_error_text
 from dirguard.providers.ad.ldap_read import PAGE_SIZE, paged_search
 from dirguard.providers.ad.passwords import unicode_pwd
+from dirguard.providers.ad.ranged_members import all_members
 from dirguard.providers.base import SourceError
 
 UF_ACCOUNTDISABLE = 0x0002
@@ -488,7 +489,7 @@ def _plan_member(
             refused=True,
         )
     member = found.path
-    current = tuple(target.fields.get("member") or ())
+    current = tuple(all_members(self.conn.ldap, target.path))  # past MaxValRange too
     folded = {m.casefold() for m in current}
     if add and member.casefold() in folded:
         return ActionPlan(action=action, path=target.path, notes=(f"{member} is already a member",))

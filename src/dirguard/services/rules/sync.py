@@ -157,9 +157,10 @@ class MembershipSync:
             if group.object_kind != "group":
                 raise ServiceError(f"{ref!r} is a {group.object_kind}, not a group")
             if directory == "ad":
-                current = {
-                    member_key("ad", dn): (dn, dn) for dn in group.fields.get("member") or ()
-                }
+                from dirguard.providers.ad.ranged_members import all_members
+
+                dns = all_members(actions.conn.ldap, group.path)
+                current = {member_key("ad", dn): (dn, dn) for dn in dns}
             else:
                 if "DynamicMembership" in (group.fields.get("groupTypes") or ()):
                     raise ServiceError(
