@@ -299,3 +299,43 @@ def test_rules_on_changes_the_sandbox_cannot_make() -> None:
         new_value=False,
     )
     assert _hits("ENTRA-SYNC-HARDENING-OFF", sync)
+
+
+def test_the_noisy_rules_when_a_site_turns_them_on_yield_to_the_specific_ones() -> None:
+    everything = [replace(r, enabled=True) for r in RULES.values()]
+
+    def fired(event: EventFacts, ctx: Ctx) -> set[str]:
+        return {h.rule.id for h in match_events(everything, [event], ctx, NOW)}
+
+    ca = _entra(
+        resource_type="entra.conditional_access_policy",
+        object_name="MFA for admins",
+        op="modify",
+        attribute="grantControls",
+        old_value={"builtInControls": ["mfa"]},
+        new_value={"builtInControls": ["mfa", "compliantDevice"]},
+    )
+    assert fired(ca, Ctx()) == {"ENTRA-CA-CHANGED"}
+    disabled = replace(ca, attribute="state", old_value="enabled", new_value="disabled")
+    assert fired(disabled, Ctx()) == {"ENTRA-CA-DISABLED"}
+    rotation = _entra(
+        resource_type="entra.application",
+        object_name="Payroll export",
+        op="add-value",
+        attribute="passwordCredentials",
+        new_value={"keyId": "k2"},
+    )
+    assert fired(rotation, Ctx(content=_app(USER_READ_ALL, credentials=2))) == {
+        "ENTRA-APP-CREDENTIAL-ADDED"
+    }
+    method = _entra(
+        resource_type="entra.authentication_method_configuration",
+        object_name="Fido2",
+        op="modify",
+        attribute="state",
+        old_value="enabled",
+        new_value="disabled",
+    )
+    assert fired(method, Ctx(content={"id": ["Fido2"]})) == {"ENTRA-AUTH-METHODS-CHANGED"}
+    sms = replace(method, object_name="Sms", old_value="disabled", new_value="enabled")
+    assert fired(sms, Ctx(content={"id": ["Sms"]})) == {"ENTRA-AUTH-METHODS-WEAKENED"}
