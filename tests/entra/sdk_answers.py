@@ -75,8 +75,18 @@ def _pattern(template: str) -> str:
 
 def model_table() -> ModelTable:
     """(path pattern under the version, SDK entity, single object) for every Graph path the
-    reader reads, from the catalog."""
-    table: list[tuple[str, str, bool]] = [("auditLogs/directoryAudits", "directoryAudit", False)]
+    reader reads, from the catalog, and those the planner reads and the writer's licence step
+    writes."""
+    table: list[tuple[str, str, bool]] = [
+        ("auditLogs/directoryAudits", "directoryAudit", False),
+        # what a plan asks the live tenant (providers/entra/preflight.py): is a deleted object
+        # still in deleted items, how many licence seats are free
+        ("directory/deletedItems/[^/]+", "directoryObject", True),
+        ("subscribedSkus", "subscribedSku", False),
+        # a re-created user's licences (the writer's write-apart step): assignLicense answers
+        # the user
+        ("users/[^/]+/assignLicense", "user", True),
+    ]
     for row in RESOURCE_TYPES.of_provider("entra"):
         source = row.source
         if not isinstance(source, GraphSource):

@@ -133,10 +133,15 @@ def plan_rows(planner: HistoryPlanner, session: Session, rows: Rows, force: bool
         f"{len(added)} change(s) the directory made itself when an object of the selection "
         "was deleted (memberships, PIM schedules) are undone with it"
     )
+    return _noted(draft, note, "deletion_consequences", len(added))
+
+
+def _noted(draft: PlanDraft, warning: str, key: str, count: int) -> PlanDraft:
+    """``draft`` with one more warning and its count among the notes."""
     return PlanDraft(
         steps=draft.steps,
-        warnings=(*draft.warnings, note),
-        notes={**draft.notes, "deletion_consequences": len(added)},
+        warnings=(*draft.warnings, warning),
+        notes={**draft.notes, key: count},
     )
 
 
@@ -192,11 +197,7 @@ def plan_actor(
         f"{left_out} change(s) in the window have no known actor and were left out; "
         "--include-unattributed adds them"
     )
-    return PlanDraft(
-        steps=draft.steps,
-        warnings=(*draft.warnings, note),
-        notes={**draft.notes, "unattributed_left_out": left_out},
-    )
+    return _noted(draft, note, "unattributed_left_out", left_out)
 
 
 def plan_object_at(
