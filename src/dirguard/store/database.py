@@ -13,13 +13,9 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, func, inspect, select, table
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
@@ -27,6 +23,11 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from dirguard.config.paths import default_store_url
 from dirguard.store import json_codec
+
+if TYPE_CHECKING:
+    # Alembic is imported where migrations run or are inspected (``dirguard db``, the tests):
+    # every other command opens a store and never needs it (a tenth of their start-up).
+    from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another writer's lock before failing."""
@@ -184,6 +185,8 @@ def _unavailable(engine: Engine, error: DBAPIError) -> StoreUnavailable:
 
 def migrations_config() -> Config:
     """Alembic configuration pointing at the migrations shipped in this package."""
+    from alembic.config import Config
+
     config = Config()
     location = resources.files("dirguard.store") / "migrations"
     config.set_main_option("script_location", str(location))
@@ -192,6 +195,8 @@ def migrations_config() -> Config:
 
 def head_revision() -> str:
     """The newest migration this version of dirguard knows."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(migrations_config()).get_current_head()
     if head is None:
         raise StoreError("no migrations found in the dirguard package (broken installation)")
@@ -200,6 +205,8 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The migration the database is at; ``None`` for an empty (never upgraded) database."""
+    from alembic.runtime.migration import MigrationContext
+
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
@@ -208,6 +215,8 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def _run(engine: Engine, action: str, revision: str) -> None:
+    from alembic import command
+
     config = migrations_config()
     try:
         with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:

@@ -169,8 +169,14 @@ def _chained_rows(
         except KeyError:
             occurred_text = stamps[occurred] = _timestamp(occurred)
             observed_text = stamps[observed] = _timestamp(observed)
-        old, old_plain = encode(draft.old_value)
-        new, new_plain = encode(draft.new_value)
+        old, new = draft.old_value, draft.new_value
+        # text and nothing (a linked value added or removed) encode as themselves
+        old_plain = old is None or type(old) is str
+        if not old_plain:
+            old, old_plain = encode(old)
+        new_plain = new is None or type(new) is str
+        if not new_plain:
+            new, new_plain = encode(new)
         payload = {
             "prev": prev_digest,
             "event": {

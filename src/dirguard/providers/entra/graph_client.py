@@ -42,7 +42,6 @@ from urllib.parse import urlsplit
 import httpx
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
-from azure.identity import CertificateCredential, ClientSecretCredential
 
 from dirguard import __version__
 from dirguard.config.clouds import GRAPH_HOSTS
@@ -124,6 +123,10 @@ def make_credential(
     certificate_pem: str | None = None,
 ) -> TokenCredential:
     """An azure-identity credential for the app: exactly one of secret or PEM certificate."""
+    # Imported here: azure-identity (with cryptography's x509) was a fifth of the start-up of
+    # every command that imports this module without opening a tenant (an AD undelete, say).
+    from azure.identity import CertificateCredential, ClientSecretCredential
+
     options: dict[str, Any] = {
         "authority": authority,
         "disable_instance_discovery": True,

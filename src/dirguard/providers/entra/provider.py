@@ -17,9 +17,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-import httpx
-from azure.core.credentials import TokenCredential
-
 from dirguard.catalog.resource_type import ResourceType
 from dirguard.config.schema import EntraTenantConfig
 from dirguard.core.plan import PlanDraft
@@ -30,12 +27,18 @@ from dirguard.providers.base import (
     RecordedChange,
     RecordedObject,
 )
-from dirguard.providers.entra.graph_client import GraphClient, make_credential
 from dirguard.providers.entra.graph_content import graph_id_of, is_deleted, object_path
 from dirguard.providers.entra.types import ENTRA_TYPES
 
 if TYPE_CHECKING:
+    # httpx, azure-identity and the Graph client are imported where a tenant is opened: every
+    # command that reads the store (an AD undelete, say) imports this module through the
+    # reading providers, and they were a fifth of its start-up.
+    import httpx
+    from azure.core.credentials import TokenCredential
+
     from dirguard.providers.entra.apply import EntraStepWriter
+    from dirguard.providers.entra.graph_client import GraphClient
     from dirguard.providers.entra.read import EntraReader
 
 
@@ -51,6 +54,8 @@ def tenant_credential(tenant: EntraTenantConfig, secret: str) -> TokenCredential
     Open one credential per resource (Graph, Resource Manager): a certificate credential reuses
     its signed client assertion for a while, and an assertion is good for one token request of
     one resource (its ``jti`` is not to be replayed)."""
+    from dirguard.providers.entra.graph_client import make_credential
+
     with_secret = tenant.client_secret is not None
     return make_credential(
         tenant_id=str(tenant.tenant_id),
@@ -73,6 +78,8 @@ def open_graph(
     """A Graph client for the configured tenant, acting as its Guardian application.
 
     ``transport``, ``clock`` and ``sleep`` are for tests (the product passes none)."""
+    from dirguard.providers.entra.graph_client import GraphClient
+
     return GraphClient(
         tenant_id=tenant_label(tenant),
         credential=tenant_credential(tenant, secret),
@@ -99,6 +106,8 @@ class EntraProvider:
     def open(self, runtime: Connections, name: str) -> GraphClient:
         """The configured tenant ``name`` as its application, through the runtime (which
         resolves the credential and calls :func:`open_graph`)."""
+        from dirguard.providers.entra.graph_client import GraphClient
+
         graph = runtime.connection("entra", name)
         if not isinstance(graph, GraphClient):
             raise TypeError(f"the runtime opened {type(graph).__name__} for tenant {name!r}")

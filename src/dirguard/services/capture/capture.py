@@ -126,20 +126,27 @@ def ingest_page(
             objects[guid] = obj
         now = clock()
         dated = change.occurred_at if isinstance(change, DatedChange) else None
-        drafts.extend(
-            NewChangeEvent(
-                object_id=obj.id,
-                op=ChangeOp(event.op),
-                attribute=event.attribute,
-                old_value=event.old,
-                new_value=event.new,
-                occurred_at=_not_after(
-                    None if dated is None else dated(event.op, event.attribute), now
-                ),
-                observed_at=now,
+        object_id = obj.id
+        # One entry's events share a few (op, attribute) pairs (a group's hundred member adds
+        # one): each pair's op and time are looked up once.
+        kinds: dict[tuple[str, str | None], tuple[ChangeOp, datetime | None]] = {}
+        for event in applied.changes:
+            kind = (event.op, event.attribute)
+            found = kinds.get(kind)
+            if found is None:
+                occurred = None if dated is None else dated(event.op, event.attribute)
+                found = kinds[kind] = (ChangeOp(event.op), _not_after(occurred, now))
+            drafts.append(
+                NewChangeEvent(
+                    object_id=object_id,
+                    op=found[0],
+                    attribute=event.attribute,
+                    old_value=event.old,
+                    new_value=event.new,
+                    occurred_at=found[1],
+                    observed_at=now,
+                )
             )
-            for event in applied.changes
-        )
         result.events += len(applied.changes)
         result.ops.update(event.op for event in applied.changes)
         added = record_state(session, obj, applied.content, latest.get(obj.id), run)

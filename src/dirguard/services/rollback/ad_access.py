@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
+from typing import TYPE_CHECKING
 
 from dirguard.catalog.permission_model import Mode
 from dirguard.config.schema import AdDomainConfig
@@ -22,6 +23,9 @@ from dirguard.services.rollback.elevation_cases import grants_opener
 from dirguard.services.rollback.guarded_apply import WriteAccess
 from dirguard.services.rollback.plans import TombstoneCheck
 from dirguard.services.runtime import Runtime
+
+if TYPE_CHECKING:
+    from dirguard.providers.ad.values import Schema
 
 AD: RollbackProvider = AdProvider()
 
@@ -50,12 +54,15 @@ def ad_access(runtime: Runtime, domain: AdDomainConfig) -> WriteAccess:
     )
 
 
-def capture(runtime: Runtime, domain: AdDomainConfig, *, actors: bool = False) -> None:
+def capture(
+    runtime: Runtime, domain: AdDomainConfig, *, actors: bool = False, schema: Schema | None = None
+) -> None:
     """One capture pass (with ``actors``: and the audit trail's actors), e.g. to record
-    dirguard's own writes in the history."""
+    dirguard's own writes in the history; ``schema``: the domain's, when the use case read it
+    already (else the pass reads it)."""
     with runtime.open_ad(domain) as conn:
         try:
-            capture_domain(runtime.sessions, conn, domain)
+            capture_domain(runtime.sessions, conn, domain, schema=schema)
         except CaptureError as error:
             raise ServiceError(str(error)) from None
         if not actors:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dirguard.core.plan import Step, Target
 from dirguard.providers.ad import KIND as AD_KIND
@@ -38,6 +38,9 @@ from dirguard.services.rollback.tenant_access import ENTRA, one_tenant, tenant_a
 from dirguard.services.rollback.undelete import plan_undelete
 from dirguard.services.runtime import Runtime
 from dirguard.store.models import RestorePlan
+
+if TYPE_CHECKING:
+    from dirguard.providers.ad.values import Schema
 
 
 def _ignore(_revoked: Revoked) -> None:
@@ -158,9 +161,14 @@ def undelete(runtime: Runtime, request: UndeleteRequest) -> Applied:
         description=f"undelete {request.object_text}",
     )
 
+    schemas: list[Schema] = []  # read once: by the capture before planning and the one after
+
     def make_plan() -> int:
+        from dirguard.providers.ad.ldap_read import read_schema
+
         with runtime.open_ad(domain) as conn:
             try:
+                schemas.append(read_schema(conn.ldap, conn.contexts.schema))
                 return plan_undelete(
                     runtime.sessions,
                     conn,
@@ -168,6 +176,7 @@ def undelete(runtime: Runtime, request: UndeleteRequest) -> Applied:
                     request.object_text,
                     requested_by=runtime.principal,
                     to_ou=request.to_ou,
+                    schema=schemas[-1],
                 )
             except (PlanningError, HistoryQueryError, CaptureError) as error:
                 raise ServiceError(str(error)) from None
@@ -180,7 +189,7 @@ def undelete(runtime: Runtime, request: UndeleteRequest) -> Applied:
         probe=[probe],
         make_plan=make_plan,
     )
-    capture(runtime, domain)
+    capture(runtime, domain, schema=schemas[-1] if schemas else None)
     return _applied(runtime, result)
 
 

@@ -26,6 +26,7 @@ from dirguard.services.rollback.steps import ApplyReport, apply_plan
 
 if TYPE_CHECKING:
     from dirguard.providers.ad.connection import AdConnection
+    from dirguard.providers.ad.values import Schema
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,14 +44,15 @@ def plan_undelete(
     requested_by: str,
     to_ou: str | None = None,
     refresh: bool = True,
+    schema: Schema | None = None,
 ) -> int:
     """Store the plan to undelete one object (named by GUID, DN or sAMAccountName); its id.
     Reads only: ``conn`` may be a read-only account.
 
     With ``refresh`` a capture pass runs first, so the plan sees the deletion and the current
-    state of the groups that held the object."""
+    state of the groups that held the object (``schema``: the domain's, read already)."""
     if refresh:
-        capture_domain(sessions, conn, domain)
+        capture_domain(sessions, conn, domain, schema=schema)
     with sessions.begin() as session:
         source = store_source(AD_KIND, domain.name)
         draft = plan_for_undelete(session, source, object_text, to_ou)
