@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from dirguard.cli.app import app
 from tests.entra.helpers import SECRET_ENV, write_config
 from tests.fixtures.graph_sandbox import RunningSandbox
+from tests.rules.sync_helpers import group_members, security_group
 
 
 def _cli(config: Path, *args: str) -> tuple[int, Any]:
@@ -24,12 +25,6 @@ def _cli(config: Path, *args: str) -> tuple[int, Any]:
         return result.exit_code, json.loads(result.stdout)
     except json.JSONDecodeError:
         return result.exit_code, result.stdout + result.stderr
-
-
-def _members(graph: Any, group: str) -> set[str]:
-    answer = graph.get(f"/groups/{group}/members", params={"$select": "id"})
-    assert answer.status_code == 200, answer.text
-    return {m["id"] for m in answer.json()["value"]}
 
 
 def test_a_held_plan_is_shown_and_only_force_carries_it_out(
@@ -42,24 +37,7 @@ def test_a_held_plan_is_shown_and_only_force_carries_it_out(
     )
     token = uuid.uuid4().hex[:6]
     users = [u["id"] for u in list(graph_sandbox.state.users.values())[6:9]]
-    with graph_sandbox.client() as graph:
-        made = graph.post(
-            "/groups",
-            json={
-                "displayName": f"Finance {token}",
-                "mailEnabled": False,
-                "mailNickname": f"fin{token}",
-                "securityEnabled": True,
-            },
-        )
-        assert made.status_code == 201, made.text
-        group = made.json()["id"]
-        for user in users:
-            added = graph.post(
-                f"/groups/{group}/members/$ref",
-                json={"@odata.id": f"{graph_sandbox.info.graph_base}/directoryObjects/{user}"},
-            )
-            assert added.status_code == 204, added.text
+    group = security_group(graph_sandbox, f"Finance {token}", users)
     rule = tmp_path / "finance.toml"
     rule.write_text(
         'name = "finance-group"\n'
@@ -83,7 +61,7 @@ def test_a_held_plan_is_shown_and_only_force_carries_it_out(
     code, ran = _cli(config, "run", "finance-group", "--json")
     assert code == 1 and ran["status"] == "partial"
     with graph_sandbox.client() as graph:
-        assert _members(graph, group) == set(users)
+        assert group_members(graph, group) == set(users)
 
     code, forced_dry = _cli(config, "dry-run", "finance-group", "--force", "--json")
     assert code == 0 and forced_dry["memberships"][0]["status"] == "would-change"
@@ -91,4 +69,4 @@ def test_a_held_plan_is_shown_and_only_force_carries_it_out(
     assert code == 0, forced
     assert forced["memberships"][0]["status"] == "changed"
     with graph_sandbox.client() as graph:
-        assert _members(graph, group) == set()
+        assert group_members(graph, group) == set()

@@ -18,7 +18,6 @@ from typing import Any
 import ldap
 import pytest
 
-from dirguard.config.schema import AdSection, Config, EntraSection, SecretsConfig, StoreConfig
 from dirguard.core.delegation import ConsoleUser
 from dirguard.providers.ad.passwords import complex_password, unicode_pwd
 from dirguard.services.admin.actions import ActionRequest, preview_action
@@ -28,15 +27,11 @@ from dirguard.services.rules.engine import run_rule
 from dirguard.services.rules.rule_store import save_rule
 from dirguard.services.rules.run_report import RunReport
 from dirguard.services.runtime import Runtime
-from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.throwaway.samba_dc import SambaDC
-from tests.ad.conftest import domain_config
-from tests.admin.conftest import admin_tenant
 from tests.fixtures.graph_sandbox import RunningSandbox
+from tests.rules.sync_helpers import group_members, rules_runtime, security_group
 
 pytestmark = pytest.mark.samba
-
-SECRET = "DG_SYNC_SANDBOX_SECRET"
 
 
 @pytest.fixture
@@ -47,30 +42,8 @@ def runtime(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Runtime]:
-    monkeypatch.setenv("TEST_DIRGUARD_AD_PASSWORD", samba_dc.admin_password)
-    monkeypatch.setenv("TEST_DIRGUARD_ADMIN_PASSWORD", org["admin_password"])
-    monkeypatch.setenv(SECRET, graph_sandbox.info.full_client_secret)
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    config = Config(
-        store=StoreConfig(url=url, checkpoint_file=tmp_path / "c.jsonl"),
-        secrets=SecretsConfig(key_file=tmp_path / "k", store_file=tmp_path / "s.json"),
-        ad=AdSection(
-            domains=[
-                domain_config(
-                    samba_dc,
-                    admin_bind_upn=org["admin_upn"],
-                    admin_password="env:TEST_DIRGUARD_ADMIN_PASSWORD",
-                )
-            ]
-        ),
-        entra=EntraSection(tenants=[admin_tenant(graph_sandbox.info, SECRET)]),
-    )
-    engine = create_engine_for(url)
-    upgrade(engine)
-    try:
-        yield Runtime(config=config, sessions=session_factory(engine), principal="admin")
-    finally:
-        engine.dispose()
+    with rules_runtime(tmp_path, monkeypatch, samba_dc, org, graph_sandbox) as runtime:
+        yield runtime
 
 
 def _user(conn: Any, dn: str, **extra: str) -> None:
@@ -195,12 +168,6 @@ def _cloud_user(graph: Any, upn: str, department: str) -> str:
     return str(made.json()["id"])
 
 
-def _group_members(graph: Any, group: str) -> set[str]:
-    answer = graph.get(f"/groups/{group}/members", params={"$select": "id"})
-    assert answer.status_code == 200, answer.text
-    return {m["id"] for m in answer.json()["value"]}
-
-
 def test_an_entra_dynamic_group_and_ad_counterparts(
     runtime: Runtime, org: dict[str, str], ldap_admin: Any, graph_sandbox: RunningSandbox
 ) -> None:
@@ -210,22 +177,7 @@ def test_an_entra_dynamic_group_and_ad_counterparts(
     with graph_sandbox.client() as graph:
         ids = {n: _cloud_user(graph, f"{n}{token}@{domain}", ops) for n in ("una", "vic")}
         ids["wes"] = _cloud_user(graph, f"wes{token}@{domain}", "Legal")
-        made = graph.post(
-            "/groups",
-            json={
-                "displayName": f"Ops {token}",
-                "mailEnabled": False,
-                "mailNickname": f"ops{token}",
-                "securityEnabled": True,
-            },
-        )
-        assert made.status_code == 201, made.text
-        group = made.json()["id"]
-        added = graph.post(
-            f"/groups/{group}/members/$ref",
-            json={"@odata.id": f"{graph_sandbox.info.graph_base}/directoryObjects/{ids['wes']}"},
-        )
-        assert added.status_code == 204, added.text
+    group = security_group(graph_sandbox, f"Ops {token}", [ids["wes"]])
     rule = {
         "name": "ops-group",
         "scope": {"directory": "entra", "source": "sandbox"},
@@ -237,9 +189,9 @@ def test_an_entra_dynamic_group_and_ad_counterparts(
     dry = run_rule(runtime, "ops-group", dry_run=True)
     assert dry.memberships[0]["counts"] == {"members": 1, "desired": 2, "add": 2, "remove": 1}
     with graph_sandbox.client() as graph:
-        assert _group_members(graph, group) == {ids["wes"]}
+        assert group_members(graph, group) == {ids["wes"]}
         run_rule(runtime, "ops-group", dry_run=False)
-        assert _group_members(graph, group) == {ids["una"], ids["vic"]}
+        assert group_members(graph, group) == {ids["una"], ids["vic"]}
         assert run_rule(runtime, "ops-group", dry_run=False).counts["changed"] == 0
 
         # Una leaves Ops, Xia arrives.
@@ -251,7 +203,7 @@ def test_an_entra_dynamic_group_and_ad_counterparts(
             ids["una"]: "entra.group.remove-member",
             ids["xia"]: "entra.group.add-member",
         }
-        assert _group_members(graph, group) == {ids["vic"], ids["xia"]}
+        assert group_members(graph, group) == {ids["vic"], ids["xia"]}
         assert run_rule(runtime, "ops-group", dry_run=False).counts["changed"] == 0
 
     # Across directories: AD users of the department in an Entra group, by their counterparts.
@@ -278,7 +230,7 @@ def test_an_entra_dynamic_group_and_ad_counterparts(
     assert no_upn.path.casefold() == org["bob"].casefold()
     assert "userPrincipalName" in str(no_upn.changes[0].error)
     with graph_sandbox.client() as graph:
-        assert _group_members(graph, group) == {ids["vic"], ids["xia"]}
+        assert group_members(graph, group) == {ids["vic"], ids["xia"]}
 
 
 HELPER = ConsoleUser(name="desk@contoso.com")

@@ -15,15 +15,13 @@ from typing import Any
 import ldap
 import pytest
 
-from dirguard.config.schema import AdSection, Config, SecretsConfig, StoreConfig
 from dirguard.providers.ad import admin_actions
 from dirguard.providers.ad.passwords import complex_password, unicode_pwd
 from dirguard.services.rules.engine import run_rule
 from dirguard.services.rules.rule_store import save_rule
 from dirguard.services.runtime import Runtime
-from dirguard.store.database import create_engine_for, session_factory, upgrade
 from dirguard.throwaway.samba_dc import SambaDC
-from tests.ad.conftest import domain_config
+from tests.rules.sync_helpers import rules_runtime
 
 pytestmark = pytest.mark.samba
 
@@ -32,28 +30,8 @@ pytestmark = pytest.mark.samba
 def runtime(
     samba_dc: SambaDC, org: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Runtime]:
-    monkeypatch.setenv("TEST_DIRGUARD_AD_PASSWORD", samba_dc.admin_password)
-    monkeypatch.setenv("TEST_DIRGUARD_ADMIN_PASSWORD", org["admin_password"])
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    config = Config(
-        store=StoreConfig(url=url, checkpoint_file=tmp_path / "c.jsonl"),
-        secrets=SecretsConfig(key_file=tmp_path / "k", store_file=tmp_path / "s.json"),
-        ad=AdSection(
-            domains=[
-                domain_config(
-                    samba_dc,
-                    admin_bind_upn=org["admin_upn"],
-                    admin_password="env:TEST_DIRGUARD_ADMIN_PASSWORD",
-                )
-            ]
-        ),
-    )
-    engine = create_engine_for(url)
-    upgrade(engine)
-    try:
-        yield Runtime(config=config, sessions=session_factory(engine), principal="admin")
-    finally:
-        engine.dispose()
+    with rules_runtime(tmp_path, monkeypatch, samba_dc, org) as runtime:
+        yield runtime
 
 
 def test_a_scope_larger_than_a_page_is_read_whole(
