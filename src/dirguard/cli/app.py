@@ -154,6 +154,11 @@ COMMANDS = (
         "Rules: desired-state automation (dry run, run, history, TOML export and import).",
     ),
     LazyCommand(
+        "scheduler",
+        "scheduler_cmd",
+        "Scheduled rules and reports: workers for the PostgreSQL job queue.",
+    ),
+    LazyCommand(
         "notifications",
         "notifications_cmd",
         "E-mail notifications: the outbox (sent, pending, failed), deliveries, templates.",

@@ -21,11 +21,20 @@ log = logging.getLogger(__name__)
 
 
 def scheduler_thread(runtime: Runtime, stop: threading.Event) -> threading.Thread | None:
-    """The scheduler's thread (not started), or ``None`` with ``[scheduler] enabled = false``."""
+    """The scheduler's thread (not started), or ``None`` with ``[scheduler] enabled = false``.
+    With ``backend = "procrastinate"`` the thread queues the due jobs for the workers (a store
+    that is not PostgreSQL is refused here, before the process starts serving)."""
     settings = runtime.config.scheduler
     if not settings.enabled:
         log.info("scheduler: off ([scheduler] enabled = false)")
         return None
+    if settings.backend == "procrastinate":
+        from dirguard.services.scheduler.queue import conninfo, enqueue_loop
+
+        conninfo(runtime)
+        return threading.Thread(
+            target=enqueue_loop, args=(runtime, stop), name="scheduler-queue", daemon=False
+        )
     own = runtime.acting_as(SELF)
     worker = worker_name()
 
