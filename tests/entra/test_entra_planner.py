@@ -136,3 +136,39 @@ def test_an_object_goes_back_to_its_state_at_a_moment() -> None:
 def test_nothing_selected_is_said() -> None:
     with pytest.raises(EntraPlanningError, match="nothing to undo"):
         plan_changes([], {}, force=False)
+
+
+def _schedule(external_id: str, end: str) -> RecordedObject:
+    state = {
+        "id": [external_id],
+        "principalId": ["u1"],
+        "roleDefinitionId": ["194ae4cb-b126-40b2-bd5b-6091b380977d"],
+        "directoryScopeId": ["/"],
+        "scheduleInfo": [
+            {
+                "startDateTime": "2026-01-05T08:00:00Z",
+                "recurrence": None,
+                "expiration": {"type": "afterDateTime", "endDateTime": end, "duration": None},
+            }
+        ],
+    }
+    return _obj(
+        "entra.pim_eligible_schedule",
+        external_id,
+        {"isDeleted": [True]},
+        deleted=True,
+        last_live=state,
+    )
+
+
+def test_a_pim_schedule_requested_anew_keeps_its_start_and_end_unless_the_end_has_passed() -> None:
+    future, past = _schedule("s1", "2999-01-05T08:00:00Z"), _schedule("s2", "2020-01-05T08:00:00Z")
+    changes = [_change(1, "s1", "delete", "id"), _change(2, "s2", "delete", "id")]
+    plan = plan_changes(changes, {"s1": future, "s2": past}, force=False)
+    kept, refused = plan.steps
+    body = kept.payload["create"]["request"]["body"]
+    assert body["action"] == "adminAssign" and not kept.skipped
+    assert body["scheduleInfo"]["startDateTime"] == "2026-01-05T08:00:00Z"
+    assert body["scheduleInfo"]["expiration"]["endDateTime"] == "2999-01-05T08:00:00Z"
+    assert refused.skipped
+    assert "recorded end (2020-01-05T08:00:00Z) has passed" in refused.description

@@ -108,11 +108,6 @@ def _creation(
         if fallback:  # a restore that cannot fall back to creating anew: said when it fails
             return None
         raise EntraPlanningError(f"{obj.label}: {error}") from None
-    ended = _ended(made.request.body)
-    if ended is not None:
-        raise EntraPlanningError(
-            f"{obj.label}: it would have expired on {ended}: not requested anew"
-        )
     writes = obj.resource_type.writes
     made_id = writes.create.made_id if writes is not None and writes.create is not None else "id"
     return {
@@ -166,12 +161,16 @@ def _restore(obj: RecordedObject) -> list[_Draft]:
         why = rules.refusal or "dirguard holds no state of it to create it anew"
         raise EntraPlanningError(f"{obj.label}: deleted, and {why}")
     else:
+        ended = _ended(body["request"]["body"])
         step = Step(
             op="create",
             target=_target(obj),
-            description=f"create {obj.label} anew from its last recorded state (new id)",
+            description=f"create {obj.label} anew from its last recorded state (new id)"
+            if ended is None
+            else f"{obj.label} is not requested anew: its recorded end ({ended}) has passed",
             payload=_where(obj) | {"create": body},
             produces=produced_name(obj.external_id),
+            skipped=ended is not None,
         )
         drafts = [_Draft(step=step, rank=1, makes=obj.external_id)]
     for attribute in sorted(obj.resource_type.linked_fields & set(state or {})):
