@@ -22,6 +22,7 @@ from dirguard.web.api import notifications as notifications_api
 from dirguard.web.api import objects as objects_api
 from dirguard.web.api import reports as reports_api
 from dirguard.web.api import rollback as rollback_api
+from dirguard.web.api import rules as rules_api
 from dirguard.web.api import system as system_api
 from dirguard.web.api import tokens as tokens_api
 from dirguard.web.navigation import NavItem
@@ -37,6 +38,7 @@ from dirguard.web.pages import notifications as notifications_pages
 from dirguard.web.pages import objects as objects_pages
 from dirguard.web.pages import reports as reports_pages
 from dirguard.web.pages import rollback as rollback_pages
+from dirguard.web.pages import rules as rules_pages
 from dirguard.web.pages import signin as signin_pages
 from dirguard.web.pages import signin_entra as signin_entra_pages
 from dirguard.web.pages import tokens as tokens_pages
@@ -101,6 +103,12 @@ AREAS: tuple[Area, ...] = (
         api=approvals_api.router,
         pages=approvals_pages.router,
         nav=(NavItem(label="Approvals", path="/approvals"),),
+    ),
+    Area(
+        name="rules",
+        api=rules_api.router,
+        pages=rules_pages.router,
+        nav=(NavItem(label="Rules", path="/rules"),),
     ),
     Area(
         name="notifications",
