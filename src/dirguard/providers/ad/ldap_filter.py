@@ -29,6 +29,10 @@ class _Node:
     op: str
     """``&``, ``|``, ``!``, ``=`` (equality) or ``*`` (presence)."""
     attribute: str = ""
+    """Lower-cased (the comparison is case-insensitive)."""
+    spelled: str = ""
+    """As the filter spells it: AD's own spelling, which normalized objects use as their key,
+    so a test is one lookup (the case-insensitive scan only when that key is absent)."""
     value: str = ""
     children: tuple[_Node, ...] = ()
 
@@ -53,10 +57,11 @@ def _parse(text: str, at: int) -> tuple[_Node, int]:
     if not equals or not attribute or attribute[-1] in "~<>:" or "\\" in value:
         raise FilterError(f"{text!r}: only equality and presence items are supported")
     if value == "*":
-        return _Node("*", attribute=attribute.lower()), end + 1
+        return _Node("*", attribute=attribute.lower(), spelled=attribute), end + 1
     if "*" in value:
         raise FilterError(f"{text!r}: substring items are not supported")
-    return _Node("=", attribute=attribute.lower(), value=value.lower()), end + 1
+    node = _Node("=", attribute=attribute.lower(), spelled=attribute, value=value.lower())
+    return node, end + 1
 
 
 def parse(text: str) -> _Node:
@@ -66,11 +71,17 @@ def parse(text: str) -> _Node:
     return node
 
 
-def _values(content: Content, attribute: str) -> list[str]:
-    for name, values in content.items():
-        if name.lower() == attribute:
-            return [v.lower() for v in values if isinstance(v, str)]
-    return []
+def _values(content: Content, node: _Node) -> list[str]:
+    values = content.get(node.spelled)
+    if values is None:
+        attribute = node.attribute
+        for name, found in content.items():
+            if name.lower() == attribute:
+                values = found
+                break
+        else:
+            return []
+    return [v.lower() for v in values if isinstance(v, str)]
 
 
 def _category_names(dn: str) -> tuple[str, str]:
@@ -85,7 +96,7 @@ def _matches(node: _Node, content: Content) -> bool:
         return any(_matches(c, content) for c in node.children)
     if node.op == "!":
         return not _matches(node.children[0], content)
-    values = _values(content, node.attribute)
+    values = _values(content, node)
     if node.op == "*":
         return bool(values)
     if node.attribute == CATEGORY:

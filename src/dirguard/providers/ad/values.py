@@ -18,6 +18,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from dirguard.catalog.resource_type import LdapSource, Partition, ResourceType, select_type
 
@@ -25,6 +26,8 @@ BINARY_SYNTAXES = frozenset({"2.5.5.10", "2.5.5.15", "2.5.5.17"})
 """Octet string (objectGUID, thumbnailPhoto, userCertificate…), NT security descriptor, SID."""
 DN_SYNTAX = "2.5.5.1"
 _BYTES, _TEXT, _DN = 0, 1, 2
+_UNPLANNED: Any = object()
+"""Marks a spelling :meth:`Schema.plan` has not seen yet."""
 """How :meth:`Schema.plan` says an attribute's values are normalized."""
 
 DN_ATTRIBUTE = "distinguishedName"
@@ -94,7 +97,8 @@ class Schema:
             plan = (syntax.name, _BYTES)
         else:
             plan = (syntax.name, _DN if syntax.syntax == DN_SYNTAX else _TEXT)
-        self._plans[name] = plan
+        if ";" not in name or parse_ranged(name) is None:  # normalize_entry refuses ranged ones
+            self._plans[name] = plan
         return plan
 
     def __len__(self) -> int:
@@ -158,11 +162,13 @@ def normalize_entry(schema: Schema, dn: str, raw: Mapping[str, Iterable[bytes]])
     attribute spelling (:meth:`Schema.plan`): a snapshot normalizes hundreds of thousands. The
     values must be ``bytes`` (as python-ldap returns them)."""
     content: Content = {}
-    plan_of = schema.plan
+    plans = schema._plans  # the cache read inline: one dict lookup per attribute
     for name, values in raw.items():
-        if ";" in name and parse_ranged(name) is not None:
-            raise ValueError(f"{dn}: ranged attribute {name!r}; fetch all values first")
-        plan = plan_of(name)
+        plan = plans.get(name, _UNPLANNED)
+        if plan is _UNPLANNED:  # a spelling seen first (a ranged one is never cached)
+            if ";" in name and parse_ranged(name) is not None:
+                raise ValueError(f"{dn}: ranged attribute {name!r}; fetch all values first")
+            plan = schema.plan(name)
         if plan is None:
             continue
         stored, kind = plan
