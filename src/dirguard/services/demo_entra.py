@@ -360,8 +360,9 @@ def report_capture(report: EntraIncidentReport, changes: list[ChangeView]) -> No
     if unknown:
         report.notes.append(
             f"{len(unknown)} changes no audit record names (the deleted users leaving their"
-            " groups) stay out of the plan: restoring a user from deleted items brings its"
-            " group memberships back"
+            " groups) are the deletions' consequences: the plan puts them back with the users"
+            " (a user restored from deleted items brings its memberships back by itself, and"
+            " those steps then find them there)"
         )
     if any(c.actor == report.rogue for c in changes):
         report.notes.append(
