@@ -5,6 +5,7 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.samba",
     "tests.fixtures.graph_sandbox",
+    "tests.fixtures.browser",
 ]
 
 import pytest  # noqa: E402
