@@ -50,6 +50,24 @@ def test_missing_default_file_means_embedded_defaults(tmp_path: Path) -> None:
     assert loaded.config.ad.domains == []
 
 
+def test_each_store_has_its_own_default_checkpoint_file(tmp_path: Path) -> None:
+    def checkpoints(store: str) -> Path:
+        text = f'[store]\nurl = "{store}"\n' if store else ""
+        return load_config(write(tmp_path, text), {}).config.store.checkpoint_file
+
+    default = checkpoints("")
+    assert default.name == "chain-checkpoints.jsonl"
+    demo = checkpoints(f"sqlite:///{tmp_path / 'demo.db'}")
+    assert demo == tmp_path / "demo.db.chain-checkpoints.jsonl"
+    pg_a = checkpoints("postgresql://dg@db1:5433/dirguard")
+    pg_b = checkpoints("postgresql://dg@db2/dirguard")
+    assert len({default, demo, pg_a, pg_b}) == 4
+    assert pg_a.name == "chain-checkpoints-db1-5433-dirguard.jsonl"
+    explicit = tmp_path / "elsewhere.jsonl"
+    text = f'[store]\nurl = "sqlite:///{tmp_path / "x.db"}"\ncheckpoint_file = "{explicit}"\n'
+    assert load_config(write(tmp_path, text), {}).config.store.checkpoint_file == explicit
+
+
 def test_valid_file_with_domain_and_tenant(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, DOMAIN + TENANT), {}).config
     domain = cfg.ad.domains[0]

@@ -28,10 +28,14 @@ EVENTS = 10
 @pytest.fixture
 def store(tmp_path: Path) -> tuple[Path, Path]:
     """A configuration over a fresh SQLite store holding two chains of ``EVENTS`` events."""
-    db = tmp_path / "store.db"
-    config = tmp_path / "dirguard.toml"
+    return _store(tmp_path, "store", f'checkpoint_file = "{tmp_path / "cp.jsonl"}"\n')
+
+
+def _store(tmp_path: Path, name: str, store_lines: str = "") -> tuple[Path, Path]:
+    db = tmp_path / f"{name}.db"
+    config = tmp_path / f"{name}.toml"
     config.write_text(
-        f'[store]\nurl = "sqlite:///{db}"\ncheckpoint_file = "{tmp_path / "cp.jsonl"}"\n'
+        f'[store]\nurl = "sqlite:///{db}"\n{store_lines}'
         f'[secrets]\nkey_file = "{tmp_path / "secret.key"}"\n'
         f'store_file = "{tmp_path / "secrets.json"}"\n',
         encoding="utf-8",
@@ -171,3 +175,26 @@ def test_a_forged_checkpoint_is_refused(store: tuple[Path, Path], tmp_path: Path
     assert code == 1
     assert any("line 1: the signature does not verify" in p for p in report["problems"])
     assert any("line 3: not JSON" in p for p in report["problems"])
+
+
+def test_two_stores_beside_each_other_keep_their_own_checkpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two configurations that set no ``checkpoint_file`` (a demo's store and the real one, say)
+    in one data directory and with one secret store: each store's checkpoints go to a file of
+    its own, so neither reads the other's chain heads as its own history rewritten."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    first, first_db = _store(tmp_path, "first")
+    second, second_db = _store(tmp_path, "second")
+    for config in (first, second):
+        code, made = _cli(config)("checkpoint")
+        assert code == 0 and len(made["checkpoints"]) == len(SOURCES)
+    assert made["checkpoint_file"] == str(second_db) + ".chain-checkpoints.jsonl"
+    for config in (first, second):
+        code, report = _cli(config)("verify")
+        assert code == 0, report
+        assert all(chain["checkpoint"] for chain in report["chains"])
+    _sql(first_db, "DELETE FROM change_events WHERE sequence = ?", EVENTS)
+    code, report = _cli(first)("verify")
+    assert code == 1  # the first store's own checkpoint still finds its cut tail
+    assert _cli(second)("verify")[0] == 0

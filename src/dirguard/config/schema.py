@@ -18,7 +18,12 @@ from dirguard.config.approvals_schema import ApprovalsConfig
 from dirguard.config.clouds import cloud_mismatch
 from dirguard.config.credential_ref import CredentialRef
 from dirguard.config.notifications_schema import NotificationsConfig
-from dirguard.config.paths import config_dir, data_dir, default_store_url
+from dirguard.config.paths import (
+    config_dir,
+    data_dir,
+    default_checkpoint_file,
+    default_store_url,
+)
 from dirguard.config.reports_schema import ReportsConfig
 from dirguard.config.scheduler_schema import SchedulerConfig
 from dirguard.config.threats_schema import ThreatsConfig
@@ -103,14 +108,24 @@ class _Strict(BaseModel):
 class StoreConfig(_Strict):
     url: str = Field(default_factory=default_store_url)
     """SQLAlchemy URL: sqlite:///path (embedded default) or postgresql://user@host/db."""
-    checkpoint_file: Path = Field(default_factory=lambda: data_dir() / "chain-checkpoints.jsonl")
+    checkpoint_file: Path
     """Where signed checkpoints of the event chains are appended (``dirguard db checkpoint``,
-    checked by ``dirguard db verify``): keep it where the database's writers cannot rewrite it."""
+    checked by ``dirguard db verify``): keep it where the database's writers cannot rewrite it.
+    Default: one file per store (:func:`~dirguard.config.paths.default_checkpoint_file`)."""
     checkpoint_syslog: bool = False
     """Also send every checkpoint to the local syslog (``/dev/log``), e.g. on to a SIEM."""
     checkpoint_interval: float = Field(default=300.0, ge=0)
     """Seconds between the checkpoints ``dirguard monitor`` writes (0: none; ``dirguard db
     checkpoint`` from a timer instead)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _checkpoints_of_this_store(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("checkpoint_file") is None:
+            url = data.get("url")
+            url = url if isinstance(url, str) else default_store_url()
+            return {**data, "checkpoint_file": default_checkpoint_file(url)}
+        return data
 
     @field_validator("url")
     @classmethod
@@ -386,7 +401,7 @@ class RollbackConfig(_Strict):
 
 
 class Config(_Strict):
-    store: StoreConfig = Field(default_factory=StoreConfig)
+    store: StoreConfig = Field(default_factory=lambda: StoreConfig.model_validate({}))
     consent: ConsentConfig = Field(default_factory=ConsentConfig)
     rollback: RollbackConfig = Field(default_factory=RollbackConfig)
     log: LogConfig = Field(default_factory=LogConfig)
