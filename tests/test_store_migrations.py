@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -19,8 +22,10 @@ from dirguard.store.database import (
     downgrade,
     head_revision,
     session_factory,
+    shipped_head,
     table_row_counts,
     upgrade,
+    upgrade_to_newest,
 )
 from dirguard.store.models import TABLES, Base, RestoreStep
 
@@ -142,3 +147,45 @@ def test_plan_steps_migration_keeps_existing_ad_steps(store_url: str) -> None:
         assert stored["expected"] == ["second", descriptor]
     finally:
         engine.dispose()
+
+
+def test_the_shipped_head_read_from_file_names_is_alembics_head() -> None:
+    assert shipped_head() == head_revision()
+
+
+def test_opening_a_store_migrates_a_fresh_or_older_one_and_leaves_the_newest_alone(
+    store_url: str,
+) -> None:
+    engine = create_engine_for(store_url)
+    try:
+        upgrade_to_newest(engine)  # fresh: every table created
+        assert current_revision(engine) == head_revision()
+        assert table_row_counts(engine, TABLES) == dict.fromkeys(TABLES, 0)
+        downgrade(engine, "0017")
+        upgrade_to_newest(engine)  # one behind: migrated
+        assert current_revision(engine) == head_revision()
+        upgrade_to_newest(engine)  # at the newest: still there, nothing lost
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_a_store_at_the_newest_schema_is_opened_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = create_engine_for(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    script = (
+        "import sys\n"
+        "from dirguard.store.database import create_engine_for, upgrade_to_newest\n"
+        f"engine = create_engine_for({url!r})\n"
+        "upgrade_to_newest(engine)\n"
+        "print(sorted(m for m in sys.modules if m.partition('.')[0] == 'alembic'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

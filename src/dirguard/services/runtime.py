@@ -246,11 +246,16 @@ class Runtime:
 @contextmanager
 def open_runtime(config: Config, principal: str) -> Iterator[Runtime]:
     """A runtime over the configured store (migrated to the newest schema), closed at the end."""
-    from dirguard.store.database import StoreError, create_engine_for, session_factory, upgrade
+    from dirguard.store.database import (
+        StoreError,
+        create_engine_for,
+        session_factory,
+        upgrade_to_newest,
+    )
 
     try:
         engine = create_engine_for(config.store.url)
-        upgrade(engine)
+        upgrade_to_newest(engine)
     except StoreError as error:
         raise ServiceError(str(error), Problem.UNAVAILABLE) from None
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, func, inspect, select, table
+from sqlalchemy import Engine, column, create_engine, event, func, inspect, select, table
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
@@ -232,6 +232,42 @@ def _run(engine: Engine, action: str, revision: str) -> None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database up to ``revision`` (the newest by default), in one transaction."""
     _run(engine, "upgrade", revision)
+
+
+def shipped_head() -> str:
+    """The newest migration shipped, from the migration files' names (``NNNN_what.py``, whose
+    revision id is ``NNNN``), without Alembic: the migrations are numbered in one line, each
+    revising the one before (``tests/test_store_migrations.py`` holds this to Alembic's head)."""
+    versions = resources.files("dirguard.store") / "migrations" / "versions"
+    numbers = [
+        entry.name.partition("_")[0]
+        for entry in versions.iterdir()
+        if entry.name.endswith(".py") and entry.name.partition("_")[0].isdigit()
+    ]
+    if not numbers:
+        raise StoreError("no migrations found in the dirguard package (broken installation)")
+    return max(numbers)
+
+
+def _stored_revisions(engine: Engine) -> set[str] | None:
+    """The revisions in the database's ``alembic_version`` table; ``None`` when it cannot be
+    read (no such table yet: a fresh store), left to :func:`upgrade` to create or report."""
+    try:
+        with engine.connect() as connection:
+            versions = table("alembic_version", column("version_num"))
+            rows = connection.execute(select(versions.c.version_num)).scalars()
+            return {str(row) for row in rows}
+    except DBAPIError:
+        return None
+
+
+def upgrade_to_newest(engine: Engine) -> None:
+    """Migrate the database to the newest shipped schema, as :func:`upgrade` does; when the
+    database says it is there already, nothing more is done (Alembic, a tenth of a command's
+    start-up, is then not even imported)."""
+    if _stored_revisions(engine) == {shipped_head()}:
+        return
+    upgrade(engine)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
