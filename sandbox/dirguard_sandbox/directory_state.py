@@ -225,6 +225,8 @@ class DirectoryState:
         links.append(member_id)
         if table is self.members or table is self.unit_members:
             self.record_member_change(group_id, member_id, added=True)
+        if table is self.members:
+            self._refresh_licenses(member_id)
         return True
 
     def remove_link(self, table: dict[str, list[str]], group_id: str, member_id: str) -> bool:
@@ -234,7 +236,15 @@ class DirectoryState:
         links.remove(member_id)
         if table is self.members or table is self.unit_members:
             self.record_member_change(group_id, member_id, added=False)
+        if table is self.members:
+            self._refresh_licenses(member_id)
         return True
+
+    def _refresh_licenses(self, member_id: str) -> None:
+        """A member joining or leaving a group gains or loses the group's licenses."""
+        from dirguard_sandbox.group_licensing import refresh_user  # imports this module
+
+        refresh_user(self, member_id)
 
     def record_member_change(self, group_id: str, member_id: str, *, added: bool) -> None:
         seq = self.bump(group_id)

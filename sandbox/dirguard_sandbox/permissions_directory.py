@@ -76,6 +76,12 @@ _LICENSE_WRITE = (
     "User.ReadWrite.All",
     "Directory.ReadWrite.All",
 )
+_GROUP_LICENSE_WRITE = (
+    "LicenseAssignment.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "Directory.ReadWrite.All",
+)
+""""group: assignLicense" (https://learn.microsoft.com/graph/api/group-assignlicense)."""
 _UNIT_READ = (
     "AdministrativeUnit.Read.All",
     "Directory.Read.All",
@@ -151,6 +157,9 @@ DIRECTORY_ENDPOINTS: tuple[Endpoint, ...] = (
         permissions=_USER_READ,
     ),
     Endpoint(method="POST", template="/users/{user-id}/assignLicense", permissions=_LICENSE_WRITE),
+    Endpoint(
+        method="POST", template="/groups/{group-id}/assignLicense", permissions=_GROUP_LICENSE_WRITE
+    ),
     Endpoint(method="GET", template="/directory/administrativeUnits", permissions=_UNIT_READ),
     Endpoint(method="POST", template="/directory/administrativeUnits", permissions=_UNIT_WRITE),
     Endpoint(

@@ -17,6 +17,7 @@ from dirguard_sandbox.directory_recovery import set_aside_assignments
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time, new_id
 from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
+from dirguard_sandbox.group_licensing import refresh_members
 from dirguard_sandbox.hidden_membership import (
     check_may_list_members,
     check_visibility_on_create,
@@ -203,6 +204,7 @@ async def delete_group(call: Call) -> Response:
     state = call.state
     group = find_group(state, call.param("group_id"))
     record = state.soft_delete("groups", group["id"])
+    refresh_members(state, state.deleted_links[record["id"]]["members"])
     set_aside_assignments(state, record["id"])
     if "Unified" not in (record.get("groupTypes") or []):
         state.purge(group["id"])

@@ -3,7 +3,13 @@
 assignLicense changes the user's ``assignedLicenses`` (so ``$filter`` with
 ``assignedLicenses/any(...)`` and users delta see it) and answers with the user, as Graph does.
 Its errors are Graph's: an SKU the tenant does not subscribe to, a user without a usageLocation,
-a subscription without free units, a license the user does not hold.
+a subscription without free units, a license the user does not hold, and a license the user only
+inherits from a group (group_licensing.py): removing it directly is refused with the message Graph
+answers ("User license is inherited from a group membership and it cannot be removed directly
+from the user."; Microsoft's "user: assignLicense" page,
+https://learn.microsoft.com/graph/api/user-assignlicense, does not print it; it is the message
+administrators' scripts test for). Removing a license held both directly and from a group removes
+the direct assignment; the inherited one stays.
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from dirguard_sandbox.audit import modified_properties, record_audit, target
-from dirguard_sandbox.directory_state import Json
+from dirguard_sandbox.directory_state import Json, graph_time
 from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles
+from dirguard_sandbox.group_licensing import assignment_states, direct_state, refresh_user
 from dirguard_sandbox.identity_answers import entity_answer, require
 from dirguard_sandbox.license_catalog import (
     SKUS_BY_ID,
@@ -118,7 +125,7 @@ async def get_license_details(call: Call) -> Response:
     raise not_found(wanted)
 
 
-def _guid_list(body: Json, name: str) -> list[object]:
+def guid_list(body: Json, name: str) -> list[object]:
     value = body.get(name)
     if name not in body or not isinstance(value, list):
         raise bad_request(
@@ -127,9 +134,10 @@ def _guid_list(body: Json, name: str) -> list[object]:
     return value
 
 
-def _additions(call: Call, user: Json, body: Json) -> list[Json]:
+def additions_of(call: Call, body: Json) -> list[Json]:
+    """The ``addLicenses`` of an assignLicense body, checked against the tenant's SKUs."""
     additions: list[Json] = []
-    for entry in _guid_list(body, "addLicenses"):
+    for entry in guid_list(body, "addLicenses"):
         if not isinstance(entry, dict) or not isinstance(entry.get("skuId"), str):
             raise bad_request("Each entry of 'addLicenses' needs a 'skuId'.")
         sku_id = entry["skuId"].lower()
@@ -144,6 +152,11 @@ def _additions(call: Call, user: Json, body: Json) -> list[Json]:
                 f"'disabledPlans' of license {sku_id} must list service plan ids of that SKU."
             )
         additions.append({"disabledPlans": [str(plan) for plan in disabled], "skuId": sku_id})
+    return additions
+
+
+def _additions(call: Call, user: Json, body: Json) -> list[Json]:
+    additions = additions_of(call, body)
     if additions and not user.get("usageLocation"):
         raise bad_request("License assignment cannot be done for user with invalid usage location.")
     return additions
@@ -173,25 +186,36 @@ async def assign_license(call: Call) -> Response:
             f"Property '{sorted(unknown)[0]}' does not exist as a parameter of assignLicense."
         )
     additions = _additions(call, user, body)
-    removals = [str(sku_id).lower() for sku_id in _guid_list(body, "removeLicenses")]
+    removals = [str(sku_id).lower() for sku_id in guid_list(body, "removeLicenses")]
     current: list[Json] = list(user.get("assignedLicenses") or [])
-    held = {assigned["skuId"] for assigned in current}
+    states = assignment_states(user)
+    direct = [entry for entry in states if entry["assignedByGroup"] is None]
+    direct_ids = {entry["skuId"] for entry in direct}
+    inherited_ids = {entry["skuId"] for entry in states if entry["assignedByGroup"]}
     for sku_id in removals:
-        if sku_id not in held:
-            raise bad_request(f"User does not have a corresponding license {sku_id}.")
+        if sku_id in direct_ids:
+            continue
+        if sku_id in inherited_ids:
+            raise bad_request(
+                "User license is inherited from a group membership and it cannot be removed "
+                "directly from the user."
+            )
+        raise bad_request(f"User does not have a corresponding license {sku_id}.")
     _check_units(call, user, additions)
     added_ids = {entry["skuId"] for entry in additions}
-    updated = [
-        assigned
-        for assigned in current
-        if assigned["skuId"] not in removals and assigned["skuId"] not in added_ids
+    when = graph_time(state.now())
+    kept = [
+        entry
+        for entry in direct
+        if entry["skuId"] not in removals and entry["skuId"] not in added_ids
     ]
-    updated += additions
+    kept += [direct_state(entry, state="Active", when=when) for entry in additions]
+    refresh_user(state, user["id"], direct=kept)
+    updated: list[Json] = user["assignedLicenses"]
     name = "assignedLicense"
     changes = modified_properties(
         {name: describe_licenses(current)}, {name: describe_licenses(updated)}, [name]
     )
-    user["assignedLicenses"] = updated
     state.bump(user["id"])
     record_audit(
         state,

@@ -15,6 +15,7 @@ import random
 import uuid
 
 from dirguard_sandbox.directory_state import DirectoryState, Json, graph_time
+from dirguard_sandbox.group_licensing import direct_state
 from dirguard_sandbox.license_catalog import CATALOG, subscribed_sku_record
 
 EMAIL_METHOD_ID = "3ddfcfc8-9383-446f-83cc-3ab9be4be18f"
@@ -99,7 +100,11 @@ def _seed_licenses(state: DirectoryState, rng: random.Random, admin_id: str) -> 
         for sku_id in wanted:
             if used[sku_id] < units[sku_id]:
                 used[sku_id] += 1
-                user["assignedLicenses"].append({"disabledPlans": [], "skuId": sku_id})
+                assigned = {"disabledPlans": [], "skuId": sku_id}
+                user["assignedLicenses"].append(assigned)
+                user.setdefault("licenseAssignmentStates", []).append(
+                    direct_state(assigned, state="Active", when=None)
+                )
 
 
 def new_unit_record(*, object_id: str, display_name: str, **extra: object) -> Json:

@@ -75,6 +75,7 @@ def new_user_record(
         "userPrincipalName": upn,
         "userType": "Member",
         "assignedLicenses": [],
+        "licenseAssignmentStates": [],
         "identities": [
             {
                 "signInType": "userPrincipalName",
@@ -101,6 +102,7 @@ def new_group_record(*, object_id: str, display_name: str, created: str, **extra
         "deletedDateTime": None,
         "description": None,
         "displayName": display_name,
+        "assignedLicenses": [],
         "groupTypes": [],
         "isAssignableToRole": None,
         "mail": None,

@@ -18,6 +18,7 @@ import httpx
 import jwt
 
 from dirguard_sandbox.directory_state import DirectoryState
+from dirguard_sandbox.license_catalog import CATALOG
 from dirguard_sandbox.permissions_table import GRAPH_APP_ID, PERMISSIONS_BY_VALUE
 from dirguard_sandbox.role_catalog import GLOBAL_ADMINISTRATOR, ROLES_BY_TEMPLATE
 from tests.sandbox.docs_replay_directory import directory_value
@@ -468,6 +469,33 @@ def _service_principal_body(tenant: ReplayTenant, values: dict[str, str]) -> Cal
     return lambda body: {**body, "appId": app_id}
 
 
+def _group_license_body(tenant: ReplayTenant, values: dict[str, str]) -> Callable[[Body], Body]:
+    """The page's ``skuId-value-N`` placeholders become two of the tenant's SKUs (with a service
+    plan of each disabled); a removal first gives the group those licenses."""
+    skus = [CATALOG[0], CATALOG[1]]
+    by_placeholder = {f"skuId-value-{n}": sku for n, sku in enumerate(skus, start=1)}
+    group_id = values["group-id"]
+
+    def fix(body: Body) -> Body:
+        if body.get("removeLicenses"):
+            given = [{"skuId": sku.sku_id, "disabledPlans": []} for sku in skus]
+            added = tenant.client.post(
+                f"/groups/{group_id}/assignLicense",
+                json={"addLicenses": given, "removeLicenses": []},
+            )
+            assert added.status_code == 202, added.text
+        for entry in body.get("addLicenses") or []:
+            sku = by_placeholder[entry["skuId"]]
+            entry["skuId"] = sku.sku_id
+            entry["disabledPlans"] = [sku.service_plans[0][0]]
+        body["removeLicenses"] = [
+            by_placeholder[sku_id].sku_id for sku_id in body.get("removeLicenses") or []
+        ]
+        return body
+
+    return fix
+
+
 _BODY_FIXERS: dict[
     tuple[str, str], Callable[[ReplayTenant, dict[str, str]], Callable[[Body], Body]]
 ] = {
@@ -482,4 +510,5 @@ _BODY_FIXERS: dict[
     ("POST", "/applications/{application-id}/removePassword"): _remove_password_body,
     ("POST", "/directoryRoles"): _directory_role_body,
     ("POST", "/servicePrincipals"): _service_principal_body,
+    ("POST", "/groups/{group-id}/assignLicense"): _group_license_body,
 }
