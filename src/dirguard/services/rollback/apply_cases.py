@@ -34,7 +34,12 @@ from dirguard.services.rollback.guarded_apply import (
 from dirguard.services.rollback.history_plans import HistoryPlanningError
 from dirguard.services.rollback.plan_cases import show_plan
 from dirguard.services.rollback.plan_store import StoredPlan, no_plan, save_plan
-from dirguard.services.rollback.tenant_access import ENTRA, one_tenant, tenant_access
+from dirguard.services.rollback.tenant_access import (
+    ENTRA_KIND,
+    entra,
+    one_tenant,
+    tenant_access,
+)
 from dirguard.services.rollback.undelete import plan_undelete
 from dirguard.services.runtime import Runtime
 from dirguard.store.models import RestorePlan
@@ -118,7 +123,7 @@ def _plan_kind(runtime: Runtime, plan_id: int) -> tuple[str, str]:
 def apply_stored(runtime: Runtime, request: ApplyRequest) -> Applied:
     """Apply a stored plan step by step, each read back, on behalf of the runtime's principal."""
     kind, name = _plan_kind(runtime, request.plan_id)
-    if kind == ENTRA.kind:
+    if kind == ENTRA_KIND:
         tenant = one_tenant(runtime, name)
         request.on_revoked(revoke_pending_elevations(runtime, [], [tenant]))
         result = apply_guarded(
@@ -197,10 +202,10 @@ def _undelete_in_tenant(runtime: Runtime, request: UndeleteRequest) -> Applied:
     """An Entra object back from deleted items (or anew) with its links, from history: planned
     from the store, applied under the same rights check."""
     tenant = one_tenant(runtime, request.tenant)
-    source = store_source(ENTRA.kind, tenant.name)
+    source = store_source(ENTRA_KIND, tenant.name)
     try:
         with runtime.sessions.begin() as session:
-            draft = history_plans.plan_undelete(ENTRA, session, source, request.object_text)
+            draft = history_plans.plan_undelete(entra(), session, source, request.object_text)
             plan_id = save_plan(
                 session,
                 source=source,
@@ -220,7 +225,7 @@ def _undelete_in_tenant(runtime: Runtime, request: UndeleteRequest) -> Applied:
 def check(runtime: Runtime, request: CheckRequest) -> CheckResult:
     """What applying the plan would do, writing nothing (``would``: apply, elevate, refuse)."""
     kind, name = _plan_kind(runtime, request.plan_id)
-    if kind == ENTRA.kind:
+    if kind == ENTRA_KIND:
         access = tenant_access(runtime, one_tenant(runtime, name))
         return check_plan(runtime.sessions, access, request.plan_id)
     domain = runtime.ad_domains(name)[0]

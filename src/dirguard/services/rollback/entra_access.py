@@ -14,14 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 from dirguard.catalog.permission_model import Mode
 from dirguard.config.schema import EntraTenantConfig
 from dirguard.providers.base import StepWriter, store_source
-from dirguard.providers.entra.grants import EntraGrants
 from dirguard.services.rollback import elevation
 from dirguard.services.rollback.guarded_apply import WriteAccess
 from dirguard.services.runtime import Runtime
+
+if TYPE_CHECKING:
+    # imported where a tenant's elevation application is opened: an AD rollback (whose
+    # revocation of pending elevations reaches this module) never loads the Graph client
+    from dirguard.providers.entra.grants import EntraGrants
 
 KIND = "entra"
 GRANTS_SETTLE = 120.0
@@ -39,6 +44,8 @@ def entra_grants_opener(runtime: Runtime, tenant: EntraTenantConfig) -> elevatio
         return None
 
     def grants() -> EntraGrants:
+        from dirguard.providers.entra.grants import EntraGrants
+
         return EntraGrants(runtime.open_entra_elevation(tenant), minutes=tenant.elevation_minutes)
 
     return grants

@@ -27,7 +27,8 @@ from dirguard.services.rollback.history_plans import HistoryPlanningError
 from dirguard.services.rollback.plan_store import StoredPlan, load_plan, save_plan
 from dirguard.services.rollback.plans import TombstoneCheck
 from dirguard.services.rollback.tenant_access import (
-    ENTRA,
+    ENTRA_KIND,
+    entra,
     fill_tenant_actors,
     one_tenant,
     with_tenant_warnings,
@@ -148,13 +149,13 @@ def _draft(
 def _tenant_draft(session: Session, source: str, request: PlanRequest) -> PlanDraft:
     chosen, force = request.selection, request.force
     if isinstance(chosen, ByEvent):
-        return history_plans.plan_event(ENTRA, session, source, chosen.sequence, force)
+        return history_plans.plan_event(entra(), session, source, chosen.sequence, force)
     if isinstance(chosen, ObjectAt):
-        return history_plans.plan_object_at(ENTRA, session, source, chosen.object_text, chosen.at)
+        return history_plans.plan_object_at(entra(), session, source, chosen.object_text, chosen.at)
     if isinstance(chosen, UnderOu):
         raise ServiceError("--under names an AD OU; an Entra tenant has none")
     return history_plans.plan_actor(
-        ENTRA,
+        entra(),
         session,
         source,
         chosen.actor,
@@ -180,7 +181,7 @@ def _save_tenant_plan(
         fill_tenant_actors(runtime, tenant)
     try:
         with runtime.sessions.begin() as session:
-            source = store_source(ENTRA.kind, tenant.name)
+            source = store_source(ENTRA_KIND, tenant.name)
             draft = draft_of(session, source)
             if empty_ok and not draft.steps:
                 return None
@@ -238,7 +239,7 @@ def plan_restore(runtime: Runtime, request: RestoreRequest) -> RestorePlanned:
             request.tenant,
             request.refresh,
             lambda session, source: history_plans.plan_object_at(
-                ENTRA, session, source, request.object_text, request.at
+                entra(), session, source, request.object_text, request.at
             ),
             selection={"restore": request.object_text, "at": request.at.isoformat()},
             force=False,
