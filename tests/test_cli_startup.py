@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 from typer.main import get_command, get_group
 
 from dirguard.cli.app import DirguardCommands, app
+from dirguard.cli.help_text import prepare
 from dirguard.cli.lazy_commands import LazyCommands
 from tests.fixtures.no_ldap import assert_ldap_absent, blocking_ldap
 
@@ -49,7 +50,7 @@ def _helps(capsys: pytest.CaptureFixture[str], *, load_first: bool) -> dict[str,
                 f"{row.module}.register adds no command {row.name!r}"
             )
             reads = inspect.cleandoc(command.short_help or command.help or "").split("\n\n")[0]
-            assert row.help == reads.strip(), (
+            assert prepare(row.help) == reads.strip(), (
                 f"the LazyCommand row of {row.name!r} ({type(group).__name__}.table) must read as"
                 f" the first paragraph of the command's help, now {reads.strip()!r}"
             )

@@ -28,6 +28,7 @@ from typer.main import get_group
 
 from dirguard.cli.exit_codes import ExitCode
 from dirguard.cli.extras import missing_extra_message
+from dirguard.cli.help_text import prepare_tree
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class LazyCommands(TyperGroup):
                 self.commands[row.name] = TyperCommand(
                     row.name, help=row.help, rich_markup_mode=self.rich_markup_mode
                 )
+        prepare_tree(self)
 
     def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
         module = self._module_of.get(cmd_name)
@@ -70,6 +72,7 @@ class LazyCommands(TyperGroup):
         self._loaded.add(module)
         for name, command in get_group(holder).commands.items():
             if self._module_of.get(name) == module:
+                prepare_tree(command)
                 self.commands[name] = command
 
     def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
