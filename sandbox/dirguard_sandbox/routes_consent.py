@@ -1,19 +1,30 @@
 """Consent: app role assignments (application permissions, which become a token's ``roles``) and
-oauth2PermissionGrants (delegated permissions, which become a token's ``scp``)."""
+oauth2PermissionGrants (delegated permissions, which become a token's ``scp``).
+
+Each write leaves the directoryAudit Core Directory writes ("Microsoft Entra audit log activity
+reference", https://learn.microsoft.com/entra/identity/monitoring-health/reference-audit-activities:
+"Add app role assignment to service principal", "Add app role assignment grant to user", "Add
+delegated permission grant"…). Neither names the assignment's or the grant's own id: the target
+is the resource — the API — ("Security operations for applications",
+https://learn.microsoft.com/entra/architecture/security-operations-applications: "Target(s)
+identifies an API"), with the app role (``AppRole.Id``) and the principal
+(``ServicePrincipal.ObjectID``, ``User.ObjectID``, ``Group.ObjectID``), or the grant's
+``DelegatedPermissionGrant.Scope`` and ``DelegatedPermissionGrant.ConsentType`` and the client
+(``ServicePrincipal.ObjectID``) as modified properties."""
 
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 
 from starlette.responses import Response
 
-from dirguard_sandbox.audit import Actor, modified_properties, record_audit
+from dirguard_sandbox.audit import Actor, record_audit
 from dirguard_sandbox.directory_state import Application, DirectoryState, Json, graph_time, new_id
 from dirguard_sandbox.errors import bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, handles, no_content
 from dirguard_sandbox.identity_answers import (
-    audit_change,
     collection_answer,
     entity_answer,
     graph_service_principal,
@@ -40,8 +51,88 @@ _ASSIGNMENT_TEMPLATE: Json = dict.fromkeys(
 )
 
 
-def _noun(kind: str) -> str:
-    return "service principal" if kind == "ServicePrincipal" else kind.lower()
+_ASSIGNED = {
+    "ServicePrincipal": ("Add app role assignment to service principal", "ApplicationManagement"),
+    "User": ("Add app role assignment grant to user", "UserManagement"),
+    "Group": ("Add app role assignment to group", "GroupManagement"),
+}
+_UNASSIGNED = {
+    "ServicePrincipal": "Remove app role assignment from service principal",
+    "User": "Remove app role assignment from user",
+    "Group": "Remove app role assignment from group",
+}
+
+
+def _named(name: str, value: object, *, removed: bool = False) -> Json:
+    text = json.dumps(value)
+    return {
+        "displayName": name,
+        "oldValue": text if removed else None,
+        "newValue": None if removed else text,
+    }
+
+
+def _assignment_audit(call: Call, record: Json, *, removed: bool) -> None:
+    """The resource as target, naming the app role and the principal."""
+    kind = str(record["principalType"])
+    activity, category = _ASSIGNED[kind]
+    resource = call.state.service_principals.get(record["resourceId"], {})
+    record_audit(
+        call.state,
+        actor=call.actor,
+        activity=_UNASSIGNED[kind] if removed else activity,
+        category=category,
+        operation_type="Unassign" if removed else "Assign",
+        targets=[
+            {
+                "id": record["resourceId"],
+                "displayName": resource.get("displayName") or record.get("resourceDisplayName"),
+                "type": "ServicePrincipal",
+                "userPrincipalName": None,
+                "groupType": None,
+                "modifiedProperties": [
+                    _named("AppRole.Id", record["appRoleId"], removed=removed),
+                    _named(f"{kind}.ObjectID", record["principalId"], removed=removed),
+                    _named(
+                        f"{kind}.DisplayName", record.get("principalDisplayName"), removed=removed
+                    ),
+                ],
+            }
+        ],
+    )
+
+
+def _grant_audit(call: Call, activity: str, operation: str, old: Json, new: Json) -> None:
+    """The grant's resource as target, naming the scope, consent type and client."""
+    state = call.state
+    record = new or old
+    resource = state.service_principals.get(record["resourceId"], {"id": record["resourceId"]})
+    modified = [
+        {
+            "displayName": "DelegatedPermissionGrant.Scope",
+            "oldValue": json.dumps(old["scope"]) if old else None,
+            "newValue": json.dumps(new["scope"]) if new else None,
+        },
+        _named("DelegatedPermissionGrant.ConsentType", record["consentType"], removed=not new),
+        _named("ServicePrincipal.ObjectID", record["clientId"], removed=not new),
+    ]
+    record_audit(
+        state,
+        actor=call.actor,
+        activity=activity,
+        category="ApplicationManagement",
+        operation_type=operation,
+        targets=[
+            {
+                "id": resource["id"],
+                "displayName": resource.get("displayName"),
+                "type": "ServicePrincipal",
+                "userPrincipalName": None,
+                "groupType": None,
+                "modifiedProperties": modified,
+            }
+        ],
+    )
 
 
 def _principal(call: Call, principal_id: str) -> tuple[Json, str]:
@@ -97,15 +188,7 @@ async def _assign(call: Call, *, principal_from_path: bool) -> Response:
     }
     state.app_role_assignments[record["id"]] = record
     state.bump(str(body["principalId"]))
-    audit_change(
-        call,
-        activity=f"Add app role assignment to {_noun(kind)}",
-        category="ApplicationManagement",
-        operation_type="Assign",
-        object_type=kind,
-        record=principal,
-        modified=modified_properties({}, {"AppRole.Id": body["appRoleId"]}, ["AppRole.Id"]),
-    )
+    _assignment_audit(call, record, removed=False)
     where = "appRoleAssignments" if principal_from_path else "appRoleAssignedTo"
     return entity_answer(call, record, f"servicePrincipals('{sp_id}')/{where}", 201)
 
@@ -118,15 +201,7 @@ def _unassign(call: Call, field: str) -> Response:
         raise not_found(call.param("appRoleAssignment_id"))
     del state.app_role_assignments[record["id"]]
     state.bump(record["principalId"])
-    audit_change(
-        call,
-        activity=f"Remove app role assignment from {_noun(record['principalType'])}",
-        category="ApplicationManagement",
-        operation_type="Unassign",
-        object_type=record["principalType"],
-        record={"id": record["principalId"], "displayName": record["principalDisplayName"]},
-        modified=modified_properties({"AppRole.Id": record["appRoleId"]}, {}, ["AppRole.Id"]),
-    )
+    _assignment_audit(call, record, removed=True)
     return no_content()
 
 
@@ -255,20 +330,7 @@ async def create_grant(call: Call) -> Response:
     }
     state.oauth2_grants[grant_id] = record
     state.bump(grant_id)
-    client = state.service_principals[record["clientId"]]
-    audit_change(
-        call,
-        activity="Add delegated permission grant",
-        category="ApplicationManagement",
-        operation_type="Assign",
-        object_type="ServicePrincipal",
-        record=client,
-        modified=modified_properties(
-            {},
-            {"DelegatedPermissionGrant.Scope": record["scope"]},
-            ["DelegatedPermissionGrant.Scope"],
-        ),
-    )
+    _grant_audit(call, "Add delegated permission grant", "Assign", {}, record)
     return entity_answer(call, record, "oauth2PermissionGrants", 201)
 
 
@@ -283,15 +345,7 @@ async def update_grant(call: Call) -> Response:
     before = dict(record)
     record["scope"] = _scope(body.get("scope", record["scope"]))
     state.bump(record["id"])
-    audit_change(
-        call,
-        activity="Update delegated permission grant",
-        category="ApplicationManagement",
-        operation_type="Update",
-        object_type="ServicePrincipal",
-        record=state.service_principals.get(record["clientId"], {"id": record["clientId"]}),
-        modified=modified_properties(before, record, ["scope"]),
-    )
+    _grant_audit(call, "Update delegated permission grant", "Update", before, record)
     return no_content()
 
 
@@ -300,15 +354,7 @@ async def delete_grant(call: Call) -> Response:
     state = call.state
     record = require(state.oauth2_grants, call.param("oAuth2PermissionGrant_id"))
     state.remove_object("oauth2PermissionGrants", record["id"])
-    audit_change(
-        call,
-        activity="Remove delegated permission grant",
-        category="ApplicationManagement",
-        operation_type="Unassign",
-        object_type="ServicePrincipal",
-        record=state.service_principals.get(record["clientId"], {"id": record["clientId"]}),
-        modified=modified_properties({"scope": record["scope"]}, {}, ["scope"]),
-    )
+    _grant_audit(call, "Remove delegated permission grant", "Unassign", record, {})
     return no_content()
 
 

@@ -19,6 +19,7 @@ from dirguard_sandbox.audit import modified_properties, whole_value_change
 from dirguard_sandbox.directory_state import Json, graph_time, new_id
 from dirguard_sandbox.errors import GraphError, bad_request, not_found
 from dirguard_sandbox.graph_routing import Call, graph_json, handles, no_content
+from dirguard_sandbox.identity_answers import entity_answer
 from dirguard_sandbox.policy_deleted_items import (
     CA_AUDIT_NAME,
     LOCATION_AUDIT_NAME,
@@ -288,8 +289,13 @@ def _singleton(template: str) -> None:
     async def read(call: Call) -> Response:
         record = policies_of(call.state)[key]
         if key == "authenticationMethodsPolicy":
+            # "Get authenticationMethodsPolicy"
+            # (https://learn.microsoft.com/graph/api/authenticationmethodspolicy-get) answers the
+            # method configurations inline; ``$select`` leaves out what it does not name ("Use
+            # query parameters", https://learn.microsoft.com/graph/query-parameters#select).
             configurations = list(policies_of(call.state)[METHOD_CONFIGURATIONS].values())
             record = {**record, "authenticationMethodConfigurations": configurations}
+            return entity_answer(call, record, context, type_name="authenticationMethodsPolicy")
         return _entity(call, context, record)
 
     async def write(call: Call) -> Response:

@@ -90,28 +90,29 @@ def rogue_user(
     password: str | None = None,
     *,
     tool: str = "rogue admin's tool",
+    scopes: str = DELEGATED,
 ) -> httpx.Client:
     """A user signed in through the device-code flow with an admin-consented public client
-    (``tool``): a Graph client writing as that user (by default the sandbox's Global
-    Administrator)."""
+    (``tool``, consented for ``scopes``): a Graph client writing as that user (by default the
+    sandbox's Global Administrator)."""
     info = sandbox.info
     verify = sandbox.tls()
     with sandbox.client() as client:
         app, sp = register_app(client, tool)
-        scopes = " ".join(s.rsplit("/", 1)[1] for s in DELEGATED.split())
+        consented = " ".join(s.rsplit("/", 1)[1] for s in scopes.split())
         grant = client.post(
             "/oauth2PermissionGrants",
             json={
                 "clientId": sp["id"],
                 "consentType": "AllPrincipals",
                 "resourceId": graph_sp_id(client),
-                "scope": scopes,
+                "scope": consented,
             },
         )
         assert grant.status_code == 201, grant.text
     base = f"{info.login_base}/{info.tenant_id}/oauth2/v2.0"
     flow = httpx.post(
-        f"{base}/devicecode", data={"client_id": app["appId"], "scope": DELEGATED}, verify=verify
+        f"{base}/devicecode", data={"client_id": app["appId"], "scope": scopes}, verify=verify
     ).json()
     approved = httpx.post(
         flow["verification_uri"],
@@ -129,7 +130,7 @@ def rogue_user(
             "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
             "client_id": app["appId"],
             "device_code": flow["device_code"],
-            "scope": DELEGATED,
+            "scope": scopes,
         },
         verify=verify,
     )

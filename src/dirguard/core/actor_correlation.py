@@ -4,7 +4,8 @@ A change event (what dirguard saw in the directory) is matched to audit records 
 says it did and for whom):
 
 1. by transaction/correlation id, when both sides carry one;
-2. otherwise by target — objectGUID when both know it, else any DN the object had (its old DN
+2. otherwise by target — objectGUID when both know it (or a record's id that is one of the
+   other names the object's type declares for it), else any DN the object had (its old DN
    too, for renames, moves and deletes) — plus a compatible operation, the same attribute, the
    same value where the record gives values, within a time window around the change.
 
@@ -143,9 +144,12 @@ def _as_texts(value: Any) -> set[str]:
 
 
 def _targets_match(change: ChangeFacts, record: RecordLike) -> bool:
-    if change.object_guid and record.target_guid:
-        return change.object_guid.lower() == record.target_guid.lower()
     known = {_norm_dn(dn) for dn in change.dns}
+    if change.object_guid and record.target_guid:
+        # the record names the object by its id, or by another name its type declares for it
+        # (an Entra method configuration's ``policies/<id>``: among ``dns``)
+        wanted = record.target_guid.lower()
+        return change.object_guid.lower() == wanted or _norm_dn(wanted) in known
     record_dns = {_norm_dn(record.target_dn)}
     if record.new_dn:
         record_dns.add(_norm_dn(record.new_dn))

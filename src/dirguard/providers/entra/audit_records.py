@@ -29,6 +29,9 @@ or delete of the assignment known by :func:`role_holding` of the role's template
 ``Role.TemplateId`` property; PIM logs the template as the role target's id) and the principal.
 The directory role assignment and PIM schedule rows give the same name for their objects
 (``audit_names``), so a deleted assignment or removed eligibility is matched to its record.
+A consent activity (an app role assignment or a delegated permission grant) names neither
+object's id either: it makes one more record under the name
+:mod:`dirguard.providers.entra.consent_audit` gives it.
 
 The actor is the user's UPN, else the application's display name, else its appId; the address
 the user's IP address (an application's records carry none).
@@ -42,6 +45,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dirguard.core.audit_record import AttributeAction, AuditOperation, AuditRecord, ValueAction
+from dirguard.providers.entra.consent_audit import consent_name
 
 SOURCE_NAME = "entra-directory-audit"
 """The ``actor_source`` of attributions from directoryAudits (and the audit cursor's stream)."""
@@ -157,11 +161,17 @@ def _link(activity: str) -> tuple[AuditOperation, str] | None:
 def target_id(target: Json) -> str:
     """The id a target names, as the store knows the object: a policy singleton
     (``authorizationPolicy``, ``authenticationMethodsPolicy``…) is logged by its name and
-    stored by its path under ``policies/``."""
+    stored by its path under ``policies/``; an authentication method configuration is logged by
+    its id (``Fido2``), the name its row declares (:func:`policy_name`)."""
     found = str(target["id"])
     if str(target.get("type") or "").lower() == "policy" and not _GUID.fullmatch(found):
-        return f"policies/{found}".lower()
+        return policy_name(found)
     return found.lower()
+
+
+def policy_name(policy_id: str) -> str:
+    """What a ``Policy`` target whose id is no GUID names: ``policies/<id>``, lowercase."""
+    return f"policies/{policy_id}".lower()
 
 
 def _member_and_container(activity: str, targets: list[Json]) -> tuple[Json, Json]:
@@ -248,6 +258,17 @@ def records_of(entry: Json) -> list[AuditRecord]:
         if holding is None
         else [AuditRecord(operation=holding[0], target_dn=holding[1], **common)]
     )
+    consent = consent_name(activity, targets)
+    if consent is not None:
+        operation, name, scope = consent
+        attributes = (
+            ()
+            if scope is None
+            else (AttributeAction(name="scope", action=ValueAction.REPLACE, values=(scope,)),)
+        )
+        held.append(
+            AuditRecord(operation=operation, target_dn=name, attributes=attributes, **common)
+        )
     manager = _manager(activity, targets)
     if manager is not None:
         return [AuditRecord(operation=AuditOperation.MODIFY, **manager, **common)]

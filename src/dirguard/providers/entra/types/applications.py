@@ -23,6 +23,7 @@ from dirguard.catalog.graph_rules import (
     SeparateWrite,
 )
 from dirguard.catalog.resource_type import GraphSource, ResourceType
+from dirguard.providers.entra.consent_audit import assignment_names, grant_names
 from dirguard.providers.entra.types.rows import APPS_ROLLBACK, cloud_restore, graph
 from dirguard.providers.entra.types.separate_writes import remove_passwords
 
@@ -256,6 +257,7 @@ APP_ROLE_ASSIGNMENT = graph(
         ),
     ),
     natural_key="principalDisplayName",
+    audit_names=assignment_names,
     read_features=APPS_READ,
     write_features=(APPS_ROLLBACK,),
     restore=cloud_restore(APPS_ROLLBACK),
@@ -293,6 +295,7 @@ OAUTH2_PERMISSION_GRANT = graph(
         ),
     ),
     natural_key="scope",
+    audit_names=grant_names,
     read_features=APPS_READ,
     write_features=(APPS_ROLLBACK,),
     restore=cloud_restore(APPS_ROLLBACK),

@@ -15,8 +15,12 @@ None of these has a delta function.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from dirguard.catalog.graph_rules import GraphCreate, GraphWrites, Reference
 from dirguard.catalog.resource_type import GraphSource, ResourceType
+from dirguard.providers.entra.audit_records import policy_name
 from dirguard.providers.entra.types.rows import (
     CA_ROLLBACK,
     cloud_restore,
@@ -33,6 +37,15 @@ METHODS = "guardian.entra.authentication-methods"
 
 _CA = "identity/conditionalAccess"
 _USERS = "conditions.users"
+
+
+def _logged_by_id(content: Mapping[str, Any]) -> tuple[str, ...]:
+    """What the directory audit calls an authentication method configuration: a ``Policy``
+    target with the configuration's id (``Fido2``), which is no GUID (``audit_records.target_id``);
+    the store knows it by its path under the policy."""
+    held = content.get("id")
+    value = held[0] if isinstance(held, list) and held else held
+    return (policy_name(str(value)),) if isinstance(value, str) and value else ()
 
 
 def _ids(path: str, targets: tuple[str, ...], *keeps: str, by: str = "id") -> Reference:
@@ -249,6 +262,7 @@ AUTHENTICATION_METHOD_CONFIGURATION = graph(
     ),
     writes=GraphWrites(odata_type=True, odata_type_of=method_configuration_type, delete=False),
     natural_key="id",
+    audit_names=_logged_by_id,
     read_features=(f"{METHODS}.monitor",),
     write_features=(f"{METHODS}.rollback",),
     restore=cloud_restore(
