@@ -10,6 +10,7 @@ stores; every object must be in both, with the same type, DN and content.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -134,12 +135,20 @@ def spread_objects(ldap_admin: Any, samba_dc: SambaDC) -> Iterator[list[str]]:
 
 
 def test_a_parallel_snapshot_stores_what_a_serial_one_does(
-    samba_dc: SambaDC, spread_objects: list[str], tmp_path: Path
+    samba_dc: SambaDC,
+    spread_objects: list[str],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     domain = domain_config(samba_dc)
     password = samba_dc.admin_password
     serial, serial_stored, serial_opened = _snapshot(tmp_path / "serial", domain, password, 1)
-    parallel, parallel_stored, opened = _snapshot(tmp_path / "parallel", domain, password, 3)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="dirguard"):
+        parallel, parallel_stored, opened = _snapshot(tmp_path / "parallel", domain, password, 3)
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert sum("connected to" in m for m in said) == 1, f"one 'connected' line, not three: {said}"
+    assert sum("reading over 3 connections" in m for m in said) == 1, said
 
     assert serial_opened == 0, "one connection: nothing more is opened"
     assert opened == 2, "three connections: two more besides the first"

@@ -11,10 +11,11 @@ never contain the password.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,20 @@ from dirguard.providers.ad.gssapi_errors import (
 )
 
 log = logging.getLogger(__name__)
+
+_ANNOUNCE = contextvars.ContextVar("dirguard_ad_announce_connects", default=True)
+
+
+@contextlib.contextmanager
+def connecting_quietly() -> Iterator[None]:
+    """Within the block, a successful :func:`connect` logs at DEBUG, not INFO: for the extra
+    connections of one read (its caller says once how many it opened)."""
+    token = _ANNOUNCE.set(False)
+    try:
+        yield
+    finally:
+        _ANNOUNCE.reset(token)
+
 
 DEFAULT_TIMEOUT_S = 15.0
 
@@ -269,7 +284,8 @@ def connect(
             _quiet_unbind(conn)
             problems.append(f"{server}: reading the rootDSE failed: {ldap_error_text(error)}")
             continue
-        log.info("domain %s: connected to %s", domain.name, _uri(domain, server))
+        level = logging.INFO if _ANNOUNCE.get() else logging.DEBUG
+        log.log(level, "domain %s: connected to %s", domain.name, _uri(domain, server))
         return AdConnection(ldap=conn, server=server, uri=_uri(domain, server), contexts=contexts)
     if no_spn:
         raise AdUnknownSpn(

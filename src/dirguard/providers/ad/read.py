@@ -23,7 +23,7 @@ from dirguard.catalog.resource_type import LdapSource, Partition, ResourceType
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad import KIND
 from dirguard.providers.ad.audit.samba_audit import LdapSidResolver, SambaAuditSource
-from dirguard.providers.ad.connection import AdConnection
+from dirguard.providers.ad.connection import AdConnection, connecting_quietly
 from dirguard.providers.ad.dirsync import read_changes
 from dirguard.providers.ad.errors import RETRYABLE as RETRYABLE
 from dirguard.providers.ad.errors import AdConnectionError, ldap_error_text
@@ -228,7 +228,8 @@ class AdReader:
             return more
         for _ in range(max(wanted, 0)):
             try:
-                conn = self._open_more()
+                with connecting_quietly():
+                    conn = self._open_more()
             except (AdConnectionError, ldap.LDAPError, OSError) as error:
                 log.warning("%s: another connection for reading failed (%s)", self.name, error)
                 break
@@ -236,6 +237,10 @@ class AdReader:
                 conn.close()
                 break
             more.append(conn)
+        if more:
+            log.info(
+                "%s: reading over %d connections to %s", self.name, len(more) + 1, self.conn.uri
+            )
         return more
 
     def snapshot_page(
