@@ -23,15 +23,26 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from dirguard.core.change_op import ChangeOp
+from dirguard.providers.entra.directory_audit import DirectoryAuditSource
+from dirguard.services.capture.actor_fill import fill_actors
 from dirguard.store.column_types import utcnow
+from dirguard.store.models import ChangeEvent
 from tests.entra import rogue_day
 from tests.entra.helpers import (
     DELEGATED,
     SECRET_ENV,
+    SOURCE,
     TENANT,
+    dirguard_graph,
+    record_change,
+    record_object,
     rogue_app,
     rogue_user,
+    store,
     write_config,
 )
 from tests.entra.rogue_day import ok
@@ -191,3 +202,132 @@ def test_consent_and_policy_changes_name_the_rogue(
     # none in Graph) is not confirmed, so its actor is not asserted here.
     defaults = [c for c in changes if c["object"]["type"] == "entra.cross_tenant_access_default"]
     assert [(c["op"], c["attribute"]) for c in defaults] == [("modify", "inboundTrust")]
+
+
+OTHER_PERMISSIONS = (
+    "Policy.ReadWrite.AuthenticationFlows",
+    "Policy.ReadWrite.CrossTenantAccess",
+    "AdministrativeUnit.ReadWrite.All",
+)
+OTHER_APP = "Rogue's second job"
+
+
+def test_other_policy_and_directory_changes_name_the_rogue_app(
+    graph_sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rest of the catalog's writable singletons and an administrative unit: the rogue's
+    app turns self-service sign-up off, changes the cross-tenant access policy's name, creates an
+    administrative unit, renames another, adds a member to it and deletes a third."""
+    info = graph_sandbox.info
+    monkeypatch.setenv(SECRET_ENV, info.full_client_secret)
+    with graph_sandbox.client() as admin:
+        user = ok(admin.get("/users", params={"$top": "2"})).json()["value"][1]
+        units = [
+            ok(admin.post("/directory/administrativeUnits", json={"displayName": name})).json()
+            for name in ("Paris office", "Lyon office")
+        ]
+    app_client = rogue_app(graph_sandbox, OTHER_APP, OTHER_PERMISSIONS)
+    run = cli_runner(write_config(graph_sandbox, tmp_path), {SECRET_ENV: info.full_client_secret})
+    run("snapshot", "entra", "--tenant", TENANT)
+    start = utcnow() - timedelta(seconds=1)
+    with app_client as app:
+        ok(
+            app.patch(
+                "/policies/authenticationFlowsPolicy",
+                json={"selfServiceSignUp": {"isEnabled": False}},
+            )
+        )
+        ok(app.patch(XTAP, json={"displayName": "Partners only"}))
+        ok(app.post("/directory/administrativeUnits", json={"displayName": "Rogue unit"}))
+        unit = units[0]["id"]
+        ok(app.patch(f"/directory/administrativeUnits/{unit}", json={"displayName": "Paris HQ"}))
+        ok(
+            app.post(
+                f"/directory/administrativeUnits/{unit}/members/$ref",
+                json={"@odata.id": f"{info.graph_base}/directoryObjects/{user['id']}"},
+            )
+        )
+        assert app.delete(f"/directory/administrativeUnits/{units[1]['id']}").status_code == 204
+    run("capture", "entra", "--tenant", TENANT)
+    changes = run("changes", "--tenant", TENANT, "--since", start.isoformat())["changes"]
+    listing = "\n".join(
+        f"{c['object']['type']} {c['op']} {c['attribute']} {c['actor']}" for c in changes
+    )
+    seen = {(c["object"]["type"], c["op"], c["attribute"]) for c in changes}
+    for wanted in (
+        ("entra.authentication_flows_policy", "modify", "selfServiceSignUp"),
+        ("entra.cross_tenant_access_policy", "modify", "displayName"),
+        ("entra.administrative_unit", "create", None),
+        ("entra.administrative_unit", "modify", "displayName"),
+        ("entra.administrative_unit", "add-value", "members"),
+        ("entra.administrative_unit", "delete", "id"),
+    ):
+        assert wanted in seen, f"{wanted} not captured:\n{listing}"
+    assert {c["actor"] for c in changes} == {OTHER_APP}, listing
+
+
+def test_a_late_grant_record_fills_the_actor_and_a_per_user_grant_stays_unknown(
+    graph_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """A scope change's record appears an hour late: the first pass leaves the grant's actor
+    unknown, the pass after the record appears fills it in. A per-user grant's record names the
+    client, the resource and the consent type but not the user, so a change of that grant is
+    never matched to it (the client may hold one such grant per user)."""
+    sessions = store(tmp_path)
+    state = graph_sandbox.state
+    with graph_sandbox.client() as admin:
+        graph = graph_sp_id(admin)
+        _app, client = register_app(admin, "Late consent client")
+        user = ok(admin.get("/users", params={"$top": "3"})).json()["value"][2]
+        everyone = _grant(admin, client["id"], graph, "User.Read")
+        one_user = ok(
+            admin.post(
+                "/oauth2PermissionGrants",
+                json={
+                    "clientId": client["id"],
+                    "consentType": "Principal",
+                    "principalId": user["id"],
+                    "resourceId": graph,
+                    "scope": "Mail.Read",
+                },
+            )
+        ).json()
+    with sessions.begin() as session:
+        stored = record_object(session, "entra.oauth2_permission_grant", everyone)
+        per_user = record_object(session, "entra.oauth2_permission_grant", one_user)
+    with dirguard_graph(graph_sandbox) as reader, sessions.begin() as session:
+        fill_actors(session, source=SOURCE, audit=DirectoryAuditSource(reader))
+    previous = state.audit_latency
+    state.audit_latency = 3600.0
+    try:
+        with rogue_app(graph_sandbox, "Late consent job", GRANT_PERMISSIONS) as app:
+            grants = "/oauth2PermissionGrants"
+            ok(app.patch(f"{grants}/{everyone['id']}", json={"scope": "User.Read Mail.Send"}))
+            ok(app.patch(f"{grants}/{one_user['id']}", json={"scope": "Mail.ReadWrite"}))
+        with sessions.begin() as session:
+            widened = record_change(
+                session, stored, ChangeOp.MODIFY, "scope", "User.Read", "User.Read Mail.Send"
+            )
+            changed = record_change(
+                session, per_user, ChangeOp.MODIFY, "scope", "Mail.Read", "Mail.ReadWrite"
+            )
+        with dirguard_graph(graph_sandbox) as reader, sessions.begin() as session:
+            fill_actors(session, source=SOURCE, audit=DirectoryAuditSource(reader))
+        assert _actors(sessions, [widened])[widened] is None
+        state.audit_visible_at.clear()  # the held-back records' time has come
+        with dirguard_graph(graph_sandbox) as reader, sessions.begin() as session:
+            fill_actors(session, source=SOURCE, audit=DirectoryAuditSource(reader))
+        found = _actors(sessions, [widened, changed])
+        assert found[widened] == "Late consent job"
+        assert found[changed] is None, "a record that does not name the user's grant"
+    finally:
+        state.audit_latency = previous
+
+
+GRANT_PERMISSIONS = ("DelegatedPermissionGrant.ReadWrite.All",)
+
+
+def _actors(sessions: sessionmaker[Session], ids: list[int]) -> dict[int, str | None]:
+    with sessions() as session:
+        rows = session.scalars(select(ChangeEvent).where(ChangeEvent.id.in_(ids)))
+        return {event.id: event.actor for event in rows}
