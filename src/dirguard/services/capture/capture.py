@@ -38,6 +38,7 @@ from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.services.admin.attribution import mark_admin_writes
 from dirguard.services.capture.actor_fill import FillReport, fill_actors
 from dirguard.services.capture.snapshot import (
+    fewer_collections,
     finishing,
     latest_versions,
     objects_by_guid,
@@ -269,18 +270,23 @@ def _capture_pages(
     clock: Clock,
 ) -> None:
     source = reader.source
-    for scope in reader.scopes():
-        with sessions() as session:
-            cursor = get_cursor(session, source, scope.stream) or b""
-        for page in _pages(reader, scope, cursor):
-            with sessions.begin() as session:
-                page_run = session.merge(run)
-                ingest_page(session, source, page.changes, page_run, result, clock)
-                if page.complete is not None:
-                    deleted = detect_deletes(session, reader, scope, page.complete, run=page_run)
-                    result.events += deleted
-                    result.ops.update({ChangeOp.DELETE.value: deleted} if deleted else {})
-                save_cursor(session, source, scope.stream, page.cursor, page_run)
-                if before_commit is not None:
-                    before_commit(session, page)
-            result.pages += 1
+    # A burst's page is tens of thousands of small objects (entries, events, rows): the
+    # default thresholds ran collections over the whole heap again and again while it was stored.
+    with fewer_collections():
+        for scope in reader.scopes():
+            with sessions() as session:
+                cursor = get_cursor(session, source, scope.stream) or b""
+            for page in _pages(reader, scope, cursor):
+                with sessions.begin() as session:
+                    page_run = session.merge(run)
+                    ingest_page(session, source, page.changes, page_run, result, clock)
+                    if page.complete is not None:
+                        deleted = detect_deletes(
+                            session, reader, scope, page.complete, run=page_run
+                        )
+                        result.events += deleted
+                        result.ops.update({ChangeOp.DELETE.value: deleted} if deleted else {})
+                    save_cursor(session, source, scope.stream, page.cursor, page_run)
+                    if before_commit is not None:
+                        before_commit(session, page)
+                result.pages += 1
