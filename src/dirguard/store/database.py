@@ -22,7 +22,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from dirguard.config.paths import default_store_url
-from dirguard.store import json_codec
+from dirguard.store import json_codec, wal_checkpoint
 
 if TYPE_CHECKING:
     # Alembic is imported where migrations run or are inspected (``dirguard db``, the tests):
@@ -120,6 +120,9 @@ def _configure_sqlite(engine: Engine) -> None:
             # tenant's snapshot spent 9.5 s of CPU in SQLite, with 32 MiB 6 s (the cache is
             # filled only as far as the database is large, and bounded by that size)
             cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+            # Checkpoints run on a thread after the commits (store/wal_checkpoint.py); the
+            # connection's own only as a backstop.
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {wal_checkpoint.BACKSTOP_PAGES}")
         finally:
             cursor.close()
 
@@ -305,6 +308,13 @@ class StoreSession(Session):
         if not nested:
             self.connection(execution_options={WRITE_OPTION: True})
         return transaction
+
+
+@event.listens_for(StoreSession, "after_commit")
+def _after_commit(session: Session) -> None:
+    engine = session.get_bind().engine
+    if engine.dialect.name == "sqlite" and (path := sqlite_path(engine.url)) is not None:
+        wal_checkpoint.committed(path)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
