@@ -103,8 +103,13 @@ def _assignment_audit(call: Call, record: Json, *, removed: bool) -> None:
 
 
 def _grant_audit(call: Call, activity: str, operation: str, old: Json, new: Json) -> None:
+    grant_audit(call.state, call.actor, activity, operation, old, new)
+
+
+def grant_audit(
+    state: DirectoryState, actor: Actor, activity: str, operation: str, old: Json, new: Json
+) -> None:
     """The grant's resource as target, naming the scope, consent type and client."""
-    state = call.state
     record = new or old
     resource = state.service_principals.get(record["resourceId"], {"id": record["resourceId"]})
     modified = [
@@ -118,7 +123,7 @@ def _grant_audit(call: Call, activity: str, operation: str, old: Json, new: Json
     ]
     record_audit(
         state,
-        actor=call.actor,
+        actor=actor,
         activity=activity,
         category="ApplicationManagement",
         operation_type=operation,
@@ -383,6 +388,7 @@ def admin_consent(state: DirectoryState, app: Application, user_id: str, scopes:
         ),
         None,
     )
+    before = {} if grant is None else dict(grant)
     if grant is None:
         grant_id = base64.urlsafe_b64encode(new_id().encode()).rstrip(b"=").decode()
         grant = {
@@ -398,14 +404,23 @@ def admin_consent(state: DirectoryState, app: Application, user_id: str, scopes:
     grant["scope"] = " ".join([*old_scope.split(), *scopes])
     state.bump(grant["id"])
     user = state.users[user_id]
+    actor = Actor(
+        app_id=app.app_id,
+        user_id=user_id,
+        user_principal_name=user["userPrincipalName"],
+        display_name=user.get("displayName"),
+    )
+    # A consent writes the grant, logged as such beside "Consent to application" ("Security
+    # operations for applications",
+    # https://learn.microsoft.com/entra/architecture/security-operations-applications, watches
+    # "Add delegated permission grant" for consents given).
+    if before:
+        grant_audit(state, actor, "Update delegated permission grant", "Update", before, grant)
+    else:
+        grant_audit(state, actor, "Add delegated permission grant", "Assign", {}, grant)
     record_audit(
         state,
-        actor=Actor(
-            app_id=app.app_id,
-            user_id=user_id,
-            user_principal_name=user["userPrincipalName"],
-            display_name=user.get("displayName"),
-        ),
+        actor=actor,
         activity="Consent to application",
         category="ApplicationManagement",
         operation_type="Assign",

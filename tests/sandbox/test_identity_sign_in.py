@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import time
 import uuid
@@ -419,6 +420,21 @@ def test_global_administrator_consents_for_the_organization_and_others_cannot(
     consent = [a for a in audits if a["activityDisplayName"] == "Consent to application"]
     assert consent[0]["initiatedBy"]["user"]["userPrincipalName"] == info.admin_user_principal_name
     assert consent[0]["targetResources"][0]["id"] == sp["id"]
+    written = [
+        a
+        for a in audits
+        if a["activityDisplayName"] == "Add delegated permission grant"
+        and {
+            (p["displayName"], p["newValue"]) for p in a["targetResources"][0]["modifiedProperties"]
+        }
+        >= {
+            ("ServicePrincipal.ObjectID", json.dumps(sp["id"])),
+            ("DelegatedPermissionGrant.ConsentType", '"AllPrincipals"'),
+        }
+    ]
+    assert len(written) == 1, "the consent logs the grant it writes, naming the client"
+    [written_by] = [a["initiatedBy"] for a in written]
+    assert written_by["user"]["userPrincipalName"] == info.admin_user_principal_name
 
 
 def test_delegated_writes_also_need_the_signed_in_users_directory_role(
