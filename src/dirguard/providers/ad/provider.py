@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from dirguard.catalog.resource_type import ResourceType
 from dirguard.providers.ad.types import AD_TYPES
-from dirguard.providers.ad.values import DN_ATTRIBUTE, first_text, is_tombstone_dn
+from dirguard.providers.ad.values import DN_ATTRIBUTE, first_text, is_tombstone_dn, rdn_value
 from dirguard.providers.base import Connections, Content, ObjectFacts
 
 if TYPE_CHECKING:
@@ -65,10 +65,11 @@ class AdProvider:
         self, resource_type: ResourceType, content: Content, known_path: str | None = None
     ) -> ObjectFacts:
         """Its DN, deleted when it is a tombstone (``isDeleted``, or a DN in a Deleted Objects
-        container), its natural key (the row's, e.g. ``sAMAccountName``)."""
+        container), its natural key (the row's, e.g. ``sAMAccountName``; for a row keyed by its
+        RDN attribute, ``ou`` or ``cn``, the RDN's value when the content leaves it out)."""
         dn = str(content.get(DN_ATTRIBUTE, [known_path or ""])[0])
-        return ObjectFacts(
-            path=dn,
-            deleted=content.get("isDeleted") == ["TRUE"] or is_tombstone_dn(dn),
-            natural_key=first_text(content, resource_type.natural_key),
-        )
+        deleted = content.get("isDeleted") == ["TRUE"] or is_tombstone_dn(dn)
+        key = first_text(content, resource_type.natural_key)
+        if key is None and not deleted:
+            key = rdn_value(dn, resource_type.natural_key)
+        return ObjectFacts(path=dn, deleted=deleted, natural_key=key)

@@ -216,6 +216,23 @@ def first_text(content: Mapping[str, list[Value]], name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+_DN_PIECE = re.compile(r"\\([0-9A-Fa-f]{2})|\\(.)|(.)", re.DOTALL)
+
+
+def rdn_value(dn: str, attribute: str) -> str | None:
+    """The value of ``dn``'s RDN when its attribute is ``attribute`` (``OU=Sales,DC=…`` with
+    ``ou`` gives ``Sales``), escapes undone (``\\,``, and ``\\c3\\a9`` as UTF-8); ``None``
+    for another attribute or a multi-valued RDN. In AD the RDN attribute holds the RDN's value,
+    and a DirSync answer for a new object may leave that attribute out (Samba's does)."""
+    name, sep, value = split_dn(dn)[0].partition("=")
+    if not sep or name.strip().lower() != attribute.lower() or re.search(r"(?<!\\)\+", value):
+        return None
+    out = bytearray()
+    for hex_pair, escaped, plain in _DN_PIECE.findall(value.strip()):
+        out += bytes.fromhex(hex_pair) if hex_pair else (escaped or plain).encode("utf-8")
+    return out.decode("utf-8", errors="replace")
+
+
 def classify(
     types: Iterable[ResourceType], partition: Partition, content: Mapping[str, list[Value]]
 ) -> ResourceType | None:
