@@ -357,9 +357,13 @@ class GraphClient:
 
 def _log_answer(method: str, path: str, answer: httpx.Response, client_id: str) -> None:
     """One line per answer with Graph's ``request-id`` and our ``client-request-id`` (what
-    Microsoft support asks for); a refusal or an error at warning level. The path only, never
-    the query (a ``$skiptoken`` or ``$deltatoken`` is a capability)."""
-    level = logging.WARNING if answer.status_code >= 400 else logging.DEBUG
+    Microsoft support asks for): a server error at WARNING, a refusal or throttling (4xx) at
+    INFO — its :class:`GraphError` (which names the request-id too) reaches the caller, which
+    says what it means once (a collection the application may not read, a probe of consent)
+    instead of a warning per request; a success at DEBUG. The path only, never the query (a
+    ``$skiptoken`` or ``$deltatoken`` is a capability)."""
+    status = answer.status_code
+    level = logging.WARNING if status >= 500 else logging.INFO if status >= 400 else logging.DEBUG
     if log.isEnabledFor(level):
         log.log(
             level,

@@ -21,7 +21,6 @@ limit, resource units and the conditional-access budget) and reads one scope per
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
@@ -50,8 +49,6 @@ from dirguard.providers.entra.read_objects import (
     translated,
 )
 
-log = logging.getLogger(__name__)
-
 
 class EntraReader(GraphChangeReads):
     """One tenant, read as a :class:`dirguard.providers.base.SourceReader`."""
@@ -73,7 +70,7 @@ class EntraReader(GraphChangeReads):
         except GraphError as error:
             if error.status not in UNREADABLE_STATUSES:
                 raise
-            log.warning("%s: %s cannot be followed: %s", self.name, found.path, error)
+            self.not_readable(found, error, "cannot be followed")
             return encode_cursor(link=None)
         return encode_cursor(link=link, audited=datetime.now(UTC).isoformat())
 
@@ -95,8 +92,10 @@ class EntraReader(GraphChangeReads):
         except GraphError as error:
             if error.status not in UNREADABLE_STATUSES:
                 raise
-            log.warning("%s: %s not read: %s", self.name, found.path, error)
+            self.not_readable(found, error)
             yield SnapshotPage(unreadable=1)
+            return
+        self.readable(found)
 
     def look_up(self, external_id: str) -> LookedUp | None:
         """Graph keeps no tombstone dirguard could read alike for every type: an object a

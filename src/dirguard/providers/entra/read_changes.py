@@ -181,8 +181,9 @@ class GraphChangeReads(GraphObjectReads):
         except GraphError as error:
             if error.status not in UNREADABLE_STATUSES:
                 raise
-            log.warning("%s: %s not read: %s", self.name, found.path, error)
+            self.not_readable(found, error)
             return
+        self.readable(found)
         objects = [o for page in pages for o in page.objects]
         digest = hashlib.sha256()
         for observed in sorted(objects, key=lambda o: o.external_id):

@@ -124,11 +124,34 @@ class GraphObjectReads:
         self._prefetch: Prefetch[SnapshotPage] | None = None
         self._audit: DirectoryAuditSource | None = None
         self._refused_links: set[str] = set()
+        self._unreadable: set[str] = set()
         self._link_audit = LinkAudit(graph, tenant.name)
 
     @property
     def name(self) -> str:
         return self.tenant.name
+
+    def not_readable(self, found: GraphScope, error: GraphError, what: str = "not read") -> None:
+        """Log that Graph refuses a collection (403, 404…): a WARNING the first time, DEBUG on
+        the passes after (a monitor polls every few minutes; the operator is told once)."""
+        repeated = found.path in self._unreadable
+        self._unreadable.add(found.path)
+        if repeated:
+            log.debug("%s: %s %s: %s", self.name, found.path, what, error)
+        else:
+            log.warning(
+                "%s: %s %s: %s (said once; DEBUG on later passes)",
+                self.name,
+                found.path,
+                what,
+                error,
+            )
+
+    def readable(self, found: GraphScope) -> None:
+        """A collection refused before was read: say so once."""
+        if found.path in self._unreadable:
+            self._unreadable.discard(found.path)
+            log.info("%s: %s is readable again", self.name, found.path)
 
     @property
     def source(self) -> str:
