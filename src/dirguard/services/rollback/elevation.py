@@ -216,7 +216,9 @@ def _pause_for_tests() -> None:
     if not marker:
         return
     path = Path(marker)
-    path.write_text(str(os.getpid()), encoding="utf-8")
+    written = path.with_name(path.name + ".tmp")
+    written.write_text(str(os.getpid()), encoding="utf-8")
+    written.replace(path)  # atomic: the test never reads the file half-written (empty)
     while path.exists():
         time.sleep(0.05)
 
