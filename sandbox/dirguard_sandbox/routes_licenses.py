@@ -209,7 +209,12 @@ async def assign_license(call: Call) -> Response:
         for entry in direct
         if entry["skuId"] not in removals and entry["skuId"] not in added_ids
     ]
-    kept += [direct_state(entry, state="Active", when=when) for entry in additions]
+    same = {(e["skuId"], tuple(e["disabledPlans"])): e for e in direct}
+    kept += [
+        same.get((entry["skuId"], tuple(entry["disabledPlans"])))
+        or direct_state(entry, state="Active", when=when)
+        for entry in additions
+    ]
     refresh_user(state, user["id"], direct=kept)
     updated: list[Json] = user["assignedLicenses"]
     name = "assignedLicense"

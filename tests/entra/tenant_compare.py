@@ -22,6 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from dirguard.providers.registry import RESOURCE_TYPES
 from dirguard.store.models import DirectoryObject, ObjectVersion
 from tests.entra.helpers import SECRET_ENV, TENANT, write_config
+from tests.entra.tenant_read import timeless_licences
 from tests.fixtures.graph_sandbox import RunningSandbox
 from tests.rollback.accounts import cli_runner
 
@@ -141,6 +142,7 @@ def differences(before: TenantState, after: TenantState) -> list[str]:
         anew = key in paired or then.get("createdDateTime") != now.get("createdDateTime")
         if anew:
             then, now = _unborn(then), _unborn(now)
+        then, now = timeless_licences(then), timeless_licences(now)
         for name in sorted(set(then) | set(now)):
             if name == "id":
                 continue

@@ -106,6 +106,24 @@ def _mapped(value: Any, new_ids: dict[str, str]) -> Any:
     return value
 
 
+LICENCE_STATES = "licenseAssignmentStates"
+
+
+def timeless_licences(content: dict[str, Any]) -> dict[str, Any]:
+    """A user's licence assignments without ``lastUpdatedDateTime``: the service sets it when it
+    processes an assignment, so a licence given back (to a user created anew, or by
+    ``assignLicense`` after a rogue took it) is processed anew; which licences, from where
+    (direct or which group) and with which plans disabled are still compared."""
+    states = content.get(LICENCE_STATES)
+    if not isinstance(states, list):
+        return content
+    timeless = [
+        {k: v for k, v in s.items() if k != "lastUpdatedDateTime"} if isinstance(s, dict) else s
+        for s in states
+    ]
+    return {**content, LICENCE_STATES: timeless}
+
+
 def _without(item: dict[str, Any], fields: frozenset[str]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in fields}
 
@@ -141,7 +159,8 @@ def differences(before: Snapshot, after: Snapshot) -> tuple[list[str], dict[str,
             for link in row.source.links:  # a link's ids are read sorted: so are the mapped
                 if isinstance(then.get(link.field), list):
                     then[link.field] = sorted(then[link.field])
-            now = _without(later[new_id], skip)
+            now = timeless_licences(_without(later[new_id], skip))
+            then = timeless_licences(then)
             for name in sorted(then.keys() | now.keys()):
                 if then.get(name) != now.get(name):
                     found_differences.append(

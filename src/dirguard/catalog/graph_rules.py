@@ -119,6 +119,10 @@ class SeparateWrite:
     """Why it is not in the PATCH body (and, when ``call`` is empty, why it is not restored)."""
     build: SeparateBuilder | None = None
     """Builds the requests; ``None``: the field is never restored (``reason`` says why)."""
+    undo_changes: bool = False
+    """A change of the field is planned back by a write-apart step of its own (a group's
+    licences: members inherit them, so putting them back on the group restores the members');
+    otherwise only a brought-back object gets it (``restored_apart``)."""
 
 
 RequestWrap = Callable[[Mapping[str, Any]], Body]

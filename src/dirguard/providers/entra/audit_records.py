@@ -20,7 +20,8 @@ What becomes of it, one :class:`~dirguard.core.audit_record.AuditRecord` per cha
   modified property as a ``replace`` with its new values (``Included Updated Properties`` is a
   summary and left out). A property holding a whole object as JSON (the Conditional Access
   service logs a policy that way) is opened into its top-level properties that differ, so a
-  change of ``state`` or ``conditions`` matches.
+  change of ``state`` or ``conditions`` matches. ``AssignedLicense`` (licences, logged as
+  descriptions) is read back as the ``assignedLicenses`` values it describes.
 
 A role activity ("Add member to role", "Remove member from role", and PIM's "Add eligible
 member to role in PIM completed (permanent)", "Remove member from role in PIM completed"…) names
@@ -62,6 +63,22 @@ _VERBS = (
 )
 
 Json = dict[str, Any]
+_LICENSES_LOGGED = "assignedlicense"
+"""Licences ("Change user license", a group's licence change) are logged as ``AssignedLicense``
+with ``[SkuName=…, SkuId=…, DisabledPlans=[…]]`` descriptions: read back as the
+``assignedLicenses`` values they describe (``{'disabledPlans': [...], 'skuId': ...}``, the
+stored value's text), so a record adding a licence is not taken for one removing it."""
+_LICENCE = re.compile(r"SkuId=([0-9a-fA-F-]{36}), DisabledPlans=\[([^\]]*)\]")
+
+
+def _licences(described: Any) -> tuple[str, ...]:
+    items = described if isinstance(described, list) else [] if described is None else [described]
+    found = []
+    for item in items:
+        for sku, plans in _LICENCE.findall(str(item)):
+            disabled = [plan.strip() for plan in plans.split(",") if plan.strip()]
+            found.append(str({"disabledPlans": disabled, "skuId": sku.lower()}))
+    return tuple(found)
 
 
 def activity_time(entry: Json) -> datetime:
@@ -130,6 +147,8 @@ def property_actions(modified: list[Json]) -> tuple[AttributeAction, ...]:
                     )
             continue
         values, complete = _values(new)
+        if name.lower() == _LICENSES_LOGGED:
+            name, values, complete = "assignedLicenses", _licences(new), True
         actions.append(
             AttributeAction(
                 name=name, action=ValueAction.REPLACE, values=values, values_complete=complete

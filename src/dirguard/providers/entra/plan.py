@@ -41,6 +41,7 @@ from dirguard.providers.entra.rollback_bodies import (
     graph_value,
     patch_of,
     restored_apart,
+    stored,
     written_apart,
 )
 from dirguard.providers.entra.write_bodies import GraphRequest, graph_json
@@ -250,6 +251,45 @@ def _patch(
     return _Draft(step=step, rank=2)
 
 
+def _undone(now: list[Any], changes: list[RecordedChange]) -> list[Any]:
+    """``now`` with ``changes`` undone, newest first: values added taken out, values removed put
+    back, a whole replaced value set back; what others changed since stays."""
+    values = list(now)
+    for change in reversed(changes):
+        if change.op == ChangeOp.MODIFY.value:
+            values = stored(change.old)
+        elif change.op == ChangeOp.ADD_VALUE.value:
+            values = [v for v in values if v != change.new]
+        elif change.op == ChangeOp.REMOVE_VALUE.value and change.old not in values:
+            values.append(change.old)
+    return values
+
+
+def _apart_back(
+    obj: RecordedObject, attribute: str, changes: list[RecordedChange]
+) -> _Draft | None:
+    """A write-apart step undoing changes of a field written by a call of its own (a group's
+    licences, through ``assignLicense``: its members inherit them back); ``None`` when the
+    stored value already is what undoing them gives."""
+    row = obj.resource_type
+    state = (obj.last_live or {}) if obj.deleted else obj.current
+    now = stored(state.get(attribute))
+    wanted = _undone(now, changes)
+    if _same(row, attribute, now, wanted):
+        return None
+    value = graph_value(row, attribute, wanted) or []
+    shown = ", ".join(_shown(v) for v in (value if isinstance(value, list) else [value]))
+    step = Step(
+        op="write-apart",
+        target=_target(obj),
+        attribute=attribute,
+        description=f"set {attribute} of {obj.label} back to [{shown}]",
+        payload=_where(obj) | {"value": value, "type": row.key},
+        expected=graph_value(row, attribute, now),
+    )
+    return _Draft(step=step, rank=2)
+
+
 def _link(obj: RecordedObject, attribute: str, value: str, add: bool) -> _Draft:
     verb = "add" if add else "remove"
     step = Step(
@@ -298,15 +338,22 @@ def _object_drafts(
         drafts.extend(_restore(obj))
     by_attribute: dict[str, list[RecordedChange]] = {}
     links: dict[tuple[str, str], list[RecordedChange]] = {}
+    undone = {f for f, rule in restored_apart(obj.resource_type).items() if rule.undo_changes}
+    apart: dict[str, list[RecordedChange]] = {}
     for event in events:
         if event.attribute is None:
             continue
-        if event.op == ChangeOp.MODIFY.value:
+        if event.attribute in undone:
+            apart.setdefault(event.attribute, []).append(event)
+        elif event.op == ChangeOp.MODIFY.value:
             by_attribute.setdefault(event.attribute, []).append(event)
         elif event.op in (ChangeOp.ADD_VALUE.value, ChangeOp.REMOVE_VALUE.value):
             value = event.new if event.op == ChangeOp.ADD_VALUE.value else event.old
             key = (event.attribute, value if isinstance(value, str) else repr(value))
             links.setdefault(key, []).append(event)
+    for attribute, changes in sorted(apart.items()):
+        if (draft := _apart_back(obj, attribute, changes)) is not None:
+            drafts.append(draft)
     for attribute, changes in by_attribute.items():
         if attribute in written_apart(obj.resource_type):
             continue

@@ -5,6 +5,11 @@ Sources: Microsoft's ``user`` and ``group`` resource pages for which properties 
 and how each is updated; ``user: delta`` / ``group: delta`` for what a delta answer carries
 (``members@delta`` for groups; a user's manager is read from ``users/{id}/manager``, 404 when
 there is none); ``assignLicense`` for licenses (not PATCHable);
+``licenseAssignmentState`` for a user's assignments (``assignedByGroup``: null when direct, the
+group's id when inherited — kept in history, read-only); ``group: assignLicense`` for
+group-based licensing (a group's change is planned back on the group, which its members
+inherit; a user's licences are never planned back as direct assignments from an inherited
+change);
 ``Add members`` / ``Add owners`` (``$ref``) and ``Create group`` (``members@odata.bind``, at
 most 20 values).
 """
@@ -78,6 +83,7 @@ _USER_SELECT = (
     "identities",
     "passwordPolicies",
     "assignedLicenses",
+    "licenseAssignmentStates",
     "createdDateTime",
     "creationType",
     "externalUserState",
@@ -108,6 +114,7 @@ USER = graph(
                 "assignedLicenses",
                 "businessPhones",
                 "identities",
+                "licenseAssignmentStates",
                 "onPremisesProvisioningErrors",
                 "otherMails",
                 "proxyAddresses",
@@ -178,6 +185,7 @@ USER = graph(
             "signInSessionsValidFromDateTime",
             "securityIdentifier",
             "proxyAddresses",
+            "licenseAssignmentStates",
         }
         | ON_PREMISES_READ_ONLY
     ),
@@ -185,6 +193,7 @@ USER = graph(
     volatile_fields=frozenset({"signInActivity", "onPremisesLastSyncDateTime"}),
     unordered_fields=frozenset(
         {"businessPhones", "otherMails", "proxyAddresses", "identities", "assignedLicenses"}
+        | {"licenseAssignmentStates"}
     ),
 )
 
@@ -268,6 +277,7 @@ GROUP = graph(
                 call="POST {item}/assignLicense",
                 reason="group-based licenses are written with assignLicense, never PATCHed",
                 build=assign_licenses,
+                undo_changes=True,
             ),
         ),
         on_premises_mastered=frozenset(
