@@ -3,13 +3,18 @@ through dirguard's own connector, samba-tool and unique names (the DC is shared 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from dirguard.cli.app import app
 from dirguard.config.schema import AdDomainConfig
 from dirguard.providers.ad.connection import AdConnection, connect
 from dirguard.throwaway.samba_dc import SambaDC
@@ -72,5 +77,32 @@ def samba_tool(samba_dc: SambaDC) -> Callable[..., str]:
         if result.returncode != 0:
             pytest.fail(f"samba-tool {' '.join(args)} failed: {result.stderr[-800:]}")
         return result.stdout
+
+    return run
+
+
+Run = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def dirguard(samba_dc: SambaDC, tmp_path: Path) -> Run:
+    """``dirguard ARGS --json`` on a configuration naming the DC and a fresh SQLite store."""
+    config = tmp_path / "dirguard.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "store.db"}"\n'
+        "[[ad.domains]]\n"
+        f'name = "{samba_dc.realm.lower()}"\nservers = ["{samba_dc.host}"]\n'
+        f'ca_file = "{samba_dc.ca_cert_path}"\nbind_upn = "{samba_dc.admin_upn}"\n'
+        'password = "env:TEST_DIRGUARD_AD_PASSWORD"\n',
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    env = {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
+
+    def run(*args: str) -> dict[str, Any]:
+        result = runner.invoke(app, ["--config", str(config), *args, "--json"], env=env)
+        assert result.exit_code == 0, result.output
+        parsed: dict[str, Any] = json.loads(result.stdout)
+        return parsed
 
     return run

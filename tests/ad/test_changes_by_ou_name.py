@@ -5,18 +5,15 @@ key is then the RDN's value."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import ldap
 import pytest
-from typer.testing import CliRunner
 
-from dirguard.cli.app import app
 from dirguard.providers.ad.values import rdn_value
 from dirguard.throwaway.samba_dc import SambaDC
+from tests.ad.conftest import Run
 
 
 @pytest.mark.parametrize(
@@ -35,24 +32,9 @@ def test_rdn_value(dn: str, attribute: str, value: str | None) -> None:
 
 @pytest.mark.samba
 def test_changes_of_an_ou_by_its_name(
-    samba_dc: SambaDC, tmp_path: Path, ldap_admin: Any, unique: Callable[[str], str]
+    samba_dc: SambaDC, dirguard: Run, ldap_admin: Any, unique: Callable[[str], str]
 ) -> None:
-    config = tmp_path / "dirguard.toml"
-    config.write_text(
-        f'[store]\nurl = "sqlite:///{tmp_path / "store.db"}"\n'
-        "[[ad.domains]]\n"
-        f'name = "{samba_dc.realm.lower()}"\nservers = ["{samba_dc.host}"]\n'
-        f'ca_file = "{samba_dc.ca_cert_path}"\nbind_upn = "{samba_dc.admin_upn}"\n'
-        'password = "env:TEST_DIRGUARD_AD_PASSWORD"\n',
-        encoding="utf-8",
-    )
-    env = {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
-
-    def run(*args: str) -> Any:
-        result = CliRunner().invoke(app, ["--config", str(config), *args, "--json"], env=env)
-        assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)
-
+    run = dirguard
     name = unique("byname")
     dn = f"OU={name},{samba_dc.base_dn}"
     ldap_admin.add_s(dn, [("objectClass", [b"organizationalUnit"])])

@@ -4,7 +4,6 @@ an add and a remove), and a snapshot notices objects deleted while nothing was c
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -12,9 +11,7 @@ from typing import Any
 
 import ldap
 import pytest
-from typer.testing import CliRunner
 
-from dirguard.cli.app import app
 from dirguard.providers.ad import KIND as AD
 from dirguard.providers.ad.values import guid_text
 from dirguard.providers.base import store_source
@@ -22,34 +19,9 @@ from dirguard.store.column_types import utcnow
 from dirguard.store.database import create_engine_for, session_factory
 from dirguard.store.models import DirectoryObject
 from dirguard.throwaway.samba_dc import SambaDC
+from tests.ad.conftest import Run
 
 pytestmark = pytest.mark.samba
-
-Run = Callable[..., dict[str, Any]]
-
-
-@pytest.fixture
-def dirguard(samba_dc: SambaDC, tmp_path: Path) -> Run:
-    """``dirguard ARGS --json`` on a configuration naming the DC and a fresh SQLite store."""
-    config = tmp_path / "dirguard.toml"
-    config.write_text(
-        f'[store]\nurl = "sqlite:///{tmp_path / "store.db"}"\n'
-        "[[ad.domains]]\n"
-        f'name = "{samba_dc.realm.lower()}"\nservers = ["{samba_dc.host}"]\n'
-        f'ca_file = "{samba_dc.ca_cert_path}"\nbind_upn = "{samba_dc.admin_upn}"\n'
-        'password = "env:TEST_DIRGUARD_AD_PASSWORD"\n',
-        encoding="utf-8",
-    )
-    runner = CliRunner()
-    env = {"TEST_DIRGUARD_AD_PASSWORD": samba_dc.admin_password}
-
-    def run(*args: str) -> dict[str, Any]:
-        result = runner.invoke(app, ["--config", str(config), *args, "--json"], env=env)
-        assert result.exit_code == 0, result.output
-        parsed: dict[str, Any] = json.loads(result.stdout)
-        return parsed
-
-    return run
 
 
 def _guid_of(ldap_admin: Any, dn: str) -> str:
