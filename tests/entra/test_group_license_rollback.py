@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.entra import rogue_day
 from tests.entra.helpers import SECRET_ENV, TENANT, rogue_app, write_config
 from tests.fixtures.graph_sandbox import RunningSandbox
 from tests.rollback.accounts import cli_runner
@@ -94,3 +95,69 @@ def test_a_rogue_removing_a_group_licence_is_rolled_back_on_the_group(
         user = _licences(graph_sandbox, f"/users/{member}")
         assert user["assignedLicenses"] == wanted
         assert [s["assignedByGroup"] for s in user["licenseAssignmentStates"]] == [group["id"]]
+
+
+def _free_skus(admin: Any) -> list[dict[str, Any]]:
+    skus = admin.get("/subscribedSkus").json()["value"]
+    return [s for s in skus if s["prepaidUnits"]["enabled"] - s["consumedUnits"] >= 1]
+
+
+def test_a_purged_member_comes_back_with_its_direct_licence_and_inherits_the_groups(
+    graph_sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    info = graph_sandbox.info
+    domain = info.admin_user_principal_name.split("@", 1)[1]
+    run = cli_runner(write_config(graph_sandbox, tmp_path), {SECRET_ENV: info.full_client_secret})
+    with graph_sandbox.client() as admin:
+        [user] = rogue_day._day_users(admin, domain, 1)
+        direct_sku, group_sku = (str(s["skuId"]) for s in _free_skus(admin)[:2])
+        group = rogue_day.ok(
+            admin.post(
+                "/groups",
+                json={
+                    "displayName": "Licensed night shift",
+                    "mailEnabled": False,
+                    "mailNickname": "licensed-night",
+                    "securityEnabled": True,
+                },
+            )
+        ).json()
+        rogue_day.ok(
+            admin.post(
+                f"/groups/{group['id']}/assignLicense",
+                json={"addLicenses": [{"skuId": group_sku}], "removeLicenses": []},
+            )
+        )
+        rogue_day.ok(
+            admin.post(
+                f"/groups/{group['id']}/members/$ref",
+                json=rogue_day.ref(info.graph_base, user["id"]),
+            )
+        )
+        rogue_day._license(admin, user, direct_sku, [])
+    run("snapshot", "entra", "--tenant", TENANT)
+    with graph_sandbox.client() as admin:
+        rogue_day.ok(admin.delete(f"/users/{user['id']}"))
+        rogue_day.ok(admin.delete(f"/directory/deletedItems/{user['id']}"))
+    run("capture", "entra", "--tenant", TENANT)
+
+    changes = run("changes", "--tenant", TENANT)["changes"]
+    [deletion] = [c for c in changes if c["op"] == "delete" and c["object"]["type"] == "entra.user"]
+    plan = run("rollback", "plan", "--tenant", TENANT, "--event", str(deletion["sequence"]))
+    [licences] = [s for s in plan["steps"] if s["kind"] == "write-apart"]
+    assert direct_sku in licences["description"]
+    assert f"{group_sku} come(s) from its groups" in licences["description"], licences
+    applied = run("rollback", "apply", str(plan["id"]))
+    assert applied["status"] == "applied", applied
+
+    with graph_sandbox.client() as fresh:
+        upn = user["userPrincipalName"]
+        [again] = rogue_day.get(fresh, f"/users?$filter=userPrincipalName eq '{upn}'")["value"]
+    assert again["id"] != user["id"]
+    held = _licences(graph_sandbox, f"/users/{again['id']}")
+    assert sorted(a["skuId"] for a in held["assignedLicenses"]) == sorted([direct_sku, group_sku])
+    assignments = sorted(
+        (s["skuId"], str(s["assignedByGroup"])) for s in held["licenseAssignmentStates"]
+    )
+    # the group's licence is inherited only: nothing assigned it to the user directly
+    assert assignments == sorted([(direct_sku, "None"), (group_sku, group["id"])])

@@ -119,6 +119,10 @@ class SeparateWrite:
     """Why it is not in the PATCH body (and, when ``call`` is empty, why it is not restored)."""
     build: SeparateBuilder | None = None
     """Builds the requests; ``None``: the field is never restored (``reason`` says why)."""
+    held_elsewhere: Callable[[Mapping[str, Any]], frozenset[str]] | None = None
+    """The values (by key: a licence's ``skuId``) a stored version holds through something else
+    (a user's licences inherited from a group): never written to the object directly, and never
+    taken from it when the rest is given back."""
     undo_changes: bool = False
     """A change of the field is planned back by a write-apart step of its own (a group's
     licences: members inherit them, so putting them back on the group restores the members');

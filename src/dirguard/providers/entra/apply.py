@@ -273,6 +273,9 @@ class EntraStepWriter:
         row = RESOURCE_TYPES[str(step.payload["type"])]  # its target may be a new id
         field, now, wanted = self._apart(step)
         rule = restored_apart(row)[field]
+        held = set(step.payload.get("held_elsewhere") or ())
+        if held and isinstance(now, list) and isinstance(wanted, list):  # a group's: left be
+            wanted = wanted + [v for v in now if isinstance(v, Mapping) and v.get("skuId") in held]
         requests, _cannot = separate_requests(rule, _path(step), now, wanted)
         if not requests:
             return StepResult(status="unchanged", outcome="already so")

@@ -192,6 +192,9 @@ def _separate_steps(obj: RecordedObject, state: Content) -> list[_Draft]:
     drafts = []
     for field, rule in sorted(restored_apart(row).items()):
         value = graph_value(row, field, state.get(field))
+        held = sorted(rule.held_elsewhere(state)) if rule.held_elsewhere else []
+        if held and isinstance(value, list):  # inherited from a group: its membership gives it
+            value = [v for v in value if not (isinstance(v, Mapping) and v.get("skuId") in held)]
         if not value or rule.build is None or not rule.build(None, value)[0]:
             continue  # nothing recorded, or nothing a call can give back (a client secret)
         shown = ", ".join(_shown(v) for v in (value if isinstance(value, list) else [value]))
@@ -200,8 +203,11 @@ def _separate_steps(obj: RecordedObject, state: Content) -> list[_Draft]:
             target=_target(obj),
             attribute=field,
             description=f"give {obj.label} its {field} back ({shown}) if it is created anew "
-            "(a restore from deleted items brings them back itself)",
-            payload=_where(obj) | {"value": value, "type": row.key},
+            "(a restore from deleted items brings them back itself)"
+            + (f"; {', '.join(held)} come(s) from its groups" if held else ""),
+            payload=_where(obj)
+            | {"value": value, "type": row.key}
+            | ({"held_elsewhere": held} if held else {}),
         )
         drafts.append(_Draft(step=step, rank=2))
     return drafts

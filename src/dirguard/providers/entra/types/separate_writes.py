@@ -41,6 +41,16 @@ def assign_licenses(current: Any, target: Any) -> SeparateOutcome:
     return (SeparateRequest(method="POST", path="assignLicense", body=body),), ()
 
 
+def inherited_licences(content: Mapping[str, Any]) -> frozenset[str]:
+    """The SKUs a stored user holds only through groups: each of its ``licenseAssignmentStates``
+    for them names a group (``assignedByGroup``; null for a direct assignment, Microsoft's
+    "licenseAssignmentState resource type"). A version without them (read before dirguard kept
+    them) holds none so."""
+    states = [s for s in content.get("licenseAssignmentStates") or () if isinstance(s, Mapping)]
+    direct = {str(s.get("skuId")) for s in states if not s.get("assignedByGroup")}
+    return frozenset(str(s.get("skuId")) for s in states if s.get("assignedByGroup")) - direct
+
+
 def _describe(credential: Mapping[str, Any]) -> str:
     name = credential.get("displayName") or "unnamed"
     return f"{name!r} ({credential.get('keyId')})"

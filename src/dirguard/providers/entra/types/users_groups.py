@@ -32,7 +32,7 @@ from dirguard.providers.entra.types.rows import (
     cloud_restore,
     graph,
 )
-from dirguard.providers.entra.types.separate_writes import assign_licenses
+from dirguard.providers.entra.types.separate_writes import assign_licenses, inherited_licences
 
 DIRECTORY_OBJECTS = ("entra.user", "entra.group", "entra.service_principal", "entra.org_contact")
 """What a membership or ownership link can point to."""
@@ -155,6 +155,7 @@ USER = graph(
                 reason="licenses are added and removed with assignLicense (addLicenses, "
                 "removeLicenses), never PATCHed",
                 build=assign_licenses,
+                held_elsewhere=inherited_licences,
             ),
             SeparateWrite(
                 field="passwordProfile",
