@@ -397,6 +397,24 @@ class StepWriter(Protocol):
     def __exit__(self, *_exc: object) -> None: ...
 
 
+@runtime_checkable
+class BatchStepWriter(StepWriter, Protocol):
+    """A writer that performs several steps as one write: consecutive steps with the same
+    :meth:`batch_key` (AD: attribute values set on one object, one LDAP modify) go to
+    :meth:`apply_batch` together."""
+
+    def batch_key(self, step: Step) -> object | None:
+        """Steps with the same key may be written together; ``None``: this one alone."""
+        ...
+
+    def apply_batch(
+        self, steps: Sequence[Step], produced: Mapping[str, str], *, force: bool
+    ) -> list[StepResult]:
+        """Perform ``steps`` and read them back: one result per step, each ``succeeded`` or
+        ``unchanged`` only when the directory was read back holding its intended state."""
+        ...
+
+
 class GrantRefused(Exception):
     """A just-in-time grant (or its removal) was refused by the source; the message says why."""
 

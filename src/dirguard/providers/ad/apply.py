@@ -5,7 +5,10 @@ Each step finds its object by objectGUID (tombstones included, with the Show-Del
 partition: :mod:`dirguard.providers.ad.partition_search`), checks that the object still holds what
 the plan expects (a difference is a conflict: skipped unless the plan was made with ``force``),
 performs one LDAP operation, and is read back and compared with the intended state. A
-re-creation produces the object's new objectGUID.
+re-creation produces the object's new objectGUID. Consecutive steps that set attributes of one
+object (an undelete's attributes after the reanimation) are one read before, one LDAP modify
+(AD applies a modify's changes all or none) and one read back (:func:`perform_sets`); when that
+modify is refused, each is performed and read back alone, so each says what was refused.
 
 :class:`AdStepWriter` is AD's write side of the provider protocol
 (:class:`dirguard.providers.base.StepWriter`): the source-neutral step loop in
@@ -236,6 +239,89 @@ def apply_step(conn: AdConnection, step: PlannedStep, *, force: bool) -> tuple[s
     return result.status, result.outcome
 
 
+def _values_of(attributes: Mapping[str, list[bytes]], name: str) -> list[bytes]:
+    return next((list(v) for k, v in attributes.items() if k.lower() == name.lower()), [])
+
+
+def _one_by_one(conn: AdConnection, steps: Sequence[PlannedStep], force: bool) -> list[StepResult]:
+    results = []
+    for step in steps:
+        status, outcome = apply_step(conn, step, force=force)
+        results.append(StepResult(status=status, outcome=outcome))
+    return results
+
+
+def perform_sets(
+    conn: AdConnection, steps: Sequence[PlannedStep], *, force: bool
+) -> list[StepResult]:
+    """Set steps of one object (distinct attributes), performed and read back together: each
+    step's checks as :func:`perform` makes them, against one read; the writes in one modify;
+    one read back, compared per step."""
+    names = [step.attribute or "" for step in steps]
+    first = steps[0]
+    try:
+        dn, attributes = _read(conn, first.object_guid, names, first.dn)
+        if "\\0ADEL:" in dn:
+            raise StepFailed(f"the object is deleted ({dn}); bring it back first")
+        results: list[StepResult | None] = []
+        changes: list[tuple[int, str, list[bytes] | None]] = []
+        for step, name in zip(steps, names, strict=True):
+            live = _values_of(attributes, name)
+            if _already_done(conn, step, dn, live):
+                results.append(StepResult(status="unchanged", outcome="already as intended"))
+                continue
+            conflict = _check_expected(step, dn, live)
+            if conflict is not None and not force:
+                outcome = f"skipped: {conflict} (plan again, or with --force)"
+                results.append(StepResult(status="skipped", outcome=outcome))
+                continue
+            results.append(None)
+            if step.values:
+                changes.append((ldap.MOD_REPLACE, name, _raw(step.values)))
+            else:
+                changes.append((ldap.MOD_DELETE, name, None))
+        if changes:
+            conn.ldap.modify_s(dn, changes)
+    except StepFailed as error:
+        return [StepResult(status="failed", outcome=str(error)) for _ in steps]
+    except ldap.LDAPError:
+        # nothing of the modify was written: each step alone says what the directory refuses
+        return _one_by_one(conn, steps, force)
+    done = [result or StepResult(status="succeeded", outcome="verified") for result in results]
+    try:
+        _dn, back = _read(conn, first.object_guid, names, first.dn)
+    except StepFailed as error:
+        return [
+            StepResult(status="failed", outcome=str(error)) if r.status != "skipped" else r
+            for r in done
+        ]
+    except ldap.LDAPError as error:
+        refused = f"the directory refused: {ldap_error_text(error)}"
+        return [
+            StepResult(status="failed", outcome=refused) if r.status != "skipped" else r
+            for r in done
+        ]
+    checked = []
+    for step, name, result in zip(steps, names, done, strict=True):
+        live = _values_of(back, name)
+        if result.status != "skipped" and not _same(live, step.values):
+            outcome = f"read back {len(live)} value(s) that differ from the intended ones"
+            result = StepResult(status="failed", outcome=outcome)
+        checked.append(result)
+    return checked
+
+
+def _read(
+    conn: AdConnection, guid: str, names: Sequence[str], dn: str | None
+) -> tuple[str, dict[str, list[bytes]]]:
+    found = find_by_guid(conn, guid, list(names), dn=dn)
+    if found is None:
+        raise StepFailed(
+            f"no object with objectGUID {guid} in the directory (not even a tombstone)"
+        )
+    return found
+
+
 class AdStepWriter:
     """AD's write side for the step loop: one connection, bound as ``bind_upn`` (closed on
     leaving the ``with`` block)."""
@@ -256,6 +342,21 @@ class AdStepWriter:
 
     def verify(self, step: Step, produced: Mapping[str, str]) -> str | None:
         return verify(self.conn, planned_step(step))
+
+    def batch_key(self, step: Step) -> object | None:
+        """Attribute values set on one object go together (one modify)."""
+        if step.op != StepKind.SET.value or not step.attribute or not step.target.external_id:
+            return None
+        return (StepKind.SET.value, str(step.target.external_id).lower())
+
+    def apply_batch(
+        self, steps: Sequence[Step], produced: Mapping[str, str], *, force: bool
+    ) -> list[StepResult]:
+        planned = [planned_step(step) for step in steps]
+        names = [(p.attribute or "").lower() for p in planned]
+        if len(set(names)) < len(names):  # one attribute twice: each after the one before
+            return _one_by_one(self.conn, planned, force)
+        return perform_sets(self.conn, planned, force=force)
 
     def rights(self, steps: Sequence[Step]) -> RightsVerdict:
         """What ``bind_upn`` lacks to write every step (reads only)."""

@@ -4,10 +4,14 @@ For each pending step, in order: a step that depends on one that failed or was s
 skipped (so is one naming an id no earlier step produced); otherwise every reference to a
 produced id is resolved (:func:`dirguard.core.plan.resolved`), the provider performs the step
 (:meth:`dirguard.providers.base.StepWriter.apply`: it checks the expected value itself) and
-reads it back (:meth:`~dirguard.providers.base.StepWriter.verify`). The step's status, outcome
-and produced id and an audit record (dirguard acting on behalf of the person who asked) are
-committed together after every step, so a partial failure is visible per step, also after a
-crash. The rights check and elevation around the loop are in
+reads it back (:meth:`~dirguard.providers.base.StepWriter.verify`). A writer that can write
+several steps at once (:class:`~dirguard.providers.base.BatchStepWriter`: AD sets an object's
+attributes in one modify) gets consecutive steps of one batch key together, none depending on
+another of them, and reads them back together. The status, outcome and produced id of each
+step and an audit record (dirguard acting on behalf of the person who asked) are committed
+together after every step or batch, once it was read back, so a partial failure is visible per
+step, also after a crash (steps written but not yet recorded are found already as intended when
+the plan is applied again). The rights check and elevation around the loop are in
 :mod:`dirguard.services.rollback.guarded_apply`.
 """
 
@@ -21,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dirguard.core.plan import Step, UnresolvedReference, resolved
-from dirguard.providers.base import StepResult, StepWriter
+from dirguard.providers.base import BatchStepWriter, StepResult, StepWriter
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.services.rollback.plan_store import (
     PLANNED,
@@ -153,25 +157,78 @@ def _audit(
     record_audit(session, by, f"rollback.{step.op}", step.target.label, details, outcome)
 
 
-def apply_plan(
-    sessions: sessionmaker[Session], writer: StepWriter, plan_id: int, *, requested_by: str
-) -> ApplyReport:
-    """Apply every pending step of plan ``plan_id`` in order; one commit per step."""
-    plan = pending_plan(sessions, plan_id)
-    statuses = dict(plan.settled)
-    produced = dict(plan.produced)
-    for position in sorted(plan.steps):
-        row_id, step = plan.steps[position]
-        result = run_step(writer, step, produced, statuses, plan.force)
-        statuses[position] = result.status
-        if step.produces is not None and result.produced_id is not None:
-            produced[step.produces] = result.produced_id
-        with sessions.begin() as session:
-            row = session.get_one(RestoreStep, row_id)
+def _batch(
+    writer: StepWriter,
+    plan: PendingPlan,
+    order: list[int],
+    produced: dict[str, str],
+    statuses: dict[int, str],
+) -> list[tuple[int, Step]]:
+    """The steps from ``order[0]`` on that go to the writer as one batch, references resolved:
+    consecutive, runnable now, of one batch key, none depending on another of them; empty when
+    the first goes alone."""
+    if not isinstance(writer, BatchStepWriter):
+        return []
+    batch: list[tuple[int, Step]] = []
+    key: object | None = None
+    for position in order:
+        step = plan.steps[position][1]
+        if _blocked(step, statuses) is not None or any(
+            earlier in dict(batch) for earlier in step.depends_on
+        ):
+            break
+        try:
+            ready = resolved(step, produced)
+        except UnresolvedReference:
+            break
+        this = writer.batch_key(ready)
+        if this is None or (batch and this != key):
+            break
+        key = this
+        batch.append((position, ready))
+    return batch if len(batch) > 1 else []
+
+
+def _record(
+    sessions: sessionmaker[Session],
+    plan: PendingPlan,
+    done: list[tuple[int, Step, StepResult]],
+    requested_by: str,
+) -> None:
+    """Record the steps' outcomes and their audit records, in one transaction."""
+    with sessions.begin() as session:
+        for position, step, result in done:
+            row = session.get_one(RestoreStep, plan.steps[position][0])
             row.status, row.outcome, row.applied_at = result.status, result.outcome, utcnow()
             row.produced_id = result.produced_id
             if result.status != "skipped":
                 _audit(session, plan, row, step, result, requested_by)
+
+
+def apply_plan(
+    sessions: sessionmaker[Session], writer: StepWriter, plan_id: int, *, requested_by: str
+) -> ApplyReport:
+    """Apply every pending step of plan ``plan_id`` in order; one commit per step or batch."""
+    plan = pending_plan(sessions, plan_id)
+    statuses = dict(plan.settled)
+    produced = dict(plan.produced)
+    order = sorted(plan.steps)
+    while order:
+        batch = _batch(writer, plan, order, produced, statuses)
+        if batch:
+            assert isinstance(writer, BatchStepWriter)
+            steps = [step for _position, step in batch]
+            results = writer.apply_batch(steps, produced, force=plan.force)
+            done = [(p, s, r) for (p, s), r in zip(batch, results, strict=True)]
+        else:
+            step = plan.steps[order[0]][1]
+            done = [(order[0], step, run_step(writer, step, produced, statuses, plan.force))]
+        for position, step, result in done:
+            statuses[position] = result.status
+            if step.produces is not None and result.produced_id is not None:
+                produced[step.produces] = result.produced_id
+        _record(sessions, plan, done, requested_by)
+        del order[: len(done)]
     return _finish(sessions, plan_id)
 
 
