@@ -120,3 +120,20 @@ def test_a_purged_user_comes_back_new_with_its_team_and_eligibility_and_a_named_
         assert schedule["roleDefinitionId"] == rogue_day.SECURITY_ADMINISTRATOR
         assert schedule["scheduleInfo"]["startDateTime"] == then["startDateTime"]
         assert schedule["scheduleInfo"]["expiration"] == eligibility["scheduleInfo"]["expiration"]
+
+    # A seat is freed and the same deletion planned again: the user the first plan made is
+    # used (not created a second time), and only the licence is left to do.
+    subscribed["prepaidUnits"]["enabled"] = used + 1
+    replan = run("rollback", "plan", "--tenant", TENANT, "--event", str(deletion["sequence"]))
+    rewarnings = " ".join(replan["selection"]["warnings"])
+    assert f"made by an earlier plan as {again['id']}" in rewarnings, rewarnings
+    assert "restore" not in [s["kind"] for s in replan["steps"]], replan["steps"]
+    reapplied = run("rollback", "apply", str(replan["id"]))
+    assert reapplied["status"] == "applied", reapplied
+    with graph_sandbox.client() as fresh:
+        users = rogue_day.get(fresh, f"/users?$filter=userPrincipalName eq '{upn}'")["value"]
+        assert [u["id"] for u in users] == [again["id"]], "one user, not two"
+        held = rogue_day.get(fresh, f"/users/{again['id']}?$select=assignedLicenses")
+        assert [str(a["skuId"]) for a in held["assignedLicenses"]] == [str(sku["skuId"])]
+        schedules = rogue_day.get(fresh, f"/{rogue_day.ROLES}/roleEligibilitySchedules")["value"]
+        assert [s["principalId"] for s in schedules].count(again["id"]) == 1

@@ -159,3 +159,55 @@ def check_shape(steps: Iterable[Step]) -> None:
             if step.produces in producer:
                 raise PlanShapeError(f"{step.produces!r} is produced twice")
             producer[step.produces] = position
+
+
+def _resolve_known(value: Any, ids: Mapping[str, str]) -> Any:
+    """``value`` with the :func:`ref` markers naming ``ids`` replaced; other markers kept."""
+    name = ref_name(value)
+    if name is not None:
+        return ids.get(name, value)
+    if isinstance(value, Mapping):
+        return {key: _resolve_known(v, ids) for key, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_known(v, ids) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_resolve_known(v, ids) for v in value)
+    return value
+
+
+def reusing(draft: PlanDraft, made: Mapping[str, str]) -> PlanDraft:
+    """``draft`` without the steps that would make again an object an earlier plan already
+    made (``made``: produced-id name → the id it got, e.g. ``id:<old id>`` → the re-created
+    user's new id, still present): later steps use that id, their dependencies on the dropped
+    steps are gone and the positions renumbered; each reuse is said in the warnings."""
+    dropped = {
+        position
+        for position, step in enumerate(draft.steps, start=1)
+        if step.produces is not None and step.produces in made
+    }
+    if not dropped:
+        return draft
+    new_position: dict[int, int] = {}
+    steps: list[Step] = []
+    warnings = list(draft.warnings)
+    for position, step in enumerate(draft.steps, start=1):
+        if position in dropped:
+            assert step.produces is not None
+            warnings.append(
+                f"{step.target.label}: made by an earlier plan as {made[step.produces]}, which"
+                " is still there: that object is used, not made again"
+            )
+            continue
+        new_position[position] = len(steps) + 1
+        external = step.target.external_id
+        if not isinstance(external, str):
+            external = _resolve_known(external, made)
+        steps.append(
+            replace(
+                step,
+                target=replace(step.target, external_id=external),
+                payload=_resolve_known(dict(step.payload), made),
+                depends_on=tuple(new_position[d] for d in step.depends_on if d not in dropped),
+            )
+        )
+    return replace(draft, steps=tuple(steps), warnings=tuple(warnings))

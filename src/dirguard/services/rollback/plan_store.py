@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dirguard.core.plan import PlanDraft, Step, Target, check_shape, ref, ref_name
+from dirguard.core.plan import PlanDraft, Step, Target, check_shape, ref, ref_name, reusing
 from dirguard.providers.base import source_name
 from dirguard.services.errors import Problem, ServiceError
 from dirguard.store import json_codec
-from dirguard.store.models import RestorePlan, RestoreStep
+from dirguard.store.models import DirectoryObject, RestorePlan, RestoreStep
 
 REF_PREFIX = "$ref:"
 PLANNED = "planned"
@@ -62,6 +63,39 @@ def stored_step(row: RestoreStep, types: Mapping[str, str] | None = None) -> Ste
     )
 
 
+def already_made(session: Session, source: str, names: set[str]) -> dict[str, str]:
+    """Of the produced-id ``names`` a new plan would make, those an earlier plan of ``source``
+    already made with a step that succeeded, mapped to the id they got — unless the store
+    records that object deleted since (then it is made again). A re-plan after a partial
+    apply then uses the re-created object instead of creating it a second time."""
+    if not names:
+        return {}
+    rows = session.execute(
+        select(RestoreStep.produces, RestoreStep.produced_id)
+        .join(RestorePlan, RestorePlan.id == RestoreStep.plan_id)
+        .where(
+            RestorePlan.source == source,
+            RestoreStep.produces.in_(sorted(names)),
+            RestoreStep.status == "succeeded",
+            RestoreStep.produced_id.is_not(None),
+        )
+        .order_by(RestoreStep.applied_at, RestoreStep.id)
+    )
+    made = {str(name): str(made_id) for name, made_id in rows}
+    if not made:
+        return {}
+    gone = set(
+        session.scalars(
+            select(DirectoryObject.external_id).where(
+                DirectoryObject.source == source,
+                DirectoryObject.external_id.in_(sorted(made.values())),
+                DirectoryObject.deleted.is_(True),
+            )
+        )
+    )
+    return {name: made_id for name, made_id in made.items() if made_id not in gone}
+
+
 def save_plan(
     session: Session,
     *,
@@ -71,7 +105,10 @@ def save_plan(
     force: bool,
     draft: PlanDraft,
 ) -> RestorePlan:
-    """Store the plan and its steps (flushes; the caller commits)."""
+    """Store the plan and its steps (flushes; the caller commits). A step that would make an
+    object an earlier plan already made (:func:`already_made`) is left out; the others use it."""
+    produced = {s.produces for s in draft.steps if s.produces is not None}
+    draft = reusing(draft, already_made(session, source, produced))
     if not draft.steps:
         raise ServiceError("the selection needs no change: the directory already matches it")
     check_shape(draft.steps)
