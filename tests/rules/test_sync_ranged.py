@@ -11,7 +11,7 @@ import ldap
 import pytest
 
 from dirguard.providers.ad.passwords import complex_password, unicode_pwd
-from dirguard.providers.ad.ranged_members import all_members
+from dirguard.providers.ad.ranged_members import all_members, completed
 
 pytestmark = pytest.mark.samba
 
@@ -38,3 +38,10 @@ def test_every_member_in_ranges_of_two(org: dict[str, str], ldap_admin: Any) -> 
     assert sorted(all_members(ldap_admin, org["group"])) == sorted(found)
     empty = all_members(ldap_admin, org["sales"], step=2)  # an OU has no member values
     assert empty == []
+    # A read that got the first range only (what a Windows DC sends past 1,500 values, and what
+    # a rollback step reads before and after its write) is completed by range.
+    whole = completed(ldap_admin, org["group"], first[0][1], "member")
+    assert sorted(whole) == sorted(m.encode() for m in found)
+    plain = ldap_admin.search_s(org["group"], ldap.SCOPE_BASE, attrlist=["member"])[0][1]
+    assert sorted(completed(ldap_admin, org["group"], plain, "member")) == sorted(whole)
+    assert completed(ldap_admin, org["group"], {}, "member") == []

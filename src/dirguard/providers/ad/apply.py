@@ -39,6 +39,7 @@ from dirguard.providers.ad.plan.partition_rights import (
 from dirguard.providers.ad.plan.restore_plan import PlannedStep, StepKind, same_values
 from dirguard.providers.ad.plan.schema_refusal import SCHEMA_REFUSED, schema_refusal
 from dirguard.providers.ad.plan.steps import planned_step
+from dirguard.providers.ad.ranged_members import completed
 from dirguard.providers.ad.sd.sd_apply import security_conflict, security_problem, write_security
 from dirguard.providers.ad.tombstones import recreate_step, recreated_problem
 from dirguard.providers.ad.values import Value, split_dn
@@ -82,8 +83,7 @@ def find_live(
             f"no object with objectGUID {guid} in the directory (not even a tombstone)"
         )
     live_dn, attributes = found
-    values = next((v for k, v in attributes.items() if k.lower() == (attribute or "").lower()), [])
-    return live_dn, list(values)
+    return live_dn, _values_of(conn, live_dn, attributes, attribute) if attribute else []
 
 
 def _check_expected(step: PlannedStep, dn: str, live: list[bytes]) -> str | None:
@@ -239,8 +239,15 @@ def apply_step(conn: AdConnection, step: PlannedStep, *, force: bool) -> tuple[s
     return result.status, result.outcome
 
 
-def _values_of(attributes: Mapping[str, list[bytes]], name: str) -> list[bytes]:
-    return next((list(v) for k, v in attributes.items() if k.lower() == name.lower()), [])
+def _values_of(
+    conn: AdConnection, dn: str, attributes: Mapping[str, list[bytes]], name: str
+) -> list[bytes]:
+    """``name``'s values in a read of ``dn``: past MaxValRange (a group of more than 1,500
+    members) the DC sends the first range only, and the rest is read by range."""
+    try:
+        return completed(conn.ldap, dn, dict(attributes), name, [show_deleted_control()])
+    except SourceError as error:
+        raise StepFailed(str(error)) from None
 
 
 def _one_by_one(conn: AdConnection, steps: Sequence[PlannedStep], force: bool) -> list[StepResult]:
@@ -266,7 +273,7 @@ def perform_sets(
         results: list[StepResult | None] = []
         changes: list[tuple[int, str, list[bytes] | None]] = []
         for step, name in zip(steps, names, strict=True):
-            live = _values_of(attributes, name)
+            live = _values_of(conn, dn, attributes, name)
             if _already_done(conn, step, dn, live):
                 results.append(StepResult(status="unchanged", outcome="already as intended"))
                 continue
@@ -289,7 +296,7 @@ def perform_sets(
         return _one_by_one(conn, steps, force)
     done = [result or StepResult(status="succeeded", outcome="verified") for result in results]
     try:
-        _dn, back = _read(conn, first.object_guid, names, first.dn)
+        back_dn, back = _read(conn, first.object_guid, names, first.dn)
     except StepFailed as error:
         return [
             StepResult(status="failed", outcome=str(error)) if r.status != "skipped" else r
@@ -303,7 +310,7 @@ def perform_sets(
         ]
     checked = []
     for step, name, result in zip(steps, names, done, strict=True):
-        live = _values_of(back, name)
+        live = _values_of(conn, back_dn, back, name)
         if result.status != "skipped" and not _same(live, step.values):
             outcome = f"read back {len(live)} value(s) that differ from the intended ones"
             result = StepResult(status="failed", outcome=outcome)
