@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from dirguard.providers.base import StepResult
 from dirguard.services.errors import ServiceError
 from dirguard.services.rollback.plan_store import save_plan
 from dirguard.services.rollback.steps import apply_plan
+from dirguard.store.column_types import utcnow
 from dirguard.store.models import AuditRecord, RestoreStep
 
 PROVIDER = "memory"
@@ -53,11 +55,13 @@ class MemoryDirectory:
     refuse: frozenset[str] = frozenset()
     seen: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+    written_at: list[datetime] = field(default_factory=list)
 
     def apply(self, step: Step, produced: Mapping[str, str], *, force: bool) -> StepResult:
         target = step.target.external_id
         assert isinstance(target, str), "the loop resolves references before calling"
         self.seen.append((step.op, target, dict(step.payload)))
+        self.written_at.append(utcnow())
         if step.op == "create":
             if step.target.label in self.refuse:
                 return StepResult(status="failed", outcome="the source refused the create")
@@ -144,6 +148,23 @@ def test_a_later_step_uses_the_id_an_earlier_step_produced(
         ]
         assert audit[0].details["produced_id"] == new_id
         assert {a.details["on_behalf_of"] for a in audit} == {"carol"}
+
+
+def test_a_step_counts_as_applied_from_when_its_write_began(
+    store_sessions: sessionmaker[Session],
+) -> None:
+    """A monitor capturing beside the apply may store a write's event before the step's outcome
+    is recorded: the step's ``applied_at`` is not later than its write, so that event is still
+    "observed after the step" and recognised as dirguard's own (``rollback/own_writes.py``)."""
+    directory = MemoryDirectory(objects={"group-1": {"name": "admins"}})
+    plan_id = _plan(store_sessions, RECREATE_AND_LINK)
+    apply_plan(store_sessions, directory, plan_id, requested_by="carol")
+    with store_sessions() as session:
+        rows = session.scalars(select(RestoreStep).order_by(RestoreStep.position)).all()
+        applied = [r.applied_at for r in rows]
+    assert all(a is not None for a in applied)
+    for when, written in zip(applied, directory.written_at, strict=True):
+        assert when is not None and when.replace(tzinfo=written.tzinfo) <= written
 
 
 def test_an_interrupted_apply_resumes_with_the_ids_it_had_produced(

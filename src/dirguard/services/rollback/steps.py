@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -194,12 +195,16 @@ def _record(
     plan: PendingPlan,
     done: list[tuple[int, Step, StepResult]],
     requested_by: str,
+    started: datetime,
 ) -> None:
-    """Record the steps' outcomes and their audit records, in one transaction."""
+    """Record the steps' outcomes and their audit records, in one transaction. ``applied_at``
+    is when the write began (``started``), not when it was recorded: a monitor capturing beside
+    the apply may store the write's event in between, and that event must still count as
+    observed after the step (:mod:`dirguard.services.rollback.own_writes`)."""
     with sessions.begin() as session:
         for position, step, result in done:
             row = session.get_one(RestoreStep, plan.steps[position][0])
-            row.status, row.outcome, row.applied_at = result.status, result.outcome, utcnow()
+            row.status, row.outcome, row.applied_at = result.status, result.outcome, started
             row.produced_id = result.produced_id
             if result.status != "skipped":
                 _audit(session, plan, row, step, result, requested_by)
@@ -214,6 +219,7 @@ def apply_plan(
     produced = dict(plan.produced)
     order = sorted(plan.steps)
     while order:
+        started = utcnow()
         batch = _batch(writer, plan, order, produced, statuses)
         if batch:
             assert isinstance(writer, BatchStepWriter)
@@ -227,7 +233,7 @@ def apply_plan(
             statuses[position] = result.status
             if step.produces is not None and result.produced_id is not None:
                 produced[step.produces] = result.produced_id
-        _record(sessions, plan, done, requested_by)
+        _record(sessions, plan, done, requested_by, started)
         del order[: len(done)]
     return _finish(sessions, plan_id)
 
