@@ -123,6 +123,39 @@ _TABLE = {
         "registrationDateTime systemLabels trustType"
     ),
     "directoryRole": ("deletedDateTime description displayName id roleTemplateId"),
+    "conditionalAccessPolicy": (
+        "conditions createdDateTime deletedDateTime description displayName grantControls id "
+        "modifiedDateTime sessionControls state templateId"
+    ),
+    "namedLocation": ("createdDateTime deletedDateTime displayName id modifiedDateTime"),
+    "authorizationPolicy": (
+        "allowEmailVerifiedUsersToJoinOrganization allowInvitesFrom "
+        "allowUserConsentForRiskyApps allowedToSignUpEmailBasedSubscriptions allowedToUseSSPR "
+        "blockMsolPowerShell defaultUserRolePermissions deletedDateTime description displayName "
+        "guestUserRoleId id"
+    ),
+    "authenticationFlowsPolicy": ("description displayName id selfServiceSignUp"),
+    "identitySecurityDefaultsEnforcementPolicy": (
+        "deletedDateTime description displayName id isEnabled"
+    ),
+    "crossTenantAccessPolicy": ("allowedCloudEndpoints deletedDateTime description displayName id"),
+    "crossTenantAccessPolicyConfigurationDefault": (
+        "appServiceConnectInbound automaticUserConsentSettings b2bCollaborationInbound "
+        "b2bCollaborationOutbound b2bDirectConnectInbound b2bDirectConnectOutbound id "
+        "inboundTrust invitationRedemptionIdentityProviderConfiguration isServiceDefault "
+        "m365CollaborationInbound m365CollaborationOutbound tenantRestrictions"
+    ),
+    "crossTenantAccessPolicyConfigurationPartner": (
+        "appServiceConnectInbound automaticUserConsentSettings b2bCollaborationInbound "
+        "b2bCollaborationOutbound b2bDirectConnectInbound b2bDirectConnectOutbound inboundTrust "
+        "isInMultiTenantOrganization isServiceProvider m365CollaborationInbound "
+        "m365CollaborationOutbound tenantId tenantRestrictions"
+    ),
+    "authenticationMethodsPolicy": (
+        "description displayName id lastModifiedDateTime policyMigrationState policyVersion "
+        "reconfirmationInDays registrationEnforcement"
+    ),
+    "authenticationMethodConfiguration": ("excludeTargets id state"),
 }
 
 GRAPH_PROPERTIES: dict[str, frozenset[str]] = {

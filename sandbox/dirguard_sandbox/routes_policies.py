@@ -64,15 +64,28 @@ def _merge(record: Json, body: Json, writable: frozenset[str], resource: str) ->
 
 
 def _entity(call: Call, context: str, record: Json) -> Response:
-    return graph_json(
-        {"@odata.context": f"{call.graph_base}/$metadata#{context}/$entity", **record}
-    )
+    """One entity of ``context``; ``$select`` keeps only what it names ("Use query
+    parameters", https://learn.microsoft.com/graph/query-parameters#select)."""
+    return entity_answer(call, record, context, type_name=_TYPES[context])
 
 
 def _collection(call: Call, context: str, records: list[Json]) -> Response:
+    # The whole collection, its query options not applied (``$select`` and ``$filter`` on these
+    # lists are not modelled: dirguard reads them whole).
     return graph_json(
         {"@odata.context": f"{call.graph_base}/$metadata#{context}", "value": records}
     )
+
+
+_TYPES = {
+    "identity/conditionalAccess/policies": "conditionalAccessPolicy",
+    "identity/conditionalAccess/namedLocations": "namedLocation",
+    "policies/authenticationMethodsPolicy/authenticationMethodConfigurations": (
+        "authenticationMethodConfiguration"
+    ),
+    "policies/crossTenantAccessPolicy/partners": "crossTenantAccessPolicyConfigurationPartner",
+}
+"""The Graph type of each entity set read one at a time here (named in a refused ``$select``)."""
 
 
 # ------------------------------------------------------------------- conditional access
@@ -282,6 +295,10 @@ _SINGLETONS: dict[str, tuple[str, frozenset[str], str]] = {
 }
 
 
+_TYPE_NAMES = {"crossTenantAccessPolicyDefault": "crossTenantAccessPolicyConfigurationDefault"}
+"""The Graph type of a singleton whose record key is not its type's name."""
+
+
 def _singleton(template: str) -> None:
     key, writable, activity = _SINGLETONS[template]
     context = template.removeprefix("/")
@@ -295,8 +312,9 @@ def _singleton(template: str) -> None:
             # query parameters", https://learn.microsoft.com/graph/query-parameters#select).
             configurations = list(policies_of(call.state)[METHOD_CONFIGURATIONS].values())
             record = {**record, "authenticationMethodConfigurations": configurations}
-            return entity_answer(call, record, context, type_name="authenticationMethodsPolicy")
-        return _entity(call, context, record)
+        # Every singleton applies ``$select`` the same way ("Use query parameters",
+        # https://learn.microsoft.com/graph/query-parameters#select): only what it names.
+        return entity_answer(call, record, context, type_name=_TYPE_NAMES.get(key, key))
 
     async def write(call: Call) -> Response:
         record = policies_of(call.state)[key]

@@ -205,3 +205,44 @@ def test_singleton_patches_merge_and_refuse_read_only_properties(
         assert client.get(path).status_code == 404
     activities = [e["activityDisplayName"] for e in _audits(graph_sandbox, "authorizationPolicy")]
     assert activities == ["Update authorization policy"]
+
+
+def test_policy_reads_answer_only_what_select_names(graph_sandbox: RunningSandbox) -> None:
+    """``$select`` on every policy read of one entity: the singletons, one named location."""
+    paths = [
+        "/policies/authorizationPolicy",
+        "/policies/authenticationFlowsPolicy",
+        "/policies/identitySecurityDefaultsEnforcementPolicy",
+        "/policies/crossTenantAccessPolicy",
+        "/policies/authenticationMethodsPolicy",
+    ]
+    with graph_sandbox.client(read_only=True) as client:
+        for path in paths:
+            body = client.get(path, params={"$select": "displayName"}).json()
+            assert set(body) == {"@odata.context", "displayName"}, path
+            assert body["@odata.context"].endswith("(displayName)/$entity"), path
+        default = client.get(
+            "/policies/crossTenantAccessPolicy/default", params={"$select": "isServiceDefault"}
+        ).json()
+        assert set(default) == {"@odata.context", "isServiceDefault"}
+        refused = client.get(
+            "/policies/authorizationPolicy", params={"$select": "displayName,noSuchProperty"}
+        )
+        assert refused.status_code == 400
+        assert "noSuchProperty" in refused.json()["error"]["message"]
+    with graph_sandbox.client() as client:
+        made = client.post(
+            f"{CA}/namedLocations",
+            json={
+                "@odata.type": "#microsoft.graph.ipNamedLocation",
+                "displayName": "Office",
+                "isTrusted": True,
+                "ipRanges": [
+                    {"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "10.0.0.0/8"}
+                ],
+            },
+        ).json()
+        one = client.get(
+            f"{CA}/namedLocations/{made['id']}", params={"$select": "displayName"}
+        ).json()
+        assert set(one) - {"@odata.type"} == {"@odata.context", "displayName"}
